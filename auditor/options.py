@@ -1,0 +1,22 @@
+"""AuditOptions: everything a run needs, built by the command line or the wizard and nothing else."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.importers.reader import DEFAULT_BLOCK_BYTES
+
+
+class AuditOptions(BaseModel):
+    """The inputs and choices of one audit run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    inputs: tuple[Path, ...] = Field(description="files and directories to audit")
+    format: str | None = Field(default=None, description="force this importer for every file")
+    as_of: date = Field(description="date at which candidates (and the scenario baseline) are priced")
+    candidates: tuple[str, ...] = Field(default=(), description="`provider:model` ids; empty = the default set")
+    block_bytes: int = Field(default=DEFAULT_BLOCK_BYTES, description="bytes read per block when streaming")

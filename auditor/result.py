@@ -1,0 +1,145 @@
+"""The AuditResult: the one document every renderer reads (JSON root, schema_version "1").
+
+Money is `Decimal` in `currency`, serialised as a decimal string, or None when unknown; tokens are ints.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+SCHEMA_VERSION = "1"
+NANO = Decimal("0.000000001")
+
+# Money: exact Decimal, written in JSON as a plain decimal string (never exponent notation).
+Money = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]
+
+
+def money(value: Decimal) -> Decimal:
+    """A computed amount as the result carries it: rounded half-even to a nano-unit of the currency."""
+    return value.quantize(NANO)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RejectedRowOut(_Model):
+    """A row that could not be used."""
+
+    line: int = Field(description="1-based line of the file (0 when it could not be located)")
+    column: str | None = Field(default=None, description="the column at fault, when one is")
+    reason: str
+
+
+class InputFile(_Model):
+    """One input file and its row accounting: rows_read = rows_used + rows_skipped + rows_rejected."""
+
+    path: str
+    format: str = Field(description="the importer that read it")
+    sha256: str
+    rows_read: int
+    rows_used: int
+    rows_skipped: int
+    rows_rejected: int
+    skipped_reasons: dict[str, int] = Field(default_factory=dict)
+    rejected: list[RejectedRowOut] = Field(default_factory=list, description="listed rejects (first 1000)")
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+class SkippedFile(_Model):
+    """A file inside a given directory that no importer recognises: listed, not fatal."""
+
+    path: str
+    reason: str
+
+
+class TokenCounts(_Model):
+    """Non-overlapping token classes (reasoning_tokens is the reasoning part of output_tokens)."""
+
+    input_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+class UsageEntry(TokenCounts):
+    """Usage and cost of one model as one vendor billed it."""
+
+    provider: str = Field(description="the vendor that served and billed it")
+    model_raw: str = Field(description="the model name as the source wrote it")
+    model: str | None = Field(description="catalog id `provider:model`, or None when unpriced")
+    requests: int | None = Field(description="None when the source has no request counts")
+    billed_cost: Money | None = Field(description="what the source says was charged; None if it does not say")
+    billed_non_token_cost: Money | None = Field(default=None, description="part of billed_cost that is not tokens")
+    byok_upstream_cost: Money | None = Field(default=None, description="bring-your-own-key spend billed upstream")
+    list_cost: Money | None = Field(description="list price of the tokens when used; None when unpriced")
+    list_cost_basis: Literal["catalog", "source"] | None = Field(
+        default=None, description="catalog: genai-prices rates; source: the export's own list price column"
+    )
+    size_basis: str = Field(description="request sizes known per request, as an average, or from a label")
+    unpriced_reason: str | None = None
+    suggestions: list[str] = Field(default_factory=list, description="close catalog models, for unpriced names")
+
+
+class MonthlyUsage(TokenCounts):
+    """Usage and cost of one model in one calendar month (UTC)."""
+
+    month: str = Field(description="YYYY-MM")
+    provider: str
+    model_raw: str
+    model: str | None
+    requests: int | None
+    billed_cost: Money | None
+    list_cost: Money | None
+
+
+class Totals(TokenCounts):
+    requests: int = Field(description="requests of the sources that count them")
+    billed_cost: Money | None
+    list_cost: Money | None = Field(description="list cost of the priced usage")
+    unpriced_requests: int
+    unpriced_models: int
+    unpriced_tokens: int
+
+
+class Scenario(_Model):
+    """The priced workload re-priced on one candidate at the as-of date."""
+
+    candidate: str = Field(description="`provider:model` catalog id")
+    candidate_name: str
+    baseline_cost: Money = Field(description="the same workload on its current models at as-of prices")
+    projected_cost: Money
+    savings: Money
+    savings_pct: float | None = Field(description="savings as a percentage of baseline_cost")
+    context_window: int | None = Field(default=None, description="the candidate's context window, tokens")
+
+
+class Period(_Model):
+    start: date | None
+    end: date | None
+
+
+class AuditResult(_Model):
+    """Everything an audit found; renderers read this and nothing else."""
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    as_of: date
+    currency: Literal["USD"] = "USD"
+    tool_version: str
+    catalog: str = Field(description="price catalog and version, e.g. genai-prices 0.2.3")
+    period: Period
+    inputs: list[InputFile]
+    skipped_files: list[SkippedFile] = Field(default_factory=list)
+    usage: list[UsageEntry]
+    usage_by_month: list[MonthlyUsage]
+    totals: Totals
+    scenarios: list[Scenario]
+    notes: list[str] = Field(default_factory=list, description="methodology and confidence statements")
+    warnings: list[str] = Field(default_factory=list, description="partial problems: rejected rows, unpriced models")

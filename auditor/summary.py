@@ -1,0 +1,141 @@
+"""Usage, monthly usage, totals, notes and warnings of the result, from segments and the priced workload."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+
+from auditor.ingest import IngestedFile
+from auditor.ledger import NANOS_PER_UNIT, SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL, SUM_COLUMNS, TOKEN_COLUMNS
+from auditor.result import MonthlyUsage, Totals, UsageEntry, money
+from auditor.scenarios import PricedWorkload, list_cost_when_used
+from pricing.resolve import resolve_model
+
+_SIZE_BASIS_ORDER = ("request", SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL)
+
+
+def _nanos(value: int) -> Decimal:
+    return Decimal(int(value)) / NANOS_PER_UNIT
+
+
+def _billed(row: dict[str, int], column: str = "billed_nanos") -> Decimal | None:
+    return money(_nanos(row[column])) if row["billed_lines"] else None
+
+
+def _tokens(row: dict[str, int]) -> dict[str, int]:
+    return {c: int(row[c]) for c in TOKEN_COLUMNS}
+
+
+def summarise_usage(
+    segments: pd.DataFrame, workload: PricedWorkload, ingested: list[IngestedFile]
+) -> tuple[list[UsageEntry], list[MonthlyUsage], Totals, list[str], list[str]]:
+    usage = _usage_entries(segments, workload)
+    by_month = _monthly(segments, workload)
+    totals = _totals(segments, usage)
+    return usage, by_month, totals, _notes(segments), _warnings(usage, ingested)
+
+
+def _usage_entries(segments: pd.DataFrame, workload: PricedWorkload) -> list[UsageEntry]:
+    keys = ["provider", "model_raw"]
+    sums = segments.groupby(keys, sort=True)[list(SUM_COLUMNS)].sum()
+    bases = segments.groupby(keys, sort=True)["size_basis"].agg(lambda s: sorted(set(s), key=_SIZE_BASIS_ORDER.index))
+    catalog_costs = list_cost_when_used(workload, keys)
+    entries = []
+    for (provider, model_raw), row in zip(sums.index, sums.to_dict("records"), strict=True):
+        resolution = resolve_model(str(provider), str(model_raw))
+        has_tokens = any(row[c] for c in TOKEN_COLUMNS)
+        list_cost, basis = _list_cost(row, catalog_costs.get((provider, model_raw)), has_tokens)
+        entries.append(UsageEntry(
+            provider=str(provider), model_raw=str(model_raw),
+            model=resolution.model.ref if resolution.model else None,
+            requests=int(row["requests"]) if row["requests_known_lines"] else None,
+            **_tokens(row),
+            billed_cost=_billed(row),
+            billed_non_token_cost=_billed(row, "billed_non_token_nanos"),
+            byok_upstream_cost=money(_nanos(row["byok_upstream_nanos"])) if row["byok_upstream_nanos"] else None,
+            list_cost=list_cost, list_cost_basis=basis,
+            size_basis=", ".join(bases[(provider, model_raw)]),
+            unpriced_reason=resolution.unpriced_reason if list_cost is None else None,
+            suggestions=list(resolution.suggestions) if list_cost is None else [],
+        ))
+    return entries
+
+
+def _list_cost(row: dict[str, int], catalog: Decimal | None, has_tokens: bool) -> tuple[Decimal | None, str | None]:
+    if has_tokens:
+        return (money(catalog), "catalog") if catalog is not None else (None, None)
+    if row["source_list_lines"]:
+        return money(_nanos(row["source_list_nanos"])), "source"
+    return None, None
+
+
+def _monthly(segments: pd.DataFrame, workload: PricedWorkload) -> list[MonthlyUsage]:
+    keys = ["provider", "model_raw", "month"]
+    frame = segments.assign(month=segments["day"].str.slice(0, 7))
+    priced = workload.segments.assign(month=workload.segments["day"].str.slice(0, 7))
+    costs = list_cost_when_used(PricedWorkload(priced, workload.models), keys)
+    sums = frame.groupby(keys, sort=True)[list(SUM_COLUMNS)].sum()
+    rows = []
+    for (provider, model_raw, month), row in zip(sums.index, sums.to_dict("records"), strict=True):
+        resolution = resolve_model(str(provider), str(model_raw))
+        list_cost, _ = _list_cost(row, costs.get((provider, model_raw, month)), any(row[c] for c in TOKEN_COLUMNS))
+        rows.append(MonthlyUsage(
+            month=str(month), provider=str(provider), model_raw=str(model_raw),
+            model=resolution.model.ref if resolution.model else None,
+            requests=int(row["requests"]) if row["requests_known_lines"] else None,
+            **_tokens(row), billed_cost=_billed(row), list_cost=list_cost,
+        ))
+    return rows
+
+
+def _totals(segments: pd.DataFrame, usage: list[UsageEntry]) -> Totals:
+    billed_lines = int(segments["billed_lines"].sum()) if not segments.empty else 0
+    unpriced = [u for u in usage if u.list_cost is None]
+    priced_costs = [u.list_cost for u in usage if u.list_cost is not None]
+    return Totals(
+        requests=int(segments["requests"].sum()) if not segments.empty else 0,
+        **{c: int(segments[c].sum()) if not segments.empty else 0 for c in TOKEN_COLUMNS},
+        billed_cost=money(_nanos(int(segments["billed_nanos"].sum()))) if billed_lines else None,
+        list_cost=sum(priced_costs, Decimal(0)) if priced_costs else None,
+        unpriced_requests=sum(u.requests or 0 for u in unpriced),
+        unpriced_models=len(unpriced),
+        unpriced_tokens=sum(u.input_tokens + u.cache_read_tokens + u.cache_write_tokens
+                            + u.cache_write_1h_tokens + u.output_tokens for u in unpriced),
+    )
+
+
+def _notes(segments: pd.DataFrame) -> list[str]:
+    notes = [
+        "Baseline list cost uses the catalog price in force on the day (and half hour) of the usage; "
+        "scenarios re-price the same token mix at the as-of date, keeping each request's time of day, "
+        "service tier and request size.",
+        "Unpriced models are excluded from list cost and from scenarios; they are never counted as $0.",
+    ]
+    bases = set(segments["size_basis"]) if not segments.empty else set()
+    if SIZE_BASIS_AVERAGE in bases:
+        notes.append("Bucketed exports give no request sizes: long-context tiers are chosen from the average "
+                     "request of each row (lower confidence than request-level logs).")
+    if SIZE_BASIS_LABEL in bases:
+        notes.append("Anthropic exports give no request counts: long-context tiers follow each row's "
+                     "context-window label; tiers below 200k tokens are priced at their base rate.")
+    if not segments.empty and (segments["time_slot"] < 0).any():
+        notes.append("Daily buckets have no time of day: time-of-day prices (peak/off-peak) are averaged "
+                     "evenly over the day for them.")
+    return notes
+
+
+def _warnings(usage: list[UsageEntry], ingested: list[IngestedFile]) -> list[str]:
+    warnings = []
+    for f in ingested:
+        if f.account.rows_rejected:
+            warnings.append(f"{f.account.path}: {f.account.rows_rejected} row(s) rejected; see the rejected rows.")
+    for u in usage:
+        if u.list_cost is None and (u.input_tokens or u.output_tokens or u.cache_read_tokens):
+            warnings.append(f"{u.provider} model '{u.model_raw}' is unpriced: {u.unpriced_reason}.")
+    kinds = {(f.account.format.split("_")[0], f.account.format) for f in ingested}
+    vendors = [v for v, _ in kinds]
+    for vendor in sorted({v for v in vendors if vendors.count(v) > 1}):
+        warnings.append(f"several {vendor} exports were given: usage and cost exports of the same period "
+                        "describe the same spend, so totals across them may count it twice.")
+    return warnings

@@ -1,0 +1,105 @@
+"""Access to the genai-prices catalog bundled with the pinned package: providers, models, did-you-mean."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import version
+
+from genai_prices import data_snapshot
+from genai_prices.types import ModelInfo, Provider
+
+from auditor.errors import OptionError
+
+
+@dataclass(frozen=True)
+class CatalogModel:
+    """A model as the catalog knows it, reached through one provider."""
+
+    provider: Provider
+    model: ModelInfo
+
+    @property
+    def ref(self) -> str:
+        """`provider:model`, the way the command line names a candidate."""
+        return f"{self.provider.id}:{self.model.id}"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.model.name or self.model.id} ({self.provider.name})"
+
+
+def catalog_version() -> str:
+    """The genai-prices package version whose bundled data priced this run."""
+    return version("genai-prices")
+
+
+@cache
+def providers_by_id() -> dict[str, Provider]:
+    return {p.id: p for p in data_snapshot.get_snapshot().providers}
+
+
+def find_model(provider_id: str, model_ref: str) -> CatalogModel | None:
+    """The catalog model a provider serves under `model_ref` (dated snapshots and aliases match), or None."""
+    provider = providers_by_id().get(provider_id)
+    if provider is None:
+        return None
+    # A catalog id names its model exactly; other names go through the catalog's match rules.
+    model = next((m for m in provider.models if m.id == model_ref), None)
+    if model is None:
+        model = provider.find_model(model_ref, all_providers=data_snapshot.get_snapshot().providers)
+    if model is None:
+        return None
+    return CatalogModel(provider, model)
+
+
+def suggest_models(provider_id: str | None, model_ref: str, limit: int = 3) -> list[str]:
+    """Close catalog ids for a name the catalog does not know, as `provider:model`."""
+    pool: list[str] = []
+    providers = providers_by_id()
+    for pid, provider in providers.items():
+        if provider_id is None or pid == provider_id:
+            pool.extend(f"{pid}:{m.id}" for m in provider.models)
+    wanted = f"{provider_id}:{model_ref}" if provider_id else model_ref
+    by_lower = {p.lower(): p for p in pool}
+    hits = difflib.get_close_matches(wanted.lower(), list(by_lower), n=limit, cutoff=0.5)
+    return [by_lower[h] for h in hits]
+
+
+def lookup_candidate(ref: str) -> CatalogModel:
+    """Resolve a `PROVIDER:MODEL` candidate given on the command line, or fail with suggestions."""
+    provider_id, sep, model_ref = ref.partition(":")
+    if not sep or not provider_id or not model_ref:
+        raise OptionError(
+            f"candidate '{ref}' is not of the form PROVIDER:MODEL",
+            "use the catalog ids, e.g. --to deepseek:deepseek-flash or --to openai:gpt-5-mini",
+        )
+    providers = providers_by_id()
+    if provider_id not in providers:
+        close = difflib.get_close_matches(provider_id, list(providers), n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else "provider ids: " + ", ".join(sorted(providers))
+        raise OptionError(f"unknown provider '{provider_id}' in --to {ref}", hint)
+    found = find_model(provider_id, model_ref)
+    if found is None:
+        close = suggest_models(provider_id, model_ref)
+        hint = f"did you mean {', '.join(close)}?" if close else f"see the models of {provider_id} in the catalog"
+        raise OptionError(f"unknown model '{model_ref}' at provider '{provider_id}' in --to {ref}", hint)
+    return found
+
+
+@dataclass(frozen=True)
+class DefaultCandidate:
+    ref: str
+    group: str
+    why: str
+
+
+@cache
+def default_candidates() -> tuple[DefaultCandidate, ...]:
+    """The curated default candidate set from `pricing/data/candidates.toml`."""
+    import tomllib
+    from importlib.resources import files
+
+    raw = tomllib.loads(files("pricing").joinpath("data/candidates.toml").read_text(encoding="utf-8"))
+    return tuple(DefaultCandidate(c["ref"], c["group"], c["why"]) for c in raw["candidate"])

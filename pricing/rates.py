@@ -1,0 +1,183 @@
+"""Exact prices of workload segments: per-token rates of each ledger token class, resolved from the catalog.
+
+A segment is many requests that share a model, a price regime (date, time-of-day slot, service tier)
+and a request-size bucket. Bucket floors sit on every long-context tier threshold of the catalog, so
+every request of a bucket falls in the same tier of every model, and the cost of a segment is exactly
+the sum of genai-prices' per-request costs: each token class times its rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from functools import cache
+
+from genai_prices import Usage
+from genai_prices.types import ConditionalPrice, ModelPrice, TieredPrices, TimeOfDateConstraint
+
+from auditor.ledger import TOKEN_COLUMNS
+from pricing.catalog import CatalogModel, providers_by_id
+
+SLOT_MINUTES = 30
+SLOTS_PER_DAY = 24 * 60 // SLOT_MINUTES
+REQUEST_PRICE_KEY = "requests_kcount"
+
+# The genai-prices usage that one token of each ledger class is, in genai-prices' terms:
+# its `input_tokens` is the total input (cache reads and writes included) and its
+# `output_tokens` includes reasoning.
+_ONE_TOKEN_OF_CLASS: dict[str, dict[str, int]] = {
+    "input_tokens": {"input_tokens": 1},
+    "cache_read_tokens": {"input_tokens": 1, "cache_read_tokens": 1},
+    "cache_write_tokens": {"input_tokens": 1, "cache_write_tokens": 1, "cache_write_5m_tokens": 1},
+    "cache_write_1h_tokens": {"input_tokens": 1, "cache_write_tokens": 1, "cache_write_1h_tokens": 1},
+    "output_tokens": {"output_tokens": 1},
+    "reasoning_tokens": {"output_tokens": 1, "output_reasoning_tokens": 1},
+}
+assert tuple(_ONE_TOKEN_OF_CLASS) == TOKEN_COLUMNS
+
+
+@dataclass(frozen=True)
+class ClassRates:
+    """USD per token of each ledger token class (aligned with TOKEN_COLUMNS), and USD per request.
+
+    The `output_tokens` rate applies to non-reasoning output only: a segment's cost is
+    `output_rate * (output - reasoning) + reasoning_rate * reasoning`.
+    """
+
+    per_token: tuple[Decimal, ...]
+    per_request: Decimal
+
+
+def price_context_for(service_tier: str) -> dict[str, str] | None:
+    """The genai-prices price context selecting the variant a row was served at."""
+    return {
+        "batch": {"processing": "batch"},
+        "flex": {"service_tier": "flex"},
+        "priority": {"service_tier": "priority"},
+        "fast": {"speed": "fast"},
+    }.get(service_tier)
+
+
+def _tier_starts(value: object) -> list[int]:
+    return [t.start for t in value.tiers] if isinstance(value, TieredPrices) else []
+
+
+def _model_prices(model_prices: object) -> list[ModelPrice]:
+    if isinstance(model_prices, ModelPrice):
+        return [model_prices]
+    return [c.prices for c in model_prices if isinstance(c, ConditionalPrice)]  # type: ignore[attr-defined]
+
+
+@cache
+def size_bucket_floors() -> tuple[int, ...]:
+    """0 and every long-context tier threshold in the catalog, ascending."""
+    starts = {0}
+    for provider in providers_by_id().values():
+        for model in provider.models:
+            prices = _model_prices(model.prices)
+            prices += [v.prices for v in model.price_variants or ()]
+            for mp in prices:
+                for value in mp.__dict__.values():
+                    starts.update(_tier_starts(value))
+    return tuple(sorted(starts))
+
+
+@cache
+def time_window_boundaries_minutes() -> frozenset[int]:
+    """Minutes of the day at which any catalog time-of-day price starts or ends (UTC)."""
+    minutes: set[int] = set()
+    for provider in providers_by_id().values():
+        for model in provider.models:
+            conditions = [] if isinstance(model.prices, ModelPrice) else [c.constraint for c in model.prices]
+            conditions += [v.constraint for v in model.price_variants or ()]
+            for c in conditions:
+                if isinstance(c, TimeOfDateConstraint):
+                    for t in (c.start_time, c.end_time):
+                        utc = datetime.combine(date(2000, 1, 1), t)
+                        if t.tzinfo is not None:
+                            utc = utc.astimezone(UTC)
+                        minutes.add(utc.hour * 60 + utc.minute)
+    return frozenset(minutes)
+
+
+def slot_start(day: date, slot: int) -> datetime:
+    """The UTC instant a time-of-day slot of a day begins."""
+    return datetime.combine(day, time(0), tzinfo=UTC) + timedelta(minutes=slot * SLOT_MINUTES)
+
+
+def _flatten(model_price: ModelPrice, size_floor_tokens: int) -> ModelPrice:
+    """The model price with each tiered price replaced by the rate of the bucket's tier."""
+    flat: dict[str, Decimal] = {}
+    for key, value in model_price.__dict__.items():
+        if value is None or key.startswith("_"):
+            continue
+        if isinstance(value, TieredPrices):
+            rate = value.base
+            for tier in reversed(value.tiers):
+                # genai-prices applies a tier when the request's input is > start; a bucket whose
+                # floor is >= start holds only such requests, because starts are bucket floors.
+                if size_floor_tokens >= tier.start:
+                    rate = tier.price
+                    break
+            flat[key] = rate
+        else:
+            flat[key] = value
+    return ModelPrice(**flat)
+
+
+def _resolved_price(model: CatalogModel, at: datetime, service_tier: str) -> ModelPrice:
+    context = price_context_for(service_tier)
+    # genai-prices ignores price variants when the model is reached through a fallback provider.
+    if context and not any(model.model is m for m in model.provider.models):
+        context = None
+    return model.model.get_prices(at, context)
+
+
+def _price_key(mp: ModelPrice) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, repr(v)) for k, v in mp.__dict__.items() if v is not None))
+
+
+_rates_cache: dict[tuple[tuple[tuple[str, str], ...], int], ClassRates] = {}
+
+
+def _rates_of_price(mp: ModelPrice, size_floor_tokens: int) -> ClassRates:
+    key = (_price_key(mp), size_floor_tokens)
+    cached = _rates_cache.get(key)
+    if cached is not None:
+        return cached
+    flat = _flatten(mp, size_floor_tokens)
+    per_request = Decimal(0)
+    request_price = flat.__dict__.pop(REQUEST_PRICE_KEY, None)
+    if request_price is not None:
+        per_request = request_price / 1000
+    per_token = tuple(flat.calc_price(Usage(**_ONE_TOKEN_OF_CLASS[c]))["total_price"] for c in TOKEN_COLUMNS)
+    rates = ClassRates(per_token, per_request)
+    _rates_cache[key] = rates
+    return rates
+
+
+def class_rates(
+    model: CatalogModel, day: date, slot: int, service_tier: str, size_floor_tokens: int
+) -> ClassRates:
+    """Rates in force on `day` at time-of-day `slot` (-1: unknown, the mean over the day's slots)."""
+    floor = max(size_floor_tokens, 0)
+    if slot >= 0:
+        return _rates_of_price(_resolved_price(model, slot_start(day, slot), service_tier), floor)
+    per_slot = [class_rates(model, day, s, service_tier, floor) for s in range(SLOTS_PER_DAY)]
+    n = Decimal(SLOTS_PER_DAY)
+    return ClassRates(
+        tuple(sum((r.per_token[i] for r in per_slot), Decimal(0)) / n for i in range(len(TOKEN_COLUMNS))),
+        sum((r.per_request for r in per_slot), Decimal(0)) / n,
+    )
+
+
+def cost_of(rates: ClassRates, tokens: dict[str, int], requests: int) -> Decimal:
+    """Exact USD cost of a token mix at the given rates (reasoning is inside output)."""
+    total = Decimal(0)
+    for rate, column in zip(rates.per_token, TOKEN_COLUMNS, strict=True):
+        count = tokens[column]
+        if column == "output_tokens":
+            count -= tokens["reasoning_tokens"]
+        total += rate * count
+    return total + rates.per_request * requests

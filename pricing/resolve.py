@@ -1,0 +1,43 @@
+"""Model names as exports write them (dated snapshots, OpenRouter permaslugs, display names) → catalog models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+from pricing.catalog import CatalogModel, find_model, suggest_models
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a (provider, model name) pair of an export is in the catalog; `model` is None when unpriced."""
+
+    provider_id: str
+    model_raw: str
+    model: CatalogModel | None
+    unpriced_reason: str = ""
+    suggestions: tuple[str, ...] = field(default=())
+
+
+def normalise_display_name(name: str) -> str:
+    """`Claude Sonnet 4.5` → `claude-sonnet-4-5` (Anthropic's cost export writes display names)."""
+    return name.strip().lower().replace(" ", "-").replace(".", "-")
+
+
+@cache
+def resolve_model(provider_id: str, model_raw: str) -> Resolution:
+    """Resolve a model name from an export; never guesses a price for a name the catalog lacks."""
+    name = model_raw.strip()
+    if not name:
+        return Resolution(provider_id, model_raw, None, "the source names no model")
+    for candidate in dict.fromkeys((name, normalise_display_name(name))):
+        found = find_model(provider_id, candidate)
+        if found is not None:
+            return Resolution(provider_id, model_raw, found)
+    return Resolution(
+        provider_id,
+        model_raw,
+        None,
+        f"no price for '{model_raw}' at {provider_id} in the catalog",
+        tuple(suggest_models(provider_id, normalise_display_name(name))),
+    )
