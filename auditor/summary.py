@@ -44,8 +44,7 @@ def _usage_entries(segments: pd.DataFrame, workload: PricedWorkload) -> list[Usa
     entries = []
     for (provider, model_raw), row in zip(sums.index, sums.to_dict("records"), strict=True):
         resolution = resolve_model(str(provider), str(model_raw))
-        has_tokens = any(row[c] for c in TOKEN_COLUMNS)
-        list_cost, basis = _list_cost(row, catalog_costs.get((provider, model_raw)), has_tokens)
+        list_cost, basis = _list_cost(row, catalog_costs.get((provider, model_raw)), resolution.model is not None)
         entries.append(UsageEntry(
             provider=str(provider), model_raw=str(model_raw),
             model=resolution.model.ref if resolution.model else None,
@@ -62,12 +61,13 @@ def _usage_entries(segments: pd.DataFrame, workload: PricedWorkload) -> list[Usa
     return entries
 
 
-def _list_cost(row: dict[str, int], catalog: Decimal | None, has_tokens: bool) -> tuple[Decimal | None, str | None]:
-    if has_tokens:
-        return (money(catalog), "catalog") if catalog is not None else (None, None)
+def _list_cost(row: dict[str, int], catalog: Decimal | None, is_priced: bool) -> tuple[Decimal | None, str | None]:
+    """Catalog list cost of the tokens; for token-less cost rows, the source's own list price."""
+    if any(row[c] for c in TOKEN_COLUMNS):
+        return (money(catalog if catalog is not None else Decimal(0)), "catalog") if is_priced else (None, None)
     if row["source_list_lines"]:
         return money(_nanos(row["source_list_nanos"])), "source"
-    return None, None
+    return (Decimal(0), "catalog") if is_priced else (None, None)
 
 
 def _monthly(segments: pd.DataFrame, workload: PricedWorkload) -> list[MonthlyUsage]:
@@ -79,7 +79,7 @@ def _monthly(segments: pd.DataFrame, workload: PricedWorkload) -> list[MonthlyUs
     rows = []
     for (provider, model_raw, month), row in zip(sums.index, sums.to_dict("records"), strict=True):
         resolution = resolve_model(str(provider), str(model_raw))
-        list_cost, _ = _list_cost(row, costs.get((provider, model_raw, month)), any(row[c] for c in TOKEN_COLUMNS))
+        list_cost, _ = _list_cost(row, costs.get((provider, model_raw, month)), resolution.model is not None)
         rows.append(MonthlyUsage(
             month=str(month), provider=str(provider), model_raw=str(model_raw),
             model=resolution.model.ref if resolution.model else None,

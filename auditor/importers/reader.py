@@ -73,11 +73,19 @@ def sniff(path: Path) -> Sniffed:
         raise InputFileError(str(path), "the file is empty", "export the data again; the download may have failed")
     encoding = _encoding_of(path, head)
     text = head.decode(encoding, errors="replace")
+    if _looks_binary(text):
+        raise InputFileError(str(path), "not a text file (it holds binary data)",
+                             "give the CSV export itself, not a spreadsheet, archive or PDF")
     if text.startswith("\ufeff"):
         text = text[1:]
     first_line = next(csv.reader(io.StringIO(text.splitlines()[0] if text else "")), [])
     header = tuple(name.strip() for name in first_line)
     return Sniffed(path, encoding, header)
+
+
+def _looks_binary(text: str) -> bool:
+    odd = sum(1 for ch in text if (ch < " " and ch not in "\t\r\n") or ch == "\ufffd")
+    return odd > max(2, len(text) // 50)
 
 
 def _encoding_of(path: Path, head: bytes) -> str:
@@ -124,7 +132,7 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
     raise UnknownFormatError(
         str(sniffed.path),
         f"not a format the auditor knows (header: {shown}); closest: {closest}",
-        "run `audit formats` for the supported exports, or force one with --format NAME",
+        "supported formats: " + ", ".join(i.name for i in importers) + "; force one with --format NAME",
         line=1,
     )
 

@@ -1,0 +1,1 @@
+"""Renderers that turn one AuditResult into documents: a PDF report and an XLSX workbook."""

@@ -1,0 +1,63 @@
+"""The terminal summary: spend by model and candidates ranked by savings, printed with rich."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from auditor.result import AuditResult
+
+_SHOWN_SCENARIOS = 10
+
+
+def usd(value: Decimal | None, unknown: str = "—") -> str:
+    if value is None:
+        return unknown
+    return f"${value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,}"
+
+
+def _count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def print_summary(result: AuditResult, console: Console) -> None:
+    period = f"{result.period.start} to {result.period.end}" if result.period.start else "no usage"
+    console.print(Text(f"AI spend audit — {period} — prices as of {result.as_of} ({result.catalog})", style="bold"))
+    console.print(_spend_table(result))
+    console.print(_scenario_table(result))
+    for warning in result.warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"))
+
+
+def _spend_table(result: AuditResult) -> Table:
+    table = Table(title="Spend by model", title_justify="left")
+    for name in ("provider", "model", "requests", "input+cache tokens", "output tokens", "billed", "list cost"):
+        table.add_column(name, justify="left" if name in ("provider", "model") else "right", overflow="fold")
+    for u in result.usage:
+        inputs = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.cache_write_1h_tokens
+        list_cost = usd(u.list_cost, "unpriced") + (" (source)" if u.list_cost_basis == "source" else "")
+        table.add_row(Text(u.provider), Text(u.model_raw), _count(u.requests), _count(inputs),
+                      _count(u.output_tokens), usd(u.billed_cost), list_cost)
+    t = result.totals
+    table.add_section()
+    table.add_row("total", "", _count(t.requests),
+                  _count(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens + t.cache_write_1h_tokens),
+                  _count(t.output_tokens), usd(t.billed_cost), usd(t.list_cost))
+    return table
+
+
+def _scenario_table(result: AuditResult) -> Table:
+    shown = result.scenarios[:_SHOWN_SCENARIOS]
+    title = "Candidates ranked by savings (same workload, as-of prices)"
+    if len(result.scenarios) > len(shown):
+        title += f" — top {len(shown)} of {len(result.scenarios)}; all in the reports"
+    table = Table(title=title, title_justify="left")
+    for name in ("candidate", "baseline", "projected", "savings", "%"):
+        table.add_column(name, justify="left" if name == "candidate" else "right", overflow="fold")
+    for s in shown:
+        pct = "—" if s.savings_pct is None else f"{s.savings_pct:.1f}%"
+        table.add_row(s.candidate, usd(s.baseline_cost), usd(s.projected_cost), usd(s.savings), pct)
+    return table

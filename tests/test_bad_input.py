@@ -1,0 +1,119 @@
+"""Bad input: whole-file problems exit 2 with one line naming the file; bad rows are rejected and listed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLES
+
+OPENROUTER = next((SAMPLES / "openrouter_logs_csv").glob("*.csv"))
+
+
+def _assert_refused(run, path: Path, *needles: str) -> None:  # type: ignore[no-untyped-def]
+    run_result = run(str(path), "--json", "-", "--to", "openai:gpt-5-mini")
+    assert run_result.status == 2
+    first = run_result.err.splitlines()[0]
+    assert first.startswith("error: ") and str(path) in first
+    for needle in needles:
+        assert needle in first
+    assert "Traceback" not in run_result.err
+    assert run_result.out == ""
+
+
+def test_empty_file(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    _assert_refused(run_cli, path, "empty")
+
+
+def test_unknown_format_names_closest_formats_and_missing_columns(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "invoice.csv"
+    path.write_text("date,amount,description\n2026-10-01,12.00,consulting\n", encoding="utf-8")
+    _assert_refused(run_cli, path, "not a format the auditor knows", "closest:", "missing")
+
+
+def test_missing_required_column(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lines = OPENROUTER.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    drop = header.index("tokens_prompt")
+    kept = [",".join(f for i, f in enumerate(line.split(",")) if i != drop) for line in lines]
+    path = tmp_path / "openrouter.csv"
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    _assert_refused(run_cli, path, "openrouter_logs_csv (missing tokens_prompt)")
+
+
+def test_missing_required_column_with_forced_format(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "x.csv"
+    path.write_text("generation_id,created_at,cost_total\ngen-1,2026-10-01 00:00:00,0.1\n", encoding="utf-8")
+    result = run_cli(str(path), "--format", "openrouter_logs_csv", "--json", "-")
+    assert result.status == 2
+    assert "missing column(s) tokens_prompt" in result.err.splitlines()[0] and str(path) in result.err
+
+
+def test_not_a_text_file(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 8)
+    _assert_refused(run_cli, path, "not a text file")
+
+
+def test_missing_path(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _assert_refused(run_cli, tmp_path / "nope.csv", "no such file")
+
+
+def test_non_numeric_token_count_rejects_only_its_row(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lines = OPENROUTER.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    fields = lines[5].split(",")
+    fields[header.index("tokens_prompt")] = "12k"
+    lines[5] = ",".join(fields)
+    fields = lines[9].split(",")
+    fields[header.index("tokens_completion")] = "-40"
+    lines[9] = ",".join(fields)
+    path = tmp_path / "openrouter.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_cli(str(path), "--json", "-", "--to", "openai:gpt-5-mini")
+    assert result.status == 0, result.err
+    data = result.json()
+    entry = data["inputs"][0]
+    assert (entry["rows_read"], entry["rows_used"], entry["rows_rejected"]) == (41, 39, 2)
+    assert entry["rejected"] == [
+        {"line": 6, "column": "tokens_prompt", "reason": "'12k' is not a number"},
+        {"line": 10, "column": "tokens_completion", "reason": "negative count"},
+    ]
+    assert any("2 row(s) rejected" in w for w in data["warnings"])
+
+
+def test_wrong_field_count_is_a_rejected_row(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lines = OPENROUTER.read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3] + ",extra"
+    path = tmp_path / "openrouter.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = run_cli(str(path), "--json", "-", "--to", "openai:gpt-5-mini").json()
+    entry = data["inputs"][0]
+    assert (entry["rows_read"], entry["rows_used"], entry["rows_rejected"]) == (41, 40, 1)
+    assert entry["rejected"][0]["line"] == 4
+    assert "expected 24 fields, found 25" in entry["rejected"][0]["reason"]
+
+
+def test_unknown_files_in_a_directory_are_skipped_not_fatal(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "README.md").write_text("# exports\n", encoding="utf-8")
+    (tmp_path / "invoice.pdf").write_bytes(b"%PDF-1.7\n\x00\x01\x02")
+    (tmp_path / "log.csv").write_text(OPENROUTER.read_text(encoding="utf-8"), encoding="utf-8")
+    data = run_cli(str(tmp_path), "--json", "-", "--to", "openai:gpt-5-mini").json()
+    assert [i["format"] for i in data["inputs"]] == ["openrouter_logs_csv"]
+    assert sorted(Path(s["path"]).name for s in data["skipped_files"]) == ["README.md", "invoice.pdf"]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--to", "deepseek:deepseek-flsh"), "did you mean deepseek:deepseek-flash"),
+    (("--to", "deepsek:deepseek-flash"), "did you mean deepseek"),
+    (("--as-of", "27/11/2026"), "not a date"),
+    (("--format", "openrouter_log"), "did you mean openrouter_logs_csv"),
+])
+def test_bad_options_exit_2_with_a_hint(run_cli, args: tuple[str, ...], needle: str) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli(str(OPENROUTER), "--json", "-", *args)
+    assert result.status == 2
+    assert needle in result.err
+    assert "Traceback" not in result.err

@@ -1,0 +1,89 @@
+"""Bucketed exports: list cost within 0.5% of genai-prices applied per average request / at the label's tier."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from genai_prices import Usage, calc_price
+
+from auditor.options import AuditOptions
+from auditor.pipeline import run_audit
+from tests.conftest import AS_OF, SAMPLES
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _n(value: str) -> int:
+    return int(float(value)) if value.strip() else 0
+
+
+def _close(actual: Decimal | None, expected: Decimal) -> bool:
+    assert actual is not None
+    return abs(actual - expected) <= expected * Decimal("0.005")
+
+
+def test_openai_usage_export_priced_per_average_request() -> None:
+    path = next((SAMPLES / "openai_usage_csv").glob("*.csv"))
+    result = run_audit(AuditOptions(inputs=(path,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    expected: dict[str, Decimal] = {}
+    for row in _rows(path):
+        requests = _n(row["num_model_requests"])
+        if not row["model"] or row["model"].startswith("ft:") or not requests:
+            continue
+        per_request = Usage(
+            input_tokens=Decimal(_n(row["input_tokens"])) / requests,
+            cache_read_tokens=Decimal(_n(row["input_cached_tokens"])) / requests,
+            output_tokens=Decimal(_n(row["output_tokens"])) / requests,
+        )
+        at = datetime.fromtimestamp(int(row["start_time"]), UTC)
+        context = {"processing": "batch"} if row["batch"] == "True" else None
+        price = calc_price(per_request, row["model"], provider_id="openai", genai_request_timestamp=at,
+                           price_context=context)
+        expected[row["model"]] = expected.get(row["model"], Decimal(0)) + price.total_price * requests
+    by_model = {u.model_raw: u.list_cost for u in result.usage}
+    for model, cost in expected.items():
+        assert _close(by_model[model], cost), (model, by_model[model], cost)
+
+
+def test_anthropic_usage_export_priced_at_context_window_tier() -> None:
+    """Each row is split into requests that sit in its label's band (≤ 200k or > 200k) and priced one by one."""
+    path = next((SAMPLES / "anthropic_usage_csv").glob("*.csv"))
+    result = run_audit(AuditOptions(inputs=(path,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    expected: dict[str, Decimal] = {}
+    for row in _rows(path):
+        parts = {k: _n(row[k]) for k in ("usage_input_tokens_no_cache", "usage_input_tokens_cache_write_5m",
+                                          "usage_input_tokens_cache_write_1h", "usage_input_tokens_cache_read",
+                                          "usage_output_tokens")}
+        total_input = sum(v for k, v in parts.items() if k != "usage_output_tokens")
+        # Requests of ~150k (≤ 200k label) or ~250k (> 200k label) input tokens each.
+        size = 250_000 if row["context_window"] == "> 200k" else 150_000
+        n = max(1, total_input // size)
+        writes = parts["usage_input_tokens_cache_write_5m"] + parts["usage_input_tokens_cache_write_1h"]
+        usage = Usage(
+            input_tokens=Decimal(total_input) / n, cache_read_tokens=Decimal(parts["usage_input_tokens_cache_read"]) / n,
+            cache_write_tokens=Decimal(writes) / n,
+            cache_write_5m_tokens=Decimal(parts["usage_input_tokens_cache_write_5m"]) / n,
+            cache_write_1h_tokens=Decimal(parts["usage_input_tokens_cache_write_1h"]) / n,
+            output_tokens=Decimal(parts["usage_output_tokens"]) / n,
+        )
+        at = datetime.fromisoformat(row["usage_date_utc"]).replace(hour=12, tzinfo=UTC)
+        context = {"processing": "batch"} if row["usage_type"] == "batch" else None
+        price = calc_price(usage, row["model_version"], provider_id="anthropic", genai_request_timestamp=at,
+                           price_context=context)
+        model = row["model_version"]
+        expected[model] = expected.get(model, Decimal(0)) + price.total_price * n
+    by_model = {u.model_raw: u.list_cost for u in result.usage}
+    for model, cost in expected.items():
+        assert _close(by_model[model], cost), (model, by_model[model], cost)
+
+
+def test_openrouter_billed_total_is_the_sum_of_cost_total() -> None:
+    path = next((SAMPLES / "openrouter_logs_csv").glob("*.csv"))
+    result = run_audit(AuditOptions(inputs=(path,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    assert result.totals.billed_cost == sum((Decimal(r["cost_total"]) for r in _rows(path)), Decimal(0))

@@ -1,0 +1,58 @@
+"""Each importer: its samples read into reviewed goldens (per-model token and money sums, row accounting)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+import auditor.importers as importers_pkg
+from auditor.importers import IMPORTERS
+from auditor.importers.reader import detect, sniff
+from auditor.ingest import ingest_file
+from auditor.ledger import SUM_COLUMNS
+from tests.conftest import GOLDENS, SAMPLES
+
+SAMPLE_FILES = sorted(p for p in SAMPLES.glob("*/*") if p.is_file() and p.name != "README.md")
+_SHARED_MODULES = {"base", "reader", "times"}
+
+
+def _summary(path: Path) -> dict[str, object]:
+    sniffed = sniff(path)
+    importer = detect(sniffed, IMPORTERS)
+    ingested = ingest_file(sniffed, importer)
+    a = ingested.account
+    by_model = ingested.segments.groupby(["provider", "model_raw"], sort=True)[list(SUM_COLUMNS)].sum()
+    return {
+        "format": importer.name,
+        "rows": {"read": a.rows_read, "used": a.rows_used, "skipped": a.rows_skipped, "rejected": a.rows_rejected},
+        "skipped_reasons": dict(sorted(a.skipped_reasons.items())),
+        "period": [a.period_start, a.period_end],
+        "models": {f"{p}|{m}": {k: int(v) for k, v in row.items() if v} for (p, m), row in
+                   zip(by_model.index, by_model.to_dict("records"), strict=True)},
+    }
+
+
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_sample_matches_golden(path: Path, update_goldens: bool) -> None:
+    golden = GOLDENS / path.parent.name / (path.name + ".json")
+    actual = _summary(path)
+    assert actual["format"] == path.parent.name, "the sample folder names the importer that must detect it"
+    if update_goldens:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert actual == json.loads(golden.read_text(encoding="utf-8"))
+
+
+def test_every_importer_module_is_registered_and_has_samples() -> None:
+    modules = {m.name for m in pkgutil.iter_modules(importers_pkg.__path__)} - _SHARED_MODULES
+    registered = {i.name for i in IMPORTERS}
+    assert modules == registered
+    for name in modules:
+        module = importlib.import_module(f"auditor.importers.{name}")
+        assert module.IMPORTER.name == name
+        assert list((SAMPLES / name).glob("*")), f"samples/{name} holds no sample"
+        assert (GOLDENS / name).is_dir(), f"tests/goldens/{name} is missing"
