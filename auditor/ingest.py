@@ -20,7 +20,7 @@ from auditor.importers.reader import (
     physical_lines,
 )
 from auditor.ledger import FileAccount, RejectedRow
-from auditor.workload import SegmentAccumulator, assign_size_floors
+from auditor.workload import Pricebook, WorkloadAccumulator
 
 # Rejected rows listed one by one (with line numbers) per file; the rest are counted.
 MAX_LISTED_REJECTS = 1000
@@ -29,7 +29,8 @@ MAX_LISTED_REJECTS = 1000
 @dataclass
 class IngestedFile:
     account: FileAccount
-    segments: pd.DataFrame
+    usage: pd.DataFrame
+    shape: pd.DataFrame
 
 
 def sha256_of(path: Path) -> str:
@@ -40,17 +41,19 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def ingest_file(sniffed: Sniffed, importer: Importer, block_bytes: int = DEFAULT_BLOCK_BYTES) -> IngestedFile:
-    """Stream a file through its importer into segments; a file with odd values is re-read tolerantly."""
+def ingest_file(sniffed: Sniffed, importer: Importer, pricebook: Pricebook,
+                block_bytes: int = DEFAULT_BLOCK_BYTES) -> IngestedFile:
+    """Stream a file through its importer into workload tables; a file with odd values is re-read tolerantly."""
     try:
-        return _ingest(sniffed, importer, block_bytes, tolerant=False)
+        return _ingest(sniffed, importer, pricebook, block_bytes, tolerant=False)
     except NeedsTolerantRead:
-        return _ingest(sniffed, importer, block_bytes, tolerant=True)
+        return _ingest(sniffed, importer, pricebook, block_bytes, tolerant=True)
 
 
-def _ingest(sniffed: Sniffed, importer: Importer, block_bytes: int, *, tolerant: bool) -> IngestedFile:
+def _ingest(sniffed: Sniffed, importer: Importer, pricebook: Pricebook, block_bytes: int, *,
+            tolerant: bool) -> IngestedFile:
     account = FileAccount(path=str(sniffed.path), format=importer.name, sha256=sha256_of(sniffed.path))
-    accumulator = SegmentAccumulator()
+    accumulator = WorkloadAccumulator(pricebook)
     malformed = MalformedRows()
     pending: list[tuple[int, str, str]] = []  # (record index, reason, column)
     first_day: str | None = None
@@ -58,14 +61,13 @@ def _ingest(sniffed: Sniffed, importer: Importer, block_bytes: int, *, tolerant:
     for batch in iter_batches(sniffed, importer, malformed, tolerant=tolerant, block_bytes=block_bytes):
         used = _account_batch(batch, account, pending)
         if not used.empty:
-            assign_size_floors(used)
             accumulator.add(used)
             lo, hi = str(used["day"].min()), str(used["day"].max())
             first_day = lo if first_day is None else min(first_day, lo)
             last_day = hi if last_day is None else max(last_day, hi)
     account.period_start, account.period_end = first_day, last_day
     _list_rejects(sniffed, account, pending, malformed)
-    return IngestedFile(account, accumulator.segments())
+    return IngestedFile(account, accumulator.usage(), accumulator.shape())
 
 
 def _account_batch(batch: Batch, account: FileAccount, pending: list[tuple[int, str, str]]) -> pd.DataFrame:

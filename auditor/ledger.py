@@ -37,8 +37,7 @@ KEY_COLUMNS: tuple[str, ...] = (
 # request_size_floor_tokens: floor of the request-size bucket the line's requests fall in
 #   (see pricing.rates.size_bucket_floors); -1 when unknown.
 INT_KEY_COLUMNS: tuple[str, ...] = ("time_slot", "request_size_floor_tokens")
-# size_basis: how the request size was known: "request", "average" or "context_label".
-SEGMENT_KEYS: tuple[str, ...] = (*KEY_COLUMNS, *INT_KEY_COLUMNS, "size_basis")
+# size_basis (a key too): how the request size was known: "request", "average" or "context_label".
 
 SIZE_BASIS_REQUEST = "request"
 SIZE_BASIS_AVERAGE = "average"
@@ -61,7 +60,7 @@ SUM_COLUMNS: tuple[str, ...] = (
 
 NANOS_PER_UNIT = 1_000_000_000
 
-# What every importer's `to_ledger` returns besides SEGMENT_KEYS and SUM_COLUMNS: why a row is
+# What every importer's `to_ledger` returns besides the key and sum columns: why a row is
 # skipped (not AI usage, an empty bucket) or rejected, "" when the row is used.
 STATUS_COLUMNS: tuple[str, ...] = ("skip_reason", "reject_reason", "reject_column")
 

@@ -4,32 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pandas as pd
-
 from auditor import __version__
 from auditor.ingest import IngestedFile, ingest_file
-from auditor.ledger import SEGMENT_KEYS, SUM_COLUMNS
+from auditor.ledger import SUM_COLUMNS
 from auditor.options import AuditOptions
 from auditor.result import AuditResult, InputFile, Period, RejectedRowOut
-from auditor.scenarios import MODEL_REF, PricedWorkload, build_scenarios
+from auditor.scenarios import build_scenarios
 from auditor.sources import Source, collect_sources
 from auditor.summary import summarise_usage
-from auditor.workload import empty_segments
-from pricing.catalog import catalog_version, default_candidates
-from pricing.resolve import resolve_model
+from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
+from pricing.catalog import catalog_version, default_candidates, lookup_candidate
 
 ProgressHook = Callable[[str], None]
 
 
 def run_audit(options: AuditOptions, on_file: ProgressHook | None = None) -> AuditResult:
     """Audit the given inputs; the same options and inputs always give the same result."""
-    candidate_refs = list(options.candidates) or [c.ref for c in default_candidates()]
+    candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
     sources, skipped_files = collect_sources(options.inputs, options.format)
-    ingested = [_ingest(source, options, on_file) for source in sources]
-    segments = _merge_segments([f.segments for f in ingested])
-    workload = _priced_workload(segments)
-    usage, by_month, totals, notes, warnings = summarise_usage(segments, workload, ingested)
-    scenarios = build_scenarios(workload, candidate_refs, options.as_of)
+    pricebook = Pricebook()
+    ingested = [_ingest(source, pricebook, options, on_file) for source in sources]
+    usage_table = merge_tables([f.usage for f in ingested], USAGE_KEYS, SUM_COLUMNS)
+    shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
+    usage, by_month, totals, notes, warnings = summarise_usage(usage_table, shape_table, pricebook, ingested)
+    scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of)
     days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
     return AuditResult(
         as_of=options.as_of,
@@ -47,37 +45,11 @@ def run_audit(options: AuditOptions, on_file: ProgressHook | None = None) -> Aud
     )
 
 
-def _ingest(source: Source, options: AuditOptions, on_file: ProgressHook | None) -> IngestedFile:
+def _ingest(source: Source, pricebook: Pricebook, options: AuditOptions,
+            on_file: ProgressHook | None) -> IngestedFile:
     if on_file is not None:
         on_file(str(source.sniffed.path))
-    return ingest_file(source.sniffed, source.importer, options.block_bytes)
-
-
-def _merge_segments(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    parts = [p for p in parts if not p.empty]
-    if not parts:
-        return empty_segments()
-    merged = pd.concat(parts, ignore_index=True)
-    grouped = merged.groupby(list(SEGMENT_KEYS), sort=True)[list(SUM_COLUMNS)].sum().reset_index()
-    return grouped
-
-
-def _priced_workload(segments: pd.DataFrame) -> PricedWorkload:
-    """Segments with tokens whose model the catalog prices, tagged with the catalog model."""
-    pairs = segments[["provider", "model_raw"]].drop_duplicates()
-    models = {}
-    ref_of_pair: dict[tuple[str, str], str] = {}
-    for provider, model_raw in pairs.itertuples(index=False):
-        found = resolve_model(str(provider), str(model_raw)).model
-        if found is not None:
-            models[found.ref] = found
-            ref_of_pair[(str(provider), str(model_raw))] = found.ref
-    refs = [ref_of_pair.get((p, m), "") for p, m in zip(segments["provider"], segments["model_raw"], strict=True)]
-    tagged = segments.assign(**{MODEL_REF: refs})
-    has_tokens = tagged[["input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-                         "output_tokens"]].sum(axis=1) > 0
-    priced = tagged[(tagged[MODEL_REF] != "") & has_tokens].reset_index(drop=True)
-    return PricedWorkload(priced, models)
+    return ingest_file(source.sniffed, source.importer, pricebook, options.block_bytes)
 
 
 def _input_file(ingested: IngestedFile) -> InputFile:
@@ -89,4 +61,3 @@ def _input_file(ingested: IngestedFile) -> InputFile:
         rejected=[RejectedRowOut(line=r.line, column=r.column, reason=r.reason) for r in a.rejected],
         period_start=a.period_start, period_end=a.period_end,
     )
-

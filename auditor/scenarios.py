@@ -1,47 +1,35 @@
-"""The workload re-priced: list cost when used (baseline) and on each candidate at the as-of date."""
+"""The workload re-priced on each candidate at the as-of date, beside the same workload on its own models."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 import pandas as pd
 
-from auditor.costing import cost_by_group
+from auditor.costing import total_cost
 from auditor.result import Scenario
-from pricing.catalog import CatalogModel, lookup_candidate
-
-MODEL_REF = "model_ref"
-
-
-@dataclass(frozen=True)
-class PricedWorkload:
-    """Segments that have tokens and a catalog model (`model_ref` column), and the models by ref."""
-
-    segments: pd.DataFrame
-    models: dict[str, CatalogModel]
+from auditor.workload import MODEL_REF, Pricebook
+from pricing.catalog import CatalogModel
 
 
-def list_cost_when_used(workload: PricedWorkload, group_by: list[str]) -> dict[tuple[object, ...], Decimal]:
-    """List cost at the prices in force on each segment's day and time of day, per group."""
-    return cost_by_group(workload.segments, group_by, model_of_ref=workload.models, model_column=MODEL_REF)
+def priced_shape(shape: pd.DataFrame) -> pd.DataFrame:
+    """Shape rows that have tokens and a catalog model: the workload scenarios re-price."""
+    return shape[(shape[MODEL_REF] != "") & (shape[["requests", "input_tokens", "cache_read_tokens",
+                                                    "cache_write_tokens", "cache_write_1h_tokens",
+                                                    "output_tokens"]].sum(axis=1) > 0)].reset_index(drop=True)
 
 
-def build_scenarios(workload: PricedWorkload, candidate_refs: list[str], as_of: date) -> list[Scenario]:
+def build_scenarios(shape: pd.DataFrame, pricebook: Pricebook, candidates: list[CatalogModel],
+                    as_of: date) -> list[Scenario]:
     """Each candidate's cost for the whole priced workload at as-of prices, ranked by savings."""
-    candidates = [lookup_candidate(ref) for ref in candidate_refs]
-    if workload.segments.empty:
+    workload = priced_shape(shape)
+    if workload.empty:
         return []
-    baseline = sum(
-        cost_by_group(workload.segments, [], model_of_ref=workload.models, model_column=MODEL_REF,
-                      on_day=as_of).values(),
-        Decimal(0),
-    )
+    book = pricebook.rates
+    baseline = total_cost(workload, book.rate_ids(workload, pricebook.models, on_day=as_of), book.rates)
     scenarios = []
     for candidate in candidates:
-        projected = sum(cost_by_group(workload.segments, [], fixed_model=candidate, on_day=as_of).values(),
-                        Decimal(0))
+        projected = total_cost(workload, book.rate_ids(workload, {}, fixed=candidate, on_day=as_of), book.rates)
         savings = baseline - projected
         scenarios.append(Scenario(
             candidate=candidate.ref,

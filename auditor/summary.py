@@ -6,10 +6,11 @@ from decimal import Decimal
 
 import pandas as pd
 
+from auditor.costing import cost_by_group
 from auditor.ingest import IngestedFile
 from auditor.ledger import NANOS_PER_UNIT, SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL, SUM_COLUMNS, TOKEN_COLUMNS
 from auditor.result import MonthlyUsage, Totals, UsageEntry, money
-from auditor.scenarios import PricedWorkload, list_cost_when_used
+from auditor.workload import RATE_ID, Pricebook
 from pricing.resolve import resolve_model
 
 _SIZE_BASIS_ORDER = ("request", SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL)
@@ -28,19 +29,24 @@ def _tokens(row: dict[str, int]) -> dict[str, int]:
 
 
 def summarise_usage(
-    segments: pd.DataFrame, workload: PricedWorkload, ingested: list[IngestedFile]
+    usage_table: pd.DataFrame, shape_table: pd.DataFrame, pricebook: Pricebook, ingested: list[IngestedFile]
 ) -> tuple[list[UsageEntry], list[MonthlyUsage], Totals, list[str], list[str]]:
-    usage = _usage_entries(segments, workload)
-    by_month = _monthly(segments, workload)
-    totals = _totals(segments, usage)
-    return usage, by_month, totals, _notes(segments), _warnings(usage, ingested)
+    """The result's usage sections from the usage table (list cost at the rates in force when used)."""
+    usage = _usage_entries(usage_table, pricebook)
+    by_month = _monthly(usage_table, pricebook)
+    totals = _totals(usage_table, usage)
+    return usage, by_month, totals, _notes(usage_table, shape_table), _warnings(usage, ingested)
 
 
-def _usage_entries(segments: pd.DataFrame, workload: PricedWorkload) -> list[UsageEntry]:
+def _list_costs(table: pd.DataFrame, pricebook: Pricebook, keys: list[str]) -> dict[tuple[object, ...], Decimal]:
+    return cost_by_group(table, table[RATE_ID].to_numpy(), pricebook.rates.rates, keys)
+
+
+def _usage_entries(segments: pd.DataFrame, pricebook: Pricebook) -> list[UsageEntry]:
     keys = ["provider", "model_raw"]
     sums = segments.groupby(keys, sort=True)[list(SUM_COLUMNS)].sum()
     bases = segments.groupby(keys, sort=True)["size_basis"].agg(lambda s: sorted(set(s), key=_SIZE_BASIS_ORDER.index))
-    catalog_costs = list_cost_when_used(workload, keys)
+    catalog_costs = _list_costs(segments, pricebook, keys)
     entries = []
     for (provider, model_raw), row in zip(sums.index, sums.to_dict("records"), strict=True):
         resolution = resolve_model(str(provider), str(model_raw))
@@ -70,11 +76,10 @@ def _list_cost(row: dict[str, int], catalog: Decimal | None, is_priced: bool) ->
     return (Decimal(0), "catalog") if is_priced else (None, None)
 
 
-def _monthly(segments: pd.DataFrame, workload: PricedWorkload) -> list[MonthlyUsage]:
+def _monthly(segments: pd.DataFrame, pricebook: Pricebook) -> list[MonthlyUsage]:
     keys = ["provider", "model_raw", "month"]
     frame = segments.assign(month=segments["day"].str.slice(0, 7))
-    priced = workload.segments.assign(month=workload.segments["day"].str.slice(0, 7))
-    costs = list_cost_when_used(PricedWorkload(priced, workload.models), keys)
+    costs = _list_costs(frame, pricebook, keys)
     sums = frame.groupby(keys, sort=True)[list(SUM_COLUMNS)].sum()
     rows = []
     for (provider, model_raw, month), row in zip(sums.index, sums.to_dict("records"), strict=True):
@@ -105,7 +110,7 @@ def _totals(segments: pd.DataFrame, usage: list[UsageEntry]) -> Totals:
     )
 
 
-def _notes(segments: pd.DataFrame) -> list[str]:
+def _notes(segments: pd.DataFrame, shape: pd.DataFrame) -> list[str]:
     notes = [
         "Baseline list cost uses the catalog price in force on the day (and half hour) of the usage; "
         "scenarios re-price the same token mix at the as-of date, keeping each request's time of day, "
@@ -119,7 +124,7 @@ def _notes(segments: pd.DataFrame) -> list[str]:
     if SIZE_BASIS_LABEL in bases:
         notes.append("Anthropic exports give no request counts: long-context tiers follow each row's "
                      "context-window label; tiers below 200k tokens are priced at their base rate.")
-    if not segments.empty and (segments["time_slot"] < 0).any():
+    if not shape.empty and (shape["time_slot"] < 0).any():
         notes.append("Daily buckets have no time of day: time-of-day prices (peak/off-peak) are averaged "
                      "evenly over the day for them.")
     return notes

@@ -15,6 +15,7 @@ from pathlib import Path
 from auditor.importers import IMPORTERS
 from auditor.importers.reader import detect, sniff
 from auditor.ingest import ingest_file
+from auditor.workload import Pricebook
 from tests.conftest import FIXTURES, GOLDENS, SAMPLES
 
 NANO = Decimal("1e9")
@@ -111,9 +112,9 @@ def test_real_openai_export_reads_as_documented() -> None:
     sniffed = sniff(FIXTURES / "real_exports" / "completions_usage_2026-08-01_2026-08-31.csv")
     importer = detect(sniffed, IMPORTERS)
     assert importer.name == "openai_usage_csv"
-    ingested = ingest_file(sniffed, importer)
+    ingested = ingest_file(sniffed, importer, Pricebook())
     a = ingested.account
     assert (a.rows_read, a.rows_used, a.rows_skipped, a.rows_rejected) == (31, 1, 30, 0)
-    row = ingested.segments.iloc[0]
+    row = ingested.usage.iloc[0]
     assert (row["model_raw"], row["day"], row["requests"]) == ("gpt-4o-mini-2024-07-18", "2026-08-31", 4)
     assert (row["input_tokens"], row["output_tokens"], row["cache_read_tokens"]) == (31422, 29, 0)

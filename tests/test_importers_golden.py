@@ -13,6 +13,7 @@ import auditor.importers as importers_pkg
 from auditor.importers import IMPORTERS
 from auditor.importers.reader import detect, sniff
 from auditor.ingest import ingest_file
+from auditor.workload import Pricebook
 from auditor.ledger import SUM_COLUMNS
 from tests.conftest import GOLDENS, SAMPLES
 
@@ -23,9 +24,9 @@ _SHARED_MODULES = {"base", "reader", "times"}
 def _summary(path: Path) -> dict[str, object]:
     sniffed = sniff(path)
     importer = detect(sniffed, IMPORTERS)
-    ingested = ingest_file(sniffed, importer)
+    ingested = ingest_file(sniffed, importer, Pricebook())
     a = ingested.account
-    by_model = ingested.segments.groupby(["provider", "model_raw"], sort=True)[list(SUM_COLUMNS)].sum()
+    by_model = ingested.usage.groupby(["provider", "model_raw"], sort=True)[list(SUM_COLUMNS)].sum()
     return {
         "format": importer.name,
         "rows": {"read": a.rows_read, "used": a.rows_used, "skipped": a.rows_skipped, "rejected": a.rows_rejected},

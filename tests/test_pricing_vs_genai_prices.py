@@ -12,12 +12,12 @@ from genai_prices import Usage, calc_price
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.costing import cost_by_group
+from auditor.costing import total_cost
 from auditor.ledger import SIZE_BASIS_REQUEST, ledger_frame
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
 from auditor.result import money
-from auditor.workload import SegmentAccumulator, assign_size_floors
+from auditor.workload import Pricebook, WorkloadAccumulator
 from pricing.catalog import lookup_candidate
 from tests.conftest import AS_OF
 
@@ -115,11 +115,13 @@ def test_cache_classes_tiers_and_batch_priced_exactly(requests: list[dict[str, i
         cache_write_tokens=[r["write_5m"] for r in requests],
         cache_write_1h_tokens=[r["write_1h"] for r in requests], output_tokens=[r["output"] for r in requests],
     )
-    assign_size_floors(lines)
-    accumulator = SegmentAccumulator()
+    pricebook = Pricebook()
+    accumulator = WorkloadAccumulator(pricebook)
     accumulator.add(lines)
     model = lookup_candidate(ref)
-    actual = sum(cost_by_group(accumulator.segments(), [], fixed_model=model).values(), Decimal(0))
+    shape = accumulator.shape()
+    ids = pricebook.rates.rate_ids(shape, {}, fixed=model, on_day=day)
+    actual = total_cost(shape, ids, pricebook.rates.rates)
 
     expected = Decimal(0)
     for r in requests:

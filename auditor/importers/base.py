@@ -40,7 +40,13 @@ class Importer:
     to_ledger: ToLedger
     example_header: str
     """The header line of a real export, for `audit formats` and error hints."""
+    unused_columns: tuple[str, ...] = ()
+    """Known columns `to_ledger` never reads: they count for detection but are not loaded."""
 
     @property
     def known_columns(self) -> frozenset[str]:
         return frozenset(self.required_columns) | frozenset(self.optional_columns)
+
+    @property
+    def read_columns(self) -> frozenset[str]:
+        return self.known_columns - frozenset(self.unused_columns)

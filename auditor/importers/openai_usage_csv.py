@@ -89,6 +89,7 @@ IMPORTER = Importer(
     ),
     money_columns=(),
     to_ledger=to_ledger,
+    unused_columns=("start_time_iso", "end_time_iso", "user_id", "input_uncached_tokens", *_MODALITY_COLUMNS),
     example_header=(
         "start_time,end_time,start_time_iso,end_time_iso,project_id,num_model_requests,user_id,api_key_id,"
         "model,batch,service_tier,compute_units,input_tokens,output_tokens,input_cached_tokens,"

@@ -77,8 +77,13 @@ IMPORTER = Importer(
         "api_key_name", "app_name", "num_search_results",
     ),
     count_columns=("tokens_prompt", "tokens_completion", "tokens_reasoning", "tokens_cached"),
-    money_columns=("cost_total", "cost_web_search", "cost_cache", "cost_file_processing", "byok_usage_inference"),
+    money_columns=("cost_total", "cost_web_search", "cost_file_processing", "byok_usage_inference"),
     to_ledger=to_ledger,
+    unused_columns=(
+        "generation_id", "cost_cache", "provider_name", "cancelled", "streamed", "user",
+        "finish_reason_raw", "finish_reason_normalized", "generation_time_ms", "time_to_first_token_ms",
+        "api_key_disabled", "num_search_results",
+    ),
     example_header=(
         "generation_id,created_at,cost_total,cost_web_search,cost_cache,cost_file_processing,"
         "byok_usage_inference,tokens_prompt,tokens_completion,tokens_reasoning,tokens_cached,model_permaslug,"

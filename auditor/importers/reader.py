@@ -25,7 +25,8 @@ from auditor.importers.base import Importer
 from auditor.ledger import NANOS_PER_UNIT
 
 SNIFF_BYTES = 64 * 1024
-DEFAULT_BLOCK_BYTES = 16 * 1024 * 1024
+# Measured: memory per block is ~20x its size once strings become Python objects (docs/benchmarks.md).
+DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024
 _MONEY_TYPE = pa.decimal128(38, 9)
 
 
@@ -146,7 +147,7 @@ def iter_batches(
     block_bytes: int = DEFAULT_BLOCK_BYTES,
 ) -> Iterator[Batch]:
     """Stream the file block by block and map each block to ledger lines."""
-    present = [c for c in sniffed.header if c in importer.known_columns]
+    present = [c for c in sniffed.header if c in importer.read_columns]
     column_types: dict[str, pa.DataType] = {c: pa.string() for c in present}
     if not tolerant:
         column_types.update({c: pa.float64() for c in importer.count_columns if c in column_types})
@@ -215,7 +216,7 @@ def _to_batch(record_batch: pa.RecordBatch, importer: Importer, first_record: in
     for name in importer.money_columns:
         data.setdefault(name, np.zeros(n, dtype=np.int64))
         data.setdefault(f"{name}__present", np.zeros(n, dtype=bool))
-    for name in importer.known_columns:
+    for name in importer.read_columns:
         data.setdefault(name, np.full(n, "", dtype=object))
     frame = pd.DataFrame(data)
     ledger = importer.to_ledger(frame)

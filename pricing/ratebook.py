@@ -1,0 +1,69 @@
+"""The rate book: one id per distinct set of class rates, so workloads aggregate on price regimes.
+
+Many (model, day, time slot, service tier, request size) keys share the same rates; giving each key
+the id of its rates lets usage be summed per regime instead of per key, and priced exactly afterwards.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from genai_prices.types import ModelPrice, TimeOfDateConstraint
+
+from pricing.catalog import CatalogModel
+from pricing.rates import ClassRates, class_rates
+
+NO_RATE = -1
+
+
+def _has_time_windows(model: CatalogModel) -> bool:
+    conditions = [] if isinstance(model.model.prices, ModelPrice) else [c.constraint for c in model.model.prices]
+    conditions += [v.constraint for v in model.model.price_variants or ()]
+    return any(isinstance(c, TimeOfDateConstraint) for c in conditions)
+
+
+class RateBook:
+    """Rates by id, and the id of every (model, day, slot, tier, size) key seen so far."""
+
+    def __init__(self) -> None:
+        self.rates: list[ClassRates] = []
+        self._id_of_rates: dict[ClassRates, int] = {}
+        self._id_of_key: dict[tuple[str, str, int, str, int], int] = {}
+        self._windows: dict[str, bool] = {}
+
+    def _id_for(self, model: CatalogModel, day: str, slot: int, tier: str, floor: int) -> int:
+        if model.ref not in self._windows:
+            self._windows[model.ref] = _has_time_windows(model)
+        if not self._windows[model.ref]:
+            slot = 0  # the time of day cannot change this model's price
+        key = (model.ref, day, slot, tier, floor)
+        found = self._id_of_key.get(key)
+        if found is None:
+            rates = class_rates(model, date.fromisoformat(day), slot, tier, floor)
+            found = self._id_of_rates.setdefault(rates, len(self.rates))
+            if found == len(self.rates):
+                self.rates.append(rates)
+            self._id_of_key[key] = found
+        return found
+
+    def rate_ids(self, frame: pd.DataFrame, models: dict[str, CatalogModel], *, model_column: str = "model_ref",
+                 fixed: CatalogModel | None = None, on_day: date | None = None) -> np.ndarray:
+        """Rate id per row of `frame` (columns day, time_slot, service_tier, request_size_floor_tokens).
+
+        Each row is priced at its own model (`model_column`, "" = unpriced → NO_RATE) or at `fixed`,
+        on its own day or on `on_day`.
+        """
+        keys = ["time_slot", "service_tier", "request_size_floor_tokens"]
+        work = pd.DataFrame({k: frame[k].to_numpy() for k in keys})
+        work["day"] = on_day.isoformat() if on_day is not None else frame["day"].to_numpy()
+        work["model"] = fixed.ref if fixed is not None else frame[model_column].to_numpy()
+        combos = work.drop_duplicates()
+        ids = []
+        for model_ref, day, slot, tier, floor in combos[["model", "day", *keys]].itertuples(index=False):
+            model = fixed if fixed is not None else models.get(str(model_ref))
+            ids.append(NO_RATE if model is None else self._id_for(model, str(day), int(slot), str(tier), int(floor)))
+        combos = combos.assign(rate_id=ids)
+        merged = work.merge(combos, on=list(combos.columns[:-1]), how="left", sort=False)
+        return merged["rate_id"].to_numpy(dtype=np.int64)
