@@ -33,22 +33,51 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "format_name", metavar="NAME", help="Read every file with this importer instead of detecting it.")
-@click.option("--as-of", callback=_parse_as_of, metavar="YYYY-MM-DD",
-              help="Price candidates (and the scenario baseline) at this date. Default: today (UTC).")
-@click.option("--to", "candidates", multiple=True, metavar="PROVIDER:MODEL",
-              help="Candidate to re-price the workload on (repeatable); replaces the default set.")
+@click.option(
+    "--format",
+    "format_name",
+    metavar="NAME",
+    help="Read every file with this importer instead of detecting it.",
+)
+@click.option(
+    "--as-of",
+    callback=_parse_as_of,
+    metavar="YYYY-MM-DD",
+    help="Price candidates (and the scenario baseline) at this date. Default: today (UTC).",
+)
+@click.option(
+    "--to",
+    "candidates",
+    multiple=True,
+    metavar="PROVIDER:MODEL",
+    help="Candidate to re-price the workload on (repeatable); replaces the default set.",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("."), show_default=True,
-              help="Directory for audit-report.pdf and audit-report.xlsx when no output option is given.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Directory for audit-report.pdf and audit-report.xlsx when no output option is given.",
+)
 @click.option("--quiet", is_flag=True, help="Print nothing but errors (and JSON when --json -).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="audit")
-def audit(inputs: tuple[Path, ...], format_name: str | None, as_of: date, candidates: tuple[str, ...],
-          json_path: str | None, xlsx_path: Path | None, pdf_path: Path | None, out_dir: Path,
-          quiet: bool, debug: bool) -> None:
+def audit(
+    inputs: tuple[Path, ...],
+    format_name: str | None,
+    as_of: date,
+    candidates: tuple[str, ...],
+    json_path: str | None,
+    xlsx_path: Path | None,
+    pdf_path: Path | None,
+    out_dir: Path,
+    quiet: bool,
+    debug: bool,
+) -> None:
     """Audit AI vendor billing exports and usage logs (files or directories).
 
     Prints spend by model and candidates ranked by savings, and writes a PDF report and an XLSX

@@ -16,8 +16,9 @@ from pricing.ratebook import NO_RATE
 from pricing.rates import ClassRates, cost_of
 
 
-def cost_by_group(frame: pd.DataFrame, rate_ids: np.ndarray, rates: list[ClassRates],
-                  group_by: Sequence[str]) -> dict[tuple[object, ...], Decimal]:
+def cost_by_group(
+    frame: pd.DataFrame, rate_ids: np.ndarray, rates: list[ClassRates], group_by: Sequence[str]
+) -> dict[tuple[object, ...], Decimal]:
     """USD cost per group of the rows that have a rate (rows with NO_RATE are left out)."""
     priced = rate_ids != NO_RATE
     if not priced.any():

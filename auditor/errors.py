@@ -28,8 +28,9 @@ class AuditorError(Exception):
 class InputFileError(AuditorError):
     """A whole input file cannot be used: unreadable, empty, not text, unknown format, missing column."""
 
-    def __init__(self, path: str, problem: str, hint: str = "", line: int | None = None,
-                 column: str | None = None) -> None:
+    def __init__(
+        self, path: str, problem: str, hint: str = "", line: int | None = None, column: str | None = None
+    ) -> None:
         where = path
         if line is not None:
             where += f", line {line}"

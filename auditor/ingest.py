@@ -41,8 +41,9 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def ingest_file(sniffed: Sniffed, importer: Importer, pricebook: Pricebook,
-                block_bytes: int = DEFAULT_BLOCK_BYTES) -> IngestedFile:
+def ingest_file(
+    sniffed: Sniffed, importer: Importer, pricebook: Pricebook, block_bytes: int = DEFAULT_BLOCK_BYTES
+) -> IngestedFile:
     """Stream a file through its importer into workload tables; a file with odd values is re-read tolerantly."""
     try:
         return _ingest(sniffed, importer, pricebook, block_bytes, tolerant=False)
@@ -50,8 +51,9 @@ def ingest_file(sniffed: Sniffed, importer: Importer, pricebook: Pricebook,
         return _ingest(sniffed, importer, pricebook, block_bytes, tolerant=True)
 
 
-def _ingest(sniffed: Sniffed, importer: Importer, pricebook: Pricebook, block_bytes: int, *,
-            tolerant: bool) -> IngestedFile:
+def _ingest(
+    sniffed: Sniffed, importer: Importer, pricebook: Pricebook, block_bytes: int, *, tolerant: bool
+) -> IngestedFile:
     account = FileAccount(path=str(sniffed.path), format=importer.name, sha256=sha256_of(sniffed.path))
     accumulator = WorkloadAccumulator(pricebook)
     malformed = MalformedRows()
@@ -74,7 +76,9 @@ def _account_batch(batch: Batch, account: FileAccount, pending: list[tuple[int, 
     ledger = batch.ledger
     parse_reason = batch.parse_reasons.to_numpy()
     reject_reason = np.where(parse_reason != "", parse_reason, ledger["reject_reason"].to_numpy())
-    reject_column = np.where(parse_reason != "", batch.parse_columns.to_numpy(), ledger["reject_column"].to_numpy())
+    reject_column = np.where(
+        parse_reason != "", batch.parse_columns.to_numpy(), ledger["reject_column"].to_numpy()
+    )
     rejected = reject_reason != ""
     skipped = ~rejected & (ledger["skip_reason"].to_numpy() != "")
     account.rows_read += len(ledger)
@@ -84,14 +88,17 @@ def _account_batch(batch: Batch, account: FileAccount, pending: list[tuple[int, 
         account.skipped_reasons.update(ledger["skip_reason"].to_numpy()[skipped].tolist())
     room = MAX_LISTED_REJECTS - len(pending)
     for index in np.flatnonzero(rejected)[: max(room, 0)]:
-        pending.append((batch.first_record + int(index), str(reject_reason[index]), str(reject_column[index])))
-    used = ledger[~rejected & ~skipped]
+        pending.append(
+            (batch.first_record + int(index), str(reject_reason[index]), str(reject_column[index]))
+        )
+    used: pd.DataFrame = ledger.loc[~rejected & ~skipped].copy()
     account.rows_used += len(used)
-    return used.copy()
+    return used
 
 
-def _list_rejects(sniffed: Sniffed, account: FileAccount, pending: list[tuple[int, str, str]],
-                  malformed: MalformedRows) -> None:
+def _list_rejects(
+    sniffed: Sniffed, account: FileAccount, pending: list[tuple[int, str, str]], malformed: MalformedRows
+) -> None:
     account.rows_read += len(malformed.texts)
     account.rows_rejected += len(malformed.texts)
     if not pending and not malformed.texts:
@@ -100,5 +107,7 @@ def _list_rejects(sniffed: Sniffed, account: FileAccount, pending: list[tuple[in
     lines, malformed_lines = physical_lines(sniffed, [p[0] for p in pending], listed_malformed)
     rows = [RejectedRow(lines.get(index, 0), reason, column or None) for index, reason, column in pending]
     for i, line in enumerate(malformed_lines):
-        rows.append(RejectedRow(line, f"expected {malformed.expected[i]} fields, found {malformed.actual[i]}"))
+        rows.append(
+            RejectedRow(line, f"expected {malformed.expected[i]} fields, found {malformed.actual[i]}")
+        )
     account.rejected = sorted(rows, key=lambda r: r.line)[:MAX_LISTED_REJECTS]

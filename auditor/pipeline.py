@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from auditor import __version__
 from auditor.ingest import IngestedFile, ingest_file
@@ -20,7 +21,9 @@ ProgressHook = Callable[[str], None]
 
 def run_audit(options: AuditOptions, on_file: ProgressHook | None = None) -> AuditResult:
     """Audit the given inputs; the same options and inputs always give the same result."""
-    candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
+    candidates = [
+        lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]
+    ]
     sources, skipped_files = collect_sources(options.inputs, options.format)
     pricebook = Pricebook()
     ingested = [_ingest(source, pricebook, options, on_file) for source in sources]
@@ -33,7 +36,7 @@ def run_audit(options: AuditOptions, on_file: ProgressHook | None = None) -> Aud
         as_of=options.as_of,
         tool_version=__version__,
         catalog=f"genai-prices {catalog_version()}",
-        period=Period(start=days[0] if days else None, end=days[-1] if days else None),
+        period=Period(start=_day(days[0]) if days else None, end=_day(days[-1]) if days else None),
         inputs=[_input_file(f) for f in ingested],
         skipped_files=skipped_files,
         usage=usage,
@@ -45,19 +48,30 @@ def run_audit(options: AuditOptions, on_file: ProgressHook | None = None) -> Aud
     )
 
 
-def _ingest(source: Source, pricebook: Pricebook, options: AuditOptions,
-            on_file: ProgressHook | None) -> IngestedFile:
+def _ingest(
+    source: Source, pricebook: Pricebook, options: AuditOptions, on_file: ProgressHook | None
+) -> IngestedFile:
     if on_file is not None:
         on_file(str(source.sniffed.path))
     return ingest_file(source.sniffed, source.importer, pricebook, options.block_bytes)
 
 
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
 def _input_file(ingested: IngestedFile) -> InputFile:
     a = ingested.account
     return InputFile(
-        path=a.path, format=a.format, sha256=a.sha256, rows_read=a.rows_read, rows_used=a.rows_used,
-        rows_skipped=a.rows_skipped, rows_rejected=a.rows_rejected,
+        path=a.path,
+        format=a.format,
+        sha256=a.sha256,
+        rows_read=a.rows_read,
+        rows_used=a.rows_used,
+        rows_skipped=a.rows_skipped,
+        rows_rejected=a.rows_rejected,
         skipped_reasons=dict(sorted(a.skipped_reasons.items())),
         rejected=[RejectedRowOut(line=r.line, column=r.column, reason=r.reason) for r in a.rejected],
-        period_start=a.period_start, period_end=a.period_end,
+        period_start=_day(a.period_start),
+        period_end=_day(a.period_end),
     )

@@ -129,7 +129,7 @@ class Period(_Model):
 class AuditResult(_Model):
     """Everything an audit found; renderers read this and nothing else."""
 
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["1"] = "1"
     as_of: date
     currency: Literal["USD"] = "USD"
     tool_version: str

@@ -14,13 +14,27 @@ from pricing.catalog import CatalogModel
 
 def priced_shape(shape: pd.DataFrame) -> pd.DataFrame:
     """Shape rows that have tokens and a catalog model: the workload scenarios re-price."""
-    return shape[(shape[MODEL_REF] != "") & (shape[["requests", "input_tokens", "cache_read_tokens",
-                                                    "cache_write_tokens", "cache_write_1h_tokens",
-                                                    "output_tokens"]].sum(axis=1) > 0)].reset_index(drop=True)
+    return shape[
+        (shape[MODEL_REF] != "")
+        & (
+            shape[
+                [
+                    "requests",
+                    "input_tokens",
+                    "cache_read_tokens",
+                    "cache_write_tokens",
+                    "cache_write_1h_tokens",
+                    "output_tokens",
+                ]
+            ].sum(axis=1)
+            > 0
+        )
+    ].reset_index(drop=True)
 
 
-def build_scenarios(shape: pd.DataFrame, pricebook: Pricebook, candidates: list[CatalogModel],
-                    as_of: date) -> list[Scenario]:
+def build_scenarios(
+    shape: pd.DataFrame, pricebook: Pricebook, candidates: list[CatalogModel], as_of: date
+) -> list[Scenario]:
     """Each candidate's cost for the whole priced workload at as-of prices, ranked by savings."""
     workload = priced_shape(shape)
     if workload.empty:
@@ -29,15 +43,19 @@ def build_scenarios(shape: pd.DataFrame, pricebook: Pricebook, candidates: list[
     baseline = total_cost(workload, book.rate_ids(workload, pricebook.models, on_day=as_of), book.rates)
     scenarios = []
     for candidate in candidates:
-        projected = total_cost(workload, book.rate_ids(workload, {}, fixed=candidate, on_day=as_of), book.rates)
+        projected = total_cost(
+            workload, book.rate_ids(workload, {}, fixed=candidate, on_day=as_of), book.rates
+        )
         savings = baseline - projected
-        scenarios.append(Scenario(
-            candidate=candidate.ref,
-            candidate_name=candidate.display_name,
-            baseline_cost=baseline,
-            projected_cost=projected,
-            savings=savings,
-            savings_pct=round(float(savings / baseline * 100), 2) if baseline else None,
-            context_window=candidate.model.context_window,
-        ))
+        scenarios.append(
+            Scenario(
+                candidate=candidate.ref,
+                candidate_name=candidate.display_name,
+                baseline_cost=baseline,
+                projected_cost=projected,
+                savings=savings,
+                savings_pct=round(float(savings / baseline * 100), 2) if baseline else None,
+                context_window=candidate.model.context_window,
+            )
+        )
     return sorted(scenarios, key=lambda s: (-s.savings, s.candidate))

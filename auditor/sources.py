@@ -18,15 +18,19 @@ class Source:
     importer: Importer
 
 
-def collect_sources(inputs: tuple[Path, ...], forced_format: str | None) -> tuple[list[Source], list[SkippedFile]]:
+def collect_sources(
+    inputs: tuple[Path, ...], forced_format: str | None
+) -> tuple[list[Source], list[SkippedFile]]:
     """Files named on the command line must be readable; files found in directories may be skipped."""
     if forced_format is not None and importer_named(forced_format) is None:
         import difflib
 
         names = [i.name for i in IMPORTERS]
         close = difflib.get_close_matches(forced_format, names, n=2)
-        raise OptionError(f"unknown format '{forced_format}'",
-                          f"did you mean {', '.join(close)}?" if close else "formats: " + ", ".join(names))
+        raise OptionError(
+            f"unknown format '{forced_format}'",
+            f"did you mean {', '.join(close)}?" if close else "formats: " + ", ".join(names),
+        )
     sources: list[Source] = []
     skipped: list[SkippedFile] = []
     seen: set[Path] = set()
@@ -51,7 +55,8 @@ def collect_sources(inputs: tuple[Path, ...], forced_format: str | None) -> tupl
 
 def _files_under(directory: Path) -> list[Path]:
     return sorted(
-        p for p in directory.rglob("*")
+        p
+        for p in directory.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
     )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from decimal import Decimal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -20,11 +22,11 @@ def _nanos(value: int) -> Decimal:
     return Decimal(int(value)) / NANOS_PER_UNIT
 
 
-def _billed(row: dict[str, int], column: str = "billed_nanos") -> Decimal | None:
+def _billed(row: Mapping[Hashable, Any], column: str = "billed_nanos") -> Decimal | None:
     return money(_nanos(row[column])) if row["billed_lines"] else None
 
 
-def _tokens(row: dict[str, int]) -> dict[str, int]:
+def _tokens(row: Mapping[Hashable, Any]) -> dict[str, int]:
     return {c: int(row[c]) for c in TOKEN_COLUMNS}
 
 
@@ -38,39 +40,55 @@ def summarise_usage(
     return usage, by_month, totals, _notes(usage_table, shape_table), _warnings(usage, ingested)
 
 
-def _list_costs(table: pd.DataFrame, pricebook: Pricebook, keys: list[str]) -> dict[tuple[object, ...], Decimal]:
+def _list_costs(
+    table: pd.DataFrame, pricebook: Pricebook, keys: list[str]
+) -> dict[tuple[object, ...], Decimal]:
     return cost_by_group(table, table[RATE_ID].to_numpy(), pricebook.rates.rates, keys)
 
 
 def _usage_entries(segments: pd.DataFrame, pricebook: Pricebook) -> list[UsageEntry]:
     keys = ["provider", "model_raw"]
     sums = segments.groupby(keys, sort=True)[list(SUM_COLUMNS)].sum()
-    bases = segments.groupby(keys, sort=True)["size_basis"].agg(lambda s: sorted(set(s), key=_SIZE_BASIS_ORDER.index))
+    bases = segments.groupby(keys, sort=True)["size_basis"].agg(
+        lambda s: sorted(set(s), key=_SIZE_BASIS_ORDER.index)
+    )
     catalog_costs = _list_costs(segments, pricebook, keys)
     entries = []
     for (provider, model_raw), row in zip(sums.index, sums.to_dict("records"), strict=True):
         resolution = resolve_model(str(provider), str(model_raw))
-        list_cost, basis = _list_cost(row, catalog_costs.get((provider, model_raw)), resolution.model is not None)
-        entries.append(UsageEntry(
-            provider=str(provider), model_raw=str(model_raw),
-            model=resolution.model.ref if resolution.model else None,
-            requests=int(row["requests"]) if row["requests_known_lines"] else None,
-            **_tokens(row),
-            billed_cost=_billed(row),
-            billed_non_token_cost=_billed(row, "billed_non_token_nanos"),
-            byok_upstream_cost=money(_nanos(row["byok_upstream_nanos"])) if row["byok_upstream_nanos"] else None,
-            list_cost=list_cost, list_cost_basis=basis,
-            size_basis=", ".join(bases[(provider, model_raw)]),
-            unpriced_reason=resolution.unpriced_reason if list_cost is None else None,
-            suggestions=list(resolution.suggestions) if list_cost is None else [],
-        ))
+        list_cost, basis = _list_cost(
+            row, catalog_costs.get((provider, model_raw)), resolution.model is not None
+        )
+        entries.append(
+            UsageEntry(
+                provider=str(provider),
+                model_raw=str(model_raw),
+                model=resolution.model.ref if resolution.model else None,
+                requests=int(row["requests"]) if row["requests_known_lines"] else None,
+                **_tokens(row),
+                billed_cost=_billed(row),
+                billed_non_token_cost=_billed(row, "billed_non_token_nanos"),
+                byok_upstream_cost=money(_nanos(row["byok_upstream_nanos"]))
+                if row["byok_upstream_nanos"]
+                else None,
+                list_cost=list_cost,
+                list_cost_basis=basis,
+                size_basis=", ".join(bases[(provider, model_raw)]),
+                unpriced_reason=resolution.unpriced_reason if list_cost is None else None,
+                suggestions=list(resolution.suggestions) if list_cost is None else [],
+            )
+        )
     return entries
 
 
-def _list_cost(row: dict[str, int], catalog: Decimal | None, is_priced: bool) -> tuple[Decimal | None, str | None]:
+def _list_cost(
+    row: Mapping[Hashable, Any], catalog: Decimal | None, is_priced: bool
+) -> tuple[Decimal | None, Literal["catalog", "source"] | None]:
     """Catalog list cost of the tokens; for token-less cost rows, the source's own list price."""
     if any(row[c] for c in TOKEN_COLUMNS):
-        return (money(catalog if catalog is not None else Decimal(0)), "catalog") if is_priced else (None, None)
+        return (
+            (money(catalog if catalog is not None else Decimal(0)), "catalog") if is_priced else (None, None)
+        )
     if row["source_list_lines"]:
         return money(_nanos(row["source_list_nanos"])), "source"
     return (Decimal(0), "catalog") if is_priced else (None, None)
@@ -85,12 +103,18 @@ def _monthly(segments: pd.DataFrame, pricebook: Pricebook) -> list[MonthlyUsage]
     for (provider, model_raw, month), row in zip(sums.index, sums.to_dict("records"), strict=True):
         resolution = resolve_model(str(provider), str(model_raw))
         list_cost, _ = _list_cost(row, costs.get((provider, model_raw, month)), resolution.model is not None)
-        rows.append(MonthlyUsage(
-            month=str(month), provider=str(provider), model_raw=str(model_raw),
-            model=resolution.model.ref if resolution.model else None,
-            requests=int(row["requests"]) if row["requests_known_lines"] else None,
-            **_tokens(row), billed_cost=_billed(row), list_cost=list_cost,
-        ))
+        rows.append(
+            MonthlyUsage(
+                month=str(month),
+                provider=str(provider),
+                model_raw=str(model_raw),
+                model=resolution.model.ref if resolution.model else None,
+                requests=int(row["requests"]) if row["requests_known_lines"] else None,
+                **_tokens(row),
+                billed_cost=_billed(row),
+                list_cost=list_cost,
+            )
+        )
     return rows
 
 
@@ -105,8 +129,14 @@ def _totals(segments: pd.DataFrame, usage: list[UsageEntry]) -> Totals:
         list_cost=sum(priced_costs, Decimal(0)) if priced_costs else None,
         unpriced_requests=sum(u.requests or 0 for u in unpriced),
         unpriced_models=len(unpriced),
-        unpriced_tokens=sum(u.input_tokens + u.cache_read_tokens + u.cache_write_tokens
-                            + u.cache_write_1h_tokens + u.output_tokens for u in unpriced),
+        unpriced_tokens=sum(
+            u.input_tokens
+            + u.cache_read_tokens
+            + u.cache_write_tokens
+            + u.cache_write_1h_tokens
+            + u.output_tokens
+            for u in unpriced
+        ),
     )
 
 
@@ -119,14 +149,20 @@ def _notes(segments: pd.DataFrame, shape: pd.DataFrame) -> list[str]:
     ]
     bases = set(segments["size_basis"]) if not segments.empty else set()
     if SIZE_BASIS_AVERAGE in bases:
-        notes.append("Bucketed exports give no request sizes: long-context tiers are chosen from the average "
-                     "request of each row (lower confidence than request-level logs).")
+        notes.append(
+            "Bucketed exports give no request sizes: long-context tiers are chosen from the average "
+            "request of each row (lower confidence than request-level logs)."
+        )
     if SIZE_BASIS_LABEL in bases:
-        notes.append("Anthropic exports give no request counts: long-context tiers follow each row's "
-                     "context-window label; tiers below 200k tokens are priced at their base rate.")
+        notes.append(
+            "Anthropic exports give no request counts: long-context tiers follow each row's "
+            "context-window label; tiers below 200k tokens are priced at their base rate."
+        )
     if not shape.empty and (shape["time_slot"] < 0).any():
-        notes.append("Daily buckets have no time of day: time-of-day prices (peak/off-peak) are averaged "
-                     "evenly over the day for them.")
+        notes.append(
+            "Daily buckets have no time of day: time-of-day prices (peak/off-peak) are averaged "
+            "evenly over the day for them."
+        )
     return notes
 
 
@@ -134,13 +170,17 @@ def _warnings(usage: list[UsageEntry], ingested: list[IngestedFile]) -> list[str
     warnings = []
     for f in ingested:
         if f.account.rows_rejected:
-            warnings.append(f"{f.account.path}: {f.account.rows_rejected} row(s) rejected; see the rejected rows.")
+            warnings.append(
+                f"{f.account.path}: {f.account.rows_rejected} row(s) rejected; see the rejected rows."
+            )
     for u in usage:
         if u.list_cost is None and (u.input_tokens or u.output_tokens or u.cache_read_tokens):
             warnings.append(f"{u.provider} model '{u.model_raw}' is unpriced: {u.unpriced_reason}.")
     kinds = {(f.account.format.split("_")[0], f.account.format) for f in ingested}
     vendors = [v for v, _ in kinds]
     for vendor in sorted({v for v in vendors if vendors.count(v) > 1}):
-        warnings.append(f"several {vendor} exports were given: usage and cost exports of the same period "
-                        "describe the same spend, so totals across them may count it twice.")
+        warnings.append(
+            f"several {vendor} exports were given: usage and cost exports of the same period "
+            "describe the same spend, so totals across them may count it twice."
+        )
     return warnings

@@ -31,8 +31,12 @@ _COMPACT_SLACK_ROWS = 50_000
 
 def request_size_input_tokens(lines: pd.DataFrame) -> pd.Series:
     """Total input per line (what long-context tiers key on): plain input plus cache reads and writes."""
-    return (lines["input_tokens"] + lines["cache_read_tokens"] + lines["cache_write_tokens"]
-            + lines["cache_write_1h_tokens"])
+    return (
+        lines["input_tokens"]
+        + lines["cache_read_tokens"]
+        + lines["cache_write_tokens"]
+        + lines["cache_write_1h_tokens"]
+    )
 
 
 def assign_size_floors(lines: pd.DataFrame) -> None:

@@ -13,11 +13,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-OPENROUTER_MODELS = np.array([
-    "anthropic/claude-4.5-sonnet-20250929", "openai/gpt-4.1-2025-04-14", "google/gemini-2.5-pro",
-    "deepseek/deepseek-chat-v3.1", "openai/gpt-oss-120b", "qwen/qwen3.7-plus", "openai/gpt-4o-mini",
-    "anthropic/claude-haiku-4.5",
-])
+OPENROUTER_MODELS = np.array(
+    [
+        "anthropic/claude-4.5-sonnet-20250929",
+        "openai/gpt-4.1-2025-04-14",
+        "google/gemini-2.5-pro",
+        "deepseek/deepseek-chat-v3.1",
+        "openai/gpt-oss-120b",
+        "qwen/qwen3.7-plus",
+        "openai/gpt-4o-mini",
+        "anthropic/claude-haiku-4.5",
+    ]
+)
 KEYS = np.array(["prod-key", "batch-key", "staging-key", "ci-key"])
 APPS = np.array(["SupportDesk", "Research", "Search", ""])
 START_SECONDS = 1_788_220_800  # 2026-09-01 00:00 UTC
@@ -28,7 +35,7 @@ CHUNK_ROWS = 1_000_000
 def openrouter_chunk(rng: np.random.Generator, first: int, n: int) -> pa.Table:
     seconds = START_SECONDS + np.sort(rng.integers(0, SPAN_SECONDS, n))
     millis = rng.integers(0, 1000, n)
-    stamps = (seconds.astype("datetime64[s]").astype(str).astype(object))
+    stamps = seconds.astype("datetime64[s]").astype(str).astype(object)
     created = [f"{s.replace('T', ' ')}.{m:03d}" for s, m in zip(stamps, millis, strict=True)]
     prompt = rng.lognormal(8.5, 1.2, n).astype(np.int64).clip(1, 900_000)
     cached = (prompt * rng.choice([0, 0, 0.5, 0.8], n)).astype(np.int64)
@@ -37,37 +44,67 @@ def openrouter_chunk(rng: np.random.Generator, first: int, n: int) -> pa.Table:
     cost = np.round(prompt * 2e-6 + completion * 8e-6, 6)
     models = OPENROUTER_MODELS[rng.integers(0, len(OPENROUTER_MODELS), n)]
     zeros = np.zeros(n, dtype=np.int64)
-    return pa.table({
-        "generation_id": [f"gen-{s}-{first + i:020d}" for i, s in enumerate(seconds)],
-        "created_at": created,
-        "cost_total": [f"{c:.6f}" for c in cost],
-        "cost_web_search": zeros, "cost_cache": zeros, "cost_file_processing": zeros, "byok_usage_inference": zeros,
-        "tokens_prompt": prompt, "tokens_completion": completion, "tokens_reasoning": reasoning,
-        "tokens_cached": cached, "model_permaslug": models, "provider_name": np.full(n, "Host"),
-        "variant": np.full(n, "standard"), "cancelled": np.full(n, "false"), "streamed": np.full(n, "true"),
-        "user": np.full(n, ""), "finish_reason_raw": np.full(n, "stop"), "finish_reason_normalized": np.full(n, "stop"),
-        "generation_time_ms": rng.integers(100, 20_000, n), "time_to_first_token_ms": rng.integers(50, 3_000, n),
-        "api_key_disabled": np.full(n, "false"), "api_key_name": KEYS[rng.integers(0, len(KEYS), n)],
-        "app_name": APPS[rng.integers(0, len(APPS), n)],
-    })
+    return pa.table(
+        {
+            "generation_id": [f"gen-{s}-{first + i:020d}" for i, s in enumerate(seconds)],
+            "created_at": created,
+            "cost_total": [f"{c:.6f}" for c in cost],
+            "cost_web_search": zeros,
+            "cost_cache": zeros,
+            "cost_file_processing": zeros,
+            "byok_usage_inference": zeros,
+            "tokens_prompt": prompt,
+            "tokens_completion": completion,
+            "tokens_reasoning": reasoning,
+            "tokens_cached": cached,
+            "model_permaslug": models,
+            "provider_name": np.full(n, "Host"),
+            "variant": np.full(n, "standard"),
+            "cancelled": np.full(n, "false"),
+            "streamed": np.full(n, "true"),
+            "user": np.full(n, ""),
+            "finish_reason_raw": np.full(n, "stop"),
+            "finish_reason_normalized": np.full(n, "stop"),
+            "generation_time_ms": rng.integers(100, 20_000, n),
+            "time_to_first_token_ms": rng.integers(50, 3_000, n),
+            "api_key_disabled": np.full(n, "false"),
+            "api_key_name": KEYS[rng.integers(0, len(KEYS), n)],
+            "app_name": APPS[rng.integers(0, len(APPS), n)],
+        }
+    )
 
 
 def openai_usage_chunk(rng: np.random.Generator, first: int, n: int) -> pa.Table:
-    models = np.array(["gpt-5-2025-08-07", "gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14", "o3-2025-04-16"])
+    models = np.array(
+        ["gpt-5-2025-08-07", "gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14", "o3-2025-04-16"]
+    )
     start = START_SECONDS + (np.arange(first, first + n) // 8) * 60  # 1-minute buckets, 8 rows each
     requests = rng.integers(1, 50, n)
     inp = requests * rng.integers(500, 20_000, n)
     cached = (inp * rng.choice([0, 0.5], n)).astype(np.int64)
     out = requests * rng.integers(20, 2_000, n)
     f = lambda a: [f"{float(v)}" for v in a]  # noqa: E731 - the export prints integers as floats
-    return pa.table({
-        "start_time": start, "end_time": start + 60, "start_time_iso": np.full(n, ""), "end_time_iso": np.full(n, ""),
-        "project_id": np.full(n, "proj_x"), "num_model_requests": f(requests), "user_id": np.full(n, "user-1"),
-        "api_key_id": KEYS[rng.integers(0, len(KEYS), n)], "model": models[rng.integers(0, len(models), n)],
-        "batch": np.full(n, "False"), "service_tier": np.full(n, "default"), "compute_units": np.full(n, ""),
-        "input_tokens": f(inp), "output_tokens": f(out), "input_cached_tokens": f(cached),
-        "input_cache_write_tokens": f(np.zeros(n)), "input_uncached_tokens": f(inp - cached),
-    })
+    return pa.table(
+        {
+            "start_time": start,
+            "end_time": start + 60,
+            "start_time_iso": np.full(n, ""),
+            "end_time_iso": np.full(n, ""),
+            "project_id": np.full(n, "proj_x"),
+            "num_model_requests": f(requests),
+            "user_id": np.full(n, "user-1"),
+            "api_key_id": KEYS[rng.integers(0, len(KEYS), n)],
+            "model": models[rng.integers(0, len(models), n)],
+            "batch": np.full(n, "False"),
+            "service_tier": np.full(n, "default"),
+            "compute_units": np.full(n, ""),
+            "input_tokens": f(inp),
+            "output_tokens": f(out),
+            "input_cached_tokens": f(cached),
+            "input_cache_write_tokens": f(np.zeros(n)),
+            "input_uncached_tokens": f(inp - cached),
+        }
+    )
 
 
 def generate(kind: str, rows: int, path: Path, seed: int = 1) -> None:
@@ -78,7 +115,9 @@ def generate(kind: str, rows: int, path: Path, seed: int = 1) -> None:
     for first in range(0, rows, CHUNK_ROWS):
         table = make(rng, first, min(CHUNK_ROWS, rows - first))
         if writer is None:
-            writer = pa_csv.CSVWriter(str(path), table.schema, write_options=pa_csv.WriteOptions(quoting_style="none"))
+            writer = pa_csv.CSVWriter(
+                str(path), table.schema, write_options=pa_csv.WriteOptions(quoting_style="none")
+            )
         writer.write_table(table)
     if writer is not None:
         writer.close()

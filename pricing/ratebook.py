@@ -19,7 +19,9 @@ NO_RATE = -1
 
 
 def _has_time_windows(model: CatalogModel) -> bool:
-    conditions = [] if isinstance(model.model.prices, ModelPrice) else [c.constraint for c in model.model.prices]
+    conditions = (
+        [] if isinstance(model.model.prices, ModelPrice) else [c.constraint for c in model.model.prices]
+    )
     conditions += [v.constraint for v in model.model.price_variants or ()]
     return any(isinstance(c, TimeOfDateConstraint) for c in conditions)
 
@@ -48,8 +50,15 @@ class RateBook:
             self._id_of_key[key] = found
         return found
 
-    def rate_ids(self, frame: pd.DataFrame, models: dict[str, CatalogModel], *, model_column: str = "model_ref",
-                 fixed: CatalogModel | None = None, on_day: date | None = None) -> np.ndarray:
+    def rate_ids(
+        self,
+        frame: pd.DataFrame,
+        models: dict[str, CatalogModel],
+        *,
+        model_column: str = "model_ref",
+        fixed: CatalogModel | None = None,
+        on_day: date | None = None,
+    ) -> np.ndarray:
         """Rate id per row of `frame` (columns day, time_slot, service_tier, request_size_floor_tokens).
 
         Each row is priced at its own model (`model_column`, "" = unpriced → NO_RATE) or at `fixed`,
@@ -63,7 +72,9 @@ class RateBook:
         ids = []
         for model_ref, day, slot, tier, floor in combos[["model", "day", *keys]].itertuples(index=False):
             model = fixed if fixed is not None else models.get(str(model_ref))
-            ids.append(NO_RATE if model is None else self._id_for(model, str(day), int(slot), str(tier), int(floor)))
+            ids.append(
+                NO_RATE if model is None else self._id_for(model, str(day), int(slot), str(tier), int(floor))
+            )
         combos = combos.assign(rate_id=ids)
         merged = work.merge(combos, on=list(combos.columns[:-1]), how="left", sort=False)
         return merged["rate_id"].to_numpy(dtype=np.int64)

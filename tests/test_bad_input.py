@@ -106,12 +106,15 @@ def test_unknown_files_in_a_directory_are_skipped_not_fatal(run_cli, tmp_path: P
     assert sorted(Path(s["path"]).name for s in data["skipped_files"]) == ["README.md", "invoice.pdf"]
 
 
-@pytest.mark.parametrize("args, needle", [
-    (("--to", "deepseek:deepseek-flsh"), "did you mean deepseek:deepseek-flash"),
-    (("--to", "deepsek:deepseek-flash"), "did you mean deepseek"),
-    (("--as-of", "27/11/2026"), "not a date"),
-    (("--format", "openrouter_log"), "did you mean openrouter_logs_csv"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (("--to", "deepseek:deepseek-flsh"), "did you mean deepseek:deepseek-flash"),
+        (("--to", "deepsek:deepseek-flash"), "did you mean deepseek"),
+        (("--as-of", "27/11/2026"), "not a date"),
+        (("--format", "openrouter_log"), "did you mean openrouter_logs_csv"),
+    ],
+)
 def test_bad_options_exit_2_with_a_hint(run_cli, args: tuple[str, ...], needle: str) -> None:  # type: ignore[no-untyped-def]
     result = run_cli(str(OPENROUTER), "--json", "-", *args)
     assert result.status == 2

@@ -43,8 +43,9 @@ def test_openai_usage_export_priced_per_average_request() -> None:
         )
         at = datetime.fromtimestamp(int(row["start_time"]), UTC)
         context = {"processing": "batch"} if row["batch"] == "True" else None
-        price = calc_price(per_request, row["model"], provider_id="openai", genai_request_timestamp=at,
-                           price_context=context)
+        price = calc_price(
+            per_request, row["model"], provider_id="openai", genai_request_timestamp=at, price_context=context
+        )
         expected[row["model"]] = expected.get(row["model"], Decimal(0)) + price.total_price * requests
     by_model = {u.model_raw: u.list_cost for u in result.usage}
     for model, cost in expected.items():
@@ -57,16 +58,24 @@ def test_anthropic_usage_export_priced_at_context_window_tier() -> None:
     result = run_audit(AuditOptions(inputs=(path,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
     expected: dict[str, Decimal] = {}
     for row in _rows(path):
-        parts = {k: _n(row[k]) for k in ("usage_input_tokens_no_cache", "usage_input_tokens_cache_write_5m",
-                                          "usage_input_tokens_cache_write_1h", "usage_input_tokens_cache_read",
-                                          "usage_output_tokens")}
+        parts = {
+            k: _n(row[k])
+            for k in (
+                "usage_input_tokens_no_cache",
+                "usage_input_tokens_cache_write_5m",
+                "usage_input_tokens_cache_write_1h",
+                "usage_input_tokens_cache_read",
+                "usage_output_tokens",
+            )
+        }
         total_input = sum(v for k, v in parts.items() if k != "usage_output_tokens")
         # Requests of ~150k (≤ 200k label) or ~250k (> 200k label) input tokens each.
         size = 250_000 if row["context_window"] == "> 200k" else 150_000
         n = max(1, total_input // size)
         writes = parts["usage_input_tokens_cache_write_5m"] + parts["usage_input_tokens_cache_write_1h"]
         usage = Usage(
-            input_tokens=Decimal(total_input) / n, cache_read_tokens=Decimal(parts["usage_input_tokens_cache_read"]) / n,
+            input_tokens=Decimal(total_input) / n,
+            cache_read_tokens=Decimal(parts["usage_input_tokens_cache_read"]) / n,
             cache_write_tokens=Decimal(writes) / n,
             cache_write_5m_tokens=Decimal(parts["usage_input_tokens_cache_write_5m"]) / n,
             cache_write_1h_tokens=Decimal(parts["usage_input_tokens_cache_write_1h"]) / n,
@@ -74,8 +83,13 @@ def test_anthropic_usage_export_priced_at_context_window_tier() -> None:
         )
         at = datetime.fromisoformat(row["usage_date_utc"]).replace(hour=12, tzinfo=UTC)
         context = {"processing": "batch"} if row["usage_type"] == "batch" else None
-        price = calc_price(usage, row["model_version"], provider_id="anthropic", genai_request_timestamp=at,
-                           price_context=context)
+        price = calc_price(
+            usage,
+            row["model_version"],
+            provider_id="anthropic",
+            genai_request_timestamp=at,
+            price_context=context,
+        )
         model = row["model_version"]
         expected[model] = expected.get(model, Decimal(0)) + price.total_price * n
     by_model = {u.model_raw: u.list_cost for u in result.usage}

@@ -43,7 +43,9 @@ def test_openai_usage_semantics() -> None:
             continue
         e = expected[f"openai|{row['model']}"]
         # input_tokens includes cached and cache-write tokens; output includes reasoning.
-        e["input_tokens"] += _n(row["input_tokens"]) - _n(row["input_cached_tokens"]) - _n(row["input_cache_write_tokens"])
+        e["input_tokens"] += (
+            _n(row["input_tokens"]) - _n(row["input_cached_tokens"]) - _n(row["input_cache_write_tokens"])
+        )
         e["cache_read_tokens"] += _n(row["input_cached_tokens"])
         e["cache_write_tokens"] += _n(row["input_cache_write_tokens"])
         e["output_tokens"] += _n(row["output_tokens"])
@@ -67,7 +69,9 @@ def test_anthropic_usage_semantics() -> None:
         e["output_tokens"] += _n(row["usage_output_tokens"])
     golden = _golden_models(path)
     for key, sums in expected.items():
-        assert "requests" not in golden[key] or golden[key]["requests"] == 0, "the export has no request counts"
+        assert "requests" not in golden[key] or golden[key]["requests"] == 0, (
+            "the export has no request counts"
+        )
         for column, value in sums.items():
             assert golden[key][column] == value, (key, column)
 

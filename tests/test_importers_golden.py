@@ -13,8 +13,8 @@ import auditor.importers as importers_pkg
 from auditor.importers import IMPORTERS
 from auditor.importers.reader import detect, sniff
 from auditor.ingest import ingest_file
-from auditor.workload import Pricebook
 from auditor.ledger import SUM_COLUMNS
+from auditor.workload import Pricebook
 from tests.conftest import GOLDENS, SAMPLES
 
 SAMPLE_FILES = sorted(p for p in SAMPLES.glob("*/*") if p.is_file() and p.name != "README.md")
@@ -29,11 +29,18 @@ def _summary(path: Path) -> dict[str, object]:
     by_model = ingested.usage.groupby(["provider", "model_raw"], sort=True)[list(SUM_COLUMNS)].sum()
     return {
         "format": importer.name,
-        "rows": {"read": a.rows_read, "used": a.rows_used, "skipped": a.rows_skipped, "rejected": a.rows_rejected},
+        "rows": {
+            "read": a.rows_read,
+            "used": a.rows_used,
+            "skipped": a.rows_skipped,
+            "rejected": a.rows_rejected,
+        },
         "skipped_reasons": dict(sorted(a.skipped_reasons.items())),
         "period": [a.period_start, a.period_end],
-        "models": {f"{p}|{m}": {k: int(v) for k, v in row.items() if v} for (p, m), row in
-                   zip(by_model.index, by_model.to_dict("records"), strict=True)},
+        "models": {
+            f"{p}|{m}": {k: int(v) for k, v in row.items() if v}
+            for (p, m), row in zip(by_model.index, by_model.to_dict("records"), strict=True)
+        },
     }
 
 

@@ -30,16 +30,25 @@ OPENROUTER_HEADER = (
 # Models with long-context tiers (gemini-2.5-pro > 200k, qwen3.7-plus > 256k) and flat ones.
 SLUGS = ("google/gemini-2.5-pro", "qwen/qwen3.7-plus", "openai/gpt-4.1", "anthropic/claude-sonnet-4.5")
 # Candidates with peak windows (deepseek), a > 512k tier (minimax), cache writes (anthropic), 272k (openai).
-CANDIDATES = ("deepseek:deepseek-flash", "minimax:minimax-m3", "anthropic:claude-sonnet-4-5", "openai:gpt-5.4")
+CANDIDATES = (
+    "deepseek:deepseek-flash",
+    "minimax:minimax-m3",
+    "anthropic:claude-sonnet-4-5",
+    "openai:gpt-5.4",
+)
 
-request = st.fixed_dictionaries({
-    "slug": st.sampled_from(SLUGS),
-    "at": st.datetimes(min_value=datetime(2026, 9, 1), max_value=datetime(2026, 11, 20)),
-    "prompt": st.one_of(st.integers(0, 5_000), st.integers(190_000, 290_000), st.integers(500_000, 700_000)),
-    "cached_share": st.sampled_from([0, 0.5, 0.9]),
-    "completion": st.integers(0, 20_000),
-    "reasoning_share": st.sampled_from([0, 0.3]),
-})
+request = st.fixed_dictionaries(
+    {
+        "slug": st.sampled_from(SLUGS),
+        "at": st.datetimes(min_value=datetime(2026, 9, 1), max_value=datetime(2026, 11, 20)),
+        "prompt": st.one_of(
+            st.integers(0, 5_000), st.integers(190_000, 290_000), st.integers(500_000, 700_000)
+        ),
+        "cached_share": st.sampled_from([0, 0.5, 0.9]),
+        "completion": st.integers(0, 20_000),
+        "reasoning_share": st.sampled_from([0, 0.3]),
+    }
+)
 
 
 def _write_log(path: Path, requests: list[dict[str, object]]) -> None:
@@ -51,22 +60,53 @@ def _write_log(path: Path, requests: list[dict[str, object]]) -> None:
         assert isinstance(at, datetime)
         cached = int(int(r["prompt"]) * float(r["cached_share"]))  # type: ignore[arg-type]
         reasoning = int(int(r["completion"]) * float(r["reasoning_share"]))  # type: ignore[arg-type]
-        writer.writerow([f"gen-{i}", at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3], "0.01", "0", "0", "0", "0",
-                         r["prompt"], r["completion"], reasoning, cached, r["slug"], "X", "standard", "false",
-                         "true", "", "stop", "stop", "1", "1", "false", "key", "app"])
+        writer.writerow(
+            [
+                f"gen-{i}",
+                at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+                "0.01",
+                "0",
+                "0",
+                "0",
+                "0",
+                r["prompt"],
+                r["completion"],
+                reasoning,
+                cached,
+                r["slug"],
+                "X",
+                "standard",
+                "false",
+                "true",
+                "",
+                "stop",
+                "stop",
+                "1",
+                "1",
+                "false",
+                "key",
+                "app",
+            ]
+        )
     path.write_text(out.getvalue(), encoding="utf-8")
 
 
 def _usage(r: dict[str, object]) -> Usage:
     cached = int(int(r["prompt"]) * float(r["cached_share"]))  # type: ignore[arg-type]
     reasoning = int(int(r["completion"]) * float(r["reasoning_share"]))  # type: ignore[arg-type]
-    return Usage(input_tokens=r["prompt"], cache_read_tokens=cached, output_tokens=r["completion"],
-                 output_reasoning_tokens=reasoning)
+    return Usage(
+        input_tokens=r["prompt"],
+        cache_read_tokens=cached,
+        output_tokens=r["completion"],
+        output_reasoning_tokens=reasoning,
+    )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(requests=st.lists(request, min_size=1, max_size=30))
-def test_request_log_priced_exactly_as_genai_prices(tmp_path: Path, requests: list[dict[str, object]]) -> None:
+def test_request_log_priced_exactly_as_genai_prices(
+    tmp_path: Path, requests: list[dict[str, object]]
+) -> None:
     path = tmp_path / "log.csv"
     _write_log(path, requests)
     result = run_audit(AuditOptions(inputs=(path,), as_of=AS_OF, candidates=CANDIDATES))
@@ -85,35 +125,55 @@ def test_request_log_priced_exactly_as_genai_prices(tmp_path: Path, requests: li
         for r in requests:
             at = r["at"]  # the request's time of day, on the as-of date
             when = datetime.combine(AS_OF, time(at.hour, at.minute, at.second), tzinfo=UTC)  # type: ignore[attr-defined]
-            expected += calc_price(_usage(r), model_id, provider_id=provider_id,
-                                   genai_request_timestamp=when).total_price
+            expected += calc_price(
+                _usage(r), model_id, provider_id=provider_id, genai_request_timestamp=when
+            ).total_price
         assert scenario.projected_cost == money(expected), scenario.candidate
 
 
-anthropic_request = st.fixed_dictionaries({
-    "input": st.one_of(st.integers(0, 50_000), st.integers(150_000, 260_000)),
-    "read": st.integers(0, 100_000),
-    "write_5m": st.integers(0, 30_000),
-    "write_1h": st.integers(0, 30_000),
-    "output": st.integers(0, 10_000),
-    "tier": st.sampled_from(["standard", "batch"]),
-    "minute": st.integers(0, 24 * 60 - 1),
-})
+anthropic_request = st.fixed_dictionaries(
+    {
+        "input": st.one_of(st.integers(0, 50_000), st.integers(150_000, 260_000)),
+        "read": st.integers(0, 100_000),
+        "write_5m": st.integers(0, 30_000),
+        "write_1h": st.integers(0, 30_000),
+        "output": st.integers(0, 10_000),
+        "tier": st.sampled_from(["standard", "batch"]),
+        "minute": st.integers(0, 24 * 60 - 1),
+    }
+)
 
 
 @settings(max_examples=40, deadline=None)
-@given(requests=st.lists(anthropic_request, min_size=1, max_size=40),
-       ref=st.sampled_from(["anthropic:claude-sonnet-4-5", "anthropic:claude-haiku-5-5", "openai:gpt-5.4",
-                            "deepseek:deepseek-flash", "google:gemini-2.5-pro"]))
+@given(
+    requests=st.lists(anthropic_request, min_size=1, max_size=40),
+    ref=st.sampled_from(
+        [
+            "anthropic:claude-sonnet-4-5",
+            "anthropic:claude-haiku-5-5",
+            "openai:gpt-5.4",
+            "deepseek:deepseek-flash",
+            "google:gemini-2.5-pro",
+        ]
+    ),
+)
 def test_cache_classes_tiers_and_batch_priced_exactly(requests: list[dict[str, int | str]], ref: str) -> None:
     """All token classes, tier cliffs, batch variants and time slots, through the same segment path."""
     day = date(2026, 11, 25)
     lines = ledger_frame(
-        len(requests), provider="anthropic", model_raw="m", day=day.isoformat(), size_basis=SIZE_BASIS_REQUEST,
-        service_tier=[r["tier"] for r in requests], time_slot=[int(r["minute"]) // 30 for r in requests],
-        requests=1, input_tokens=[r["input"] for r in requests], cache_read_tokens=[r["read"] for r in requests],
+        len(requests),
+        provider="anthropic",
+        model_raw="m",
+        day=day.isoformat(),
+        size_basis=SIZE_BASIS_REQUEST,
+        service_tier=[r["tier"] for r in requests],
+        time_slot=[int(r["minute"]) // 30 for r in requests],
+        requests=1,
+        input_tokens=[r["input"] for r in requests],
+        cache_read_tokens=[r["read"] for r in requests],
         cache_write_tokens=[r["write_5m"] for r in requests],
-        cache_write_1h_tokens=[r["write_1h"] for r in requests], output_tokens=[r["output"] for r in requests],
+        cache_write_1h_tokens=[r["write_1h"] for r in requests],
+        output_tokens=[r["output"] for r in requests],
     )
     pricebook = Pricebook()
     accumulator = WorkloadAccumulator(pricebook)
@@ -126,11 +186,21 @@ def test_cache_classes_tiers_and_batch_priced_exactly(requests: list[dict[str, i
     expected = Decimal(0)
     for r in requests:
         writes = int(r["write_5m"]) + int(r["write_1h"])
-        usage = Usage(input_tokens=int(r["input"]) + int(r["read"]) + writes, cache_read_tokens=r["read"],
-                      cache_write_tokens=writes, cache_write_5m_tokens=r["write_5m"],
-                      cache_write_1h_tokens=r["write_1h"], output_tokens=r["output"])
+        usage = Usage(
+            input_tokens=int(r["input"]) + int(r["read"]) + writes,
+            cache_read_tokens=r["read"],
+            cache_write_tokens=writes,
+            cache_write_5m_tokens=r["write_5m"],
+            cache_write_1h_tokens=r["write_1h"],
+            output_tokens=r["output"],
+        )
         at = datetime.combine(day, time(0), tzinfo=UTC) + timedelta(minutes=int(r["minute"]))
         context = {"processing": "batch"} if r["tier"] == "batch" else None
-        expected += calc_price(usage, model.model.id, provider_id=model.provider.id, genai_request_timestamp=at,
-                               price_context=context).total_price
+        expected += calc_price(
+            usage,
+            model.model.id,
+            provider_id=model.provider.id,
+            genai_request_timestamp=at,
+            price_context=context,
+        ).total_price
     assert money(actual) == money(expected)

@@ -42,8 +42,12 @@ def to_ledger(rows: pd.DataFrame) -> pd.DataFrame:
         day=days,
         time_slot=np.where(has_time.to_numpy(), slots, -1),
         size_basis=SIZE_BASIS_LABEL,
-        request_size_floor_tokens=rows["context_window"].str.strip().map(_CONTEXT_LABEL_FLOORS).fillna(-1)
-        .astype("int64").to_numpy(),
+        request_size_floor_tokens=rows["context_window"]
+        .str.strip()
+        .map(_CONTEXT_LABEL_FLOORS)
+        .fillna(-1)
+        .astype("int64")
+        .to_numpy(),
         billed_nanos=billed,
         billed_lines=1,
         billed_non_token_nanos=np.where(non_token, billed, 0),
@@ -60,8 +64,15 @@ IMPORTER = Importer(
     kind="cost",
     required_columns=("usage_date_utc", "model", "token_type", "cost_usd", "list_price_usd"),
     optional_columns=(
-        "workspace", "api_key", "usage_type", "context_window", "cost_type", "inference_geo", "speed",
-        "api_key_id", "api_key_status",
+        "workspace",
+        "api_key",
+        "usage_type",
+        "context_window",
+        "cost_type",
+        "inference_geo",
+        "speed",
+        "api_key_id",
+        "api_key_status",
     ),
     count_columns=(),
     money_columns=("cost_usd", "list_price_usd"),

@@ -22,7 +22,9 @@ def to_ledger(rows: pd.DataFrame) -> pd.DataFrame:
     variant = rows["variant"].str.strip().str.lower()
     slug = rows["model_permaslug"].str.strip()
     # A `free` (or other non-standard) variant is its own catalog entry: `author/model:free`.
-    model = np.where((variant == "") | (variant == "standard") | slug.str.contains(":"), slug, slug + ":" + variant)
+    model = np.where(
+        (variant == "") | (variant == "standard") | slug.str.contains(":"), slug, slug + ":" + variant
+    )
     prompt = rows["tokens_prompt"].to_numpy()
     cached = rows["tokens_cached"].to_numpy()
     completion = rows["tokens_completion"].to_numpy()
@@ -68,21 +70,51 @@ IMPORTER = Importer(
     name="openrouter_logs_csv",
     title="OpenRouter per-request logs export (generation_id,created_at,cost_total,…)",
     kind="requests",
-    required_columns=("generation_id", "created_at", "cost_total", "tokens_prompt", "tokens_completion",
-                      "model_permaslug"),
+    required_columns=(
+        "generation_id",
+        "created_at",
+        "cost_total",
+        "tokens_prompt",
+        "tokens_completion",
+        "model_permaslug",
+    ),
     optional_columns=(
-        "cost_web_search", "cost_cache", "cost_file_processing", "byok_usage_inference", "tokens_reasoning",
-        "tokens_cached", "provider_name", "variant", "cancelled", "streamed", "user", "finish_reason_raw",
-        "finish_reason_normalized", "generation_time_ms", "time_to_first_token_ms", "api_key_disabled",
-        "api_key_name", "app_name", "num_search_results",
+        "cost_web_search",
+        "cost_cache",
+        "cost_file_processing",
+        "byok_usage_inference",
+        "tokens_reasoning",
+        "tokens_cached",
+        "provider_name",
+        "variant",
+        "cancelled",
+        "streamed",
+        "user",
+        "finish_reason_raw",
+        "finish_reason_normalized",
+        "generation_time_ms",
+        "time_to_first_token_ms",
+        "api_key_disabled",
+        "api_key_name",
+        "app_name",
+        "num_search_results",
     ),
     count_columns=("tokens_prompt", "tokens_completion", "tokens_reasoning", "tokens_cached"),
     money_columns=("cost_total", "cost_web_search", "cost_file_processing", "byok_usage_inference"),
     to_ledger=to_ledger,
     unused_columns=(
-        "generation_id", "cost_cache", "provider_name", "cancelled", "streamed", "user",
-        "finish_reason_raw", "finish_reason_normalized", "generation_time_ms", "time_to_first_token_ms",
-        "api_key_disabled", "num_search_results",
+        "generation_id",
+        "cost_cache",
+        "provider_name",
+        "cancelled",
+        "streamed",
+        "user",
+        "finish_reason_raw",
+        "finish_reason_normalized",
+        "generation_time_ms",
+        "time_to_first_token_ms",
+        "api_key_disabled",
+        "num_search_results",
     ),
     example_header=(
         "generation_id,created_at,cost_total,cost_web_search,cost_cache,cost_file_processing,"

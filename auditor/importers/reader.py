@@ -69,14 +69,21 @@ def sniff(path: Path) -> Sniffed:
         with path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
     except OSError as exc:
-        raise InputFileError(str(path), f"cannot be read ({exc.strerror})", "check the path and permissions") from exc
+        raise InputFileError(
+            str(path), f"cannot be read ({exc.strerror})", "check the path and permissions"
+        ) from exc
     if not head.strip(b"\xef\xbb\xbf \r\n\t"):
-        raise InputFileError(str(path), "the file is empty", "export the data again; the download may have failed")
+        raise InputFileError(
+            str(path), "the file is empty", "export the data again; the download may have failed"
+        )
     encoding = _encoding_of(path, head)
     text = head.decode(encoding, errors="replace")
     if _looks_binary(text):
-        raise InputFileError(str(path), "not a text file (it holds binary data)",
-                             "give the CSV export itself, not a spreadsheet, archive or PDF")
+        raise InputFileError(
+            str(path),
+            "not a text file (it holds binary data)",
+            "give the CSV export itself, not a spreadsheet, archive or PDF",
+        )
     if text.startswith("\ufeff"):
         text = text[1:]
     first_line = next(csv.reader(io.StringIO(text.splitlines()[0] if text else "")), [])
@@ -165,7 +172,9 @@ def iter_batches(
             read_options=pa_csv.ReadOptions(block_size=block_bytes, encoding=sniffed.encoding),
             parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid_row, newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(
-                column_types=column_types, include_columns=present, strings_can_be_null=False,
+                column_types=column_types,
+                include_columns=present,
+                strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
@@ -278,7 +287,9 @@ def _nanos(arr: pa.Array | pa.ChunkedArray, tolerant: bool) -> tuple[np.ndarray,
     return values, present, reasons
 
 
-def physical_lines(sniffed: Sniffed, record_indices: Sequence[int], malformed: int) -> tuple[dict[int, int], list[int]]:
+def physical_lines(
+    sniffed: Sniffed, record_indices: Sequence[int], malformed: int
+) -> tuple[dict[int, int], list[int]]:
     """Line numbers (1-based) of well-formed records by 0-based index, and of the first malformed records.
 
     Run only when a file has rejected rows, so the fast path never pays for it.

@@ -26,9 +26,9 @@ def day_and_slot_from_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, n
     parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
     bad = parsed.isna().to_numpy()
     reasons[bad] = [f"'{v[:40]}' is not a timestamp" for v in text.to_numpy()[bad]]
-    days = parsed.dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object)
-    minutes = (parsed.dt.hour * 60 + parsed.dt.minute).fillna(0).astype(np.int64)
-    return days, (minutes // SLOT_MINUTES).to_numpy(dtype=np.int64), reasons
+    day_values = parsed.dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object)
+    minute_values = (parsed.dt.hour * 60 + parsed.dt.minute).fillna(0).astype(np.int64)
+    return day_values, (minute_values // SLOT_MINUTES).to_numpy(dtype=np.int64), reasons
 
 
 def day_from_unix_seconds(seconds: np.ndarray) -> np.ndarray:

@@ -14,7 +14,11 @@ def render_json(result: AuditResult) -> str:
 
 def write_json(result: AuditResult, path: Path) -> None:
     text = render_json(result)
-    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_atomically(path, lambda tmp: _write_text(tmp, text))
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
 
 
 def load_result(path: Path) -> AuditResult:

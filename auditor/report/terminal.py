@@ -25,7 +25,9 @@ def _count(value: int | None) -> str:
 
 def print_summary(result: AuditResult, console: Console) -> None:
     period = f"{result.period.start} to {result.period.end}" if result.period.start else "no usage"
-    console.print(Text(f"AI spend audit — {period} — prices as of {result.as_of} ({result.catalog})", style="bold"))
+    console.print(
+        Text(f"AI spend audit — {period} — prices as of {result.as_of} ({result.catalog})", style="bold")
+    )
     console.print(_spend_table(result))
     console.print(_scenario_table(result))
     for warning in result.warnings:
@@ -34,18 +36,39 @@ def print_summary(result: AuditResult, console: Console) -> None:
 
 def _spend_table(result: AuditResult) -> Table:
     table = Table(title="Spend by model", title_justify="left")
-    for name in ("provider", "model", "requests", "input+cache tokens", "output tokens", "billed", "list cost"):
+    for name in (
+        "provider",
+        "model",
+        "requests",
+        "input+cache tokens",
+        "output tokens",
+        "billed",
+        "list cost",
+    ):
         table.add_column(name, justify="left" if name in ("provider", "model") else "right", overflow="fold")
     for u in result.usage:
         inputs = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.cache_write_1h_tokens
         list_cost = usd(u.list_cost, "unpriced") + (" (source)" if u.list_cost_basis == "source" else "")
-        table.add_row(Text(u.provider), Text(u.model_raw), _count(u.requests), _count(inputs),
-                      _count(u.output_tokens), usd(u.billed_cost), list_cost)
+        table.add_row(
+            Text(u.provider),
+            Text(u.model_raw),
+            _count(u.requests),
+            _count(inputs),
+            _count(u.output_tokens),
+            usd(u.billed_cost),
+            list_cost,
+        )
     t = result.totals
     table.add_section()
-    table.add_row("total", "", _count(t.requests),
-                  _count(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens + t.cache_write_1h_tokens),
-                  _count(t.output_tokens), usd(t.billed_cost), usd(t.list_cost))
+    table.add_row(
+        "total",
+        "",
+        _count(t.requests),
+        _count(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens + t.cache_write_1h_tokens),
+        _count(t.output_tokens),
+        usd(t.billed_cost),
+        usd(t.list_cost),
+    )
     return table
 
 

@@ -1,0 +1,100 @@
+"""End to end: the CLI on the samples; the JSON contract, determinism, chunk-size invariance, outputs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from auditor.options import AuditOptions
+from auditor.pipeline import run_audit
+from auditor.report.json_out import render_json
+from bench.generate import generate
+from pricing.catalog import default_candidates
+from tests.conftest import AS_OF, SAMPLES
+
+INPUT_KEYS = {"path", "format", "sha256", "rows_read", "rows_used", "rows_skipped", "rows_rejected"}
+USAGE_KEYS = {
+    "provider",
+    "model_raw",
+    "model",
+    "requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "billed_cost",
+    "list_cost",
+}
+TOTAL_KEYS = {"requests", "billed_cost", "list_cost", "unpriced_requests"}
+SCENARIO_KEYS = {"candidate", "baseline_cost", "projected_cost", "savings", "savings_pct"}
+
+
+def test_json_contract_on_the_samples(run_cli) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli(str(SAMPLES), "--as-of", AS_OF.isoformat(), "--json", "-")
+    assert result.status == 0, result.err
+    data = result.json()
+    assert (data["schema_version"], data["as_of"], data["currency"]) == ("1", "2026-11-27", "USD")
+    assert len(data["inputs"]) == 4
+    for entry in data["inputs"]:
+        assert set(entry) >= INPUT_KEYS
+        assert entry["rows_read"] == entry["rows_used"] + entry["rows_skipped"] + entry["rows_rejected"]
+    for entry in data["usage"]:
+        assert set(entry) >= USAGE_KEYS
+        for key in ("billed_cost", "list_cost"):
+            assert entry[key] is None or (isinstance(entry[key], str) and Decimal(entry[key]) >= 0)
+    assert set(data["totals"]) >= TOTAL_KEYS
+    assert len(data["scenarios"]) == len(default_candidates())
+    for scenario in data["scenarios"]:
+        assert set(scenario) >= SCENARIO_KEYS
+        assert Decimal(scenario["baseline_cost"]) - Decimal(scenario["projected_cost"]) == Decimal(
+            scenario["savings"]
+        )
+    savings = [Decimal(s["savings"]) for s in data["scenarios"]]
+    assert savings == sorted(savings, reverse=True)
+
+
+def test_unpriced_models_are_listed_with_tokens_never_zero(run_cli) -> None:  # type: ignore[no-untyped-def]
+    data = run_cli(str(SAMPLES), "--as-of", AS_OF.isoformat(), "--json", "-").json()
+    unpriced = {u["model_raw"]: u for u in data["usage"] if u["list_cost"] is None}
+    assert set(unpriced) == {"ft:gpt-4.1-mini-2025-04-14:acme:support-bot:AbC123", "acme/support-ft-v2"}
+    finetune = unpriced["ft:gpt-4.1-mini-2025-04-14:acme:support-bot:AbC123"]
+    assert (finetune["model"], finetune["requests"], finetune["input_tokens"]) == (None, 764, 1146000)
+    assert finetune["unpriced_reason"] and finetune["suggestions"]
+    assert data["totals"]["unpriced_requests"] == 765
+    assert data["totals"]["list_cost"] == format(
+        sum(Decimal(u["list_cost"]) for u in data["usage"] if u["list_cost"] is not None), "f"
+    )
+
+
+def test_default_candidates_span_the_required_groups() -> None:
+    groups = {c.group for c in default_candidates()}
+    refs = {c.ref.split(":")[0] for c in default_candidates()}
+    assert len(default_candidates()) >= 12
+    assert {"deepseek", "minimax", "moonshotai", "zai", "openai", "anthropic", "google", "mistral"} <= refs
+    assert {"PRC first-party API", "Open weights, US host", "EU vendor"} <= groups
+
+
+def test_two_runs_give_byte_identical_json(tmp_path: Path) -> None:
+    options = AuditOptions(inputs=(SAMPLES,), as_of=AS_OF)
+    assert render_json(run_audit(options)) == render_json(run_audit(options))
+
+
+def test_results_do_not_depend_on_the_block_size(tmp_path: Path) -> None:
+    log = tmp_path / "openrouter.csv"
+    generate("openrouter", 20_000, log)
+    inputs = (log, SAMPLES)
+    one_block = run_audit(AuditOptions(inputs=inputs, as_of=AS_OF, block_bytes=1 << 30))
+    tiny_blocks = run_audit(AuditOptions(inputs=inputs, as_of=AS_OF, block_bytes=16 * 1024))
+    assert render_json(one_block) == render_json(tiny_blocks)
+
+
+def test_plain_run_writes_pdf_and_xlsx_into_out_dir(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli(str(SAMPLES), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path))
+    assert result.status == 0, result.err
+    assert "Spend by model" in result.out and "Candidates ranked by savings" in result.out
+    for name in ("audit-report.pdf", "audit-report.xlsx"):
+        assert (tmp_path / name).stat().st_size > 1000
+        assert f"wrote {tmp_path / name}" in result.err.replace("\n", "")
+    assert not list(tmp_path.glob(".*partial")), "no temporary files are left behind"
