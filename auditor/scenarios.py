@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 
 from auditor.costing import total_cost
-from auditor.result import Scenario
+from auditor.result import Scenario, money
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
 
@@ -40,12 +40,10 @@ def build_scenarios(
     if workload.empty:
         return []
     book = pricebook.rates
-    baseline = total_cost(workload, book.rate_ids(workload, pricebook.models, on_day=as_of), book.rates)
+    baseline = money(total_cost(workload, book.rate_ids(workload, pricebook.models, on_day=as_of), book.rates))
     scenarios = []
     for candidate in candidates:
-        projected = total_cost(
-            workload, book.rate_ids(workload, {}, fixed=candidate, on_day=as_of), book.rates
-        )
+        projected = money(total_cost(workload, book.rate_ids(workload, {}, fixed=candidate, on_day=as_of), book.rates))
         savings = baseline - projected
         scenarios.append(
             Scenario(

@@ -98,3 +98,31 @@ def test_plain_run_writes_pdf_and_xlsx_into_out_dir(run_cli, tmp_path: Path) -> 
         assert (tmp_path / name).stat().st_size > 1000
         assert f"wrote {tmp_path / name}" in result.err.replace("\n", "")
     assert not list(tmp_path.glob(".*partial")), "no temporary files are left behind"
+
+
+def test_pdf_and_xlsx_totals_equal_the_json(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import openpyxl
+    from pypdf import PdfReader
+
+    from auditor.report.formatting import money
+
+    pdf, xlsx = tmp_path / "r.pdf", tmp_path / "r.xlsx"
+    result = run_cli(str(SAMPLES), "--as-of", AS_OF.isoformat(), "--json", "-", "--pdf", str(pdf), "--xlsx", str(xlsx))
+    data = result.json()
+    totals = data["totals"]
+    billed, listed = Decimal(totals["billed_cost"]), Decimal(totals["list_cost"])
+    best = max(data["scenarios"], key=lambda s: Decimal(s["savings"]))
+
+    text = "\n".join(page.extract_text() for page in PdfReader(str(pdf)).pages)
+    for figure in (money(billed), money(listed), money(Decimal(best["savings"])), f"{totals['requests']:,}"):
+        assert figure in text
+    for section in ("Executive summary", "Spend by model", "Scenarios", "Unpriced models", "Rejected rows"):
+        assert section in text
+
+    summary = {row[0]: row[1] for row in openpyxl.load_workbook(xlsx)["Summary"].iter_rows(values_only=True)}
+    assert Decimal(str(summary["Billed total"])) == billed
+    assert Decimal(str(summary["List cost total (priced usage)"])) == listed
+    scenarios = list(openpyxl.load_workbook(xlsx)["Scenarios"].iter_rows(values_only=True))[1:]
+    assert {r[1]: Decimal(str(r[4])) for r in scenarios} == {
+        s["candidate"]: Decimal(s["projected_cost"]) for s in data["scenarios"]
+    }

@@ -1,0 +1,81 @@
+"""Shared helpers for the renderers: money, token and percent text, ranking of scenarios, text cleaning."""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from auditor.result import AuditResult, Period, Scenario, TokenCounts
+
+CENT = Decimal("0.01")
+UNPRICED = "unpriced"
+NOT_STATED = "n/a"  # a money figure the source does not state (billed cost of a usage-only export)
+
+# C0/C1 control characters other than tab, newline and carriage return: no font draws them and
+# XLSX forbids most of them, so they are shown as U+FFFD.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def quantize_money(value: Decimal) -> Decimal:
+    """Round to whole cents, half to even (the rounding used everywhere in reports)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def money(value: Decimal | None, none: str = NOT_STATED) -> str:
+    """`$1,234.56`, `-$12.00`; `none` when the amount is unknown."""
+    if value is None:
+        return none
+    cents = quantize_money(value)
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents):,.2f}"
+
+
+def tokens(value: int | None, none: str = NOT_STATED) -> str:
+    """`1,234,567`; `none` when the count is unknown."""
+    return none if value is None else f"{value:,}"
+
+
+def percent(value: float | None, none: str = NOT_STATED) -> str:
+    """A percentage given as a number of percent (23.456 -> `23.5%`)."""
+    return none if value is None else f"{value:.1f}%"
+
+
+def cache_write_total(counts: TokenCounts) -> int:
+    """Cache-write tokens of both lifetimes (5 minutes and 1 hour)."""
+    return counts.cache_write_tokens + counts.cache_write_1h_tokens
+
+
+def all_tokens(counts: TokenCounts) -> int:
+    """Every token, once: the classes do not overlap and reasoning is already inside output."""
+    return (
+        counts.input_tokens + counts.cache_read_tokens + cache_write_total(counts) + counts.output_tokens
+    )
+
+
+def period_text(period: Period) -> str:
+    """`2025-01-01 – 2025-03-31`, with `unknown` for a missing end."""
+    start = period.start.isoformat() if period.start else "unknown"
+    end = period.end.isoformat() if period.end else "unknown"
+    return f"{start} – {end}"
+
+
+def ranked_scenarios(result: AuditResult) -> list[Scenario]:
+    """Scenarios by savings, largest first; ties by candidate id so the order is stable."""
+    by_id = sorted(result.scenarios, key=lambda s: s.candidate)
+    return sorted(by_id, key=lambda s: s.savings, reverse=True)
+
+
+def best_scenario(result: AuditResult) -> Scenario | None:
+    """The scenario with the largest savings (possibly negative), or None without scenarios."""
+    ranked = ranked_scenarios(result)
+    return ranked[0] if ranked else None
+
+
+def clean_text(text: str) -> str:
+    """Data text with control characters replaced, safe to lay out or store."""
+    return _CONTROL_RE.sub("\ufffd", text)
+
+
+def reasons_text(reasons: dict[str, int]) -> str:
+    """`zero usage: 4; cancelled: 2` in the order given, or empty."""
+    return "; ".join(f"{reason}: {count:,}" for reason, count in reasons.items())

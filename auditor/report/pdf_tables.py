@@ -1,0 +1,313 @@
+"""PDF building blocks: the bundled fonts, paragraph styles, and tables whose columns fit the page.
+
+Text taken from the result is always escaped (controls replaced, XML escaped): it is data, never markup.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT, TA_RIGHT
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Paragraph, Table, TableStyle
+
+from auditor.report.formatting import (
+    UNPRICED,
+    all_tokens,
+    cache_write_total,
+    clean_text,
+    money,
+    percent,
+    ranked_scenarios,
+    tokens,
+)
+from auditor.result import AuditResult, TokenCounts
+
+FONT = "DejaVuSans"
+FONT_BOLD = "DejaVuSans-Bold"
+FONT_DIR = Path(__file__).with_name("fonts")
+GREY = colors.HexColor("#666666")
+HEAD_BG = colors.HexColor("#e8ebf0")
+ZEBRA = colors.HexColor("#f6f7f9")
+RULE = colors.HexColor("#c9ced6")
+
+_PAD = 3.0  # left and right cell padding, points
+_SIZES = (7.5, 7.0, 6.5, 6.0, 5.5)  # table font sizes tried, largest first, until the columns fit
+_SUB_SHRINK = 1.5  # the grey second line of a cell is this much smaller
+_SQUEEZE = 0.6  # share of their minimum width flex columns keep when a table does not fit
+_BREAK_AFTER = re.compile(r"(?<=[/\-_:.@,])")  # where a long word may be broken
+
+# A cell: plain data text, or (main text, grey second line). Both are escaped when laid out.
+Cell = str | tuple[str, str]
+
+
+def register_fonts() -> None:
+    """Register the bundled DejaVu Sans (regular and bold) once; the PDF embeds them."""
+    if FONT in pdfmetrics.getRegisteredFontNames():
+        return
+    pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
+
+
+def esc(text: str) -> str:
+    """Data text made safe for a Paragraph: it shows literally, whatever it contains."""
+    return escape(clean_text(text))
+
+
+@lru_cache(maxsize=64)
+def cell_style(size: float, align: int = TA_LEFT, bold: bool = False) -> ParagraphStyle:
+    """Paragraph style for table cells of one size, alignment and weight."""
+    return ParagraphStyle(
+        f"cell-{size}-{align}-{bold}",
+        fontName=FONT_BOLD if bold else FONT,
+        fontSize=size,
+        leading=size * 1.25,
+        alignment=align,
+    )
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column. num: right-aligned, as wide as its widest cell; text: left-aligned, measured up to
+    `cap` points then wrapped; flex: takes a `weight` share of the width the other columns leave."""
+
+    header: str
+    kind: Literal["num", "text", "flex"] = "num"
+    cap: float = 120.0
+    weight: float = 1.0
+    min_width: float = 70.0
+
+
+def cell_paragraph(cell: Cell, size: float, align: int, width: float, bold: bool = False) -> Paragraph:
+    """Lay out one cell `width` points wide; a (main, sub) cell gets its sub line smaller and grey."""
+    font = FONT_BOLD if bold else FONT
+    if isinstance(cell, str):
+        return Paragraph(wrap_markup(cell, font, size, width), cell_style(size, align, bold))
+    main, sub = cell
+    grey = wrap_markup(sub, FONT, size - _SUB_SHRINK, width)
+    grey = f'<font size="{size - _SUB_SHRINK}" color="#666666">{grey}</font>'
+    return Paragraph(f"{wrap_markup(main, font, size, width)}<br/>{grey}", cell_style(size, align, bold))
+
+
+def wrap_markup(text: str, font: str, size: float, width: float) -> str:
+    """Escaped markup of data `text`, its line breaks kept; a word wider than `width` is broken (after
+    / - _ : . @ , where it can) into lines that fit, so nothing is ever drawn past its cell."""
+    return "<br/>".join(
+        " ".join(_wrap_word(word, font, size, width) for word in line.split(" "))
+        for line in clean_text(text).splitlines() or [""]
+    )
+
+
+def _wrap_word(word: str, font: str, size: float, width: float) -> str:
+    if _text_width(word, font, size) <= width:
+        return escape(word)
+    lines = [""]
+    for piece in _pieces(word, font, size, width):
+        if lines[-1] and _text_width(lines[-1] + piece, font, size) > width:
+            lines.append(piece)
+        else:
+            lines[-1] += piece
+    return "<br/>".join(escape(line) for line in lines)
+
+
+def _pieces(word: str, font: str, size: float, width: float) -> Iterator[str]:
+    """The word cut after separators; a piece still too wide is cut between characters."""
+    for piece in _BREAK_AFTER.split(word):
+        while len(piece) > 1 and _text_width(piece, font, size) > width:
+            cut = max(1, next(i for i in range(len(piece), 0, -1)
+                              if _text_width(piece[:i], font, size) <= width or i == 1))
+            yield piece[:cut]
+            piece = piece[cut:]
+        if piece:
+            yield piece
+
+
+def _text_width(text: str, font: str, size: float) -> float:
+    return float(pdfmetrics.stringWidth(text, font, size))
+
+
+def _widest_line(text: str, font: str, size: float) -> float:
+    return max((_text_width(line, font, size) for line in clean_text(text).splitlines()), default=0.0)
+
+
+def _measure(cell: Cell, size: float, bold: bool = False) -> float:
+    font = FONT_BOLD if bold else FONT
+    if isinstance(cell, str):
+        return _widest_line(cell, font, size)
+    main, sub = cell
+    return max(_widest_line(main, font, size), _widest_line(sub, FONT, size - _SUB_SHRINK))
+
+
+def _header_width(header: str, size: float) -> float:
+    """Headers may wrap between words, so only their widest word must fit."""
+    return max(_text_width(word, FONT_BOLD, size) for word in header.split(" "))
+
+
+def _natural(column: Column, index: int, rows: Sequence[Sequence[Cell]], size: float) -> float:
+    widest = max([_header_width(column.header, size), *(_measure(row[index], size, True) for row in rows)])
+    width = widest + 2 * _PAD + 0.5
+    return width if column.kind == "num" else min(width, column.cap)
+
+
+def _widths(
+    columns: Sequence[Column], rows: Sequence[Sequence[Cell]], size: float, width: float
+) -> tuple[list[float], bool]:
+    """Column widths at one font size, and whether they fit without squeezing.
+
+    Squeezed, flex columns shrink to part of their minimum and the widest other columns are capped at one
+    level; cells then wrap (long words split), never clip."""
+    flex = [i for i, c in enumerate(columns) if c.kind == "flex"]
+    widths = [0.0 if c.kind == "flex" else _natural(c, i, rows, size) for i, c in enumerate(columns)]
+    floor = sum(columns[i].min_width for i in flex)
+    fits = sum(widths) + floor <= width
+    if not fits:
+        widths = _level(widths, width - floor * _SQUEEZE)
+    left = width - sum(widths)
+    weight = sum(columns[i].weight for i in flex)
+    for i in flex:
+        widths[i] = left * columns[i].weight / weight
+    return widths, fits
+
+
+def _level(widths: list[float], budget: float) -> list[float]:
+    """Cap the widest widths at one level so they add up to `budget`; narrower ones keep theirs."""
+    ordered = sorted(widths)
+    for i, w in enumerate(ordered):
+        share = budget / (len(ordered) - i)
+        if w > share:
+            return [min(x, share) for x in widths]
+        budget -= w
+    return widths
+
+
+def _fit(
+    columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: float
+) -> tuple[float, list[float]]:
+    for size in _SIZES:
+        widths, fits = _widths(columns, rows, size, width)
+        if fits:
+            return size, widths
+    return _SIZES[-1], widths
+
+
+def _table_style(rows: int, has_total: bool, group_starts: Sequence[int]) -> TableStyle:
+    commands: list[tuple[object, ...]] = [
+        ("FONT", (0, 0), (-1, -1), FONT, 7),  # cells are Paragraphs; this keeps Helvetica out of the PDF
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
+        ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
+        ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, RULE),
+    ]
+    commands += [("LINEABOVE", (0, row + 1), (-1, row + 1), 0.8, GREY) for row in group_starts if row > 0]
+    if has_total:
+        commands += [
+            ("LINEABOVE", (0, rows), (-1, rows), 0.8, colors.black),
+            ("BACKGROUND", (0, rows), (-1, rows), HEAD_BG),
+        ]
+    return TableStyle(commands)
+
+
+def fitted_table(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Cell]],
+    width: float,
+    total: Sequence[Cell] | None = None,
+    group_starts: Sequence[int] = (),
+) -> Table:
+    """A table as wide as `width`, header repeated on every page, optional bold totals row last.
+
+    `group_starts` are indexes of `rows` that begin a group (a darker rule is drawn above them).
+    """
+    register_fonts()
+    every = [*rows, total] if total is not None else list(rows)
+    size, widths = _fit(columns, every, width)
+    aligns = [TA_RIGHT if c.kind == "num" else TA_LEFT for c in columns]
+    inner = [w - 2 * _PAD for w in widths]
+    layout = list(zip(aligns, inner, strict=True))
+    header = [cell_paragraph(c.header, size, a, w, True) for c, (a, w) in zip(columns, layout, strict=True)]
+    body = [[cell_paragraph(cell, size, a, w, row is total) for cell, (a, w) in zip(row, layout, strict=True)]
+            for row in every]
+    table = Table([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
+    table.setStyle(_table_style(len(every), total is not None, group_starts))
+    return table
+
+
+# --- the report's tables -------------------------------------------------------------------------------
+
+_TOKEN_COLUMNS = [Column("requests"), Column("input"), Column("cache read"), Column("cache write (5m+1h)"),
+                  Column("output")]
+_MONEY_COLUMNS = [Column("billed"), Column("list cost")]
+
+
+def _model_cell(model_raw: str, model: str | None) -> Cell:
+    return (model_raw, model if model is not None else "not in the price catalog")
+
+
+def _token_cells(counts: TokenCounts, requests: int | None) -> list[Cell]:
+    return [tokens(requests), tokens(counts.input_tokens), tokens(counts.cache_read_tokens),
+            tokens(cache_write_total(counts)), tokens(counts.output_tokens)]
+
+
+def list_cost_text(value: Decimal | None) -> str:
+    """List cost of a row: never $0 for usage the catalog cannot price."""
+    return UNPRICED if value is None else money(value)
+
+
+def model_table(result: AuditResult, width: float) -> Table:
+    """Spend by model, with the totals of the result (never re-added here)."""
+    columns = [Column("provider", "text", cap=70), Column("model", "flex", min_width=135), *_TOKEN_COLUMNS,
+               *_MONEY_COLUMNS]
+    rows: list[list[Cell]] = [
+        [u.provider, _model_cell(u.model_raw, u.model), *_token_cells(u, u.requests),
+         money(u.billed_cost), list_cost_text(u.list_cost)]
+        for u in result.usage
+    ]
+    t = result.totals
+    total: list[Cell] = ["Total", "", *_token_cells(t, t.requests), money(t.billed_cost), money(t.list_cost)]
+    return fitted_table(columns, rows, width, total)
+
+
+def month_table(result: AuditResult, width: float) -> Table:
+    """Spend by calendar month and model; a rule between months."""
+    columns = [Column("month", "text"), Column("provider", "text", cap=70), Column("model", "flex"),
+               Column("requests"), Column("tokens"), *_MONEY_COLUMNS]
+    months = [m.month for m in result.usage_by_month]
+    starts = [i for i, month in enumerate(months) if i > 0 and month != months[i - 1]]
+    rows: list[list[Cell]] = [
+        [m.month, m.provider, _model_cell(m.model_raw, m.model), tokens(m.requests), tokens(all_tokens(m)),
+         money(m.billed_cost), list_cost_text(m.list_cost)]
+        for m in result.usage_by_month
+    ]
+    t = result.totals
+    total: list[Cell] = ["Total", "", "", tokens(t.requests), tokens(all_tokens(t)), money(t.billed_cost),
+                         money(t.list_cost)]
+    return fitted_table(columns, rows, width, total, starts)
+
+
+def scenario_table(result: AuditResult, width: float) -> Table:
+    """Candidates, largest savings first; a negative saving is a cost increase."""
+    columns = [Column("#"), Column("candidate", "flex"), Column("baseline"), Column("projected"),
+               Column("savings"), Column("savings\u00a0%")]
+    rows: list[list[Cell]] = [
+        [str(rank), (s.candidate_name, s.candidate), money(s.baseline_cost), money(s.projected_cost),
+         money(s.savings), percent(s.savings_pct)]
+        for rank, s in enumerate(ranked_scenarios(result), start=1)
+    ]
+    return fitted_table(columns, rows, width)

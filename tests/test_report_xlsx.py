@@ -1,0 +1,148 @@
+"""The XLSX workbook: sheets, exact totals, money and token formats, unpriced cells, formula neutralising."""
+
+from __future__ import annotations
+
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from auditor.report.xlsx import COUNT_FORMAT, MONEY_FORMAT, PERCENT_FORMAT, safe_text, write_xlsx
+from auditor.result import AuditResult
+
+FIXTURE = Path(__file__).parent / "fixtures" / "result_small.json"
+SHEETS = ["Summary", "Usage by model", "Usage by month", "Scenarios", "Inputs", "Rejected rows"]
+
+
+@pytest.fixture(scope="module")
+def result() -> AuditResult:
+    return AuditResult.model_validate_json(FIXTURE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def xlsx(result: AuditResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("xlsx") / "report.xlsx"
+    write_xlsx(result, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def book(xlsx: Path) -> Workbook:
+    return load_workbook(xlsx)
+
+
+def _records(sheet: Worksheet) -> list[dict[str, Any]]:
+    rows = list(sheet.iter_rows())
+    headers = [cell.value for cell in rows[0]]
+    return [{str(h): cell for h, cell in zip(headers, row, strict=True)} for row in rows[1:]]
+
+
+def _summary(book: Workbook) -> dict[str, Any]:
+    return {str(row[0].value): row[1] for row in book["Summary"].iter_rows(min_row=2)}
+
+
+def test_sheets_in_order(book: Workbook) -> None:
+    assert book.sheetnames[: len(SHEETS)] == SHEETS
+
+
+def test_summary_totals_equal_the_result_exactly(book: Workbook, xlsx: Path, result: AuditResult) -> None:
+    summary = _summary(book)
+    for label, total in [
+        ("Billed total", result.totals.billed_cost),
+        ("List cost total (priced usage)", result.totals.list_cost),
+    ]:
+        cell = summary[label]
+        assert total is not None
+        assert Decimal(repr(cell.value)) == total
+        assert cell.number_format == MONEY_FORMAT
+    with zipfile.ZipFile(xlsx) as archive:
+        sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    for total in (result.totals.list_cost, result.totals.billed_cost):
+        assert f"<v>{total}</v>" in sheet_xml  # the exact decimal digits, not a rounded float
+    assert summary["Unpriced models"].value == 2
+    assert summary["Best saving: candidate"].value == "DeepSeek Chat"
+    assert summary["Period start"].value.date().isoformat() == "2025-01-01"
+
+
+def test_usage_money_and_token_cells(book: Workbook, result: AuditResult) -> None:
+    records = _records(book["Usage by model"])
+    assert len(records) == len(result.usage)
+    for record, entry in zip(records, result.usage, strict=True):
+        list_cost, tokens = record["list cost"], record["input"]
+        assert tokens.value == entry.input_tokens and tokens.number_format == COUNT_FORMAT
+        if entry.list_cost is None:
+            assert list_cost.value == "unpriced" and list_cost.data_type == "s"
+        else:
+            assert Decimal(repr(list_cost.value)) == entry.list_cost
+            assert list_cost.number_format == MONEY_FORMAT
+
+
+def test_month_sheet_marks_unpriced(book: Workbook, result: AuditResult) -> None:
+    records = _records(book["Usage by month"])
+    assert len(records) == len(result.usage_by_month)
+    unpriced = [r for r in records if r["list cost"].value == "unpriced"]
+    assert len(unpriced) == sum(1 for m in result.usage_by_month if m.list_cost is None)
+
+
+def test_hostile_text_never_becomes_a_formula(book: Workbook) -> None:
+    models = [r["model"] for r in _records(book["Usage by model"])]
+    hostile = next(c for c in models if "HYPERLINK" in str(c.value))
+    assert hostile.value == '\'=HYPERLINK("http://x")'
+    assert hostile.data_type == "s"
+    reasons = [r["reason"].value for r in _records(book["Rejected rows"])]
+    assert "'=cmd|' /C calc'!A0 is not a model name" in reasons
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_safe_text_quotes_every_formula_start(start: str) -> None:
+    assert safe_text(start + "1+1") == "'" + start + "1+1"
+
+
+def test_safe_text_leaves_plain_text_and_replaces_controls() -> None:
+    assert safe_text("claude-sonnet-4") == "claude-sonnet-4"
+    assert safe_text("a\x00b\x1fc") == "a\ufffdb\ufffdc"
+
+
+def test_every_sheet_has_frozen_bold_header_and_filter(book: Workbook) -> None:
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref is not None and sheet.auto_filter.ref.startswith("A1:")
+        assert all(cell.font.b for cell in sheet[1])
+        assert all(sheet.column_dimensions[c.column_letter].width >= 8 for c in sheet[1])
+
+
+def test_scenarios_ranked_with_fraction_percent(book: Workbook) -> None:
+    records = _records(book["Scenarios"])
+    savings = [Decimal(repr(r["savings"].value)) for r in records]
+    assert savings == sorted(savings, reverse=True)
+    first = records[0]
+    assert first["name"].value == "DeepSeek Chat"
+    assert first["savings %"].number_format == PERCENT_FORMAT
+    assert abs(first["savings %"].value - 0.8632) < 1e-4
+
+
+def test_inputs_and_rejected_rows(book: Workbook, result: AuditResult) -> None:
+    inputs = _records(book["Inputs"])
+    assert [r["rows read"].value for r in inputs] == [f.rows_read for f in result.inputs]
+    rejected = _records(book["Rejected rows"])
+    assert len(rejected) == sum(len(f.rejected) for f in result.inputs)
+    assert rejected[-1]["line"].value == "unknown"
+
+
+def test_an_empty_result_gives_header_only_sheets(result: AuditResult, tmp_path: Path) -> None:
+    empty = result.model_copy(update={"inputs": [], "usage": [], "usage_by_month": [], "scenarios": [],
+                                      "skipped_files": [], "notes": [], "warnings": []})
+    write_xlsx(empty, tmp_path / "empty.xlsx")
+    book = load_workbook(tmp_path / "empty.xlsx")
+    assert book["Usage by model"].max_row == 1
+    assert book["Rejected rows"].auto_filter.ref == "A1:D1"
+    assert _summary(book)["Best saving"].value == "no scenarios were computed"
