@@ -9,6 +9,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from auditor.costing import cost_by_group
+from auditor.importers import importer_named
 from auditor.ingest import IngestedFile
 from auditor.ledger import NANOS_PER_UNIT, SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL, SUM_COLUMNS, TOKEN_COLUMNS
 from auditor.result import MonthlyUsage, Totals, UsageEntry, money
@@ -37,7 +38,7 @@ def summarise_usage(
     usage = _usage_entries(usage_table, pricebook)
     by_month = _monthly(usage_table, pricebook)
     totals = _totals(usage_table, usage)
-    return usage, by_month, totals, _notes(usage_table, shape_table), _warnings(usage, ingested)
+    return usage, by_month, totals, _notes(usage_table, shape_table) + _billing_coverage(ingested), _warnings(usage, ingested)
 
 
 def _list_costs(
@@ -164,6 +165,23 @@ def _notes(segments: pd.DataFrame, shape: pd.DataFrame) -> list[str]:
             "evenly over the day for them."
         )
     return notes
+
+
+def _billing_coverage(ingested: list[IngestedFile]) -> list[str]:
+    """Say which inputs state charges when others carry tokens only: the two totals then cover different usage."""
+    stating = sorted({f.account.format for f in ingested if _states_charges(f.account.format)})
+    silent = sorted({f.account.format for f in ingested if not _states_charges(f.account.format)})
+    if not stating or not silent:
+        return []
+    return [
+        f"Billed cost is stated only by {', '.join(stating)}; {', '.join(silent)} carry tokens without charges, "
+        "so the billed total and the list cost total cover different usage."
+    ]
+
+
+def _states_charges(format_name: str) -> bool:
+    importer = importer_named(format_name)
+    return importer is not None and bool(importer.money_columns)
 
 
 def _warnings(usage: list[UsageEntry], ingested: list[IngestedFile]) -> list[str]:

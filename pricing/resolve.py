@@ -34,6 +34,12 @@ def resolve_model(provider_id: str, model_raw: str) -> Resolution:
         found = find_model(provider_id, candidate)
         if found is not None:
             return Resolution(provider_id, model_raw, found)
+    base = fine_tune_base(name)
+    if base is not None:
+        found = find_model(provider_id, base)
+        reason = f"fine-tuned model: the catalog has no fine-tuned price for {base} at {provider_id}"
+        close = [found.ref] if found else []
+        return Resolution(provider_id, model_raw, None, reason, tuple(dict.fromkeys(close + suggest_models(provider_id, base))))
     return Resolution(
         provider_id,
         model_raw,
@@ -41,3 +47,10 @@ def resolve_model(provider_id: str, model_raw: str) -> Resolution:
         f"no price for '{model_raw}' at {provider_id} in the catalog",
         tuple(suggest_models(provider_id, normalise_display_name(name))),
     )
+
+
+def fine_tune_base(name: str) -> str | None:
+    """The base model of an OpenAI-style fine-tune name (`ft:BASE:org:suffix:id`), or None."""
+    if name.lower().startswith("ft:"):
+        return name[3:].split(":", 1)[0] or None
+    return None
