@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import SAMPLES
 
-OPENROUTER = next((SAMPLES / "openrouter_logs_csv").glob("*.csv"))
+OPENROUTER = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
 
 
 def _assert_refused(run, path: Path, *needles: str) -> None:  # type: ignore[no-untyped-def]

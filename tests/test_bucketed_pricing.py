@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from genai_prices import Usage, calc_price
 
 from auditor.options import AuditOptions
@@ -28,8 +29,8 @@ def _close(actual: Decimal | None, expected: Decimal) -> bool:
     return abs(actual - expected) <= expected * Decimal("0.005")
 
 
-def test_openai_usage_export_priced_per_average_request() -> None:
-    path = next((SAMPLES / "openai_usage_csv").glob("*.csv"))
+@pytest.mark.parametrize("path", sorted((SAMPLES / "openai_usage_csv").glob("*.csv")), ids=lambda p: p.name)
+def test_openai_usage_export_priced_per_average_request(path: Path) -> None:
     result = run_audit(AuditOptions(inputs=(path,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
     expected: dict[str, Decimal] = {}
     for row in _rows(path):
@@ -43,6 +44,8 @@ def test_openai_usage_export_priced_per_average_request() -> None:
         )
         at = datetime.fromtimestamp(int(row["start_time"]), UTC)
         context = {"processing": "batch"} if row["batch"] == "True" else None
+        if row["service_tier"] in ("flex", "priority"):
+            context = {"service_tier": row["service_tier"]}
         price = calc_price(
             per_request, row["model"], provider_id="openai", genai_request_timestamp=at, price_context=context
         )
@@ -52,14 +55,14 @@ def test_openai_usage_export_priced_per_average_request() -> None:
         assert _close(by_model[model], cost), (model, by_model[model], cost)
 
 
-def test_anthropic_usage_export_priced_at_context_window_tier() -> None:
+@pytest.mark.parametrize("path", sorted((SAMPLES / "anthropic_usage_csv").glob("*.csv")), ids=lambda p: p.name)
+def test_anthropic_usage_export_priced_at_context_window_tier(path: Path) -> None:
     """Each row is split into requests that sit in its label's band (≤ 200k or > 200k) and priced one by one."""
-    path = next((SAMPLES / "anthropic_usage_csv").glob("*.csv"))
     result = run_audit(AuditOptions(inputs=(path,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
     expected: dict[str, Decimal] = {}
     for row in _rows(path):
         parts = {
-            k: _n(row[k])
+            k: _n(row.get(k, ""))
             for k in (
                 "usage_input_tokens_no_cache",
                 "usage_input_tokens_cache_write_5m",
@@ -68,6 +71,8 @@ def test_anthropic_usage_export_priced_at_context_window_tier() -> None:
                 "usage_output_tokens",
             )
         }
+        # The older export's single cache-write column holds 5-minute writes.
+        parts["usage_input_tokens_cache_write_5m"] += _n(row.get("usage_input_tokens_cache_write", ""))
         total_input = sum(v for k, v in parts.items() if k != "usage_output_tokens")
         # Requests of ~150k (≤ 200k label) or ~250k (> 200k label) input tokens each.
         size = 250_000 if row["context_window"] == "> 200k" else 150_000
@@ -98,6 +103,7 @@ def test_anthropic_usage_export_priced_at_context_window_tier() -> None:
 
 
 def test_openrouter_billed_total_is_the_sum_of_cost_total() -> None:
-    path = next((SAMPLES / "openrouter_logs_csv").glob("*.csv"))
-    result = run_audit(AuditOptions(inputs=(path,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
-    assert result.totals.billed_cost == sum((Decimal(r["cost_total"]) for r in _rows(path)), Decimal(0))
+    folder = SAMPLES / "openrouter_logs_csv"
+    result = run_audit(AuditOptions(inputs=(folder,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    rows = [r for path in sorted(folder.glob("*.csv")) for r in _rows(path)]
+    assert result.totals.billed_cost == sum((Decimal(r["cost_total"]) for r in rows), Decimal(0))

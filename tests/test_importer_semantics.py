@@ -12,6 +12,8 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from auditor.importers import IMPORTERS
 from auditor.importers.reader import detect, sniff
 from auditor.ingest import ingest_file
@@ -35,8 +37,12 @@ def _golden_models(path: Path) -> dict[str, dict[str, int]]:
     return {k: defaultdict(int, v) for k, v in golden["models"].items()}
 
 
-def test_openai_usage_semantics() -> None:
-    path = next((SAMPLES / "openai_usage_csv").glob("*.csv"))
+def _samples(folder: str) -> list[Path]:
+    return sorted((SAMPLES / folder).glob("*.csv"))
+
+
+@pytest.mark.parametrize("path", _samples("openai_usage_csv"), ids=lambda p: p.name)
+def test_openai_usage_semantics(path: Path) -> None:
     expected: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in _rows(path):
         if not row["model"]:
@@ -44,10 +50,10 @@ def test_openai_usage_semantics() -> None:
         e = expected[f"openai|{row['model']}"]
         # input_tokens includes cached and cache-write tokens; output includes reasoning.
         e["input_tokens"] += (
-            _n(row["input_tokens"]) - _n(row["input_cached_tokens"]) - _n(row["input_cache_write_tokens"])
+            _n(row["input_tokens"]) - _n(row["input_cached_tokens"]) - _n(row.get("input_cache_write_tokens", ""))
         )
         e["cache_read_tokens"] += _n(row["input_cached_tokens"])
-        e["cache_write_tokens"] += _n(row["input_cache_write_tokens"])
+        e["cache_write_tokens"] += _n(row.get("input_cache_write_tokens", ""))
         e["output_tokens"] += _n(row["output_tokens"])
         e["requests"] += _n(row["num_model_requests"])
     golden = _golden_models(path)
@@ -56,15 +62,18 @@ def test_openai_usage_semantics() -> None:
             assert golden[key][column] == value, (key, column)
 
 
-def test_anthropic_usage_semantics() -> None:
-    path = next((SAMPLES / "anthropic_usage_csv").glob("*.csv"))
+@pytest.mark.parametrize("path", _samples("anthropic_usage_csv"), ids=lambda p: p.name)
+def test_anthropic_usage_semantics(path: Path) -> None:
     expected: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in _rows(path):
         e = expected[f"anthropic|{row['model_version']}"]
         # no_cache excludes cache reads and writes; 5m and 1h writes are separate columns.
         e["input_tokens"] += _n(row["usage_input_tokens_no_cache"])
-        e["cache_write_tokens"] += _n(row["usage_input_tokens_cache_write_5m"])
-        e["cache_write_1h_tokens"] += _n(row["usage_input_tokens_cache_write_1h"])
+        # The older export has one cache-write column: 5-minute writes, the default TTL.
+        e["cache_write_tokens"] += _n(row.get("usage_input_tokens_cache_write_5m", "")) + _n(
+            row.get("usage_input_tokens_cache_write", "")
+        )
+        e["cache_write_1h_tokens"] += _n(row.get("usage_input_tokens_cache_write_1h", ""))
         e["cache_read_tokens"] += _n(row["usage_input_tokens_cache_read"])
         e["output_tokens"] += _n(row["usage_output_tokens"])
     golden = _golden_models(path)
@@ -76,8 +85,8 @@ def test_anthropic_usage_semantics() -> None:
             assert golden[key][column] == value, (key, column)
 
 
-def test_anthropic_cost_semantics() -> None:
-    path = next((SAMPLES / "anthropic_cost_csv").glob("*.csv"))
+@pytest.mark.parametrize("path", _samples("anthropic_cost_csv"), ids=lambda p: p.name)
+def test_anthropic_cost_semantics(path: Path) -> None:
     billed: dict[str, Decimal] = defaultdict(Decimal)
     listed: dict[str, Decimal] = defaultdict(Decimal)
     for row in _rows(path):
@@ -90,8 +99,8 @@ def test_anthropic_cost_semantics() -> None:
         assert golden[key]["input_tokens"] == 0, "a cost export carries no tokens"
 
 
-def test_openrouter_logs_semantics() -> None:
-    path = next((SAMPLES / "openrouter_logs_csv").glob("*.csv"))
+@pytest.mark.parametrize("path", _samples("openrouter_logs_csv"), ids=lambda p: p.name)
+def test_openrouter_logs_semantics(path: Path) -> None:
     expected: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     billed: dict[str, Decimal] = defaultdict(Decimal)
     for row in _rows(path):
