@@ -1,29 +1,36 @@
-"""Reading one input file into workload segments, with its row accounting: read = used + skipped + rejected."""
+"""Reading one input file into workload tables, with its row accounting: read = used + skipped + rejected.
+
+The file is scanned once by DuckDB (`importers/engine.py`) into a table of ledger sums by status and
+segment key; the usage and shape tables and the accounting are queried from it. Only when rows were
+rejected by the importer's rules is the file read a second time, to find their line numbers.
+"""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+import duckdb
 import pandas as pd
 
+from auditor.errors import InputFileError
 from auditor.importers.base import Importer
-from auditor.importers.reader import (
-    DEFAULT_BLOCK_BYTES,
-    Batch,
-    MalformedRows,
-    NeedsTolerantRead,
-    Sniffed,
-    iter_batches,
-    physical_lines,
-)
-from auditor.ledger import FileAccount, RejectedRow
-from auditor.workload import Pricebook, WorkloadAccumulator
+from auditor.importers.engine import CsvSource, aggregate_sql, column_type, ident, mapped_sql, scan_sql
+from auditor.importers.reader import Sniffed
+from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
+from auditor.workload import MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
+from pricing.ratebook import has_size_tiers, has_time_windows
 
 # Rejected rows listed one by one (with line numbers) per file; the rest are counted.
 MAX_LISTED_REJECTS = 1000
+DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024
+_LOCATE_CHUNK_ROWS = 50_000
+_DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "cp1252": "latin-1"}
 
 
 @dataclass
@@ -42,72 +49,201 @@ def sha256_of(path: Path) -> str:
 
 
 def ingest_file(
-    sniffed: Sniffed, importer: Importer, pricebook: Pricebook, block_bytes: int = DEFAULT_BLOCK_BYTES
+    con: duckdb.DuckDBPyConnection,
+    sniffed: Sniffed,
+    importer: Importer,
+    pricebook: Pricebook,
+    index: int,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
 ) -> IngestedFile:
-    """Stream a file through its importer into workload tables; a file with odd values is re-read tolerantly."""
-    try:
-        return _ingest(sniffed, importer, pricebook, block_bytes, tolerant=False)
-    except NeedsTolerantRead:
-        return _ingest(sniffed, importer, pricebook, block_bytes, tolerant=True)
+    """Scan a file into its workload tables and account for every row."""
+    table, rejects = f"scan_{index}", f"rejects_{index}"
+    source = CsvSource(str(sniffed.path), sniffed.header, _DUCKDB_ENCODINGS[sniffed.encoding], block_bytes, rejects)
+    # The digest is read in a thread while DuckDB scans: hashlib and DuckDB both release the GIL.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(sha256_of, sniffed.path)
+        try:
+            con.execute(f"CREATE TEMP TABLE {table} AS {scan_sql(importer, source)}")
+        except duckdb.Error as exc:
+            message = str(exc).strip().splitlines()[0]
+            raise InputFileError(
+                str(sniffed.path), f"cannot be read as CSV ({message})", "check that it is the vendor's export"
+            ) from exc
+        sha256 = digest.result()
+    account = FileAccount(path=str(sniffed.path), format=importer.name, sha256=sha256)
+    _account(con, table, rejects, account, sniffed, importer)
+    usage, shape = _workload_tables(con, table, pricebook)
+    con.execute(f"DROP TABLE {table}")
+    return IngestedFile(account, usage, shape)
 
 
-def _ingest(
-    sniffed: Sniffed, importer: Importer, pricebook: Pricebook, block_bytes: int, *, tolerant: bool
-) -> IngestedFile:
-    account = FileAccount(path=str(sniffed.path), format=importer.name, sha256=sha256_of(sniffed.path))
-    accumulator = WorkloadAccumulator(pricebook)
-    malformed = MalformedRows()
-    pending: list[tuple[int, str, str]] = []  # (record index, reason, column)
-    first_day: str | None = None
-    last_day: str | None = None
-    for batch in iter_batches(sniffed, importer, malformed, tolerant=tolerant, block_bytes=block_bytes):
-        used = _account_batch(batch, account, pending)
-        if not used.empty:
-            accumulator.add(used)
-            lo, hi = str(used["day"].min()), str(used["day"].max())
-            first_day = lo if first_day is None else min(first_day, lo)
-            last_day = hi if last_day is None else max(last_day, hi)
-    account.period_start, account.period_end = first_day, last_day
-    _list_rejects(sniffed, account, pending, malformed)
-    return IngestedFile(account, accumulator.usage(), accumulator.shape())
-
-
-def _account_batch(batch: Batch, account: FileAccount, pending: list[tuple[int, str, str]]) -> pd.DataFrame:
-    ledger = batch.ledger
-    parse_reason = batch.parse_reasons.to_numpy()
-    reject_reason = np.where(parse_reason != "", parse_reason, ledger["reject_reason"].to_numpy())
-    reject_column = np.where(
-        parse_reason != "", batch.parse_columns.to_numpy(), ledger["reject_column"].to_numpy()
-    )
-    rejected = reject_reason != ""
-    skipped = ~rejected & (ledger["skip_reason"].to_numpy() != "")
-    account.rows_read += len(ledger)
-    account.rows_rejected += int(rejected.sum())
-    account.rows_skipped += int(skipped.sum())
-    if skipped.any():
-        account.skipped_reasons.update(ledger["skip_reason"].to_numpy()[skipped].tolist())
-    room = MAX_LISTED_REJECTS - len(pending)
-    for index in np.flatnonzero(rejected)[: max(room, 0)]:
-        pending.append(
-            (batch.first_record + int(index), str(reject_reason[index]), str(reject_column[index]))
-        )
-    used: pd.DataFrame = ledger.loc[~rejected & ~skipped].copy()
-    account.rows_used += len(used)
-    return used
-
-
-def _list_rejects(
-    sniffed: Sniffed, account: FileAccount, pending: list[tuple[int, str, str]], malformed: MalformedRows
+def _account(
+    con: duckdb.DuckDBPyConnection, table: str, rejects: str, account: FileAccount, sniffed: Sniffed, importer: Importer
 ) -> None:
-    account.rows_read += len(malformed.texts)
-    account.rows_rejected += len(malformed.texts)
-    if not pending and not malformed.texts:
-        return
-    listed_malformed = min(len(malformed.texts), MAX_LISTED_REJECTS)
-    lines, malformed_lines = physical_lines(sniffed, [p[0] for p in pending], listed_malformed)
-    rows = [RejectedRow(lines.get(index, 0), reason, column or None) for index, reason, column in pending]
-    for i, line in enumerate(malformed_lines):
-        rows.append(
-            RejectedRow(line, f"expected {malformed.expected[i]} fields, found {malformed.actual[i]}")
+    counts = con.execute(f"SELECT status, CAST(sum(lines) AS BIGINT) FROM {table} GROUP BY status").fetchall()
+    rule_rejects = 0
+    for status, lines in counts:
+        if status == "":
+            account.rows_used += lines
+        elif status.startswith("S:"):
+            account.rows_skipped += lines
+            account.skipped_reasons[status.split(":", 2)[2]] += lines
+        else:
+            rule_rejects += lines
+    reader_rejects = _reader_rejects(con, rejects)
+    account.rows_rejected = rule_rejects + len(reader_rejects)
+    account.rows_read = account.rows_used + account.rows_skipped + account.rows_rejected
+    listed = reader_rejects[:MAX_LISTED_REJECTS]
+    if rule_rejects:
+        listed += _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS)
+    account.rejected = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
+    first, last = con.execute(
+        f"SELECT strftime(min(day), '%Y-%m-%d'), strftime(max(day), '%Y-%m-%d') FROM {table} WHERE status = ''"
+    ).fetchone() or (None, None)
+    account.period_start, account.period_end = first, last
+
+
+_CONVERT = re.compile(r'Could not convert string "(?P<value>.*)" to \'(?P<type>[^\']+)\'', re.S)
+_COLUMNS = re.compile(r"Expected Number of Columns: (?P<expected>\d+) Found: (?P<found>\d+)")
+_TYPE_WORDS = {"DOUBLE": "a number", "TIMESTAMP WITH TIME ZONE": "a timestamp"}
+
+
+def _reader_rejects(con: duckdb.DuckDBPyConnection, rejects: str) -> list[RejectedRow]:
+    """Rows DuckDB's reader could not take (a value of the wrong type, the wrong number of fields), one per line."""
+    try:
+        rows = con.execute(
+            f"SELECT line, column_name, error_type, error_message FROM {rejects} ORDER BY line"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
+    by_line: dict[int, RejectedRow] = {}
+    for line, column, kind, message in rows:
+        if int(line) not in by_line:
+            by_line[int(line)] = RejectedRow(int(line), _reader_reason(str(kind), str(message)), column)
+    return list(by_line.values())
+
+
+def _reader_reason(kind: str, message: str) -> str:
+    converted = _CONVERT.search(message)
+    if converted:
+        value, type_name = converted["value"][:40], converted["type"]
+        what = _TYPE_WORDS.get(type_name, "an amount" if type_name.startswith("DECIMAL") else type_name.lower())
+        return f"'{value}' is not {what}"
+    columns = _COLUMNS.search(message)
+    if columns:
+        return f"expected {columns['expected']} fields, found {columns['found']}"
+    return f"{kind.lower()}: {message.splitlines()[0][:120]}"
+
+
+def _locate_rule_rejects(
+    con: duckdb.DuckDBPyConnection, sniffed: Sniffed, importer: Importer, limit: int
+) -> list[RejectedRow]:
+    """Line numbers of rows the importer's rules reject: the file read again, in chunks, with the same SQL."""
+    present = [h for h in dict.fromkeys(sniffed.header) if h in importer.read_columns]
+    typed = ", ".join(_try_cast(importer, name) for name in present)
+    cast_failed = (
+        " OR ".join(
+            f"(NULLIF(trim({ident(n)}), '') IS NOT NULL AND {_try_cast(importer, n, named=False)} IS NULL)"
+            for n in present
+            if column_type(importer, n) != "VARCHAR"
         )
-    account.rejected = sorted(rows, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
+        or "false"
+    )
+    source = f"(SELECT {typed}, __line, ({cast_failed}) AS __cast_failed FROM chunk)"
+    query = (
+        f"SELECT __line, status FROM ({mapped_sql(importer, source, set(present), ('__line', '__cast_failed'))}) "
+        f"WHERE NOT __cast_failed AND status LIKE 'R:%' ORDER BY __line"
+    )
+    found: list[RejectedRow] = []
+    for chunk in _chunks(sniffed, present):
+        con.register("chunk", chunk)
+        for line, status in con.execute(query).fetchall():
+            _, column, reason = status.split(":", 2)
+            found.append(RejectedRow(int(line), reason, column or None))
+        con.unregister("chunk")
+        if len(found) >= limit:
+            break
+    return found[:limit]
+
+
+def _try_cast(importer: Importer, name: str, named: bool = True) -> str:
+    kind = column_type(importer, name)
+    cast = ident(name) if kind == "VARCHAR" else f"TRY_CAST(NULLIF(trim({ident(name)}), '') AS {kind})"
+    return f"{cast} AS {ident(name)}" if named else cast
+
+
+def _chunks(sniffed: Sniffed, present: list[str]) -> Iterator[pd.DataFrame]:
+    """Well-formed records as string frames with their first line number (a record may span lines)."""
+    with sniffed.path.open(encoding=sniffed.encoding, newline="", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = [h.lstrip("\ufeff").strip() for h in next(reader, [])]
+        positions = [header.index(name) for name in present]
+        rows: list[list[str]] = []
+        start_line = reader.line_num + 1
+        for fields in reader:
+            if len(fields) == len(header):
+                rows.append([*(fields[i] for i in positions), str(start_line)])
+            start_line = reader.line_num + 1
+            if len(rows) >= _LOCATE_CHUNK_ROWS:
+                yield pd.DataFrame(rows, columns=[*present, "__line"], dtype=object)
+                rows = []
+        if rows:
+            yield pd.DataFrame(rows, columns=[*present, "__line"], dtype=object)
+
+
+def _workload_tables(
+    con: duckdb.DuckDBPyConnection, table: str, pricebook: Pricebook
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The usage and shape tables of a scanned file, with catalog models and list-rate ids."""
+    pairs = con.execute(f"SELECT DISTINCT provider, model_raw FROM {table} WHERE status = ''").df()
+    pairs[MODEL_REF] = pricebook.model_refs(pairs)
+    # The time slot and request size only key the rates of models whose price they can change.
+    pairs["slot_matters"] = [bool(r) and has_time_windows(pricebook.models[r]) for r in pairs[MODEL_REF]]
+    pairs["size_matters"] = [bool(r) and has_size_tiers(pricebook.models[r]) for r in pairs[MODEL_REF]]
+    con.register("models", pairs)
+    keyed = (
+        f"(SELECT s.*, m.{MODEL_REF}, strftime(s.day, '%Y-%m-%d') AS rate_day, "
+        f"CASE WHEN m.slot_matters THEN s.time_slot ELSE 0 END AS rate_slot, "
+        f"CASE WHEN m.size_matters THEN s.request_size_floor_tokens ELSE 0 END AS rate_floor "
+        f"FROM {table} s JOIN models m USING (provider, model_raw) WHERE s.status = '')"
+    )
+    combos = con.execute(
+        f"SELECT DISTINCT {MODEL_REF}, rate_day AS day, rate_slot AS time_slot, service_tier, "
+        f"rate_floor AS request_size_floor_tokens FROM {keyed}"
+    ).df()
+    combos[RATE_ID] = pricebook.rates.rate_ids(combos, pricebook.models)
+    con.register("rates", combos)
+    joined = (
+        f"FROM {keyed} s JOIN rates r ON r.{MODEL_REF} = s.{MODEL_REF} AND r.day = s.rate_day "
+        f"AND r.time_slot = s.rate_slot AND r.service_tier = s.service_tier "
+        f"AND r.request_size_floor_tokens = s.rate_floor"
+    )
+    usage = _grouped(con, joined, USAGE_KEYS, SUM_COLUMNS)
+    shape = _grouped(con, joined, SHAPE_KEYS, SHAPE_SUMS)
+    con.unregister("rates")
+    con.unregister("models")
+    return usage, shape
+
+
+_QUALIFIED = {RATE_ID: "r"}
+
+
+def _grouped(con: duckdb.DuckDBPyConnection, joined: str, keys: tuple[str, ...], sums: tuple[str, ...]) -> pd.DataFrame:
+    select_keys = ", ".join("s.rate_day AS day" if k == "day" else f"{_QUALIFIED.get(k, 's')}.{k} AS {k}" for k in keys)
+    select_sums = ", ".join(f"CAST(sum(s.{c}) AS BIGINT) AS {c}" for c in sums)
+    frame = con.execute(f"SELECT {select_keys}, {select_sums} {joined} GROUP BY ALL").df()
+    return frame.sort_values(list(keys), kind="stable").reset_index(drop=True)
+
+
+def ingest_ledger(
+    con: duckdb.DuckDBPyConnection, lines: pd.DataFrame, pricebook: Pricebook, index: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Usage and shape tables of ledger lines built in Python (LEDGER_COLUMNS), all used."""
+    table = f"scan_{index}"
+    con.register("ledger_lines", lines.assign(status=""))
+    typed = "(SELECT * REPLACE (CAST(day AS DATE) AS day) FROM ledger_lines)"
+    con.execute(f"CREATE TEMP TABLE {table} AS {aggregate_sql(typed)}")
+    con.unregister("ledger_lines")
+    tables = _workload_tables(con, table, pricebook)
+    con.execute(f"DROP TABLE {table}")
+    return tables

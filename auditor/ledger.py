@@ -22,29 +22,29 @@ TOKEN_COLUMNS: tuple[str, ...] = (
     "reasoning_tokens",
 )
 
-# Attribution and time keys a ledger line carries (strings; "" when the source has none).
-KEY_COLUMNS: tuple[str, ...] = (
-    "provider",
-    "model_raw",
-    "project",
-    "api_key",
-    "service_tier",
-    "day",  # UTC calendar day of the line, YYYY-MM-DD
-)
-
-# time_slot: UTC half hour of the day, 0..47 (every time-of-day price in the catalog starts and
-#   ends on a half hour), or -1 when the source has only daily (or longer) buckets.
-# request_size_floor_tokens: floor of the request-size bucket the line's requests fall in
-#   (see pricing.rates.size_bucket_floors); -1 when unknown.
-INT_KEY_COLUMNS: tuple[str, ...] = ("time_slot", "request_size_floor_tokens")
-# size_basis (a key too): how the request size was known: "request", "average" or "context_label".
-
 SIZE_BASIS_REQUEST = "request"
 SIZE_BASIS_AVERAGE = "average"
 SIZE_BASIS_LABEL = "context_label"
 
-# Sums carried per line besides the tokens. Money is held in integer nano-units of USD (exact).
-# requests_known counts the requests of lines whose source reports a request count.
+# A ledger line, as an importer's mapping produces it, with the neutral value of each column:
+# provider: who served and billed it; model_raw: the model as the source wrote it; project, api_key:
+# attribution; service_tier: standard, batch, flex, priority, fast as served; day: UTC YYYY-MM-DD;
+# time_slot: UTC half hour of the day 0..47 (every time-of-day price in the catalog starts and ends on
+# a half hour) or -1 for daily buckets; size_basis: whether request sizes are known per "request", as an
+# "average" of the line's requests, or from a "context_label"; request_size_floor_tokens: the floor of the
+# line's request-size bucket (set by label-based importers, computed for the others); requests and
+# requests_known (1 when the source counts requests); billed (money the source says was charged),
+# billed_non_token (its part that is not tokens), source_list (the source's own list price),
+# byok_upstream (bring-your-own-key spend billed by another vendor), with *_present flags.
+LEDGER_COLUMNS: dict[str, object] = {
+    "provider": "", "model_raw": "", "project": "", "api_key": "", "service_tier": "standard",
+    "day": None, "time_slot": -1, "size_basis": SIZE_BASIS_AVERAGE, "request_size_floor_tokens": -1,
+    "requests": 0, "requests_known": 0, **dict.fromkeys(TOKEN_COLUMNS, 0),
+    "billed": 0, "billed_present": False, "billed_non_token": 0, "source_list": 0,
+    "source_list_present": False, "byok_upstream": 0,
+}  # fmt: skip
+
+# Sums kept per segment. Money is integer nano-units of USD (exact).
 SUM_COLUMNS: tuple[str, ...] = (
     "requests",
     "requests_known_lines",
@@ -60,28 +60,15 @@ SUM_COLUMNS: tuple[str, ...] = (
 
 NANOS_PER_UNIT = 1_000_000_000
 
-# What every importer's `to_ledger` returns besides the key and sum columns: why a row is
-# skipped (not AI usage, an empty bucket) or rejected, "" when the row is used.
-STATUS_COLUMNS: tuple[str, ...] = ("skip_reason", "reject_reason", "reject_column")
-
 
 def ledger_frame(n: int, **columns: object) -> pd.DataFrame:
-    """A ledger batch of n lines: the given columns, every other ledger column at its neutral value."""
-    data: dict[str, object] = {}
-    for name in (*KEY_COLUMNS, "size_basis", *STATUS_COLUMNS):
-        data[name] = columns.pop(name, "")
-    for name in INT_KEY_COLUMNS:
-        data[name] = columns.pop(name, -1)
-    data["lines"] = columns.pop("lines", 1)
-    for name in SUM_COLUMNS:
-        if name not in data:
-            data[name] = columns.pop(name, 0)
-    if columns:
-        raise TypeError(f"not ledger columns: {sorted(columns)}")
-    frame = pd.DataFrame(data, index=pd.RangeIndex(n))
-    for name in (*INT_KEY_COLUMNS, *SUM_COLUMNS):
-        frame[name] = frame[name].astype("int64")
-    return frame
+    """n ledger lines: the given columns, every other at its neutral value (for Python-built sources)."""
+    unknown = set(columns) - set(LEDGER_COLUMNS)
+    if unknown:
+        raise TypeError(f"not ledger columns: {sorted(unknown)}")
+    return pd.DataFrame(
+        {name: columns.get(name, default) for name, default in LEDGER_COLUMNS.items()}, index=pd.RangeIndex(n)
+    )
 
 
 @dataclass(frozen=True)

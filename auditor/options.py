@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.importers.reader import DEFAULT_BLOCK_BYTES
+from auditor.ingest import DEFAULT_BLOCK_BYTES
 
 
 class AuditOptions(BaseModel):
@@ -18,7 +18,7 @@ class AuditOptions(BaseModel):
     inputs: tuple[Path, ...] = Field(description="files and directories to audit")
     format: str | None = Field(default=None, description="force this importer for every file")
     as_of: date = Field(description="date at which candidates (and the scenario baseline) are priced")
-    candidates: tuple[str, ...] = Field(
-        default=(), description="`provider:model` ids; empty = the default set"
+    candidates: tuple[str, ...] = Field(default=(), description="`provider:model` ids; empty = the default set")
+    block_bytes: int = Field(
+        default=DEFAULT_BLOCK_BYTES, description="bytes DuckDB reads per CSV buffer (results never depend on it)"
     )
-    block_bytes: int = Field(default=DEFAULT_BLOCK_BYTES, description="bytes read per block when streaming")

@@ -20,9 +20,7 @@ class OutputPlan:
     pdf_path: Path | None
 
     @classmethod
-    def from_flags(
-        cls, json_flag: str | None, xlsx: Path | None, pdf: Path | None, out_dir: Path
-    ) -> OutputPlan:
+    def from_flags(cls, json_flag: str | None, xlsx: Path | None, pdf: Path | None, out_dir: Path) -> OutputPlan:
         """Named outputs only; with none named, the PDF and XLSX go into `out_dir`."""
         if json_flag is None and xlsx is None and pdf is None:
             return cls(None, False, out_dir / f"{DEFAULT_STEM}.xlsx", out_dir / f"{DEFAULT_STEM}.pdf")

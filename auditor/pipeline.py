@@ -6,11 +6,14 @@ import time
 from collections.abc import Callable
 from datetime import date
 
+import duckdb
+
 from auditor import __version__
 from auditor.ingest import IngestedFile, ingest_file
 from auditor.ledger import SUM_COLUMNS
 from auditor.options import AuditOptions
 from auditor.result import AuditResult, InputFile, Period, RejectedRowOut
+from auditor.scan import scan_connection
 from auditor.scenarios import build_scenarios
 from auditor.sources import Source, collect_sources
 from auditor.summary import summarise_usage
@@ -26,12 +29,11 @@ def run_audit(
 ) -> AuditResult:
     """Audit the given inputs; the same options and inputs always give the same result."""
     clock = _StageClock(on_stage)
-    candidates = [
-        lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]
-    ]
+    candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
     sources, skipped_files = collect_sources(options.inputs, options.format)
     pricebook = Pricebook()
-    ingested = [_ingest(source, pricebook, options, on_file) for source in sources]
+    with scan_connection() as con:
+        ingested = [_ingest(con, i, source, pricebook, options, on_file) for i, source in enumerate(sources)]
     usage_table = merge_tables([f.usage for f in ingested], USAGE_KEYS, SUM_COLUMNS)
     shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
     clock.lap("ingest and aggregate")
@@ -71,11 +73,16 @@ class _StageClock:
 
 
 def _ingest(
-    source: Source, pricebook: Pricebook, options: AuditOptions, on_file: ProgressHook | None
+    con: duckdb.DuckDBPyConnection,
+    index: int,
+    source: Source,
+    pricebook: Pricebook,
+    options: AuditOptions,
+    on_file: ProgressHook | None,
 ) -> IngestedFile:
     if on_file is not None:
         on_file(str(source.sniffed.path))
-    return ingest_file(source.sniffed, source.importer, pricebook, options.block_bytes)
+    return ingest_file(con, source.sniffed, source.importer, pricebook, index, options.block_bytes)
 
 
 def _day(text: str | None) -> date | None:

@@ -7,6 +7,7 @@ from datetime import date
 import pandas as pd
 
 from auditor.costing import total_cost
+from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import Scenario, money
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
@@ -36,14 +37,21 @@ def build_scenarios(
     shape: pd.DataFrame, pricebook: Pricebook, candidates: list[CatalogModel], as_of: date
 ) -> list[Scenario]:
     """Each candidate's cost for the whole priced workload at as-of prices, ranked by savings."""
-    workload = priced_shape(shape)
-    if workload.empty:
+    priced = priced_shape(shape)
+    if priced.empty:
         return []
+    # At one date, only the time of day, tier and request size move a price: sum everything else away
+    # first, so re-pricing costs the same whatever the number of rows, keys or projects.
+    price_keys = ["time_slot", "service_tier", "request_size_floor_tokens"]
+    sums = ["requests", *TOKEN_COLUMNS]
+    by_model = priced.groupby([MODEL_REF, *price_keys], sort=True)[sums].sum().reset_index()
+    workload = by_model.groupby(price_keys, sort=True)[sums].sum().reset_index()
     book = pricebook.rates
-    baseline = money(total_cost(workload, book.rate_ids(workload, pricebook.models, on_day=as_of), book.rates))
+    baseline = money(total_cost(by_model, book.rate_ids(by_model, pricebook.models, on_day=as_of), book.rates))
     scenarios = []
     for candidate in candidates:
-        projected = money(total_cost(workload, book.rate_ids(workload, {}, fixed=candidate, on_day=as_of), book.rates))
+        ids = book.rate_ids(workload, {}, fixed=candidate, on_day=as_of)
+        projected = money(total_cost(workload, ids, book.rates))
         savings = baseline - projected
         scenarios.append(
             Scenario(

@@ -18,9 +18,7 @@ class Source:
     importer: Importer
 
 
-def collect_sources(
-    inputs: tuple[Path, ...], forced_format: str | None
-) -> tuple[list[Source], list[SkippedFile]]:
+def collect_sources(inputs: tuple[Path, ...], forced_format: str | None) -> tuple[list[Source], list[SkippedFile]]:
     """Files named on the command line must be readable; files found in directories may be skipped."""
     if forced_format is not None and importer_named(forced_format) is None:
         import difflib

@@ -38,28 +38,23 @@ def summarise_usage(
     usage = _usage_entries(usage_table, pricebook)
     by_month = _monthly(usage_table, pricebook)
     totals = _totals(usage_table, usage)
-    return usage, by_month, totals, _notes(usage_table, shape_table) + _billing_coverage(ingested), _warnings(usage, ingested)
+    notes = _notes(usage_table, shape_table) + _billing_coverage(ingested)
+    return usage, by_month, totals, notes, _warnings(usage, ingested)
 
 
-def _list_costs(
-    table: pd.DataFrame, pricebook: Pricebook, keys: list[str]
-) -> dict[tuple[object, ...], Decimal]:
+def _list_costs(table: pd.DataFrame, pricebook: Pricebook, keys: list[str]) -> dict[tuple[object, ...], Decimal]:
     return cost_by_group(table, table[RATE_ID].to_numpy(), pricebook.rates.rates, keys)
 
 
 def _usage_entries(segments: pd.DataFrame, pricebook: Pricebook) -> list[UsageEntry]:
     keys = ["provider", "model_raw"]
     sums = segments.groupby(keys, sort=True)[list(SUM_COLUMNS)].sum()
-    bases = segments.groupby(keys, sort=True)["size_basis"].agg(
-        lambda s: sorted(set(s), key=_SIZE_BASIS_ORDER.index)
-    )
+    bases = segments.groupby(keys, sort=True)["size_basis"].agg(lambda s: sorted(set(s), key=_SIZE_BASIS_ORDER.index))
     catalog_costs = _list_costs(segments, pricebook, keys)
     entries = []
     for (provider, model_raw), row in zip(sums.index, sums.to_dict("records"), strict=True):
         resolution = resolve_model(str(provider), str(model_raw))
-        list_cost, basis = _list_cost(
-            row, catalog_costs.get((provider, model_raw)), resolution.model is not None
-        )
+        list_cost, basis = _list_cost(row, catalog_costs.get((provider, model_raw)), resolution.model is not None)
         entries.append(
             UsageEntry(
                 provider=str(provider),
@@ -69,9 +64,7 @@ def _usage_entries(segments: pd.DataFrame, pricebook: Pricebook) -> list[UsageEn
                 **_tokens(row),
                 billed_cost=_billed(row),
                 billed_non_token_cost=_billed(row, "billed_non_token_nanos"),
-                byok_upstream_cost=money(_nanos(row["byok_upstream_nanos"]))
-                if row["byok_upstream_nanos"]
-                else None,
+                byok_upstream_cost=money(_nanos(row["byok_upstream_nanos"])) if row["byok_upstream_nanos"] else None,
                 list_cost=list_cost,
                 list_cost_basis=basis,
                 size_basis=", ".join(bases[(provider, model_raw)]),
@@ -87,9 +80,7 @@ def _list_cost(
 ) -> tuple[Decimal | None, Literal["catalog", "source"] | None]:
     """Catalog list cost of the tokens; for token-less cost rows, the source's own list price."""
     if any(row[c] for c in TOKEN_COLUMNS):
-        return (
-            (money(catalog if catalog is not None else Decimal(0)), "catalog") if is_priced else (None, None)
-        )
+        return (money(catalog if catalog is not None else Decimal(0)), "catalog") if is_priced else (None, None)
     if row["source_list_lines"]:
         return money(_nanos(row["source_list_nanos"])), "source"
     return (Decimal(0), "catalog") if is_priced else (None, None)
@@ -131,11 +122,7 @@ def _totals(segments: pd.DataFrame, usage: list[UsageEntry]) -> Totals:
         unpriced_requests=sum(u.requests or 0 for u in unpriced),
         unpriced_models=len(unpriced),
         unpriced_tokens=sum(
-            u.input_tokens
-            + u.cache_read_tokens
-            + u.cache_write_tokens
-            + u.cache_write_1h_tokens
-            + u.output_tokens
+            u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.cache_write_1h_tokens + u.output_tokens
             for u in unpriced
         ),
     )
@@ -188,9 +175,7 @@ def _warnings(usage: list[UsageEntry], ingested: list[IngestedFile]) -> list[str
     warnings = []
     for f in ingested:
         if f.account.rows_rejected:
-            warnings.append(
-                f"{f.account.path}: {f.account.rows_rejected} row(s) rejected; see the rejected rows."
-            )
+            warnings.append(f"{f.account.path}: {f.account.rows_rejected} row(s) rejected; see the rejected rows.")
     for u in usage:
         if u.list_cost is None and (u.input_tokens or u.output_tokens or u.cache_read_tokens):
             warnings.append(f"{u.provider} model '{u.model_raw}' is unpriced: {u.unpriced_reason}.")

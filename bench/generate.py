@@ -75,9 +75,7 @@ def openrouter_chunk(rng: np.random.Generator, first: int, n: int) -> pa.Table:
 
 
 def openai_usage_chunk(rng: np.random.Generator, first: int, n: int) -> pa.Table:
-    models = np.array(
-        ["gpt-5-2025-08-07", "gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14", "o3-2025-04-16"]
-    )
+    models = np.array(["gpt-5-2025-08-07", "gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14", "o3-2025-04-16"])
     start = START_SECONDS + (np.arange(first, first + n) // 8) * 60  # 1-minute buckets, 8 rows each
     requests = rng.integers(1, 50, n)
     inp = requests * rng.integers(500, 20_000, n)
@@ -115,9 +113,7 @@ def generate(kind: str, rows: int, path: Path, seed: int = 1) -> None:
     for first in range(0, rows, CHUNK_ROWS):
         table = make(rng, first, min(CHUNK_ROWS, rows - first))
         if writer is None:
-            writer = pa_csv.CSVWriter(
-                str(path), table.schema, write_options=pa_csv.WriteOptions(quoting_style="none")
-            )
+            writer = pa_csv.CSVWriter(str(path), table.schema, write_options=pa_csv.WriteOptions(quoting_style="none"))
         writer.write_table(table)
     if writer is not None:
         writer.close()

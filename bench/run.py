@@ -76,15 +76,19 @@ def bench(rows: int) -> None:
         rate = f"{rows / seconds:,.0f}" if name in ("ingest and aggregate", "total") else ""
         print(f"| {name} | {seconds:.2f} | {rate} |")
     print(f"| DuckDB bare group-by (reference) | {duck['seconds']:.2f} | {rows / float(duck['seconds']):,.0f} |")  # type: ignore[arg-type]
-    print(f"\npeak memory: audit {audit['max_rss_mib']:.0f} MiB, DuckDB {duck['max_rss_mib']:.0f} MiB; "
-          f"end-to-end / DuckDB = {stages['total'] / float(duck['seconds']):.2f}x; "  # type: ignore[arg-type]
-          f"ingest / DuckDB = {ingest / float(duck['seconds']):.2f}x")  # type: ignore[arg-type]
+    print(
+        f"\npeak memory: audit {audit['max_rss_mib']:.0f} MiB, DuckDB {duck['max_rss_mib']:.0f} MiB; "
+        f"end-to-end / DuckDB = {stages['total'] / float(duck['seconds']):.2f}x; "  # type: ignore[arg-type]
+        f"ingest / DuckDB = {ingest / float(duck['seconds']):.2f}x"
+    )  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
     sizes = [int(a) for a in sys.argv[1:]] or [1_000_000, 5_000_000, 20_000_000]
-    print(f"# machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
-          f"{date.today().isoformat()}")
+    print(
+        f"# machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
+        f"{date.today().isoformat()}"
+    )
     DATA.mkdir(exist_ok=True)
     for n in sizes:
         bench(n)

@@ -78,18 +78,12 @@ def lookup_candidate(ref: str) -> CatalogModel:
     providers = providers_by_id()
     if provider_id not in providers:
         close = difflib.get_close_matches(provider_id, list(providers), n=3, cutoff=0.5)
-        hint = (
-            f"did you mean {', '.join(close)}?" if close else "provider ids: " + ", ".join(sorted(providers))
-        )
+        hint = f"did you mean {', '.join(close)}?" if close else "provider ids: " + ", ".join(sorted(providers))
         raise OptionError(f"unknown provider '{provider_id}' in --to {ref}", hint)
     found = find_model(provider_id, model_ref)
     if found is None:
         close = suggest_models(provider_id, model_ref)
-        hint = (
-            f"did you mean {', '.join(close)}?"
-            if close
-            else f"see the models of {provider_id} in the catalog"
-        )
+        hint = f"did you mean {', '.join(close)}?" if close else f"see the models of {provider_id} in the catalog"
         raise OptionError(f"unknown model '{model_ref}' at provider '{provider_id}' in --to {ref}", hint)
     return found
 

@@ -10,7 +10,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from genai_prices.types import ModelPrice, TimeOfDateConstraint
+from genai_prices.types import ModelPrice, TieredPrices, TimeOfDateConstraint
 
 from pricing.catalog import CatalogModel
 from pricing.rates import ClassRates, class_rates
@@ -18,12 +18,20 @@ from pricing.rates import ClassRates, class_rates
 NO_RATE = -1
 
 
-def _has_time_windows(model: CatalogModel) -> bool:
-    conditions = (
-        [] if isinstance(model.model.prices, ModelPrice) else [c.constraint for c in model.model.prices]
-    )
+def has_time_windows(model: CatalogModel) -> bool:
+    """Whether the time of day can change this model's price (peak / off-peak windows)."""
+    conditions = [] if isinstance(model.model.prices, ModelPrice) else [c.constraint for c in model.model.prices]
     conditions += [v.constraint for v in model.model.price_variants or ()]
     return any(isinstance(c, TimeOfDateConstraint) for c in conditions)
+
+
+def has_size_tiers(model: CatalogModel) -> bool:
+    """Whether the request size can change this model's price (long-context tiers)."""
+    prices = (
+        [model.model.prices] if isinstance(model.model.prices, ModelPrice) else [c.prices for c in model.model.prices]
+    )
+    prices += [v.prices for v in model.model.price_variants or ()]
+    return any(isinstance(value, TieredPrices) for mp in prices for value in mp.__dict__.values())
 
 
 class RateBook:
@@ -37,7 +45,7 @@ class RateBook:
 
     def _id_for(self, model: CatalogModel, day: str, slot: int, tier: str, floor: int) -> int:
         if model.ref not in self._windows:
-            self._windows[model.ref] = _has_time_windows(model)
+            self._windows[model.ref] = has_time_windows(model)
         if not self._windows[model.ref]:
             slot = 0  # the time of day cannot change this model's price
         key = (model.ref, day, slot, tier, floor)
@@ -72,9 +80,7 @@ class RateBook:
         ids = []
         for model_ref, day, slot, tier, floor in combos[["model", "day", *keys]].itertuples(index=False):
             model = fixed if fixed is not None else models.get(str(model_ref))
-            ids.append(
-                NO_RATE if model is None else self._id_for(model, str(day), int(slot), str(tier), int(floor))
-            )
+            ids.append(NO_RATE if model is None else self._id_for(model, str(day), int(slot), str(tier), int(floor)))
         combos = combos.assign(rate_id=ids)
         merged = work.merge(combos, on=list(combos.columns[:-1]), how="left", sort=False)
         return merged["rate_id"].to_numpy(dtype=np.int64)

@@ -157,9 +157,7 @@ def _rates_of_price(mp: ModelPrice, size_floor_tokens: int) -> ClassRates:
     return rates
 
 
-def class_rates(
-    model: CatalogModel, day: date, slot: int, service_tier: str, size_floor_tokens: int
-) -> ClassRates:
+def class_rates(model: CatalogModel, day: date, slot: int, service_tier: str, size_floor_tokens: int) -> ClassRates:
     """Rates in force on `day` at time-of-day `slot` (-1: unknown, the mean over the day's slots)."""
     floor = max(size_floor_tokens, 0)
     if slot >= 0:

@@ -39,7 +39,9 @@ def resolve_model(provider_id: str, model_raw: str) -> Resolution:
         found = find_model(provider_id, base)
         reason = f"fine-tuned model: the catalog has no fine-tuned price for {base} at {provider_id}"
         close = [found.ref] if found else []
-        return Resolution(provider_id, model_raw, None, reason, tuple(dict.fromkeys(close + suggest_models(provider_id, base))))
+        return Resolution(
+            provider_id, model_raw, None, reason, tuple(dict.fromkeys(close + suggest_models(provider_id, base)))
+        )
     return Resolution(
         provider_id,
         model_raw,

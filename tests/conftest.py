@@ -19,6 +19,20 @@ GOLDENS = Path(__file__).resolve().parent / "goldens"
 AS_OF = date(2026, 11, 27)
 
 
+def ingest_one(path: Path):  # type: ignore[no-untyped-def]
+    """Detect and ingest one file with a fresh pricebook (importer-level tests)."""
+    from auditor.importers import IMPORTERS
+    from auditor.importers.reader import detect, sniff
+    from auditor.ingest import ingest_file
+    from auditor.scan import scan_connection
+    from auditor.workload import Pricebook
+
+    sniffed = sniff(path)
+    importer = detect(sniffed, IMPORTERS)
+    with scan_connection() as con:
+        return importer, ingest_file(con, sniffed, importer, Pricebook(), 0)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", help="rewrite golden files (review the diff!)")
 

@@ -48,9 +48,7 @@ def test_json_contract_on_the_samples(run_cli) -> None:  # type: ignore[no-untyp
     assert len(data["scenarios"]) == len(default_candidates())
     for scenario in data["scenarios"]:
         assert set(scenario) >= SCENARIO_KEYS
-        assert Decimal(scenario["baseline_cost"]) - Decimal(scenario["projected_cost"]) == Decimal(
-            scenario["savings"]
-        )
+        assert Decimal(scenario["baseline_cost"]) - Decimal(scenario["projected_cost"]) == Decimal(scenario["savings"])
     savings = [Decimal(s["savings"]) for s in data["scenarios"]]
     assert savings == sorted(savings, reverse=True)
 

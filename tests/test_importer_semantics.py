@@ -14,11 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.importers import IMPORTERS
-from auditor.importers.reader import detect, sniff
-from auditor.ingest import ingest_file
-from auditor.workload import Pricebook
-from tests.conftest import FIXTURES, GOLDENS, SAMPLES
+from tests.conftest import FIXTURES, GOLDENS, SAMPLES, ingest_one
 
 NANO = Decimal("1e9")
 
@@ -78,9 +74,7 @@ def test_anthropic_usage_semantics(path: Path) -> None:
         e["output_tokens"] += _n(row["usage_output_tokens"])
     golden = _golden_models(path)
     for key, sums in expected.items():
-        assert "requests" not in golden[key] or golden[key]["requests"] == 0, (
-            "the export has no request counts"
-        )
+        assert "requests" not in golden[key] or golden[key]["requests"] == 0, "the export has no request counts"
         for column, value in sums.items():
             assert golden[key][column] == value, (key, column)
 
@@ -122,10 +116,8 @@ def test_openrouter_logs_semantics(path: Path) -> None:
 
 def test_real_openai_export_reads_as_documented() -> None:
     """The only real OpenAI export in public: 31 daily buckets, 30 of them empty, one gpt-4o-mini row."""
-    sniffed = sniff(FIXTURES / "real_exports" / "completions_usage_2026-08-01_2026-08-31.csv")
-    importer = detect(sniffed, IMPORTERS)
+    importer, ingested = ingest_one(FIXTURES / "real_exports" / "completions_usage_2026-08-01_2026-08-31.csv")
     assert importer.name == "openai_usage_csv"
-    ingested = ingest_file(sniffed, importer, Pricebook())
     a = ingested.account
     assert (a.rows_read, a.rows_used, a.rows_skipped, a.rows_rejected) == (31, 1, 30, 0)
     row = ingested.usage.iloc[0]

@@ -11,20 +11,15 @@ import pytest
 
 import auditor.importers as importers_pkg
 from auditor.importers import IMPORTERS
-from auditor.importers.reader import detect, sniff
-from auditor.ingest import ingest_file
 from auditor.ledger import SUM_COLUMNS
-from auditor.workload import Pricebook
-from tests.conftest import GOLDENS, SAMPLES
+from tests.conftest import GOLDENS, SAMPLES, ingest_one
 
 SAMPLE_FILES = sorted(p for p in SAMPLES.glob("*/*") if p.is_file() and p.name != "README.md")
-_SHARED_MODULES = {"base", "reader", "times"}
+_SHARED_MODULES = {"base", "reader", "engine"}
 
 
 def _summary(path: Path) -> dict[str, object]:
-    sniffed = sniff(path)
-    importer = detect(sniffed, IMPORTERS)
-    ingested = ingest_file(sniffed, importer, Pricebook())
+    importer, ingested = ingest_one(path)
     a = ingested.account
     by_model = ingested.usage.groupby(["provider", "model_raw"], sort=True)[list(SUM_COLUMNS)].sum()
     return {

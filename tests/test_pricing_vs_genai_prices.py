@@ -17,7 +17,9 @@ from auditor.ledger import SIZE_BASIS_REQUEST, ledger_frame
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
 from auditor.result import money
-from auditor.workload import Pricebook, WorkloadAccumulator
+from auditor.ingest import ingest_ledger
+from auditor.scan import scan_connection
+from auditor.workload import Pricebook
 from pricing.catalog import lookup_candidate
 from tests.conftest import AS_OF
 
@@ -41,9 +43,7 @@ request = st.fixed_dictionaries(
     {
         "slug": st.sampled_from(SLUGS),
         "at": st.datetimes(min_value=datetime(2026, 9, 1), max_value=datetime(2026, 11, 20)),
-        "prompt": st.one_of(
-            st.integers(0, 5_000), st.integers(190_000, 290_000), st.integers(500_000, 700_000)
-        ),
+        "prompt": st.one_of(st.integers(0, 5_000), st.integers(190_000, 290_000), st.integers(500_000, 700_000)),
         "cached_share": st.sampled_from([0, 0.5, 0.9]),
         "completion": st.integers(0, 20_000),
         "reasoning_share": st.sampled_from([0, 0.3]),
@@ -104,9 +104,7 @@ def _usage(r: dict[str, object]) -> Usage:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(requests=st.lists(request, min_size=1, max_size=30))
-def test_request_log_priced_exactly_as_genai_prices(
-    tmp_path: Path, requests: list[dict[str, object]]
-) -> None:
+def test_request_log_priced_exactly_as_genai_prices(tmp_path: Path, requests: list[dict[str, object]]) -> None:
     path = tmp_path / "log.csv"
     _write_log(path, requests)
     result = run_audit(AuditOptions(inputs=(path,), as_of=AS_OF, candidates=CANDIDATES))
@@ -176,10 +174,9 @@ def test_cache_classes_tiers_and_batch_priced_exactly(requests: list[dict[str, i
         output_tokens=[r["output"] for r in requests],
     )
     pricebook = Pricebook()
-    accumulator = WorkloadAccumulator(pricebook)
-    accumulator.add(lines)
+    with scan_connection() as con:
+        _, shape = ingest_ledger(con, lines, pricebook, 0)
     model = lookup_candidate(ref)
-    shape = accumulator.shape()
     ids = pricebook.rates.rate_ids(shape, {}, fixed=model, on_day=day)
     actual = total_cost(shape, ids, pricebook.rates.rates)
 

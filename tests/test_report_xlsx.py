@@ -139,8 +139,17 @@ def test_inputs_and_rejected_rows(book: Workbook, result: AuditResult) -> None:
 
 
 def test_an_empty_result_gives_header_only_sheets(result: AuditResult, tmp_path: Path) -> None:
-    empty = result.model_copy(update={"inputs": [], "usage": [], "usage_by_month": [], "scenarios": [],
-                                      "skipped_files": [], "notes": [], "warnings": []})
+    empty = result.model_copy(
+        update={
+            "inputs": [],
+            "usage": [],
+            "usage_by_month": [],
+            "scenarios": [],
+            "skipped_files": [],
+            "notes": [],
+            "warnings": [],
+        }
+    )
     write_xlsx(empty, tmp_path / "empty.xlsx")
     book = load_workbook(tmp_path / "empty.xlsx")
     assert book["Usage by model"].max_row == 1

@@ -7,56 +7,9 @@ charged (after discounts), `list_price_usd` the list price of the same row. `mod
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
+from auditor.importers.anthropic_usage_csv import CONTEXT_LABEL_FLOOR, SERVICE_TIER, USAGE_DAY, USAGE_SLOT
 from auditor.importers.base import Importer
-from auditor.importers.times import day_and_slot_from_text
-from auditor.ledger import SIZE_BASIS_LABEL, ledger_frame
-
-_CONTEXT_LABEL_FLOORS = {"≤ 200k": 0, "<= 200k": 0, "> 200k": 200_000}
-
-
-def to_ledger(rows: pd.DataFrame) -> pd.DataFrame:
-    n = len(rows)
-    dates = rows["usage_date_utc"].str.strip()
-    has_time = dates.str.len() > 10
-    days, slots, bad_time = day_and_slot_from_text(dates.where(has_time, dates + " 00:00"))
-    model = rows["model"].str.strip()
-    billed = rows["cost_usd"].to_numpy()
-    non_token = (rows["token_type"].str.strip() == "").to_numpy()
-    kind = rows["usage_type"].str.strip().str.lower()
-    fast = rows["speed"].str.strip().str.lower() == "fast"
-    reject = np.where(bad_time != "", bad_time, "")
-    reject_column = np.where(bad_time != "", "usage_date_utc", "")
-    no_money = ~rows["cost_usd__present"].to_numpy() & (reject == "")
-    reject = np.where(no_money, "row has no cost_usd", reject)
-    reject_column = np.where(no_money, "cost_usd", reject_column)
-    return ledger_frame(
-        n,
-        provider="anthropic",
-        model_raw=model.to_numpy(),
-        project=rows["workspace"].to_numpy(),
-        api_key=rows["api_key"].to_numpy(),
-        service_tier=np.where(kind == "batch", "batch", np.where(fast, "fast", "standard")),
-        day=days,
-        time_slot=np.where(has_time.to_numpy(), slots, -1),
-        size_basis=SIZE_BASIS_LABEL,
-        request_size_floor_tokens=rows["context_window"]
-        .str.strip()
-        .map(_CONTEXT_LABEL_FLOORS)
-        .fillna(-1)
-        .astype("int64")
-        .to_numpy(),
-        billed_nanos=billed,
-        billed_lines=1,
-        billed_non_token_nanos=np.where(non_token, billed, 0),
-        source_list_nanos=rows["list_price_usd"].to_numpy(),
-        source_list_lines=rows["list_price_usd__present"].to_numpy().astype("int64"),
-        reject_reason=reject,
-        reject_column=reject_column,
-    )
-
+from auditor.importers.engine import utc_day
 
 IMPORTER = Importer(
     name="anthropic_cost_csv",
@@ -74,9 +27,29 @@ IMPORTER = Importer(
         "api_key_id",
         "api_key_status",
     ),
+    unused_columns=("cost_type", "inference_geo", "api_key_id", "api_key_status"),
     count_columns=(),
     money_columns=("cost_usd", "list_price_usd"),
-    to_ledger=to_ledger,
+    ledger={
+        "provider": "'anthropic'",
+        "model_raw": 'trim("model")',
+        "project": '"workspace"',
+        "api_key": '"api_key"',
+        "service_tier": SERVICE_TIER,
+        "day": utc_day(USAGE_DAY),
+        "time_slot": USAGE_SLOT,
+        "size_basis": "'context_label'",
+        "request_size_floor_tokens": CONTEXT_LABEL_FLOOR,
+        "billed": '"cost_usd"',
+        "billed_present": "true",
+        "billed_non_token": """CASE WHEN trim("token_type") = '' THEN "cost_usd" ELSE 0 END""",
+        "source_list": '"list_price_usd"',
+        "source_list_present": '"list_price_usd__present"',
+    },
+    reject_when=(
+        (f"{USAGE_DAY} IS NULL", "not a date", "usage_date_utc"),
+        ('NOT "cost_usd__present"', "row has no cost_usd", "cost_usd"),
+    ),
     example_header=(
         "usage_date_utc,model,workspace,api_key,usage_type,context_window,token_type,cost_usd,list_price_usd,"
         "cost_type,inference_geo,speed,api_key_id,api_key_status"

@@ -2,71 +2,29 @@
 
 How it counts: `usage_input_tokens_no_cache` is uncached input only; 5-minute and 1-hour cache
 writes and cache reads are separate columns (an older variant has one `usage_input_tokens_cache_write`
-column, taken as 5-minute writes); output includes thinking. There are no request counts, so long-context
-tiers follow the row's `context_window` label (`≤ 200k` / `> 200k`).
+column, taken as 5-minute writes, the default TTL); output includes thinking. There are no request
+counts, so long-context tiers follow the row's `context_window` label (`≤ 200k` / `> 200k`).
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
 from auditor.importers.base import Importer
-from auditor.importers.times import day_and_slot_from_text
-from auditor.ledger import SIZE_BASIS_LABEL, ledger_frame
+from auditor.importers.engine import utc_day, utc_slot
 
-# Request-size floor that each context-window label guarantees (tiers apply to input > threshold).
-_CONTEXT_LABEL_FLOORS = {"≤ 200k": 0, "<= 200k": 0, "> 200k": 200_000}
-
-
-def _service_tier(usage_type: pd.Series, speed: pd.Series) -> np.ndarray:
-    kind = usage_type.str.strip().str.lower()
-    fast = speed.str.strip().str.lower() == "fast"
-    return np.where(kind == "batch", "batch", np.where(fast, "fast", "standard"))
-
-
-def to_ledger(rows: pd.DataFrame) -> pd.DataFrame:
-    n = len(rows)
-    dates = rows["usage_date_utc"].str.strip()
-    has_time = dates.str.len() > 10
-    days, slots, bad_time = day_and_slot_from_text(dates.where(has_time, dates + " 00:00"))
-    model = rows["model_version"].str.strip()
-    label = rows["context_window"].str.strip()
-    floors = label.map(_CONTEXT_LABEL_FLOORS).fillna(-1).astype("int64")
-    reject = np.where(bad_time != "", bad_time, np.where(model == "", "usage without a model name", ""))
-    reject_column = np.where(bad_time != "", "usage_date_utc", np.where(model == "", "model_version", ""))
-    return ledger_frame(
-        n,
-        provider="anthropic",
-        model_raw=model.to_numpy(),
-        project=rows["workspace"].to_numpy(),
-        api_key=rows["api_key"].to_numpy(),
-        service_tier=_service_tier(rows["usage_type"], rows["speed"]),
-        day=days,
-        time_slot=np.where(has_time.to_numpy(), slots, -1),
-        size_basis=SIZE_BASIS_LABEL,
-        request_size_floor_tokens=floors.to_numpy(),
-        input_tokens=rows["usage_input_tokens_no_cache"].to_numpy(),
-        cache_read_tokens=rows["usage_input_tokens_cache_read"].to_numpy(),
-        cache_write_tokens=rows["usage_input_tokens_cache_write_5m"].to_numpy()
-        + rows["usage_input_tokens_cache_write"].to_numpy(),
-        cache_write_1h_tokens=rows["usage_input_tokens_cache_write_1h"].to_numpy(),
-        output_tokens=rows["usage_output_tokens"].to_numpy(),
-        reject_reason=reject,
-        reject_column=reject_column,
-    )
-
+# Request-size floor each context-window label guarantees (a tier applies to input > its threshold).
+CONTEXT_LABEL_FLOOR = """CASE trim("context_window") WHEN '≤ 200k' THEN 0 WHEN '<= 200k' THEN 0
+                         WHEN '> 200k' THEN 200000 ELSE -1 END"""
+USAGE_DAY = """TRY_CAST(trim("usage_date_utc") AS TIMESTAMPTZ)"""
+# Hourly exports write a time after the date; daily ones have none.
+USAGE_SLOT = f"""CASE WHEN length(trim("usage_date_utc")) > 10 THEN {utc_slot(USAGE_DAY)} ELSE -1 END"""
+SERVICE_TIER = """CASE WHEN lower(trim("usage_type")) = 'batch' THEN 'batch'
+                  WHEN lower(trim("speed")) = 'fast' THEN 'fast' ELSE 'standard' END"""
 
 IMPORTER = Importer(
     name="anthropic_usage_csv",
     title="Anthropic Console usage export (usage_date_utc,model_version,…)",
     kind="usage",
-    required_columns=(
-        "usage_date_utc",
-        "model_version",
-        "usage_input_tokens_no_cache",
-        "usage_output_tokens",
-    ),
+    required_columns=("usage_date_utc", "model_version", "usage_input_tokens_no_cache", "usage_output_tokens"),
     optional_columns=(
         "api_key",
         "workspace",
@@ -80,6 +38,7 @@ IMPORTER = Importer(
         "inference_geo",
         "speed",
     ),
+    unused_columns=("inference_geo",),
     count_columns=(
         "usage_input_tokens_no_cache",
         "usage_input_tokens_cache_write_5m",
@@ -90,7 +49,26 @@ IMPORTER = Importer(
         "web_search_count",
     ),
     money_columns=(),
-    to_ledger=to_ledger,
+    ledger={
+        "provider": "'anthropic'",
+        "model_raw": 'trim("model_version")',
+        "project": '"workspace"',
+        "api_key": '"api_key"',
+        "service_tier": SERVICE_TIER,
+        "day": utc_day(USAGE_DAY),
+        "time_slot": USAGE_SLOT,
+        "size_basis": "'context_label'",
+        "request_size_floor_tokens": CONTEXT_LABEL_FLOOR,
+        "input_tokens": '"usage_input_tokens_no_cache"',
+        "cache_read_tokens": '"usage_input_tokens_cache_read"',
+        "cache_write_tokens": '"usage_input_tokens_cache_write_5m" + "usage_input_tokens_cache_write"',
+        "cache_write_1h_tokens": '"usage_input_tokens_cache_write_1h"',
+        "output_tokens": '"usage_output_tokens"',
+    },
+    reject_when=(
+        (f"{USAGE_DAY} IS NULL", "not a date", "usage_date_utc"),
+        ("""trim("model_version") = ''""", "usage without a model name", "model_version"),
+    ),
     example_header=(
         "usage_date_utc,model_version,api_key,workspace,usage_type,context_window,usage_input_tokens_no_cache,"
         "usage_input_tokens_cache_write_5m,usage_input_tokens_cache_write_1h,usage_input_tokens_cache_read,"

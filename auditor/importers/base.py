@@ -1,27 +1,26 @@
-"""The importer contract: an importer declares its columns and maps a batch of rows to ledger lines.
+"""The importer contract: an importer declares its columns, their types, and SQL that maps them to the ledger.
 
-Reading, decoding, detection, number parsing and row accounting are shared (see `reader.py`);
-an importer owns only its column map, unit conversions and the quirks of its source.
+Reading, decoding, detection, number parsing, validation, row accounting and aggregation are shared
+(`reader.py` sniffs and detects, `engine.py` scans with DuckDB); an importer owns only its column map,
+unit conversions and the quirks of its source, written as SQL expressions over its own columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
-
-import pandas as pd
-
-# A batch handed to `to_ledger`: the source's columns as strings ("" when empty), except
-# `count_columns` (int64, empty = 0) and `money_columns` (int64 nano-USD, with a boolean
-# `<name>__present` column). `to_ledger` returns one ledger line per input row, in order,
-# with `skip_reason` / `reject_reason` set ("" when the row is used).
-ToLedger = Callable[[pd.DataFrame], pd.DataFrame]
 
 
 @dataclass(frozen=True)
 class Importer:
-    """A source format: what identifies it and how its rows become ledger lines."""
+    """A source format: what identifies it and how its rows become ledger lines.
+
+    In the SQL expressions, a source column is written as a double-quoted identifier. Before the
+    importer's SQL sees them, columns are cleaned by the shared engine: a count column is a BIGINT
+    (empty = 0), a money column a DECIMAL(38, 9) (empty = 0) with a boolean `"<name>__present"`, a
+    time column a TIMESTAMPTZ in UTC (or NULL), any other column a VARCHAR ("" when empty or absent).
+    """
 
     name: str
     """Module name, samples folder and `--format` value, e.g. `openai_usage_csv`."""
@@ -36,17 +35,26 @@ class Importer:
     count_columns: tuple[str, ...]
     """Token and request counts: non-negative whole numbers, possibly printed as floats (`31422.0`)."""
     money_columns: tuple[str, ...]
-    """Money columns: exact decimals, parsed into integer nano-units."""
-    to_ledger: ToLedger
+    """Money columns: exact decimals (nano-unit precision)."""
+    ledger: Mapping[str, str]
+    """Ledger column → SQL expression. Omitted columns take their neutral value (0, "", -1)."""
     example_header: str
-    """The header line of a real export, for `audit formats` and error hints."""
-    unused_columns: tuple[str, ...] = ()
-    """Known columns `to_ledger` never reads: they count for detection but are not loaded."""
+    """The header line of a real export, for error hints."""
+    time_columns: tuple[str, ...] = ()
+    """Timestamps read as TIMESTAMPTZ (a value that is not one rejects its row, with its line)."""
+    skip_when: tuple[tuple[str, str], ...] = ()
+    """(SQL condition, reason): rows that are not usage, counted as skipped."""
+    reject_when: tuple[tuple[str, str, str], ...] = ()
+    """(SQL condition, reason, column): rows that cannot be used, counted as rejected with their line."""
+    unused_columns: tuple[str, ...] = field(default=())
+    """Known columns the mapping never reads: they count for detection but are not converted."""
 
     @property
     def known_columns(self) -> frozenset[str]:
         return frozenset(self.required_columns) | frozenset(self.optional_columns)
 
     @property
-    def read_columns(self) -> frozenset[str]:
-        return self.known_columns - frozenset(self.unused_columns)
+    def read_columns(self) -> tuple[str, ...]:
+        """Columns the engine loads, in a stable order: required first, then optional."""
+        unused = set(self.unused_columns)
+        return tuple(c for c in (*self.required_columns, *self.optional_columns) if c not in unused)

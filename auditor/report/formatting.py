@@ -47,9 +47,7 @@ def cache_write_total(counts: TokenCounts) -> int:
 
 def all_tokens(counts: TokenCounts) -> int:
     """Every token, once: the classes do not overlap and reasoning is already inside output."""
-    return (
-        counts.input_tokens + counts.cache_read_tokens + cache_write_total(counts) + counts.output_tokens
-    )
+    return counts.input_tokens + counts.cache_read_tokens + cache_write_total(counts) + counts.output_tokens
 
 
 def period_text(period: Period) -> str:

@@ -58,8 +58,7 @@ _MIN_START = 110.0  # a taller body starts only with this much room left
 
 _BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12, spaceAfter=4)
 _NOTE = ParagraphStyle("note", parent=_BODY, fontSize=7.5, leading=9.5, textColor=GREY, spaceBefore=3)
-_BULLET = ParagraphStyle("bullet", parent=_BODY, leftIndent=12, bulletIndent=2, spaceAfter=2,
-                         bulletFontName=FONT)
+_BULLET = ParagraphStyle("bullet", parent=_BODY, leftIndent=12, bulletIndent=2, spaceAfter=2, bulletFontName=FONT)
 _FILE = ParagraphStyle("file", parent=_BODY, fontName=FONT_BOLD)
 _TITLE = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=22, leading=28, spaceAfter=4)
 _H1 = ParagraphStyle("h1", fontName=FONT_BOLD, fontSize=14, leading=18, spaceBefore=14, spaceAfter=6)
@@ -81,10 +80,19 @@ class _AuditDoc(BaseDocTemplate):  # type: ignore[misc]
 
     def __init__(self, path: Path, result: AuditResult) -> None:
         super().__init__(
-            str(path), pagesize=A4, invariant=1, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
-            bottomMargin=MARGIN + 4 * mm, title=TITLE, author="ai-spend-auditor " + result.tool_version,
+            str(path),
+            pagesize=A4,
+            invariant=1,
+            leftMargin=MARGIN,
+            rightMargin=MARGIN,
+            topMargin=MARGIN,
+            bottomMargin=MARGIN + 4 * mm,
+            title=TITLE,
+            author="ai-spend-auditor " + result.tool_version,
             subject=f"AI spend {period_text(result.period)}, prices as of {result.as_of.isoformat()}",
-            creator="ai-spend-auditor", initialFontName=FONT, initialFontSize=9,
+            creator="ai-spend-auditor",
+            initialFontName=FONT,
+            initialFontSize=9,
         )
         as_of = result.as_of.isoformat()
         self._footer_text = f"{TITLE} · {period_text(result.period)} · prices as of {as_of}"
@@ -169,7 +177,8 @@ def _spend(result: AuditResult) -> list[Flowable]:
     if result.totals.reasoning_tokens:
         text += f" Output includes {tokens(result.totals.reasoning_tokens)} reasoning tokens."
     return [
-        *_block([_section("Spend by model", "spend-model")], model_table(result, WIDTH)), _note(text),
+        *_block([_section("Spend by model", "spend-model")], model_table(result, WIDTH)),
+        _note(text),
         *_block([_section("Spend by month", "spend-month")], month_table(result, WIDTH)),
         _note("Tokens: every token class (input, cache read and write, output), counted once."),
     ]
@@ -185,12 +194,25 @@ def _scenarios(result: AuditResult) -> list[Flowable]:
 
 def _unpriced_table(usage: Sequence[UsageEntry], width: float) -> Table:
     """Each unpriced model with its tokens, the reason, and close catalog models."""
-    columns = [Column("provider", "text", cap=70), Column("model", "flex", weight=1.2), Column("requests"),
-               Column("tokens"), Column("billed"), Column("reason", "flex", weight=0.8),
-               Column("suggestions", "flex", weight=1.2)]
+    columns = [
+        Column("provider", "text", cap=70),
+        Column("model", "flex", weight=1.2),
+        Column("requests"),
+        Column("tokens"),
+        Column("billed"),
+        Column("reason", "flex", weight=0.8),
+        Column("suggestions", "flex", weight=1.2),
+    ]
     rows: list[list[Cell]] = [
-        [u.provider, u.model_raw, tokens(u.requests), tokens(all_tokens(u)), money(u.billed_cost),
-         u.unpriced_reason or "not stated", "\n".join(u.suggestions) or "no close catalog model"]
+        [
+            u.provider,
+            u.model_raw,
+            tokens(u.requests),
+            tokens(all_tokens(u)),
+            money(u.billed_cost),
+            u.unpriced_reason or "not stated",
+            "\n".join(u.suggestions) or "no close catalog model",
+        ]
         for u in usage
     ]
     return fitted_table(columns, rows, width)
@@ -198,13 +220,25 @@ def _unpriced_table(usage: Sequence[UsageEntry], width: float) -> Table:
 
 def _input_table(inputs: Sequence[InputFile], width: float) -> Table:
     """Row accounting per file: read = used + skipped + rejected."""
-    columns = [Column("file and sha256", "flex"), Column("format", "text", cap=110), Column("read"),
-               Column("used"), Column("skipped"), Column("rejected"),
-               Column("skipped reasons", "flex", weight=0.7)]
+    columns = [
+        Column("file and sha256", "flex"),
+        Column("format", "text", cap=110),
+        Column("read"),
+        Column("used"),
+        Column("skipped"),
+        Column("rejected"),
+        Column("skipped reasons", "flex", weight=0.7),
+    ]
     rows: list[list[Cell]] = [
-        [(f.path, f"sha256 {f.sha256}"), (f.format, _file_period(f)), tokens(f.rows_read),
-         tokens(f.rows_used), tokens(f.rows_skipped), tokens(f.rows_rejected),
-         reasons_text(f.skipped_reasons) or "none"]
+        [
+            (f.path, f"sha256 {f.sha256}"),
+            (f.format, _file_period(f)),
+            tokens(f.rows_read),
+            tokens(f.rows_used),
+            tokens(f.rows_skipped),
+            tokens(f.rows_rejected),
+            reasons_text(f.skipped_reasons) or "none",
+        ]
         for f in inputs
     ]
     return fitted_table(columns, rows, width)
@@ -274,8 +308,7 @@ def _bullets(heads: Sequence[Flowable], items: Sequence[str], empty: str) -> lis
 
 def _notes(result: AuditResult) -> list[Flowable]:
     return [
-        *_bullets([_section("Notes and warnings", "notes"), _sub("Notes", "notes-notes")], result.notes,
-                  "No notes."),
+        *_bullets([_section("Notes and warnings", "notes"), _sub("Notes", "notes-notes")], result.notes, "No notes."),
         *_bullets([_sub("Warnings", "notes-warnings")], result.warnings, "No warnings."),
     ]
 
@@ -283,7 +316,11 @@ def _notes(result: AuditResult) -> list[Flowable]:
 def build_story(result: AuditResult) -> list[Flowable]:
     """Every flowable of the report, in order."""
     return [
-        *_summary(result), *_spend(result), *_scenarios(result), *_unpriced(result), *_inputs(result),
+        *_summary(result),
+        *_spend(result),
+        *_scenarios(result),
+        *_unpriced(result),
+        *_inputs(result),
         *_notes(result),
     ]
 

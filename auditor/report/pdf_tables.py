@@ -125,8 +125,9 @@ def _pieces(word: str, font: str, size: float, width: float) -> Iterator[str]:
     """The word cut after separators; a piece still too wide is cut between characters."""
     for piece in _BREAK_AFTER.split(word):
         while len(piece) > 1 and _text_width(piece, font, size) > width:
-            cut = max(1, next(i for i in range(len(piece), 0, -1)
-                              if _text_width(piece[:i], font, size) <= width or i == 1))
+            cut = max(
+                1, next(i for i in range(len(piece), 0, -1) if _text_width(piece[:i], font, size) <= width or i == 1)
+            )
             yield piece[:cut]
             piece = piece[cut:]
         if piece:
@@ -191,9 +192,7 @@ def _level(widths: list[float], budget: float) -> list[float]:
     return widths
 
 
-def _fit(
-    columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: float
-) -> tuple[float, list[float]]:
+def _fit(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: float) -> tuple[float, list[float]]:
     for size in _SIZES:
         widths, fits = _widths(columns, rows, size, width)
         if fits:
@@ -242,8 +241,10 @@ def fitted_table(
     inner = [w - 2 * _PAD for w in widths]
     layout = list(zip(aligns, inner, strict=True))
     header = [cell_paragraph(c.header, size, a, w, True) for c, (a, w) in zip(columns, layout, strict=True)]
-    body = [[cell_paragraph(cell, size, a, w, row is total) for cell, (a, w) in zip(row, layout, strict=True)]
-            for row in every]
+    body = [
+        [cell_paragraph(cell, size, a, w, row is total) for cell, (a, w) in zip(row, layout, strict=True)]
+        for row in every
+    ]
     table = Table([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(_table_style(len(every), total is not None, group_starts))
     return table
@@ -251,8 +252,13 @@ def fitted_table(
 
 # --- the report's tables -------------------------------------------------------------------------------
 
-_TOKEN_COLUMNS = [Column("requests"), Column("input"), Column("cache read"), Column("cache write (5m+1h)"),
-                  Column("output")]
+_TOKEN_COLUMNS = [
+    Column("requests"),
+    Column("input"),
+    Column("cache read"),
+    Column("cache write (5m+1h)"),
+    Column("output"),
+]
 _MONEY_COLUMNS = [Column("billed"), Column("list cost")]
 
 
@@ -261,8 +267,13 @@ def _model_cell(model_raw: str, model: str | None) -> Cell:
 
 
 def _token_cells(counts: TokenCounts, requests: int | None) -> list[Cell]:
-    return [tokens(requests), tokens(counts.input_tokens), tokens(counts.cache_read_tokens),
-            tokens(cache_write_total(counts)), tokens(counts.output_tokens)]
+    return [
+        tokens(requests),
+        tokens(counts.input_tokens),
+        tokens(counts.cache_read_tokens),
+        tokens(cache_write_total(counts)),
+        tokens(counts.output_tokens),
+    ]
 
 
 def list_cost_text(value: Decimal | None) -> str:
@@ -272,11 +283,20 @@ def list_cost_text(value: Decimal | None) -> str:
 
 def model_table(result: AuditResult, width: float) -> Table:
     """Spend by model, with the totals of the result (never re-added here)."""
-    columns = [Column("provider", "text", cap=70), Column("model", "flex", min_width=135), *_TOKEN_COLUMNS,
-               *_MONEY_COLUMNS]
+    columns = [
+        Column("provider", "text", cap=70),
+        Column("model", "flex", min_width=135),
+        *_TOKEN_COLUMNS,
+        *_MONEY_COLUMNS,
+    ]
     rows: list[list[Cell]] = [
-        [u.provider, _model_cell(u.model_raw, u.model), *_token_cells(u, u.requests),
-         money(u.billed_cost), list_cost_text(u.list_cost)]
+        [
+            u.provider,
+            _model_cell(u.model_raw, u.model),
+            *_token_cells(u, u.requests),
+            money(u.billed_cost),
+            list_cost_text(u.list_cost),
+        ]
         for u in result.usage
     ]
     t = result.totals
@@ -286,28 +306,60 @@ def model_table(result: AuditResult, width: float) -> Table:
 
 def month_table(result: AuditResult, width: float) -> Table:
     """Spend by calendar month and model; a rule between months."""
-    columns = [Column("month", "text"), Column("provider", "text", cap=70), Column("model", "flex"),
-               Column("requests"), Column("tokens"), *_MONEY_COLUMNS]
+    columns = [
+        Column("month", "text"),
+        Column("provider", "text", cap=70),
+        Column("model", "flex"),
+        Column("requests"),
+        Column("tokens"),
+        *_MONEY_COLUMNS,
+    ]
     months = [m.month for m in result.usage_by_month]
     starts = [i for i, month in enumerate(months) if i > 0 and month != months[i - 1]]
     rows: list[list[Cell]] = [
-        [m.month, m.provider, _model_cell(m.model_raw, m.model), tokens(m.requests), tokens(all_tokens(m)),
-         money(m.billed_cost), list_cost_text(m.list_cost)]
+        [
+            m.month,
+            m.provider,
+            _model_cell(m.model_raw, m.model),
+            tokens(m.requests),
+            tokens(all_tokens(m)),
+            money(m.billed_cost),
+            list_cost_text(m.list_cost),
+        ]
         for m in result.usage_by_month
     ]
     t = result.totals
-    total: list[Cell] = ["Total", "", "", tokens(t.requests), tokens(all_tokens(t)), money(t.billed_cost),
-                         money(t.list_cost)]
+    total: list[Cell] = [
+        "Total",
+        "",
+        "",
+        tokens(t.requests),
+        tokens(all_tokens(t)),
+        money(t.billed_cost),
+        money(t.list_cost),
+    ]
     return fitted_table(columns, rows, width, total, starts)
 
 
 def scenario_table(result: AuditResult, width: float) -> Table:
     """Candidates, largest savings first; a negative saving is a cost increase."""
-    columns = [Column("#"), Column("candidate", "flex"), Column("baseline"), Column("projected"),
-               Column("savings"), Column("savings\u00a0%")]
+    columns = [
+        Column("#"),
+        Column("candidate", "flex"),
+        Column("baseline"),
+        Column("projected"),
+        Column("savings"),
+        Column("savings\u00a0%"),
+    ]
     rows: list[list[Cell]] = [
-        [str(rank), (s.candidate_name, s.candidate), money(s.baseline_cost), money(s.projected_cost),
-         money(s.savings), percent(s.savings_pct)]
+        [
+            str(rank),
+            (s.candidate_name, s.candidate),
+            money(s.baseline_cost),
+            money(s.projected_cost),
+            money(s.savings),
+            percent(s.savings_pct),
+        ]
         for rank, s in enumerate(ranked_scenarios(result), start=1)
     ]
     return fitted_table(columns, rows, width)

@@ -37,17 +37,37 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 Value = str | int | float | Decimal | date | None
 Row = Sequence[Value]
 
-_TOKEN_HEADERS = ["input", "cache read", "cache write 5m", "cache write 1h", "output",
-                  "reasoning (in output)"]
-_USAGE_HEADERS = ["provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed",
-                  "billed non-token", "BYOK upstream", "list cost", "list cost basis", "size basis",
-                  "unpriced reason", "suggestions"]
-_MONTH_HEADERS = ["month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed",
-                  "list cost"]
-_SCENARIO_HEADERS = ["rank", "candidate", "name", "baseline", "projected", "savings", "savings %",
-                     "context window"]
-_INPUT_HEADERS = ["path", "format", "sha256", "rows read", "rows used", "rows skipped", "rows rejected",
-                  "rejected rows listed", "skipped reasons", "period start", "period end"]
+_TOKEN_HEADERS = ["input", "cache read", "cache write 5m", "cache write 1h", "output", "reasoning (in output)"]
+_USAGE_HEADERS = [
+    "provider",
+    "model",
+    "catalog id",
+    "requests",
+    *_TOKEN_HEADERS,
+    "billed",
+    "billed non-token",
+    "BYOK upstream",
+    "list cost",
+    "list cost basis",
+    "size basis",
+    "unpriced reason",
+    "suggestions",
+]
+_MONTH_HEADERS = ["month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed", "list cost"]
+_SCENARIO_HEADERS = ["rank", "candidate", "name", "baseline", "projected", "savings", "savings %", "context window"]
+_INPUT_HEADERS = [
+    "path",
+    "format",
+    "sha256",
+    "rows read",
+    "rows used",
+    "rows skipped",
+    "rows rejected",
+    "rejected rows listed",
+    "skipped reasons",
+    "period start",
+    "period end",
+]
 _MIN_WIDTH, _MAX_WIDTH = 8, 60
 
 
@@ -67,8 +87,14 @@ def _fraction(percent: float | None) -> Value:
 
 
 def _token_values(counts: TokenCounts) -> list[Value]:
-    return [counts.input_tokens, counts.cache_read_tokens, counts.cache_write_tokens,
-            counts.cache_write_1h_tokens, counts.output_tokens, counts.reasoning_tokens]
+    return [
+        counts.input_tokens,
+        counts.cache_read_tokens,
+        counts.cache_write_tokens,
+        counts.cache_write_1h_tokens,
+        counts.output_tokens,
+        counts.reasoning_tokens,
+    ]
 
 
 def _number_format(value: Value) -> str | None:
@@ -121,61 +147,100 @@ def _summary_rows(result: AuditResult) -> list[Row]:
     t = result.totals
     best = best_scenario(result)
     rows: list[Row] = [
-        ["Period start", result.period.start], ["Period end", result.period.end],
-        ["Prices as of", result.as_of], ["Currency", result.currency], ["Price catalog", result.catalog],
+        ["Period start", result.period.start],
+        ["Period end", result.period.end],
+        ["Prices as of", result.as_of],
+        ["Currency", result.currency],
+        ["Price catalog", result.catalog],
         ["Tool version", result.tool_version],
         ["Billed total", _money_or(t.billed_cost, NOT_STATED)],
         ["List cost total (priced usage)", _money_or(t.list_cost, NOT_STATED)],
         ["Requests", t.requests],
         *([f"Tokens: {name}", value] for name, value in zip(_TOKEN_HEADERS, _token_values(t), strict=True)),
-        ["Unpriced models", t.unpriced_models], ["Unpriced tokens", t.unpriced_tokens],
+        ["Unpriced models", t.unpriced_models],
+        ["Unpriced tokens", t.unpriced_tokens],
         ["Unpriced requests", t.unpriced_requests],
     ]
     if best is None:
         return [*rows, ["Best saving", "no scenarios were computed"]]
     return [
-        *rows, ["Best saving: candidate", best.candidate_name], ["Best saving: candidate id", best.candidate],
-        ["Best saving", best.savings], ["Best saving %", _fraction(best.savings_pct)],
+        *rows,
+        ["Best saving: candidate", best.candidate_name],
+        ["Best saving: candidate id", best.candidate],
+        ["Best saving", best.savings],
+        ["Best saving %", _fraction(best.savings_pct)],
     ]
 
 
 def _usage_row(u: UsageEntry) -> Row:
     return [
-        u.provider, u.model_raw, u.model, NOT_STATED if u.requests is None else u.requests, *_token_values(u),
-        _money_or(u.billed_cost, NOT_STATED), _money_or(u.billed_non_token_cost, NOT_STATED),
-        _money_or(u.byok_upstream_cost, NOT_STATED), _money_or(u.list_cost, UNPRICED), u.list_cost_basis,
-        u.size_basis, u.unpriced_reason, "; ".join(u.suggestions) or None,
+        u.provider,
+        u.model_raw,
+        u.model,
+        NOT_STATED if u.requests is None else u.requests,
+        *_token_values(u),
+        _money_or(u.billed_cost, NOT_STATED),
+        _money_or(u.billed_non_token_cost, NOT_STATED),
+        _money_or(u.byok_upstream_cost, NOT_STATED),
+        _money_or(u.list_cost, UNPRICED),
+        u.list_cost_basis,
+        u.size_basis,
+        u.unpriced_reason,
+        "; ".join(u.suggestions) or None,
     ]
 
 
 def _month_row(m: MonthlyUsage) -> Row:
     return [
-        m.month, m.provider, m.model_raw, m.model, NOT_STATED if m.requests is None else m.requests,
-        *_token_values(m), _money_or(m.billed_cost, NOT_STATED), _money_or(m.list_cost, UNPRICED),
+        m.month,
+        m.provider,
+        m.model_raw,
+        m.model,
+        NOT_STATED if m.requests is None else m.requests,
+        *_token_values(m),
+        _money_or(m.billed_cost, NOT_STATED),
+        _money_or(m.list_cost, UNPRICED),
     ]
 
 
 def _scenario_rows(result: AuditResult) -> list[Row]:
     return [
-        [rank, s.candidate, s.candidate_name, s.baseline_cost, s.projected_cost, s.savings,
-         _fraction(s.savings_pct), s.context_window]
+        [
+            rank,
+            s.candidate,
+            s.candidate_name,
+            s.baseline_cost,
+            s.projected_cost,
+            s.savings,
+            _fraction(s.savings_pct),
+            s.context_window,
+        ]
         for rank, s in enumerate(ranked_scenarios(result), start=1)
     ]
 
 
 def _input_rows(result: AuditResult) -> list[Row]:
     return [
-        [f.path, f.format, f.sha256, f.rows_read, f.rows_used, f.rows_skipped, f.rows_rejected,
-         len(f.rejected), reasons_text(f.skipped_reasons) or None, f.period_start, f.period_end]
+        [
+            f.path,
+            f.format,
+            f.sha256,
+            f.rows_read,
+            f.rows_used,
+            f.rows_skipped,
+            f.rows_rejected,
+            len(f.rejected),
+            reasons_text(f.skipped_reasons) or None,
+            f.period_start,
+            f.period_end,
+        ]
         for f in result.inputs
     ]
 
 
 def _rejected_rows(result: AuditResult) -> list[Row]:
     return [
-        [f.path, r.line if r.line > 0 else "unknown", r.column, r.reason]
-        for f in result.inputs
-        for r in f.rejected
+        [f.path, r.line if r.line > 0 else "unknown", r.column, r.reason] for f in result.inputs for r in f.rejected
     ]
 
 

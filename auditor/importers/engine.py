@@ -1,0 +1,252 @@
+"""The scan engine: one DuckDB query per file reads, types, validates, maps and aggregates it.
+
+DuckDB's CSV reader streams the file in parallel and keeps memory bounded; rows it cannot convert are
+rejected with their line (its reject tables). The query then applies the importer's SQL mapping and
+sums ledger lines by segment key and status ("" used, "S::reason" skipped, "R:column:reason" rejected),
+so every row is accounted for in the same pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from auditor.importers.base import Importer
+from auditor.ledger import LEDGER_COLUMNS, SIZE_BASIS_LABEL, TOKEN_COLUMNS
+from pricing.rates import size_bucket_floors
+
+COUNT_TYPE = "DOUBLE"
+# 18 digits hold any single amount below a billion, and sum fast; larger sums widen to 38 digits.
+MONEY_TYPE = "DECIMAL(18, 9)"
+TIME_TYPE = "TIMESTAMPTZ"
+# Counts above 2**53 cannot be whole numbers read from a float: a row holding one is rejected.
+MAX_COUNT = 2**53
+
+
+def _sql_value(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return literal(value)
+    return str(value)
+
+
+KEY_SELECT = ("provider", "model_raw", "project", "api_key", "service_tier", "day", "time_slot", "size_basis")
+
+
+def utc_day(timestamp_sql: str) -> str:
+    """SQL: the UTC calendar day of a TIMESTAMPTZ, by integer arithmetic (calendar functions are far slower)."""
+    return f"CAST(DATE '1970-01-01' + CAST(epoch_us({timestamp_sql}) // 86400000000 AS INTEGER) AS DATE)"
+
+
+def utc_slot(timestamp_sql: str) -> str:
+    """SQL: the UTC half hour of the day (0..47) of a TIMESTAMPTZ."""
+    return f"CAST((epoch_us({timestamp_sql}) // 1800000000) % 48 AS INTEGER)"
+
+
+def ident(name: str) -> str:
+    """A SQL identifier for any column name."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+# Neutral values of ledger columns an importer does not map.
+LEDGER_DEFAULTS: dict[str, str] = {name: _sql_value(v) for name, v in LEDGER_COLUMNS.items()}
+
+
+# What an absent column reads as, by type.
+LEDGER_NEUTRAL = {
+    COUNT_TYPE: "CAST(0 AS BIGINT)",
+    MONEY_TYPE: f"CAST(0 AS {MONEY_TYPE})",
+    TIME_TYPE: f"CAST(NULL AS {TIME_TYPE})",
+}
+
+
+def column_type(importer: Importer, name: str) -> str:
+    if name in importer.count_columns:
+        return COUNT_TYPE
+    if name in importer.money_columns:
+        return MONEY_TYPE
+    if name in importer.time_columns:
+        return TIME_TYPE
+    return "VARCHAR"
+
+
+@dataclass(frozen=True)
+class CsvSource:
+    """Where and how DuckDB reads a delimited file."""
+
+    path: str
+    header: tuple[str, ...]
+    encoding: str
+    buffer_bytes: int
+    rejects_table: str
+
+    def relation(self, importer: Importer) -> str:
+        used = set(importer.read_columns)
+        names = _unique(self.header)
+        columns = ", ".join(
+            f"{literal(n)}: {literal(column_type(importer, h) if h in used else 'VARCHAR')}"
+            for n, h in zip(names, self.header, strict=True)
+        )
+        return (
+            f"read_csv({literal(self.path)}, header = true, auto_detect = false, columns = {{{columns}}}, "
+            f"delim = ',', quote = '\"', escape = '\"', encoding = {literal(self.encoding)}, "
+            f"buffer_size = {int(self.buffer_bytes)}, ignore_errors = true, store_rejects = true, "
+            f"rejects_table = {literal(self.rejects_table)}, rejects_scan = {literal(self.rejects_table + '_scan')})"
+        )
+
+
+def _unique(header: tuple[str, ...]) -> list[str]:
+    """Header names made unique (`name`, `name_2`, …): a duplicated name keeps its first column."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return out
+
+
+def _clean_columns(importer: Importer, present: set[str]) -> tuple[list[str], str]:
+    """Projections of every read column as the importer's SQL sees it, and the row's first problem."""
+    projections, checks, problems = [], [], []
+    for name in importer.read_columns:
+        if name not in present:
+            neutral = LEDGER_NEUTRAL.get(column_type(importer, name), "''")
+            projections.append(f"{neutral} AS {ident(name)}")
+            if name in importer.money_columns:
+                projections.append(f"false AS {ident(name + '__present')}")
+            continue
+        col = ident(name)
+        if name in importer.count_columns:
+            # NaN compares above every number in DuckDB, so the range test also refuses NaN and inf.
+            whole = f"({col} BETWEEN 0 AND {MAX_COUNT} AND {col} = trunc({col}))"
+            projections.append(f"CASE WHEN {whole} THEN CAST({col} AS BIGINT) ELSE 0 END AS {ident(name)}")
+            checks.append(f"({col} IS NULL OR {whole})")
+            problems.append(
+                f"CASE WHEN {col} IS NULL OR {whole} THEN NULL "
+                f"WHEN isnan({col}) OR isinf({col}) THEN {literal(f'R:{name}:not a number')} "
+                f"WHEN {col} < 0 THEN {literal(f'R:{name}:negative count')} "
+                f"WHEN {col} <> trunc({col}) THEN {literal(f'R:{name}:count is not a whole number')} "
+                f"ELSE {literal(f'R:{name}:count is implausibly large')} END"
+            )
+        elif name in importer.money_columns:
+            projections.append(f"coalesce({col}, 0) AS {ident(name)}")
+            projections.append(f"({col} IS NOT NULL) AS {ident(name + '__present')}")
+        elif name in importer.time_columns:
+            projections.append(f"{col} AS {ident(name)}")
+        else:
+            projections.append(f"coalesce({col}, '') AS {ident(name)}")
+    # Most rows are fine: one cheap test, and the details only for the others.
+    problem = (
+        f"CASE WHEN {' AND '.join(checks) or 'true'} THEN NULL ELSE coalesce({', '.join([*problems, 'NULL'])}) END"
+    )
+    return projections, problem
+
+
+def _status(importer: Importer) -> str:
+    """The row's status: a problem of a raw value first, then the importer's skip and reject rules."""
+    skips = " ".join(f"WHEN {cond} THEN {literal('S::' + reason)}" for cond, reason in importer.skip_when)
+    rejects = " ".join(
+        f"WHEN {cond} THEN {literal(f'R:{column}:{reason}')}" for cond, reason, column in importer.reject_when
+    )
+    parts = ["__problem"]
+    if skips or rejects:
+        parts.append(f"CASE {skips} {rejects} END")
+    parts.append("''")
+    return "coalesce(" + ", ".join(parts) + ")"
+
+
+def size_floor_sql() -> str:
+    """Request-size bucket floor: the largest tier threshold below the (average) request's input."""
+    size = "(CAST(input_tokens + cache_read_tokens + cache_write_tokens + cache_write_1h_tokens AS DOUBLE) / requests)"
+    branches = " ".join(f"WHEN {size} > {t} THEN {t}" for t in reversed(size_bucket_floors()) if t > 0)
+    return (
+        f"CASE WHEN size_basis = {literal(SIZE_BASIS_LABEL)} OR requests <= 0 "
+        f"THEN request_size_floor_tokens ELSE CASE {branches} ELSE 0 END END"
+    )
+
+
+def mapped_sql(importer: Importer, source: str, present: set[str], extra: tuple[str, ...] = ()) -> str:
+    """Ledger lines with a status, one per source row (`extra` columns of the source are carried)."""
+    projections, problem = _clean_columns(importer, present)
+    carried = "".join(f", {ident(e)}" for e in extra)
+    ledger = ", ".join(
+        f"{importer.ledger.get(name, default)} AS {ident(name)}" for name, default in LEDGER_DEFAULTS.items()
+    )
+    # Problems are judged on the raw values, before cleaning turns a bad count into 0.
+    return (
+        f"WITH clean AS (SELECT {', '.join(projections)}, {problem} AS __problem{carried} FROM {source}), "
+        f"mapped AS (SELECT {ledger}, {_status(importer)} AS status{carried} FROM clean) "
+        f"SELECT * FROM mapped"
+    )
+
+
+def scan_sql(importer: Importer, source: CsvSource) -> str:
+    """Sums of ledger lines by status and segment key for one file."""
+    present = set(source.header) & set(importer.read_columns)
+    return aggregate_sql(f"({mapped_sql(importer, source.relation(importer), present)})", importer.ledger)
+
+
+# Aggregates of the scan table: (output column, ledger column, how it is summed).
+_AGGREGATES: tuple[tuple[str, str, str], ...] = (
+    ("requests", "requests", "count"),
+    ("requests_known_lines", "requests_known", "count"),
+    *((c, c, "count") for c in TOKEN_COLUMNS),
+    ("billed_nanos", "billed", "money"),
+    ("billed_lines", "billed_present", "flag"),
+    ("billed_non_token_nanos", "billed_non_token", "money"),
+    ("source_list_nanos", "source_list", "money"),
+    ("source_list_lines", "source_list_present", "flag"),
+    ("byok_upstream_nanos", "byok_upstream", "money"),
+)
+
+
+def _aggregate(out: str, column: str, how: str, mapping: Mapping[str, str] | None) -> str:
+    expr = None if mapping is None else mapping.get(column, LEDGER_DEFAULTS[column])
+    # A column the importer leaves at a constant is not summed row by row (a large share of scan time).
+    if expr is not None and expr.strip() in ("0", "false"):
+        return f"CAST(0 AS BIGINT) AS {out}"
+    if expr is not None and expr.strip() in ("1", "true"):
+        return f"count(*) AS {out}"
+    if how == "money":
+        return f"CAST(sum({column}) * 1000000000 AS BIGINT) AS {out}"
+    if how == "flag":
+        return f"sum(CAST({column} AS INTEGER)) AS {out}"
+    return f"sum({column}) AS {out}"
+
+
+def aggregate_sql(ledger: str, mapping: Mapping[str, str] | None = None) -> str:
+    """Sums by status and segment key of a relation of ledger lines (LEDGER_COLUMNS and `status`).
+
+    With the importer's `mapping`, columns it leaves at a constant are not summed row by row.
+    """
+    sized = f"(SELECT * REPLACE ({size_floor_sql()} AS request_size_floor_tokens) FROM {ledger})"
+    sums = ", ".join(_aggregate(out, col, how, mapping) for out, col, how in _AGGREGATES)
+    constant = {k: e for k in KEY_SELECT if (e := _constant_expr(k, mapping)) is not None}
+    keys = [k for k in KEY_SELECT if k not in constant]
+    grouped = (
+        f"SELECT status, {', '.join(keys)}, request_size_floor_tokens, count(*) AS lines, {sums} "
+        f"FROM {sized} GROUP BY ALL"
+    )
+    if not constant:
+        return grouped
+    # Keys the importer sets to a constant are added after grouping: hashing them costs time for nothing.
+    return f"SELECT {', '.join(f'{e} AS {k}' for k, e in constant.items())}, * FROM ({grouped})"
+
+
+_STRING_LITERAL = re.compile(r"^'(?:[^']|'')*'$")
+
+
+def _constant_expr(key: str, mapping: Mapping[str, str] | None) -> str | None:
+    if mapping is None:
+        return None
+    expr = mapping.get(key, LEDGER_DEFAULTS[key]).strip()
+    return expr if _STRING_LITERAL.match(expr) or re.fullmatch(r"-?\d+", expr) else None

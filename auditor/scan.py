@@ -1,0 +1,31 @@
+"""The DuckDB connection a run scans its files with: UTC, bounded memory, spill files in a private temp dir."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+from auditor.importers.engine import literal
+
+# DuckDB's share of the process's memory; it spills to disk beyond it.
+MEMORY_LIMIT = "320MB"
+
+
+@contextmanager
+def scan_connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    spill = tempfile.mkdtemp(prefix="audit-spill-")
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET memory_limit = {literal(MEMORY_LIMIT)}")
+        con.execute(f"SET temp_directory = {literal(spill)}")
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
+        yield con
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
