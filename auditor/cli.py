@@ -15,6 +15,7 @@ from auditor.errors import AuditorError, ExitStatus
 from auditor.options import AuditOptions
 from auditor.outputs import OutputPlan, write_outputs
 from auditor.pipeline import run_audit
+from auditor.progress import ScanProgress
 from auditor.report.terminal import print_summary
 
 
@@ -86,7 +87,11 @@ def audit(
     options = AuditOptions(inputs=inputs, format=format_name, as_of=as_of, candidates=candidates)
     plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir)
     err = Console(stderr=True)
-    result = run_audit(options)
+    if err.is_terminal and not quiet:
+        with ScanProgress(err) as progress:
+            result = run_audit(options, progress=progress)
+    else:
+        result = run_audit(options)
     if not quiet and not plan.json_to_stdout:
         out = Console()
         print_summary(result, out if out.is_terminal else Console(width=140))

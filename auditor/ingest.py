@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +21,11 @@ import pandas as pd
 
 from auditor.errors import InputFileError
 from auditor.importers.base import Importer
-from auditor.importers.engine import CsvSource, aggregate_sql, column_type, ident, mapped_sql, scan_sql
+from auditor.importers.engine import CsvSource, aggregate_sql, column_type, ident, mapped_sql, models_sql, scan_sql
 from auditor.importers.reader import Sniffed
 from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
+from auditor.progress import ScanProgress
 from auditor.workload import MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
-from pricing.ratebook import has_size_tiers, has_time_windows
 
 # Rejected rows listed one by one (with line numbers) per file; the rest are counted.
 MAX_LISTED_REJECTS = 1000
@@ -55,15 +56,31 @@ def ingest_file(
     pricebook: Pricebook,
     index: int,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
+    progress: ScanProgress | None = None,
 ) -> IngestedFile:
-    """Scan a file into its workload tables and account for every row."""
+    """Scan a file into its workload tables and account for every row.
+
+    Two passes: the first finds the file's models (only their columns are converted), so that the
+    second can key list prices on the half hour and request size only for models whose price they move.
+    """
     table, rejects = f"scan_{index}", f"rejects_{index}"
-    source = CsvSource(str(sniffed.path), sniffed.header, _DUCKDB_ENCODINGS[sniffed.encoding], block_bytes, rejects)
+    encoding = _DUCKDB_ENCODINGS[sniffed.encoding]
+    source = CsvSource(str(sniffed.path), sniffed.header, encoding, block_bytes, rejects)
+    first_pass = CsvSource(str(sniffed.path), sniffed.header, encoding, block_bytes, None)
+    phase = [0]
+    shown = (
+        progress.scanning(sniffed.path, sniffed.bytes_per_row, lambda: (phase[0] + _done(con)) / 2)
+        if progress is not None
+        else nullcontext()
+    )
     # The digest is read in a thread while DuckDB scans: hashlib and DuckDB both release the GIL.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=1) as pool, shown:
         digest = pool.submit(sha256_of, sniffed.path)
         try:
-            con.execute(f"CREATE TEMP TABLE {table} AS {scan_sql(importer, source)}")
+            pairs = con.execute(models_sql(importer, first_pass)).df()
+            phase[0] = 1
+            shape = pricebook.price_shape(pairs, importer.ledger)
+            con.execute(f"CREATE TEMP TABLE {table} AS {scan_sql(importer, source, shape)}")
         except duckdb.Error as exc:
             message = str(exc).strip().splitlines()[0]
             raise InputFileError(
@@ -72,15 +89,21 @@ def ingest_file(
         sha256 = digest.result()
     account = FileAccount(path=str(sniffed.path), format=importer.name, sha256=sha256)
     _account(con, table, rejects, account, sniffed, importer)
-    usage, shape = _workload_tables(con, table, pricebook)
+    usage, shape_table = _workload_tables(con, table, pricebook)
     con.execute(f"DROP TABLE {table}")
-    return IngestedFile(account, usage, shape)
+    return IngestedFile(account, usage, shape_table)
+
+
+def _done(con: duckdb.DuckDBPyConnection) -> float:
+    return max(con.query_progress(), 0.0) / 100
 
 
 def _account(
     con: duckdb.DuckDBPyConnection, table: str, rejects: str, account: FileAccount, sniffed: Sniffed, importer: Importer
 ) -> None:
-    counts = con.execute(f"SELECT status, CAST(sum(lines) AS BIGINT) FROM {table} GROUP BY status").fetchall()
+    counts = con.execute(
+        f"SELECT status, CAST(sum(lines) AS BIGINT) FROM {table} WHERE NOT in_shape GROUP BY status"
+    ).fetchall()
     rule_rejects = 0
     for status, lines in counts:
         if status == "":
@@ -98,7 +121,8 @@ def _account(
         listed += _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS)
     account.rejected = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
     first, last = con.execute(
-        f"SELECT strftime(min(day), '%Y-%m-%d'), strftime(max(day), '%Y-%m-%d') FROM {table} WHERE status = ''"
+        f"SELECT strftime(min(day), '%Y-%m-%d'), strftime(max(day), '%Y-%m-%d') FROM {table} "
+        f"WHERE status = '' AND NOT in_shape"
     ).fetchone() or (None, None)
     account.period_start, account.period_end = first, last
 
@@ -197,29 +221,32 @@ def _workload_tables(
     """The usage and shape tables of a scanned file, with catalog models and list-rate ids."""
     pairs = con.execute(f"SELECT DISTINCT provider, model_raw FROM {table} WHERE status = ''").df()
     pairs[MODEL_REF] = pricebook.model_refs(pairs)
-    # The time slot and request size only key the rates of models whose price they can change.
-    pairs["slot_matters"] = [bool(r) and has_time_windows(pricebook.models[r]) for r in pairs[MODEL_REF]]
-    pairs["size_matters"] = [bool(r) and has_size_tiers(pricebook.models[r]) for r in pairs[MODEL_REF]]
     con.register("models", pairs)
-    keyed = (
-        f"(SELECT s.*, m.{MODEL_REF}, strftime(s.day, '%Y-%m-%d') AS rate_day, "
-        f"CASE WHEN m.slot_matters THEN s.time_slot ELSE 0 END AS rate_slot, "
-        f"CASE WHEN m.size_matters THEN s.request_size_floor_tokens ELSE 0 END AS rate_floor "
-        f"FROM {table} s JOIN models m USING (provider, model_raw) WHERE s.status = '')"
+    usage_rows = (
+        f"(SELECT s.*, m.{MODEL_REF}, strftime(s.day, '%Y-%m-%d') AS rate_day FROM {table} s "
+        f"JOIN models m USING (provider, model_raw) WHERE s.status = '' AND NOT s.in_shape)"
     )
     combos = con.execute(
         f"SELECT DISTINCT {MODEL_REF}, rate_day AS day, rate_slot AS time_slot, service_tier, "
-        f"rate_floor AS request_size_floor_tokens FROM {keyed}"
+        f"rate_floor AS request_size_floor_tokens FROM {usage_rows}"
     ).df()
     combos[RATE_ID] = pricebook.rates.rate_ids(combos, pricebook.models)
     con.register("rates", combos)
-    joined = (
-        f"FROM {keyed} s JOIN rates r ON r.{MODEL_REF} = s.{MODEL_REF} AND r.day = s.rate_day "
+    usage = _grouped(
+        con,
+        f"FROM {usage_rows} s JOIN rates r ON r.{MODEL_REF} = s.{MODEL_REF} AND r.day = s.rate_day "
         f"AND r.time_slot = s.rate_slot AND r.service_tier = s.service_tier "
-        f"AND r.request_size_floor_tokens = s.rate_floor"
+        f"AND r.request_size_floor_tokens = s.rate_floor",
+        USAGE_KEYS,
+        SUM_COLUMNS,
     )
-    usage = _grouped(con, joined, USAGE_KEYS, SUM_COLUMNS)
-    shape = _grouped(con, joined, SHAPE_KEYS, SHAPE_SUMS)
+    shape = _grouped(
+        con,
+        f"FROM (SELECT s.*, m.{MODEL_REF} FROM {table} s JOIN models m USING (provider, model_raw) "
+        f"WHERE s.status = '' AND s.in_shape) s",
+        SHAPE_KEYS,
+        SHAPE_SUMS,
+    )
     con.unregister("rates")
     con.unregister("models")
     return usage, shape
@@ -242,7 +269,8 @@ def ingest_ledger(
     table = f"scan_{index}"
     con.register("ledger_lines", lines.assign(status=""))
     typed = "(SELECT * REPLACE (CAST(day AS DATE) AS day) FROM ledger_lines)"
-    con.execute(f"CREATE TEMP TABLE {table} AS {aggregate_sql(typed)}")
+    shape = pricebook.price_shape(lines[["provider", "model_raw"]].drop_duplicates(), None)
+    con.execute(f"CREATE TEMP TABLE {table} AS {aggregate_sql(typed, None, shape)}")
     con.unregister("ledger_lines")
     tables = _workload_tables(con, table, pricebook)
     con.execute(f"DROP TABLE {table}")

@@ -12,6 +12,7 @@ from auditor import __version__
 from auditor.ingest import IngestedFile, ingest_file
 from auditor.ledger import SUM_COLUMNS
 from auditor.options import AuditOptions
+from auditor.progress import ScanProgress
 from auditor.result import AuditResult, InputFile, Period, RejectedRowOut
 from auditor.scan import scan_connection
 from auditor.scenarios import build_scenarios
@@ -20,12 +21,11 @@ from auditor.summary import summarise_usage
 from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
 
-ProgressHook = Callable[[str], None]
 StageHook = Callable[[str, float], None]
 
 
 def run_audit(
-    options: AuditOptions, on_file: ProgressHook | None = None, on_stage: StageHook | None = None
+    options: AuditOptions, on_stage: StageHook | None = None, progress: ScanProgress | None = None
 ) -> AuditResult:
     """Audit the given inputs; the same options and inputs always give the same result."""
     clock = _StageClock(on_stage)
@@ -33,7 +33,7 @@ def run_audit(
     sources, skipped_files = collect_sources(options.inputs, options.format)
     pricebook = Pricebook()
     with scan_connection() as con:
-        ingested = [_ingest(con, i, source, pricebook, options, on_file) for i, source in enumerate(sources)]
+        ingested = [_ingest(con, i, source, pricebook, options, progress) for i, source in enumerate(sources)]
     usage_table = merge_tables([f.usage for f in ingested], USAGE_KEYS, SUM_COLUMNS)
     shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
     clock.lap("ingest and aggregate")
@@ -78,11 +78,9 @@ def _ingest(
     source: Source,
     pricebook: Pricebook,
     options: AuditOptions,
-    on_file: ProgressHook | None,
+    progress: ScanProgress | None,
 ) -> IngestedFile:
-    if on_file is not None:
-        on_file(str(source.sniffed.path))
-    return ingest_file(con, source.sniffed, source.importer, pricebook, index, options.block_bytes)
+    return ingest_file(con, source.sniffed, source.importer, pricebook, index, options.block_bytes, progress)
 
 
 def _day(text: str | None) -> date | None:

@@ -8,14 +8,16 @@ Summing on rate ids instead of on (day, slot, size) keys keeps the usage table s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from auditor.importers.engine import PriceShape, model_key
 from auditor.ledger import TOKEN_COLUMNS
 from pricing.catalog import CatalogModel
-from pricing.ratebook import RateBook
+from pricing.ratebook import RateBook, has_size_tiers, has_time_windows
 from pricing.resolve import resolve_model
 
 MODEL_REF = "model_ref"
@@ -45,6 +47,21 @@ class Pricebook:
                     self.models[found.ref] = found
         refs = pd.Series(list(zip(lines["provider"], lines["model_raw"], strict=True))).map(self._ref_of)
         return refs.to_numpy(dtype=object)
+
+    def price_shape(self, pairs: pd.DataFrame, mapping: Mapping[str, str] | None) -> PriceShape:
+        """Which of these (provider, model_raw) pairs have prices that the time of day or request size moves."""
+        slot, size = set(), set()
+        for (provider, model_raw), ref in zip(
+            pairs[["provider", "model_raw"]].itertuples(index=False), self.model_refs(pairs), strict=True
+        ):
+            if not ref:
+                continue
+            key = model_key(str(provider), str(model_raw), mapping)
+            if has_time_windows(self.models[ref]):
+                slot.add(key)
+            if has_size_tiers(self.models[ref]):
+                size.add(key)
+        return PriceShape(frozenset(slot), frozenset(size))
 
 
 def _empty(keys: list[str], sums: list[str]) -> pd.DataFrame:

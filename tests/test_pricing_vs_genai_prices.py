@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.costing import total_cost
+from auditor.ingest import ingest_ledger
 from auditor.ledger import SIZE_BASIS_REQUEST, ledger_frame
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
 from auditor.result import money
-from auditor.ingest import ingest_ledger
 from auditor.scan import scan_connection
 from auditor.workload import Pricebook
 from pricing.catalog import lookup_candidate

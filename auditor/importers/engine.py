@@ -34,9 +34,6 @@ def _sql_value(value: object) -> str:
     return str(value)
 
 
-KEY_SELECT = ("provider", "model_raw", "project", "api_key", "service_tier", "day", "time_slot", "size_basis")
-
-
 def utc_day(timestamp_sql: str) -> str:
     """SQL: the UTC calendar day of a TIMESTAMPTZ, by integer arithmetic (calendar functions are far slower)."""
     return f"CAST(DATE '1970-01-01' + CAST(epoch_us({timestamp_sql}) // 86400000000 AS INTEGER) AS DATE)"
@@ -87,7 +84,8 @@ class CsvSource:
     header: tuple[str, ...]
     encoding: str
     buffer_bytes: int
-    rejects_table: str
+    rejects_table: str | None
+    """DuckDB's table for the rows it cannot read (with their lines); None: skip them silently."""
 
     def relation(self, importer: Importer) -> str:
         used = set(importer.read_columns)
@@ -99,8 +97,15 @@ class CsvSource:
         return (
             f"read_csv({literal(self.path)}, header = true, auto_detect = false, columns = {{{columns}}}, "
             f"delim = ',', quote = '\"', escape = '\"', encoding = {literal(self.encoding)}, "
-            f"buffer_size = {int(self.buffer_bytes)}, ignore_errors = true, store_rejects = true, "
-            f"rejects_table = {literal(self.rejects_table)}, rejects_scan = {literal(self.rejects_table + '_scan')})"
+            f"buffer_size = {int(self.buffer_bytes)}, ignore_errors = true{self._rejects()})"
+        )
+
+    def _rejects(self) -> str:
+        if self.rejects_table is None:
+            return ""
+        return (
+            f", store_rejects = true, rejects_table = {literal(self.rejects_table)}, "
+            f"rejects_scan = {literal(self.rejects_table + '_scan')}"
         )
 
 
@@ -189,10 +194,16 @@ def mapped_sql(importer: Importer, source: str, present: set[str], extra: tuple[
     )
 
 
-def scan_sql(importer: Importer, source: CsvSource) -> str:
-    """Sums of ledger lines by status and segment key for one file."""
+def models_sql(importer: Importer, source: CsvSource) -> str:
+    """The distinct (provider, model_raw) of a file: a first, light pass (only the model columns are converted)."""
     present = set(source.header) & set(importer.read_columns)
-    return aggregate_sql(f"({mapped_sql(importer, source.relation(importer), present)})", importer.ledger)
+    return f"SELECT DISTINCT provider, model_raw FROM ({mapped_sql(importer, source.relation(importer), present)})"
+
+
+def scan_sql(importer: Importer, source: CsvSource, shape: PriceShape) -> str:
+    """Sums of ledger lines by status and segment key for one file, in the two grouping sets."""
+    present = set(source.header) & set(importer.read_columns)
+    return aggregate_sql(f"({mapped_sql(importer, source.relation(importer), present)})", importer.ledger, shape)
 
 
 # Aggregates of the scan table: (output column, ledger column, how it is summed).
@@ -223,18 +234,61 @@ def _aggregate(out: str, column: str, how: str, mapping: Mapping[str, str] | Non
     return f"sum({column}) AS {out}"
 
 
-def aggregate_sql(ledger: str, mapping: Mapping[str, str] | None = None) -> str:
-    """Sums by status and segment key of a relation of ledger lines (LEDGER_COLUMNS and `status`).
+ATTRIBUTION_KEYS = ("provider", "model_raw", "project", "api_key", "service_tier")
+USAGE_SET = (*ATTRIBUTION_KEYS, "day", "size_basis", "rate_slot", "rate_floor")
+SHAPE_SET = (*ATTRIBUTION_KEYS, "time_slot", "request_size_floor_tokens")
+_ALL_KEYS = tuple(dict.fromkeys((*USAGE_SET, *SHAPE_SET)))
 
-    With the importer's `mapping`, columns it leaves at a constant are not summed row by row.
+
+@dataclass(frozen=True)
+class PriceShape:
+    """Which models' prices the time of day or the request size can change, by model key (see `model_key`)."""
+
+    slot_models: frozenset[str] = frozenset()
+    size_models: frozenset[str] = frozenset()
+
+
+def model_key_sql(mapping: Mapping[str, str] | None) -> str:
+    """SQL naming a line's model: its raw name, prefixed by its provider when that varies within a file."""
+    return "model_raw" if _constant_expr("provider", mapping) is not None else "provider || chr(31) || model_raw"
+
+
+def model_key(provider: str, model_raw: str, mapping: Mapping[str, str] | None) -> str:
+    """The value `model_key_sql` gives for a line of this provider and model."""
+    return model_raw if _constant_expr("provider", mapping) is not None else f"{provider}\x1f{model_raw}"
+
+
+def _member(key_sql: str, values: frozenset[str]) -> str:
+    return f"{key_sql} IN ({', '.join(literal(v) for v in sorted(values))})" if values else "false"
+
+
+def aggregate_sql(ledger: str, mapping: Mapping[str, str] | None = None, shape: PriceShape = PriceShape()) -> str:
+    """Sums of ledger lines (LEDGER_COLUMNS and `status`) in two grouping sets, one scan:
+
+    - usage (`in_shape` = 0): status × attribution × day × the keys that can move the model's list
+      price (half hour and size bucket, only for the models of `shape`, else 0);
+    - shape (`in_shape` = 1): status × attribution × half hour × size bucket, without the day.
+
+    Both stay small on request logs, where the cross product of all keys would not. Keys and sums the
+    importer's `mapping` sets to a constant are not hashed or summed row by row.
     """
-    sized = f"(SELECT * REPLACE ({size_floor_sql()} AS request_size_floor_tokens) FROM {ledger})"
+    key = model_key_sql(mapping)
+    sized = (
+        f"(SELECT *, CASE WHEN {_member(key, shape.slot_models)} THEN time_slot ELSE 0 END AS rate_slot, "
+        f"CASE WHEN {_member(key, shape.size_models)} THEN request_size_floor_tokens ELSE 0 END AS rate_floor "
+        f"FROM (SELECT * REPLACE ({size_floor_sql()} AS request_size_floor_tokens) FROM {ledger}))"
+    )
     sums = ", ".join(_aggregate(out, col, how, mapping) for out, col, how in _AGGREGATES)
-    constant = {k: e for k in KEY_SELECT if (e := _constant_expr(k, mapping)) is not None}
-    keys = [k for k in KEY_SELECT if k not in constant]
+    # The size floor is computed here, so it is never the importer's constant.
+    constant = {
+        k: e for k in _ALL_KEYS if k != "request_size_floor_tokens" and (e := _constant_expr(k, mapping)) is not None
+    }
+    usage = ", ".join(["status", *(k for k in USAGE_SET if k not in constant)])
+    shape_set = ", ".join(["status", *(k for k in SHAPE_SET if k not in constant)])
+    varying = ", ".join(k for k in _ALL_KEYS if k not in constant)
     grouped = (
-        f"SELECT status, {', '.join(keys)}, request_size_floor_tokens, count(*) AS lines, {sums} "
-        f"FROM {sized} GROUP BY ALL"
+        f"SELECT GROUPING(rate_slot) > 0 AS in_shape, status, {varying}, "
+        f"count(*) AS lines, {sums} FROM {sized} GROUP BY GROUPING SETS (({usage}), ({shape_set}))"
     )
     if not constant:
         return grouped
@@ -247,6 +301,8 @@ _STRING_LITERAL = re.compile(r"^'(?:[^']|'')*'$")
 
 def _constant_expr(key: str, mapping: Mapping[str, str] | None) -> str | None:
     if mapping is None:
+        return None
+    if key not in LEDGER_DEFAULTS:
         return None
     expr = mapping.get(key, LEDGER_DEFAULTS[key]).strip()
     return expr if _STRING_LITERAL.match(expr) or re.fullmatch(r"-?\d+", expr) else None

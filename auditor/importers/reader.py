@@ -21,6 +21,8 @@ class Sniffed:
     path: Path
     encoding: str
     header: tuple[str, ...]
+    bytes_per_row: float = 100.0
+    """Average length of the first rows, to estimate row counts from bytes (progress only)."""
 
 
 def sniff(path: Path) -> Sniffed:
@@ -44,7 +46,7 @@ def sniff(path: Path) -> Sniffed:
         text = text[1:]
     first_line = next(csv.reader(io.StringIO(text.splitlines()[0] if text else "")), [])
     header = tuple(name.strip() for name in first_line)
-    return Sniffed(path, encoding, header)
+    return Sniffed(path, encoding, header, len(head) / max(1, head.count(b"\n")))
 
 
 def _looks_binary(text: str) -> bool:

@@ -1,0 +1,73 @@
+"""Progress of long scans on a terminal: bytes read, estimated rows, rate and time left (rich, on stderr)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+# Files smaller than this scan in well under a second: no bar.
+MIN_BYTES_FOR_PROGRESS = 32 * 1024 * 1024
+_POLL_SECONDS = 0.2
+
+
+class ScanProgress:
+    """One bar per large input file, driven by the scan engine's own progress figure."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("≈{task.fields[rows]} rows"),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+
+    def __enter__(self) -> ScanProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    @contextmanager
+    def scanning(self, path: Path, bytes_per_row: float, poll: Callable[[], float]) -> Iterator[None]:
+        """Show a bar while the body scans `path`; `poll` returns the fraction done (0..1, or -1)."""
+        size = path.stat().st_size
+        if size < MIN_BYTES_FOR_PROGRESS:
+            yield
+            return
+        task = self._progress.add_task(path.name, total=size, rows="0")
+        stop = threading.Event()
+        watcher = threading.Thread(target=self._watch, args=(task, size, bytes_per_row, poll, stop), daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            watcher.join()
+            self._progress.remove_task(task)
+
+    def _watch(
+        self, task: TaskID, size: int, bytes_per_row: float, poll: Callable[[], float], stop: threading.Event
+    ) -> None:
+        while not stop.wait(_POLL_SECONDS):
+            fraction = poll()
+            if fraction >= 0:
+                done = int(size * min(fraction, 1.0))
+                self._progress.update(task, completed=done, rows=f"{int(done / max(bytes_per_row, 1)):,}")
