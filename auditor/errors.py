@@ -38,6 +38,7 @@ class InputFileError(AuditorError):
             where += f", column '{column}'"
         super().__init__(f"{where}: {problem}", hint)
         self.path = path
+        self.problem = problem
 
 
 class UnknownFormatError(InputFileError):

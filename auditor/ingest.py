@@ -65,8 +65,8 @@ def ingest_file(
     """
     table, rejects = f"scan_{index}", f"rejects_{index}"
     encoding = _DUCKDB_ENCODINGS[sniffed.encoding]
-    source = CsvSource(str(sniffed.path), sniffed.header, encoding, block_bytes, rejects)
-    first_pass = CsvSource(str(sniffed.path), sniffed.header, encoding, block_bytes, None)
+    source = CsvSource(str(sniffed.path), sniffed.header, encoding, block_bytes, rejects, sniffed.gzip)
+    first_pass = CsvSource(str(sniffed.path), sniffed.header, encoding, block_bytes, None, sniffed.gzip)
     phase = [0]
     shown = (
         progress.scanning(sniffed.path, sniffed.bytes_per_row, lambda: (phase[0] + _done(con)) / 2)
@@ -84,10 +84,10 @@ def ingest_file(
         except duckdb.Error as exc:
             message = str(exc).strip().splitlines()[0]
             raise InputFileError(
-                str(sniffed.path), f"cannot be read as CSV ({message})", "check that it is the vendor's export"
+                sniffed.name, f"cannot be read as CSV ({message})", "check that it is the vendor's export, complete"
             ) from exc
         sha256 = digest.result()
-    account = FileAccount(path=str(sniffed.path), format=importer.name, sha256=sha256)
+    account = FileAccount(path=sniffed.name, format=importer.name, sha256=sha256)
     _account(con, table, rejects, account, sniffed, importer)
     usage, shape_table = _workload_tables(con, table, pricebook)
     con.execute(f"DROP TABLE {table}")
@@ -198,7 +198,7 @@ def _try_cast(importer: Importer, name: str, named: bool = True) -> str:
 
 def _chunks(sniffed: Sniffed, present: list[str]) -> Iterator[pd.DataFrame]:
     """Well-formed records as string frames with their first line number (a record may span lines)."""
-    with sniffed.path.open(encoding=sniffed.encoding, newline="", errors="replace") as handle:
+    with sniffed.open_text() as handle:
         reader = csv.reader(handle)
         header = [h.lstrip("\ufeff").strip() for h in next(reader, [])]
         positions = [header.index(name) for name in present]

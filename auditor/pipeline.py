@@ -16,7 +16,7 @@ from auditor.progress import ScanProgress
 from auditor.result import AuditResult, InputFile, Period, RejectedRowOut
 from auditor.scan import scan_connection
 from auditor.scenarios import build_scenarios
-from auditor.sources import Source, collect_sources
+from auditor.sources import Source, open_sources
 from auditor.summary import summarise_usage
 from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
@@ -30,9 +30,8 @@ def run_audit(
     """Audit the given inputs; the same options and inputs always give the same result."""
     clock = _StageClock(on_stage)
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
-    sources, skipped_files = collect_sources(options.inputs, options.format)
     pricebook = Pricebook()
-    with scan_connection() as con:
+    with open_sources(options.inputs, options.format) as (sources, skipped_files), scan_connection() as con:
         ingested = [_ingest(con, i, source, pricebook, options, progress) for i, source in enumerate(sources)]
     usage_table = merge_tables([f.usage for f in ingested], USAGE_KEYS, SUM_COLUMNS)
     shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)

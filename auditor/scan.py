@@ -12,7 +12,7 @@ import duckdb
 from auditor.importers.engine import literal
 
 # DuckDB's share of the process's memory; it spills to disk beyond it.
-MEMORY_LIMIT = "320MB"
+MEMORY_LIMIT = "160MB"
 
 
 @contextmanager

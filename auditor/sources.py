@@ -1,7 +1,18 @@
-"""Which files an audit reads: expanding directories, choosing each file's importer, listing skipped files."""
+"""Which files an audit reads: expanding directories and ZIP archives, choosing each file's importer.
+
+Files named on the command line must be readable; files found in a directory or an archive that no
+importer recognises (a README, a PDF invoice) are listed as skipped. ZIP members are copied, streaming,
+into a private temporary directory that lives as long as the run; gzip files are read as they are.
+"""
 
 from __future__ import annotations
 
+import difflib
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +22,11 @@ from auditor.importers.base import Importer
 from auditor.importers.reader import Sniffed, detect, sniff
 from auditor.result import SkippedFile
 
+ZIP_MAGIC = b"PK\x03\x04"
+# An archive member inflating more than this many times its compressed size is refused (a ZIP bomb).
+MAX_ZIP_RATIO = 200
+MAX_ZIP_MEMBER_BYTES = 50 * 1024**3
+
 
 @dataclass(frozen=True)
 class Source:
@@ -18,47 +34,116 @@ class Source:
     importer: Importer
 
 
-def collect_sources(inputs: tuple[Path, ...], forced_format: str | None) -> tuple[list[Source], list[SkippedFile]]:
-    """Files named on the command line must be readable; files found in directories may be skipped."""
-    if forced_format is not None and importer_named(forced_format) is None:
-        import difflib
+@dataclass
+class _Collector:
+    forced_format: str | None
+    scratch: Path
+    sources: list[Source]
+    skipped: list[SkippedFile]
+    seen: set[Path]
 
+    def add_named(self, path: Path) -> None:
+        if _is_zip(path):
+            self.add_archive(path, named=True)
+        else:
+            self.sources.append(_source(path, self.forced_format))
+
+    def add_found(self, path: Path, label: str = "") -> None:
+        try:
+            if _is_zip(path):
+                self.add_archive(path, named=False)
+            else:
+                self.sources.append(_source(path, self.forced_format, label))
+        except InputFileError as exc:
+            self.skipped.append(SkippedFile(path=label or str(path), reason=exc.problem))
+
+    def add_archive(self, archive: Path, named: bool) -> None:
+        before = len(self.sources)
+        try:
+            with zipfile.ZipFile(archive) as bundle:
+                for member in sorted(bundle.infolist(), key=lambda m: m.filename):
+                    if member.is_dir() or _is_hidden(member.filename):
+                        continue
+                    label = f"{archive}!{member.filename}"
+                    copy = self.scratch / f"{len(self.seen)}-{len(self.sources)}-{len(self.skipped)}"
+                    _extract(bundle, member, copy, label)
+                    self.add_found(copy, label)
+        except zipfile.BadZipFile as exc:
+            raise InputFileError(str(archive), f"is not a readable ZIP archive ({exc})", "download it again") from exc
+        if named and len(self.sources) == before:
+            raise InputFileError(
+                str(archive), "holds no file that the auditor recognises", "see the supported formats in the README"
+            )
+
+
+def _extract(bundle: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, label: str) -> None:
+    limit = min(MAX_ZIP_MEMBER_BYTES, max(member.compress_size, 1) * MAX_ZIP_RATIO)
+    if member.file_size > limit:
+        raise InputFileError(
+            label,
+            f"inflates to {member.file_size:,} bytes, more than the limit of {limit:,}",
+            "unpack it yourself if it is genuine",
+        )
+    written = 0
+    with bundle.open(member) as source, target.open("wb") as out:
+        while block := source.read(1 << 20):
+            written += len(block)
+            if written > limit:
+                raise InputFileError(
+                    label, f"inflates past the limit of {limit:,} bytes", "unpack it yourself if it is genuine"
+                )
+            out.write(block)
+
+
+@contextmanager
+def open_sources(
+    inputs: tuple[Path, ...], forced_format: str | None
+) -> Iterator[tuple[list[Source], list[SkippedFile]]]:
+    """The sources of a run, valid inside the `with` block (archive members live in a temporary dir)."""
+    _check_format(forced_format)
+    scratch = Path(tempfile.mkdtemp(prefix="audit-members-"))
+    collector = _Collector(forced_format, scratch, [], [], set())
+    try:
+        for given in inputs:
+            if given.is_dir():
+                for path in _files_under(given):
+                    if path.resolve() not in collector.seen:
+                        collector.seen.add(path.resolve())
+                        collector.add_found(path)
+            elif given.is_file():
+                if given.resolve() not in collector.seen:
+                    collector.seen.add(given.resolve())
+                    collector.add_named(given)
+            else:
+                raise InputFileError(str(given), "no such file or directory", "check the path")
+        yield collector.sources, collector.skipped
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_format(forced_format: str | None) -> None:
+    if forced_format is not None and importer_named(forced_format) is None:
         names = [i.name for i in IMPORTERS]
         close = difflib.get_close_matches(forced_format, names, n=2)
         raise OptionError(
             f"unknown format '{forced_format}'",
             f"did you mean {', '.join(close)}?" if close else "formats: " + ", ".join(names),
         )
-    sources: list[Source] = []
-    skipped: list[SkippedFile] = []
-    seen: set[Path] = set()
-    for given in inputs:
-        if given.is_dir():
-            for path in _files_under(given):
-                if path.resolve() in seen:
-                    continue
-                seen.add(path.resolve())
-                try:
-                    sources.append(_source(path, forced_format))
-                except InputFileError as exc:
-                    skipped.append(SkippedFile(path=str(path), reason=exc.message.removeprefix(f"{path}: ")))
-        elif given.is_file():
-            if given.resolve() not in seen:
-                seen.add(given.resolve())
-                sources.append(_source(given, forced_format))
-        else:
-            raise InputFileError(str(given), "no such file or directory", "check the path")
-    return sources, skipped
+
+
+def _is_hidden(name: str) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in Path(name).parts)
+
+
+def _is_zip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(4) == ZIP_MAGIC
 
 
 def _files_under(directory: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in directory.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
-    )
+    return sorted(p for p in directory.rglob("*") if p.is_file() and not _is_hidden(str(p.relative_to(directory))))
 
 
-def _source(path: Path, forced_format: str | None) -> Source:
-    sniffed = sniff(path)
+def _source(path: Path, forced_format: str | None, label: str = "") -> Source:
+    sniffed = sniff(path, label)
     return Source(sniffed, detect(sniffed, IMPORTERS, forced_format))

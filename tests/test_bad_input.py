@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -54,8 +56,28 @@ def test_missing_required_column_with_forced_format(run_cli, tmp_path: Path) -> 
 
 def test_not_a_text_file(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "export.csv"
-    path.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 8)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
     _assert_refused(run_cli, path, "not a text file")
+
+
+def test_corrupt_zip(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "exports.zip"
+    path.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 8)
+    _assert_refused(run_cli, path, "not a readable ZIP archive")
+
+
+def test_zip_holding_nothing_known(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "exports.zip"
+    with zipfile.ZipFile(path, "w") as bundle:
+        bundle.writestr("README.md", "# nothing to audit\n")
+    _assert_refused(run_cli, path, "holds no file that the auditor recognises")
+
+
+def test_truncated_gzip(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = gzip.compress(OPENROUTER.read_bytes() * 200)
+    path = tmp_path / "log.csv.gz"
+    path.write_bytes(data[: len(data) // 2])
+    _assert_refused(run_cli, path, "")
 
 
 def test_missing_path(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -124,3 +124,24 @@ def test_pdf_and_xlsx_totals_equal_the_json(run_cli, tmp_path: Path) -> None:  #
     assert {r[1]: Decimal(str(r[4])) for r in scenarios} == {
         s["candidate"]: Decimal(s["projected_cost"]) for s in data["scenarios"]
     }
+
+
+def test_gzip_and_zip_inputs_give_the_same_result_as_the_plain_files(tmp_path: Path) -> None:
+    import gzip
+    import zipfile
+
+    plain = sorted((SAMPLES / "openrouter_logs_csv").glob("*.csv"))
+    for path in plain:
+        (tmp_path / (path.name + ".gz")).write_bytes(gzip.compress(path.read_bytes()))
+    with zipfile.ZipFile(tmp_path / "more.zip", "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.write(SAMPLES / "openai_usage_csv" / "completions_usage_2026-10-01_2026-10-14.csv", "usage.csv")
+        bundle.writestr("notes.txt", "not an export\n")
+    packed = run_audit(AuditOptions(inputs=(tmp_path,), as_of=AS_OF))
+    direct = run_audit(
+        AuditOptions(
+            inputs=(*plain, SAMPLES / "openai_usage_csv" / "completions_usage_2026-10-01_2026-10-14.csv"), as_of=AS_OF
+        )
+    )
+    assert packed.usage == direct.usage and packed.totals == direct.totals and packed.scenarios == direct.scenarios
+    assert sorted(i.rows_read for i in packed.inputs) == sorted(i.rows_read for i in direct.inputs)
+    assert [s.path for s in packed.skipped_files] == [f"{tmp_path / 'more.zip'}!notes.txt"]

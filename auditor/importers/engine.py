@@ -86,6 +86,7 @@ class CsvSource:
     buffer_bytes: int
     rejects_table: str | None
     """DuckDB's table for the rows it cannot read (with their lines); None: skip them silently."""
+    gzip: bool = False
 
     def relation(self, importer: Importer) -> str:
         used = set(importer.read_columns)
@@ -97,7 +98,8 @@ class CsvSource:
         return (
             f"read_csv({literal(self.path)}, header = true, auto_detect = false, columns = {{{columns}}}, "
             f"delim = ',', quote = '\"', escape = '\"', encoding = {literal(self.encoding)}, "
-            f"buffer_size = {int(self.buffer_bytes)}, ignore_errors = true{self._rejects()})"
+            f"buffer_size = {int(self.buffer_bytes)}, compression = {literal('gzip' if self.gzip else 'none')}, "
+            f"ignore_errors = true{self._rejects()})"
         )
 
     def _rejects(self) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from auditor.errors import InputFileError, UnknownFormatError
 from auditor.importers.base import Importer
@@ -14,39 +16,59 @@ from auditor.importers.base import Importer
 SNIFF_BYTES = 64 * 1024
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 @dataclass(frozen=True)
 class Sniffed:
-    """What the first bytes of a file say: its text encoding and header."""
+    """What the first bytes of a file say: its text encoding, compression and header."""
 
     path: Path
     encoding: str
     header: tuple[str, ...]
     bytes_per_row: float = 100.0
     """Average length of the first rows, to estimate row counts from bytes (progress only)."""
+    gzip: bool = False
+    label: str = ""
+    """How reports name the file (an archive member is `archive.zip!member.csv`); the path when empty."""
+
+    @property
+    def name(self) -> str:
+        return self.label or str(self.path)
+
+    def open_text(self) -> TextIO:
+        """The file's text, decompressed (for the rare second reads)."""
+        if self.gzip:
+            return gzip.open(self.path, "rt", encoding=self.encoding, newline="", errors="replace")
+        return self.path.open(encoding=self.encoding, newline="", errors="replace")
 
 
-def sniff(path: Path) -> Sniffed:
+def sniff(path: Path, label: str = "") -> Sniffed:
     """Read a file's first bytes: refuse empty and binary files, find the encoding and the header."""
+    shown = label or str(path)
     try:
         with path.open("rb") as handle:
+            compressed = handle.read(2) == GZIP_MAGIC
+        with gzip.open(path, "rb") if compressed else path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
-    except OSError as exc:
-        raise InputFileError(str(path), f"cannot be read ({exc.strerror})", "check the path and permissions") from exc
+    except (OSError, EOFError) as exc:
+        problem = f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
+        raise InputFileError(shown, problem, "check the path, permissions and that the file is complete") from exc
     if not head.strip(b"\xef\xbb\xbf \r\n\t"):
-        raise InputFileError(str(path), "the file is empty", "export the data again; the download may have failed")
-    encoding = _encoding_of(path, head)
+        raise InputFileError(shown, "the file is empty", "export the data again; the download may have failed")
+    encoding = _encoding_of(shown, head)
     text = head.decode(encoding, errors="replace")
     if _looks_binary(text):
         raise InputFileError(
-            str(path),
+            shown,
             "not a text file (it holds binary data)",
-            "give the CSV export itself, not a spreadsheet, archive or PDF",
+            "give the CSV export itself (or a .gz or .zip of it), not a spreadsheet or PDF",
         )
     if text.startswith("\ufeff"):
         text = text[1:]
     first_line = next(csv.reader(io.StringIO(text.splitlines()[0] if text else "")), [])
     header = tuple(name.strip() for name in first_line)
-    return Sniffed(path, encoding, header, len(head) / max(1, head.count(b"\n")))
+    return Sniffed(path, encoding, header, len(head) / max(1, head.count(b"\n")), compressed, label)
 
 
 def _looks_binary(text: str) -> bool:
@@ -54,13 +76,13 @@ def _looks_binary(text: str) -> bool:
     return odd > max(2, len(text) // 50)
 
 
-def _encoding_of(path: Path, head: bytes) -> str:
+def _encoding_of(shown: str, head: bytes) -> str:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     nul_at = head.find(b"\x00")
     if nul_at >= 0:
         raise InputFileError(
-            str(path),
+            shown,
             f"not a text file (binary data at byte {nul_at})",
             "give the CSV export itself, not a spreadsheet, archive or PDF",
         )
@@ -81,7 +103,7 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
         missing = [c for c in importer.required_columns if c not in header]
         if missing:
             raise InputFileError(
-                str(sniffed.path),
+                sniffed.name,
                 f"is not a {importer.name} file: missing column(s) {', '.join(missing)}",
                 f"the header of {importer.title} is: {importer.example_header}",
                 line=1,
@@ -96,7 +118,7 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
     )
     shown = ",".join(sniffed.header[:8]) + (",…" if len(sniffed.header) > 8 else "")
     raise UnknownFormatError(
-        str(sniffed.path),
+        sniffed.name,
         f"not a format the auditor knows (header: {shown}); closest: {closest}",
         "supported formats: " + ", ".join(i.name for i in importers) + "; force one with --format NAME",
         line=1,
