@@ -24,7 +24,9 @@ def scan_connection() -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute(f"SET memory_limit = {literal(MEMORY_LIMIT)}")
         con.execute(f"SET temp_directory = {literal(spill)}")
         con.execute("SET preserve_insertion_order = false")
-        con.execute("SET enable_progress_bar = false")
+        # Progress is tracked (for our own bar) but never printed by DuckDB itself.
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
         yield con
     finally:
         con.close()
