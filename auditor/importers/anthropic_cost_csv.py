@@ -7,9 +7,8 @@ charged (after discounts), `list_price_usd` the list price of the same row. `mod
 
 from __future__ import annotations
 
-from auditor.importers.anthropic_usage_csv import CONTEXT_LABEL_FLOOR, SERVICE_TIER, USAGE_DAY, USAGE_SLOT
+from auditor.importers.anthropic_usage_csv import CONSOLE_KEYS, USAGE_DAY
 from auditor.importers.base import Importer
-from auditor.importers.engine import utc_day
 
 IMPORTER = Importer(
     name="anthropic_cost_csv",
@@ -31,15 +30,8 @@ IMPORTER = Importer(
     count_columns=(),
     money_columns=("cost_usd", "list_price_usd"),
     ledger={
-        "provider": "'anthropic'",
+        **CONSOLE_KEYS,
         "model_raw": 'trim("model")',
-        "project": '"workspace"',
-        "api_key": '"api_key"',
-        "service_tier": SERVICE_TIER,
-        "day": utc_day(USAGE_DAY),
-        "time_slot": USAGE_SLOT,
-        "size_basis": "'context_label'",
-        "request_size_floor_tokens": CONTEXT_LABEL_FLOOR,
         "billed": '"cost_usd"',
         "billed_present": "true",
         "billed_non_token": """CASE WHEN trim("token_type") = '' THEN "cost_usd" ELSE 0 END""",

@@ -19,6 +19,17 @@ USAGE_DAY = """TRY_CAST(trim("usage_date_utc") AS TIMESTAMPTZ)"""
 USAGE_SLOT = f"""CASE WHEN length(trim("usage_date_utc")) > 10 THEN {utc_slot(USAGE_DAY)} ELSE -1 END"""
 SERVICE_TIER = """CASE WHEN lower(trim("usage_type")) = 'batch' THEN 'batch'
                   WHEN lower(trim("speed")) = 'fast' THEN 'fast' ELSE 'standard' END"""
+# What the Console's usage and cost exports share: attribution, time and the context-window label.
+CONSOLE_KEYS = {
+    "provider": "'anthropic'",
+    "project": '"workspace"',
+    "api_key": '"api_key"',
+    "service_tier": SERVICE_TIER,
+    "day": utc_day(USAGE_DAY),
+    "time_slot": USAGE_SLOT,
+    "size_basis": "'context_label'",
+    "request_size_floor_tokens": CONTEXT_LABEL_FLOOR,
+}
 
 IMPORTER = Importer(
     name="anthropic_usage_csv",
@@ -50,15 +61,8 @@ IMPORTER = Importer(
     ),
     money_columns=(),
     ledger={
-        "provider": "'anthropic'",
+        **CONSOLE_KEYS,
         "model_raw": 'trim("model_version")',
-        "project": '"workspace"',
-        "api_key": '"api_key"',
-        "service_tier": SERVICE_TIER,
-        "day": utc_day(USAGE_DAY),
-        "time_slot": USAGE_SLOT,
-        "size_basis": "'context_label'",
-        "request_size_floor_tokens": CONTEXT_LABEL_FLOOR,
         "input_tokens": '"usage_input_tokens_no_cache"',
         "cache_read_tokens": '"usage_input_tokens_cache_read"',
         "cache_write_tokens": '"usage_input_tokens_cache_write_5m" + "usage_input_tokens_cache_write"',

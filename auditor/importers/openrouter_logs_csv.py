@@ -11,6 +11,14 @@ from __future__ import annotations
 from auditor.importers.base import Importer
 from auditor.importers.engine import utc_day, utc_slot
 
+# Columns of the export that detection counts but the mapping does not need (the request's id, latency,
+# finish reason, the upstream host, …), so they are never converted.
+_NOT_READ = (
+    "generation_id", "cost_cache", "provider_name", "cancelled", "streamed", "user", "finish_reason_raw",
+    "finish_reason_normalized", "generation_time_ms", "time_to_first_token_ms", "api_key_disabled",
+    "num_search_results",
+)  # fmt: skip
+
 IMPORTER = Importer(
     name="openrouter_logs_csv",
     title="OpenRouter per-request logs export (generation_id,created_at,cost_total,…)",
@@ -25,39 +33,16 @@ IMPORTER = Importer(
     ),
     optional_columns=(
         "cost_web_search",
-        "cost_cache",
         "cost_file_processing",
         "byok_usage_inference",
         "tokens_reasoning",
         "tokens_cached",
-        "provider_name",
         "variant",
-        "cancelled",
-        "streamed",
-        "user",
-        "finish_reason_raw",
-        "finish_reason_normalized",
-        "generation_time_ms",
-        "time_to_first_token_ms",
-        "api_key_disabled",
         "api_key_name",
         "app_name",
-        "num_search_results",
+        *_NOT_READ,
     ),
-    unused_columns=(
-        "generation_id",
-        "cost_cache",
-        "provider_name",
-        "cancelled",
-        "streamed",
-        "user",
-        "finish_reason_raw",
-        "finish_reason_normalized",
-        "generation_time_ms",
-        "time_to_first_token_ms",
-        "api_key_disabled",
-        "num_search_results",
-    ),
+    unused_columns=_NOT_READ,
     count_columns=("tokens_prompt", "tokens_completion", "tokens_reasoning", "tokens_cached"),
     money_columns=("cost_total", "cost_web_search", "cost_file_processing", "byok_usage_inference"),
     time_columns=("created_at",),
