@@ -117,7 +117,7 @@ def _account(
             account.skipped_reasons[status.split(":", 2)[2]] += lines
         else:
             rule_rejects += lines
-    reader_rejects = _reader_rejects(con, rejects)
+    reader_rejects = _reader_rejects(con, rejects, sniffed.line_offset)
     account.rows_rejected = rule_rejects + len(reader_rejects)
     account.rows_read = account.rows_used + account.rows_skipped + account.rows_rejected
     listed = reader_rejects[:MAX_LISTED_REJECTS]
@@ -136,7 +136,7 @@ _COLUMNS = re.compile(r"Expected Number of Columns: (?P<expected>\d+) Found: (?P
 _TYPE_WORDS = {"DOUBLE": "a number", "TIMESTAMP WITH TIME ZONE": "a timestamp"}
 
 
-def _reader_rejects(con: duckdb.DuckDBPyConnection, rejects: str) -> list[RejectedRow]:
+def _reader_rejects(con: duckdb.DuckDBPyConnection, rejects: str, line_offset: int) -> list[RejectedRow]:
     """Rows DuckDB's reader could not take (a value of the wrong type, the wrong number of fields), one per line."""
     try:
         rows = con.execute(
@@ -147,7 +147,7 @@ def _reader_rejects(con: duckdb.DuckDBPyConnection, rejects: str) -> list[Reject
     by_line: dict[int, RejectedRow] = {}
     for line, column, kind, message in rows:
         if int(line) not in by_line:
-            by_line[int(line)] = RejectedRow(int(line), _reader_reason(str(kind), str(message)), column)
+            by_line[int(line)] = RejectedRow(int(line) + line_offset, _reader_reason(str(kind), str(message)), column)
     return list(by_line.values())
 
 
@@ -187,7 +187,7 @@ def _locate_rule_rejects(
         con.register("chunk", chunk)
         for line, status in con.execute(query).fetchall():
             _, column, reason = status.split(":", 2)
-            found.append(RejectedRow(int(line), reason, column or None))
+            found.append(RejectedRow(int(line) + sniffed.line_offset, reason, column or None))
         con.unregister("chunk")
         if len(found) >= limit:
             break

@@ -20,6 +20,7 @@ from auditor.errors import InputFileError, OptionError
 from auditor.importers import IMPORTERS, importer_named
 from auditor.importers.base import Importer
 from auditor.importers.reader import Sniffed, detect, sniff
+from auditor.importers.xlsx import copy_table_to_csv, is_xlsx
 from auditor.result import SkippedFile
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -43,19 +44,33 @@ class _Collector:
     seen: set[Path]
 
     def add_named(self, path: Path) -> None:
-        if _is_zip(path):
+        if is_xlsx(path):
+            self.sources.append(self.workbook_source(path, str(path)))
+        elif _is_zip(path):
             self.add_archive(path, named=True)
         else:
             self.sources.append(_source(path, self.forced_format))
 
     def add_found(self, path: Path, label: str = "") -> None:
         try:
-            if _is_zip(path):
+            if is_xlsx(path):
+                self.sources.append(self.workbook_source(path, label or str(path)))
+            elif _is_zip(path):
                 self.add_archive(path, named=False)
             else:
                 self.sources.append(_source(path, self.forced_format, label))
         except InputFileError as exc:
             self.skipped.append(SkippedFile(path=label or str(path), reason=exc.problem))
+
+    def workbook_source(self, path: Path, label: str) -> Source:
+        """The workbook's table copied to a CSV in the scratch directory, named `book.xlsx [Sheet]`."""
+        importers = [i for i in IMPORTERS if self.forced_format in (None, i.name)]
+        target = self.scratch / f"book-{len(self.sources)}-{len(self.skipped)}.csv"
+        try:
+            copy = copy_table_to_csv(path, target, importers)
+        except InputFileError as exc:
+            raise InputFileError(label, exc.problem, exc.hint) from exc
+        return _source(target, self.forced_format, f"{label} [{copy.sheet}]", copy.header_row - 1)
 
     def add_archive(self, archive: Path, named: bool) -> None:
         before = len(self.sources)
@@ -144,6 +159,6 @@ def _files_under(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.is_file() and not _is_hidden(str(p.relative_to(directory))))
 
 
-def _source(path: Path, forced_format: str | None, label: str = "") -> Source:
-    sniffed = sniff(path, label)
+def _source(path: Path, forced_format: str | None, label: str = "", line_offset: int = 0) -> Source:
+    sniffed = sniff(path, label, line_offset)
     return Source(sniffed, detect(sniffed, IMPORTERS, forced_format))

@@ -31,6 +31,8 @@ class Sniffed:
     gzip: bool = False
     label: str = ""
     """How reports name the file (an archive member is `archive.zip!member.csv`); the path when empty."""
+    line_offset: int = 0
+    """Added to line numbers in reports (a workbook's table may start below row 1)."""
 
     @property
     def name(self) -> str:
@@ -43,7 +45,7 @@ class Sniffed:
         return self.path.open(encoding=self.encoding, newline="", errors="replace")
 
 
-def sniff(path: Path, label: str = "") -> Sniffed:
+def sniff(path: Path, label: str = "", line_offset: int = 0) -> Sniffed:
     """Read a file's first bytes: refuse empty and binary files, find the encoding and the header."""
     shown = label or str(path)
     try:
@@ -68,7 +70,7 @@ def sniff(path: Path, label: str = "") -> Sniffed:
         text = text[1:]
     first_line = next(csv.reader(io.StringIO(text.splitlines()[0] if text else "")), [])
     header = tuple(name.strip() for name in first_line)
-    return Sniffed(path, encoding, header, len(head) / max(1, head.count(b"\n")), compressed, label)
+    return Sniffed(path, encoding, header, len(head) / max(1, head.count(b"\n")), compressed, label, line_offset)
 
 
 def _looks_binary(text: str) -> bool:
