@@ -21,7 +21,7 @@ import pandas as pd
 
 from auditor.errors import InputFileError
 from auditor.importers.base import Importer
-from auditor.importers.engine import CsvSource, aggregate_sql, column_type, ident, mapped_sql, models_sql, scan_sql
+from auditor.importers.engine import CsvSource, aggregate_sql, column_type, ident, mapped_sql, scan_sql, survey_sql
 from auditor.importers.reader import Sniffed
 from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
 from auditor.progress import ScanProgress
@@ -49,53 +49,75 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _sources(sniffed: Sniffed, block_bytes: int, rejects: str | None) -> CsvSource:
+    encoding = _DUCKDB_ENCODINGS[sniffed.encoding]
+    return CsvSource(str(sniffed.path), sniffed.header, encoding, block_bytes, rejects, sniffed.gzip)
+
+
+def _read_error(sniffed: Sniffed, exc: duckdb.Error) -> InputFileError:
+    message = str(exc).strip().splitlines()[0]
+    return InputFileError(
+        sniffed.name, f"cannot be read as CSV ({message})", "check that it is the vendor's export, complete"
+    )
+
+
+def survey_file(
+    con: duckdb.DuckDBPyConnection,
+    sniffed: Sniffed,
+    importer: Importer,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    progress: ScanProgress | None = None,
+) -> pd.DataFrame:
+    """First pass: the file's (provider, model_raw, day) and rows of each, converting only those columns.
+
+    It tells which models' prices move with the time of day or request size (so the second pass keys on
+    those only where needed) and which days overlap with other files.
+    """
+    shown = (
+        progress.scanning(sniffed.path, sniffed.bytes_per_row, lambda: _done(con), "survey")
+        if progress
+        else nullcontext()
+    )
+    with shown:
+        try:
+            return con.execute(survey_sql(importer, _sources(sniffed, block_bytes, None))).df()
+        except duckdb.Error as exc:
+            raise _read_error(sniffed, exc) from exc
+
+
 def ingest_file(
     con: duckdb.DuckDBPyConnection,
     sniffed: Sniffed,
     importer: Importer,
     pricebook: Pricebook,
     index: int,
+    survey: pd.DataFrame,
+    counted_elsewhere: dict[str, str] | None = None,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     progress: ScanProgress | None = None,
 ) -> IngestedFile:
-    """Scan a file into its workload tables and account for every row.
-
-    Two passes: the first finds the file's models (only their columns are converted), so that the
-    second can key list prices on the half hour and request size only for models whose price they move.
-    """
+    """Second pass: scan a file into its workload tables and account for every row."""
     table, rejects = f"scan_{index}", f"rejects_{index}"
-    encoding = _DUCKDB_ENCODINGS[sniffed.encoding]
-    source = CsvSource(str(sniffed.path), sniffed.header, encoding, block_bytes, rejects, sniffed.gzip)
-    first_pass = CsvSource(str(sniffed.path), sniffed.header, encoding, block_bytes, None, sniffed.gzip)
-    phase = [0]
+    shape = pricebook.price_shape(survey[["provider", "model_raw"]].drop_duplicates(), importer.ledger)
     shown = (
-        progress.scanning(sniffed.path, sniffed.bytes_per_row, lambda: _PHASES[phase[0]](_done(con)))
-        if progress is not None
+        progress.scanning(sniffed.path, sniffed.bytes_per_row, lambda: _done(con), "scan")
+        if progress
         else nullcontext()
     )
     # The digest is read in a thread while DuckDB scans: hashlib and DuckDB both release the GIL.
     with ThreadPoolExecutor(max_workers=1) as pool, shown:
         digest = pool.submit(sha256_of, sniffed.path)
+        query = scan_sql(importer, _sources(sniffed, block_bytes, rejects), shape, counted_elsewhere)
         try:
-            pairs = con.execute(models_sql(importer, first_pass)).df()
-            phase[0] = 1
-            shape = pricebook.price_shape(pairs, importer.ledger)
-            con.execute(f"CREATE TEMP TABLE {table} AS {scan_sql(importer, source, shape)}")
+            con.execute(f"CREATE TEMP TABLE {table} AS {query}")
         except duckdb.Error as exc:
-            message = str(exc).strip().splitlines()[0]
-            raise InputFileError(
-                sniffed.name, f"cannot be read as CSV ({message})", "check that it is the vendor's export, complete"
-            ) from exc
+            raise _read_error(sniffed, exc) from exc
         sha256 = digest.result()
     account = FileAccount(path=sniffed.name, format=importer.name, sha256=sha256)
     _account(con, table, rejects, account, sniffed, importer)
     usage, shape_table = _workload_tables(con, table, pricebook)
     con.execute(f"DROP TABLE {table}")
     return IngestedFile(account, usage, shape_table)
-
-
-# The first pass (models only) takes about a quarter of the scan time, the second the rest.
-_PHASES = (lambda f: 0.25 * f, lambda f: 0.25 + 0.75 * f)
 
 
 def _done(con: duckdb.DuckDBPyConnection) -> float:

@@ -6,17 +6,16 @@ import time
 from collections.abc import Callable
 from datetime import date
 
-import duckdb
-
 from auditor import __version__
-from auditor.ingest import IngestedFile, ingest_file
+from auditor.ingest import IngestedFile, ingest_file, survey_file
 from auditor.ledger import SUM_COLUMNS
 from auditor.options import AuditOptions
+from auditor.overlaps import counted_elsewhere
 from auditor.progress import ScanProgress
 from auditor.result import AuditResult, InputFile, Period, RejectedRowOut
 from auditor.scan import scan_connection
 from auditor.scenarios import build_scenarios
-from auditor.sources import Source, open_sources
+from auditor.sources import open_sources
 from auditor.summary import summarise_usage
 from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
@@ -32,7 +31,12 @@ def run_audit(
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
     pricebook = Pricebook()
     with open_sources(options.inputs, options.format) as (sources, skipped_files), scan_connection() as con:
-        ingested = [_ingest(con, i, source, pricebook, options, progress) for i, source in enumerate(sources)]
+        surveys = [survey_file(con, s.sniffed, s.importer, options.block_bytes, progress) for s in sources]
+        skips = counted_elsewhere([s.importer.name for s in sources], [s.sniffed.name for s in sources], surveys)
+        ingested = [
+            ingest_file(con, s.sniffed, s.importer, pricebook, i, surveys[i], skips[i], options.block_bytes, progress)
+            for i, s in enumerate(sources)
+        ]
     usage_table = merge_tables([f.usage for f in ingested], USAGE_KEYS, SUM_COLUMNS)
     shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
     clock.lap("ingest and aggregate")
@@ -69,17 +73,6 @@ class _StageClock:
         if self._hook is not None:
             self._hook(stage, now - self._last)
         self._last = now
-
-
-def _ingest(
-    con: duckdb.DuckDBPyConnection,
-    index: int,
-    source: Source,
-    pricebook: Pricebook,
-    options: AuditOptions,
-    progress: ScanProgress | None,
-) -> IngestedFile:
-    return ingest_file(con, source.sniffed, source.importer, pricebook, index, options.block_bytes, progress)
 
 
 def _day(text: str | None) -> date | None:

@@ -46,13 +46,13 @@ class ScanProgress:
         self._progress.stop()
 
     @contextmanager
-    def scanning(self, path: Path, bytes_per_row: float, poll: Callable[[], float]) -> Iterator[None]:
-        """Show a bar while the body scans `path`; `poll` returns the fraction done (0..1, or -1)."""
+    def scanning(self, path: Path, bytes_per_row: float, poll: Callable[[], float], stage: str) -> Iterator[None]:
+        """Show a bar while the body reads `path`; `poll` returns the fraction done (0..1, or below 0)."""
         size = path.stat().st_size
         if size < MIN_BYTES_FOR_PROGRESS:
             yield
             return
-        task = self._progress.add_task(path.name, total=size, rows="0")
+        task = self._progress.add_task(f"{path.name} ({stage})", total=size, rows="0")
         stop = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(task, size, bytes_per_row, poll, stop), daemon=True)
         watcher.start()

@@ -37,7 +37,7 @@ def summarise_usage(
     """The result's usage sections from the usage table (list cost at the rates in force when used)."""
     usage = _usage_entries(usage_table, pricebook)
     by_month = _monthly(usage_table, pricebook)
-    totals = _totals(usage_table, usage)
+    totals = _totals(usage_table, usage, by_month)
     notes = _notes(usage_table, shape_table) + _billing_coverage(ingested)
     return usage, by_month, totals, notes, _warnings(usage, ingested)
 
@@ -110,15 +110,30 @@ def _monthly(segments: pd.DataFrame, pricebook: Pricebook) -> list[MonthlyUsage]
     return rows
 
 
-def _totals(segments: pd.DataFrame, usage: list[UsageEntry]) -> Totals:
+def _list_cost_total(by_month: list[MonthlyUsage]) -> Decimal | None:
+    """Catalog list cost of the tokens, plus list prices stated by cost exports for the (vendor, month)s
+    that no usage export covers: the same spend is never counted from both."""
+    with_tokens = {(m.provider, m.month) for m in by_month if _has_tokens(m)}
+    costs = [
+        m.list_cost
+        for m in by_month
+        if m.list_cost is not None and (_has_tokens(m) or (m.provider, m.month) not in with_tokens)
+    ]
+    return sum(costs, Decimal(0)) if costs else None
+
+
+def _has_tokens(row: MonthlyUsage | UsageEntry) -> bool:
+    return any(getattr(row, c) for c in TOKEN_COLUMNS)
+
+
+def _totals(segments: pd.DataFrame, usage: list[UsageEntry], by_month: list[MonthlyUsage]) -> Totals:
     billed_lines = int(segments["billed_lines"].sum()) if not segments.empty else 0
     unpriced = [u for u in usage if u.list_cost is None]
-    priced_costs = [u.list_cost for u in usage if u.list_cost is not None]
     return Totals(
         requests=int(segments["requests"].sum()) if not segments.empty else 0,
         **{c: int(segments[c].sum()) if not segments.empty else 0 for c in TOKEN_COLUMNS},
         billed_cost=money(_nanos(int(segments["billed_nanos"].sum()))) if billed_lines else None,
-        list_cost=sum(priced_costs, Decimal(0)) if priced_costs else None,
+        list_cost=_list_cost_total(by_month),
         unpriced_requests=sum(u.requests or 0 for u in unpriced),
         unpriced_models=len(unpriced),
         unpriced_tokens=sum(
@@ -179,11 +194,16 @@ def _warnings(usage: list[UsageEntry], ingested: list[IngestedFile]) -> list[str
     for u in usage:
         if u.list_cost is None and (u.input_tokens or u.output_tokens or u.cache_read_tokens):
             warnings.append(f"{u.provider} model '{u.model_raw}' is unpriced: {u.unpriced_reason}.")
-    kinds = {(f.account.format.split("_")[0], f.account.format) for f in ingested}
-    vendors = [v for v, _ in kinds]
-    for vendor in sorted({v for v in vendors if vendors.count(v) > 1}):
-        warnings.append(
-            f"several {vendor} exports were given: usage and cost exports of the same period "
-            "describe the same spend, so totals across them may count it twice."
-        )
+    kinds: dict[str, set[str]] = {}
+    for f in ingested:
+        importer = importer_named(f.account.format)
+        if importer is not None:
+            kinds.setdefault(f.account.format.split("_")[0], set()).add(importer.kind)
+    for vendor, found in sorted(kinds.items()):
+        if "cost" in found and found & {"usage", "requests"}:
+            warnings.append(
+                f"{vendor}: both a usage export and a cost export were given. Tokens (and list cost) come from "
+                "the usage export, charges from the cost export, each under the model names its export uses; "
+                "list cost stated by the cost export is not added to the catalog list cost of the same usage."
+            )
     return warnings

@@ -23,14 +23,15 @@ def ingest_one(path: Path):  # type: ignore[no-untyped-def]
     """Detect and ingest one file with a fresh pricebook (importer-level tests)."""
     from auditor.importers import IMPORTERS
     from auditor.importers.reader import detect, sniff
-    from auditor.ingest import ingest_file
+    from auditor.ingest import ingest_file, survey_file
     from auditor.scan import scan_connection
     from auditor.workload import Pricebook
 
     sniffed = sniff(path)
     importer = detect(sniffed, IMPORTERS)
     with scan_connection() as con:
-        return importer, ingest_file(con, sniffed, importer, Pricebook(), 0)
+        survey = survey_file(con, sniffed, importer)
+        return importer, ingest_file(con, sniffed, importer, Pricebook(), 0, survey)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

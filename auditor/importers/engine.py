@@ -196,16 +196,38 @@ def mapped_sql(importer: Importer, source: str, present: set[str], extra: tuple[
     )
 
 
-def models_sql(importer: Importer, source: CsvSource) -> str:
-    """The distinct (provider, model_raw) of a file: a first, light pass (only the model columns are converted)."""
+def survey_sql(importer: Importer, source: CsvSource) -> str:
+    """A file's models and days, with rows per day: a first, light pass (only those columns are converted)."""
     present = set(source.header) & set(importer.read_columns)
-    return f"SELECT DISTINCT provider, model_raw FROM ({mapped_sql(importer, source.relation(importer), present)})"
+    mapped = mapped_sql(importer, source.relation(importer), present)
+    # Rows without a model (an export's empty time buckets) do not make a day a file's own.
+    return (
+        f"SELECT provider, model_raw, strftime(day, '%Y-%m-%d') AS day, count(*) FILTER (WHERE model_raw <> '') "
+        f"AS lines FROM ({mapped}) GROUP BY ALL"
+    )
 
 
-def scan_sql(importer: Importer, source: CsvSource, shape: PriceShape) -> str:
-    """Sums of ledger lines by status and segment key for one file, in the two grouping sets."""
+def scan_sql(
+    importer: Importer, source: CsvSource, shape: PriceShape, counted_elsewhere: Mapping[str, str] | None = None
+) -> str:
+    """Sums of ledger lines by status and segment key for one file, in the two grouping sets.
+
+    `counted_elsewhere` maps a day (YYYY-MM-DD) to the file that holds it too and counts it: this file's
+    rows of that day are skipped, so overlapping exports never count a day twice.
+    """
     present = set(source.header) & set(importer.read_columns)
-    return aggregate_sql(f"({mapped_sql(importer, source.relation(importer), present)})", importer.ledger, shape)
+    mapped = f"({mapped_sql(importer, source.relation(importer), present)})"
+    if counted_elsewhere:
+        by_owner: dict[str, list[str]] = {}
+        for day, owner in sorted(counted_elsewhere.items()):
+            by_owner.setdefault(owner, []).append(f"DATE {literal(day)}")
+        cases = " ".join(
+            f"WHEN day IN ({', '.join(days)}) THEN {literal(f'S::the same day is counted from {owner}')}"
+            for owner, days in by_owner.items()
+        )
+        status = f"CASE WHEN status = '' THEN CASE {cases} ELSE '' END ELSE status END"
+        mapped = f"(SELECT * REPLACE ({status} AS status) FROM {mapped})"
+    return aggregate_sql(mapped, importer.ledger, shape)
 
 
 # Aggregates of the scan table: (output column, ledger column, how it is summed).

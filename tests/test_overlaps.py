@@ -1,0 +1,58 @@
+"""Overlapping exports: a day present in several files of one format is counted once, from one file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.options import AuditOptions
+from auditor.pipeline import run_audit
+from tests.conftest import AS_OF, SAMPLES
+
+USAGE = SAMPLES / "anthropic_usage_csv" / "usage-2026-10.csv"
+COST = SAMPLES / "anthropic_cost_csv" / "cost-2026-10.csv"
+TOKEN_FIELDS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens")
+
+
+def _split(path: Path, target: Path, first_day: str, last_day: str) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines[1:] if first_day <= line[:10] <= last_day]
+    target.write_text("\n".join([lines[0], *kept]) + "\n", encoding="utf-8")
+
+
+def _tokens(result) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
+    return tuple(getattr(result.totals, f) for f in TOKEN_FIELDS)
+
+
+def test_usage_export_cost_export_and_a_half_overlapping_usage_export(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "usage-2026-10.csv").write_bytes(USAGE.read_bytes())
+    (folder / "cost-2026-10.csv").write_bytes(COST.read_bytes())
+    _split(USAGE, folder / "usage-2026-10-08-to-14.csv", "2026-10-08", "2026-10-14")  # overlaps half
+
+    single = run_audit(AuditOptions(inputs=(USAGE,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    together = run_audit(AuditOptions(inputs=(folder,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+
+    assert _tokens(together) == _tokens(single)
+    assert together.scenarios[0].projected_cost == single.scenarios[0].projected_cost
+    # The cost export's charges are there beside the tokens.
+    cost_only = run_audit(AuditOptions(inputs=(COST,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    assert together.totals.billed_cost == cost_only.totals.billed_cost
+    # Nothing is lost: the overlapping file's rows are skipped, each with the file that counts them.
+    partial = next(i for i in together.inputs if i.path.endswith("usage-2026-10-08-to-14.csv"))
+    assert partial.rows_skipped == partial.rows_read > 0
+    assert set(partial.skipped_reasons) == {f"the same day is counted from {folder / 'usage-2026-10.csv'}"}
+
+
+def test_the_file_holding_more_of_a_day_counts_it(tmp_path: Path) -> None:
+    log = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
+    lines = log.read_text(encoding="utf-8").splitlines()
+    day_rows = [line for line in lines[1:] if ",2026-10-05 " in line]
+    assert len(day_rows) >= 2
+    partial = tmp_path / "a-partial.csv"
+    partial.write_text("\n".join([lines[0], day_rows[0]]) + "\n", encoding="utf-8")
+    (tmp_path / "b-full.csv").write_bytes(log.read_bytes())
+    both = run_audit(AuditOptions(inputs=(tmp_path,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    alone = run_audit(AuditOptions(inputs=(log,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    assert _tokens(both) == _tokens(alone)
+    assert both.totals.billed_cost == alone.totals.billed_cost
