@@ -53,6 +53,20 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
     metavar="PROVIDER:MODEL",
     help="Candidate to re-price the workload on (repeatable); replaces the default set.",
 )
+@click.option(
+    "--fx",
+    "fx",
+    multiple=True,
+    metavar="CUR=RATE",
+    help="Exchange rate, USD per unit, for amounts billed in another currency "
+    "(repeatable; CUR@YYYY-MM=RATE for one month).",
+)
+@click.option(
+    "--rates",
+    "rates_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="TOML file of exchange rates ([[rate]] currency, usd_per_unit, month, source).",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
@@ -68,6 +82,8 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="audit")
 def audit(
+    fx: tuple[str, ...],
+    rates_file: Path | None,
     inputs: tuple[Path, ...],
     format_name: str | None,
     as_of: date,
@@ -84,7 +100,9 @@ def audit(
     Prints spend by model and candidates ranked by savings, and writes a PDF report and an XLSX
     workbook (or the outputs you name). Exit codes: 0 ok, 1 internal error, 2 input or usage error.
     """
-    options = AuditOptions(inputs=inputs, format=format_name, as_of=as_of, candidates=candidates)
+    options = AuditOptions(
+        inputs=inputs, format=format_name, as_of=as_of, candidates=candidates, fx=fx, rates_file=rates_file
+    )
     plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir)
     err = Console(stderr=True)
     if err.is_terminal and not quiet:

@@ -35,13 +35,14 @@ SIZE_BASIS_LABEL = "context_label"
 # line's request-size bucket (set by label-based importers, computed for the others); requests and
 # requests_known (1 when the source counts requests); billed (money the source says was charged),
 # billed_non_token (its part that is not tokens), source_list (the source's own list price),
-# byok_upstream (bring-your-own-key spend billed by another vendor), with *_present flags.
+# byok_upstream (bring-your-own-key spend billed by another vendor), with *_present flags; currency:
+# the ISO code of those amounts (converted to the reporting currency before any total is made).
 LEDGER_COLUMNS: dict[str, object] = {
     "provider": "", "model_raw": "", "project": "", "api_key": "", "service_tier": "standard",
     "day": None, "time_slot": -1, "size_basis": SIZE_BASIS_AVERAGE, "request_size_floor_tokens": -1,
     "requests": 0, "requests_known": 0, **dict.fromkeys(TOKEN_COLUMNS, 0),
     "billed": 0, "billed_present": False, "billed_non_token": 0, "source_list": 0,
-    "source_list_present": False, "byok_upstream": 0,
+    "source_list_present": False, "byok_upstream": 0, "currency": "USD",
 }  # fmt: skip
 
 # Sums kept per segment. Money is integer nano-units of USD (exact).

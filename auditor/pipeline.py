@@ -12,13 +12,14 @@ from auditor.ledger import SUM_COLUMNS
 from auditor.options import AuditOptions
 from auditor.overlaps import counted_elsewhere
 from auditor.progress import ScanProgress
-from auditor.result import AuditResult, InputFile, Period, RejectedRowOut
+from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
 from auditor.scan import scan_connection
 from auditor.scenarios import build_scenarios
 from auditor.sources import open_sources
 from auditor.summary import summarise_usage
 from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
+from pricing.fx import FxRate, convert_to_usd, load_rates_file, parse_fx_flags
 
 StageHook = Callable[[str, float], None]
 
@@ -28,6 +29,7 @@ def run_audit(
 ) -> AuditResult:
     """Audit the given inputs; the same options and inputs always give the same result."""
     clock = _StageClock(on_stage)
+    rates = parse_fx_flags(options.fx) + (load_rates_file(options.rates_file) if options.rates_file else [])
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
     pricebook = Pricebook()
     with open_sources(options.inputs, options.format) as (sources, skipped_files), scan_connection() as con:
@@ -37,7 +39,7 @@ def run_audit(
             ingest_file(con, s.sniffed, s.importer, pricebook, i, surveys[i], skips[i], options.block_bytes, progress)
             for i, s in enumerate(sources)
         ]
-    usage_table = merge_tables([f.usage for f in ingested], USAGE_KEYS, SUM_COLUMNS)
+    usage_table, fx_used = convert_to_usd(merge_tables([f.usage for f in ingested], USAGE_KEYS, SUM_COLUMNS), rates)
     shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
     clock.lap("ingest and aggregate")
     usage, by_month, totals, notes, warnings = summarise_usage(usage_table, shape_table, pricebook, ingested)
@@ -56,7 +58,10 @@ def run_audit(
         usage_by_month=by_month,
         totals=totals,
         scenarios=scenarios,
-        notes=notes,
+        fx_rates=[
+            FxRateOut(currency=r.currency, month=r.month, usd_per_unit=r.usd_per_unit, source=r.source) for r in fx_used
+        ],
+        notes=notes + [_fx_note(r) for r in fx_used],
         warnings=warnings,
     )
 
@@ -73,6 +78,12 @@ class _StageClock:
         if self._hook is not None:
             self._hook(stage, now - self._last)
         self._last = now
+
+
+def _fx_note(rate: FxRate) -> str:
+    when = f"in {rate.month}" if rate.month else "in every month"
+    per = f"USD per {rate.currency}"
+    return f"Amounts billed in {rate.currency} {when} were converted at {rate.usd_per_unit} {per} ({rate.source})."
 
 
 def _day(text: str | None) -> date | None:

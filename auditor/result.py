@@ -121,6 +121,15 @@ class Scenario(_Model):
     context_window: int | None = Field(default=None, description="the candidate's context window, tokens")
 
 
+class FxRateOut(_Model):
+    """An exchange rate the audit used to convert amounts billed in another currency."""
+
+    currency: str
+    month: str | None = Field(description="YYYY-MM the rate applies to; None for every month")
+    usd_per_unit: Decimal = Field(description="USD per one unit of the currency")
+    source: str = Field(description="where the rate came from: --fx or the rates file")
+
+
 class Period(_Model):
     start: date | None
     end: date | None
@@ -141,5 +150,6 @@ class AuditResult(_Model):
     usage_by_month: list[MonthlyUsage]
     totals: Totals
     scenarios: list[Scenario]
+    fx_rates: list[FxRateOut] = Field(default_factory=list, description="exchange rates used, if any")
     notes: list[str] = Field(default_factory=list, description="methodology and confidence statements")
     warnings: list[str] = Field(default_factory=list, description="partial problems: rejected rows, unpriced models")

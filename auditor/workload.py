@@ -23,7 +23,7 @@ from pricing.resolve import resolve_model
 MODEL_REF = "model_ref"
 RATE_ID = "list_rate_id"
 ATTRIBUTION_KEYS: tuple[str, ...] = ("provider", "model_raw", MODEL_REF, "project", "api_key", "service_tier")
-USAGE_KEYS: tuple[str, ...] = (*ATTRIBUTION_KEYS, "day", "size_basis", RATE_ID)
+USAGE_KEYS: tuple[str, ...] = (*ATTRIBUTION_KEYS, "day", "size_basis", RATE_ID, "currency")
 SHAPE_KEYS: tuple[str, ...] = (*ATTRIBUTION_KEYS, "time_slot", "request_size_floor_tokens")
 SHAPE_SUMS: tuple[str, ...] = ("requests", *TOKEN_COLUMNS)
 

@@ -259,7 +259,7 @@ def _aggregate(out: str, column: str, how: str, mapping: Mapping[str, str] | Non
 
 
 ATTRIBUTION_KEYS = ("provider", "model_raw", "project", "api_key", "service_tier")
-USAGE_SET = (*ATTRIBUTION_KEYS, "day", "size_basis", "rate_slot", "rate_floor")
+USAGE_SET = (*ATTRIBUTION_KEYS, "day", "size_basis", "rate_slot", "rate_floor", "currency")
 SHAPE_SET = (*ATTRIBUTION_KEYS, "time_slot", "request_size_floor_tokens")
 _ALL_KEYS = tuple(dict.fromkeys((*USAGE_SET, *SHAPE_SET)))
 
