@@ -68,8 +68,8 @@ def _usage_entries(segments: pd.DataFrame, pricebook: Pricebook) -> list[UsageEn
                 list_cost=list_cost,
                 list_cost_basis=basis,
                 size_basis=", ".join(bases[(provider, model_raw)]),
-                unpriced_reason=resolution.unpriced_reason if list_cost is None else None,
-                suggestions=list(resolution.suggestions) if list_cost is None else [],
+                unpriced_reason=(resolution.unpriced_reason or None) if resolution.model is None else None,
+                suggestions=list(resolution.suggestions) if resolution.model is None else [],
             )
         )
     return entries
@@ -79,11 +79,13 @@ def _list_cost(
     row: Mapping[Hashable, Any], catalog: Decimal | None, is_priced: bool
 ) -> tuple[Decimal | None, Literal["catalog", "source"] | None]:
     """Catalog list cost of the tokens; for token-less cost rows, the source's own list price."""
-    if any(row[c] for c in TOKEN_COLUMNS):
+    # Requests with no tokens cost $0 at list price; that is a figure, not a missing price.
+    if any(row[c] for c in TOKEN_COLUMNS) or row["requests"]:
         return (money(catalog if catalog is not None else Decimal(0)), "catalog") if is_priced else (None, None)
     if row["source_list_lines"]:
         return money(_nanos(row["source_list_nanos"])), "source"
-    return (Decimal(0), "catalog") if is_priced else (None, None)
+    # Money without tokens and without a stated list price (a cost export): nothing to price, never $0.
+    return None, None
 
 
 def _monthly(segments: pd.DataFrame, pricebook: Pricebook) -> list[MonthlyUsage]:
@@ -128,7 +130,7 @@ def _has_tokens(row: MonthlyUsage | UsageEntry) -> bool:
 
 def _totals(segments: pd.DataFrame, usage: list[UsageEntry], by_month: list[MonthlyUsage]) -> Totals:
     billed_lines = int(segments["billed_lines"].sum()) if not segments.empty else 0
-    unpriced = [u for u in usage if u.list_cost is None]
+    unpriced = [u for u in usage if u.list_cost is None and u.model is None]
     return Totals(
         requests=int(segments["requests"].sum()) if not segments.empty else 0,
         **{c: int(segments[c].sum()) if not segments.empty else 0 for c in TOKEN_COLUMNS},

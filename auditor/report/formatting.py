@@ -77,3 +77,11 @@ def clean_text(text: str) -> str:
 def reasons_text(reasons: dict[str, int]) -> str:
     """`zero usage: 4; cancelled: 2` in the order given, or empty."""
     return "; ".join(f"{reason}: {count:,}" for reason, count in reasons.items())
+
+
+def list_cost_label(value: Decimal | None, model: str | None) -> str | None:
+    """What a missing list cost means: "unpriced" (no catalog price), or "n/a" (nothing to price, e.g. a
+    cost export's money without tokens for a known model); None when there is a list cost."""
+    if value is not None:
+        return None
+    return UNPRICED if model is None else NOT_STATED

@@ -264,7 +264,7 @@ def _skipped_files_table(files: Sequence[SkippedFile], width: float) -> Table:
 
 
 def _unpriced(result: AuditResult) -> list[Flowable]:
-    unpriced = [u for u in result.usage if u.list_cost is None]
+    unpriced = [u for u in result.usage if u.list_cost is None and u.model is None]
     if not unpriced:
         body: Flowable = Paragraph("Every model was priced: all usage has a list cost.", _BODY)
     else:

@@ -22,10 +22,10 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, Table, TableStyle
 
 from auditor.report.formatting import (
-    UNPRICED,
     all_tokens,
     cache_write_total,
     clean_text,
+    list_cost_label,
     money,
     percent,
     ranked_scenarios,
@@ -276,9 +276,9 @@ def _token_cells(counts: TokenCounts, requests: int | None) -> list[Cell]:
     ]
 
 
-def list_cost_text(value: Decimal | None) -> str:
+def list_cost_text(value: Decimal | None, model: str | None) -> str:
     """List cost of a row: never $0 for usage the catalog cannot price."""
-    return UNPRICED if value is None else money(value)
+    return list_cost_label(value, model) or money(value)
 
 
 def model_table(result: AuditResult, width: float) -> Table:
@@ -295,7 +295,7 @@ def model_table(result: AuditResult, width: float) -> Table:
             _model_cell(u.model_raw, u.model),
             *_token_cells(u, u.requests),
             money(u.billed_cost),
-            list_cost_text(u.list_cost),
+            list_cost_text(u.list_cost, u.model),
         ]
         for u in result.usage
     ]
@@ -324,7 +324,7 @@ def month_table(result: AuditResult, width: float) -> Table:
             tokens(m.requests),
             tokens(all_tokens(m)),
             money(m.billed_cost),
-            list_cost_text(m.list_cost),
+            list_cost_text(m.list_cost, m.model),
         ]
         for m in result.usage_by_month
     ]

@@ -46,7 +46,8 @@ def _spend_table(result: AuditResult) -> Table:
         table.add_column(name, justify="left" if name in ("provider", "model") else "right", overflow="fold")
     for u in result.usage:
         inputs = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.cache_write_1h_tokens
-        list_cost = usd(u.list_cost, "unpriced") + (" (source)" if u.list_cost_basis == "source" else "")
+        missing = "unpriced" if u.model is None else "n/a"
+        list_cost = usd(u.list_cost, missing) + (" (source)" if u.list_cost_basis == "source" else "")
         table.add_row(
             Text(u.provider),
             Text(u.model_raw),
