@@ -22,6 +22,8 @@ from pricing.catalog import catalog_version, default_candidates, lookup_candidat
 from pricing.fx import FxRate, convert_to_usd, load_rates_file, parse_fx_flags
 
 StageHook = Callable[[str, float], None]
+# When two files of a family hold a day equally, the more detailed one counts it.
+_DETAIL = {"requests": 2, "usage": 1, "cost": 0}
 
 
 def run_audit(
@@ -34,7 +36,9 @@ def run_audit(
     pricebook = Pricebook()
     with open_sources(options.inputs, options.format) as (sources, skipped_files), scan_connection() as con:
         surveys = [survey_file(con, s.sniffed, s.importer, options.block_bytes, progress) for s in sources]
-        skips = counted_elsewhere([s.importer.name for s in sources], [s.sniffed.name for s in sources], surveys)
+        families = [s.importer.usage_family for s in sources]
+        detail = [_DETAIL[s.importer.kind] for s in sources]
+        skips = counted_elsewhere(families, [s.sniffed.name for s in sources], surveys, detail)
         ingested = [
             ingest_file(con, s.sniffed, s.importer, pricebook, i, surveys[i], skips[i], options.block_bytes, progress)
             for i, s in enumerate(sources)

@@ -56,3 +56,29 @@ def test_the_file_holding_more_of_a_day_counts_it(tmp_path: Path) -> None:
     alone = run_audit(AuditOptions(inputs=(log,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
     assert _tokens(both) == _tokens(alone)
     assert both.totals.billed_cost == alone.totals.billed_cost
+
+
+def test_a_request_log_and_its_aggregated_export_count_each_day_once(tmp_path: Path) -> None:
+    """OpenRouter's Activity export aggregates the requests of its logs export: a day in both counts once."""
+    log = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
+    rows = log.read_text(encoding="utf-8").splitlines()[1:]
+    by_day: dict[str, list[list[str]]] = {}
+    for row in rows:
+        fields = row.split(",")
+        by_day.setdefault(fields[1][:10], []).append(fields)
+    lines = ['"Date","Slug","Usage","BYOK Usage","Requests","Prompt Tokens","Completion Tokens","Reasoning Tokens"']
+    for day, fields_of_day in sorted(by_day.items()):
+        for slug in sorted({f[11] for f in fields_of_day}):
+            of = [f for f in fields_of_day if f[11] == slug]
+            usage = sum(float(f[2]) for f in of)
+            lines.append(
+                f'"{day} 00:00:00","{slug}","{usage:.6f}","0","{len(of)}","{sum(int(f[7]) for f in of)}",'
+                f'"{sum(int(f[8]) for f in of)}","{sum(int(f[9]) for f in of)}"'
+            )
+    (tmp_path / "activity.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "logs.csv").write_bytes(log.read_bytes())
+    both = run_audit(AuditOptions(inputs=(tmp_path,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    logs_only = run_audit(AuditOptions(inputs=(log,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    assert _tokens(both) == _tokens(logs_only)
+    activity = next(i for i in both.inputs if i.path.endswith("activity.csv"))
+    assert activity.rows_skipped == activity.rows_read

@@ -48,6 +48,13 @@ class Importer:
     """(SQL condition, reason, column): rows that cannot be used, counted as rejected with their line."""
     unused_columns: tuple[str, ...] = field(default=())
     """Known columns the mapping never reads: they count for detection but are not converted."""
+    family: str = ""
+    """Formats of one family describe the same usage (a request log and its aggregated export): a day in
+    several files of a family is counted from one. Empty: the format is its own family."""
+
+    @property
+    def usage_family(self) -> str:
+        return self.family or self.name
 
     @property
     def known_columns(self) -> frozenset[str]:

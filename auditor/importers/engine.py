@@ -200,10 +200,12 @@ def survey_sql(importer: Importer, source: CsvSource) -> str:
     """A file's models and days, with rows per day: a first, light pass (only those columns are converted)."""
     present = set(source.header) & set(importer.read_columns)
     mapped = mapped_sql(importer, source.relation(importer), present)
-    # Rows without a model (an export's empty time buckets) do not make a day a file's own.
+    # The weight of a day: its requests where the source counts them (a request log and an aggregated
+    # export of it then compare fairly), else its rows; rows without a model (empty buckets) weigh nothing.
+    weight = "CASE WHEN requests > 0 THEN requests ELSE 1 END"
     return (
-        f"SELECT provider, model_raw, strftime(day, '%Y-%m-%d') AS day, count(*) FILTER (WHERE model_raw <> '') "
-        f"AS lines FROM ({mapped}) GROUP BY ALL"
+        f"SELECT provider, model_raw, strftime(day, '%Y-%m-%d') AS day, "
+        f"sum({weight}) FILTER (WHERE model_raw <> '') AS lines FROM ({mapped}) GROUP BY ALL"
     )
 
 

@@ -46,6 +46,8 @@ IMPORTER = Importer(
     count_columns=("tokens_prompt", "tokens_completion", "tokens_reasoning", "tokens_cached"),
     money_columns=("cost_total", "cost_web_search", "cost_file_processing", "byok_usage_inference"),
     time_columns=("created_at",),
+    # The Activity export aggregates the same requests.
+    family="openrouter_requests",
     ledger={
         "provider": "'openrouter'",
         # A `free` (or other non-standard) variant is its own catalog entry: `author/model:free`.
