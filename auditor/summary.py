@@ -152,7 +152,9 @@ def _notes(segments: pd.DataFrame, shape: pd.DataFrame) -> list[str]:
         "service tier and request size.",
         "Unpriced models are excluded from list cost and from scenarios; they are never counted as $0.",
     ]
-    bases = set(segments["size_basis"]) if not segments.empty else set()
+    # Only lines with tokens are priced from request sizes (a cost export's money lines are not).
+    with_tokens = segments[segments[list(TOKEN_COLUMNS)].sum(axis=1) > 0] if not segments.empty else segments
+    bases = set(with_tokens["size_basis"]) if not with_tokens.empty else set()
     if SIZE_BASIS_AVERAGE in bases:
         notes.append(
             "Bucketed exports give no request sizes: long-context tiers are chosen from the average "
@@ -163,7 +165,7 @@ def _notes(segments: pd.DataFrame, shape: pd.DataFrame) -> list[str]:
             "Anthropic exports give no request counts: long-context tiers follow each row's "
             "context-window label; tiers below 200k tokens are priced at their base rate."
         )
-    if not shape.empty and (shape["time_slot"] < 0).any():
+    if not shape.empty and ((shape["time_slot"] < 0) & (shape[list(TOKEN_COLUMNS)].sum(axis=1) > 0)).any():
         notes.append(
             "Daily buckets have no time of day: time-of-day prices (peak/off-peak) are averaged "
             "evenly over the day for them."
