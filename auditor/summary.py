@@ -187,7 +187,7 @@ def _billing_coverage(ingested: list[IngestedFile]) -> list[str]:
 
 def _states_charges(format_name: str) -> bool:
     importer = importer_named(format_name)
-    return importer is not None and bool(importer.money_columns)
+    return importer is not None and importer.ledger.get("billed_present", "false").strip() != "false"
 
 
 def _warnings(usage: list[UsageEntry], ingested: list[IngestedFile]) -> list[str]:

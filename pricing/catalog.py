@@ -58,6 +58,8 @@ def suggest_models(provider_id: str | None, model_ref: str, limit: int = 3) -> l
     """Close catalog ids for a name the catalog does not know, as `provider:model`."""
     pool: list[str] = []
     providers = providers_by_id()
+    if provider_id not in providers:
+        provider_id = None  # a provider the catalog does not know: look for the name everywhere
     for pid, provider in providers.items():
         if provider_id is None or pid == provider_id:
             pool.extend(f"{pid}:{m.id}" for m in provider.models)
