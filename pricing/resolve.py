@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
+from pricing.aliases import alias_for
 from pricing.catalog import CatalogModel, find_model, suggest_models
 
 
@@ -34,6 +35,10 @@ def resolve_model(provider_id: str, model_raw: str) -> Resolution:
         found = find_model(provider_id, candidate)
         if found is not None:
             return Resolution(provider_id, model_raw, found)
+    # Names the catalog cannot match (Bedrock meter names) may have a curated alias (pricing/data/*.toml).
+    aliased = alias_for(provider_id, name)
+    if aliased is not None and (found := find_model(provider_id, aliased)) is not None:
+        return Resolution(provider_id, model_raw, found)
     base = fine_tune_base(name)
     if base is not None:
         found = find_model(provider_id, base)

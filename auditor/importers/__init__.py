@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from auditor.importers import anthropic_cost_csv, anthropic_usage_csv, openai_usage_csv, openrouter_logs_csv
+from auditor.importers import (
+    anthropic_cost_csv,
+    anthropic_usage_csv,
+    aws_cur2_csv,
+    aws_cur_legacy_csv,
+    focus_csv,
+    helicone_csv,
+    litellm_spend_logs_csv,
+    openai_cost_csv,
+    openai_usage_csv,
+    openrouter_activity_csv,
+    openrouter_logs_csv,
+)
 from auditor.importers.base import Importer
 
 IMPORTERS: tuple[Importer, ...] = (
@@ -10,6 +22,13 @@ IMPORTERS: tuple[Importer, ...] = (
     anthropic_usage_csv.IMPORTER,
     anthropic_cost_csv.IMPORTER,
     openrouter_logs_csv.IMPORTER,
+    openai_cost_csv.IMPORTER,
+    openrouter_activity_csv.IMPORTER,
+    litellm_spend_logs_csv.IMPORTER,
+    helicone_csv.IMPORTER,
+    aws_cur_legacy_csv.IMPORTER,
+    aws_cur2_csv.IMPORTER,
+    focus_csv.IMPORTER,
 )
 
 
