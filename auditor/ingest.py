@@ -21,7 +21,18 @@ import pandas as pd
 
 from auditor.errors import InputFileError
 from auditor.importers.base import Importer
-from auditor.importers.engine import CsvSource, aggregate_sql, column_type, ident, mapped_sql, scan_sql, survey_sql
+from auditor.importers.engine import (
+    CsvSource,
+    aggregate_sql,
+    column_type,
+    ident,
+    literal,
+    mapped_sql,
+    record_keys_sql,
+    scan_sql,
+    survey_of,
+    survey_sql,
+)
 from auditor.importers.reader import Sniffed
 from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
 from auditor.progress import ScanProgress
@@ -67,22 +78,39 @@ def survey_file(
     importer: Importer,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     progress: ScanProgress | None = None,
+    keys_table: str | None = None,
 ) -> pd.DataFrame:
-    """First pass: the file's (provider, model_raw, day) and rows of each, converting only those columns.
+    """First pass: the file's (provider, model_raw, day) and their weight, converting only those columns.
 
     It tells which models' prices move with the time of day or request size (so the second pass keys on
-    those only where needed) and which days overlap with other files.
+    those only where needed) and which days overlap with other files. With `keys_table`, every row's record
+    key is kept there too, for files that may share records with others.
     """
     shown = (
         progress.scanning(sniffed.path, sniffed.bytes_per_row, lambda: _done(con), "survey")
         if progress
         else nullcontext()
     )
+    source = _sources(sniffed, block_bytes, None)
     with shown:
         try:
-            return con.execute(survey_sql(importer, _sources(sniffed, block_bytes, None))).df()
+            if keys_table is None:
+                return con.execute(survey_sql(importer, source)).df()
+            con.execute(f"CREATE TEMP TABLE {keys_table} AS {record_keys_sql(importer, source)}")
+            return con.execute(survey_of(keys_table)).df()
         except duckdb.Error as exc:
             raise _read_error(sniffed, exc) from exc
+
+
+def duplicates_table(con: duckdb.DuckDBPyConnection, name: str, owners: dict[int, list[str]], labels: list[str]) -> str:
+    """A table of (day, __key, owner) of the records other files own on the given days (by owner index)."""
+    parts = [
+        f"SELECT day, __key, {literal(labels[owner])} AS owner FROM keys_{owner} "
+        f"WHERE strftime(day, '%Y-%m-%d') IN ({', '.join(literal(d) for d in days)})"
+        for owner, days in sorted(owners.items())
+    ]
+    con.execute(f"CREATE TEMP TABLE {name} AS SELECT DISTINCT ON (day, __key) * FROM ({' UNION ALL '.join(parts)})")
+    return name
 
 
 def ingest_file(
@@ -95,6 +123,7 @@ def ingest_file(
     counted_elsewhere: dict[str, str] | None = None,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     progress: ScanProgress | None = None,
+    duplicates: str | None = None,
 ) -> IngestedFile:
     """Second pass: scan a file into its workload tables and account for every row."""
     table, rejects = f"scan_{index}", f"rejects_{index}"
@@ -107,7 +136,7 @@ def ingest_file(
     # The digest is read in a thread while DuckDB scans: hashlib and DuckDB both release the GIL.
     with ThreadPoolExecutor(max_workers=1) as pool, shown:
         digest = pool.submit(sha256_of, sniffed.path)
-        query = scan_sql(importer, _sources(sniffed, block_bytes, rejects), shape, counted_elsewhere)
+        query = scan_sql(importer, _sources(sniffed, block_bytes, rejects), shape, counted_elsewhere, duplicates)
         try:
             con.execute(f"CREATE TEMP TABLE {table} AS {query}")
         except duckdb.Error as exc:

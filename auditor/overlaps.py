@@ -1,25 +1,51 @@
-"""Exports that cover the same days: each day of a family of formats is counted from one file only.
+"""Files that hold the same usage: each record, or each day, is counted from one file only.
 
-Two usage exports downloaded a fortnight apart, the same request log saved twice, or a request log and
-its aggregated export hold the same usage. For each family of formats (see `Importer.family`) and day
-present in several files, the file with the most requests (or rows, where a source does not count
-requests) of that day counts it (a file that holds only part of the day loses), then the more detailed
-format (a request log before its aggregate), then the file covering more days (the fuller export), then
-the file given first; the others skip their rows of that day, with the owner named in the row accounting.
+A folder often holds the same data twice: two usage exports downloaded a fortnight apart, a request log
+saved twice, a request log and its aggregated export. It also holds data that only looks the same: a
+Cost and Usage Report split into parts, or two accounts' exports, cover the same days with different
+records. So, for each family of formats (see `Importer.family`) and each day held by several files:
+
+- an owner is chosen: the file with the most requests (rows, where a source does not count requests)
+  that day, then the more detailed format (a request log before its aggregate), then the file covering
+  more days (the fuller export), then the file given first;
+- another file of the same format skips only its records the owner also holds (same record key: a
+  request id, a bill line id, or a bucket's attribution columns), so parts and other accounts add up;
+- another file of a different format in the family (records cannot be matched) skips the whole day.
+
+Skipped rows name the file that counts them, in the row accounting.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 
-def counted_elsewhere(
-    families: Sequence[str], labels: Sequence[str], surveys: Sequence[pd.DataFrame], detail: Sequence[int]
-) -> list[dict[str, str]]:
-    """Per file, the days it must skip and the file that counts each of them."""
-    skip: list[dict[str, str]] = [{} for _ in surveys]
+@dataclass
+class OverlapPlan:
+    """What one file leaves to others: whole days, and the days whose shared records another file owns."""
+
+    skip_days: dict[str, str] = field(default_factory=dict)
+    """day (YYYY-MM-DD) → the file that counts it."""
+    shared_days: dict[str, int] = field(default_factory=dict)
+    """day → index of the file that owns the records both files hold that day."""
+
+
+def families_in_several_files(families: Sequence[str]) -> set[str]:
+    return {f for f in families if families.count(f) > 1}
+
+
+def plan_overlaps(
+    families: Sequence[str],
+    formats: Sequence[str],
+    labels: Sequence[str],
+    surveys: Sequence[pd.DataFrame],
+    detail: Sequence[int],
+) -> list[OverlapPlan]:
+    """Per file, what it skips because another file counts it."""
+    plans = [OverlapPlan() for _ in surveys]
     weight_by_day: dict[tuple[str, str], list[tuple[int, int]]] = {}
     days_held: list[int] = []
     for index, (family, survey) in enumerate(zip(families, surveys, strict=True)):
@@ -32,6 +58,10 @@ def counted_elsewhere(
             continue
         owner = max(holders, key=lambda h: (h[1], detail[h[0]], days_held[h[0]], -h[0]))[0]
         for index, _ in holders:
-            if index != owner:
-                skip[index][day] = labels[owner]
-    return skip
+            if index == owner:
+                continue
+            if formats[index] == formats[owner]:
+                plans[index].shared_days[day] = owner
+            else:
+                plans[index].skip_days[day] = labels[owner]
+    return plans

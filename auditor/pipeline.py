@@ -6,16 +6,18 @@ import time
 from collections.abc import Callable
 from datetime import date
 
+import duckdb
+
 from auditor import __version__
-from auditor.ingest import IngestedFile, ingest_file, survey_file
+from auditor.ingest import IngestedFile, duplicates_table, ingest_file, survey_file
 from auditor.ledger import SUM_COLUMNS
 from auditor.options import AuditOptions
-from auditor.overlaps import counted_elsewhere
+from auditor.overlaps import families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
 from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
 from auditor.scan import scan_connection
 from auditor.scenarios import build_scenarios
-from auditor.sources import open_sources
+from auditor.sources import Source, open_sources
 from auditor.summary import summarise_usage
 from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
@@ -35,14 +37,7 @@ def run_audit(
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
     pricebook = Pricebook()
     with open_sources(options.inputs, options.format) as (sources, skipped_files), scan_connection() as con:
-        surveys = [survey_file(con, s.sniffed, s.importer, options.block_bytes, progress) for s in sources]
-        families = [s.importer.usage_family for s in sources]
-        detail = [_DETAIL[s.importer.kind] for s in sources]
-        skips = counted_elsewhere(families, [s.sniffed.name for s in sources], surveys, detail)
-        ingested = [
-            ingest_file(con, s.sniffed, s.importer, pricebook, i, surveys[i], skips[i], options.block_bytes, progress)
-            for i, s in enumerate(sources)
-        ]
+        ingested = _ingest_all(con, sources, pricebook, options, progress)
     usage_table, fx_used = convert_to_usd(merge_tables([f.usage for f in ingested], USAGE_KEYS, SUM_COLUMNS), rates)
     shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
     clock.lap("ingest and aggregate")
@@ -88,6 +83,38 @@ def _fx_note(rate: FxRate) -> str:
     when = f"in {rate.month}" if rate.month else "in every month"
     per = f"USD per {rate.currency}"
     return f"Amounts billed in {rate.currency} {when} were converted at {rate.usd_per_unit} {per} ({rate.source})."
+
+
+def _ingest_all(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[Source],
+    pricebook: Pricebook,
+    options: AuditOptions,
+    progress: ScanProgress | None,
+) -> list[IngestedFile]:
+    """Survey every file, settle what overlapping files leave to each other, then scan every file."""
+    families = [s.importer.usage_family for s in sources]
+    labels = [s.sniffed.name for s in sources]
+    shared = families_in_several_files(families)
+    surveys = [
+        survey_file(con, s.sniffed, s.importer, options.block_bytes, progress,
+                    f"keys_{i}" if families[i] in shared else None)
+        for i, s in enumerate(sources)
+    ]  # fmt: skip
+    formats = [s.importer.name for s in sources]
+    detail = [_DETAIL[s.importer.kind] for s in sources]
+    plans = plan_overlaps(families, formats, labels, surveys, detail)
+    ingested = []
+    for i, (source, plan) in enumerate(zip(sources, plans, strict=True)):
+        owners: dict[int, list[str]] = {}
+        for day, owner in plan.shared_days.items():
+            owners.setdefault(owner, []).append(day)
+        duplicates = duplicates_table(con, f"duplicates_{i}", owners, labels) if owners else None
+        ingested.append(
+            ingest_file(con, source.sniffed, source.importer, pricebook, i, surveys[i], plan.skip_days,
+                        options.block_bytes, progress, duplicates)
+        )  # fmt: skip
+    return ingested
 
 
 def _day(text: str | None) -> date | None:

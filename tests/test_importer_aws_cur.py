@@ -352,11 +352,6 @@ def test_alias_file_ships_with_the_package() -> None:
     assert ("aws", "Claude4.5Haiku") in load_aliases()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the shared overlap rule counts a day from one file of a format; a CUR split in parts holds each day "
-    "in every part (needs dedup by identity/LineItemId instead)",
-)
 def test_a_report_split_in_parts_counts_every_part(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = SAMPLE_FILES[0][0]
     header, *lines = path.read_text(encoding="utf-8").splitlines()

@@ -41,7 +41,7 @@ def test_usage_export_cost_export_and_a_half_overlapping_usage_export(tmp_path: 
     # Nothing is lost: the overlapping file's rows are skipped, each with the file that counts them.
     partial = next(i for i in together.inputs if i.path.endswith("usage-2026-10-08-to-14.csv"))
     assert partial.rows_skipped == partial.rows_read > 0
-    assert set(partial.skipped_reasons) == {f"the same day is counted from {folder / 'usage-2026-10.csv'}"}
+    assert set(partial.skipped_reasons) == {f"the same record is counted from {folder / 'usage-2026-10.csv'}"}
 
 
 def test_the_file_holding_more_of_a_day_counts_it(tmp_path: Path) -> None:
@@ -82,3 +82,40 @@ def test_a_request_log_and_its_aggregated_export_count_each_day_once(tmp_path: P
     assert _tokens(both) == _tokens(logs_only)
     activity = next(i for i in both.inputs if i.path.endswith("activity.csv"))
     assert activity.rows_skipped == activity.rows_read
+
+
+def test_two_accounts_exports_of_the_same_days_both_count(tmp_path: Path) -> None:
+    """Two organisations' usage exports cover the same days with different records: nothing is skipped."""
+    usage = SAMPLES / "openai_usage_csv" / "completions_usage_2026-10-01_2026-10-14.csv"
+    text = usage.read_text(encoding="utf-8")
+    (tmp_path / "org-a.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "org-b.csv").write_text(text.replace("proj_", "projB_").replace("key_", "keyB_"), encoding="utf-8")
+    both = run_audit(AuditOptions(inputs=(tmp_path,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    one = run_audit(AuditOptions(inputs=(usage,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    assert _tokens(both) == tuple(2 * t for t in _tokens(one))
+    assert all(i.rows_used == one.inputs[0].rows_used for i in both.inputs)
+
+
+def test_a_revised_re_export_of_a_bucket_counts_once(tmp_path: Path) -> None:
+    """An export taken mid-day holds the last day's buckets half full; a later export holds them full.
+    The same buckets (same record key) count once, from the fuller file."""
+    usage = SAMPLES / "openai_usage_csv" / "completions_usage_2026-10-01_2026-10-14.csv"
+    header, *rows = usage.read_text(encoding="utf-8").splitlines()
+    columns = header.split(",")
+    halved = []
+    for row in rows:
+        fields = row.split(",")
+        if fields[2].startswith("2026-10-14") and fields[columns.index("model")]:
+            for name in ("num_model_requests", "input_tokens", "output_tokens", "input_uncached_tokens"):
+                value = float(fields[columns.index(name)])
+                fields[columns.index(name)] = f"{float(int(value) // 2)}"
+            for name in ("input_cached_tokens",):
+                fields[columns.index(name)] = "0.0"
+        halved.append(",".join(fields))
+    (tmp_path / "taken-mid-day.csv").write_text("\n".join([header, *halved]) + "\n", encoding="utf-8")
+    (tmp_path / "taken-later.csv").write_bytes(usage.read_bytes())
+    both = run_audit(AuditOptions(inputs=(tmp_path,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    later = run_audit(AuditOptions(inputs=(usage,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    assert _tokens(both) == _tokens(later)
+    mid_day = next(i for i in both.inputs if i.path.endswith("taken-mid-day.csv"))
+    assert mid_day.rows_skipped == mid_day.rows_read  # every bucket is in the later file too

@@ -49,6 +49,7 @@ IMPORTER = Importer(
         "inference_geo",
         "speed",
     ),
+    record_key=("usage_date_utc", "model_version", "api_key", "workspace", "usage_type", "context_window", "speed"),
     unused_columns=("inference_geo",),
     count_columns=(
         "usage_input_tokens_no_cache",

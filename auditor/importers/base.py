@@ -48,6 +48,9 @@ class Importer:
     """(SQL condition, reason, column): rows that cannot be used, counted as rejected with their line."""
     unused_columns: tuple[str, ...] = field(default=())
     """Known columns the mapping never reads: they count for detection but are not converted."""
+    record_key: tuple[str, ...] = ()
+    """Columns that identify one record (a request id, a bill line id, or a bucket's attribution columns):
+    a record found in two files of this format is counted once. Empty: every column read."""
     family: str = ""
     """Formats of one family describe the same usage (a request log and its aggregated export): a day in
     several files of a family is counted from one. Empty: the format is its own family."""
@@ -63,5 +66,5 @@ class Importer:
     @property
     def read_columns(self) -> tuple[str, ...]:
         """Columns the engine loads, in a stable order: required first, then optional."""
-        unused = set(self.unused_columns)
+        unused = set(self.unused_columns) - set(self.record_key)
         return tuple(c for c in (*self.required_columns, *self.optional_columns) if c not in unused)

@@ -181,9 +181,21 @@ def size_floor_sql() -> str:
     )
 
 
-def mapped_sql(importer: Importer, source: str, present: set[str], extra: tuple[str, ...] = ()) -> str:
-    """Ledger lines with a status, one per source row (`extra` columns of the source are carried)."""
+def record_key_sql(importer: Importer, present: set[str]) -> str:
+    """SQL: a 64-bit hash of the columns that identify a record, over the raw values as read."""
+    columns = [c for c in importer.record_key if c in present] or [c for c in importer.read_columns if c in present]
+    return f"hash({', '.join(ident(c) for c in columns)})" if columns else "hash(0)"
+
+
+def mapped_sql(
+    importer: Importer, source: str, present: set[str], extra: tuple[str, ...] = (), keyed: bool = False
+) -> str:
+    """Ledger lines with a status, one per source row (`extra` columns of the source are carried;
+    `keyed` adds the record key `__key`)."""
     projections, problem = _clean_columns(importer, present)
+    if keyed:
+        projections.append(f"{record_key_sql(importer, present)} AS __key")
+        extra = (*extra, "__key")
     carried = "".join(f", {ident(e)}" for e in extra)
     ledger = ", ".join(
         f"{importer.ledger.get(name, default)} AS {ident(name)}" for name, default in LEDGER_DEFAULTS.items()
@@ -196,29 +208,54 @@ def mapped_sql(importer: Importer, source: str, present: set[str], extra: tuple[
     )
 
 
+# The weight of a row: its requests where the source counts them (a request log and an aggregated export
+# of it then compare fairly), else 1; rows without a model (empty buckets) weigh nothing.
+_WEIGHT = "CASE WHEN model_raw = '' THEN 0 WHEN requests > 0 THEN requests ELSE 1 END"
+
+
 def survey_sql(importer: Importer, source: CsvSource) -> str:
-    """A file's models and days, with rows per day: a first, light pass (only those columns are converted)."""
+    """A file's models and days, with their weight: a first, light pass (only those columns are converted)."""
     present = set(source.header) & set(importer.read_columns)
     mapped = mapped_sql(importer, source.relation(importer), present)
-    # The weight of a day: its requests where the source counts them (a request log and an aggregated
-    # export of it then compare fairly), else its rows; rows without a model (empty buckets) weigh nothing.
-    weight = "CASE WHEN requests > 0 THEN requests ELSE 1 END"
+    return survey_of(f"(SELECT provider, model_raw, day, {_WEIGHT} AS weight FROM ({mapped}))")
+
+
+def survey_of(rows: str) -> str:
+    """Models and days with their weight, from rows of (provider, model_raw, day, weight)."""
     return (
-        f"SELECT provider, model_raw, strftime(day, '%Y-%m-%d') AS day, "
-        f"sum({weight}) FILTER (WHERE model_raw <> '') AS lines FROM ({mapped}) GROUP BY ALL"
+        f"SELECT provider, model_raw, strftime(day, '%Y-%m-%d') AS day, sum(weight) AS lines FROM {rows} GROUP BY ALL"
     )
 
 
+def record_keys_sql(importer: Importer, source: CsvSource) -> str:
+    """Every row's model, day, weight and record key: the first pass of a file that may share records."""
+    present = set(source.header) & set(importer.read_columns)
+    mapped = mapped_sql(importer, source.relation(importer), present, keyed=True)
+    return f"SELECT provider, model_raw, day, {_WEIGHT} AS weight, __key FROM ({mapped})"
+
+
 def scan_sql(
-    importer: Importer, source: CsvSource, shape: PriceShape, counted_elsewhere: Mapping[str, str] | None = None
+    importer: Importer,
+    source: CsvSource,
+    shape: PriceShape,
+    counted_elsewhere: Mapping[str, str] | None = None,
+    duplicates: str | None = None,
 ) -> str:
     """Sums of ledger lines by status and segment key for one file, in the two grouping sets.
 
-    `counted_elsewhere` maps a day (YYYY-MM-DD) to the file that holds it too and counts it: this file's
-    rows of that day are skipped, so overlapping exports never count a day twice.
+    `counted_elsewhere` maps a day (YYYY-MM-DD) to another file that counts that day: this file's rows of
+    that day are skipped. `duplicates` names a table of (day, __key, owner): this file's records found
+    there are counted from their owner and skipped here. Either way nothing is counted twice.
     """
     present = set(source.header) & set(importer.read_columns)
-    mapped = f"({mapped_sql(importer, source.relation(importer), present)})"
+    mapped = f"({mapped_sql(importer, source.relation(importer), present, keyed=duplicates is not None)})"
+    if duplicates is not None:
+        owned = "'S::the same record is counted from ' || d.owner"
+        mapped = (
+            f"(SELECT m.* REPLACE (CASE WHEN m.status = '' AND d.owner IS NOT NULL THEN {owned} "
+            f"ELSE m.status END AS status) FROM {mapped} m LEFT JOIN {duplicates} d "
+            f"ON m.day = d.day AND m.__key = d.__key)"
+        )
     if counted_elsewhere:
         by_owner: dict[str, list[str]] = {}
         for day, owner in sorted(counted_elsewhere.items()):

@@ -110,6 +110,7 @@ IMPORTER = Importer(
         "prompt_cache_write_tokens",
         *_NOT_READ,
     ),
+    record_key=("response_id",),
     unused_columns=_NOT_READ,
     count_columns=("prompt_tokens", "completion_tokens", "prompt_cache_read_tokens", "prompt_cache_write_tokens"),
     # The estimate is read as text: it is information only, so a value that is not a number leaves the

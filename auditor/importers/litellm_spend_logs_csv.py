@@ -121,6 +121,7 @@ IMPORTER = Importer(
     # `status` and `cache_hit` are absent from older LiteLLM versions' tables; `status` is then read
     # from the metadata.
     optional_columns=("team_id", "cache_hit", "status", *_NOT_READ),
+    record_key=("request_id",),
     unused_columns=_NOT_READ,
     count_columns=("prompt_tokens", "completion_tokens"),
     # `spend` is read as text: it is information only, so a value that is not a number leaves the

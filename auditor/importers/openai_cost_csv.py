@@ -46,6 +46,7 @@ IMPORTER = Importer(
         "user_email",
         "api_source",
     ),
+    record_key=("start_time", "end_time", "line_item", "project_id", "api_key_id", "user_id", "organization_id"),
     unused_columns=(
         "start_time_iso",
         "end_time_iso",

@@ -48,6 +48,7 @@ IMPORTER = Importer(
         "input_uncached_tokens",
         *_MODALITY_COLUMNS,
     ),
+    record_key=("start_time", "end_time", "project_id", "api_key_id", "model", "batch", "service_tier"),
     unused_columns=("start_time_iso", "end_time_iso", "user_id", "input_uncached_tokens", *_MODALITY_COLUMNS),
     count_columns=(
         "start_time",

@@ -24,6 +24,7 @@ IMPORTER = Importer(
     # It aggregates the requests of the logs export: a day in both is counted from one.
     family="openrouter_requests",
     required_columns=("Date", "Slug", "Usage", "Requests", "Prompt Tokens", "Completion Tokens"),
+    record_key=("Date", "Slug"),
     optional_columns=("BYOK Usage", "Reasoning Tokens"),
     count_columns=("Requests", "Prompt Tokens", "Completion Tokens", "Reasoning Tokens"),
     money_columns=("Usage", "BYOK Usage"),

@@ -42,6 +42,7 @@ IMPORTER = Importer(
         "app_name",
         *_NOT_READ,
     ),
+    record_key=("generation_id",),
     unused_columns=_NOT_READ,
     count_columns=("tokens_prompt", "tokens_completion", "tokens_reasoning", "tokens_cached"),
     money_columns=("cost_total", "cost_web_search", "cost_file_processing", "byok_usage_inference"),
