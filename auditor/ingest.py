@@ -26,6 +26,7 @@ from auditor.importers.engine import (
     aggregate_sql,
     column_type,
     ident,
+    json_fields_relation,
     literal,
     mapped_sql,
     record_keys_sql,
@@ -218,6 +219,8 @@ def _locate_rule_rejects(
     con: duckdb.DuckDBPyConnection, sniffed: Sniffed, importer: Importer, limit: int
 ) -> list[RejectedRow]:
     """Line numbers of rows the importer's rules reject: the file read again, in chunks, with the same SQL."""
+    if importer.is_json_lines:
+        return _locate_json_rejects(con, sniffed, importer, limit)
     present = [h for h in dict.fromkeys(sniffed.header) if h in importer.read_columns]
     typed = ", ".join(_try_cast(importer, name) for name in present)
     cast_failed = (
@@ -243,6 +246,42 @@ def _locate_rule_rejects(
         if len(found) >= limit:
             break
     return found[:limit]
+
+
+def _locate_json_rejects(
+    con: duckdb.DuckDBPyConnection, sniffed: Sniffed, importer: Importer, limit: int
+) -> list[RejectedRow]:
+    source = json_fields_relation(importer, "chunk", ("__line",))
+    mapped = mapped_sql(importer, source, set(importer.read_columns), ("__line",))
+    query = f"SELECT __line, status FROM ({mapped}) WHERE status LIKE 'R:%' ORDER BY __line"
+    found: list[RejectedRow] = []
+    with sniffed.open_text() as handle:
+        rows: list[tuple[str | None, int]] = []
+        for number, line in enumerate(handle, start=1):
+            rows.append((line.rstrip("\r\n") or None, number))
+            if len(rows) >= _LOCATE_CHUNK_ROWS:
+                found += _json_chunk_rejects(con, query, rows, sniffed.line_offset)
+                rows = []
+                if len(found) >= limit:
+                    return found[:limit]
+        found += _json_chunk_rejects(con, query, rows, sniffed.line_offset)
+    return found[:limit]
+
+
+def _json_chunk_rejects(
+    con: duckdb.DuckDBPyConnection, query: str, rows: list[tuple[str | None, int]], offset: int
+) -> list[RejectedRow]:
+    if not rows:
+        return []
+    con.register("chunk", pd.DataFrame(rows, columns=["json", "__line"]))
+    try:
+        out = []
+        for line, status in con.execute(query).fetchall():
+            _, column, reason = status.split(":", 2)
+            out.append(RejectedRow(int(line) + offset, reason, column or None))
+        return out
+    finally:
+        con.unregister("chunk")
 
 
 def _try_cast(importer: Importer, name: str, named: bool = True) -> str:

@@ -51,9 +51,19 @@ class Importer:
     record_key: tuple[str, ...] = ()
     """Columns that identify one record (a request id, a bill line id, or a bucket's attribution columns):
     a record found in two files of this format is counted once. Empty: every column read."""
+    json_fields: Mapping[str, str] = field(default_factory=dict)
+    """For JSON-lines sources: column name → JSON path (`$.message.usage.input_tokens`). Each line is read
+    whole and these fields are extracted; `required_columns` then name top-level keys, for detection."""
+    dedupe_within_file: str = ""
+    """For a source that writes one record on several lines (Claude Code): the SQL order of a record's
+    lines; only the first line of each record key counts, the others are skipped. Empty: no such lines."""
     family: str = ""
     """Formats of one family describe the same usage (a request log and its aggregated export): a day in
     several files of a family is counted from one. Empty: the format is its own family."""
+
+    @property
+    def is_json_lines(self) -> bool:
+        return bool(self.json_fields)
 
     @property
     def usage_family(self) -> str:
@@ -65,6 +75,8 @@ class Importer:
 
     @property
     def read_columns(self) -> tuple[str, ...]:
-        """Columns the engine loads, in a stable order: required first, then optional."""
+        """Columns the engine loads, in a stable order: required first, then optional (JSON: the fields)."""
+        if self.json_fields:
+            return tuple(self.json_fields)
         unused = set(self.unused_columns) - set(self.record_key)
         return tuple(c for c in (*self.required_columns, *self.optional_columns) if c not in unused)

@@ -89,6 +89,16 @@ class CsvSource:
     gzip: bool = False
 
     def relation(self, importer: Importer) -> str:
+        if importer.is_json_lines:
+            lines = (
+                f"read_csv({literal(self.path)}, header = false, auto_detect = false, columns = {{'json': 'VARCHAR'}}, "
+                # Each line is one field: a delimiter that JSON never holds unescaped, no quoting.
+                f"delim = {literal(chr(1))}, quote = '', escape = '', encoding = {literal(self.encoding)}, "
+                f"max_line_size = {MAX_JSON_LINE_BYTES}, "
+                f"buffer_size = {max(int(self.buffer_bytes), 2 * MAX_JSON_LINE_BYTES)}, "
+                f"compression = {literal('gzip' if self.gzip else 'none')}, ignore_errors = true{self._rejects()})"
+            )
+            return json_fields_relation(importer, lines)
         used = set(importer.read_columns)
         names = _unique(self.header)
         columns = ", ".join(
@@ -109,6 +119,29 @@ class CsvSource:
             f", store_rejects = true, rejects_table = {literal(self.rejects_table)}, "
             f"rejects_scan = {literal(self.rejects_table + '_scan')}"
         )
+
+
+# A JSON line longer than this (a session log line holding a large tool result) is rejected with its line.
+MAX_JSON_LINE_BYTES = 32 * 1024 * 1024
+
+
+def json_fields_relation(importer: Importer, lines: str, carried: tuple[str, ...] = ()) -> str:
+    """The importer's JSON fields of each line of `lines` (a relation with a `json` column), typed, with
+    `__json_problem`: an invalid line, or a field that is not of its type, rejects the line."""
+    fields, problems = [], ["CASE WHEN json IS NOT NULL AND NOT json_valid(json) THEN 'R:json:not valid JSON' END"]
+    for name, path in importer.json_fields.items():
+        raw = f"CASE WHEN json_valid(json) THEN json_extract_string(json, {literal(path)}) END"
+        kind = column_type(importer, name)
+        if kind == "VARCHAR":
+            fields.append(f"{raw} AS {ident(name)}")
+            continue
+        fields.append(f"TRY_CAST({raw} AS {kind}) AS {ident(name)}")
+        what = {"DOUBLE": "not a number", TIME_TYPE: "not a timestamp"}.get(kind, "not an amount")
+        problems.append(
+            f"CASE WHEN {raw} IS NOT NULL AND TRY_CAST({raw} AS {kind}) IS NULL THEN {literal(f'R:{name}:{what}')} END"
+        )
+    extra = "".join(f", {ident(c)}" for c in carried)
+    return f"(SELECT json, {', '.join(fields)}, coalesce({', '.join(problems)}) AS __json_problem{extra} FROM {lines})"
 
 
 def _unique(header: tuple[str, ...]) -> list[str]:
@@ -164,7 +197,7 @@ def _status(importer: Importer) -> str:
     rejects = " ".join(
         f"WHEN {cond} THEN {literal(f'R:{column}:{reason}')}" for cond, reason, column in importer.reject_when
     )
-    parts = ["__problem"]
+    parts = ["__json_problem", "__problem"] if importer.is_json_lines else ["__problem"]
     if skips or rejects:
         parts.append(f"CASE {skips} {rejects} END")
     parts.append("''")
@@ -181,10 +214,39 @@ def size_floor_sql() -> str:
     )
 
 
+def present_columns(importer: Importer, header: tuple[str, ...]) -> set[str]:
+    """The importer's columns a file provides (a JSON-lines source provides every field, maybe null)."""
+    return set(importer.read_columns) if importer.is_json_lines else set(header) & set(importer.read_columns)
+
+
 def record_key_sql(importer: Importer, present: set[str]) -> str:
-    """SQL: a 64-bit hash of the columns that identify a record, over the raw values as read."""
+    """SQL: a 64-bit hash of the columns that identify a record, over the raw values as read.
+
+    Where lines of one record are folded (`dedupe_within_file`), a line missing a key column has no key:
+    it is its own record."""
     columns = [c for c in importer.record_key if c in present] or [c for c in importer.read_columns if c in present]
-    return f"hash({', '.join(ident(c) for c in columns)})" if columns else "hash(0)"
+    key = f"hash({', '.join(ident(c) for c in columns)})" if columns else "hash(0)"
+    if importer.dedupe_within_file and columns:
+        complete = " AND ".join(f"coalesce(CAST({ident(c)} AS VARCHAR), '') <> ''" for c in columns)
+        return f"CASE WHEN {complete} THEN {key} END"
+    return key
+
+
+def _unfolded(importer: Importer) -> str:
+    # Only where lines are folded is the status needed in the first pass (it converts every column).
+    return " WHERE status NOT LIKE 'S:%'" if importer.dedupe_within_file else ""
+
+
+def _fold_repeated_lines(importer: Importer, mapped: str) -> str:
+    """Lines repeating a record already seen in the file are skipped (the first by the importer's order counts)."""
+    if not importer.dedupe_within_file:
+        return mapped
+    repeat = (
+        "CASE WHEN status = '' AND __key IS NOT NULL AND row_number() OVER (PARTITION BY __key, status "
+        "ORDER BY __order) > 1 THEN 'S::a repeated line of a record already counted' "
+        "ELSE status END"
+    )
+    return f"(SELECT * REPLACE ({repeat} AS status) FROM {mapped})"
 
 
 def mapped_sql(
@@ -196,13 +258,18 @@ def mapped_sql(
     if keyed:
         projections.append(f"{record_key_sql(importer, present)} AS __key")
         extra = (*extra, "__key")
+        if importer.dedupe_within_file:
+            projections.append(f"{importer.dedupe_within_file} AS __order")
+            extra = (*extra, "__order")
     carried = "".join(f", {ident(e)}" for e in extra)
     ledger = ", ".join(
         f"{importer.ledger.get(name, default)} AS {ident(name)}" for name, default in LEDGER_DEFAULTS.items()
     )
+    json_problem = ", __json_problem" if importer.is_json_lines else ""
     # Problems are judged on the raw values, before cleaning turns a bad count into 0.
     return (
-        f"WITH clean AS (SELECT {', '.join(projections)}, {problem} AS __problem{carried} FROM {source}), "
+        f"WITH clean AS (SELECT {', '.join(projections)}, {problem} AS __problem{json_problem}{carried} "
+        f"FROM {source}), "
         f"mapped AS (SELECT {ledger}, {_status(importer)} AS status{carried} FROM clean) "
         f"SELECT * FROM mapped"
     )
@@ -215,9 +282,12 @@ _WEIGHT = "CASE WHEN model_raw = '' THEN 0 WHEN requests > 0 THEN requests ELSE 
 
 def survey_sql(importer: Importer, source: CsvSource) -> str:
     """A file's models and days, with their weight: a first, light pass (only those columns are converted)."""
-    present = set(source.header) & set(importer.read_columns)
-    mapped = mapped_sql(importer, source.relation(importer), present)
-    return survey_of(f"(SELECT provider, model_raw, day, {_WEIGHT} AS weight FROM ({mapped}))")
+    present = present_columns(importer, source.header)
+    keyed = bool(importer.dedupe_within_file)
+    mapped = _fold_repeated_lines(
+        importer, f"({mapped_sql(importer, source.relation(importer), present, keyed=keyed)})"
+    )
+    return survey_of(f"(SELECT provider, model_raw, day, {_WEIGHT} AS weight FROM {mapped}{_unfolded(importer)})")
 
 
 def survey_of(rows: str) -> str:
@@ -229,9 +299,9 @@ def survey_of(rows: str) -> str:
 
 def record_keys_sql(importer: Importer, source: CsvSource) -> str:
     """Every row's model, day, weight and record key: the first pass of a file that may share records."""
-    present = set(source.header) & set(importer.read_columns)
-    mapped = mapped_sql(importer, source.relation(importer), present, keyed=True)
-    return f"SELECT provider, model_raw, day, {_WEIGHT} AS weight, __key FROM ({mapped})"
+    present = present_columns(importer, source.header)
+    mapped = _fold_repeated_lines(importer, f"({mapped_sql(importer, source.relation(importer), present, keyed=True)})")
+    return f"SELECT provider, model_raw, day, {_WEIGHT} AS weight, __key FROM {mapped}{_unfolded(importer)}"
 
 
 def scan_sql(
@@ -247,8 +317,11 @@ def scan_sql(
     that day are skipped. `duplicates` names a table of (day, __key, owner): this file's records found
     there are counted from their owner and skipped here. Either way nothing is counted twice.
     """
-    present = set(source.header) & set(importer.read_columns)
-    mapped = f"({mapped_sql(importer, source.relation(importer), present, keyed=duplicates is not None)})"
+    present = present_columns(importer, source.header)
+    keyed = duplicates is not None or bool(importer.dedupe_within_file)
+    mapped = _fold_repeated_lines(
+        importer, f"({mapped_sql(importer, source.relation(importer), present, keyed=keyed)})"
+    )
     if duplicates is not None:
         owned = "'S::the same record is counted from ' || d.owner"
         mapped = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,9 +69,25 @@ def sniff(path: Path, label: str = "", line_offset: int = 0) -> Sniffed:
         )
     if text.startswith("\ufeff"):
         text = text[1:]
-    first_line = next(csv.reader(io.StringIO(text.splitlines()[0] if text else "")), [])
-    header = tuple(name.strip() for name in first_line)
+    if text.lstrip().startswith("{"):
+        header = _json_keys(text)
+    else:
+        first_line = next(csv.reader(io.StringIO(text.splitlines()[0] if text else "")), [])
+        header = tuple(name.strip() for name in first_line)
     return Sniffed(path, encoding, header, len(head) / max(1, head.count(b"\n")), compressed, label, line_offset)
+
+
+def _json_keys(text: str) -> tuple[str, ...]:
+    """Top-level keys of the first JSON lines (lines of a log differ: a session log starts with a summary)."""
+    keys: dict[str, None] = {}
+    for line in text.splitlines()[:200]:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line cut at the end of the sniffed block, or a broken one
+        if isinstance(record, dict):
+            keys.update(dict.fromkeys(record))
+    return tuple(keys)
 
 
 def _looks_binary(text: str) -> bool:
