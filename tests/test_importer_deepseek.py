@@ -8,10 +8,11 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
-from tests.conftest import AS_OF, SAMPLES
+from tests.conftest import AS_OF, FIXTURES, SAMPLES
 
 AMOUNT = SAMPLES / "deepseek_amount_csv" / "amount-2026-10-01_2026-10-07.csv"
-COST = SAMPLES / "deepseek_cost_csv" / "cost-2026-10-01_2026-10-07.csv"
+# A mainland account's money file, billed in CNY (the samples' own is the international, USD one).
+COST = FIXTURES / "deepseek_cny" / "cost-2026-10-01_2026-10-07.csv"
 CLASSES = {"input_cache_miss_tokens": "input_tokens", "input_cache_hit_tokens": "cache_read_tokens",
            "output_tokens": "output_tokens", "request_count": "requests"}  # fmt: skip
 
