@@ -19,6 +19,14 @@ GOLDENS = Path(__file__).resolve().parent / "goldens"
 AS_OF = date(2026, 11, 27)
 
 
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    """A CSV export's rows read with the csv module: the independent reading tests compare against."""
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def ingest_one(path: Path):  # type: ignore[no-untyped-def]
     """Detect and ingest one file with a fresh pricebook (importer-level tests)."""
     from auditor.importers import IMPORTERS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,11 +12,7 @@ from genai_prices import Usage, calc_price
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
 from tests.conftest import AS_OF, SAMPLES
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
+from tests.conftest import csv_rows as _rows
 
 
 def _n(value: str) -> int:

@@ -22,6 +22,7 @@ from auditor.importers.reader import detect, sniff
 from pricing.aliases import load_alias_file, load_aliases
 from pricing.resolve import resolve_model
 from tests.conftest import AS_OF, GOLDENS, ROOT, SAMPLES, ingest_one
+from tests.conftest import csv_rows as _rows
 
 NANO = Decimal("1e9")
 BEDROCK = {"AmazonBedrock", "AmazonBedrockService", "AmazonBedrockFoundationModels"}
@@ -97,11 +98,6 @@ METERS: dict[str, tuple[str, str | None]] = {
     ),
     "USE1-Knowledge-Base:Consumption-based:Storage": ("Knowledge-Base:Consumption-based:Storage", None),
 }
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _golden(path: Path) -> dict[str, object]:

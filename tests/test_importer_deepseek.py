@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import zipfile
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
 from tests.conftest import AS_OF, FIXTURES, SAMPLES
+from tests.conftest import csv_rows as _rows
 
 AMOUNT = SAMPLES / "deepseek_amount_csv" / "amount-2026-10-01_2026-10-07.csv"
 # A mainland account's money file, billed in CNY (the samples' own is the international, USD one).
 COST = FIXTURES / "deepseek_cny" / "cost-2026-10-01_2026-10-07.csv"
 CLASSES = {"input_cache_miss_tokens": "input_tokens", "input_cache_hit_tokens": "cache_read_tokens",
            "output_tokens": "output_tokens", "request_count": "requests"}  # fmt: skip
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _vendor_zip(tmp_path: Path) -> Path:

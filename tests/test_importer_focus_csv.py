@@ -18,6 +18,7 @@ import pytest
 from auditor.importers import IMPORTERS
 from auditor.importers.reader import detect, sniff
 from tests.conftest import AS_OF, GOLDENS, SAMPLES, ingest_one
+from tests.conftest import csv_rows as _rows
 
 NANO = Decimal("1e9")
 FOLDER = SAMPLES / "focus_csv"
@@ -52,11 +53,6 @@ METERS: dict[str, tuple[str, str | None]] = {
     "Speech to Text Standard Audio Hours": ("Speech to Text Standard Audio Hours", None),
     "Azure OpenAI Provisioned Managed reservation": ("Azure OpenAI Provisioned Managed reservation", None),
 }
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _golden(path: Path) -> dict[str, object]:

@@ -19,6 +19,7 @@ import pytest
 from auditor.importers import IMPORTERS
 from auditor.importers.reader import detect, sniff
 from tests.conftest import AS_OF, GOLDENS, SAMPLES, ingest_one
+from tests.conftest import csv_rows as _rows
 
 NANO = Decimal("1e9")
 FOLDER = SAMPLES / "helicone_csv"
@@ -39,11 +40,6 @@ MAKER = {
     "grok-4-0709": "x-ai",
     "meta-llama/Llama-3.3-70B-Instruct-Turbo": "unknown",
 }
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:

@@ -18,6 +18,7 @@ from typing import Any
 from auditor.importers import IMPORTERS
 from auditor.importers.reader import detect, sniff
 from tests.conftest import AS_OF, GOLDENS, SAMPLES, ingest_one
+from tests.conftest import csv_rows as _rows
 
 NANO = Decimal("1e9")
 FOLDER = SAMPLES / "litellm_spend_logs_csv"
@@ -35,11 +36,6 @@ CATALOG_PROVIDER = {
     "together_ai": "together",
     "openrouter": "openrouter",
 }
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:

@@ -6,7 +6,6 @@ last comma, drop a `<surface> | ` prefix and a trailing modality word), independ
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import defaultdict
 from decimal import Decimal
@@ -17,6 +16,7 @@ import pytest
 from auditor.importers import IMPORTERS
 from auditor.importers.reader import detect, sniff
 from tests.conftest import FIXTURES, GOLDENS, SAMPLES, ingest_one
+from tests.conftest import csv_rows as _rows
 
 NANO = Decimal("1e9")
 FOLDER = SAMPLES / "openai_cost_csv"
@@ -24,11 +24,6 @@ SAMPLE_FILES = sorted(FOLDER.glob("cost_*.csv"))
 OLDER = FOLDER / "cost_2026-08-18_2026-08-21.csv"
 REAL = FIXTURES / "real_exports" / "cost_2026-08-01_2026-08-31.csv"
 MODALITIES = {"text", "audio", "image"}
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _model_of(line_item: str) -> tuple[str, bool]:

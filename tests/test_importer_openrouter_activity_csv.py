@@ -18,16 +18,12 @@ import pytest
 from auditor.importers import IMPORTERS
 from auditor.importers.reader import detect, sniff
 from tests.conftest import GOLDENS, SAMPLES, ingest_one
+from tests.conftest import csv_rows as _rows
 
 NANO = Decimal("1e9")
 FOLDER = SAMPLES / "openrouter_activity_csv"
 SAMPLE_FILES = sorted(FOLDER.glob("*.csv"))
 SAMPLE = FOLDER / "openrouter_activity_2026-10.csv"
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:

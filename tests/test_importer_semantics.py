@@ -6,7 +6,6 @@ vendor's documented semantics; the goldens are checked against them so a golden 
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import defaultdict
 from decimal import Decimal
@@ -15,13 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES, GOLDENS, SAMPLES, ingest_one
+from tests.conftest import csv_rows as _rows
 
 NANO = Decimal("1e9")
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _n(value: str) -> int:
