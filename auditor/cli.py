@@ -67,6 +67,12 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     help="TOML file of exchange rates ([[rate]] currency, usd_per_unit, month, source).",
 )
+@click.option(
+    "--map",
+    "map_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Mapping file (TOML) naming the columns of an in-house log: model, time, tokens, cost.",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
@@ -82,6 +88,7 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="audit")
 def audit(
+    map_file: Path | None,
     fx: tuple[str, ...],
     rates_file: Path | None,
     inputs: tuple[Path, ...],
@@ -101,7 +108,13 @@ def audit(
     workbook (or the outputs you name). Exit codes: 0 ok, 1 internal error, 2 input or usage error.
     """
     options = AuditOptions(
-        inputs=inputs, format=format_name, as_of=as_of, candidates=candidates, fx=fx, rates_file=rates_file
+        inputs=inputs,
+        format=format_name,
+        as_of=as_of,
+        candidates=candidates,
+        fx=fx,
+        rates_file=rates_file,
+        map_file=map_file,
     )
     plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir)
     err = Console(stderr=True)

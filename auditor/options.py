@@ -19,6 +19,7 @@ class AuditOptions(BaseModel):
     format: str | None = Field(default=None, description="force this importer for every file")
     as_of: date = Field(description="date at which candidates (and the scenario baseline) are priced")
     candidates: tuple[str, ...] = Field(default=(), description="`provider:model` ids; empty = the default set")
+    map_file: Path | None = Field(default=None, description="mapping file describing an in-house format")
     fx: tuple[str, ...] = Field(default=(), description="exchange rates `CUR=USD_PER_UNIT` or `CUR@YYYY-MM=…`")
     rates_file: Path | None = Field(default=None, description="TOML file of exchange rates ([[rate]] tables)")
     block_bytes: int = Field(

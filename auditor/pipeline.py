@@ -9,6 +9,7 @@ from datetime import date
 import duckdb
 
 from auditor import __version__
+from auditor.importers.mapping import load_mapping
 from auditor.ingest import IngestedFile, duplicates_table, ingest_file, survey_file
 from auditor.ledger import SUM_COLUMNS
 from auditor.options import AuditOptions
@@ -36,7 +37,8 @@ def run_audit(
     rates = parse_fx_flags(options.fx) + (load_rates_file(options.rates_file) if options.rates_file else [])
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
     pricebook = Pricebook()
-    with open_sources(options.inputs, options.format) as (sources, skipped_files), scan_connection() as con:
+    own = (load_mapping(options.map_file),) if options.map_file else ()
+    with open_sources(options.inputs, options.format, own) as (sources, skipped_files), scan_connection() as con:
         ingested = _ingest_all(con, sources, pricebook, options, progress)
     usage_table, fx_used = convert_to_usd(merge_tables([f.usage for f in ingested], USAGE_KEYS, SUM_COLUMNS), rates)
     shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import InputFileError, OptionError
-from auditor.importers import IMPORTERS, importer_named
+from auditor.importers import IMPORTERS
 from auditor.importers.base import Importer
 from auditor.importers.reader import Sniffed, detect, sniff
 from auditor.importers.xlsx import copy_table_to_csv, is_xlsx
@@ -37,6 +37,7 @@ class Source:
 
 @dataclass
 class _Collector:
+    importers: tuple[Importer, ...]
     forced_format: str | None
     scratch: Path
     sources: list[Source]
@@ -49,7 +50,7 @@ class _Collector:
         elif _is_zip(path):
             self.add_archive(path, named=True)
         else:
-            self.sources.append(_source(path, self.forced_format))
+            self.sources.append(_source(path, self.importers, self.forced_format))
 
     def add_found(self, path: Path, label: str = "") -> None:
         try:
@@ -58,19 +59,19 @@ class _Collector:
             elif _is_zip(path):
                 self.add_archive(path, named=False)
             else:
-                self.sources.append(_source(path, self.forced_format, label))
+                self.sources.append(_source(path, self.importers, self.forced_format, label))
         except InputFileError as exc:
             self.skipped.append(SkippedFile(path=label or str(path), reason=exc.problem))
 
     def workbook_source(self, path: Path, label: str) -> Source:
         """The workbook's table copied to a CSV in the scratch directory, named `book.xlsx [Sheet]`."""
-        importers = [i for i in IMPORTERS if self.forced_format in (None, i.name)]
+        importers = [i for i in self.importers if self.forced_format in (None, i.name)]
         target = self.scratch / f"book-{len(self.sources)}-{len(self.skipped)}.csv"
         try:
             copy = copy_table_to_csv(path, target, importers)
         except InputFileError as exc:
             raise InputFileError(label, exc.problem, exc.hint) from exc
-        return _source(target, self.forced_format, f"{label} [{copy.sheet}]", copy.header_row - 1)
+        return _source(target, self.importers, self.forced_format, f"{label} [{copy.sheet}]", copy.header_row - 1)
 
     def add_archive(self, archive: Path, named: bool) -> None:
         before = len(self.sources)
@@ -112,12 +113,15 @@ def _extract(bundle: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, lab
 
 @contextmanager
 def open_sources(
-    inputs: tuple[Path, ...], forced_format: str | None
+    inputs: tuple[Path, ...], forced_format: str | None, own_formats: tuple[Importer, ...] = ()
 ) -> Iterator[tuple[list[Source], list[SkippedFile]]]:
-    """The sources of a run, valid inside the `with` block (archive members live in a temporary dir)."""
-    _check_format(forced_format)
+    """The sources of a run, valid inside the `with` block (archive members live in a temporary dir).
+
+    `own_formats` (from `--map`) are tried before the built-in importers."""
+    importers = (*own_formats, *IMPORTERS)
+    _check_format(forced_format, importers)
     scratch = Path(tempfile.mkdtemp(prefix="audit-members-"))
-    collector = _Collector(forced_format, scratch, [], [], set())
+    collector = _Collector(importers, forced_format, scratch, [], [], set())
     try:
         for given in inputs:
             if given.is_dir():
@@ -136,9 +140,9 @@ def open_sources(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _check_format(forced_format: str | None) -> None:
-    if forced_format is not None and importer_named(forced_format) is None:
-        names = [i.name for i in IMPORTERS]
+def _check_format(forced_format: str | None, importers: tuple[Importer, ...]) -> None:
+    if forced_format is not None and all(i.name != forced_format for i in importers):
+        names = [i.name for i in importers]
         close = difflib.get_close_matches(forced_format, names, n=2)
         raise OptionError(
             f"unknown format '{forced_format}'",
@@ -159,6 +163,8 @@ def _files_under(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.is_file() and not _is_hidden(str(p.relative_to(directory))))
 
 
-def _source(path: Path, forced_format: str | None, label: str = "", line_offset: int = 0) -> Source:
+def _source(
+    path: Path, importers: tuple[Importer, ...], forced_format: str | None, label: str = "", line_offset: int = 0
+) -> Source:
     sniffed = sniff(path, label, line_offset)
-    return Source(sniffed, detect(sniffed, IMPORTERS, forced_format))
+    return Source(sniffed, detect(sniffed, importers, forced_format))
