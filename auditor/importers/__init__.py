@@ -17,6 +17,7 @@ from auditor.importers import (
     openai_usage_csv,
     openrouter_activity_csv,
     openrouter_logs_csv,
+    workload_csv,
 )
 from auditor.importers.base import Importer
 
@@ -32,6 +33,7 @@ IMPORTERS: tuple[Importer, ...] = (
     claude_code_jsonl.IMPORTER,
     deepseek_amount_csv.IMPORTER,
     deepseek_cost_csv.IMPORTER,
+    workload_csv.IMPORTER,
     aws_cur_legacy_csv.IMPORTER,
     aws_cur2_csv.IMPORTER,
     focus_csv.IMPORTER,
