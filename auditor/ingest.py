@@ -96,7 +96,7 @@ def survey_file(
     with shown:
         try:
             if keys_table is None:
-                return con.execute(survey_sql(importer, source)).df()
+                return con.execute(survey_sql(importer, source, with_days=False)).df()
             con.execute(f"CREATE TEMP TABLE {keys_table} AS {record_keys_sql(importer, source)}")
             return con.execute(survey_of(keys_table)).df()
         except duckdb.Error as exc:
