@@ -23,6 +23,7 @@ from auditor.errors import InputFileError
 from auditor.importers.base import Importer
 from auditor.importers.engine import (
     CsvSource,
+    PriceShape,
     aggregate_sql,
     column_type,
     ident,
@@ -39,6 +40,8 @@ from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
 from auditor.progress import ScanProgress
 from auditor.workload import MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
 
+# Rows the survey reads of a file no other file overlaps; a model first seen later is caught after the scan.
+SURVEY_HEAD_ROWS = 200_000
 # Rejected rows listed one by one (with line numbers) per file; the rest are counted.
 MAX_LISTED_REJECTS = 1000
 DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024
@@ -96,7 +99,8 @@ def survey_file(
     with shown:
         try:
             if keys_table is None:
-                return con.execute(survey_sql(importer, source, with_days=False)).df()
+                # Days are not needed and models show early: the head of the file is enough (checked after the scan).
+                return con.execute(survey_sql(importer, source, with_days=False, head_rows=SURVEY_HEAD_ROWS)).df()
             con.execute(f"CREATE TEMP TABLE {keys_table} AS {record_keys_sql(importer, source)}")
             return con.execute(survey_of(keys_table)).df()
         except duckdb.Error as exc:
@@ -126,9 +130,40 @@ def ingest_file(
     progress: ScanProgress | None = None,
     duplicates: str | None = None,
 ) -> IngestedFile:
-    """Second pass: scan a file into its workload tables and account for every row."""
+    """Second pass: scan a file into its workload tables and account for every row.
+
+    If the scan meets a model the survey did not (it read only the head of the file) whose price moves
+    with the time of day or request size, the file is scanned again with that model keyed too."""
     table, rejects = f"scan_{index}", f"rejects_{index}"
-    shape = pricebook.price_shape(survey[["provider", "model_raw"]].drop_duplicates(), importer.ledger)
+    known = survey[["provider", "model_raw"]].drop_duplicates()
+    shape = pricebook.price_shape(known, importer.ledger)
+    sha256 = _scan(con, sniffed, importer, table, rejects, shape, counted_elsewhere, duplicates, block_bytes, progress)
+    seen = con.execute(f"SELECT DISTINCT provider, model_raw FROM {table} WHERE status = ''").df()
+    fuller = pricebook.price_shape(pd.concat([known, seen]).drop_duplicates(), importer.ledger)
+    if fuller != shape:
+        con.execute(f"DROP TABLE {table}")
+        rejects = f"{rejects}_again"
+        _scan(con, sniffed, importer, table, rejects, fuller, counted_elsewhere, duplicates, block_bytes, progress)
+    account = FileAccount(path=sniffed.name, format=importer.name, sha256=sha256)
+    _account(con, table, rejects, account, sniffed, importer)
+    usage, shape_table = _workload_tables(con, table, pricebook)
+    con.execute(f"DROP TABLE {table}")
+    return IngestedFile(account, usage, shape_table)
+
+
+def _scan(
+    con: duckdb.DuckDBPyConnection,
+    sniffed: Sniffed,
+    importer: Importer,
+    table: str,
+    rejects: str,
+    shape: PriceShape,
+    counted_elsewhere: dict[str, str] | None,
+    duplicates: str | None,
+    block_bytes: int,
+    progress: ScanProgress | None,
+) -> str:
+    """Scan the file into `table`; return its sha256, read meanwhile."""
     shown = (
         progress.scanning(sniffed.path, sniffed.bytes_per_row, lambda: _done(con), "scan")
         if progress
@@ -142,12 +177,7 @@ def ingest_file(
             con.execute(f"CREATE TEMP TABLE {table} AS {query}")
         except duckdb.Error as exc:
             raise _read_error(sniffed, exc) from exc
-        sha256 = digest.result()
-    account = FileAccount(path=sniffed.name, format=importer.name, sha256=sha256)
-    _account(con, table, rejects, account, sniffed, importer)
-    usage, shape_table = _workload_tables(con, table, pricebook)
-    con.execute(f"DROP TABLE {table}")
-    return IngestedFile(account, usage, shape_table)
+        return digest.result()
 
 
 def _done(con: duckdb.DuckDBPyConnection) -> float:

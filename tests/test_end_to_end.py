@@ -151,3 +151,19 @@ def test_gzip_and_zip_inputs_give_the_same_result_as_the_plain_files(tmp_path: P
     assert packed.usage == direct.usage and packed.totals == direct.totals and packed.scenarios == direct.scenarios
     assert sorted(i.rows_read for i in packed.inputs) == sorted(i.rows_read for i in direct.inputs)
     assert [s.path for s in packed.skipped_files] == [f"{tmp_path / 'more.zip'}!notes.txt"]
+
+
+def test_a_model_first_seen_after_the_surveyed_head_is_priced_exactly(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The survey reads only the head of a file; a tiered model seen later triggers a second, exact scan."""
+    import auditor.ingest
+
+    log = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
+    header, *rows = log.read_text(encoding="utf-8").splitlines()
+    late = sorted(rows, key=lambda r: "gemini-2.5-pro" in r)  # the >200k-tier model's rows last
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join([header, *late]) + "\n", encoding="utf-8")
+    options = AuditOptions(inputs=(path,), as_of=AS_OF, candidates=("google:gemini-2.5-pro", "openai:gpt-5.4"))
+    whole_survey = run_audit(options)
+    monkeypatch.setattr(auditor.ingest, "SURVEY_HEAD_ROWS", 2)
+    head_survey = run_audit(options)
+    assert render_json(head_survey) == render_json(whole_survey)

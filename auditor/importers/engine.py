@@ -280,15 +280,16 @@ def mapped_sql(
 _WEIGHT = "CASE WHEN model_raw = '' THEN 0 WHEN requests > 0 THEN requests ELSE 1 END"
 
 
-def survey_sql(importer: Importer, source: CsvSource, with_days: bool = True) -> str:
+def survey_sql(importer: Importer, source: CsvSource, with_days: bool = True, head_rows: int | None = None) -> str:
     """A file's models (and days, with their weight): a first, light pass (only those columns are converted).
 
     Days matter only where other files may hold the same ones; without them the pass skips the timestamps."""
     present = present_columns(importer, source.header)
     keyed = bool(importer.dedupe_within_file)
-    mapped = _fold_repeated_lines(
-        importer, f"({mapped_sql(importer, source.relation(importer), present, keyed=keyed)})"
-    )
+    relation = source.relation(importer)
+    if head_rows is not None:
+        relation = f"(SELECT * FROM {relation} LIMIT {int(head_rows)})"
+    mapped = _fold_repeated_lines(importer, f"({mapped_sql(importer, relation, present, keyed=keyed)})")
     day = "day" if with_days else "CAST(NULL AS DATE) AS day"
     return survey_of(f"(SELECT provider, model_raw, {day}, {_WEIGHT} AS weight FROM {mapped}{_unfolded(importer)})")
 
