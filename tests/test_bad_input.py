@@ -142,3 +142,26 @@ def test_bad_options_exit_2_with_a_hint(run_cli, args: tuple[str, ...], needle: 
     assert result.status == 2
     assert needle in result.err
     assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])
+def test_other_encodings_read_the_same(run_cli, tmp_path: Path, encoding: str) -> None:  # type: ignore[no-untyped-def]
+    """Excel's "Unicode text" (UTF-16) and Latin-1 exports give the same figures as UTF-8."""
+    text = OPENROUTER.read_text(encoding="utf-8")
+    path = tmp_path / "log.csv"
+    path.write_text(text, encoding=encoding)
+    other = run_cli(str(path), "--json", "-", "--to", "openai:gpt-5-mini").json()
+    plain = run_cli(str(OPENROUTER), "--json", "-", "--to", "openai:gpt-5-mini").json()
+    assert other["totals"] == plain["totals"] and other["usage"] == plain["usage"]
+
+
+def test_semicolon_delimited_export_is_refused_with_the_reason(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "log.csv"
+    path.write_text(OPENROUTER.read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+    _assert_refused(run_cli, path, "uses ';' between fields")
+
+
+def test_json_nested_100000_deep_is_refused_not_a_crash(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"a":' * 100_000 + "1" + "}" * 100_000 + "\n", encoding="utf-8")
+    _assert_refused(run_cli, path, "not a format the auditor knows")

@@ -83,8 +83,8 @@ def _json_keys(text: str) -> tuple[str, ...]:
     for line in text.splitlines()[:200]:
         try:
             record = json.loads(line)
-        except ValueError:
-            continue  # a line cut at the end of the sniffed block, or a broken one
+        except (ValueError, RecursionError):
+            continue  # a line cut at the end of the sniffed block, a broken one, or one nested too deep
         if isinstance(record, dict):
             keys.update(dict.fromkeys(record))
     return tuple(keys)
@@ -131,6 +131,13 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
     matching = [i for i in importers if all(c in header for c in i.required_columns)]
     if matching:
         return max(matching, key=lambda i: (len(header & i.known_columns), len(i.required_columns)))
+    if len(sniffed.header) == 1 and sniffed.header[0].count(";") >= 2:
+        raise UnknownFormatError(
+            sniffed.name,
+            "uses ';' between fields (a spreadsheet's regional CSV), not ','",
+            "export the CSV again with commas, or save it as XLSX and give the workbook",
+            line=1,
+        )
     ranked = sorted(importers, key=lambda i: -len(header & i.known_columns))[:2]
     closest = "; ".join(
         f"{i.name} (missing {', '.join(c for c in i.required_columns if c not in header)})" for i in ranked
