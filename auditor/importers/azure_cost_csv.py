@@ -1,0 +1,106 @@
+"""Azure Cost Management cost-details export (MCA `…,meterName,…,costInBillingCurrency,…` and the partner shape).
+
+How it counts: one row per day × meter × resource, in the billing currency. Azure OpenAI / Foundry rows
+(`consumedService` Microsoft.CognitiveServices, or meter category Cognitive Services / Foundry Models /
+Azure OpenAI) are AI usage; every other row is skipped as not AI usage. A token meter's `quantity` is in
+blocks of its `unitOfMeasure` (`1K` or `1M` tokens, as real rows show: a `1M` meter's quantity 72.1 is
+72.1 million tokens); its direction and class come from the meter name (`Inp`/`Inpt`/`input`,
+`Outp`/`outpt`/`opt`/`output`, `cached`/`cchd`/`cd`), `Batch` marks batch, and the model is what is left
+of the name (`GPT 5 Mini cchd Inpt Glbl 1M Tokens` → `gpt-5-mini`). Meter names have no fixed grammar:
+a model written with a bare snapshot date (`gpt-4o-0806`) or without its family (`5.4`) stays as written
+and unpriced, never guessed. Regional and Data Zone deployments cost about 10% more than the Global list
+price the catalog has; that premium is not applied. Provisioned (PTU, hourly) and audio meters are money
+only. Dates are `MM/DD/YYYY` or ISO; the file has a BOM.
+"""
+
+from __future__ import annotations
+
+from auditor.importers.base import Importer
+
+_NAME = 'lower(trim("meterName"))'
+_AI = """("consumedService" = 'Microsoft.CognitiveServices'
+          OR "meterCategory" IN ('Cognitive Services', 'Foundry Models', 'Azure OpenAI'))"""
+_UNIT = """lower(replace(trim("unitOfMeasure"), ' ', ''))"""
+_BLOCK = f"""CASE WHEN {_UNIT} IN ('1k', '1ktokens') THEN 1000 WHEN {_UNIT} IN ('1m', '1mtokens') THEN 1000000
+            WHEN regexp_matches({_NAME}, '\\b1m\\b') THEN 1000000 ELSE 0 END"""
+_WORDS = (
+    r"(\b|_|-)(tokens?|1m|1k|inp|inpt|input|outp|outpt|opt|output|out|cached|cchd|cd|glbl|gl|global|regnl"
+    r"|regional|dzone|dz|batch|std|shortco|longco)(\b|_|-)"
+)
+_IS_TOKEN_METER = (
+    f"""({_BLOCK} > 0 AND NOT regexp_matches({_NAME}, '\\b(ptu|pp|aud|audio|hour|hosting|tts|transcribe)\\b'))"""
+)
+_CLASS = f"""CASE WHEN regexp_matches({_NAME}, '\\b(cached|cchd|cd)\\b') THEN 'cache_read'
+              WHEN regexp_matches({_NAME}, '(\\b|-)(inp|inpt|input)(\\b|-)') THEN 'input'
+              WHEN regexp_matches({_NAME}, '(\\b|-)(outp|outpt|opt|output|out)(\\b|-)') THEN 'output' ELSE '' END"""
+_DATE = """coalesce(try_strptime(trim("date"), '%m/%d/%Y'), TRY_CAST(trim("date") AS TIMESTAMP))"""
+_COST = """CASE WHEN "costInBillingCurrency__present" THEN "costInBillingCurrency" ELSE "costInUsd" END"""
+
+
+# Only usage lines carry tokens: a refund or adjustment of a token meter is money (its quantity is negative).
+_USAGE = """coalesce(nullif(trim("chargeType"), ''), 'Usage') = 'Usage'"""
+
+
+def _tokens(token_class: str) -> str:
+    return f"""CASE WHEN {_AI} AND {_USAGE} AND {_IS_TOKEN_METER} AND {_CLASS} = '{token_class}'
+               THEN CAST(round(coalesce(TRY_CAST("quantity" AS DOUBLE), 0) * {_BLOCK}) AS BIGINT) ELSE 0 END"""
+
+
+IMPORTER = Importer(
+    name="azure_cost_csv",
+    title="Azure Cost Management cost details (…,meterName,…,quantity,unitOfMeasure,…,costInBillingCurrency,…)",
+    kind="cost",
+    required_columns=("date", "meterCategory", "meterName", "quantity", "unitOfMeasure", "billingCurrency"),
+    optional_columns=(
+        "costInBillingCurrency",
+        "costInUsd",
+        "consumedService",
+        "meterSubCategory",
+        "SubscriptionId",
+        "subscriptionName",
+        "resourceGroupName",
+        "ResourceId",
+        "chargeType",
+        "ProductName",
+    ),
+    count_columns=(),
+    money_columns=("costInBillingCurrency", "costInUsd"),
+    record_key=("date", "meterName", "ResourceId", "SubscriptionId", "chargeType", "meterSubCategory"),
+    ledger={
+        "provider": "'azure'",
+        "model_raw": f"""CASE WHEN {_AI} AND {_IS_TOKEN_METER}
+                        THEN trim(regexp_replace(regexp_replace(regexp_replace({_NAME}, '{_WORDS}', '-', 'g'),
+                                                               '[\\s_]+', '-', 'g'), '-+', '-', 'g'), '-')
+                        WHEN {_AI} THEN trim("meterName") ELSE '' END""",
+        "project": '"subscriptionName"',
+        "api_key": """regexp_extract("ResourceId", '/accounts/([^/]+)', 1)""",
+        "service_tier": f"""CASE WHEN regexp_matches({_NAME}, '\\bbatch\\b') THEN 'batch' ELSE 'standard' END""",
+        "day": f"CAST({_DATE} AS DATE)",
+        "size_basis": "'average'",
+        "input_tokens": _tokens("input"),
+        "cache_read_tokens": _tokens("cache_read"),
+        "output_tokens": _tokens("output"),
+        "billed": _COST,
+        "billed_present": """("costInBillingCurrency__present" OR "costInUsd__present")""",
+        "billed_non_token": f"CASE WHEN {_USAGE} AND {_IS_TOKEN_METER} AND {_CLASS} <> '' THEN 0 ELSE {_COST} END",
+        "currency": """CASE WHEN "costInBillingCurrency__present" THEN upper(trim("billingCurrency")) ELSE 'USD' END""",
+    },
+    skip_when=((f"NOT {_AI}", "not AI usage"),),
+    reject_when=(
+        (f"{_DATE} IS NULL", "not a date (MM/DD/YYYY or YYYY-MM-DD)", "date"),
+        (
+            """TRY_CAST("quantity" AS DOUBLE) IS NULL AND trim("quantity") <> ''""",
+            "quantity is not a number",
+            "quantity",
+        ),
+        (
+            """NOT ("costInBillingCurrency__present" OR "costInUsd__present")""",
+            "row without a cost",
+            "costInBillingCurrency",
+        ),
+    ),
+    example_header=(
+        "invoiceId,…,date,serviceFamily,…,consumedService,meterId,meterName,meterCategory,meterSubCategory,…,"
+        "quantity,unitOfMeasure,chargeType,billingCurrency,pricingCurrency,costInBillingCurrency,…,costInUsd,…"
+    ),
+)

@@ -1,0 +1,44 @@
+"""Azure cost details: AI meters audited (tokens from 1K/1M blocks), other services skipped, money to the cent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from genai_prices import Usage, calc_price
+
+from tests.conftest import AS_OF, SAMPLES
+from tests.conftest import csv_rows as _rows
+
+SAMPLE = SAMPLES / "azure_cost_csv" / "cost-details-2026-09.csv"
+AI = {"Microsoft.CognitiveServices"}
+
+
+def test_ai_lines_billed_as_their_cost_column_and_the_rest_skipped(run_cli) -> None:  # type: ignore[no-untyped-def]
+    data = run_cli(str(SAMPLE), "--as-of", AS_OF.isoformat(), "--json", "-").json()
+    rows = _rows(SAMPLE)
+    ai = [r for r in rows if r["consumedService"] in AI]
+    entry = data["inputs"][0]
+    assert (entry["rows_read"], entry["rows_used"], entry["rows_skipped"]) == (len(rows), len(ai), len(rows) - len(ai))
+    assert entry["skipped_reasons"] == {"not AI usage": len(rows) - len(ai)}
+    assert Decimal(data["totals"]["billed_cost"]) == sum(Decimal(r["costInBillingCurrency"]) for r in ai)
+
+
+def test_token_meters_in_1m_and_1k_blocks_and_refunds_carry_no_tokens(run_cli) -> None:  # type: ignore[no-untyped-def]
+    data = run_cli(str(SAMPLE), "--as-of", AS_OF.isoformat(), "--json", "-").json()
+    usage = {u["model_raw"]: u for u in data["usage"]}
+    mini = usage["gpt-5-mini"]
+    # 12.4471 blocks of 1M input, 40.1022 of 1M cached input, 1.8302 of 1M output; the refund line adds none.
+    assert (mini["input_tokens"], mini["cache_read_tokens"], mini["output_tokens"]) == (
+        12_447_100,
+        40_102_200,
+        1_830_200,
+    )
+    expected = calc_price(
+        Usage(input_tokens=12_447_100 + 40_102_200, cache_read_tokens=40_102_200, output_tokens=1_830_200),
+        "gpt-5-mini", provider_id="openai", genai_request_timestamp=datetime(2026, 9, 14, 12, tzinfo=UTC),
+    ).total_price  # fmt: skip
+    assert Decimal(mini["list_cost"]) == expected.quantize(Decimal("1e-9"))
+    assert (usage["gpt-4.1-mini"]["input_tokens"], usage["gpt-4.1-mini"]["cache_read_tokens"]) == (812_250, 3_120_500)
+    # A snapshot written as a bare date stays as written, unpriced, never guessed.
+    assert usage["gpt-4o-0806"]["list_cost"] is None and usage["gpt-4o-0806"]["input_tokens"] == 2_120_500
