@@ -88,6 +88,15 @@ class UsageEntry(TokenCounts):
     suggestions: list[str] = Field(default_factory=list, description="close catalog models, for unpriced names")
 
 
+def is_unpriced(row: UsageEntry | MonthlyUsage) -> bool:
+    """Usage (tokens or requests) the catalog has no price for; money-only lines (tax, storage) are not."""
+    has_usage = bool(row.requests) or any(
+        getattr(row, c) for c in ("input_tokens", "cache_read_tokens", "cache_write_tokens",
+                                  "cache_write_1h_tokens", "output_tokens")
+    )  # fmt: skip
+    return row.list_cost is None and row.model is None and has_usage
+
+
 class MonthlyUsage(TokenCounts):
     """Usage and cost of one model in one calendar month (UTC)."""
 

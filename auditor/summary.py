@@ -12,7 +12,7 @@ from auditor.costing import cost_by_group
 from auditor.importers import importer_named
 from auditor.ingest import IngestedFile
 from auditor.ledger import NANOS_PER_UNIT, SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL, SUM_COLUMNS, TOKEN_COLUMNS
-from auditor.result import MonthlyUsage, Totals, UsageEntry, money
+from auditor.result import MonthlyUsage, Totals, UsageEntry, is_unpriced, money
 from auditor.workload import RATE_ID, Pricebook
 from pricing.resolve import resolve_model
 
@@ -130,7 +130,7 @@ def _has_tokens(row: MonthlyUsage | UsageEntry) -> bool:
 
 def _totals(segments: pd.DataFrame, usage: list[UsageEntry], by_month: list[MonthlyUsage]) -> Totals:
     billed_lines = int(segments["billed_lines"].sum()) if not segments.empty else 0
-    unpriced = [u for u in usage if u.list_cost is None and u.model is None]
+    unpriced = [u for u in usage if is_unpriced(u)]
     return Totals(
         requests=int(segments["requests"].sum()) if not segments.empty else 0,
         **{c: int(segments[c].sum()) if not segments.empty else 0 for c in TOKEN_COLUMNS},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from auditor.result import AuditResult, Period, Scenario, TokenCounts
+from auditor.result import AuditResult, MonthlyUsage, Period, Scenario, TokenCounts, UsageEntry, is_unpriced
 
 CENT = Decimal("0.01")
 UNPRICED = "unpriced"
@@ -79,9 +79,9 @@ def reasons_text(reasons: dict[str, int]) -> str:
     return "; ".join(f"{reason}: {count:,}" for reason, count in reasons.items())
 
 
-def list_cost_label(value: Decimal | None, model: str | None) -> str | None:
-    """What a missing list cost means: "unpriced" (no catalog price), or "n/a" (nothing to price, e.g. a
-    cost export's money without tokens for a known model); None when there is a list cost."""
-    if value is not None:
+def list_cost_label(row: UsageEntry | MonthlyUsage) -> str | None:
+    """What a missing list cost means: "unpriced" (usage without a catalog price), or "n/a" (nothing to
+    price: money without tokens, such as a cost export's lines, tax or storage); None when there is one."""
+    if row.list_cost is not None:
         return None
-    return UNPRICED if model is None else NOT_STATED
+    return UNPRICED if is_unpriced(row) else NOT_STATED

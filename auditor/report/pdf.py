@@ -48,7 +48,7 @@ from auditor.report.pdf_tables import (
     register_fonts,
     scenario_table,
 )
-from auditor.result import AuditResult, InputFile, Period, RejectedRowOut, SkippedFile, UsageEntry
+from auditor.result import AuditResult, InputFile, Period, RejectedRowOut, SkippedFile, UsageEntry, is_unpriced
 
 TITLE = "AI spend audit"
 MARGIN = 15 * mm
@@ -264,7 +264,7 @@ def _skipped_files_table(files: Sequence[SkippedFile], width: float) -> Table:
 
 
 def _unpriced(result: AuditResult) -> list[Flowable]:
-    unpriced = [u for u in result.usage if u.list_cost is None and u.model is None]
+    unpriced = [u for u in result.usage if is_unpriced(u)]
     if not unpriced:
         body: Flowable = Paragraph("Every model was priced: all usage has a list cost.", _BODY)
     else:

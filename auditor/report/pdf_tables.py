@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -31,7 +30,7 @@ from auditor.report.formatting import (
     ranked_scenarios,
     tokens,
 )
-from auditor.result import AuditResult, TokenCounts
+from auditor.result import AuditResult, MonthlyUsage, TokenCounts, UsageEntry
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
@@ -276,9 +275,9 @@ def _token_cells(counts: TokenCounts, requests: int | None) -> list[Cell]:
     ]
 
 
-def list_cost_text(value: Decimal | None, model: str | None) -> str:
+def list_cost_text(row: UsageEntry | MonthlyUsage) -> str:
     """List cost of a row: never $0 for usage the catalog cannot price."""
-    return list_cost_label(value, model) or money(value)
+    return list_cost_label(row) or money(row.list_cost)
 
 
 def model_table(result: AuditResult, width: float) -> Table:
@@ -295,7 +294,7 @@ def model_table(result: AuditResult, width: float) -> Table:
             _model_cell(u.model_raw, u.model),
             *_token_cells(u, u.requests),
             money(u.billed_cost),
-            list_cost_text(u.list_cost, u.model),
+            list_cost_text(u),
         ]
         for u in result.usage
     ]
@@ -324,7 +323,7 @@ def month_table(result: AuditResult, width: float) -> Table:
             tokens(m.requests),
             tokens(all_tokens(m)),
             money(m.billed_cost),
-            list_cost_text(m.list_cost, m.model),
+            list_cost_text(m),
         ]
         for m in result.usage_by_month
     ]

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from auditor.result import AuditResult
+from auditor.result import AuditResult, is_unpriced
 
 _SHOWN_SCENARIOS = 10
 
@@ -46,7 +46,7 @@ def _spend_table(result: AuditResult) -> Table:
         table.add_column(name, justify="left" if name in ("provider", "model") else "right", overflow="fold")
     for u in result.usage:
         inputs = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.cache_write_1h_tokens
-        missing = "unpriced" if u.model is None else "n/a"
+        missing = "unpriced" if is_unpriced(u) else "n/a"
         list_cost = usd(u.list_cost, missing) + (" (source)" if u.list_cost_basis == "source" else "")
         table.add_row(
             Text(u.provider),

@@ -183,7 +183,7 @@ def _usage_row(u: UsageEntry) -> Row:
         _money_or(u.billed_cost, NOT_STATED),
         _money_or(u.billed_non_token_cost, NOT_STATED),
         _money_or(u.byok_upstream_cost, NOT_STATED),
-        _money_or(u.list_cost, list_cost_label(u.list_cost, u.model) or UNPRICED),
+        _money_or(u.list_cost, list_cost_label(u) or UNPRICED),
         u.list_cost_basis,
         u.size_basis,
         u.unpriced_reason,
@@ -200,7 +200,7 @@ def _month_row(m: MonthlyUsage) -> Row:
         NOT_STATED if m.requests is None else m.requests,
         *_token_values(m),
         _money_or(m.billed_cost, NOT_STATED),
-        _money_or(m.list_cost, list_cost_label(m.list_cost, m.model) or UNPRICED),
+        _money_or(m.list_cost, list_cost_label(m) or UNPRICED),
     ]
 
 

@@ -1,0 +1,115 @@
+"""Google Cloud billing export, flattened to CSV (BigQuery `gcp_billing_export_v1_<id>`).
+
+How it counts: one row per SKU × project × hour, `cost` in `currency`, with `credits` (a JSON list of
+negative amounts: free tier, promotions, discounts) netted in: billed = cost + Σ credits. Vertex AI and
+Gemini API rows are AI usage; every other service is skipped as not AI usage. A Gemini token SKU's
+`usage.amount` is tokens (when `usage.unit` is a count); the SKU description names the model, the class
+(`Input`, `Output`, `Thinking` output, `Input … Caching` reads), `(Long)` (the > 200k long-context tier,
+which reprices the whole request) and `Batch`. Audio, image and video input, cache storage (per hour),
+grounding and tool SKUs are money only. `cost_type` tax and adjustments are money only too.
+"""
+
+from __future__ import annotations
+
+from auditor.importers.base import Importer
+from auditor.importers.engine import utc_day, utc_slot
+
+_SKU = """lower(regexp_replace(trim("sku.description"), '\\s+', ' ', 'g'))"""
+_AI = """trim("service.description") IN ('Vertex AI', 'Gemini API')"""
+_COUNT = """lower(trim("usage.unit")) IN ('count', 'requests', 'tokens', '')"""
+_TEXT = f"""(regexp_matches({_SKU}, '^gemini ')
+            AND NOT regexp_matches({_SKU}, '(audio|image|video|storage|grounding|tool)'))"""
+_CLASS = f"""CASE WHEN NOT {_TEXT} THEN ''
+              WHEN regexp_matches({_SKU}, 'caching') THEN 'cache_read'
+              WHEN regexp_matches({_SKU}, 'thinking') THEN 'reasoning'
+              WHEN regexp_matches({_SKU}, '\\boutput\\b') THEN 'output'
+              WHEN regexp_matches({_SKU}, '\\binput\\b') THEN 'input' ELSE '' END"""
+_REGULAR = """coalesce(nullif(lower(trim("cost_type")), ''), 'regular') = 'regular'"""
+_AMOUNT = """CAST(round(coalesce(TRY_CAST("usage.amount" AS DOUBLE), 0)) AS BIGINT)"""
+_CREDITS = """coalesce(list_sum(TRY_CAST(json_extract_string(CASE WHEN json_valid("credits") THEN "credits" END,
+                                                             '$[*].amount') AS DECIMAL(18, 9)[])), 0)"""
+_START = '"usage_start_time"'
+# The model is what precedes the first word naming a channel, a modality or a class.
+_AFTER_MODEL = "'\\b(ga|global|text|input|output|thinking|audio|image|video)\\b.*$'"
+
+
+def _tokens(*classes: str) -> str:
+    wanted = ", ".join(f"'{c}'" for c in classes)
+    return f"CASE WHEN {_AI} AND {_REGULAR} AND {_COUNT} AND {_CLASS} IN ({wanted}) THEN {_AMOUNT} ELSE 0 END"
+
+
+IMPORTER = Importer(
+    name="gcp_billing_csv",
+    title="Google Cloud billing export as CSV (billing_account_id,service.id,service.description,sku.id,…)",
+    kind="cost",
+    required_columns=("service.description", "sku.description", "usage_start_time", "cost", "currency"),
+    optional_columns=(
+        "billing_account_id",
+        "service.id",
+        "sku.id",
+        "usage_end_time",
+        "project.id",
+        "project.name",
+        "location.region",
+        "currency_conversion_rate",
+        "usage.amount",
+        "usage.unit",
+        "usage.amount_in_pricing_units",
+        "usage.pricing_unit",
+        "credits",
+        "invoice.month",
+        "cost_type",
+        "labels",
+        "export_time",
+    ),
+    unused_columns=("usage.amount_in_pricing_units", "usage.pricing_unit", "labels", "export_time"),
+    count_columns=(),
+    money_columns=("cost",),
+    time_columns=("usage_start_time",),
+    record_key=(
+        "billing_account_id",
+        "sku.id",
+        "sku.description",
+        "usage_start_time",
+        "project.id",
+        "location.region",
+        "cost_type",
+    ),
+    ledger={
+        "provider": "'google'",
+        # The model is what precedes the first word naming a channel, modality or class.
+        "model_raw": f"""CASE WHEN {_TEXT}
+                        THEN regexp_replace(trim(regexp_replace({_SKU}, {_AFTER_MODEL}, '')), ' ', '-', 'g')
+                        WHEN {_AI} THEN trim("sku.description") ELSE '' END""",
+        "project": '"project.id"',
+        "service_tier": f"CASE WHEN regexp_matches({_SKU}, 'batch') THEN 'batch' ELSE 'standard' END",
+        "day": utc_day(_START),
+        "time_slot": utc_slot(_START),
+        "size_basis": "'context_label'",
+        "request_size_floor_tokens": f"CASE WHEN regexp_matches({_SKU}, '\\(long\\)') THEN 200000 ELSE 0 END",
+        "input_tokens": _tokens("input"),
+        "cache_read_tokens": _tokens("cache_read"),
+        "output_tokens": _tokens("output", "reasoning"),
+        "reasoning_tokens": _tokens("reasoning"),
+        "billed": f'"cost" + {_CREDITS}',
+        "billed_present": '"cost__present"',
+        "billed_non_token": f"""CASE WHEN {_REGULAR} AND {_COUNT} AND {_CLASS} <> '' THEN 0
+                                ELSE "cost" + {_CREDITS} END""",
+        "currency": 'upper(trim("currency"))',
+    },
+    skip_when=((f"NOT {_AI}", "not AI usage"),),
+    reject_when=(
+        (f"{_START} IS NULL", "no usage_start_time", "usage_start_time"),
+        ('NOT "cost__present"', "row without a cost", "cost"),
+        (
+            """trim("credits") NOT IN ('', '[]') AND NOT json_valid("credits")""",
+            "credits are not valid JSON",
+            "credits",
+        ),
+    ),
+    example_header=(
+        "billing_account_id,service.id,service.description,sku.id,sku.description,usage_start_time,usage_end_time,"
+        "project.id,location.region,cost,currency,currency_conversion_rate,usage.amount,usage.unit,"
+        "usage.amount_in_pricing_units,usage.pricing_unit,credits,invoice.month,cost_type,labels"
+    ),
+)
