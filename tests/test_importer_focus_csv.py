@@ -27,7 +27,8 @@ AI = "AI and Machine Learning"
 PROVIDERS = {"AWS": "aws", "Microsoft": "azure"}
 
 # Meter text of every AI row (SkuMeter, else x_SkuMeterName, else ChargeDescription) → (model_raw, token
-# column or None). AWS meters are Bedrock usage types (as in the CUR); Azure meters keep their text.
+# column or None). AWS meters are Bedrock usage types (as in the CUR); an Azure meter with a class word names its
+# model as in the Azure cost details (a snapshot date without a family stays as written), others keep their text.
 METERS: dict[str, tuple[str, str | None]] = {
     "USE1-Claude4.5Haiku-input-tokens-cross-region-global": ("global.Claude4.5Haiku", "input_tokens"),
     "USE1-Claude4.5Haiku-output-tokens-cross-region-global": ("global.Claude4.5Haiku", "output_tokens"),
@@ -43,11 +44,11 @@ METERS: dict[str, tuple[str, str | None]] = {
     "USE1-Claude9Opus-input-tokens": ("Claude9Opus", "input_tokens"),
     "USE1-Bedrock-Websearch-Queries": ("Bedrock-Websearch-Queries", None),
     "USE1-Notebook:ml.g5.xlarge": ("Notebook:ml.g5.xlarge", None),
-    "GPT 5 Mini Inpt Glbl 1M Tokens": ("GPT 5 Mini Inpt Glbl 1M Tokens", "input_tokens"),
-    "GPT 5 Mini cchd Inpt Glbl 1M Tokens": ("GPT 5 Mini cchd Inpt Glbl 1M Tokens", "cache_read_tokens"),
-    "GPT 5 Mini outpt Glbl 1M Tokens": ("GPT 5 Mini outpt Glbl 1M Tokens", "output_tokens"),
-    "gpt-4o-0806-Inp-glbl Tokens": ("gpt-4o-0806-Inp-glbl Tokens", "input_tokens"),
-    "gpt-4o-0806-Outp-glbl Tokens": ("gpt-4o-0806-Outp-glbl Tokens", "output_tokens"),
+    "GPT 5 Mini Inpt Glbl 1M Tokens": ("gpt-5-mini", "input_tokens"),
+    "GPT 5 Mini cchd Inpt Glbl 1M Tokens": ("gpt-5-mini", "cache_read_tokens"),
+    "GPT 5 Mini outpt Glbl 1M Tokens": ("gpt-5-mini", "output_tokens"),
+    "gpt-4o-0806-Inp-glbl Tokens": ("gpt-4o-0806", "input_tokens"),
+    "gpt-4o-0806-Outp-glbl Tokens": ("gpt-4o-0806", "output_tokens"),
     # Audio tokens are not text tokens: the class is not told, the money is kept.
     "gpt-4o-mini-tts-aud-out-glbl": ("gpt-4o-mini-tts-aud-out-glbl", None),
     "Speech to Text Standard Audio Hours": ("Speech to Text Standard Audio Hours", None),
@@ -135,15 +136,21 @@ def test_billed_total_equals_billed_cost_of_the_ai_rows(run_cli, path: Path) -> 
     assert sum((Decimal(u["billed_cost"]) for u in data["usage"]), Decimal(0)) == ai_cost
 
 
-def test_bedrock_meters_are_priced_and_others_stay_unpriced(run_cli) -> None:  # type: ignore[no-untyped-def]
+def test_bedrock_and_azure_meters_are_priced_and_others_stay_unpriced(run_cli) -> None:  # type: ignore[no-untyped-def]
     data = run_cli(*map(str, SAMPLE_FILES), "--as-of", AS_OF.isoformat(), "--json", "-").json()
     by_name = {(u["provider"], u["model_raw"]): u for u in data["usage"]}
     haiku = by_name[("aws", "global.Claude4.5Haiku")]
     assert haiku["model"] == "aws:global.anthropic.claude-haiku-4-5-20251001-v1:0"
     unknown = by_name[("aws", "Claude9Opus")]
     assert (unknown["model"], unknown["list_cost"], unknown["input_tokens"]) == (None, None, 10000)
-    azure = by_name[("azure", "GPT 5 Mini outpt Glbl 1M Tokens")]
-    assert (azure["model"], azure["list_cost"], azure["output_tokens"]) == (None, None, 1203300)
+    # 1,203,300 output tokens at gpt-5-mini's Azure price; its credit (-2.00) is money only.
+    mini = by_name[("azure", "gpt-5-mini")]
+    assert mini["output_tokens"] == 1203300 and mini["model"] == "azure:gpt-5-mini"
+    # The catalog's list ($0.25 in, $0.025 cached, $2.00 out per million) equals the export's own ListCost.
+    catalog_list = Decimal("12.4471") * Decimal("0.25") + Decimal("40.1022") * Decimal("0.025") + Decimal("1.2033") * 2
+    assert Decimal(mini["list_cost"]) == catalog_list == Decimal("6.52093")
+    snapshot = by_name[("azure", "gpt-4o-0806")]
+    assert (snapshot["model"], snapshot["list_cost"], snapshot["input_tokens"]) == (None, None, 2120500)
 
 
 @pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: p.name)
@@ -219,7 +226,7 @@ def test_class_and_unit_decide_tokens(tmp_path: Path) -> None:
     assert ingested.account.rows_used == 4
     assert usage.loc["gpt-5 input and output", "input_tokens"] == 0
     assert usage.loc["gpt-5 input and output", "billed_non_token_nanos"] == NANO
-    assert usage.loc["o3 mini 0131 input glbl", "input_tokens"] == 2500
+    assert usage.loc["o3-mini-0131", "input_tokens"] == 2500  # the Azure meter names its model
     assert usage.loc["gpt-4 Inp PTU", "input_tokens"] == 0
     aws = usage.loc["$0.0001 per 1K cache read input tokens for Claude Haiku 4.5"]
     assert (aws["cache_read_tokens"], aws["currency"], aws["provider"]) == (1000, "EUR", "aws")

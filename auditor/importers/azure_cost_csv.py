@@ -41,6 +41,14 @@ _COST = """CASE WHEN "costInBillingCurrency__present" THEN "costInBillingCurrenc
 _USAGE = """coalesce(nullif(trim("chargeType"), ''), 'Usage') = 'Usage'"""
 
 
+def meter_model(meter_name: str) -> str:
+    """The model an Azure token meter's name (an SQL expression) names: the name without its direction, class,
+    deployment, unit and tier words (`GPT 5 Mini cchd Inpt Glbl 1M Tokens` → `gpt-5-mini`)."""
+    name = f"lower(trim({meter_name}))"
+    return f"""trim(regexp_replace(regexp_replace(regexp_replace({name}, '{_WORDS}', '-', 'g'),
+                                                  '[\\s_]+', '-', 'g'), '-+', '-', 'g'), '-')"""
+
+
 def _tokens(token_class: str) -> str:
     return f"""CASE WHEN {_AI} AND {_USAGE} AND {_IS_TOKEN_METER} AND {_CLASS} = '{token_class}'
                THEN CAST(round(coalesce(TRY_CAST("quantity" AS DOUBLE), 0) * {_BLOCK}) AS BIGINT) ELSE 0 END"""
@@ -68,9 +76,7 @@ IMPORTER = Importer(
     record_key=("date", "meterName", "ResourceId", "SubscriptionId", "chargeType", "meterSubCategory"),
     ledger={
         "provider": "'azure'",
-        "model_raw": f"""CASE WHEN {_AI} AND {_IS_TOKEN_METER}
-                        THEN trim(regexp_replace(regexp_replace(regexp_replace({_NAME}, '{_WORDS}', '-', 'g'),
-                                                               '[\\s_]+', '-', 'g'), '-+', '-', 'g'), '-')
+        "model_raw": f"""CASE WHEN {_AI} AND {_IS_TOKEN_METER} THEN {meter_model('"meterName"')}
                         WHEN {_AI} THEN trim("meterName") ELSE '' END""",
         "project": '"subscriptionName"',
         "api_key": """regexp_extract("ResourceId", '/accounts/([^/]+)', 1)""",

@@ -8,7 +8,9 @@ counted only when `ConsumedUnit` is tokens and the meter tells the class:
   (`aws_cur2_csv`): a Bedrock meter gives model, class, routing and tier, priced through the Bedrock aliases;
 - other rows are classified by the words of `SkuMeter` (else `x_SkuMeterName`, else `ChargeDescription`):
   cache read (`cache read`, `cached`, `cchd`, `cd`), cache write, input (`input`, `inp`, `inpt`, `prompt`)
-  or output (`output`, `outp`, `outpt`, `opt`, `out`, `completion`); their `model_raw` is that meter text,
+  or output (`output`, `outp`, `outpt`, `opt`, `out`, `completion`). An Azure meter with such a word names
+  its model as in the cost details (`azure_cost_csv`: `GPT 5 Mini cchd Inpt Glbl 1M Tokens` → `gpt-5-mini`),
+  so a credit on that meter sits with the model's usage; any other meter's `model_raw` is that meter text,
   which the catalog does not know (unpriced, never $0).
 A row whose class is unknown (no such word, both directions, audio/image/speech/video, provisioned
 units) or whose unit is not tokens keeps its money as non-token billed and puts tokens nowhere.
@@ -17,6 +19,7 @@ units) or whose unit is not tokens keeps its money as non-token billed and puts 
 from __future__ import annotations
 
 from auditor.importers.aws_cur2_csv import BedrockMeter, currency_code, decimal_of, hourly_slot, token_multiplier
+from auditor.importers.azure_cost_csv import meter_model as azure_meter_model
 from auditor.importers.base import Importer
 from auditor.importers.engine import ident, literal, utc_day
 
@@ -114,6 +117,7 @@ IMPORTER = Importer(
     ledger={
         "provider": f"CASE WHEN {_AI} THEN {PROVIDER} ELSE '' END",
         "model_raw": f"""CASE WHEN NOT {_AI} THEN '' WHEN {_IS_AWS_METER} THEN {_BEDROCK.model_raw}
+                         WHEN {PROVIDER} = 'azure' AND {_WORDS_CLASS} <> '' THEN {azure_meter_model(_METER_TEXT)}
                          ELSE coalesce(nullif({_METER_TEXT}, ''), trim({q("ServiceName")})) END""",
         "project": f"coalesce(nullif(trim({q('SubAccountName')}), ''), trim({q('SubAccountId')}))",
         "api_key": f"coalesce(nullif(trim({q('ResourceName')}), ''), trim({q('ResourceId')}))",
