@@ -266,16 +266,7 @@ def _locate_rule_rejects(
         f"SELECT __line, status FROM ({mapped_sql(importer, source, set(present), ('__line', '__cast_failed'))}) "
         f"WHERE NOT __cast_failed AND status LIKE 'R:%' ORDER BY __line"
     )
-    found: list[RejectedRow] = []
-    for chunk in _chunks(sniffed, present):
-        con.register("chunk", chunk)
-        for line, status in con.execute(query).fetchall():
-            _, column, reason = status.split(":", 2)
-            found.append(RejectedRow(int(line) + sniffed.line_offset, reason, column or None))
-        con.unregister("chunk")
-        if len(found) >= limit:
-            break
-    return found[:limit]
+    return _rejects_in_chunks(con, query, _csv_chunks(sniffed, present), sniffed.line_offset, limit)
 
 
 def _locate_json_rejects(
@@ -284,34 +275,38 @@ def _locate_json_rejects(
     source = json_fields_relation(importer, "chunk", ("__line",))
     mapped = mapped_sql(importer, source, set(importer.read_columns), ("__line",))
     query = f"SELECT __line, status FROM ({mapped}) WHERE status LIKE 'R:%' ORDER BY __line"
+    return _rejects_in_chunks(con, query, _json_chunks(sniffed), sniffed.line_offset, limit)
+
+
+def _rejects_in_chunks(
+    con: duckdb.DuckDBPyConnection, query: str, chunks: Iterator[pd.DataFrame], line_offset: int, limit: int
+) -> list[RejectedRow]:
+    """The rows `query` finds rejected in each chunk (registered as `chunk`), until `limit` are found."""
     found: list[RejectedRow] = []
+    for chunk in chunks:
+        con.register("chunk", chunk)
+        try:
+            for line, status in con.execute(query).fetchall():
+                _, column, reason = status.split(":", 2)
+                found.append(RejectedRow(int(line) + line_offset, reason, column or None))
+        finally:
+            con.unregister("chunk")
+        if len(found) >= limit:
+            break
+    return found[:limit]
+
+
+def _json_chunks(sniffed: Sniffed) -> Iterator[pd.DataFrame]:
+    """Lines as (json, __line) frames; an empty line is a null document."""
     with sniffed.open_text() as handle:
         rows: list[tuple[str | None, int]] = []
         for number, line in enumerate(handle, start=1):
             rows.append((line.rstrip("\r\n") or None, number))
             if len(rows) >= _LOCATE_CHUNK_ROWS:
-                found += _json_chunk_rejects(con, query, rows, sniffed.line_offset)
+                yield pd.DataFrame(rows, columns=["json", "__line"])
                 rows = []
-                if len(found) >= limit:
-                    return found[:limit]
-        found += _json_chunk_rejects(con, query, rows, sniffed.line_offset)
-    return found[:limit]
-
-
-def _json_chunk_rejects(
-    con: duckdb.DuckDBPyConnection, query: str, rows: list[tuple[str | None, int]], offset: int
-) -> list[RejectedRow]:
-    if not rows:
-        return []
-    con.register("chunk", pd.DataFrame(rows, columns=["json", "__line"]))
-    try:
-        out = []
-        for line, status in con.execute(query).fetchall():
-            _, column, reason = status.split(":", 2)
-            out.append(RejectedRow(int(line) + offset, reason, column or None))
-        return out
-    finally:
-        con.unregister("chunk")
+        if rows:
+            yield pd.DataFrame(rows, columns=["json", "__line"])
 
 
 def _try_cast(importer: Importer, name: str, named: bool = True) -> str:
@@ -320,7 +315,7 @@ def _try_cast(importer: Importer, name: str, named: bool = True) -> str:
     return f"{cast} AS {ident(name)}" if named else cast
 
 
-def _chunks(sniffed: Sniffed, present: list[str]) -> Iterator[pd.DataFrame]:
+def _csv_chunks(sniffed: Sniffed, present: list[str]) -> Iterator[pd.DataFrame]:
     """Well-formed records as string frames with their first line number (a record may span lines)."""
     with sniffed.open_text() as handle:
         reader = csv.reader(handle)

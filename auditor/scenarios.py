@@ -15,22 +15,9 @@ from pricing.catalog import CatalogModel
 
 def priced_shape(shape: pd.DataFrame) -> pd.DataFrame:
     """Shape rows that have tokens and a catalog model: the workload scenarios re-price."""
-    return shape[
-        (shape[MODEL_REF] != "")
-        & (
-            shape[
-                [
-                    "requests",
-                    "input_tokens",
-                    "cache_read_tokens",
-                    "cache_write_tokens",
-                    "cache_write_1h_tokens",
-                    "output_tokens",
-                ]
-            ].sum(axis=1)
-            > 0
-        )
-    ].reset_index(drop=True)
+    # Reasoning tokens are inside output tokens: they never make a row priced on their own.
+    counted = ["requests", *(c for c in TOKEN_COLUMNS if c != "reasoning_tokens")]
+    return shape[(shape[MODEL_REF] != "") & (shape[counted].sum(axis=1) > 0)].reset_index(drop=True)
 
 
 def build_scenarios(

@@ -51,7 +51,6 @@ IMPORTER = Importer(
     family="openrouter_requests",
     ledger={
         "provider": "'openrouter'",
-        # A `free` (or other non-standard) variant is its own catalog entry: `author/model:free`.
         # A `free` (or other non-standard) variant is its own catalog entry: `author/model:free`. The common
         # case is tested first, without string functions: this runs on every request of the log.
         "model_raw": """CASE WHEN "variant" = 'standard' OR "variant" = '' THEN "model_permaslug"
