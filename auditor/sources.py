@@ -44,23 +44,19 @@ class _Collector:
     skipped: list[SkippedFile]
     seen: set[Path]
 
-    def add_named(self, path: Path) -> None:
-        if is_xlsx(path):
-            self.sources.append(self.workbook_source(path, str(path)))
-        elif _is_zip(path):
-            self.add_archive(path, named=True)
-        else:
-            self.sources.append(_source(path, self.importers, self.forced_format))
-
-    def add_found(self, path: Path, label: str = "") -> None:
+    def add(self, path: Path, label: str = "", named: bool = False) -> None:
+        """Add a file. One named on the command line must be readable; one found in a directory or an
+        archive that cannot be read is listed as skipped."""
         try:
             if is_xlsx(path):
                 self.sources.append(self.workbook_source(path, label or str(path)))
             elif _is_zip(path):
-                self.add_archive(path, named=False)
+                self.add_archive(path, named)
             else:
                 self.sources.append(_source(path, self.importers, self.forced_format, label))
         except InputFileError as exc:
+            if named:
+                raise
             self.skipped.append(SkippedFile(path=label or str(path), reason=exc.problem))
 
     def workbook_source(self, path: Path, label: str) -> Source:
@@ -83,7 +79,7 @@ class _Collector:
                     label = f"{archive}!{member.filename}"
                     copy = self.scratch / f"{len(self.seen)}-{len(self.sources)}-{len(self.skipped)}"
                     _extract(bundle, member, copy, label)
-                    self.add_found(copy, label)
+                    self.add(copy, label)
         except zipfile.BadZipFile as exc:
             raise InputFileError(str(archive), f"is not a readable ZIP archive ({exc})", "download it again") from exc
         if named and len(self.sources) == before:
@@ -124,17 +120,12 @@ def open_sources(
     collector = _Collector(importers, forced_format, scratch, [], [], set())
     try:
         for given in inputs:
-            if given.is_dir():
-                for path in _files_under(given):
-                    if path.resolve() not in collector.seen:
-                        collector.seen.add(path.resolve())
-                        collector.add_found(path)
-            elif given.is_file():
-                if given.resolve() not in collector.seen:
-                    collector.seen.add(given.resolve())
-                    collector.add_named(given)
-            else:
+            if not (given.is_dir() or given.is_file()):
                 raise InputFileError(str(given), "no such file or directory", "check the path")
+            for path in _files_under(given) if given.is_dir() else [given]:
+                if path.resolve() not in collector.seen:
+                    collector.seen.add(path.resolve())
+                    collector.add(path, named=given.is_file())
         yield collector.sources, collector.skipped
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
