@@ -68,6 +68,16 @@ class TokenCounts(_Model):
     output_tokens: int = 0
     reasoning_tokens: int = 0
 
+    def all_tokens(self) -> int:
+        """Every token, once: the classes do not overlap and reasoning is already inside output."""
+        return (
+            self.input_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
+            + self.cache_write_1h_tokens
+            + self.output_tokens
+        )
+
 
 class UsageEntry(TokenCounts):
     """Usage and cost of one model as one vendor billed it."""

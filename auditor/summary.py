@@ -138,10 +138,7 @@ def _totals(segments: pd.DataFrame, usage: list[UsageEntry], by_month: list[Mont
         list_cost=_list_cost_total(by_month),
         unpriced_requests=sum(u.requests or 0 for u in unpriced),
         unpriced_models=len(unpriced),
-        unpriced_tokens=sum(
-            u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.cache_write_1h_tokens + u.output_tokens
-            for u in unpriced
-        ),
+        unpriced_tokens=sum(u.all_tokens() for u in unpriced),
     )
 
 

@@ -45,11 +45,6 @@ def cache_write_total(counts: TokenCounts) -> int:
     return counts.cache_write_tokens + counts.cache_write_1h_tokens
 
 
-def all_tokens(counts: TokenCounts) -> int:
-    """Every token, once: the classes do not overlap and reasoning is already inside output."""
-    return counts.input_tokens + counts.cache_read_tokens + cache_write_total(counts) + counts.output_tokens
-
-
 def period_text(period: Period) -> str:
     """`2025-01-01 – 2025-03-31`, with `unknown` for a missing end."""
     start = period.start.isoformat() if period.start else "unknown"

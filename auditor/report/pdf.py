@@ -27,7 +27,6 @@ from reportlab.platypus import (
 
 from auditor.report.files import write_atomically
 from auditor.report.formatting import (
-    all_tokens,
     best_scenario,
     money,
     percent,
@@ -208,7 +207,7 @@ def _unpriced_table(usage: Sequence[UsageEntry], width: float) -> Table:
             u.provider,
             u.model_raw,
             tokens(u.requests),
-            tokens(all_tokens(u)),
+            tokens(u.all_tokens()),
             money(u.billed_cost),
             u.unpriced_reason or "not stated",
             "\n".join(u.suggestions) or "no close catalog model",

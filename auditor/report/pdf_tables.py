@@ -21,7 +21,6 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, Table, TableStyle
 
 from auditor.report.formatting import (
-    all_tokens,
     cache_write_total,
     clean_text,
     list_cost_label,
@@ -321,7 +320,7 @@ def month_table(result: AuditResult, width: float) -> Table:
             m.provider,
             _model_cell(m.model_raw, m.model),
             tokens(m.requests),
-            tokens(all_tokens(m)),
+            tokens(m.all_tokens()),
             money(m.billed_cost),
             list_cost_text(m),
         ]
@@ -333,7 +332,7 @@ def month_table(result: AuditResult, width: float) -> Table:
         "",
         "",
         tokens(t.requests),
-        tokens(all_tokens(t)),
+        tokens(t.all_tokens()),
         money(t.billed_cost),
         money(t.list_cost),
     ]
