@@ -193,7 +193,7 @@ def _warnings(usage: list[UsageEntry], ingested: list[IngestedFile]) -> list[str
         if f.account.rows_rejected:
             warnings.append(f"{f.account.path}: {f.account.rows_rejected} row(s) rejected; see the rejected rows.")
     for u in usage:
-        if u.list_cost is None and (u.input_tokens or u.output_tokens or u.cache_read_tokens):
+        if is_unpriced(u):
             warnings.append(f"{u.provider} model '{u.model_raw}' is unpriced: {u.unpriced_reason}.")
     kinds: dict[str, set[str]] = {}
     for f in ingested:

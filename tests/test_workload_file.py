@@ -73,3 +73,20 @@ def test_the_samples_workload_file_reads(tmp_path: Path) -> None:
     result = run_audit(AuditOptions(inputs=(sample,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
     entry = result.inputs[0]
     assert entry.rows_read == entry.rows_used == len(csv_rows(sample))
+
+
+def test_every_unpriced_model_with_usage_is_warned_about(tmp_path: Path) -> None:
+    """A model the catalog lacks is warned about whatever its usage: cache writes only, or requests only."""
+    path = tmp_path / "workload.csv"
+    path.write_text(
+        "provider,model,day,requests,input_tokens,output_tokens,cache_write_tokens\n"
+        "acme,in-house-writer,2026-09-01,0,0,0,5000\n"
+        "acme,in-house-counter,2026-09-01,3,0,0,0\n"
+        "openai,gpt-5-mini,2026-09-01,1,100,10,0\n",
+        encoding="utf-8",
+    )
+    result = run_audit(AuditOptions(inputs=(path,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    assert result.totals.unpriced_models == 2
+    for model in ("in-house-writer", "in-house-counter"):
+        assert sum(f"model '{model}' is unpriced" in w for w in result.warnings) == 1, result.warnings
+    assert not any("gpt-5-mini" in w and "unpriced" in w for w in result.warnings)
