@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -205,7 +205,8 @@ def _account(
     listed = reader_rejects[:MAX_LISTED_REJECTS]
     if rule_rejects:
         listed += _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS)
-    account.rejected = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
+    first_listed = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
+    account.rejected = [replace(r, where=sniffed.where(r.line)) for r in first_listed]
     first, last = con.execute(
         f"SELECT strftime(min(day), '%Y-%m-%d'), strftime(max(day), '%Y-%m-%d') FROM {table} "
         f"WHERE status = '' AND NOT in_shape"

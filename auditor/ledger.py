@@ -79,6 +79,8 @@ class RejectedRow:
     line: int
     reason: str
     column: str | None = None
+    where: str = ""
+    """Its place in a JSON document (`page 1, bucket 2, result 3`) when the file was one; else empty."""
 
 
 @dataclass

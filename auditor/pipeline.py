@@ -134,7 +134,7 @@ def _input_file(ingested: IngestedFile) -> InputFile:
         rows_skipped=a.rows_skipped,
         rows_rejected=a.rows_rejected,
         skipped_reasons=dict(sorted(a.skipped_reasons.items())),
-        rejected=[RejectedRowOut(line=r.line, column=r.column, reason=r.reason) for r in a.rejected],
+        rejected=[RejectedRowOut(line=r.line, where=r.where, column=r.column, reason=r.reason) for r in a.rejected],
         period_start=_day(a.period_start),
         period_end=_day(a.period_end),
     )

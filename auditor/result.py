@@ -31,8 +31,18 @@ class RejectedRowOut(_Model):
     """A row that could not be used."""
 
     line: int = Field(description="1-based line of the file (0 when it could not be located)")
+    where: str = Field(
+        default="",
+        description="for a JSON document (an API page): the record's place in it, e.g. "
+        "'page 1, bucket 2 (2026-10-01T00:00:00Z), result 3'; empty for other files",
+    )
     column: str | None = Field(default=None, description="the column at fault, when one is")
     reason: str
+
+    @property
+    def location(self) -> str:
+        """How reports name the row: its place in a document, else its line."""
+        return self.where or (f"line {self.line}" if self.line > 0 else "unknown")
 
 
 class InputFile(_Model):

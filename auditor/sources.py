@@ -13,12 +13,13 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from auditor.errors import InputFileError, OptionError
 from auditor.importers import IMPORTERS
 from auditor.importers.base import Importer
+from auditor.importers.documents import flatten
 from auditor.importers.reader import Sniffed, detect, sniff
 from auditor.importers.xlsx import copy_table_to_csv, is_xlsx
 from auditor.result import SkippedFile
@@ -53,7 +54,7 @@ class _Collector:
             elif _is_zip(path):
                 self.add_archive(path, named)
             else:
-                self.sources.append(_source(path, self.importers, self.forced_format, label))
+                self.sources.append(self.text_source(path, label))
         except InputFileError as exc:
             if named:
                 raise
@@ -68,6 +69,15 @@ class _Collector:
         except InputFileError as exc:
             raise InputFileError(label, exc.problem, exc.hint) from exc
         return _source(target, self.importers, self.forced_format, f"{label} [{copy.sheet}]", copy.header_row - 1)
+
+    def text_source(self, path: Path, label: str) -> Source:
+        """A delimited or JSON-lines file as it is; a JSON document flattened into JSON lines first."""
+        sniffed = sniff(path, label)
+        if sniffed.kind == "json_document":
+            target = self.scratch / f"document-{len(self.sources)}-{len(self.skipped)}.jsonl"
+            flat = flatten(path, sniffed.gzip, sniffed.encoding, target, sniffed.name)
+            sniffed = replace(sniff(target, sniffed.name), locators=flat.locators)
+        return Source(sniffed, detect(sniffed, self.importers, self.forced_format))
 
     def add_archive(self, archive: Path, named: bool) -> None:
         before = len(self.sources)

@@ -29,17 +29,15 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 
 def ingest_one(path: Path):  # type: ignore[no-untyped-def]
     """Detect and ingest one file with a fresh pricebook (importer-level tests)."""
-    from auditor.importers import IMPORTERS
-    from auditor.importers.reader import detect, sniff
     from auditor.ingest import ingest_file, survey_file
     from auditor.scan import scan_connection
+    from auditor.sources import open_sources
     from auditor.workload import Pricebook
 
-    sniffed = sniff(path)
-    importer = detect(sniffed, IMPORTERS)
-    with scan_connection() as con:
-        survey = survey_file(con, sniffed, importer)
-        return importer, ingest_file(con, sniffed, importer, Pricebook(), 0, survey)
+    with open_sources((path,), None) as (sources, _), scan_connection() as con:
+        (source,) = sources
+        survey = survey_file(con, source.sniffed, source.importer)
+        return source.importer, ingest_file(con, source.sniffed, source.importer, Pricebook(), 0, survey)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -101,8 +101,8 @@ def test_non_numeric_token_count_rejects_only_its_row(run_cli, tmp_path: Path) -
     entry = data["inputs"][0]
     assert (entry["rows_read"], entry["rows_used"], entry["rows_rejected"]) == (41, 39, 2)
     assert entry["rejected"] == [
-        {"line": 6, "column": "tokens_prompt", "reason": "'12k' is not a number"},
-        {"line": 10, "column": "tokens_completion", "reason": "negative count"},
+        {"line": 6, "where": "", "column": "tokens_prompt", "reason": "'12k' is not a number"},
+        {"line": 10, "where": "", "column": "tokens_completion", "reason": "negative count"},
     ]
     assert any("2 row(s) rejected" in w for w in data["warnings"])
 
@@ -164,4 +164,4 @@ def test_semicolon_delimited_export_is_refused_with_the_reason(run_cli, tmp_path
 def test_json_nested_100000_deep_is_refused_not_a_crash(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "deep.jsonl"
     path.write_text('{"a":' * 100_000 + "1" + "}" * 100_000 + "\n", encoding="utf-8")
-    _assert_refused(run_cli, path, "not a format the auditor knows")
+    _assert_refused(run_cli, path, "nested too deeply")

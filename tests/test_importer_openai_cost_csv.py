@@ -134,7 +134,9 @@ def test_a_foreign_currency_is_converted_at_the_given_rate(run_cli, tmp_path: Pa
     data = result.json()
     entry = data["inputs"][0]
     assert (entry["rows_read"], entry["rows_used"], entry["rows_skipped"], entry["rows_rejected"]) == (17, 15, 1, 1)
-    assert entry["rejected"] == [{"line": 10, "column": "amount_currency", "reason": "not a currency code"}]
+    assert entry["rejected"] == [
+        {"line": 10, "where": "", "column": "amount_currency", "reason": "not a currency code"}
+    ]
     rows = {i: r for i, r in enumerate(_rows(OLDER), start=2)}
     usd = sum(Decimal(r["amount_value"]) for i, r in rows.items() if r["amount_value"] and i not in (3, 10))
     assert Decimal(data["totals"]["billed_cost"]) == usd + Decimal(rows[3]["amount_value"]) * Decimal("1.08")

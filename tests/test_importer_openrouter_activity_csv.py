@@ -140,7 +140,7 @@ def test_reasoning_above_completion_is_rejected_with_its_line(run_cli, tmp_path:
     entry = data["inputs"][0]
     assert (entry["rows_read"], entry["rows_used"], entry["rows_rejected"]) == (11, 10, 1)
     assert entry["rejected"] == [
-        {"line": 5, "column": "Reasoning Tokens", "reason": "Reasoning Tokens exceed Completion Tokens"}
+        {"line": 5, "where": "", "column": "Reasoning Tokens", "reason": "Reasoning Tokens exceed Completion Tokens"}
     ]
 
 

@@ -53,7 +53,9 @@ def test_an_in_house_log_is_audited_through_its_mapping(run_cli, tmp_path: Path)
     entry = data["inputs"][0]
     assert entry["format"] == "map:acme_gateway"
     assert (entry["rows_read"], entry["rows_used"], entry["rows_rejected"]) == (5, 4, 1)
-    assert entry["rejected"] == [{"line": 6, "column": "prompt_tokens", "reason": "'lots' is not a number"}]
+    assert entry["rejected"] == [
+        {"line": 6, "where": "", "column": "prompt_tokens", "reason": "'lots' is not a number"}
+    ]
     usage = {(u["provider"], u["model_raw"]): u for u in data["usage"]}
     mini = usage[("openai", "gpt-4o-mini-2024-07-18")]
     # Input includes cached tokens in this source: the ledger's input does not.

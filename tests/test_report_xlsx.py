@@ -153,5 +153,5 @@ def test_an_empty_result_gives_header_only_sheets(result: AuditResult, tmp_path:
     write_xlsx(empty, tmp_path / "empty.xlsx")
     book = load_workbook(tmp_path / "empty.xlsx")
     assert book["Usage by model"].max_row == 1
-    assert book["Rejected rows"].auto_filter.ref == "A1:D1"
+    assert book["Rejected rows"].auto_filter.ref == "A1:E1"
     assert _summary(book)["Best saving"].value == "no scenarios were computed"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from auditor.importers import (
     anthropic_cost_csv,
+    anthropic_cost_report_json,
     anthropic_usage_csv,
+    anthropic_usage_report_json,
     aws_cur2_csv,
     aws_cur_legacy_csv,
     azure_cost_csv,
@@ -17,6 +19,8 @@ from auditor.importers import (
     litellm_spend_logs_csv,
     openai_batch_jsonl,
     openai_cost_csv,
+    openai_costs_api_json,
+    openai_usage_api_json,
     openai_usage_csv,
     openrouter_activity_csv,
     openrouter_logs_csv,
@@ -43,6 +47,10 @@ IMPORTERS: tuple[Importer, ...] = (
     aws_cur_legacy_csv.IMPORTER,
     aws_cur2_csv.IMPORTER,
     focus_csv.IMPORTER,
+    openai_usage_api_json.IMPORTER,
+    openai_costs_api_json.IMPORTER,
+    anthropic_usage_report_json.IMPORTER,
+    anthropic_cost_report_json.IMPORTER,
 )
 
 

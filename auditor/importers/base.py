@@ -8,7 +8,7 @@ unit conversions and the quirks of its source, written as SQL expressions over i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 
@@ -80,3 +80,35 @@ class Importer:
             return tuple(self.json_fields)
         unused = set(self.unused_columns) - set(self.record_key)
         return tuple(c for c in (*self.required_columns, *self.optional_columns) if c not in unused)
+
+
+def as_json_records(
+    importer: Importer,
+    *,
+    name: str,
+    title: str,
+    required_keys: tuple[str, ...],
+    paths: Mapping[str, str] | None = None,
+    example: str,
+    reject_when: tuple[tuple[str, str, str], ...] | None = None,
+) -> Importer:
+    """The same source read from JSON records (an API's answer, flattened by `documents.py`) instead of CSV.
+
+    Each column the CSV importer reads is the JSON field of the same name, or the one at `paths[column]`
+    (`amount_value` → `$.amount.value`); the mapping, rules and token semantics stay the CSV importer's, so
+    both read the same data into the same ledger. `required_keys` identify the records (detection)."""
+    paths = dict(paths or {})
+    fields = {column: paths.get(column, f'$."{column}"') for column in importer.read_columns}
+    top_level = {path.removeprefix("$.").split(".")[0].strip('"') for path in fields.values()}
+    return replace(
+        importer,
+        name=name,
+        title=title,
+        required_columns=required_keys,
+        optional_columns=tuple(sorted(top_level - set(required_keys))),
+        unused_columns=(),
+        json_fields=fields,
+        reject_when=importer.reject_when if reject_when is None else reject_when,
+        example_header=example,
+        family=importer.usage_family,
+    )

@@ -9,10 +9,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
 from auditor.errors import InputFileError, UnknownFormatError
 from auditor.importers.base import Importer
+from auditor.importers.documents import looks_like_document
 
 SNIFF_BYTES = 64 * 1024
 
@@ -34,6 +35,14 @@ class Sniffed:
     """How reports name the file (an archive member is `archive.zip!member.csv`); the path when empty."""
     line_offset: int = 0
     """Added to line numbers in reports (a workbook's table may start below row 1)."""
+    kind: Literal["csv", "json_lines", "json_document"] = "csv"
+    """Delimited text, JSON lines, or a JSON document (read after flattening into JSON lines)."""
+    locators: tuple[str, ...] = ()
+    """For JSON lines flattened from a document: where each line was in it (`page 1, bucket 2, result 3`)."""
+
+    def where(self, line: int) -> str:
+        """How reports name a line: its place in the original document, when the file was one."""
+        return self.locators[line - 1] if 0 < line <= len(self.locators) else ""
 
     @property
     def name(self) -> str:
@@ -69,12 +78,17 @@ def sniff(path: Path, label: str = "", line_offset: int = 0) -> Sniffed:
         )
     if text.startswith("\ufeff"):
         text = text[1:]
-    if text.lstrip().startswith("{"):
-        header = _json_keys(text)
+    kind: Literal["csv", "json_lines", "json_document"] = "csv"
+    header: tuple[str, ...]
+    if looks_like_document(text):
+        kind, header = "json_document", ()
+    elif text.lstrip().startswith("{"):
+        kind, header = "json_lines", _json_keys(text)
     else:
         first_line = next(csv.reader(io.StringIO(text.splitlines()[0] if text else "")), [])
         header = tuple(name.strip() for name in first_line)
-    return Sniffed(path, encoding, header, len(head) / max(1, head.count(b"\n")), compressed, label, line_offset)
+    bytes_per_row = len(head) / max(1, head.count(b"\n"))
+    return Sniffed(path, encoding, header, bytes_per_row, compressed, label, line_offset, kind)
 
 
 def _json_keys(text: str) -> tuple[str, ...]:
@@ -119,6 +133,13 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
     header = set(sniffed.header)
     if forced is not None:
         importer = next(i for i in importers if i.name == forced)
+        if importer.is_json_lines != (sniffed.kind != "csv"):
+            given = "delimited text (CSV)" if sniffed.kind == "csv" else "JSON"
+            raise InputFileError(
+                sniffed.name,
+                f"is not a {importer.name} file: it holds {given}",
+                f"{importer.title} looks like: {importer.example_header}",
+            )
         missing = [c for c in importer.required_columns if c not in header]
         if missing:
             raise InputFileError(
@@ -128,6 +149,8 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
                 line=1,
             )
         return importer
+    # A JSON file is read by a JSON importer, a delimited one by a CSV importer.
+    importers = [i for i in importers if i.is_json_lines == (sniffed.kind != "csv")]
     matching = [i for i in importers if all(c in header for c in i.required_columns)]
     if matching:
         return max(matching, key=lambda i: (len(header & i.known_columns), len(i.required_columns)))
@@ -143,9 +166,10 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
         f"{i.name} (missing {', '.join(c for c in i.required_columns if c not in header)})" for i in ranked
     )
     shown = ",".join(sniffed.header[:8]) + (",…" if len(sniffed.header) > 8 else "")
+    what = "header" if sniffed.kind == "csv" else "fields"
     raise UnknownFormatError(
         sniffed.name,
-        f"not a format the auditor knows (header: {shown}); closest: {closest}",
+        f"not a format the auditor knows ({what}: {shown}); closest: {closest}",
         "supported formats: " + ", ".join(i.name for i in importers) + "; force one with --format NAME",
         line=1,
     )

@@ -249,10 +249,8 @@ def _file_period(f: InputFile) -> str:
 
 def _rejected_table(rejected: Sequence[RejectedRowOut], width: float) -> Table:
     """The listed rejected rows of one file."""
-    columns = [Column("line"), Column("column", "text", cap=130), Column("reason", "flex")]
-    rows: list[list[Cell]] = [
-        [str(r.line) if r.line > 0 else "unknown", r.column or "(row)", r.reason] for r in rejected
-    ]
+    columns = [Column("where", "text", cap=170), Column("column", "text", cap=130), Column("reason", "flex")]
+    rows: list[list[Cell]] = [[r.location, r.column or "(row)", r.reason] for r in rejected]
     return fitted_table(columns, rows, width)
 
 

@@ -241,7 +241,9 @@ def _input_rows(result: AuditResult) -> list[Row]:
 
 def _rejected_rows(result: AuditResult) -> list[Row]:
     return [
-        [f.path, r.line if r.line > 0 else "unknown", r.column, r.reason] for f in result.inputs for r in f.rejected
+        [f.path, r.line if r.line > 0 else "unknown", r.where, r.column, r.reason]
+        for f in result.inputs
+        for r in f.rejected
     ]
 
 
@@ -257,7 +259,7 @@ def build_workbook(result: AuditResult) -> Workbook:
         ("Usage by month", _MONTH_HEADERS, [_month_row(m) for m in result.usage_by_month]),
         ("Scenarios", _SCENARIO_HEADERS, _scenario_rows(result)),
         ("Inputs", _INPUT_HEADERS, _input_rows(result)),
-        ("Rejected rows", ["file", "line", "column", "reason"], _rejected_rows(result)),
+        ("Rejected rows", ["file", "line", "where in the document", "column", "reason"], _rejected_rows(result)),
         ("Skipped files", ["path", "reason"], [[f.path, f.reason] for f in result.skipped_files]),
         ("Notes", ["kind", "text"], _note_rows(result)),
     ]
