@@ -187,3 +187,30 @@ def test_audit_json_gives_usage_per_provider(run_cli) -> None:  # type: ignore[n
         assert entry["list_cost"] is not None, f"{entry['provider']}:{entry['model_raw']} is priced from the catalog"
     assert usage == by_provider
     assert data["totals"]["billed_cost"] is None
+
+
+def test_the_proxy_api_json_reads_as_the_same_rows_of_the_csv(tmp_path: Path) -> None:
+    """`GET /spend/logs` answers the same rows as JSON objects (metadata an object, not a string)."""
+    from auditor.options import AuditOptions
+    from auditor.pipeline import run_audit
+
+    answer = SAMPLES / "litellm_spend_logs_json" / "spend_logs_2026-10-01_2026-10-11.json"
+    ids = [o["request_id"] for o in json.loads(answer.read_text(encoding="utf-8"))]
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    same_rows = tmp_path / "spend_logs.csv"
+    with same_rows.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        reader = csv.reader(io.StringIO("".join(lines)))
+        header = next(reader)
+        writer.writerow(header)
+        writer.writerows(r for r in reader if r[0] in ids)
+
+    def audit(path: Path) -> Any:
+        return json.loads(run_audit(AuditOptions(inputs=(path,), as_of=AS_OF)).model_dump_json())
+
+    from_json, from_csv = audit(answer), audit(same_rows)
+    assert from_json["inputs"][0]["format"] == "litellm_spend_logs_json"
+    assert from_json["usage"] == from_csv["usage"]
+    account = ("rows_read", "rows_used", "rows_skipped", "rows_rejected", "skipped_reasons")
+    assert [from_json["inputs"][0][k] for k in account] == [from_csv["inputs"][0][k] for k in account]
+    assert from_json["inputs"][0]["rows_read"] == len(ids) == 14

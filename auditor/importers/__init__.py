@@ -17,6 +17,7 @@ from auditor.importers import (
     gcp_billing_csv,
     helicone_csv,
     litellm_spend_logs_csv,
+    litellm_spend_logs_json,
     openai_batch_jsonl,
     openai_cost_csv,
     openai_costs_api_json,
@@ -51,6 +52,7 @@ IMPORTERS: tuple[Importer, ...] = (
     openai_costs_api_json.IMPORTER,
     anthropic_usage_report_json.IMPORTER,
     anthropic_cost_report_json.IMPORTER,
+    litellm_spend_logs_json.IMPORTER,
 )
 
 
