@@ -16,6 +16,7 @@ from auditor.importers import (
     focus_csv,
     gcp_billing_csv,
     helicone_csv,
+    langfuse_observations_json,
     litellm_spend_logs_csv,
     litellm_spend_logs_json,
     openai_batch_jsonl,
@@ -53,6 +54,7 @@ IMPORTERS: tuple[Importer, ...] = (
     anthropic_usage_report_json.IMPORTER,
     anthropic_cost_report_json.IMPORTER,
     litellm_spend_logs_json.IMPORTER,
+    langfuse_observations_json.IMPORTER,
 )
 
 

@@ -50,14 +50,14 @@ _MAKERS = (
     (r"grok", "x-ai"),
     (r"^command-", "cohere"),
 )
-_MAKER = (
+MAKER_FROM_MODEL = (
     "CASE "
     + " ".join(f"""WHEN regexp_matches(lower("model"), {literal(rx)}) THEN {literal(p)}""" for rx, p in _MAKERS)
     + " ELSE 'unknown' END"
 )
 _PROVIDER_RAW = 'upper(trim("provider"))'
 PROVIDER = (
-    f"""CASE WHEN {_PROVIDER_RAW} = '' THEN {_MAKER} """
+    f"""CASE WHEN {_PROVIDER_RAW} = '' THEN {MAKER_FROM_MODEL} """
     + " ".join(f"WHEN {_PROVIDER_RAW} = {literal(name)} THEN {literal(pid)}" for name, pid in _PROVIDER_IDS.items())
     + ' ELSE lower(trim("provider")) END'
 )
