@@ -19,7 +19,7 @@ from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRo
 from auditor.scan import scan_connection
 from auditor.scenarios import build_scenarios
 from auditor.sources import Source, open_sources
-from auditor.summary import summarise_usage
+from auditor.summary import SOURCE_FILE, summarise_usage
 from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
 from pricing.fx import FxRate, convert_to_usd, load_rates_file, parse_fx_flags
@@ -40,7 +40,8 @@ def run_audit(
     own = (load_mapping(options.map_file),) if options.map_file else ()
     with open_sources(options.inputs, options.format, own) as (sources, skipped_files), scan_connection() as con:
         ingested = _ingest_all(con, sources, pricebook, options, progress)
-    usage_table, fx_used = convert_to_usd(merge_tables([f.usage for f in ingested], USAGE_KEYS, SUM_COLUMNS), rates)
+    by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]
+    usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)
     shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
     clock.lap("ingest and aggregate")
     usage, by_month, totals, notes, warnings = summarise_usage(usage_table, shape_table, pricebook, ingested)

@@ -95,6 +95,11 @@ class UsageEntry(TokenCounts):
     provider: str = Field(description="the vendor that served and billed it")
     model_raw: str = Field(description="the model name as the source wrote it")
     model: str | None = Field(description="catalog id `provider:model`, or None when unpriced")
+    also_written_as: list[str] = Field(
+        default_factory=list,
+        description="other names of the same catalog model in the inputs (a cost export's display name), "
+        "counted on this line",
+    )
     requests: int | None = Field(description="None when the source has no request counts")
     billed_cost: Money | None = Field(description="what the source says was charged; None if it does not say")
     billed_non_token_cost: Money | None = Field(default=None, description="part of billed_cost that is not tokens")
@@ -106,6 +111,10 @@ class UsageEntry(TokenCounts):
     size_basis: str = Field(description="request sizes known per request, as an average, or from a label")
     unpriced_reason: str | None = None
     suggestions: list[str] = Field(default_factory=list, description="close catalog models, for unpriced names")
+    token_files: list[str] = Field(
+        default_factory=list, description="the input files its tokens and requests come from"
+    )
+    billed_files: list[str] = Field(default_factory=list, description="the input files its billed cost comes from")
 
 
 def is_unpriced(row: UsageEntry | MonthlyUsage) -> bool:

@@ -13,7 +13,7 @@ from auditor.importers import importer_named
 from auditor.ingest import IngestedFile
 from auditor.ledger import NANOS_PER_UNIT, SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL, SUM_COLUMNS, TOKEN_COLUMNS
 from auditor.result import MonthlyUsage, Totals, UsageEntry, is_unpriced, money
-from auditor.workload import RATE_ID, Pricebook
+from auditor.workload import MODEL_REF, RATE_ID, Pricebook
 from pricing.resolve import resolve_model
 
 _SIZE_BASIS_ORDER = ("request", SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL)
@@ -31,35 +31,81 @@ def _tokens(row: Mapping[Hashable, Any]) -> dict[str, int]:
     return {c: int(row[c]) for c in TOKEN_COLUMNS}
 
 
+SOURCE_FILE = "source_file"
+"""Usage-table column: index of the input file a row came from (the result names each figure's files)."""
+_LINE = "model_line"
+
+
 def summarise_usage(
     usage_table: pd.DataFrame, shape_table: pd.DataFrame, pricebook: Pricebook, ingested: list[IngestedFile]
 ) -> tuple[list[UsageEntry], list[MonthlyUsage], Totals, list[str], list[str]]:
     """The result's usage sections from the usage table (list cost at the rates in force when used)."""
-    usage = _usage_entries(usage_table, pricebook)
-    by_month = _monthly(usage_table, pricebook)
-    totals = _totals(usage_table, usage, by_month)
-    notes = _notes(usage_table, shape_table) + _billing_coverage(ingested)
+    lines = _with_model_lines(usage_table)
+    names = _line_names(lines)
+    files = [f.account.path for f in ingested]
+    usage = _usage_entries(lines, pricebook, names, files)
+    by_month = _monthly(lines, pricebook, names)
+    totals = _totals(lines, usage, by_month)
+    notes = _notes(lines, shape_table) + _billing_coverage(ingested)
     return usage, by_month, totals, notes, _warnings(usage, ingested)
+
+
+def _with_model_lines(segments: pd.DataFrame) -> pd.DataFrame:
+    """Segments with the model line they belong to: the catalog model when the name resolves, so that a usage
+    export's tokens and a cost export's charges of one model meet on one line even when the two exports write
+    its name differently (`claude-sonnet-4-5-20250929`, `Claude Sonnet 4.5`); else the name as written."""
+    refs = segments[MODEL_REF].fillna("").astype(str)
+    raw = "\x1f" + segments["model_raw"].astype(str)
+    return segments.assign(**{_LINE: refs.where(refs != "", raw)})
+
+
+def _line_names(lines: pd.DataFrame) -> dict[tuple[str, str], tuple[str, list[str]]]:
+    """(provider, model line) → the name shown (the one carrying the most tokens, else the first) and the others."""
+    tokens = lines[list(TOKEN_COLUMNS)].sum(axis=1).rename("tokens")
+    weights = pd.concat([lines[["provider", _LINE, "model_raw"]], tokens], axis=1)
+    per_name = weights.groupby(["provider", _LINE, "model_raw"], sort=True)["tokens"].sum().reset_index()
+    ranked: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for provider, line, name, count in per_name.itertuples(index=False):
+        ranked.setdefault((str(provider), str(line)), []).append((-int(count), str(name)))
+    return {key: (min(names)[1], sorted(n for _, n in names if n != min(names)[1])) for key, names in ranked.items()}
 
 
 def _list_costs(table: pd.DataFrame, pricebook: Pricebook, keys: list[str]) -> dict[tuple[object, ...], Decimal]:
     return cost_by_group(table, table[RATE_ID].to_numpy(), pricebook.rates.rates, keys)
 
 
-def _usage_entries(segments: pd.DataFrame, pricebook: Pricebook) -> list[UsageEntry]:
-    keys = ["provider", "model_raw"]
+def _files_with(lines: pd.DataFrame, mask: pd.Series, keys: list[str], files: list[str]) -> dict[Any, list[str]]:
+    """Per group of `keys`, the input files of its rows where `mask` holds."""
+    if SOURCE_FILE not in lines or not mask.any():
+        return {}
+    found = lines[mask].groupby(keys, sort=True)[SOURCE_FILE].agg(lambda s: sorted({files[int(i)] for i in s}))
+    return dict(found.items())
+
+
+def _usage_entries(
+    segments: pd.DataFrame,
+    pricebook: Pricebook,
+    names: dict[tuple[str, str], tuple[str, list[str]]],
+    files: list[str],
+) -> list[UsageEntry]:
+    keys = ["provider", _LINE]
     sums = segments.groupby(keys, sort=True)[list(SUM_COLUMNS)].sum()
     bases = segments.groupby(keys, sort=True)["size_basis"].agg(lambda s: sorted(set(s), key=_SIZE_BASIS_ORDER.index))
     catalog_costs = _list_costs(segments, pricebook, keys)
+    has_tokens = (segments[list(TOKEN_COLUMNS)].sum(axis=1) > 0) | (segments["requests"] > 0)
+    token_files = _files_with(segments, has_tokens, keys, files)
+    billed_files = _files_with(segments, segments["billed_lines"] > 0, keys, files)
     entries = []
-    for (provider, model_raw), row in zip(sums.index, sums.to_dict("records"), strict=True):
-        resolution = resolve_model(str(provider), str(model_raw))
-        list_cost, basis = _list_cost(row, catalog_costs.get((provider, model_raw)), resolution.model is not None)
+    for (provider, line), row in zip(sums.index, sums.to_dict("records"), strict=True):
+        model_raw, other_names = names[(str(provider), str(line))]
+        resolution = resolve_model(str(provider), model_raw)
+        list_cost, basis = _list_cost(row, catalog_costs.get((provider, line)), resolution.model is not None)
         entries.append(
             UsageEntry(
                 provider=str(provider),
-                model_raw=str(model_raw),
+                model_raw=model_raw,
                 model=resolution.model.ref if resolution.model else None,
+                also_written_as=other_names,
                 requests=int(row["requests"]) if row["requests_known_lines"] else None,
                 **_tokens(row),
                 billed_cost=_billed(row),
@@ -67,9 +113,11 @@ def _usage_entries(segments: pd.DataFrame, pricebook: Pricebook) -> list[UsageEn
                 byok_upstream_cost=money(_nanos(row["byok_upstream_nanos"])) if row["byok_upstream_nanos"] else None,
                 list_cost=list_cost,
                 list_cost_basis=basis,
-                size_basis=", ".join(bases[(provider, model_raw)]),
+                size_basis=", ".join(bases[(provider, line)]),
                 unpriced_reason=(resolution.unpriced_reason or None) if resolution.model is None else None,
                 suggestions=list(resolution.suggestions) if resolution.model is None else [],
+                token_files=token_files.get((provider, line), []),
+                billed_files=billed_files.get((provider, line), []),
             )
         )
     return entries
@@ -88,20 +136,23 @@ def _list_cost(
     return None, None
 
 
-def _monthly(segments: pd.DataFrame, pricebook: Pricebook) -> list[MonthlyUsage]:
-    keys = ["provider", "model_raw", "month"]
+def _monthly(
+    segments: pd.DataFrame, pricebook: Pricebook, names: dict[tuple[str, str], tuple[str, list[str]]]
+) -> list[MonthlyUsage]:
+    keys = ["provider", _LINE, "month"]
     frame = segments.assign(month=segments["day"].str.slice(0, 7))
     costs = _list_costs(frame, pricebook, keys)
     sums = frame.groupby(keys, sort=True)[list(SUM_COLUMNS)].sum()
     rows = []
-    for (provider, model_raw, month), row in zip(sums.index, sums.to_dict("records"), strict=True):
-        resolution = resolve_model(str(provider), str(model_raw))
-        list_cost, _ = _list_cost(row, costs.get((provider, model_raw, month)), resolution.model is not None)
+    for (provider, line, month), row in zip(sums.index, sums.to_dict("records"), strict=True):
+        model_raw, _ = names[(str(provider), str(line))]
+        resolution = resolve_model(str(provider), model_raw)
+        list_cost, _ = _list_cost(row, costs.get((provider, line, month)), resolution.model is not None)
         rows.append(
             MonthlyUsage(
                 month=str(month),
                 provider=str(provider),
-                model_raw=str(model_raw),
+                model_raw=model_raw,
                 model=resolution.model.ref if resolution.model else None,
                 requests=int(row["requests"]) if row["requests_known_lines"] else None,
                 **_tokens(row),
@@ -204,7 +255,8 @@ def _warnings(usage: list[UsageEntry], ingested: list[IngestedFile]) -> list[str
         if "cost" in found and found & {"usage", "requests"}:
             warnings.append(
                 f"{vendor}: both a usage export and a cost export were given. Tokens (and list cost) come from "
-                "the usage export, charges from the cost export, each under the model names its export uses; "
-                "list cost stated by the cost export is not added to the catalog list cost of the same usage."
+                "the usage export, charges from the cost export; a model both name (in any spelling the catalog "
+                "knows) is one line with its tokens and its charges, each line naming its files. List cost stated "
+                "by the cost export is not added to the catalog list cost of the same usage."
             )
     return warnings

@@ -67,3 +67,8 @@ def run_cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
         return CliRun(status, captured.out, captured.err)
 
     return run
+
+
+def without_files(usage: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    """Usage lines of a JSON result without the names of their files (the same data read from other files)."""
+    return [{k: v for k, v in u.items() if k not in ("token_files", "billed_files")} for u in usage]

@@ -148,8 +148,14 @@ def test_gzip_and_zip_inputs_give_the_same_result_as_the_plain_files(tmp_path: P
             inputs=(*plain, SAMPLES / "openai_usage_csv" / "completions_usage_2026-10-01_2026-10-14.csv"), as_of=AS_OF
         )
     )
-    assert packed.usage == direct.usage and packed.totals == direct.totals and packed.scenarios == direct.scenarios
+    files = {"token_files", "billed_files"}  # named as given: `more.zip!usage.csv` against the plain path
+    assert [u.model_dump(exclude=files) for u in packed.usage] == [u.model_dump(exclude=files) for u in direct.usage]
+    assert packed.totals == direct.totals and packed.scenarios == direct.scenarios
     assert sorted(i.rows_read for i in packed.inputs) == sorted(i.rows_read for i in direct.inputs)
+    assert {f for u in packed.usage for f in u.token_files} == {
+        *(str(tmp_path / (p.name + ".gz")) for p in plain),
+        f"{tmp_path / 'more.zip'}!usage.csv",
+    }
     assert [s.path for s in packed.skipped_files] == [f"{tmp_path / 'more.zip'}!notes.txt"]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from auditor.importers import IMPORTERS
 from auditor.importers.reader import detect, sniff
-from tests.conftest import AS_OF, GOLDENS, SAMPLES, ingest_one
+from tests.conftest import AS_OF, GOLDENS, SAMPLES, ingest_one, without_files
 from tests.conftest import csv_rows as _rows
 
 NANO = Decimal("1e9")
@@ -210,7 +210,7 @@ def test_the_proxy_api_json_reads_as_the_same_rows_of_the_csv(tmp_path: Path) ->
 
     from_json, from_csv = audit(answer), audit(same_rows)
     assert from_json["inputs"][0]["format"] == "litellm_spend_logs_json"
-    assert from_json["usage"] == from_csv["usage"]
+    assert without_files(from_json["usage"]) == without_files(from_csv["usage"])
     account = ("rows_read", "rows_used", "rows_skipped", "rows_rejected", "skipped_reasons")
     assert [from_json["inputs"][0][k] for k in account] == [from_csv["inputs"][0][k] for k in account]
     assert from_json["inputs"][0]["rows_read"] == len(ids) == 14

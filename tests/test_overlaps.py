@@ -119,3 +119,24 @@ def test_a_revised_re_export_of_a_bucket_counts_once(tmp_path: Path) -> None:
     assert _tokens(both) == _tokens(later)
     mid_day = next(i for i in both.inputs if i.path.endswith("taken-mid-day.csv"))
     assert mid_day.rows_skipped == mid_day.rows_read  # every bucket is in the later file too
+
+
+def test_a_cost_export_s_charges_sit_on_the_usage_export_s_model_line() -> None:
+    """The Console cost export names models by display name (`Claude Sonnet 4.5`), the usage export by id:
+    both are one catalog model, so one line holds its tokens and its charges, naming both files."""
+    import csv
+    from collections import defaultdict
+    from decimal import Decimal
+
+    result = run_audit(AuditOptions(inputs=(USAGE, COST), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    charged: dict[str, Decimal] = defaultdict(Decimal)
+    with COST.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            charged[row["model"]] += Decimal(row["cost_usd"])
+    lines = {u.model_raw: u for u in result.usage}
+    assert set(lines) == {"claude-haiku-4-5-20251001", "claude-opus-4-6", "claude-sonnet-4-5-20250929"}
+    sonnet = lines["claude-sonnet-4-5-20250929"]
+    assert sonnet.also_written_as == ["Claude Sonnet 4.5"]
+    assert sonnet.billed_cost == charged["Claude Sonnet 4.5"] and sonnet.input_tokens > 0
+    assert (sonnet.token_files, sonnet.billed_files) == ([str(USAGE)], [str(COST)])
+    assert sum((u.billed_cost or Decimal(0) for u in result.usage), Decimal(0)) == sum(charged.values())

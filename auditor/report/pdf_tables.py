@@ -260,8 +260,9 @@ _TOKEN_COLUMNS = [
 _MONEY_COLUMNS = [Column("billed"), Column("list cost")]
 
 
-def _model_cell(model_raw: str, model: str | None) -> Cell:
-    return (model_raw, model if model is not None else "not in the price catalog")
+def _model_cell(model_raw: str, model: str | None, also: Sequence[str] = ()) -> Cell:
+    catalog = model if model is not None else "not in the price catalog"
+    return (model_raw, catalog + (f"; also written {', '.join(also)}" if also else ""))
 
 
 def _token_cells(counts: TokenCounts, requests: int | None) -> list[Cell]:
@@ -290,7 +291,7 @@ def model_table(result: AuditResult, width: float) -> Table:
     rows: list[list[Cell]] = [
         [
             u.provider,
-            _model_cell(u.model_raw, u.model),
+            _model_cell(u.model_raw, u.model, u.also_written_as),
             *_token_cells(u, u.requests),
             money(u.billed_cost),
             list_cost_text(u),

@@ -53,6 +53,9 @@ _USAGE_HEADERS = [
     "size basis",
     "unpriced reason",
     "suggestions",
+    "also written as",
+    "files (tokens)",
+    "files (billed)",
 ]
 _MONTH_HEADERS = ["month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed", "list cost"]
 _SCENARIO_HEADERS = ["rank", "candidate", "name", "baseline", "projected", "savings", "savings %", "context window"]
@@ -188,6 +191,9 @@ def _usage_row(u: UsageEntry) -> Row:
         u.size_basis,
         u.unpriced_reason,
         "; ".join(u.suggestions) or None,
+        "; ".join(u.also_written_as) or None,
+        "; ".join(u.token_files) or None,
+        "; ".join(u.billed_files) or None,
     ]
 
 
