@@ -77,7 +77,7 @@ class _Collector:
             target = self.scratch / f"document-{len(self.sources)}-{len(self.skipped)}.jsonl"
             flat = flatten(path, sniffed.gzip, sniffed.encoding, target, sniffed.name)
             sniffed = replace(sniff(target, sniffed.name), locators=flat.locators)
-        return Source(sniffed, detect(sniffed, self.importers, self.forced_format))
+        return _detected(sniffed, self.importers, self.forced_format)
 
     def add_archive(self, archive: Path, named: bool) -> None:
         before = len(self.sources)
@@ -167,5 +167,10 @@ def _files_under(directory: Path) -> list[Path]:
 def _source(
     path: Path, importers: tuple[Importer, ...], forced_format: str | None, label: str = "", line_offset: int = 0
 ) -> Source:
-    sniffed = sniff(path, label, line_offset)
-    return Source(sniffed, detect(sniffed, importers, forced_format))
+    return _detected(sniff(path, label, line_offset), importers, forced_format)
+
+
+def _detected(sniffed: Sniffed, importers: tuple[Importer, ...], forced_format: str | None) -> Source:
+    """The file with its importer, its header under the importer's column names."""
+    importer = detect(sniffed, importers, forced_format)
+    return Source(replace(sniffed, header=importer.canonical_header(sniffed.header)), importer)

@@ -42,3 +42,38 @@ def test_token_meters_in_1m_and_1k_blocks_and_refunds_carry_no_tokens(run_cli) -
     assert (usage["gpt-4.1-mini"]["input_tokens"], usage["gpt-4.1-mini"]["cache_read_tokens"]) == (812_250, 3_120_500)
     # A snapshot written as a bare date stays as written, unpriced, never guessed.
     assert usage["gpt-4o-0806"]["list_cost"] is None and usage["gpt-4o-0806"]["input_tokens"] == 2_120_500
+
+
+EA = SAMPLES / "azure_cost_csv" / "ea-cost-details-2026-10.csv"
+
+
+def test_the_ea_export_in_pascal_case_reads_as_the_mca_export(run_cli) -> None:  # type: ignore[no-untyped-def]
+    """The EA / pay-as-you-go cost details write `MeterName`, `Quantity`, `CostInBillingCurrency`: the same rows
+    (a month later) give the same tokens and charges as the MCA sample."""
+    ea = run_cli(str(EA), "--as-of", AS_OF.isoformat(), "--json", "-").json()
+    mca = run_cli(str(SAMPLE), "--as-of", AS_OF.isoformat(), "--json", "-").json()
+    assert ea["inputs"][0]["format"] == "azure_cost_csv"
+    fields = ("model_raw", "input_tokens", "cache_read_tokens", "output_tokens", "billed_cost")
+    assert [[u[f] for f in fields] for u in ea["usage"]] == [[u[f] for f in fields] for u in mca["usage"]]
+    rows = _rows(EA)
+    ai = [r for r in rows if r["ConsumedService"] in AI]
+    assert Decimal(ea["totals"]["billed_cost"]) == sum(Decimal(r["CostInBillingCurrency"]) for r in ai)
+
+
+def test_the_legacy_usage_details_without_a_currency_are_refused(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    legacy = tmp_path / "usage-details-v1.csv"
+    legacy.write_text(
+        "DepartmentName,AccountName,AccountOwnerId,SubscriptionGuid,SubscriptionName,ResourceGroup,ResourceLocation,"
+        "UsageDateTime,ProductName,MeterCategory,MeterSubcategory,MeterId,MeterName,MeterRegion,UnitOfMeasure,"
+        "UsageQuantity,ResourceRate,PreTaxCost,CostCenter,ConsumedService,ResourceType,InstanceId,Tags,OfferId,"
+        "AdditionalInfo,ServiceInfo1,ServiceInfo2\r\n"
+        "AI,acme,owner@acme.example,9f1c2d3e-0000-4000-8000-1234567890ab,prod-ai,rg-ai,swedencentral,2026-09-14,"
+        "Azure OpenAI,Cognitive Services,Azure OpenAI,00000000-0000-0000-0000-000000000000,gpt-4o-0806-Inp-glbl Tokens,"
+        "Sweden Central,1K,1200,0.0025,3.0,,Microsoft.CognitiveServices,accounts,/subscriptions/x/resourceGroups/rg-ai/"
+        "providers/Microsoft.CognitiveServices/accounts/aoai-prod,,MS-AZR-0017P,,,\r\n",
+        encoding="utf-8",
+    )
+    outcome = run_cli(str(legacy), "--json", "-")
+    assert outcome.status == 2
+    first = outcome.err.splitlines()[0]
+    assert str(legacy) in first and "azure_cost_csv (missing billingCurrency)" in first

@@ -11,6 +11,12 @@ a model written with a bare snapshot date (`gpt-4o-0806`) or without its family 
 and unpriced, never guessed. Regional and Data Zone deployments cost about 10% more than the Global list
 price the catalog has; that premium is not applied. Provisioned (PTU, hourly) and audio meters are money
 only. Dates are `MM/DD/YYYY` or ISO; the file has a BOM.
+
+Other shapes of the same export are read too: the EA and pay-as-you-go cost details write the columns in
+PascalCase (`MeterName`, `Quantity`, `CostInBillingCurrency` or `Cost`, `BillingCurrency`), matched without
+case. The legacy usage details (`UsageDateTime,…,UsageQuantity,ResourceRate,PreTaxCost`) state no currency
+at all, so they are refused by detection (missing `billingCurrency`): add a `BillingCurrency` column holding
+the enrollment's currency and audit the file again. Amounts are never assumed to be in USD.
 """
 
 from __future__ import annotations
@@ -71,6 +77,17 @@ IMPORTER = Importer(
         "chargeType",
         "ProductName",
     ),
+    # EA and pay-as-you-go exports write PascalCase names (matched without case) and a few of their own.
+    header_aliases={
+        "cost": "costInBillingCurrency",
+        "pretaxcost": "costInBillingCurrency",
+        "usagequantity": "quantity",
+        "usagedatetime": "date",
+        "resourcegroup": "resourceGroupName",
+        "subscriptionguid": "SubscriptionId",
+        "instanceid": "ResourceId",
+        "product": "ProductName",
+    },
     count_columns=(),
     money_columns=("costInBillingCurrency", "costInUsd"),
     record_key=("date", "meterName", "ResourceId", "SubscriptionId", "chargeType", "meterSubCategory"),

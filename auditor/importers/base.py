@@ -57,9 +57,20 @@ class Importer:
     dedupe_within_file: str = ""
     """For a source that writes one record on several lines (Claude Code): the SQL order of a record's
     lines; only the first line of each record key counts, the others are skipped. Empty: no such lines."""
+    header_aliases: Mapping[str, str] = field(default_factory=dict)
+    """Header names other variants of the export write (lower-cased) → this importer's column names. When set,
+    the header is matched case-insensitively too (Azure's EA export writes `MeterName` where MCA writes
+    `meterName`, its legacy export `PreTaxCost` for the cost)."""
     family: str = ""
     """Formats of one family describe the same usage (a request log and its aggregated export): a day in
     several files of a family is counted from one. Empty: the format is its own family."""
+
+    def canonical_header(self, header: tuple[str, ...]) -> tuple[str, ...]:
+        """The file's header under this importer's column names (unchanged unless it has `header_aliases`)."""
+        if not self.header_aliases:
+            return header
+        names = {c.lower(): c for c in (*self.required_columns, *self.optional_columns)} | dict(self.header_aliases)
+        return tuple(names.get(h.strip().lower(), h) for h in header)
 
     @property
     def is_json_lines(self) -> bool:

@@ -130,9 +130,9 @@ def _encoding_of(shown: str, head: bytes) -> str:
 
 def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None = None) -> Importer:
     """The importer whose required columns the header holds, best overlap first; or a clear error."""
-    header = set(sniffed.header)
     if forced is not None:
         importer = next(i for i in importers if i.name == forced)
+        header = set(importer.canonical_header(sniffed.header))
         if importer.is_json_lines != (sniffed.kind != "csv"):
             given = "delimited text (CSV)" if sniffed.kind == "csv" else "JSON"
             raise InputFileError(
@@ -151,9 +151,10 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
         return importer
     # A JSON file is read by a JSON importer, a delimited one by a CSV importer.
     importers = [i for i in importers if i.is_json_lines == (sniffed.kind != "csv")]
-    matching = [i for i in importers if all(c in header for c in i.required_columns)]
+    headers = {i.name: set(i.canonical_header(sniffed.header)) for i in importers}
+    matching = [i for i in importers if all(c in headers[i.name] for c in i.required_columns)]
     if matching:
-        return max(matching, key=lambda i: (len(header & i.known_columns), len(i.required_columns)))
+        return max(matching, key=lambda i: (len(headers[i.name] & i.known_columns), len(i.required_columns)))
     if len(sniffed.header) == 1 and sniffed.header[0].count(";") >= 2:
         raise UnknownFormatError(
             sniffed.name,
@@ -161,9 +162,9 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
             "export the CSV again with commas, or save it as XLSX and give the workbook",
             line=1,
         )
-    ranked = sorted(importers, key=lambda i: -len(header & i.known_columns))[:2]
+    ranked = sorted(importers, key=lambda i: -len(headers[i.name] & i.known_columns))[:2]
     closest = "; ".join(
-        f"{i.name} (missing {', '.join(c for c in i.required_columns if c not in header)})" for i in ranked
+        f"{i.name} (missing {', '.join(c for c in i.required_columns if c not in headers[i.name])})" for i in ranked
     )
     shown = ",".join(sniffed.header[:8]) + (",…" if len(sniffed.header) > 8 else "")
     what = "header" if sniffed.kind == "csv" else "fields"
