@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from auditor.importers import (
+    anthropic_batch_results_jsonl,
     anthropic_cost_csv,
+    anthropic_message_jsonl,
     anthropic_usage_csv,
     aws_cur2_csv,
     aws_cur_legacy_csv,
@@ -40,6 +42,8 @@ IMPORTERS: tuple[Importer, ...] = (
     workload_csv.IMPORTER,
     openai_batch_jsonl.IMPORTER,
     openai_response_jsonl.IMPORTER,
+    anthropic_message_jsonl.IMPORTER,
+    anthropic_batch_results_jsonl.IMPORTER,
     azure_cost_csv.IMPORTER,
     gcp_billing_csv.IMPORTER,
     aws_cur_legacy_csv.IMPORTER,

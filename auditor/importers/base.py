@@ -57,6 +57,9 @@ class Importer:
     dedupe_within_file: str = ""
     """For a source that writes one record on several lines (Claude Code): the SQL order of a record's
     lines; only the first line of each record key counts, the others are skipped. Empty: no such lines."""
+    day_option: str = ""
+    """For a source whose lines carry no time (Message Batches results): the command-line option that gives a
+    file's day, read in SQL with `engine.given_day()`. Empty: every line carries its time."""
     family: str = ""
     """Formats of one family describe the same usage (a request log and its aggregated export): a day in
     several files of a family is counted from one. Empty: the format is its own family."""
