@@ -10,6 +10,7 @@ from auditor.importers import (
     aws_cur2_csv,
     aws_cur_legacy_csv,
     azure_cost_csv,
+    bedrock_invocation_jsonl,
     claude_code_jsonl,
     deepseek_amount_csv,
     deepseek_cost_csv,
@@ -48,6 +49,7 @@ IMPORTERS: tuple[Importer, ...] = (
     gcp_billing_csv.IMPORTER,
     aws_cur_legacy_csv.IMPORTER,
     aws_cur2_csv.IMPORTER,
+    bedrock_invocation_jsonl.IMPORTER,
     focus_csv.IMPORTER,
 )
 
