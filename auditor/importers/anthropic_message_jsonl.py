@@ -16,8 +16,9 @@ a top-level `timestamp` (else `created_at`) that the logger wrote beside the Mes
 reason, never dated by guess; a file with no time at all is better audited from the Console usage export.
 
 Skipped with a reason: API error bodies (`{"type": "error", …}`) and lines that are not whole Messages
-(streaming events). Rejected with their line: a Message without usage, model or time, and cache writes whose
-5-minute and 1-hour parts do not add up to `cache_creation_input_tokens`.
+(streaming events). Rejected with their line: a Message without usage, model or time, thinking tokens above
+the output tokens, and cache writes whose 5-minute and 1-hour parts do not add up to
+`cache_creation_input_tokens`.
 """
 
 from __future__ import annotations
