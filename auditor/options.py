@@ -22,6 +22,10 @@ class AuditOptions(BaseModel):
     map_file: Path | None = Field(default=None, description="mapping file describing an in-house format")
     fx: tuple[str, ...] = Field(default=(), description="exchange rates `CUR=USD_PER_UNIT` or `CUR@YYYY-MM=…`")
     rates_file: Path | None = Field(default=None, description="TOML file of exchange rates ([[rate]] tables)")
+    batch_dates: tuple[str, ...] = Field(
+        default=(),
+        description="day of results files whose lines carry no time: `YYYY-MM-DD` (all), `FILE=YYYY-MM-DD` (one)",
+    )
     block_bytes: int = Field(
         default=DEFAULT_BLOCK_BYTES, description="bytes DuckDB reads per CSV buffer (results never depend on it)"
     )

@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
 from auditor import __version__
+from auditor.errors import OptionError
+from auditor.importers.engine import GIVEN_DAY_VARIABLE
 from auditor.importers.mapping import load_mapping
 from auditor.ingest import IngestedFile, duplicates_table, ingest_file, survey_file
 from auditor.ledger import SUM_COLUMNS
@@ -39,7 +42,9 @@ def run_audit(
     pricebook = Pricebook()
     own = (load_mapping(options.map_file),) if options.map_file else ()
     with open_sources(options.inputs, options.format, own) as (sources, skipped_files), scan_connection() as con:
-        ingested = _ingest_all(con, sources, pricebook, options, progress)
+        given = _given_days(options.batch_dates, sources)
+        ingested = _ingest_all(con, sources, pricebook, options, progress, given)
+        dated = [_dated_note(s, day) for s, day in zip(sources, given, strict=True) if day is not None]
     by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]
     usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)
     shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
@@ -63,7 +68,7 @@ def run_audit(
         fx_rates=[
             FxRateOut(currency=r.currency, month=r.month, usd_per_unit=r.usd_per_unit, source=r.source) for r in fx_used
         ],
-        notes=notes + [_fx_note(r) for r in fx_used],
+        notes=notes + dated + [_fx_note(r) for r in fx_used],
         warnings=warnings,
     )
 
@@ -94,16 +99,17 @@ def _ingest_all(
     pricebook: Pricebook,
     options: AuditOptions,
     progress: ScanProgress | None,
+    given: list[date | None],
 ) -> list[IngestedFile]:
     """Survey every file, settle what overlapping files leave to each other, then scan every file."""
     families = [s.importer.usage_family for s in sources]
     labels = [s.sniffed.name for s in sources]
     shared = families_in_several_files(families)
-    surveys = [
-        survey_file(con, s.sniffed, s.importer, options.block_bytes, progress,
-                    f"keys_{i}" if families[i] in shared else None)
-        for i, s in enumerate(sources)
-    ]  # fmt: skip
+    surveys = []
+    for i, s in enumerate(sources):
+        _give_day(con, given[i])
+        surveys.append(survey_file(con, s.sniffed, s.importer, options.block_bytes, progress,
+                                   f"keys_{i}" if families[i] in shared else None))  # fmt: skip
     formats = [s.importer.name for s in sources]
     detail = [_DETAIL[s.importer.kind] for s in sources]
     plans = plan_overlaps(families, formats, labels, surveys, detail)
@@ -113,11 +119,65 @@ def _ingest_all(
         for day, owner in plan.shared_days.items():
             owners.setdefault(owner, []).append(day)
         duplicates = duplicates_table(con, f"duplicates_{i}", owners, labels) if owners else None
+        _give_day(con, given[i])
         ingested.append(
             ingest_file(con, source.sniffed, source.importer, pricebook, i, surveys[i], plan.skip_days,
                         options.block_bytes, progress, duplicates)
         )  # fmt: skip
     return ingested
+
+
+def _given_days(flags: tuple[str, ...], sources: list[Source]) -> list[date | None]:
+    """Per source, the day given for it (`--batch-date [FILE=]YYYY-MM-DD`) if its lines carry no time, else None."""
+    default: date | None = None
+    named: dict[str, date] = {}
+    for flag in flags:
+        name, sep, text = flag.rpartition("=")
+        try:
+            day = date.fromisoformat(text.strip())
+        except ValueError:
+            raise OptionError(
+                f"--batch-date {flag} is not [FILE=]YYYY-MM-DD",
+                "write e.g. --batch-date 2026-10-14, or --batch-date msgbatch_01_results.jsonl=2026-10-14 for one file",
+            ) from None
+        if sep:
+            named[name.strip()] = day
+        else:
+            default = day
+    days: list[date | None] = []
+    used: set[str] = set()
+    for source in sources:
+        if not source.importer.day_option:
+            days.append(None)
+            continue
+        label = source.sniffed.name
+        member = label.rsplit("!", 1)[-1]
+        match = next((n for n in named if n in (label, member, Path(label).name, Path(member).name)), None)
+        if match is not None:
+            used.add(match)
+        days.append(named[match] if match is not None else default)
+    unused = sorted(set(named) - used)
+    if unused:
+        raise OptionError(
+            f"--batch-date names {', '.join(unused)}, not a Message Batches results file among the inputs",
+            "name the results file as given on the command line, or by its file name",
+        )
+    return days
+
+
+def _give_day(con: duckdb.DuckDBPyConnection, day: date | None) -> None:
+    """Make `day` the one SQL reads for the next file (`engine.given_day()`), or none."""
+    if day is None:
+        con.execute(f"RESET VARIABLE {GIVEN_DAY_VARIABLE}")
+    else:
+        con.execute(f"SET VARIABLE {GIVEN_DAY_VARIABLE} = DATE '{day.isoformat()}'")
+
+
+def _dated_note(source: Source, day: date) -> str:
+    return (
+        f"{source.sniffed.name}: its lines carry no time; its usage is counted on {day.isoformat()}, "
+        f"the day given with {source.importer.day_option}."
+    )
 
 
 def _day(text: str | None) -> date | None:

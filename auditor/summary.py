@@ -51,23 +51,33 @@ def summarise_usage(
 
 
 def _with_model_lines(segments: pd.DataFrame) -> pd.DataFrame:
-    """Segments with the model line they belong to: the catalog model when the name resolves, so that a usage
-    export's tokens and a cost export's charges of one model meet on one line even when the two exports write
-    its name differently (`claude-sonnet-4-5-20250929`, `Claude Sonnet 4.5`); else the name as written."""
+    """Segments with the model line they are shown on: their own name, except that a name carrying only money
+    (a cost export's line, `Claude Sonnet 4.5`) joins the one name carrying tokens of the same catalog model
+    (the usage export's `claude-sonnet-4-5-20250929`), so charges and tokens meet on one line. Names that
+    both carry tokens stay apart (Bedrock's `us.` and `eu.` profiles of one model: where data went matters)."""
+    raw = segments["model_raw"].astype(str)
     refs = segments[MODEL_REF].fillna("").astype(str)
-    raw = "\x1f" + segments["model_raw"].astype(str)
-    return segments.assign(**{_LINE: refs.where(refs != "", raw)})
+    carries = (segments[list(TOKEN_COLUMNS)].sum(axis=1) > 0) | (segments["requests"] > 0)
+    token_names = pd.DataFrame({"provider": segments["provider"], "ref": refs, "raw": raw})[carries & (refs != "")]
+    per_model = token_names.drop_duplicates().groupby(["provider", "ref"])["raw"].agg(list)
+    single = {key: names[0] for key, names in per_model.items() if len(names) == 1}
+    money_only = ~raw.isin(set(token_names["raw"]))
+    joined = [
+        single.get((p, r), n) if m and r else n
+        for p, r, n, m in zip(segments["provider"], refs, raw, money_only, strict=True)
+    ]
+    return segments.assign(**{_LINE: joined})
 
 
 def _line_names(lines: pd.DataFrame) -> dict[tuple[str, str], tuple[str, list[str]]]:
-    """(provider, model line) → the name shown (the one carrying the most tokens, else the first) and the others."""
-    tokens = lines[list(TOKEN_COLUMNS)].sum(axis=1).rename("tokens")
-    weights = pd.concat([lines[["provider", _LINE, "model_raw"]], tokens], axis=1)
-    per_name = weights.groupby(["provider", _LINE, "model_raw"], sort=True)["tokens"].sum().reset_index()
-    ranked: dict[tuple[str, str], list[tuple[int, str]]] = {}
-    for provider, line, name, count in per_name.itertuples(index=False):
-        ranked.setdefault((str(provider), str(line)), []).append((-int(count), str(name)))
-    return {key: (min(names)[1], sorted(n for _, n in names if n != min(names)[1])) for key, names in ranked.items()}
+    """(provider, model line) → the name shown (the line's own) and the other names it holds."""
+    pairs = lines[["provider", _LINE, "model_raw"]].drop_duplicates()
+    names: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    for provider, line, name in pairs.itertuples(index=False):
+        key = (str(provider), str(line))
+        others = names.get(key, (str(line), []))[1]
+        names[key] = (str(line), sorted({*others, str(name)} - {str(line)}))
+    return names
 
 
 def _list_costs(table: pd.DataFrame, pricebook: Pricebook, keys: list[str]) -> dict[tuple[object, ...], Decimal]:

@@ -17,6 +17,8 @@ SAMPLES = ROOT / "samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GOLDENS = Path(__file__).resolve().parent / "goldens"
 AS_OF = date(2026, 11, 27)
+# The day the Message Batches results samples ran: their lines carry no time (`--batch-date` gives it).
+BATCH_DATE = date(2026, 10, 20)
 
 
 def csv_rows(path: Path) -> list[dict[str, str]]:
@@ -27,8 +29,10 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def ingest_one(path: Path):  # type: ignore[no-untyped-def]
-    """Detect and ingest one file with a fresh pricebook (importer-level tests)."""
+def ingest_one(path: Path, given_day: date | None = None):  # type: ignore[no-untyped-def]
+    """Detect and ingest one file with a fresh pricebook (importer-level tests); `given_day` dates a file whose
+    lines carry no time, as `--batch-date` does."""
+    from auditor.importers.engine import GIVEN_DAY_VARIABLE
     from auditor.ingest import ingest_file, survey_file
     from auditor.scan import scan_connection
     from auditor.sources import open_sources
@@ -36,6 +40,8 @@ def ingest_one(path: Path):  # type: ignore[no-untyped-def]
 
     with open_sources((path,), None) as (sources, _), scan_connection() as con:
         (source,) = sources
+        if given_day is not None:
+            con.execute(f"SET VARIABLE {GIVEN_DAY_VARIABLE} = DATE '{given_day.isoformat()}'")
         survey = survey_file(con, source.sniffed, source.importer)
         return source.importer, ingest_file(con, source.sniffed, source.importer, Pricebook(), 0, survey)
 

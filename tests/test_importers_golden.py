@@ -12,14 +12,15 @@ import pytest
 import auditor.importers as importers_pkg
 from auditor.importers import IMPORTERS
 from auditor.ledger import SUM_COLUMNS
-from tests.conftest import GOLDENS, SAMPLES, ingest_one
+from tests.conftest import BATCH_DATE, GOLDENS, SAMPLES, ingest_one
 
-SAMPLE_FILES = sorted(p for p in SAMPLES.glob("*/*") if p.is_file() and p.name != "README.md")
+# A sample folder may mirror the vendor's own layout (Bedrock's S3 prefixes): its files are found at any depth.
+SAMPLE_FILES = sorted(p for p in SAMPLES.glob("*/**/*") if p.is_file() and p.name != "README.md")
 _SHARED_MODULES = {"base", "reader", "engine", "xlsx", "mapping", "documents"}
 
 
 def _summary(path: Path) -> dict[str, object]:
-    importer, ingested = ingest_one(path)
+    importer, ingested = ingest_one(path, given_day=BATCH_DATE)
     a = ingested.account
     by_model = ingested.usage.groupby(["provider", "model_raw"], sort=True)[list(SUM_COLUMNS)].sum()
     return {
@@ -39,11 +40,12 @@ def _summary(path: Path) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: p.relative_to(SAMPLES).as_posix())
 def test_sample_matches_golden(path: Path, update_goldens: bool) -> None:
-    golden = GOLDENS / path.parent.name / (path.name + ".json")
+    folder, *_ = path.relative_to(SAMPLES).parts
+    golden = GOLDENS / folder / (path.relative_to(SAMPLES / folder).as_posix() + ".json")
     actual = _summary(path)
-    assert actual["format"] == path.parent.name, "the sample folder names the importer that must detect it"
+    assert actual["format"] == folder, "the sample folder names the importer that must detect it"
     if update_goldens:
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -61,6 +61,9 @@ class Importer:
     """Header names other variants of the export write (lower-cased) → this importer's column names. When set,
     the header is matched case-insensitively too (Azure's EA export writes `MeterName` where MCA writes
     `meterName`, its legacy export `PreTaxCost` for the cost)."""
+    day_option: str = ""
+    """For a source whose lines carry no time (Message Batches results): the command-line option that gives a
+    file's day, read in SQL with `engine.given_day()`. Empty: every line carries its time."""
     family: str = ""
     """Formats of one family describe the same usage (a request log and its aggregated export): a day in
     several files of a family is counted from one. Empty: the format is its own family."""

@@ -54,6 +54,15 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# The day a user gives for a file whose lines carry no time (`Importer.day_option`); the run sets it per file.
+GIVEN_DAY_VARIABLE = "audit_given_day"
+
+
+def given_day() -> str:
+    """SQL: the day given for the file being read (`Importer.day_option`), NULL when none was given."""
+    return f"CAST(getvariable({literal(GIVEN_DAY_VARIABLE)}) AS DATE)"
+
+
 # Neutral values of ledger columns an importer does not map.
 LEDGER_DEFAULTS: dict[str, str] = {name: _sql_value(v) for name, v in LEDGER_COLUMNS.items()}
 

@@ -77,8 +77,8 @@ def _best_sheet(workbook: openpyxl.Workbook, importers: Sequence[Importer]) -> t
     best: tuple[int, str, int] | None = None
     for sheet in workbook.worksheets:
         for number, row in enumerate(sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True), start=1):
-            names = {str(v).strip() for v in row if v is not None}
-            score = max((len(names & set(i.required_columns)) for i in importers), default=0)
+            names = tuple(str(v).strip() for v in row if v is not None)
+            score = max((len(set(i.canonical_header(names)) & set(i.required_columns)) for i in importers), default=0)
             if score >= 2 and (best is None or score > best[0]):
                 best = (score, sheet.title, number)
     return None if best is None else (best[1], best[2])
