@@ -127,10 +127,19 @@ MAX_JSON_LINE_BYTES = 32 * 1024 * 1024
 
 def json_fields_relation(importer: Importer, lines: str, carried: tuple[str, ...] = ()) -> str:
     """The importer's JSON fields of each line of `lines` (a relation with a `json` column), typed, with
-    `__json_problem`: an invalid line, or a field that is not of its type, rejects the line."""
-    fields, problems = [], ["CASE WHEN json IS NOT NULL AND NOT json_valid(json) THEN 'R:json:not valid JSON' END"]
-    for name, path in importer.json_fields.items():
-        raw = f"CASE WHEN json_valid(json) THEN json_extract_string(json, {literal(path)}) END"
+    `__json_problem`: an invalid line, or a field that is not of its type, rejects the line.
+
+    Each line is parsed once, all fields in one call: a call per field parses the line again for each and
+    holds a copy of the lines per field, which took a session log of a few MB past the memory limit."""
+    paths = ", ".join(literal(path) for path in importer.json_fields.values())
+    extra = "".join(f", {ident(c)}" for c in carried)
+    parsed = (
+        f"(SELECT json, CASE WHEN json_valid(json) THEN json_extract_string(json, [{paths}]) END AS __fields{extra} "
+        f"FROM {lines})"
+    )
+    fields, problems = [], ["CASE WHEN json IS NOT NULL AND __fields IS NULL THEN 'R:json:not valid JSON' END"]
+    for position, name in enumerate(importer.json_fields, start=1):
+        raw = f"__fields[{position}]"
         kind = column_type(importer, name)
         if kind == "VARCHAR":
             fields.append(f"{raw} AS {ident(name)}")
@@ -140,8 +149,7 @@ def json_fields_relation(importer: Importer, lines: str, carried: tuple[str, ...
         problems.append(
             f"CASE WHEN {raw} IS NOT NULL AND TRY_CAST({raw} AS {kind}) IS NULL THEN {literal(f'R:{name}:{what}')} END"
         )
-    extra = "".join(f", {ident(c)}" for c in carried)
-    return f"(SELECT json, {', '.join(fields)}, coalesce({', '.join(problems)}) AS __json_problem{extra} FROM {lines})"
+    return f"(SELECT json, {', '.join(fields)}, coalesce({', '.join(problems)}) AS __json_problem{extra} FROM {parsed})"
 
 
 def _unique(header: tuple[str, ...]) -> list[str]:
