@@ -98,7 +98,12 @@ class CsvSource:
                 f"buffer_size = {max(int(self.buffer_bytes), 2 * MAX_JSON_LINE_BYTES)}, "
                 f"compression = {literal('gzip' if self.gzip else 'none')}, ignore_errors = true{self._rejects()})"
             )
-            return json_fields_relation(importer, lines)
+            if not importer.in_line_order:
+                return json_fields_relation(importer, lines)
+            # Line numbers for the importer's windows: DuckDB numbers rows in the order its reader produces
+            # them, the file's order (`WITH ORDINALITY` of newer versions is this same streaming window).
+            numbered = f"(SELECT json, row_number() OVER () AS __line FROM {lines})"
+            return json_fields_relation(importer, numbered, ("__line",))
         used = set(importer.read_columns)
         names = _unique(self.header)
         columns = ", ".join(
@@ -269,6 +274,8 @@ def mapped_sql(
         if importer.dedupe_within_file:
             projections.append(f"{importer.dedupe_within_file} AS __order")
             extra = (*extra, "__order")
+    if importer.in_line_order and "__line" not in extra:
+        extra = (*extra, "__line")
     carried = "".join(f", {ident(e)}" for e in extra)
     ledger = ", ".join(
         f"{importer.ledger.get(name, default)} AS {ident(name)}" for name, default in LEDGER_DEFAULTS.items()
@@ -278,9 +285,27 @@ def mapped_sql(
     return (
         f"WITH clean AS (SELECT {', '.join(projections)}, {problem} AS __problem{json_problem}{carried} "
         f"FROM {source}), "
-        f"mapped AS (SELECT {ledger}, {_status(importer)} AS status{carried} FROM clean) "
+        f"{_in_line_order(importer)}"
+        f"mapped AS (SELECT {ledger}, {_status(importer)} AS status{carried} "
+        f"FROM {'in_order' if importer.in_line_order else 'clean'}) "
         f"SELECT * FROM mapped"
     )
+
+
+def _in_line_order(importer: Importer) -> str:
+    """SQL (a CTE, `in_order`): the cleaned columns with the importer's `carried` and `previous` columns, the
+    last value that is not NULL up to this line or up to the line before, in line order (`__line`). The sort
+    holds the cleaned columns, not the lines, and spills to disk beyond the memory limit. Empty: none."""
+    if not importer.in_line_order:
+        return ""
+    frames = ((importer.carried, "CURRENT ROW"), (importer.previous, "1 PRECEDING"))
+    columns = ", ".join(
+        f"last_value(({sql}) IGNORE NULLS) OVER (ORDER BY __line ROWS BETWEEN UNBOUNDED PRECEDING AND {end}) "
+        f"AS {ident(name)}"
+        for values, end in frames
+        for name, sql in values.items()
+    )
+    return f"in_order AS (SELECT *, {columns} FROM clean), "
 
 
 # The weight of a row: its requests where the source counts them (a request log and an aggregated export
