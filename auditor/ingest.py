@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from auditor.errors import InputFileError
 from auditor.importers.base import Importer
@@ -276,11 +277,23 @@ def _locate_json_rejects(
     source = json_fields_relation(importer, "chunk", ("__line",))
     mapped = mapped_sql(importer, source, set(importer.read_columns), ("__line",))
     query = f"SELECT __line, status FROM ({mapped}) WHERE status LIKE 'R:%' ORDER BY __line"
-    return _rejects_in_chunks(con, query, _json_chunks(sniffed), sniffed.line_offset, limit)
+    chunks: Iterator[pd.DataFrame | pa.RecordBatchReader] = _json_chunks(sniffed)
+    if importer.in_line_order:
+        # Values carried from earlier lines must see the whole file: its chunks as one Arrow stream.
+        batches = (pa.RecordBatch.from_pandas(c, schema=_JSON_LINES, preserve_index=False) for c in chunks)
+        chunks = iter([pa.RecordBatchReader.from_batches(_JSON_LINES, batches)])
+    return _rejects_in_chunks(con, query, chunks, sniffed.line_offset, limit)
+
+
+_JSON_LINES = pa.schema([("json", pa.string()), ("__line", pa.int64())])
 
 
 def _rejects_in_chunks(
-    con: duckdb.DuckDBPyConnection, query: str, chunks: Iterator[pd.DataFrame], line_offset: int, limit: int
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    chunks: Iterator[pd.DataFrame | pa.RecordBatchReader],
+    line_offset: int,
+    limit: int,
 ) -> list[RejectedRow]:
     """The rows `query` finds rejected in each chunk (registered as `chunk`), until `limit` are found."""
     found: list[RejectedRow] = []

@@ -67,6 +67,15 @@ class Importer:
     family: str = ""
     """Formats of one family describe the same usage (a request log and its aggregated export): a day in
     several files of a family is counted from one. Empty: the format is its own family."""
+    carried: Mapping[str, str] = field(default_factory=dict)
+    """For JSON-lines sources whose lines depend on earlier lines of the file (a session log names the model
+    once per turn, before the turn's token counts): new column → SQL over the line's cleaned columns, NULL
+    on a line that does not set the value. The column holds the value of the latest line, in the file's line
+    order and this line included, where the SQL is not NULL (NULL before the first such line); the importer's
+    other SQL reads it like a source column. Computed with window functions over the line numbers."""
+    previous: Mapping[str, str] = field(default_factory=dict)
+    """As `carried`, but from the lines before this one only: the value this line follows (a running total
+    compared with the one written before it)."""
 
     def canonical_header(self, header: tuple[str, ...]) -> tuple[str, ...]:
         """The file's header under this importer's column names (unchanged unless it has `header_aliases`)."""
@@ -78,6 +87,11 @@ class Importer:
     @property
     def is_json_lines(self) -> bool:
         return bool(self.json_fields)
+
+    @property
+    def in_line_order(self) -> bool:
+        """Whether a line's mapping reads values carried from earlier lines (`carried`, `previous`)."""
+        return bool(self.carried or self.previous)
 
     @property
     def usage_family(self) -> str:

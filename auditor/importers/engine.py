@@ -107,7 +107,12 @@ class CsvSource:
                 f"buffer_size = {max(int(self.buffer_bytes), 2 * MAX_JSON_LINE_BYTES)}, "
                 f"compression = {literal('gzip' if self.gzip else 'none')}, ignore_errors = true{self._rejects()})"
             )
-            return json_fields_relation(importer, lines)
+            if not importer.in_line_order:
+                return json_fields_relation(importer, lines)
+            # Line numbers for the importer's windows: DuckDB numbers rows in the order its reader produces
+            # them, the file's order (`WITH ORDINALITY` of newer versions is this same streaming window).
+            numbered = f"(SELECT json, row_number() OVER () AS __line FROM {lines})"
+            return json_fields_relation(importer, numbered, ("__line",))
         used = set(importer.read_columns)
         names = _unique(self.header)
         columns = ", ".join(
@@ -136,10 +141,19 @@ MAX_JSON_LINE_BYTES = 32 * 1024 * 1024
 
 def json_fields_relation(importer: Importer, lines: str, carried: tuple[str, ...] = ()) -> str:
     """The importer's JSON fields of each line of `lines` (a relation with a `json` column), typed, with
-    `__json_problem`: an invalid line, or a field that is not of its type, rejects the line."""
-    fields, problems = [], ["CASE WHEN json IS NOT NULL AND NOT json_valid(json) THEN 'R:json:not valid JSON' END"]
-    for name, path in importer.json_fields.items():
-        raw = f"CASE WHEN json_valid(json) THEN json_extract_string(json, {literal(path)}) END"
+    `__json_problem`: an invalid line, or a field that is not of its type, rejects the line.
+
+    Each line is parsed once, all fields in one call: a call per field parses the line again for each and
+    holds a copy of the lines per field, which took a session log of a few MB past the memory limit."""
+    paths = ", ".join(literal(path) for path in importer.json_fields.values())
+    extra = "".join(f", {ident(c)}" for c in carried)
+    parsed = (
+        f"(SELECT json, CASE WHEN json_valid(json) THEN json_extract_string(json, [{paths}]) END AS __fields{extra} "
+        f"FROM {lines})"
+    )
+    fields, problems = [], ["CASE WHEN json IS NOT NULL AND __fields IS NULL THEN 'R:json:not valid JSON' END"]
+    for position, name in enumerate(importer.json_fields, start=1):
+        raw = f"__fields[{position}]"
         kind = column_type(importer, name)
         if kind == "VARCHAR":
             fields.append(f"{raw} AS {ident(name)}")
@@ -149,8 +163,7 @@ def json_fields_relation(importer: Importer, lines: str, carried: tuple[str, ...
         problems.append(
             f"CASE WHEN {raw} IS NOT NULL AND TRY_CAST({raw} AS {kind}) IS NULL THEN {literal(f'R:{name}:{what}')} END"
         )
-    extra = "".join(f", {ident(c)}" for c in carried)
-    return f"(SELECT json, {', '.join(fields)}, coalesce({', '.join(problems)}) AS __json_problem{extra} FROM {lines})"
+    return f"(SELECT json, {', '.join(fields)}, coalesce({', '.join(problems)}) AS __json_problem{extra} FROM {parsed})"
 
 
 def _unique(header: tuple[str, ...]) -> list[str]:
@@ -270,6 +283,8 @@ def mapped_sql(
         if importer.dedupe_within_file:
             projections.append(f"{importer.dedupe_within_file} AS __order")
             extra = (*extra, "__order")
+    if importer.in_line_order and "__line" not in extra:
+        extra = (*extra, "__line")
     carried = "".join(f", {ident(e)}" for e in extra)
     ledger = ", ".join(
         f"{importer.ledger.get(name, default)} AS {ident(name)}" for name, default in LEDGER_DEFAULTS.items()
@@ -279,9 +294,27 @@ def mapped_sql(
     return (
         f"WITH clean AS (SELECT {', '.join(projections)}, {problem} AS __problem{json_problem}{carried} "
         f"FROM {source}), "
-        f"mapped AS (SELECT {ledger}, {_status(importer)} AS status{carried} FROM clean) "
+        f"{_in_line_order(importer)}"
+        f"mapped AS (SELECT {ledger}, {_status(importer)} AS status{carried} "
+        f"FROM {'in_order' if importer.in_line_order else 'clean'}) "
         f"SELECT * FROM mapped"
     )
+
+
+def _in_line_order(importer: Importer) -> str:
+    """SQL (a CTE, `in_order`): the cleaned columns with the importer's `carried` and `previous` columns, the
+    last value that is not NULL up to this line or up to the line before, in line order (`__line`). The sort
+    holds the cleaned columns, not the lines, and spills to disk beyond the memory limit. Empty: none."""
+    if not importer.in_line_order:
+        return ""
+    frames = ((importer.carried, "CURRENT ROW"), (importer.previous, "1 PRECEDING"))
+    columns = ", ".join(
+        f"last_value(({sql}) IGNORE NULLS) OVER (ORDER BY __line ROWS BETWEEN UNBOUNDED PRECEDING AND {end}) "
+        f"AS {ident(name)}"
+        for values, end in frames
+        for name, sql in values.items()
+    )
+    return f"in_order AS (SELECT *, {columns} FROM clean), "
 
 
 # The weight of a row: its requests where the source counts them (a request log and an aggregated export
