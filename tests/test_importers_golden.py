@@ -15,7 +15,7 @@ from auditor.ledger import SUM_COLUMNS
 from tests.conftest import GOLDENS, SAMPLES, ingest_one
 
 SAMPLE_FILES = sorted(p for p in SAMPLES.glob("*/*") if p.is_file() and p.name != "README.md")
-_SHARED_MODULES = {"base", "reader", "engine", "xlsx", "mapping"}
+_SHARED_MODULES = {"base", "reader", "engine", "xlsx", "mapping", "parquet"}
 
 
 def _summary(path: Path) -> dict[str, object]:

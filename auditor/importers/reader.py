@@ -1,4 +1,6 @@
-"""Sniffing and detection: refuse empty and binary files, find a file's encoding and header, pick its importer."""
+"""Sniffing and detection: refuse empty and binary files, find a file's encoding and header, pick its importer.
+
+A Parquet file is recognised by its magic bytes; its header is its schema's column names."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import TextIO
 
 from auditor.errors import InputFileError, UnknownFormatError
 from auditor.importers.base import Importer
+from auditor.importers.parquet import is_parquet, read_schema
 
 SNIFF_BYTES = 64 * 1024
 
@@ -34,6 +37,12 @@ class Sniffed:
     """How reports name the file (an archive member is `archive.zip!member.csv`); the path when empty."""
     line_offset: int = 0
     """Added to line numbers in reports (a workbook's table may start below row 1)."""
+    column_types: tuple[str, ...] = ()
+    """A Parquet file's column types, as DuckDB reads them; empty for a text file."""
+
+    @property
+    def is_parquet(self) -> bool:
+        return bool(self.column_types)
 
     @property
     def name(self) -> str:
@@ -49,6 +58,10 @@ class Sniffed:
 def sniff(path: Path, label: str = "", line_offset: int = 0) -> Sniffed:
     """Read a file's first bytes: refuse empty and binary files, find the encoding and the header."""
     shown = label or str(path)
+    if is_parquet(path):
+        schema = read_schema(path, shown)
+        size = path.stat().st_size
+        return Sniffed(path, "utf-8", schema.names, size / max(1, schema.rows), False, label, 0, schema.types)
     try:
         with path.open("rb") as handle:
             compressed = handle.read(2) == GZIP_MAGIC
@@ -117,6 +130,11 @@ def _encoding_of(shown: str, head: bytes) -> str:
 def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None = None) -> Importer:
     """The importer whose required columns the header holds, best overlap first; or a clear error."""
     header = set(sniffed.header)
+    first_line = None if sniffed.is_parquet else 1
+    if sniffed.is_parquet:  # a table, not JSON lines
+        importers = [i for i in importers if not i.is_json_lines]
+        if forced is not None and all(i.name != forced for i in importers):
+            raise InputFileError(sniffed.name, f"is a Parquet file, not {forced}'s JSON lines", "give the JSONL file")
     if forced is not None:
         importer = next(i for i in importers if i.name == forced)
         missing = [c for c in importer.required_columns if c not in header]
@@ -125,7 +143,7 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
                 sniffed.name,
                 f"is not a {importer.name} file: missing column(s) {', '.join(missing)}",
                 f"the header of {importer.title} is: {importer.example_header}",
-                line=1,
+                line=first_line,
             )
         return importer
     matching = [i for i in importers if all(c in header for c in i.required_columns)]
@@ -136,7 +154,7 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
             sniffed.name,
             "uses ';' between fields (a spreadsheet's regional CSV), not ','",
             "export the CSV again with commas, or save it as XLSX and give the workbook",
-            line=1,
+            line=first_line,
         )
     ranked = sorted(importers, key=lambda i: -len(header & i.known_columns))[:2]
     closest = "; ".join(
@@ -147,5 +165,5 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
         sniffed.name,
         f"not a format the auditor knows (header: {shown}); closest: {closest}",
         "supported formats: " + ", ".join(i.name for i in importers) + "; force one with --format NAME",
-        line=1,
+        line=first_line,
     )

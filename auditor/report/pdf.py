@@ -247,9 +247,9 @@ def _file_period(f: InputFile) -> str:
     return period_text(Period(start=f.period_start, end=f.period_end)) if f.period_start else "no dated rows"
 
 
-def _rejected_table(rejected: Sequence[RejectedRowOut], width: float) -> Table:
-    """The listed rejected rows of one file."""
-    columns = [Column("line"), Column("column", "text", cap=130), Column("reason", "flex")]
+def _rejected_table(rejected: Sequence[RejectedRowOut], width: float, numbered_by: str = "line") -> Table:
+    """The listed rejected rows of one file (by line, or by row for a Parquet file)."""
+    columns = [Column(numbered_by), Column("column", "text", cap=130), Column("reason", "flex")]
     rows: list[list[Cell]] = [
         [str(r.line) if r.line > 0 else "unknown", r.column or "(row)", r.reason] for r in rejected
     ]
@@ -279,7 +279,7 @@ def _rejected(inputs: Sequence[InputFile]) -> list[Flowable]:
     story: list[Flowable] = []
     for f in with_rejects:
         heads.append(Paragraph(esc(f.path), _FILE))
-        body = _rejected_table(f.rejected, WIDTH) if f.rejected else _note("No rejected row is listed.")
+        body = _rejected_table(f.rejected, WIDTH, f.numbered_by) if f.rejected else _note("No rejected row is listed.")
         story += _block(heads, body)
         heads = []
         if len(f.rejected) < f.rows_rejected:

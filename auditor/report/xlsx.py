@@ -240,9 +240,14 @@ def _input_rows(result: AuditResult) -> list[Row]:
 
 
 def _rejected_rows(result: AuditResult) -> list[Row]:
-    return [
-        [f.path, r.line if r.line > 0 else "unknown", r.column, r.reason] for f in result.inputs for r in f.rejected
-    ]
+    """One row per listed reject; a Parquet file's rows are numbered `row N` (it has no lines)."""
+    return [[f.path, _position(r.line, f.numbered_by), r.column, r.reason] for f in result.inputs for r in f.rejected]
+
+
+def _position(line: int, numbered_by: str) -> int | str:
+    if line <= 0:
+        return "unknown"
+    return line if numbered_by == "line" else f"{numbered_by} {line}"
 
 
 def _note_rows(result: AuditResult) -> list[Row]:
