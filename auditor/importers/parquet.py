@@ -83,7 +83,8 @@ def _as_text(col: str, kind: str) -> str:
         return f"CAST(to_json({col}) AS VARCHAR)"
     if kind in _FLOAT:
         whole = f"({col} = trunc({col}) AND abs({col}) < {_WHOLE_FLOAT_LIMIT})"
-        return f"CASE WHEN {whole} THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END"
+        integer = f"CAST(TRY_CAST({col} AS BIGINT) AS VARCHAR)"
+        return f"coalesce(CASE WHEN {whole} THEN {integer} END, CAST({col} AS VARCHAR))"
     return f"CAST({col} AS VARCHAR)"
 
 
