@@ -100,6 +100,10 @@ def _converted(name: str, kind: str, target: str) -> tuple[str, str | None]:
     if target == MONEY_TYPE and _EXACT.match(kind):
         value = f"TRY_CAST({col} AS {MONEY_TYPE})"
         return value, f"{col} IS NOT NULL AND {value} IS NULL"
+    if target == MONEY_TYPE and kind in _FLOAT:
+        # The shortest text that reads back as the same double: the decimal the exporter computed.
+        value = f"TRY_CAST(CAST({col} AS VARCHAR) AS {MONEY_TYPE})"
+        return value, f"{col} IS NOT NULL AND {value} IS NULL"
     # Anything else is read as a CSV cell would be: its text, converted (floats through their shortest text).
     text = f"NULLIF(trim({_as_text(col, kind)}), '')"
     value = f"TRY_CAST({text} AS {target})"
