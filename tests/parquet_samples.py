@@ -9,7 +9,8 @@ them and checks that the committed files hold the same schema and rows.
 - Legacy CUR with Parquet (the "Athena" flavour): the same rows as the legacy CSV sample, its column
   names converted as AWS does for Parquet (`lineItem/UsageType` → `line_item_usage_type`,
   `resourceTags/user:team` → `resource_tags_user_team`), which are CUR 2.0's names: it reads as
-  `aws_cur2_csv`. Types as in CUR 2.0, tags as plain string columns.
+  `aws_cur2_csv`. Types as in CUR 2.0, tags as plain string columns. It is a test fixture, not a
+  sample: beside its CSV twin in `samples/` (another format) the demo would count its lines twice.
 - FOCUS 1.2 and 1.3 from AWS Data Exports: AWS's FOCUS table types (`double` costs and quantities,
   `timestamp_milliseconds` periods, `Tags` as a map).
 - FOCUS 1.0 from Azure: FOCUS's own types (Decimal costs and quantities, DateTime periods, `Tags` as
@@ -30,7 +31,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
 
 _TAGS = pa.map_(pa.string(), pa.string())
 _NAIVE_MS = pa.timestamp("ms")
@@ -120,27 +122,39 @@ def _azure_focus(names: list[str]) -> dict[str, pa.DataType]:
     return _focus_types(names, _FOCUS_DECIMAL, _UTC_US, pa.string())
 
 
-# (CSV sample, Parquet sample, types, column names)
+LEGACY_CUR_PARQUET = "tests/fixtures/parquet/cur-legacy-2026-10-00001.snappy.parquet"
+
+# (CSV sample, Parquet file from the repository root, types, column names)
 PARQUET_SAMPLES: tuple[tuple[str, str, Callable[[list[str]], dict[str, pa.DataType]], Callable[[str], str]], ...] = (
-    ("aws_cur2_csv/cur2-2026-10-00001.csv", "aws_cur2_csv/cur2-2026-10-00001.snappy.parquet", _cur2_types, _same),
     (
-        "aws_cur_legacy_csv/cur-2026-10-00001.csv",
-        "aws_cur2_csv/cur-legacy-2026-10-00001.snappy.parquet",
+        "aws_cur2_csv/cur2-2026-10-00001.csv",
+        "samples/aws_cur2_csv/cur2-2026-10-00001.snappy.parquet",
         _cur2_types,
-        legacy_parquet_name,
+        _same,
     ),
-    ("focus_csv/focus-1.0-azure-2026-09.csv", "focus_csv/focus-1.0-azure-2026-09.parquet", _azure_focus, _same),
-    ("focus_csv/focus-1.2-aws-2026-10.csv", "focus_csv/focus-1.2-aws-2026-10.snappy.parquet", _aws_focus, _same),
-    ("focus_csv/focus-1.3-aws-2026-11.csv", "focus_csv/focus-1.3-aws-2026-11.snappy.parquet", _aws_focus, _same),
-    ("workload_csv/workload_2026-09.csv", "workload_csv/workload_2026-09.parquet", _workload_types, _same),
+    ("aws_cur_legacy_csv/cur-2026-10-00001.csv", LEGACY_CUR_PARQUET, _cur2_types, legacy_parquet_name),
+    ("focus_csv/focus-1.0-azure-2026-09.csv", "samples/focus_csv/focus-1.0-azure-2026-09.parquet", _azure_focus, _same),
+    (
+        "focus_csv/focus-1.2-aws-2026-10.csv",
+        "samples/focus_csv/focus-1.2-aws-2026-10.snappy.parquet",
+        _aws_focus,
+        _same,
+    ),
+    (
+        "focus_csv/focus-1.3-aws-2026-11.csv",
+        "samples/focus_csv/focus-1.3-aws-2026-11.snappy.parquet",
+        _aws_focus,
+        _same,
+    ),
+    ("workload_csv/workload_2026-09.csv", "samples/workload_csv/workload_2026-09.parquet", _workload_types, _same),
 )
 
 
-def build(target: Path = SAMPLES) -> list[Path]:
-    """Write every Parquet sample under `target` (a samples folder); return their paths."""
+def build(root: Path = ROOT) -> list[Path]:
+    """Write every Parquet sample under `root` (the repository, or a copy's root); return their paths."""
     written = []
     for csv_name, parquet_name, types, rename in PARQUET_SAMPLES:
-        out = target / parquet_name
+        out = root / parquet_name
         out.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(_table(SAMPLES / csv_name, types, rename), out, compression="snappy")
         written.append(out)
@@ -149,4 +163,4 @@ def build(target: Path = SAMPLES) -> list[Path]:
 
 if __name__ == "__main__":
     for path in build():
-        print(path.relative_to(SAMPLES.parent))
+        print(path.relative_to(ROOT))

@@ -36,7 +36,7 @@ def test_json_contract_on_the_samples(run_cli) -> None:  # type: ignore[no-untyp
     assert result.status == 0, result.err
     data = result.json()
     assert (data["schema_version"], data["as_of"], data["currency"]) == ("1", "2026-11-27", "USD")
-    assert len(data["inputs"]) == len([p for p in SAMPLES.glob("*/*") if p.suffix in (".csv", ".jsonl")])
+    assert len(data["inputs"]) == len([p for p in SAMPLES.glob("*/*") if p.suffix in (".csv", ".jsonl", ".parquet")])
     for entry in data["inputs"]:
         assert set(entry) >= INPUT_KEYS
         assert entry["rows_read"] == entry["rows_used"] + entry["rows_skipped"] + entry["rows_rejected"]

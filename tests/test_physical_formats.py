@@ -12,8 +12,8 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import SAMPLES
-from tests.parquet_samples import PARQUET_SAMPLES, build
+from tests.conftest import AS_OF, SAMPLES
+from tests.parquet_samples import PARQUET_SAMPLES, ROOT, build
 from tests.test_importers_golden import SAMPLE_FILES, _summary
 
 TEXT_SAMPLES = [p for p in SAMPLE_FILES if p.suffix != ".parquet"]
@@ -83,7 +83,7 @@ def test_csv_export_as_parquet_reads_the_same(path: Path, columns: str, tmp_path
 @pytest.mark.parametrize(("csv_name", "parquet_name"), [(c, p) for c, p, _, _ in PARQUET_SAMPLES])
 def test_parquet_sample_reads_as_its_csv(csv_name: str, parquet_name: str) -> None:
     """The Parquet samples (the exporters' column types) give the same sums and accounting as their CSV."""
-    from_csv, from_parquet = _summary(SAMPLES / csv_name), _summary(SAMPLES / parquet_name)
+    from_csv, from_parquet = _summary(SAMPLES / csv_name), _summary(ROOT / parquet_name)
     if csv_name.startswith("aws_cur_legacy_csv/"):
         # The legacy CUR's Parquet names its columns as CUR 2.0 does: it reads as that format.
         assert (from_csv.pop("format"), from_parquet.pop("format")) == ("aws_cur_legacy_csv", "aws_cur2_csv")
@@ -92,5 +92,19 @@ def test_parquet_sample_reads_as_its_csv(csv_name: str, parquet_name: str) -> No
 
 def test_parquet_samples_are_rebuilt_the_same(tmp_path: Path) -> None:
     for built in build(tmp_path):
-        committed = pq.read_table(SAMPLES / built.relative_to(tmp_path))
+        committed = pq.read_table(ROOT / built.relative_to(tmp_path))
         assert pq.read_table(built).equals(committed, check_metadata=True)
+
+
+@pytest.mark.parametrize(
+    ("csv_name", "parquet_name"), [(c, p) for c, p, _, _ in PARQUET_SAMPLES if p.startswith("samples/")]
+)
+def test_an_export_given_as_csv_and_parquet_counts_once(run_cli, csv_name: str, parquet_name: str) -> None:  # type: ignore[no-untyped-def]
+    """Their records match (the same values, however typed): the Parquet twin's rows are skipped as counted."""
+    args = ("--as-of", AS_OF.isoformat(), "--json", "-", "--to", "openai:gpt-5-mini")
+    alone = run_cli(str(SAMPLES / csv_name), *args).json()
+    both = run_cli(str(SAMPLES / csv_name), str(ROOT / parquet_name), *args).json()
+    assert both["totals"] == alone["totals"]
+    twin = both["inputs"][1]
+    assert twin["rows_used"] == 0 and twin["rows_read"] == alone["inputs"][0]["rows_read"]
+    assert twin["skipped_reasons"].get(f"the same record is counted from {SAMPLES / csv_name}")

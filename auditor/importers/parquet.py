@@ -81,6 +81,9 @@ def _as_text(col: str, kind: str) -> str:
         return col
     if _NESTED.search(kind):
         return f"CAST(to_json({col}) AS VARCHAR)"
+    if kind.startswith("DECIMAL(") and not kind.replace(" ", "").endswith(",0)"):
+        # As written, without the scale's padding: DECIMAL(38, 10) 3.1117750000 is the CSV's 3.111775.
+        return f"rtrim(rtrim(CAST({col} AS VARCHAR), '0'), '.')"
     if kind in _FLOAT:
         whole = f"({col} = trunc({col}) AND abs({col}) < {_WHOLE_FLOAT_LIMIT})"
         integer = f"CAST(TRY_CAST({col} AS BIGINT) AS VARCHAR)"
