@@ -289,10 +289,10 @@ def mapped_sql(
     ledger = ", ".join(
         f"{importer.ledger.get(name, default)} AS {ident(name)}" for name, default in LEDGER_DEFAULTS.items()
     )
-    json_problem = f", {read_problem}" if read_problem else ""
+    read_problem_carried = f", {read_problem}" if read_problem else ""
     # Problems are judged on the raw values, before cleaning turns a bad count into 0.
     return (
-        f"WITH clean AS (SELECT {', '.join(projections)}, {problem} AS __problem{json_problem}{carried} "
+        f"WITH clean AS (SELECT {', '.join(projections)}, {problem} AS __problem{read_problem_carried}{carried} "
         f"FROM {source}), "
         f"mapped AS (SELECT {ledger}, {_status(importer, read_problem)} AS status{carried} FROM clean) "
         f"SELECT * FROM mapped"
