@@ -25,6 +25,7 @@ from auditor.importers.base import Importer
 from auditor.importers.engine import (
     CsvSource,
     PriceShape,
+    ScanSource,
     aggregate_sql,
     column_type,
     ident,
@@ -36,6 +37,7 @@ from auditor.importers.engine import (
     survey_of,
     survey_sql,
 )
+from auditor.importers.parquet import ParquetSource
 from auditor.importers.reader import Sniffed
 from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
 from auditor.progress import ScanProgress
@@ -65,15 +67,18 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _sources(sniffed: Sniffed, block_bytes: int, rejects: str | None) -> CsvSource:
+def _sources(sniffed: Sniffed, block_bytes: int, rejects: str | None) -> ScanSource:
+    if sniffed.is_parquet:
+        return ParquetSource(str(sniffed.path), sniffed.header, sniffed.column_types, file_names=sniffed.file_header)
     encoding = _DUCKDB_ENCODINGS[sniffed.encoding]
     return CsvSource(str(sniffed.path), sniffed.header, encoding, block_bytes, rejects, sniffed.gzip)
 
 
 def _read_error(sniffed: Sniffed, exc: duckdb.Error) -> InputFileError:
     message = str(exc).strip().splitlines()[0]
+    kind = "Parquet" if sniffed.is_parquet else "CSV"
     return InputFileError(
-        sniffed.name, f"cannot be read as CSV ({message})", "check that it is the vendor's export, complete"
+        sniffed.name, f"cannot be read as {kind} ({message})", "check that it is the vendor's export, complete"
     )
 
 
@@ -146,6 +151,7 @@ def ingest_file(
         rejects = f"{rejects}_again"
         _scan(con, sniffed, importer, table, rejects, fuller, counted_elsewhere, duplicates, block_bytes, progress)
     account = FileAccount(path=sniffed.name, format=importer.name, sha256=sha256)
+    account.numbered_by = "row" if sniffed.is_parquet else "line"
     _account(con, table, rejects, account, sniffed, importer)
     usage, shape_table = _workload_tables(con, table, pricebook)
     con.execute(f"DROP TABLE {table}")
@@ -253,6 +259,8 @@ def _locate_rule_rejects(
     """Line numbers of rows the importer's rules reject: the file read again, in chunks, with the same SQL."""
     if importer.is_json_lines:
         return _locate_json_rejects(con, sniffed, importer, limit)
+    if sniffed.is_parquet:
+        return _locate_parquet_rejects(con, sniffed, importer, limit)
     present = [h for h in dict.fromkeys(sniffed.header) if h in importer.read_columns]
     typed = ", ".join(_try_cast(importer, name) for name in present)
     cast_failed = (
@@ -286,6 +294,27 @@ def _locate_json_rejects(
 
 
 _JSON_LINES = pa.schema([("json", pa.string()), ("__line", pa.int64())])
+
+
+def _locate_parquet_rejects(
+    con: duckdb.DuckDBPyConnection, sniffed: Sniffed, importer: Importer, limit: int
+) -> list[RejectedRow]:
+    """A Parquet file's rejected rows (problems of its values and the importer's rules), numbered from 1."""
+    source = ParquetSource(
+        str(sniffed.path), sniffed.header, sniffed.column_types, row_numbers=True, file_names=sniffed.file_header
+    )
+    present = set(sniffed.header) & set(importer.read_columns)
+    mapped = mapped_sql(importer, source.relation(importer), present, ("__line",), read_problem="__read_problem")
+    query = f"SELECT __line, status FROM ({mapped}) WHERE status LIKE 'R:%' ORDER BY __line LIMIT {int(limit)}"
+    try:
+        rows = con.execute(query).fetchall()
+    except duckdb.Error as exc:
+        raise _read_error(sniffed, exc) from exc
+    found = []
+    for line, status in rows:
+        _, column, reason = status.split(":", 2)
+        found.append(RejectedRow(int(line), reason, column or None))
+    return found
 
 
 def _rejects_in_chunks(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pandas as pd
 
@@ -98,6 +99,8 @@ class FileAccount:
     rows_rejected: int = 0
     period_start: str | None = None
     period_end: str | None = None
+    numbered_by: Literal["line", "row"] = "line"
+    """What rejected rows' `line` counts: "line" (text files, the header is line 1) or "row" (Parquet, from 1)."""
 
     def is_balanced(self) -> bool:
         return self.rows_read == self.rows_used + self.rows_skipped + self.rows_rejected

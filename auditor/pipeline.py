@@ -198,4 +198,5 @@ def _input_file(ingested: IngestedFile) -> InputFile:
         rejected=[RejectedRowOut(line=r.line, where=r.where, column=r.column, reason=r.reason) for r in a.rejected],
         period_start=_day(a.period_start),
         period_end=_day(a.period_end),
+        numbered_by=a.numbered_by,
     )

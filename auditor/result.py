@@ -30,7 +30,10 @@ class _Model(BaseModel):
 class RejectedRowOut(_Model):
     """A row that could not be used."""
 
-    line: int = Field(description="1-based line of the file (0 when it could not be located)")
+    line: int = Field(
+        description="1-based line of the file, or row of a Parquet file (see the file's `numbered_by`); "
+        "0 when it could not be located"
+    )
     where: str = Field(
         default="",
         description="for a JSON document (an API page): the record's place in it, e.g. "
@@ -39,10 +42,9 @@ class RejectedRowOut(_Model):
     column: str | None = Field(default=None, description="the column at fault, when one is")
     reason: str
 
-    @property
-    def location(self) -> str:
-        """How reports name the row: its place in a document, else its line."""
-        return self.where or (f"line {self.line}" if self.line > 0 else "unknown")
+    def location(self, numbered_by: str = "line") -> str:
+        """How reports name the row: its place in a document, else its line (or row)."""
+        return self.where or (f"{numbered_by} {self.line}" if self.line > 0 else "unknown")
 
 
 class InputFile(_Model):
@@ -59,6 +61,11 @@ class InputFile(_Model):
     rejected: list[RejectedRowOut] = Field(default_factory=list, description="listed rejects (first 1000)")
     period_start: date | None = None
     period_end: date | None = None
+    numbered_by: Literal["line", "row"] = Field(
+        default="line",
+        description="what rejected rows' `line` counts: lines of a text file (the header is line 1; in a "
+        "workbook, sheet rows) or rows of a Parquet file (the first row of data is row 1)",
+    )
 
 
 class SkippedFile(_Model):

@@ -173,4 +173,7 @@ def _source(
 def _detected(sniffed: Sniffed, importers: tuple[Importer, ...], forced_format: str | None) -> Source:
     """The file with its importer, its header under the importer's column names."""
     importer = detect(sniffed, importers, forced_format)
-    return Source(replace(sniffed, header=importer.canonical_header(sniffed.header)), importer)
+    header = importer.canonical_header(sniffed.header)
+    if header == sniffed.header:
+        return Source(sniffed, importer)
+    return Source(replace(sniffed, header=header, file_header=sniffed.header), importer)

@@ -80,6 +80,55 @@ def test_truncated_gzip(run_cli, tmp_path: Path) -> None:  # type: ignore[no-unt
     _assert_refused(run_cli, path, "")
 
 
+def _workload_parquet(path: Path, rows: int = 50_000, drop: str = "") -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {
+        "provider": ["openai"] * rows,
+        "model": ["gpt-4o-mini"] * rows,
+        "day": ["2026-09-01"] * rows,
+        "requests": [1] * rows,
+        "input_tokens": [(i * 7919) % 100_003 for i in range(rows)],
+        "output_tokens": [(i * 31) % 977 for i in range(rows)],
+    }
+    columns.pop(drop, None)
+    pq.write_table(pa.table(columns), path, compression="snappy")
+    return path
+
+
+def test_truncated_parquet(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = _workload_parquet(tmp_path / "workload.parquet")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    _assert_refused(run_cli, path, "is not a readable Parquet file")
+
+
+def test_parquet_with_a_damaged_page(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow.parquet as pq
+
+    path = _workload_parquet(tmp_path / "workload.parquet")
+    chunk = pq.ParquetFile(path).metadata.row_group(0).column(4)
+    first = chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
+    start, size = first + chunk.total_compressed_size // 4, chunk.total_compressed_size // 2
+    data = bytearray(path.read_bytes())
+    data[start : start + size] = b"\xff" * size
+    path.write_bytes(bytes(data))
+    _assert_refused(run_cli, path, "cannot be read as Parquet")
+
+
+def test_parquet_missing_a_required_column(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = _workload_parquet(tmp_path / "workload.parquet", rows=3, drop="output_tokens")
+    _assert_refused(run_cli, path, "workload_csv (missing output_tokens)")
+    assert f"{path}, line" not in run_cli(str(path)).err  # a Parquet file has no lines
+
+
+def test_parquet_forced_as_json_lines(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = _workload_parquet(tmp_path / "workload.parquet", rows=3)
+    result = run_cli(str(path), "--format", "claude_code_jsonl", "--json", "-")
+    assert result.status == 2
+    assert result.err.splitlines()[0] == f"error: {path}: is a Parquet file, not claude_code_jsonl's JSON lines"
+
+
 def test_missing_path(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _assert_refused(run_cli, tmp_path / "nope.csv", "no such file")
 

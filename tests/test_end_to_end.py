@@ -37,7 +37,7 @@ def test_json_contract_on_the_samples(run_cli) -> None:  # type: ignore[no-untyp
     data = result.json()
     assert (data["schema_version"], data["as_of"], data["currency"]) == ("1", "2026-11-27", "USD")
     assert len(data["inputs"]) == len(
-        [p for p in SAMPLES.glob("*/**/*") if p.name.endswith((".csv", ".jsonl", ".json", ".gz"))]
+        [p for p in SAMPLES.glob("*/**/*") if p.name.endswith((".csv", ".jsonl", ".json", ".gz", ".parquet"))]
     )
     for entry in data["inputs"]:
         assert set(entry) >= INPUT_KEYS

@@ -16,7 +16,7 @@ from tests.conftest import BATCH_DATE, GOLDENS, SAMPLES, ingest_one
 
 # A sample folder may mirror the vendor's own layout (Bedrock's S3 prefixes): its files are found at any depth.
 SAMPLE_FILES = sorted(p for p in SAMPLES.glob("*/**/*") if p.is_file() and p.name != "README.md")
-_SHARED_MODULES = {"base", "reader", "engine", "xlsx", "mapping", "documents"}
+_SHARED_MODULES = {"base", "reader", "engine", "xlsx", "mapping", "documents", "parquet"}
 
 
 def _summary(path: Path) -> dict[str, object]:

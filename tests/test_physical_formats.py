@@ -1,4 +1,4 @@
-"""The same export as CSV, CSV with a BOM and CRLF, gzip, and an XLSX workbook (header on row 3) reads the same."""
+"""The same export as CSV, with a BOM and CRLF, gzip, an XLSX workbook (header on row 3) and Parquet reads the same."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ import gzip
 import re
 from pathlib import Path
 
+import duckdb
 import openpyxl
+import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import AS_OF, SAMPLES
+from tests.parquet_samples import PARQUET_SAMPLES, ROOT, build
 from tests.test_importers_golden import SAMPLE_FILES, _summary
+
+TEXT_SAMPLES = [p for p in SAMPLE_FILES if p.suffix != ".parquet"]
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
@@ -35,7 +41,7 @@ def _write_xlsx(source: Path, target: Path) -> None:
     book.save(target)
 
 
-@pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", TEXT_SAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_same_export_in_other_physical_formats(path: Path, tmp_path: Path) -> None:
     expected = _summary(path)
     # A sample may itself be gzip (Bedrock's log objects): its other forms are made from its text.
@@ -62,3 +68,45 @@ def _workbook_summary(book: Path, tmp_path: Path) -> dict[str, object]:
     with open_sources((book,), None) as (sources, _):
         (source,) = sources
         return _summary(source.sniffed.path)
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in TEXT_SAMPLES if p.suffix == ".csv"], ids=lambda p: f"{p.parent.name}/{p.name}"
+)
+@pytest.mark.parametrize("columns", ["all_varchar = true", "auto_detect = true"], ids=["text", "typed"])
+def test_csv_export_as_parquet_reads_the_same(path: Path, columns: str, tmp_path: Path) -> None:
+    """Every CSV format as Parquet: with text columns, and with the types DuckDB infers (integers, doubles,
+    timestamps with and without a zone, dates), as a warehouse or a script converting the CSV writes them."""
+    target = tmp_path / (path.stem + ".parquet")
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{path}', header = true, {columns})) TO '{target}' (FORMAT parquet)")
+    assert _summary(target) == _summary(path)
+
+
+@pytest.mark.parametrize(("csv_name", "parquet_name"), [(c, p) for c, p, _, _ in PARQUET_SAMPLES])
+def test_parquet_sample_reads_as_its_csv(csv_name: str, parquet_name: str) -> None:
+    """The Parquet samples (the exporters' column types) give the same sums and accounting as their CSV."""
+    from_csv, from_parquet = _summary(SAMPLES / csv_name), _summary(ROOT / parquet_name)
+    if csv_name.startswith("aws_cur_legacy_csv/"):
+        # The legacy CUR's Parquet names its columns as CUR 2.0 does: it reads as that format.
+        assert (from_csv.pop("format"), from_parquet.pop("format")) == ("aws_cur_legacy_csv", "aws_cur2_csv")
+    assert from_parquet == from_csv
+
+
+def test_parquet_samples_are_rebuilt_the_same(tmp_path: Path) -> None:
+    for built in build(tmp_path):
+        committed = pq.read_table(ROOT / built.relative_to(tmp_path))
+        assert pq.read_table(built).equals(committed, check_metadata=True)
+
+
+@pytest.mark.parametrize(
+    ("csv_name", "parquet_name"), [(c, p) for c, p, _, _ in PARQUET_SAMPLES if p.startswith("samples/")]
+)
+def test_an_export_given_as_csv_and_parquet_counts_once(run_cli, csv_name: str, parquet_name: str) -> None:  # type: ignore[no-untyped-def]
+    """Their records match (the same values, however typed): the Parquet twin's rows are skipped as counted."""
+    args = ("--as-of", AS_OF.isoformat(), "--json", "-", "--to", "openai:gpt-5-mini")
+    alone = run_cli(str(SAMPLES / csv_name), *args).json()
+    both = run_cli(str(SAMPLES / csv_name), str(ROOT / parquet_name), *args).json()
+    assert both["totals"] == alone["totals"]
+    twin = both["inputs"][1]
+    assert twin["rows_used"] == 0 and twin["rows_read"] == alone["inputs"][0]["rows_read"]
+    assert twin["skipped_reasons"].get(f"the same record is counted from {SAMPLES / csv_name}")

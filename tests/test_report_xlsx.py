@@ -138,6 +138,14 @@ def test_inputs_and_rejected_rows(book: Workbook, result: AuditResult) -> None:
     assert rejected[-1]["line"].value == "unknown"
 
 
+def test_a_parquet_files_rejects_are_numbered_by_row(result: AuditResult, tmp_path: Path) -> None:
+    parquet = result.inputs[0].model_copy(update={"path": "cur2-00001.snappy.parquet", "numbered_by": "row"})
+    write_xlsx(result.model_copy(update={"inputs": [parquet]}), tmp_path / "parquet.xlsx")
+    rejected = _records(load_workbook(tmp_path / "parquet.xlsx")["Rejected rows"])
+    expected = [f"row {r.line}" if r.line > 0 else "unknown" for r in parquet.rejected]
+    assert [r["line"].value for r in rejected] == expected and expected[0].startswith("row ")
+
+
 def test_an_empty_result_gives_header_only_sheets(result: AuditResult, tmp_path: Path) -> None:
     empty = result.model_copy(
         update={

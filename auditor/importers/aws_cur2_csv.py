@@ -1,5 +1,8 @@
 """AWS Cost and Usage Report 2.0 CSV (Data Exports: `identity_line_item_id,…,line_item_usage_type,…`).
 
+Its Parquet delivery has the same names (typed: double amounts and costs, timestamps, maps), and so has
+the legacy CUR's Parquet delivery (`lineItem/UsageType` written `line_item_usage_type`): both read here.
+
 Only Amazon Bedrock lines are AI usage. The Bedrock meter grammar and the CUR mapping live here and
 are shared: the legacy CUR (`aws_cur_legacy_csv`) names the same fields `lineItem/UsageType`, …, and
 AWS's FOCUS export (`focus_csv`) writes the same usage types in `SkuMeter`.
@@ -291,7 +294,7 @@ _UNUSED = (
 
 IMPORTER = cur_importer(
     name="aws_cur2_csv",
-    title="AWS Cost and Usage Report 2.0 CSV (identity_line_item_id,…,line_item_usage_type,…)",
+    title="AWS Cost and Usage Report 2.0 CSV or Parquet, or legacy CUR Parquet (…,line_item_usage_type,…)",
     cols=CurColumns(
         line_item_type="line_item_line_item_type",
         product_code="line_item_product_code",

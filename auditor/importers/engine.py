@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from auditor.importers.base import Importer
 from auditor.ledger import LEDGER_COLUMNS, SIZE_BASIS_LABEL, TOKEN_COLUMNS
@@ -85,6 +86,19 @@ def column_type(importer: Importer, name: str) -> str:
     return "VARCHAR"
 
 
+class ScanSource(Protocol):
+    """A file as DuckDB reads it: one relation of the importer's columns, by their header names."""
+
+    @property
+    def header(self) -> tuple[str, ...]: ...
+
+    def relation(self, importer: Importer) -> str: ...
+
+    def problem_column(self, importer: Importer) -> str | None:
+        """A column of the relation naming a row's reading problem (`R:column:reason`), if it has one."""
+        ...
+
+
 @dataclass(frozen=True)
 class CsvSource:
     """Where and how DuckDB reads a delimited file."""
@@ -125,6 +139,9 @@ class CsvSource:
             f"buffer_size = {int(self.buffer_bytes)}, compression = {literal('gzip' if self.gzip else 'none')}, "
             f"ignore_errors = true{self._rejects()})"
         )
+
+    def problem_column(self, importer: Importer) -> str | None:
+        return "__json_problem" if importer.is_json_lines else None
 
     def _rejects(self) -> str:
         if self.rejects_table is None:
@@ -213,13 +230,13 @@ def _clean_columns(importer: Importer, present: set[str]) -> tuple[list[str], st
     return projections, problem
 
 
-def _status(importer: Importer) -> str:
+def _status(importer: Importer, read_problem: str | None) -> str:
     """The row's status: a problem of a raw value first, then the importer's skip and reject rules."""
     skips = " ".join(f"WHEN {cond} THEN {literal('S::' + reason)}" for cond, reason in importer.skip_when)
     rejects = " ".join(
         f"WHEN {cond} THEN {literal(f'R:{column}:{reason}')}" for cond, reason, column in importer.reject_when
     )
-    parts = ["__json_problem", "__problem"] if importer.is_json_lines else ["__problem"]
+    parts = [read_problem, "__problem"] if read_problem else ["__problem"]
     if skips or rejects:
         parts.append(f"CASE {skips} {rejects} END")
     parts.append("''")
@@ -272,10 +289,17 @@ def _fold_repeated_lines(importer: Importer, mapped: str) -> str:
 
 
 def mapped_sql(
-    importer: Importer, source: str, present: set[str], extra: tuple[str, ...] = (), keyed: bool = False
+    importer: Importer,
+    source: str,
+    present: set[str],
+    extra: tuple[str, ...] = (),
+    keyed: bool = False,
+    read_problem: str | None = None,
 ) -> str:
     """Ledger lines with a status, one per source row (`extra` columns of the source are carried;
-    `keyed` adds the record key `__key`)."""
+    `keyed` adds the record key `__key`; `read_problem` names the source's column of reading problems,
+    by default JSON lines' `__json_problem`)."""
+    read_problem = read_problem or ("__json_problem" if importer.is_json_lines else None)
     projections, problem = _clean_columns(importer, present)
     if keyed:
         projections.append(f"{record_key_sql(importer, present)} AS __key")
@@ -289,13 +313,13 @@ def mapped_sql(
     ledger = ", ".join(
         f"{importer.ledger.get(name, default)} AS {ident(name)}" for name, default in LEDGER_DEFAULTS.items()
     )
-    json_problem = ", __json_problem" if importer.is_json_lines else ""
+    read_problem_carried = f", {read_problem}" if read_problem else ""
     # Problems are judged on the raw values, before cleaning turns a bad count into 0.
     return (
-        f"WITH clean AS (SELECT {', '.join(projections)}, {problem} AS __problem{json_problem}{carried} "
+        f"WITH clean AS (SELECT {', '.join(projections)}, {problem} AS __problem{read_problem_carried}{carried} "
         f"FROM {source}), "
         f"{_in_line_order(importer)}"
-        f"mapped AS (SELECT {ledger}, {_status(importer)} AS status{carried} "
+        f"mapped AS (SELECT {ledger}, {_status(importer, read_problem)} AS status{carried} "
         f"FROM {'in_order' if importer.in_line_order else 'clean'}) "
         f"SELECT * FROM mapped"
     )
@@ -322,7 +346,7 @@ def _in_line_order(importer: Importer) -> str:
 _WEIGHT = "CASE WHEN model_raw = '' THEN 0 WHEN requests > 0 THEN requests ELSE 1 END"
 
 
-def survey_sql(importer: Importer, source: CsvSource, with_days: bool = True, head_rows: int | None = None) -> str:
+def survey_sql(importer: Importer, source: ScanSource, with_days: bool = True, head_rows: int | None = None) -> str:
     """A file's models (and days, with their weight): a first, light pass (only those columns are converted).
 
     Days matter only where other files may hold the same ones; without them the pass skips the timestamps."""
@@ -331,7 +355,10 @@ def survey_sql(importer: Importer, source: CsvSource, with_days: bool = True, he
     relation = source.relation(importer)
     if head_rows is not None:
         relation = f"(SELECT * FROM {relation} LIMIT {int(head_rows)})"
-    mapped = _fold_repeated_lines(importer, f"({mapped_sql(importer, relation, present, keyed=keyed)})")
+    problem = source.problem_column(importer)
+    mapped = _fold_repeated_lines(
+        importer, f"({mapped_sql(importer, relation, present, keyed=keyed, read_problem=problem)})"
+    )
     day = "day" if with_days else "CAST(NULL AS DATE) AS day"
     return survey_of(f"(SELECT provider, model_raw, {day}, {_WEIGHT} AS weight FROM {mapped}{_unfolded(importer)})")
 
@@ -343,16 +370,19 @@ def survey_of(rows: str) -> str:
     )
 
 
-def record_keys_sql(importer: Importer, source: CsvSource) -> str:
+def record_keys_sql(importer: Importer, source: ScanSource) -> str:
     """Every row's model, day, weight and record key: the first pass of a file that may share records."""
     present = present_columns(importer, source.header)
-    mapped = _fold_repeated_lines(importer, f"({mapped_sql(importer, source.relation(importer), present, keyed=True)})")
+    relation, problem = source.relation(importer), source.problem_column(importer)
+    mapped = _fold_repeated_lines(
+        importer, f"({mapped_sql(importer, relation, present, keyed=True, read_problem=problem)})"
+    )
     return f"SELECT provider, model_raw, day, {_WEIGHT} AS weight, __key FROM {mapped}{_unfolded(importer)}"
 
 
 def scan_sql(
     importer: Importer,
-    source: CsvSource,
+    source: ScanSource,
     shape: PriceShape,
     counted_elsewhere: Mapping[str, str] | None = None,
     duplicates: str | None = None,
@@ -365,8 +395,9 @@ def scan_sql(
     """
     present = present_columns(importer, source.header)
     keyed = duplicates is not None or bool(importer.dedupe_within_file)
+    relation, problem = source.relation(importer), source.problem_column(importer)
     mapped = _fold_repeated_lines(
-        importer, f"({mapped_sql(importer, source.relation(importer), present, keyed=keyed)})"
+        importer, f"({mapped_sql(importer, relation, present, keyed=keyed, read_problem=problem)})"
     )
     if duplicates is not None:
         owned = "'S::the same record is counted from ' || d.owner"

@@ -99,7 +99,7 @@ _NOT_READ = (
 
 IMPORTER = Importer(
     name="focus_csv",
-    title="FinOps FOCUS 1.0–1.3 cost and usage export CSV (BilledCost,…,ServiceCategory,…)",
+    title="FinOps FOCUS 1.0–1.3 cost and usage export, CSV or Parquet (BilledCost,…,ServiceCategory,…)",
     kind="cost",
     required_columns=(
         "BilledCost",

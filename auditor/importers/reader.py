@@ -1,4 +1,6 @@
-"""Sniffing and detection: refuse empty and binary files, find a file's encoding and header, pick its importer."""
+"""Sniffing and detection: refuse empty and binary files, find a file's encoding and header, pick its importer.
+
+A Parquet file is recognised by its magic bytes; its header is its schema's column names."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Literal, TextIO
 from auditor.errors import InputFileError, UnknownFormatError
 from auditor.importers.base import Importer
 from auditor.importers.documents import looks_like_document
+from auditor.importers.parquet import is_parquet, read_schema
 
 SNIFF_BYTES = 64 * 1024
 
@@ -40,9 +43,18 @@ class Sniffed:
     locators: tuple[str, ...] = ()
     """For JSON lines flattened from a document: where each line was in it (`page 1, bucket 2, result 3`)."""
 
+    column_types: tuple[str, ...] = ()
+    """A Parquet file's column types, as DuckDB reads them; empty for a text file."""
+    file_header: tuple[str, ...] = ()
+    """The header as the file writes it, when `header` holds the importer's names for it (empty: the same)."""
+
     def where(self, line: int) -> str:
         """How reports name a line: its place in the original document, when the file was one."""
         return self.locators[line - 1] if 0 < line <= len(self.locators) else ""
+
+    @property
+    def is_parquet(self) -> bool:
+        return bool(self.column_types)
 
     @property
     def name(self) -> str:
@@ -58,6 +70,12 @@ class Sniffed:
 def sniff(path: Path, label: str = "", line_offset: int = 0) -> Sniffed:
     """Read a file's first bytes: refuse empty and binary files, find the encoding and the header."""
     shown = label or str(path)
+    if is_parquet(path):
+        schema = read_schema(path, shown)
+        size = path.stat().st_size
+        return Sniffed(
+            path, "utf-8", schema.names, size / max(1, schema.rows), False, label, 0, column_types=schema.types
+        )
     try:
         with path.open("rb") as handle:
             compressed = handle.read(2) == GZIP_MAGIC
@@ -130,6 +148,11 @@ def _encoding_of(shown: str, head: bytes) -> str:
 
 def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None = None) -> Importer:
     """The importer whose required columns the header holds, best overlap first; or a clear error."""
+    first_line = None if sniffed.is_parquet else 1
+    if sniffed.is_parquet:  # a table, not JSON lines
+        importers = [i for i in importers if not i.is_json_lines]
+        if forced is not None and all(i.name != forced for i in importers):
+            raise InputFileError(sniffed.name, f"is a Parquet file, not {forced}'s JSON lines", "give the JSONL file")
     if forced is not None:
         importer = next(i for i in importers if i.name == forced)
         header = set(importer.canonical_header(sniffed.header))
@@ -146,7 +169,7 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
                 sniffed.name,
                 f"is not a {importer.name} file: missing column(s) {', '.join(missing)}",
                 f"the header of {importer.title} is: {importer.example_header}",
-                line=1,
+                line=first_line,
             )
         return importer
     # A JSON file is read by a JSON importer, a delimited one by a CSV importer.
@@ -160,7 +183,7 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
             sniffed.name,
             "uses ';' between fields (a spreadsheet's regional CSV), not ','",
             "export the CSV again with commas, or save it as XLSX and give the workbook",
-            line=1,
+            line=first_line,
         )
     ranked = sorted(importers, key=lambda i: -len(headers[i.name] & i.known_columns))[:2]
     closest = "; ".join(
@@ -172,5 +195,5 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
         sniffed.name,
         f"not a format the auditor knows ({what}: {shown}); closest: {closest}",
         "supported formats: " + ", ".join(i.name for i in importers) + "; force one with --format NAME",
-        line=1,
+        line=first_line,
     )

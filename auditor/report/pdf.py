@@ -247,10 +247,10 @@ def _file_period(f: InputFile) -> str:
     return period_text(Period(start=f.period_start, end=f.period_end)) if f.period_start else "no dated rows"
 
 
-def _rejected_table(rejected: Sequence[RejectedRowOut], width: float) -> Table:
-    """The listed rejected rows of one file."""
+def _rejected_table(rejected: Sequence[RejectedRowOut], width: float, numbered_by: str = "line") -> Table:
+    """The listed rejected rows of one file: by line, by row (a Parquet file) or by place (a JSON document)."""
     columns = [Column("where", "text", cap=170), Column("column", "text", cap=130), Column("reason", "flex")]
-    rows: list[list[Cell]] = [[r.location, r.column or "(row)", r.reason] for r in rejected]
+    rows: list[list[Cell]] = [[r.location(numbered_by), r.column or "(row)", r.reason] for r in rejected]
     return fitted_table(columns, rows, width)
 
 
@@ -277,7 +277,7 @@ def _rejected(inputs: Sequence[InputFile]) -> list[Flowable]:
     story: list[Flowable] = []
     for f in with_rejects:
         heads.append(Paragraph(esc(f.path), _FILE))
-        body = _rejected_table(f.rejected, WIDTH) if f.rejected else _note("No rejected row is listed.")
+        body = _rejected_table(f.rejected, WIDTH, f.numbered_by) if f.rejected else _note("No rejected row is listed.")
         story += _block(heads, body)
         heads = []
         if len(f.rejected) < f.rows_rejected:

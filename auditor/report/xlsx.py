@@ -246,11 +246,19 @@ def _input_rows(result: AuditResult) -> list[Row]:
 
 
 def _rejected_rows(result: AuditResult) -> list[Row]:
+    """One row per listed reject; a Parquet file's rows are numbered `row N` (it has no lines), a JSON
+    document's records also named by their place in it."""
     return [
-        [f.path, r.line if r.line > 0 else "unknown", r.where, r.column, r.reason]
+        [f.path, _position(r.line, f.numbered_by), r.where, r.column, r.reason]
         for f in result.inputs
         for r in f.rejected
     ]
+
+
+def _position(line: int, numbered_by: str) -> int | str:
+    if line <= 0:
+        return "unknown"
+    return line if numbered_by == "line" else f"{numbered_by} {line}"
 
 
 def _note_rows(result: AuditResult) -> list[Row]:
