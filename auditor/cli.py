@@ -73,6 +73,14 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     help="Mapping file (TOML) naming the columns of an in-house log: model, time, tokens, cost.",
 )
+@click.option(
+    "--tz",
+    "timezone",
+    default="UTC",
+    show_default=True,
+    metavar="ZONE",
+    help="Group the report's days and months in this IANA time zone, e.g. Europe/Berlin (prices keep UTC).",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
@@ -91,6 +99,7 @@ def audit(
     map_file: Path | None,
     fx: tuple[str, ...],
     rates_file: Path | None,
+    timezone: str,
     inputs: tuple[Path, ...],
     format_name: str | None,
     as_of: date,
@@ -115,6 +124,7 @@ def audit(
         fx=fx,
         rates_file=rates_file,
         map_file=map_file,
+        timezone=timezone,
     )
     plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir)
     err = Console(stderr=True)

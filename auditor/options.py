@@ -22,6 +22,9 @@ class AuditOptions(BaseModel):
     map_file: Path | None = Field(default=None, description="mapping file describing an in-house format")
     fx: tuple[str, ...] = Field(default=(), description="exchange rates `CUR=USD_PER_UNIT` or `CUR@YYYY-MM=…`")
     rates_file: Path | None = Field(default=None, description="TOML file of exchange rates ([[rate]] tables)")
+    timezone: str = Field(
+        default="UTC", description="IANA time zone the report's days and months are grouped in (timestamps stay UTC)"
+    )
     block_bytes: int = Field(
         default=DEFAULT_BLOCK_BYTES, description="bytes DuckDB reads per CSV buffer (results never depend on it)"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -12,6 +13,7 @@ from auditor import __version__
 from auditor.importers.mapping import load_mapping
 from auditor.ingest import IngestedFile, duplicates_table, ingest_file, survey_file
 from auditor.ledger import SUM_COLUMNS
+from auditor.localtime import zone_named
 from auditor.options import AuditOptions
 from auditor.overlaps import families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
@@ -34,12 +36,13 @@ def run_audit(
 ) -> AuditResult:
     """Audit the given inputs; the same options and inputs always give the same result."""
     clock = _StageClock(on_stage)
+    zone = zone_named(options.timezone)
     rates = parse_fx_flags(options.fx) + (load_rates_file(options.rates_file) if options.rates_file else [])
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
     pricebook = Pricebook()
     own = (load_mapping(options.map_file),) if options.map_file else ()
     with open_sources(options.inputs, options.format, own) as (sources, skipped_files), scan_connection() as con:
-        ingested = _ingest_all(con, sources, pricebook, options, progress)
+        ingested = _ingest_all(con, sources, pricebook, options, progress, zone)
     usage_table, fx_used = convert_to_usd(merge_tables([f.usage for f in ingested], USAGE_KEYS, SUM_COLUMNS), rates)
     shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
     clock.lap("ingest and aggregate")
@@ -53,6 +56,7 @@ def run_audit(
         tool_version=__version__,
         catalog=f"genai-prices {catalog_version()}",
         period=Period(start=_day(days[0]) if days else None, end=_day(days[-1]) if days else None),
+        timezone=options.timezone,
         inputs=[_input_file(f) for f in ingested],
         skipped_files=skipped_files,
         usage=usage,
@@ -93,6 +97,7 @@ def _ingest_all(
     pricebook: Pricebook,
     options: AuditOptions,
     progress: ScanProgress | None,
+    zone: ZoneInfo | None,
 ) -> list[IngestedFile]:
     """Survey every file, settle what overlapping files leave to each other, then scan every file."""
     families = [s.importer.usage_family for s in sources]
@@ -114,7 +119,7 @@ def _ingest_all(
         duplicates = duplicates_table(con, f"duplicates_{i}", owners, labels) if owners else None
         ingested.append(
             ingest_file(con, source.sniffed, source.importer, pricebook, i, surveys[i], plan.skip_days,
-                        options.block_bytes, progress, duplicates)
+                        options.block_bytes, progress, duplicates, zone)
         )  # fmt: skip
     return ingested
 

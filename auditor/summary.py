@@ -13,7 +13,7 @@ from auditor.importers import importer_named
 from auditor.ingest import IngestedFile
 from auditor.ledger import NANOS_PER_UNIT, SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL, SUM_COLUMNS, TOKEN_COLUMNS
 from auditor.result import MonthlyUsage, Totals, UsageEntry, is_unpriced, money
-from auditor.workload import RATE_ID, Pricebook
+from auditor.workload import LOCAL_DAY, RATE_ID, Pricebook
 from pricing.resolve import resolve_model
 
 _SIZE_BASIS_ORDER = ("request", SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL)
@@ -34,10 +34,14 @@ def _tokens(row: Mapping[Hashable, Any]) -> dict[str, int]:
 def summarise_usage(
     usage_table: pd.DataFrame, shape_table: pd.DataFrame, pricebook: Pricebook, ingested: list[IngestedFile]
 ) -> tuple[list[UsageEntry], list[MonthlyUsage], Totals, list[str], list[str]]:
-    """The result's usage sections from the usage table (list cost at the rates in force when used)."""
+    """The result's usage sections from the usage table (list cost at the rates in force when used).
+
+    Months are those of the local day (`--tz`); which (vendor, month)s a usage export covers is judged on
+    UTC months, as the exports' own, so the list cost total does not move with the time zone."""
     usage = _usage_entries(usage_table, pricebook)
-    by_month = _monthly(usage_table, pricebook)
-    totals = _totals(usage_table, usage, by_month)
+    by_month = _monthly(usage_table, pricebook, LOCAL_DAY)
+    same_days = usage_table[LOCAL_DAY].equals(usage_table["day"])
+    totals = _totals(usage_table, usage, by_month if same_days else _monthly(usage_table, pricebook, "day"))
     notes = _notes(usage_table, shape_table) + _billing_coverage(ingested)
     return usage, by_month, totals, notes, _warnings(usage, ingested)
 
@@ -88,9 +92,9 @@ def _list_cost(
     return None, None
 
 
-def _monthly(segments: pd.DataFrame, pricebook: Pricebook) -> list[MonthlyUsage]:
+def _monthly(segments: pd.DataFrame, pricebook: Pricebook, day_column: str) -> list[MonthlyUsage]:
     keys = ["provider", "model_raw", "month"]
-    frame = segments.assign(month=segments["day"].str.slice(0, 7))
+    frame = segments.assign(month=segments[day_column].str.slice(0, 7))
     costs = _list_costs(frame, pricebook, keys)
     sums = frame.groupby(keys, sort=True)[list(SUM_COLUMNS)].sum()
     rows = []
