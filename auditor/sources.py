@@ -20,7 +20,7 @@ from auditor.errors import InputFileError, OptionError
 from auditor.importers import IMPORTERS
 from auditor.importers.base import Importer
 from auditor.importers.reader import Sniffed, detect, sniff
-from auditor.importers.xlsx import copy_table_to_csv, is_xlsx
+from auditor.importers.xlsx import WORKBOOK_HINT, copy_table_to_csv, is_xlsx
 from auditor.result import SkippedFile
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -67,7 +67,11 @@ class _Collector:
             copy = copy_table_to_csv(path, target, importers)
         except InputFileError as exc:
             raise InputFileError(label, exc.problem, exc.hint) from exc
-        return _source(target, self.importers, self.forced_format, f"{label} [{copy.sheet}]", copy.header_row - 1)
+        try:
+            return _source(target, self.importers, self.forced_format, f"{label} [{copy.sheet}]", copy.header_row - 1)
+        except InputFileError as exc:  # a header that is not quite the export's (renamed, split differently)
+            exc.hint = WORKBOOK_HINT
+            raise
 
     def add_archive(self, archive: Path, named: bool) -> None:
         before = len(self.sources)

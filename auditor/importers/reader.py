@@ -125,7 +125,7 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
                 sniffed.name,
                 f"is not a {importer.name} file: missing column(s) {', '.join(missing)}",
                 f"the header of {importer.title} is: {importer.example_header}",
-                line=1,
+                line=1 + sniffed.line_offset,
             )
         return importer
     matching = [i for i in importers if all(c in header for c in i.required_columns)]
@@ -136,7 +136,7 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
             sniffed.name,
             "uses ';' between fields (a spreadsheet's regional CSV), not ','",
             "export the CSV again with commas, or save it as XLSX and give the workbook",
-            line=1,
+            line=1 + sniffed.line_offset,
         )
     ranked = sorted(importers, key=lambda i: -len(header & i.known_columns))[:2]
     closest = "; ".join(
@@ -147,5 +147,5 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
         sniffed.name,
         f"not a format the auditor knows (header: {shown}); closest: {closest}",
         "supported formats: " + ", ".join(i.name for i in importers) + "; force one with --format NAME",
-        line=1,
+        line=1 + sniffed.line_offset,
     )
