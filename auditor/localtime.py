@@ -38,9 +38,10 @@ def zone_named(name: str) -> ZoneInfo | None:
         zone = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         close = _close_names(name)
-        # One line: the hint is the message's own end.
-        hint = f"did you mean {' or '.join(close)}?" if close else "give an IANA name such as Europe/Berlin or UTC"
-        raise OptionError(f"unknown time zone '{name}' for --tz; {hint}") from None
+        raise OptionError(
+            f"unknown time zone '{name}' for --tz",
+            f"did you mean {', '.join(close)}?" if close else "give an IANA name such as Europe/Berlin or UTC",
+        ) from None
     offsets = {
         _offset(zone, datetime(year, month, 1, tzinfo=UTC)) for year in _CHECKED_YEARS for month in (1, 4, 7, 10)
     }
