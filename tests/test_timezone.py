@@ -124,6 +124,26 @@ def test_daily_buckets_keep_their_day(zone: str) -> None:
     assert usage["day"].min() == "2026-10-01"
 
 
+def test_a_mapped_file_of_dates_keeps_its_days(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An in-house file whose time column holds dates: daily buckets, not requests at midnight UTC."""
+    (tmp_path / "daily.csv").write_text(
+        "date,model,prompt,completion\n2026-10-01,gpt-4o-mini-2024-07-18,1000,100\n"
+        "2026-11-01,gpt-4o-mini-2024-07-18,2000,200\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "map.toml").write_text(
+        '[source]\nprovider = "openai"\nmodel_column = "model"\ntime_column = "date"\n'
+        '[tokens]\ninput = "prompt"\noutput = "completion"\n',
+        encoding="utf-8",
+    )
+    args = (str(tmp_path / "daily.csv"), "--map", str(tmp_path / "map.toml"), "--as-of", AS_OF.isoformat())
+    result = run_cli(*args, "--tz", "America/New_York", "--json", "-")
+    assert result.status == 0, result.err
+    data = result.json()
+    assert (data["period"]["start"], data["period"]["end"]) == ("2026-10-01", "2026-11-01")
+    assert [(m["month"], m["input_tokens"]) for m in data["usage_by_month"]] == [("2026-10", 1000), ("2026-11", 2000)]
+
+
 def _audit(run_cli, inputs: list[Path], zone: str):  # type: ignore[no-untyped-def]
     result = run_cli(*map(str, inputs), "--as-of", AS_OF.isoformat(), "--tz", zone, "--json", "-")
     assert result.status == 0, result.err
