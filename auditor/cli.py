@@ -81,6 +81,14 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
     help="The day an Anthropic Message Batches results file ran (its lines carry no time); "
     "FILE=YYYY-MM-DD for one file (repeatable).",
 )
+@click.option(
+    "--tz",
+    "timezone",
+    default="UTC",
+    show_default=True,
+    metavar="ZONE",
+    help="Group the report's days and months in this IANA time zone, e.g. Europe/Berlin (prices keep UTC).",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
@@ -100,6 +108,7 @@ def audit(
     fx: tuple[str, ...],
     rates_file: Path | None,
     batch_dates: tuple[str, ...],
+    timezone: str,
     inputs: tuple[Path, ...],
     format_name: str | None,
     as_of: date,
@@ -125,6 +134,7 @@ def audit(
         rates_file=rates_file,
         map_file=map_file,
         batch_dates=batch_dates,
+        timezone=timezone,
     )
     plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir)
     err = Console(stderr=True)

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
@@ -40,8 +41,9 @@ from auditor.importers.engine import (
 from auditor.importers.parquet import ParquetSource
 from auditor.importers.reader import Sniffed
 from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
+from auditor.localtime import day_starts, local_days
 from auditor.progress import ScanProgress
-from auditor.workload import MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
+from auditor.workload import LOCAL_DAY, MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
 
 # Rows the survey reads of a file no other file overlaps; a model first seen later is caught after the scan.
 SURVEY_HEAD_ROWS = 200_000
@@ -135,26 +137,32 @@ def ingest_file(
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     progress: ScanProgress | None = None,
     duplicates: str | None = None,
+    zone: ZoneInfo | None = None,
 ) -> IngestedFile:
     """Second pass: scan a file into its workload tables and account for every row.
 
     If the scan meets a model the survey did not (it read only the head of the file) whose price moves
-    with the time of day or request size, the file is scanned again with that model keyed too."""
+    with the time of day or request size, the file is scanned again with that model keyed too. With a
+    `zone`, the usage table's `local_day` is the day in that zone (else the UTC day)."""
     table, rejects = f"scan_{index}", f"rejects_{index}"
     known = survey[["provider", "model_raw"]].drop_duplicates()
     shape = pricebook.price_shape(known, importer.ledger)
-    sha256 = _scan(con, sniffed, importer, table, rejects, shape, counted_elsewhere, duplicates, block_bytes, progress)
+    scan = (con, sniffed, importer, table)
+    starts = day_starts(zone) if zone is not None else ()
+    sha256 = _scan(*scan, rejects, shape, counted_elsewhere, duplicates, block_bytes, progress, starts)
     seen = con.execute(f"SELECT DISTINCT provider, model_raw FROM {table} WHERE status = ''").df()
     fuller = pricebook.price_shape(pd.concat([known, seen]).drop_duplicates(), importer.ledger)
     if fuller != shape:
         con.execute(f"DROP TABLE {table}")
         rejects = f"{rejects}_again"
-        _scan(con, sniffed, importer, table, rejects, fuller, counted_elsewhere, duplicates, block_bytes, progress)
+        _scan(*scan, rejects, fuller, counted_elsewhere, duplicates, block_bytes, progress, starts)
     account = FileAccount(path=sniffed.name, format=importer.name, sha256=sha256)
     account.numbered_by = "row" if sniffed.is_parquet else "line"
     _account(con, table, rejects, account, sniffed, importer)
-    usage, shape_table = _workload_tables(con, table, pricebook)
+    usage, shape_table = _workload_tables(con, table, pricebook, zone)
     con.execute(f"DROP TABLE {table}")
+    if not usage.empty:  # the first and last day of used rows, in the zone
+        account.period_start, account.period_end = str(usage[LOCAL_DAY].min()), str(usage[LOCAL_DAY].max())
     return IngestedFile(account, usage, shape_table)
 
 
@@ -169,6 +177,7 @@ def _scan(
     duplicates: str | None,
     block_bytes: int,
     progress: ScanProgress | None,
+    day_starts: tuple[int, ...] = (),
 ) -> str:
     """Scan the file into `table`; return its sha256, read meanwhile."""
     shown = (
@@ -179,7 +188,8 @@ def _scan(
     # The digest is read in a thread while DuckDB scans: hashlib and DuckDB both release the GIL.
     with ThreadPoolExecutor(max_workers=1) as pool, shown:
         digest = pool.submit(sha256_of, sniffed.path)
-        query = scan_sql(importer, _sources(sniffed, block_bytes, rejects), shape, counted_elsewhere, duplicates)
+        source = _sources(sniffed, block_bytes, rejects)
+        query = scan_sql(importer, source, shape, counted_elsewhere, duplicates, day_starts)
         try:
             con.execute(f"CREATE TEMP TABLE {table} AS {query}")
         except duckdb.Error as exc:
@@ -214,11 +224,6 @@ def _account(
         listed += _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS)
     first_listed = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
     account.rejected = [replace(r, where=sniffed.where(r.line)) for r in first_listed]
-    first, last = con.execute(
-        f"SELECT strftime(min(day), '%Y-%m-%d'), strftime(max(day), '%Y-%m-%d') FROM {table} "
-        f"WHERE status = '' AND NOT in_shape"
-    ).fetchone() or (None, None)
-    account.period_start, account.period_end = first, last
 
 
 _CONVERT = re.compile(r'Could not convert string "(?P<value>.*)" to \'(?P<type>[^\']+)\'', re.S)
@@ -378,9 +383,12 @@ def _csv_chunks(sniffed: Sniffed, present: list[str]) -> Iterator[pd.DataFrame]:
 
 
 def _workload_tables(
-    con: duckdb.DuckDBPyConnection, table: str, pricebook: Pricebook
+    con: duckdb.DuckDBPyConnection, table: str, pricebook: Pricebook, zone: ZoneInfo | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The usage and shape tables of a scanned file, with catalog models and list-rate ids."""
+    """The usage and shape tables of a scanned file, with catalog models and list-rate ids.
+
+    List rates are those of the UTC day and half hour; with a `zone`, each line's `local_day` is its day
+    in that zone, from its UTC day and part of the day (kept by the scan), else the UTC day."""
     pairs = con.execute(f"SELECT DISTINCT provider, model_raw FROM {table} WHERE status = ''").df()
     pairs[MODEL_REF] = pricebook.model_refs(pairs)
     con.register("models", pairs)
@@ -388,6 +396,16 @@ def _workload_tables(
         f"(SELECT s.*, m.{MODEL_REF}, strftime(s.day, '%Y-%m-%d') AS rate_day FROM {table} s "
         f"JOIN models m USING (provider, model_raw) WHERE s.status = '' AND NOT s.in_shape)"
     )
+    local_day = "s.rate_day"
+    if zone is not None:
+        parts = con.execute(f"SELECT DISTINCT rate_day, day_part FROM {usage_rows}").df()
+        parts[LOCAL_DAY] = local_days(parts["rate_day"], parts["day_part"], zone)
+        con.register("local_days", parts)
+        usage_rows = (
+            f"(SELECT u.*, l.{LOCAL_DAY} FROM {usage_rows} u "
+            f"JOIN local_days l ON l.rate_day = u.rate_day AND l.day_part = u.day_part)"
+        )
+        local_day = f"s.{LOCAL_DAY}"
     combos = con.execute(
         f"SELECT DISTINCT {MODEL_REF}, rate_day AS day, rate_slot AS time_slot, service_tier, "
         f"rate_floor AS request_size_floor_tokens FROM {usage_rows}"
@@ -401,6 +419,7 @@ def _workload_tables(
         f"AND r.request_size_floor_tokens = s.rate_floor",
         USAGE_KEYS,
         SUM_COLUMNS,
+        {"day": "s.rate_day", LOCAL_DAY: local_day, RATE_ID: f"r.{RATE_ID}"},
     )
     shape = _grouped(
         con,
@@ -409,16 +428,20 @@ def _workload_tables(
         SHAPE_KEYS,
         SHAPE_SUMS,
     )
-    con.unregister("rates")
-    con.unregister("models")
+    for name in ("rates", "models", *(["local_days"] if zone is not None else [])):
+        con.unregister(name)
     return usage, shape
 
 
-_QUALIFIED = {RATE_ID: "r"}
-
-
-def _grouped(con: duckdb.DuckDBPyConnection, joined: str, keys: tuple[str, ...], sums: tuple[str, ...]) -> pd.DataFrame:
-    select_keys = ", ".join("s.rate_day AS day" if k == "day" else f"{_QUALIFIED.get(k, 's')}.{k} AS {k}" for k in keys)
+def _grouped(
+    con: duckdb.DuckDBPyConnection,
+    joined: str,
+    keys: tuple[str, ...],
+    sums: tuple[str, ...],
+    expressions: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Sums by keys; a key is the column of the same name in `s` unless `expressions` gives another."""
+    select_keys = ", ".join(f"{(expressions or {}).get(k, f's.{k}')} AS {k}" for k in keys)
     select_sums = ", ".join(f"CAST(sum(s.{c}) AS BIGINT) AS {c}" for c in sums)
     frame = con.execute(f"SELECT {select_keys}, {select_sums} {joined} GROUP BY ALL").df()
     return frame.sort_values(list(keys), kind="stable").reset_index(drop=True)

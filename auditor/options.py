@@ -26,6 +26,9 @@ class AuditOptions(BaseModel):
         default=(),
         description="day of results files whose lines carry no time: `YYYY-MM-DD` (all), `FILE=YYYY-MM-DD` (one)",
     )
+    timezone: str = Field(
+        default="UTC", description="IANA time zone the report's days and months are grouped in (timestamps stay UTC)"
+    )
     block_bytes: int = Field(
         default=DEFAULT_BLOCK_BYTES, description="bytes DuckDB reads per CSV buffer (results never depend on it)"
     )

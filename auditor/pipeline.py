@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -15,6 +16,7 @@ from auditor.importers.engine import GIVEN_DAY_VARIABLE
 from auditor.importers.mapping import load_mapping
 from auditor.ingest import IngestedFile, duplicates_table, ingest_file, survey_file
 from auditor.ledger import SUM_COLUMNS
+from auditor.localtime import zone_named
 from auditor.options import AuditOptions
 from auditor.overlaps import families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
@@ -37,13 +39,14 @@ def run_audit(
 ) -> AuditResult:
     """Audit the given inputs; the same options and inputs always give the same result."""
     clock = _StageClock(on_stage)
+    zone = zone_named(options.timezone)
     rates = parse_fx_flags(options.fx) + (load_rates_file(options.rates_file) if options.rates_file else [])
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
     pricebook = Pricebook()
     own = (load_mapping(options.map_file),) if options.map_file else ()
     with open_sources(options.inputs, options.format, own) as (sources, skipped_files), scan_connection() as con:
         given = _given_days(options.batch_dates, sources)
-        ingested = _ingest_all(con, sources, pricebook, options, progress, given)
+        ingested = _ingest_all(con, sources, pricebook, options, progress, given, zone)
         dated = [_dated_note(s, day) for s, day in zip(sources, given, strict=True) if day is not None]
     by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]
     usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)
@@ -59,6 +62,7 @@ def run_audit(
         tool_version=__version__,
         catalog=f"genai-prices {catalog_version()}",
         period=Period(start=_day(days[0]) if days else None, end=_day(days[-1]) if days else None),
+        timezone=options.timezone,
         inputs=[_input_file(f) for f in ingested],
         skipped_files=skipped_files,
         usage=usage,
@@ -100,6 +104,7 @@ def _ingest_all(
     options: AuditOptions,
     progress: ScanProgress | None,
     given: list[date | None],
+    zone: ZoneInfo | None,
 ) -> list[IngestedFile]:
     """Survey every file, settle what overlapping files leave to each other, then scan every file."""
     families = [s.importer.usage_family for s in sources]
@@ -122,7 +127,7 @@ def _ingest_all(
         _give_day(con, given[i])
         ingested.append(
             ingest_file(con, source.sniffed, source.importer, pricebook, i, surveys[i], plan.skip_days,
-                        options.block_bytes, progress, duplicates)
+                        options.block_bytes, progress, duplicates, zone)
         )  # fmt: skip
     return ingested
 

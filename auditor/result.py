@@ -134,7 +134,7 @@ def is_unpriced(row: UsageEntry | MonthlyUsage) -> bool:
 
 
 class MonthlyUsage(TokenCounts):
-    """Usage and cost of one model in one calendar month (UTC)."""
+    """Usage and cost of one model in one calendar month (of the result's `timezone`)."""
 
     month: str = Field(description="YYYY-MM")
     provider: str
@@ -189,6 +189,11 @@ class AuditResult(_Model):
     tool_version: str
     catalog: str = Field(description="price catalog and version, e.g. genai-prices 0.2.3")
     period: Period
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone of the period's and months' days (timestamps are UTC inside; daily buckets "
+        "keep their day)",
+    )
     inputs: list[InputFile]
     skipped_files: list[SkippedFile] = Field(default_factory=list)
     usage: list[UsageEntry]

@@ -21,7 +21,7 @@ from auditor.importers import IMPORTERS
 from auditor.importers.base import Importer
 from auditor.importers.documents import flatten
 from auditor.importers.reader import Sniffed, detect, sniff
-from auditor.importers.xlsx import copy_table_to_csv, is_xlsx
+from auditor.importers.xlsx import WORKBOOK_HINT, copy_table_to_csv, is_xlsx
 from auditor.result import SkippedFile
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -68,7 +68,11 @@ class _Collector:
             copy = copy_table_to_csv(path, target, importers)
         except InputFileError as exc:
             raise InputFileError(label, exc.problem, exc.hint) from exc
-        return _source(target, self.importers, self.forced_format, f"{label} [{copy.sheet}]", copy.header_row - 1)
+        try:
+            return _source(target, self.importers, self.forced_format, f"{label} [{copy.sheet}]", copy.header_row - 1)
+        except InputFileError as exc:  # a header that is not quite the export's (renamed, split differently)
+            exc.hint = WORKBOOK_HINT
+            raise
 
     def text_source(self, path: Path, label: str) -> Source:
         """A delimited or JSON-lines file as it is; a JSON document flattened into JSON lines first."""

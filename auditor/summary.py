@@ -13,7 +13,7 @@ from auditor.importers import importer_named
 from auditor.ingest import IngestedFile
 from auditor.ledger import NANOS_PER_UNIT, SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL, SUM_COLUMNS, TOKEN_COLUMNS
 from auditor.result import MonthlyUsage, Totals, UsageEntry, is_unpriced, money
-from auditor.workload import MODEL_REF, RATE_ID, Pricebook
+from auditor.workload import LOCAL_DAY, MODEL_REF, RATE_ID, Pricebook
 from pricing.resolve import resolve_model
 
 _SIZE_BASIS_ORDER = ("request", SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL)
@@ -39,13 +39,17 @@ _LINE = "model_line"
 def summarise_usage(
     usage_table: pd.DataFrame, shape_table: pd.DataFrame, pricebook: Pricebook, ingested: list[IngestedFile]
 ) -> tuple[list[UsageEntry], list[MonthlyUsage], Totals, list[str], list[str]]:
-    """The result's usage sections from the usage table (list cost at the rates in force when used)."""
+    """The result's usage sections from the usage table (list cost at the rates in force when used).
+
+    Months are those of the local day (`--tz`); which (vendor, month)s a usage export covers is judged on
+    UTC months, as the exports' own, so the list cost total does not move with the time zone."""
     lines = _with_model_lines(usage_table)
     names = _line_names(lines)
     files = [f.account.path for f in ingested]
     usage = _usage_entries(lines, pricebook, names, files)
-    by_month = _monthly(lines, pricebook, names)
-    totals = _totals(lines, usage, by_month)
+    by_month = _monthly(lines, pricebook, names, LOCAL_DAY)
+    same_days = lines[LOCAL_DAY].equals(lines["day"])
+    totals = _totals(lines, usage, by_month if same_days else _monthly(lines, pricebook, names, "day"))
     notes = _notes(lines, shape_table) + _billing_coverage(ingested)
     return usage, by_month, totals, notes, _warnings(usage, ingested)
 
@@ -147,10 +151,13 @@ def _list_cost(
 
 
 def _monthly(
-    segments: pd.DataFrame, pricebook: Pricebook, names: dict[tuple[str, str], tuple[str, list[str]]]
+    segments: pd.DataFrame,
+    pricebook: Pricebook,
+    names: dict[tuple[str, str], tuple[str, list[str]]],
+    day_column: str,
 ) -> list[MonthlyUsage]:
     keys = ["provider", _LINE, "month"]
-    frame = segments.assign(month=segments["day"].str.slice(0, 7))
+    frame = segments.assign(month=segments[day_column].str.slice(0, 7))
     costs = _list_costs(frame, pricebook, keys)
     sums = frame.groupby(keys, sort=True)[list(SUM_COLUMNS)].sum()
     rows = []

@@ -1,7 +1,8 @@
 """The workload: the tables re-pricing works on, and the catalog models and rate ids they refer to.
 
 Each scanned file gives two tables (see `ingest.py`):
-- usage: attribution × day × the id of the list rates in force when used (reports and list cost);
+- usage: attribution × UTC day × local day × the id of the list rates in force when used (reports and list
+  cost; the local day is the UTC day unless `--tz` names another zone);
 - shape: attribution × time-of-day slot × request-size bucket (re-pricing on candidates at a date).
 Summing on rate ids instead of on (day, slot, size) keys keeps the usage table small on request logs.
 """
@@ -22,8 +23,10 @@ from pricing.resolve import resolve_model
 
 MODEL_REF = "model_ref"
 RATE_ID = "list_rate_id"
+# The day in the report's time zone (`--tz`); `day` stays the UTC day, as list rates and exchange rates use it.
+LOCAL_DAY = "local_day"
 ATTRIBUTION_KEYS: tuple[str, ...] = ("provider", "model_raw", MODEL_REF, "project", "api_key", "service_tier")
-USAGE_KEYS: tuple[str, ...] = (*ATTRIBUTION_KEYS, "day", "size_basis", RATE_ID, "currency")
+USAGE_KEYS: tuple[str, ...] = (*ATTRIBUTION_KEYS, "day", LOCAL_DAY, "size_basis", RATE_ID, "currency")
 SHAPE_KEYS: tuple[str, ...] = (*ATTRIBUTION_KEYS, "time_slot", "request_size_floor_tokens")
 SHAPE_SUMS: tuple[str, ...] = ("requests", *TOKEN_COLUMNS)
 

@@ -1,6 +1,7 @@
 """Benchmark: end-to-end audits of generated request logs, beside DuckDB's bare group-by of the same file.
 
-Usage: `python bench/run.py [ROWS ...]` (default 1000000 5000000 20000000). Needs the `bench` extra (duckdb).
+Usage: `python bench/run.py [--tz ZONE] [ROWS ...]` (default 1000000 5000000 20000000; `--tz` audits with days
+grouped in that time zone). Needs the `bench` extra (duckdb).
 Each measurement runs in its own process so its peak memory (max RSS) is its own. Prints one table.
 """
 
@@ -31,7 +32,8 @@ candidates = [c.ref for c in default_candidates()] + ["openai:gpt-5-nano", "anth
                                                      "moonshotai:kimi-k3"]
 stages = {}
 start = time.perf_counter()
-options = AuditOptions(inputs=(Path(sys.argv[1]),), as_of=date.fromisoformat(sys.argv[2]), candidates=candidates)
+options = AuditOptions(inputs=(Path(sys.argv[1]),), as_of=date.fromisoformat(sys.argv[2]), candidates=candidates,
+                       timezone=sys.argv[4])
 result = run_audit(options, on_stage=lambda name, s: stages.__setitem__(name, s))
 out = Path(sys.argv[3])
 for name, plan in (("write JSON", OutputPlan(out / "r.json", False, None, None)),
@@ -60,7 +62,7 @@ def _run(code: str, *args: str) -> dict[str, object]:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def bench(rows: int) -> None:
+def bench(rows: int, zone: str = "UTC") -> None:
     path = DATA / f"openrouter_{rows}.csv"
     if not path.exists():
         t = time.perf_counter()
@@ -70,11 +72,13 @@ def bench(rows: int) -> None:
         print(f"# generated {path.name} ({path.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t:.1f} s")
     out = DATA / f"out_{rows}"
     out.mkdir(exist_ok=True)
-    audit = _run(_AUDIT, str(path), AS_OF.isoformat(), str(out))
+    audit = _run(_AUDIT, str(path), AS_OF.isoformat(), str(out), zone)
     duck = _run(_DUCKDB, str(path))
     stages: dict[str, float] = audit["stages"]  # type: ignore[assignment]
     ingest = stages["ingest and aggregate"]
-    print(f"\n## {rows:,} requests ({path.stat().st_size / 2**20:,.0f} MiB)")
+    print(
+        f"\n## {rows:,} requests ({path.stat().st_size / 2**20:,.0f} MiB)" + (f", --tz {zone}" if zone != "UTC" else "")
+    )
     print("| stage | seconds | rows/s |\n|---|---:|---:|")
     for name, seconds in stages.items():
         rate = f"{rows / seconds:,.0f}" if name in ("ingest and aggregate", "total") else ""
@@ -88,11 +92,15 @@ def bench(rows: int) -> None:
 
 
 if __name__ == "__main__":
-    sizes = [int(a) for a in sys.argv[1:]] or [1_000_000, 5_000_000, 20_000_000]
+    args = sys.argv[1:]
+    tz = "UTC"
+    if args[:1] == ["--tz"]:
+        tz, args = args[1], args[2:]
+    sizes = [int(a) for a in args] or [1_000_000, 5_000_000, 20_000_000]
     print(
         f"# machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
         f"{date.today().isoformat()}"
     )
     DATA.mkdir(exist_ok=True)
     for n in sizes:
-        bench(n)
+        bench(n, tz)

@@ -386,12 +386,14 @@ def scan_sql(
     shape: PriceShape,
     counted_elsewhere: Mapping[str, str] | None = None,
     duplicates: str | None = None,
+    day_starts: tuple[int, ...] = (),
 ) -> str:
     """Sums of ledger lines by status and segment key for one file, in the two grouping sets.
 
     `counted_elsewhere` maps a day (YYYY-MM-DD) to another file that counts that day: this file's rows of
     that day are skipped. `duplicates` names a table of (day, __key, owner): this file's records found
     there are counted from their owner and skipped here. Either way nothing is counted twice.
+    `day_starts` adds the line's part of the day to the usage set (see `aggregate_sql`).
     """
     present = present_columns(importer, source.header)
     keyed = duplicates is not None or bool(importer.dedupe_within_file)
@@ -416,7 +418,7 @@ def scan_sql(
         )
         status = f"CASE WHEN status = '' THEN CASE {cases} ELSE '' END ELSE status END"
         mapped = f"(SELECT * REPLACE ({status} AS status) FROM {mapped})"
-    return aggregate_sql(mapped, importer.ledger, shape)
+    return aggregate_sql(mapped, importer.ledger, shape, day_starts)
 
 
 # Aggregates of the scan table: (output column, ledger column, how it is summed).
@@ -475,7 +477,12 @@ def _member(key_sql: str, values: frozenset[str]) -> str:
     return f"{key_sql} IN ({', '.join(literal(v) for v in sorted(values))})" if values else "false"
 
 
-def aggregate_sql(ledger: str, mapping: Mapping[str, str] | None = None, shape: PriceShape = PriceShape()) -> str:
+def aggregate_sql(
+    ledger: str,
+    mapping: Mapping[str, str] | None = None,
+    shape: PriceShape = PriceShape(),
+    day_starts: tuple[int, ...] = (),
+) -> str:
     """Sums of ledger lines (LEDGER_COLUMNS and `status`) in two grouping sets, one scan:
 
     - usage (`in_shape` = 0): status × attribution × day × the keys that can move the model's list
@@ -483,11 +490,16 @@ def aggregate_sql(ledger: str, mapping: Mapping[str, str] | None = None, shape: 
     - shape (`in_shape` = 1): status × attribution × half hour × size bucket, without the day.
 
     Both stay small on request logs, where the cross product of all keys would not. Keys and sums the
-    importer's `mapping` sets to a constant are not hashed or summed row by row.
+    importer's `mapping` sets to a constant are not hashed or summed row by row. With `day_starts` (the
+    half hours at which a day of the report's time zone can start, for `--tz`), the usage set also keeps
+    `day_part`: the first half hour of the span between two of them that the line's half hour is in
+    (-1 for a daily bucket), which is all its local day depends on besides its UTC day.
     """
     key = model_key_sql(mapping)
+    part = " ".join(f"WHEN time_slot >= {s} THEN {s}" for s in sorted(day_starts, reverse=True))
+    day_part = f"CASE {part} ELSE time_slot END AS day_part, " if day_starts else ""
     sized = (
-        f"(SELECT *, CASE WHEN {_member(key, shape.slot_models)} THEN time_slot ELSE 0 END AS rate_slot, "
+        f"(SELECT *, {day_part}CASE WHEN {_member(key, shape.slot_models)} THEN time_slot ELSE 0 END AS rate_slot, "
         f"CASE WHEN {_member(key, shape.size_models)} THEN request_size_floor_tokens ELSE 0 END AS rate_floor "
         f"FROM (SELECT * REPLACE ({size_floor_sql()} AS request_size_floor_tokens) FROM {ledger}))"
     )
@@ -496,9 +508,10 @@ def aggregate_sql(ledger: str, mapping: Mapping[str, str] | None = None, shape: 
     constant = {
         k: e for k in _ALL_KEYS if k != "request_size_floor_tokens" and (e := _constant_expr(k, mapping)) is not None
     }
-    usage = ", ".join(["status", *(k for k in USAGE_SET if k not in constant)])
+    parts = ("day_part",) if day_starts else ()
+    usage = ", ".join(["status", *(k for k in USAGE_SET if k not in constant), *parts])
     shape_set = ", ".join(["status", *(k for k in SHAPE_SET if k not in constant)])
-    varying = ", ".join(k for k in _ALL_KEYS if k not in constant)
+    varying = ", ".join([*(k for k in _ALL_KEYS if k not in constant), *parts])
     grouped = (
         f"SELECT GROUPING(rate_slot) > 0 AS in_shape, status, {varying}, "
         f"count(*) AS lines, {sums} FROM {sized} GROUP BY GROUPING SETS (({usage}), ({shape_set}))"

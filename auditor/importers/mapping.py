@@ -9,7 +9,7 @@ cached tokens, whether output includes reasoning), so the usual ledger semantics
 name = "acme_gateway"            # shown in reports as the format
 provider = "openai"              # a catalog provider id, or provider_column = "vendor"
 model_column = "model"
-time_column = "ts"               # ISO timestamps (UTC unless an offset is given) or dates
+time_column = "ts"               # ISO timestamps (UTC unless an offset is given) or dates (daily buckets)
 project_column = "team"          # optional
 api_key_column = "key"           # optional
 requests_column = "calls"        # optional: without it, each row is one request
@@ -119,7 +119,8 @@ def _ledger(
         else literal(str(source["provider"]).strip().lower()),
         "model_raw": f"trim({ident(model)})",
         "day": utc_day(ident(time)),
-        "time_slot": utc_slot(ident(time)),
+        # A date (read as midnight UTC) is a day's bucket: it has no time of day.
+        "time_slot": f"CASE WHEN epoch_us({ident(time)}) % 86400000000 <> 0 THEN {utc_slot(ident(time))} ELSE -1 END",
         "size_basis": "'average'" if "requests_column" in columns else "'request'",
         "requests": ident(columns["requests_column"]) if "requests_column" in columns else "1",
         "requests_known": "1",

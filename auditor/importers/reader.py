@@ -148,7 +148,7 @@ def _encoding_of(shown: str, head: bytes) -> str:
 
 def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None = None) -> Importer:
     """The importer whose required columns the header holds, best overlap first; or a clear error."""
-    first_line = None if sniffed.is_parquet else 1
+    first_line = None if sniffed.is_parquet else 1 + sniffed.line_offset
     if sniffed.is_parquet:  # a table, not JSON lines
         importers = [i for i in importers if not i.is_json_lines]
         if forced is not None and all(i.name != forced for i in importers):

@@ -136,6 +136,7 @@ def _summary_rows(result: AuditResult) -> list[list[str]]:
             best_text += ", no candidate is cheaper"
     return [
         ["Period", period_text(result.period)],
+        ["Days and months in", result.timezone],
         ["Prices as of", result.as_of.isoformat()],
         ["Price catalog", result.catalog],
         ["Billed total", money(t.billed_cost)],
@@ -179,7 +180,10 @@ def _spend(result: AuditResult) -> list[Flowable]:
         *_block([_section("Spend by model", "spend-model")], model_table(result, WIDTH)),
         _note(text),
         *_block([_section("Spend by month", "spend-month")], month_table(result, WIDTH)),
-        _note("Tokens: every token class (input, cache read and write, output), counted once."),
+        _note(
+            f"Months are calendar months in {result.timezone} (daily buckets keep their day). "
+            "Tokens: every token class (input, cache read and write, output), counted once."
+        ),
     ]
 
 

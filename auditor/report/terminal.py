@@ -25,6 +25,7 @@ def _count(value: int | None) -> str:
 
 def print_summary(result: AuditResult, console: Console) -> None:
     period = f"{result.period.start} to {result.period.end}" if result.period.start else "no usage"
+    period += f" ({result.timezone})"
     console.print(Text(f"AI spend audit — {period} — prices as of {result.as_of} ({result.catalog})", style="bold"))
     console.print(_spend_table(result))
     console.print(_scenario_table(result))

@@ -153,6 +153,7 @@ def _summary_rows(result: AuditResult) -> list[Row]:
     rows: list[Row] = [
         ["Period start", result.period.start],
         ["Period end", result.period.end],
+        ["Days and months in", result.timezone],
         ["Prices as of", result.as_of],
         ["Currency", result.currency],
         ["Price catalog", result.catalog],
