@@ -263,6 +263,7 @@ def _warnings(usage: list[UsageEntry], ingested: list[IngestedFile]) -> list[str
     for u in usage:
         if is_unpriced(u):
             warnings.append(f"{u.provider} model '{u.model_raw}' is unpriced: {u.unpriced_reason}.")
+    warnings.extend(_token_sources_overlapping(ingested))
     kinds: dict[str, set[str]] = {}
     for f in ingested:
         importer = importer_named(f.account.format)
@@ -276,4 +277,37 @@ def _warnings(usage: list[UsageEntry], ingested: list[IngestedFile]) -> list[str
                 "knows) is one line with its tokens and its charges, each line naming its files. List cost stated "
                 "by the cost export is not added to the catalog list cost of the same usage."
             )
+    return warnings
+
+
+def _token_sources_overlapping(ingested: list[IngestedFile]) -> list[str]:
+    """Warn, per vendor, where files of different families hold its tokens on the same days (a Cost and Usage
+    Report and Bedrock invocation logs, a usage export and a gateway log): the auditor cannot tell whether a
+    log's requests are inside an export's totals (then they count twice) or beside them (another account)."""
+    days: dict[tuple[str, str], set[str]] = {}
+    files: dict[tuple[str, str], set[str]] = {}
+    for f in ingested:
+        importer = importer_named(f.account.format)
+        if importer is None or f.usage.empty:
+            continue
+        with_tokens = f.usage[f.usage[list(TOKEN_COLUMNS)].sum(axis=1) > 0]
+        for provider, group in with_tokens.groupby("provider", sort=True):
+            key = (str(provider), importer.usage_family)
+            days.setdefault(key, set()).update(group["day"].astype(str))
+            files.setdefault(key, set()).add(f.account.format)
+    warnings = []
+    for provider in sorted({p for p, _ in days}):
+        families = sorted(fam for p, fam in days if p == provider)
+        shared = sorted(
+            {d for a in families for b in families if a < b for d in days[(provider, a)] & days[(provider, b)]}
+        )
+        if not shared:
+            continue
+        kinds = sorted({fmt for fam in families for fmt in files[(provider, fam)]})
+        span = shared[0] if len(shared) == 1 else f"{shared[0]} to {shared[-1]}"
+        warnings.append(
+            f"{provider}: tokens of {len(shared)} day(s) ({span}) come from several kinds of source "
+            f"({', '.join(kinds)}). If a log holds requests an export or bill also counts (the same account seen "
+            "through a gateway), they are counted twice: audit such sources separately, or give one of them."
+        )
     return warnings

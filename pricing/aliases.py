@@ -1,4 +1,4 @@
-"""Curated aliases: model names an export writes its own way (Bedrock CUR meters) → catalog model ids.
+"""Curated aliases: model names an export writes its own way (Bedrock CUR and Azure meters) → catalog models.
 
 Each alias file (`pricing/data/*.toml`, listed in ALIAS_FILES) names one provider and its aliases; each
 alias says where the name was seen and when it was checked. Resolution consults them only after the
@@ -12,9 +12,9 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pricing.catalog import catalog_version, providers_by_id, suggest_models
+from pricing.catalog import catalog_version, find_model, providers_by_id, suggest_models
 
-ALIAS_FILES: tuple[str, ...] = ("bedrock_meters.toml",)
+ALIAS_FILES: tuple[str, ...] = ("bedrock_meters.toml", "azure_meters.toml")
 
 
 class Alias(BaseModel):
@@ -25,7 +25,8 @@ class Alias(BaseModel):
     name: str = Field(min_length=1)
     """The model name exactly as the importer writes `model_raw`, e.g. `Claude4.5Haiku`."""
     model: str = Field(min_length=1)
-    """The genai-prices model id at the file's provider, e.g. `regional.anthropic.claude-haiku-4-5-20251001-v1:0`."""
+    """The genai-prices model id at the file's provider, e.g. `regional.anthropic.claude-haiku-4-5-20251001-v1:0`,
+    or a name the catalog resolves there (a dated snapshot, `gpt-4o-2024-08-06`)."""
     source: str = Field(min_length=1)
     """Where the name was seen in the vendor's own data (a document, an offer file, an export)."""
     checked: date
@@ -47,13 +48,13 @@ class AliasFile(BaseModel):
         provider = providers_by_id().get(self.provider)
         if provider is None:
             raise ValueError(f"provider '{self.provider}' is not in genai-prices {catalog_version()}")
-        ids = {m.id for m in provider.models}
         seen: set[str] = set()
         for a in self.alias:
             if a.name in seen:
                 raise ValueError(f"alias '{a.name}' is listed twice: keep one entry per name")
             seen.add(a.name)
-            if a.model not in ids:
+            # A catalog id, or a name the catalog itself resolves at the provider (a dated snapshot).
+            if find_model(self.provider, a.model) is None:
                 close = suggest_models(self.provider, a.model)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise ValueError(

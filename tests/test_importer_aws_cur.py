@@ -20,6 +20,7 @@ from auditor.importers import IMPORTERS
 from auditor.importers.aws_cur2_csv import BedrockMeter
 from auditor.importers.reader import detect, sniff
 from pricing.aliases import load_alias_file, load_aliases
+from pricing.catalog import find_model
 from pricing.resolve import resolve_model
 from tests.conftest import AS_OF, GOLDENS, ROOT, SAMPLES, ingest_one
 from tests.conftest import csv_rows as _rows
@@ -329,14 +330,14 @@ def test_meter_grammar() -> None:
 def test_every_alias_resolves_to_its_model() -> None:
     """An alias is consulted after the catalog's own names: none may be shadowed by another catalog match."""
     for (provider, name), model in load_aliases().items():
-        found = resolve_model(provider, name).model
-        assert found is not None and found.model.id == model, name
+        found, meant = resolve_model(provider, name).model, find_model(provider, model)
+        assert found is not None and meant is not None and found.ref == meant.ref, name
 
 
 def test_alias_file_errors_say_how_to_fix_them() -> None:
     entry = '[[alias]]\nname = "X"\nmodel = "{}"\nsource = "s"\nchecked = 2026-11-28\n'
-    with pytest.raises(ValidationError, match=r"lacks at aws: use a catalog id; did you mean .*nova-pro"):
-        load_alias_file('provider = "aws"\n' + entry.format("amazon.nova-pro-v9"))
+    with pytest.raises(ValidationError, match=r"lacks at aws: use a catalog id; did you mean .*nova-"):
+        load_alias_file('provider = "aws"\n' + entry.format("amazon.nova-ultra-v9"))
     with pytest.raises(ValidationError, match="listed twice"):
         load_alias_file('provider = "aws"\n' + entry.format("amazon.nova-pro-v1:0") * 2)
     with pytest.raises(ValidationError, match="checked"):
@@ -345,7 +346,9 @@ def test_alias_file_errors_say_how_to_fix_them() -> None:
 
 def test_alias_file_ships_with_the_package() -> None:
     assert (ROOT / "pricing" / "data" / "bedrock_meters.toml").is_file()
+    assert (ROOT / "pricing" / "data" / "azure_meters.toml").is_file()
     assert ("aws", "Claude4.5Haiku") in load_aliases()
+    assert ("azure", "gpt-4o-0806") in load_aliases()
 
 
 def test_a_report_split_in_parts_counts_every_part(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

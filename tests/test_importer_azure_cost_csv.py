@@ -40,8 +40,22 @@ def test_token_meters_in_1m_and_1k_blocks_and_refunds_carry_no_tokens(run_cli) -
     ).total_price  # fmt: skip
     assert Decimal(mini["list_cost"]) == expected.quantize(Decimal("1e-9"))
     assert (usage["gpt-4.1-mini"]["input_tokens"], usage["gpt-4.1-mini"]["cache_read_tokens"]) == (812_250, 3_120_500)
-    # A snapshot written as a bare date stays as written, unpriced, never guessed.
-    assert usage["gpt-4o-0806"]["list_cost"] is None and usage["gpt-4o-0806"]["input_tokens"] == 2_120_500
+    # A snapshot written as a bare month-day is the one gpt-4o version with that date (pricing/data/azure_meters.toml).
+    snapshot = usage["gpt-4o-0806"]
+    assert snapshot["model"] == "azure:gpt-4o" and snapshot["input_tokens"] == 2_120_500
+    at_list = calc_price(
+        Usage(input_tokens=snapshot["input_tokens"], output_tokens=snapshot["output_tokens"]),
+        "gpt-4o-2024-08-06", provider_id="azure", genai_request_timestamp=datetime(2026, 9, 15, 12, tzinfo=UTC),
+    ).total_price  # fmt: skip
+    assert Decimal(snapshot["list_cost"]) == at_list.quantize(Decimal("1e-9"))
+
+
+def test_a_meter_snapshot_not_in_the_curated_list_stays_unpriced(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = SAMPLE.read_text(encoding="utf-8-sig").replace("gpt-4o-0806", "gpt-4o-0101")
+    path = tmp_path / "cost-details.csv"
+    path.write_text(text, encoding="utf-8-sig")
+    usage = {u["model_raw"]: u for u in run_cli(str(path), "--json", "-").json()["usage"]}
+    assert usage["gpt-4o-0101"]["list_cost"] is None and usage["gpt-4o-0101"]["input_tokens"] == 2_120_500
 
 
 EA = SAMPLES / "azure_cost_csv" / "ea-cost-details-2026-10.csv"

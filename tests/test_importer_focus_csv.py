@@ -149,8 +149,17 @@ def test_bedrock_and_azure_meters_are_priced_and_others_stay_unpriced(run_cli) -
     # The catalog's list ($0.25 in, $0.025 cached, $2.00 out per million) equals the export's own ListCost.
     catalog_list = Decimal("12.4471") * Decimal("0.25") + Decimal("40.1022") * Decimal("0.025") + Decimal("1.2033") * 2
     assert Decimal(mini["list_cost"]) == catalog_list == Decimal("6.52093")
+    # A bare month-day snapshot is the dated model of the curated list (pricing/data/azure_meters.toml).
     snapshot = by_name[("azure", "gpt-4o-0806")]
-    assert (snapshot["model"], snapshot["list_cost"], snapshot["input_tokens"]) == (None, None, 2120500)
+    assert (snapshot["model"], snapshot["input_tokens"]) == ("azure:gpt-4o", 2120500)
+    from genai_prices import Usage, calc_price
+
+    dated = calc_price(
+        Usage(input_tokens=snapshot["input_tokens"], output_tokens=snapshot["output_tokens"]),
+        "gpt-4o-2024-08-06",
+        provider_id="azure",
+    ).total_price
+    assert Decimal(snapshot["list_cost"]) == dated.quantize(Decimal("1e-9"))
 
 
 @pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: p.name)

@@ -140,3 +140,18 @@ def test_a_cost_export_s_charges_sit_on_the_usage_export_s_model_line() -> None:
     assert sonnet.billed_cost == charged["Claude Sonnet 4.5"] and sonnet.input_tokens > 0
     assert (sonnet.token_files, sonnet.billed_files) == ([str(USAGE)], [str(COST)])
     assert sum((u.billed_cost or Decimal(0) for u in result.usage), Decimal(0)) == sum(charged.values())
+
+
+def test_one_vendor_s_tokens_from_different_kinds_of_source_on_the_same_days_are_warned_about() -> None:
+    """An AWS bill (here its FOCUS export) and Bedrock invocation logs of the same days may hold the same
+    requests: the auditor cannot match them, so it says so (never silently counting twice)."""
+    cur = SAMPLES / "focus_csv" / "focus-1.2-aws-2026-10.csv"
+    logs = SAMPLES / "bedrock_invocation_jsonl"
+    both = run_audit(AuditOptions(inputs=(cur, logs), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    (warning,) = [w for w in both.warnings if "several kinds of source" in w]
+    assert warning.startswith("aws: tokens of 1 day(s) (2026-10-15)")
+    assert "(bedrock_invocation_jsonl, focus_csv)" in warning
+    alone = run_audit(AuditOptions(inputs=(cur,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    assert not [w for w in alone.warnings if "several kinds of source" in w]
+    # Two exports of one format (one family) are matched record by record instead: no such warning.
+    assert not [w for w in run_audit(AuditOptions(inputs=(USAGE, COST), as_of=AS_OF)).warnings if "several" in w]

@@ -7,10 +7,11 @@ blocks of its `unitOfMeasure` (`1K` or `1M` tokens, as real rows show: a `1M` me
 72.1 million tokens); its direction and class come from the meter name (`Inp`/`Inpt`/`input`,
 `Outp`/`outpt`/`opt`/`output`, `cached`/`cchd`/`cd`), `Batch` marks batch, and the model is what is left
 of the name (`GPT 5 Mini cchd Inpt Glbl 1M Tokens` → `gpt-5-mini`). Meter names have no fixed grammar:
-a model written with a bare snapshot date (`gpt-4o-0806`) or without its family (`5.4`) stays as written
-and unpriced, never guessed. Regional and Data Zone deployments cost about 10% more than the Global list
-price the catalog has; that premium is not applied. Provisioned (PTU, hourly) and audio meters are money
-only. Dates are `MM/DD/YYYY` or ISO; the file has a BOM.
+a model written with a bare month-day snapshot (`gpt-4o-0806`) is the dated model named in the curated
+`pricing/data/azure_meters.toml` (each entry sourced); one not listed there, or a name without its family
+(`5.4`), stays as written and unpriced, never guessed. Regional and Data Zone deployments cost about 10%
+more than the Global list price the catalog has; that premium is not applied. Provisioned (PTU, hourly)
+and audio meters are money only. Dates are `MM/DD/YYYY` or ISO; the file has a BOM.
 
 Other shapes of the same export are read too: the EA and pay-as-you-go cost details write the columns in
 PascalCase (`MeterName`, `Quantity`, `CostInBillingCurrency` or `Cost`, `BillingCurrency`), matched without
