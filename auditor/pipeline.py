@@ -12,6 +12,7 @@ import duckdb
 
 from auditor import __version__
 from auditor.errors import OptionError
+from auditor.forecast import build_forecast
 from auditor.importers.engine import GIVEN_DAY_VARIABLE
 from auditor.importers.mapping import load_mapping
 from auditor.ingest import IngestedFile, duplicates_table, ingest_file, survey_file
@@ -56,6 +57,8 @@ def run_audit(
     clock.lap("list cost and summary")
     scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of)
     clock.lap("re-price candidates")
+    forecast = build_forecast(usage_table, shape_table, pricebook, candidates, options.as_of)
+    clock.lap("forecast")
     days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
     return AuditResult(
         as_of=options.as_of,
@@ -72,8 +75,10 @@ def run_audit(
         fx_rates=[
             FxRateOut(currency=r.currency, month=r.month, usd_per_unit=r.usd_per_unit, source=r.source) for r in fx_used
         ],
-        notes=notes + dated + [_fx_note(r) for r in fx_used],
+        notes=notes + dated + [_fx_note(r) for r in fx_used] + forecast.notes,
         warnings=warnings,
+        forecast=forecast.months,
+        price_changes=forecast.price_changes,
     )
 
 

@@ -5,6 +5,7 @@ Money is `Decimal` in `currency`, serialised as a decimal string, or None when u
 
 from __future__ import annotations
 
+import datetime as _dt
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -180,6 +181,33 @@ class Period(_Model):
     end: date | None
 
 
+class ForecastMonth(_Model):
+    """One month of the 12-month forecast after as-of (see `auditor/forecast.py` for the method)."""
+
+    month: str = Field(description="YYYY-MM (UTC)")
+    tokens: int = Field(description="predicted token volume of the priced workload in the month")
+    baseline_cost: Money = Field(description="the workload on its current models at the prices in force that month")
+    projected_cost: dict[str, Money] = Field(
+        description="per scenario (candidate id), the workload on the candidate at the prices in force that month"
+    )
+
+
+class PriceChangeOut(_Model):
+    """A scheduled price change after as-of, or a deprecation, of a current model or a candidate."""
+
+    model: str = Field(description="`provider:model` catalog id")
+    model_name: str
+    role: str = Field(description="current, candidate, or current and candidate")
+    kind: Literal["price", "deprecation"]
+    date: _dt.date | None = Field(description="the UTC day the new price applies from, or the deprecation day")
+    service_tier: str | None = Field(default=None, description="the tier whose price changes (kind price)")
+    old: dict[str, Money] | None = Field(
+        default=None, description="USD per million tokens of each ledger class (and per 1000 requests) before"
+    )
+    new: dict[str, Money] | None = Field(default=None, description="the same rates from `date`")
+    note: str = Field(default="", description="for a deprecation: what the catalog says")
+
+
 class AuditResult(_Model):
     """Everything an audit found; renderers read this and nothing else."""
 
@@ -203,3 +231,9 @@ class AuditResult(_Model):
     fx_rates: list[FxRateOut] = Field(default_factory=list, description="exchange rates used, if any")
     notes: list[str] = Field(default_factory=list, description="methodology and confidence statements")
     warnings: list[str] = Field(default_factory=list, description="partial problems: rejected rows, unpriced models")
+    forecast: list[ForecastMonth] = Field(
+        default_factory=list, description="12 months after as-of: baseline and each scenario at the prices in force"
+    )
+    price_changes: list[PriceChangeOut] = Field(
+        default_factory=list, description="scheduled price changes after as-of and deprecations of the models concerned"
+    )
