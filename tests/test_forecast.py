@@ -1,0 +1,187 @@
+"""The 12-month forecast and the scheduled price changes after as-of, checked against genai_prices.calc_price."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from genai_prices import Usage, calc_price
+
+from auditor.forecast import forecast_months, observed_trend
+from auditor.options import AuditOptions
+from auditor.pipeline import run_audit
+from tests.conftest import SAMPLES
+
+SAMPLE = SAMPLES / "openai_batch_jsonl" / "batch_6790a1b7_output.jsonl"
+NANO = Decimal("1e-9")
+
+
+def _requests() -> list[tuple[str, Usage, datetime]]:
+    """The sample's successful requests read with the json module: model, usage in genai-prices' terms, time."""
+    out = []
+    for line in SAMPLE.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record["error"]:
+            continue
+        body = record["response"]["body"]
+        u = body["usage"]
+        details = u.get("prompt_tokens_details") or u.get("input_tokens_details") or {}
+        out_details = u.get("completion_tokens_details") or u.get("output_tokens_details") or {}
+        usage = Usage(
+            input_tokens=u.get("prompt_tokens", u.get("input_tokens")),
+            cache_read_tokens=details.get("cached_tokens", 0),
+            output_tokens=u.get("completion_tokens", u.get("output_tokens")),
+            output_reasoning_tokens=out_details.get("reasoning_tokens", 0),
+        )
+        out.append((body["model"], usage, datetime.fromtimestamp(body.get("created") or body["created_at"], UTC)))
+    return out
+
+
+def _observed_days() -> int:
+    days = [at.date() for _, _, at in _requests()]
+    return (max(days) - min(days)).days + 1
+
+
+def _workload_on(provider: str, model: str, day: date) -> Decimal:
+    """The sample's requests re-priced, request by request, on a model at noon UTC of `day` (batch, as served)."""
+    at = datetime.combine(day, time(12), tzinfo=UTC)
+    return sum(
+        (
+            calc_price(usage, model, provider_id=provider, genai_request_timestamp=at,
+                       price_context={"processing": "batch"}).total_price
+            for _, usage, _ in _requests()
+        ),
+        Decimal(0),
+    )  # fmt: skip
+
+
+def test_forecast_shows_a_candidates_scheduled_price_change_after_as_of() -> None:
+    # The catalog raises Gemini 3.8 Flash's prices on 2027-01-01 (introductory rates end on 2026-12-31).
+    result = run_audit(
+        AuditOptions(inputs=(SAMPLE,), as_of=date(2026, 11, 27), candidates=("google:gemini-3.8-flash",))
+    )
+    months = {m.month: m for m in result.forecast}
+    assert list(months) == [f"{y}-{m:02d}" for y, m in [(2026, 12), *((2027, k) for k in range(1, 12))]]
+    days = _observed_days()  # one observed day: fewer than 3 full months, so the volume is flat
+    december = _workload_on("google", "gemini-3.8-flash", date(2026, 12, 15)) * 31 / days
+    january = _workload_on("google", "gemini-3.8-flash", date(2027, 1, 15)) * 31 / days
+    assert january > december
+    assert months["2026-12"].projected_cost == {"google:gemini-3.8-flash": december.quantize(NANO)}
+    assert months["2027-01"].projected_cost == {"google:gemini-3.8-flash": january.quantize(NANO)}
+    # Month length moves the volume, not the price: February has 28 days at January's prices.
+    february = _workload_on("google", "gemini-3.8-flash", date(2027, 2, 15)) * 28 / days
+    assert months["2027-02"].projected_cost["google:gemini-3.8-flash"] == february.quantize(NANO)
+
+    changes = [c for c in result.price_changes if c.model == "google:gemini-3.8-flash" and c.kind == "price"]
+    assert [(c.date, c.service_tier, c.role) for c in changes] == [(date(2027, 1, 1), "batch", "candidate")]
+    million = Usage(input_tokens=1_000_000)
+    before = calc_price(million, "gemini-3.8-flash", provider_id="google", price_context={"processing": "batch"},
+                        genai_request_timestamp=datetime(2026, 12, 31, 23, 59, tzinfo=UTC)).total_price  # fmt: skip
+    after = calc_price(million, "gemini-3.8-flash", provider_id="google", price_context={"processing": "batch"},
+                       genai_request_timestamp=datetime(2027, 1, 1, tzinfo=UTC)).total_price  # fmt: skip
+    assert changes[0].old is not None and changes[0].new is not None
+    assert (changes[0].old["input_mtok"], changes[0].new["input_mtok"]) == (before, after)
+    assert before < after
+
+
+def test_a_month_with_price_changes_inside_is_priced_day_by_day() -> None:
+    # Mistral Large 4 changes its prices on 2026-10-20 and again on 2026-10-29 (its batch price also on 10-14).
+    result = run_audit(AuditOptions(inputs=(SAMPLE,), as_of=date(2026, 9, 30), candidates=("mistral:mistral-large-4",)))
+    october = next(m for m in result.forecast if m.month == "2026-10")
+    per_day = [_workload_on("mistral", "mistral-large-4", date(2026, 10, d)) for d in range(1, 32)]
+    assert len(set(per_day)) > 1
+    expected = sum(per_day, Decimal(0)) / _observed_days()
+    assert october.projected_cost["mistral:mistral-large-4"] == expected.quantize(NANO)
+    changed = {c.date for c in result.price_changes if c.model == "mistral:mistral-large-4" and c.kind == "price"}
+    assert {date(2026, 10, 14), date(2026, 10, 20), date(2026, 10, 29)} <= changed
+
+
+def test_the_baseline_forecast_prices_the_current_models_in_force_each_month() -> None:
+    result = run_audit(AuditOptions(inputs=(SAMPLE,), as_of=date(2026, 11, 27), candidates=("openai:gpt-5-mini",)))
+    days = _observed_days()
+    for month in result.forecast[:2]:
+        first = date.fromisoformat(month.month + "-01")
+        length = ((first + timedelta(days=31)).replace(day=1) - first).days
+        at = datetime.combine(first + timedelta(days=14), time(12), tzinfo=UTC)
+        expected = Decimal(0)
+        for model, usage, _ in _requests():
+            expected += calc_price(usage, model, provider_id="openai", genai_request_timestamp=at,
+                                   price_context={"processing": "batch"}).total_price  # fmt: skip
+        assert month.baseline_cost == (expected * length / days).quantize(NANO)
+
+
+def _volumes(per_month: dict[tuple[int, int], int]) -> dict[date, int]:
+    """Daily volumes: each (year, month) at a constant daily volume for every day of the month."""
+    out = {}
+    for (year, month), daily in per_month.items():
+        day = date(year, month, 1)
+        while day.month == month:
+            out[day] = daily
+            day += timedelta(days=1)
+    return out
+
+
+def test_trend_is_a_least_squares_line_through_full_months_only() -> None:
+    daily = _volumes({(2026, 1): 100, (2026, 2): 200, (2026, 3): 300})
+    daily[date(2026, 4, 1)] = 5  # a partial month: not fitted
+    daily[date(2026, 4, 2)] = 7
+    trend = observed_trend(daily)
+    assert trend is not None
+    assert trend.daily(date(2026, 5, 1)) == 500
+    assert trend.daily(date(2026, 1, 1)) == 100
+    assert "least-squares" in trend.note and "3 full months" in trend.note
+    # Not on a line: the least-squares slope of (0, 100), (1, 100), (2, 200) is 50, through the means.
+    noisy = observed_trend(_volumes({(2026, 1): 100, (2026, 2): 100, (2026, 3): 200}))
+    assert noisy is not None
+    assert noisy.slope == 50
+    assert noisy.daily(date(2026, 2, 1)) == Fraction(400, 3)
+
+
+def test_a_falling_trend_never_goes_below_zero() -> None:
+    trend = observed_trend(_volumes({(2026, 1): 300, (2026, 2): 200, (2026, 3): 100}))
+    assert trend is not None
+    assert trend.daily(date(2026, 4, 1)) == 0
+    assert trend.daily(date(2026, 12, 1)) == 0
+
+
+def test_fewer_than_three_full_months_give_a_flat_mean() -> None:
+    daily = {date(2026, 1, 15): 100, date(2026, 3, 14): 500}
+    trend = observed_trend(daily)
+    assert trend is not None
+    days = (date(2026, 3, 14) - date(2026, 1, 15)).days + 1
+    assert trend.slope == 0
+    assert trend.daily(date(2027, 6, 1)) == Fraction(600, days)
+    assert "flat" in trend.note
+    assert observed_trend({}) is None
+
+
+@pytest.mark.parametrize(
+    ("as_of", "first"),
+    [
+        (date(2026, 11, 27), date(2026, 12, 1)),
+        (date(2026, 12, 1), date(2026, 12, 1)),
+        (date(2026, 12, 31), date(2027, 1, 1)),
+    ],
+)
+def test_forecast_months_are_the_twelve_calendar_months_after_as_of(as_of: date, first: date) -> None:
+    months = forecast_months(as_of)
+    assert len(months) == 12 and months[0] == first
+    assert all(m.day == 1 for m in months) and len(set(months)) == 12
+
+
+def test_price_changes_and_forecast_are_in_the_json() -> None:
+    result = run_audit(AuditOptions(inputs=(SAMPLE,), as_of=date(2026, 11, 27)))
+    data = json.loads(result.model_dump_json())
+    assert data["schema_version"] == "1"
+    assert [m["month"] for m in data["forecast"]][:2] == ["2026-12", "2027-01"]
+    first = data["forecast"][0]
+    assert set(first) >= {"month", "baseline_cost", "projected_cost"}
+    assert set(first["projected_cost"]) == {s["candidate"] for s in data["scenarios"]}
+    assert isinstance(first["baseline_cost"], str)
+    change = next(c for c in data["price_changes"] if c["model"] == "google:gemini-3.8-flash")
+    assert set(change) >= {"model", "date", "old", "new"} and change["date"] == "2027-01-01"
+    # Only changes after as-of are listed.
+    assert all(c["date"] > "2026-11-27" for c in data["price_changes"] if c["kind"] == "price")
