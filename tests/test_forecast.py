@@ -6,13 +6,21 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from genai_prices import Usage, calc_price
+from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from auditor.forecast import forecast_months, observed_trend
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
+from auditor.report.formatting import money
+from auditor.report.pdf import write_pdf
+from auditor.report.xlsx import write_xlsx
+from pricing.catalog import lookup_candidate
+from pricing.schedule import deprecation
 from tests.conftest import SAMPLES
 
 SAMPLE = SAMPLES / "openai_batch_jsonl" / "batch_6790a1b7_output.jsonl"
@@ -185,3 +193,52 @@ def test_price_changes_and_forecast_are_in_the_json() -> None:
     assert set(change) >= {"model", "date", "old", "new"} and change["date"] == "2027-01-01"
     # Only changes after as-of are listed.
     assert all(c["date"] > "2026-11-27" for c in data["price_changes"] if c["kind"] == "price")
+
+
+def test_the_pdf_and_xlsx_show_the_forecast_and_the_price_changes(tmp_path: Path) -> None:
+    result = run_audit(
+        AuditOptions(inputs=(SAMPLE,), as_of=date(2026, 11, 27), candidates=("google:gemini-3.8-flash",))
+    )
+    write_xlsx(result, tmp_path / "r.xlsx")
+    book = load_workbook(tmp_path / "r.xlsx")
+    rows = list(book["Forecast"].iter_rows(values_only=True))
+    assert rows[0] == ("month", "tokens", "baseline", "google:gemini-3.8-flash")
+    assert [r[0] for r in rows[1:]] == [m.month for m in result.forecast]
+    for row, month in zip(rows[1:], result.forecast, strict=True):
+        assert row[1:] == (
+            month.tokens,
+            float(month.baseline_cost),
+            float(month.projected_cost["google:gemini-3.8-flash"]),
+        )
+    changes = list(book["Price changes"].iter_rows(values_only=True))
+    change = next(r for r in changes[1:] if r[2] == "google:gemini-3.8-flash")
+    assert change[0] is not None and change[0].date() == date(2027, 1, 1)
+    assert change[6:8] == ("0.375", "0.0375")  # old batch input and cache read, USD per million tokens
+
+    write_pdf(result, tmp_path / "r.pdf")
+    text = " ".join(page.extract_text() for page in PdfReader(tmp_path / "r.pdf").pages)
+    assert "Forecast and scheduled price changes" in text
+    january = next(m for m in result.forecast if m.month == "2027-01")
+    assert money(january.projected_cost["google:gemini-3.8-flash"]) in text
+    assert "2027-01-01" in text
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "day"),
+    [
+        ("mistral", "devstral-2512", date(2026, 5, 22)),  # "Deprecated 2026-05-22."
+        ("databricks", "databricks-inkling", date(2026, 10, 30)),  # "Retires on 2026-10-30."
+        ("x-ai", "grok-2-1212", None),  # "(deprecated)": no day
+        ("google", "gemini-2.0-flash", None),  # the only day in its sentence is when the catalog was updated
+    ],
+)
+def test_deprecations_take_the_day_the_catalog_comment_gives(provider: str, model: str, day: date | None) -> None:
+    found = deprecation(lookup_candidate(f"{provider}:{model}"))
+    assert found is not None and found.day == day and found.note
+
+
+def test_a_deprecated_candidate_is_listed_without_a_price() -> None:
+    result = run_audit(AuditOptions(inputs=(SAMPLE,), as_of=date(2026, 11, 27), candidates=("mistral:devstral-2512",)))
+    listed = [c for c in result.price_changes if c.model == "mistral:devstral-2512"]
+    assert [(c.kind, c.date, c.old, c.new) for c in listed] == [("deprecation", date(2026, 5, 22), None, None)]
+    assert deprecation(lookup_candidate("openai:gpt-5-mini")) is None

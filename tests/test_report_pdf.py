@@ -22,6 +22,7 @@ SECTIONS = [
     "Spend by model",
     "Spend by month",
     "Scenarios",
+    "Forecast and scheduled price changes",
     "Unpriced models",
     "Inputs and row accounting",
     "Rejected rows",

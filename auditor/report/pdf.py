@@ -26,6 +26,7 @@ from reportlab.platypus import (
 )
 
 from auditor.report.files import write_atomically
+from auditor.report.forecast_tables import forecast_month_table, forecast_total_table, price_change_table
 from auditor.report.formatting import (
     best_scenario,
     money,
@@ -195,6 +196,26 @@ def _scenarios(result: AuditResult) -> list[Flowable]:
     return [*_block(heads, scenario_table(result, WIDTH)), _note(text + "increase.")]
 
 
+def _forecast(result: AuditResult) -> list[Flowable]:
+    heads = [_section("Forecast and scheduled price changes", "forecast")]
+    if not result.forecast:
+        story = _block(heads, Paragraph("No forecast: there is no priced usage.", _BODY))
+    else:
+        story = [
+            *_block([*heads, _sub("Next 12 months", "forecast-months")], forecast_month_table(result, WIDTH)),
+            _note(
+                "Baseline: the workload on its current models; beside it the scenarios cheapest over the 12 months. "
+                "Each month at the list prices in force then; the method is in the notes."
+            ),
+            *_block([_sub("12 months by scenario", "forecast-totals")], forecast_total_table(result, WIDTH)),
+        ]
+    changes = result.price_changes
+    body = price_change_table(changes, WIDTH) if changes else Paragraph("None in the catalog.", _BODY)
+    story += _block([_sub("Scheduled price changes and deprecations", "price-changes")], body)
+    story.append(_note("USD per million tokens, at the smallest request size; only changes after the as-of date."))
+    return story
+
+
 def _unpriced_table(usage: Sequence[UsageEntry], width: float) -> Table:
     """Each unpriced model with its tokens, the reason, and close catalog models."""
     columns = [
@@ -320,6 +341,7 @@ def build_story(result: AuditResult) -> list[Flowable]:
         *_summary(result),
         *_spend(result),
         *_scenarios(result),
+        *_forecast(result),
         *_unpriced(result),
         *_inputs(result),
         *_notes(result),

@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from auditor.report.files import write_atomically
+from auditor.report.forecast_tables import PRICE_CHANGE_HEADERS, forecast_sheet, price_change_rows
 from auditor.report.formatting import (
     NOT_STATED,
     UNPRICED,
@@ -277,6 +278,8 @@ def build_workbook(result: AuditResult) -> Workbook:
         ("Rejected rows", ["file", "line", "where in the document", "column", "reason"], _rejected_rows(result)),
         ("Skipped files", ["path", "reason"], [[f.path, f.reason] for f in result.skipped_files]),
         ("Notes", ["kind", "text"], _note_rows(result)),
+        ("Forecast", *forecast_sheet(result)),
+        ("Price changes", PRICE_CHANGE_HEADERS, price_change_rows(result)),
     ]
     workbook = Workbook()
     workbook.remove(workbook.active)
