@@ -196,7 +196,7 @@ class ContractPricing:
             return row
         update: dict[str, object] = {"contract_cost": found.cost}
         if isinstance(row, UsageEntry):
-            update["contract_terms"] = [self.terms[t].describe() for t in found.terms]
+            update["contract_terms"] = [self.terms[t].describe(self.contract.numbered_by) for t in found.terms]
         return row.model_copy(update=update)
 
     def total(self, totals: Totals, utc_months: list[MonthlyUsage]) -> Totals:
@@ -269,7 +269,6 @@ class ContractPricing:
             return []
         first, last = date.fromisoformat(str(lines["day"].min())), date.fromisoformat(str(lines["day"].max()))
         lines = self._with_terms(lines)
-        per_day = self._costs(lines, pricebook, ["provider", "day"])
         out = []
         for index, term in enumerate(self.terms):
             if not isinstance(term, Commitment):
@@ -277,10 +276,13 @@ class ContractPricing:
             for start, end in _periods(term):
                 if end < first or start > last:
                     continue
-                spend = sum(
-                    (c.cost for (p, d), c in per_day.items() if p == term.vendor and start <= _date(d) <= end),
-                    Decimal(0),
-                )
+                days = lines["day"].astype(str)
+                inside = lines[
+                    (lines["provider"] == term.vendor) & (days >= start.isoformat()) & (days <= end.isoformat())
+                ]
+                # Each model's spend in the period is rounded as a usage line is, then summed.
+                costs = self._costs(inside, pricebook, ["model_raw"]) if not inside.empty else {}
+                spend = sum((c.cost for c in costs.values()), Decimal(0))
                 committed = money(self._amounts[index])
                 observed = (min(end, last) - max(start, first)).days + 1
                 out.append(
@@ -296,13 +298,13 @@ class ContractPricing:
                         days_observed=observed,
                         days_in_period=(end - start).days + 1,
                         complete=start >= first and end <= last,
-                        term=term.describe(),
+                        term=term.describe(self.contract.numbered_by),
                     )
                 )
         return out
 
     def notes(self) -> list[str]:
-        described = "; ".join(t.describe() for t in self.terms)
+        described = "; ".join(t.describe(self.contract.numbered_by) for t in self.terms)
         return [
             f"Negotiated prices from {self.contract.path} win over list prices where they apply: {described}. "
             "Usage lines show the contract cost beside the list cost; a custom price wins over a model's discount, "

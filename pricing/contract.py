@@ -109,9 +109,9 @@ class Discount(_Term):
     def factor(self) -> Decimal:
         return 1 - self.percent_off / 100
 
-    def describe(self) -> str:
+    def describe(self, numbered_by: str = "line") -> str:
         what = f"{self.vendor or 'any vendor'}" + (f" model {self.model}" if self.model else "")
-        return f"{what}: {_pct(self.percent_off)}% off list (contract line {self.line})"
+        return f"{what}: {_pct(self.percent_off)}% off list (contract {numbered_by} {self.line})"
 
 
 class CustomPrice(_Term):
@@ -151,7 +151,7 @@ class CustomPrice(_Term):
         write_1h = write if self.cache_write_1h is None else self.cache_write_1h
         return (self.input, cached, write, write_1h, self.output, self.output)
 
-    def describe(self) -> str:
+    def describe(self, numbered_by: str = "line") -> str:
         cls = ", ".join(
             f"{name} {value}"
             for name, value in (
@@ -164,7 +164,7 @@ class CustomPrice(_Term):
             if value is not None
         )
         return f"{self.vendor or 'any vendor'} model {self.model}: {cls} {self.currency} per million tokens " + (
-            f"(contract line {self.line})"
+            f"(contract {numbered_by} {self.line})"
         )
 
 
@@ -207,11 +207,11 @@ class Commitment(_Term):
     def covers(self, day: date) -> bool:
         return self.start <= day <= self.end
 
-    def describe(self) -> str:
+    def describe(self, numbered_by: str = "line") -> str:
         off = f", {_pct(self.percent_off)}% off list" if self.percent_off else ""
         return (
             f"{self.vendor}: commitment of {self.amount} {self.currency} a {self.period} from {self.start} to "
-            f"{self.end}{off} (contract line {self.line})"
+            f"{self.end}{off} (contract {numbered_by} {self.line})"
         )
 
 
@@ -230,6 +230,7 @@ class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str
+    numbered_by: Literal["line", "row"] = "line"
     discounts: tuple[Discount, ...] = ()
     prices: tuple[CustomPrice, ...] = ()
     commitments: tuple[Commitment, ...] = ()
@@ -427,6 +428,7 @@ def _contract_of(
     _no_duplicates(path, kind, terms)
     return Contract(
         path=str(path),
+        numbered_by="row" if kind == "row" else "line",
         discounts=tuple(terms["discount"]),
         prices=tuple(terms["price"]),
         commitments=tuple(terms["commitment"]),
