@@ -55,7 +55,7 @@ class _Term(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _blank_is_missing(cls, value: Any) -> Any:
+    def _plain_values(cls, value: Any) -> Any:
         # Floats (TOML, XLSX) become the decimal they print as, never their binary expansion.
         if isinstance(value, float):
             return str(value)
@@ -216,8 +216,8 @@ class Commitment(_Term):
 
 
 def _pct(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text
+    """20, 12.5: a percentage as written, without trailing zeros."""
+    return format(value.normalize(), "f")
 
 
 _Named = TypeVar("_Named", Discount, CustomPrice)
