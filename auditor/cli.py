@@ -89,6 +89,13 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
     metavar="ZONE",
     help="Group the report's days and months in this IANA time zone, e.g. Europe/Berlin (prices keep UTC).",
 )
+@click.option(
+    "--contract",
+    "contract_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Contract file (TOML, CSV or XLSX) of negotiated prices: discounts by vendor or model, custom prices "
+    "per million tokens, committed spend. Contract prices win over list prices and are labelled.",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
@@ -119,6 +126,7 @@ def audit(
     out_dir: Path,
     quiet: bool,
     debug: bool,
+    contract_file: Path | None = None,
 ) -> None:
     """Audit AI vendor billing exports and usage logs (files or directories).
 
@@ -135,6 +143,7 @@ def audit(
         map_file=map_file,
         batch_dates=batch_dates,
         timezone=timezone,
+        contract_file=contract_file,
     )
     plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir)
     err = Console(stderr=True)

@@ -32,3 +32,6 @@ class AuditOptions(BaseModel):
     block_bytes: int = Field(
         default=DEFAULT_BLOCK_BYTES, description="bytes DuckDB reads per CSV buffer (results never depend on it)"
     )
+    contract_file: Path | None = Field(
+        default=None, description="contract file (TOML, CSV or XLSX) of negotiated prices: discounts, custom prices"
+    )

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from auditor import __version__
+from auditor.contract_pricing import ContractPricing
 from auditor.errors import OptionError
 from auditor.forecast import build_forecast
 from auditor.importers.engine import GIVEN_DAY_VARIABLE
@@ -28,6 +29,7 @@ from auditor.sources import Source, open_sources
 from auditor.summary import SOURCE_FILE, summarise_usage
 from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
+from pricing.contract import load_contract
 from pricing.fx import FxRate, convert_to_usd, load_rates_file, parse_fx_flags
 
 StageHook = Callable[[str, float], None]
@@ -44,6 +46,7 @@ def run_audit(
     rates = parse_fx_flags(options.fx) + (load_rates_file(options.rates_file) if options.rates_file else [])
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
     pricebook = Pricebook()
+    contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
     with open_sources(options.inputs, options.format, own) as (sources, skipped_files), scan_connection() as con:
         given = _given_days(options.batch_dates, sources)
@@ -53,9 +56,11 @@ def run_audit(
     usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)
     shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
     clock.lap("ingest and aggregate")
-    usage, by_month, totals, notes, warnings = summarise_usage(usage_table, shape_table, pricebook, ingested)
+    usage, by_month, totals, notes, warnings = summarise_usage(usage_table, shape_table, pricebook, ingested, contract)
     clock.lap("list cost and summary")
     scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of)
+    if contract is not None:
+        scenarios = contract.apply_to_scenarios(scenarios, shape_table, pricebook, candidates, options.as_of)
     clock.lap("re-price candidates")
     forecast = build_forecast(usage_table, shape_table, pricebook, candidates, options.as_of)
     clock.lap("forecast")
@@ -75,10 +80,12 @@ def run_audit(
         fx_rates=[
             FxRateOut(currency=r.currency, month=r.month, usd_per_unit=r.usd_per_unit, source=r.source) for r in fx_used
         ],
-        notes=notes + dated + [_fx_note(r) for r in fx_used] + forecast.notes,
+        notes=notes + dated + [_fx_note(r) for r in fx_used] + forecast.notes + (contract.notes() if contract else []),
         warnings=warnings,
         forecast=forecast.months,
         price_changes=forecast.price_changes,
+        contract_file=options.contract_file.name if options.contract_file else None,
+        commitments=contract.commitment_periods(usage_table, pricebook) if contract else [],
     )
 
 

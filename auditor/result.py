@@ -123,6 +123,14 @@ class UsageEntry(TokenCounts):
         default_factory=list, description="the input files its tokens and requests come from"
     )
     billed_files: list[str] = Field(default_factory=list, description="the input files its billed cost comes from")
+    contract_cost: Money | None = Field(
+        default=None,
+        description="cost at the negotiated prices of the contract file (--contract) where one of its terms applies "
+        "to the line (list price elsewhere on the line); None when no term applies",
+    )
+    contract_terms: list[str] = Field(
+        default_factory=list, description="the contract terms that priced the line, with their line in the file"
+    )
 
 
 def is_unpriced(row: UsageEntry | MonthlyUsage) -> bool:
@@ -131,7 +139,7 @@ def is_unpriced(row: UsageEntry | MonthlyUsage) -> bool:
         getattr(row, c) for c in ("input_tokens", "cache_read_tokens", "cache_write_tokens",
                                   "cache_write_1h_tokens", "output_tokens")
     )  # fmt: skip
-    return row.list_cost is None and row.model is None and has_usage
+    return row.list_cost is None and row.model is None and has_usage and row.contract_cost is None
 
 
 class MonthlyUsage(TokenCounts):
@@ -144,6 +152,9 @@ class MonthlyUsage(TokenCounts):
     requests: int | None
     billed_cost: Money | None
     list_cost: Money | None
+    contract_cost: Money | None = Field(
+        default=None, description="cost at the contract's prices where one of its terms applies (see UsageEntry)"
+    )
 
 
 class Totals(TokenCounts):
@@ -153,6 +164,11 @@ class Totals(TokenCounts):
     unpriced_requests: int
     unpriced_models: int
     unpriced_tokens: int
+    contract_cost: Money | None = Field(
+        default=None,
+        description="with --contract: the priced usage at contract prices where the contract sets them and at list "
+        "price elsewhere (models priced only by the contract included); None without a contract",
+    )
 
 
 class Scenario(_Model):
@@ -165,6 +181,12 @@ class Scenario(_Model):
     savings: Money
     savings_pct: float | None = Field(description="savings as a percentage of baseline_cost")
     context_window: int | None = Field(default=None, description="the candidate's context window, tokens")
+    baseline_basis: Literal["list", "contract"] = Field(
+        default="list", description="contract: the baseline uses the contract's prices for the models it names"
+    )
+    projected_basis: Literal["list", "contract"] = Field(
+        default="list", description="contract: the contract names the candidate (its model or vendor)"
+    )
 
 
 class FxRateOut(_Model):
@@ -174,6 +196,23 @@ class FxRateOut(_Model):
     month: str | None = Field(description="YYYY-MM the rate applies to; None for every month")
     usd_per_unit: Decimal = Field(description="USD per one unit of the currency")
     source: str = Field(description="where the rate came from: --fx or the rates file")
+
+
+class CommitmentPeriod(_Model):
+    """One period of a contract's committed spend, against the spend observed in it at contract prices."""
+
+    vendor: str
+    period_start: date
+    period_end: date
+    committed: Money = Field(description="the commitment for the period, USD")
+    spend: Money = Field(description="observed usage of the vendor in the period at contract prices, USD")
+    used_pct: float = Field(description="spend as a percentage of the commitment")
+    shortfall: Money = Field(description="commitment not used (0 when spend reaches it)")
+    overage: Money = Field(description="spend above the commitment (0 when below it)")
+    days_observed: int = Field(description="days of the period inside the audited period")
+    days_in_period: int
+    complete: bool = Field(description="whether the audited period covers the whole period")
+    term: str = Field(description="the contract term, with its line in the file")
 
 
 class Period(_Model):
@@ -236,4 +275,8 @@ class AuditResult(_Model):
     )
     price_changes: list[PriceChangeOut] = Field(
         default_factory=list, description="scheduled price changes after as-of and deprecations of the models concerned"
+    )
+    contract_file: str | None = Field(default=None, description="the contract file of negotiated prices, if given")
+    commitments: list[CommitmentPeriod] = Field(
+        default_factory=list, description="with --contract: committed spend per period against the observed spend"
     )

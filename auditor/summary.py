@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -15,6 +15,9 @@ from auditor.ledger import NANOS_PER_UNIT, SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL,
 from auditor.result import MonthlyUsage, Totals, UsageEntry, is_unpriced, money
 from auditor.workload import LOCAL_DAY, MODEL_REF, RATE_ID, Pricebook
 from pricing.resolve import resolve_model
+
+if TYPE_CHECKING:
+    from auditor.contract_pricing import ContractPricing
 
 _SIZE_BASIS_ORDER = ("request", SIZE_BASIS_AVERAGE, SIZE_BASIS_LABEL)
 
@@ -27,7 +30,7 @@ def _billed(row: Mapping[Hashable, Any], column: str = "billed_nanos") -> Decima
     return money(_nanos(row[column])) if row["billed_lines"] else None
 
 
-def _tokens(row: Mapping[Hashable, Any]) -> dict[str, int]:
+def _tokens(row: Mapping[Hashable, Any]) -> dict[str, Any]:
     return {c: int(row[c]) for c in TOKEN_COLUMNS}
 
 
@@ -37,7 +40,11 @@ _LINE = "model_line"
 
 
 def summarise_usage(
-    usage_table: pd.DataFrame, shape_table: pd.DataFrame, pricebook: Pricebook, ingested: list[IngestedFile]
+    usage_table: pd.DataFrame,
+    shape_table: pd.DataFrame,
+    pricebook: Pricebook,
+    ingested: list[IngestedFile],
+    contract: ContractPricing | None = None,
 ) -> tuple[list[UsageEntry], list[MonthlyUsage], Totals, list[str], list[str]]:
     """The result's usage sections from the usage table (list cost at the rates in force when used).
 
@@ -49,7 +56,14 @@ def summarise_usage(
     usage = _usage_entries(lines, pricebook, names, files)
     by_month = _monthly(lines, pricebook, names, LOCAL_DAY)
     same_days = lines[LOCAL_DAY].equals(lines["day"])
-    totals = _totals(lines, usage, by_month if same_days else _monthly(lines, pricebook, names, "day"))
+    utc_months = by_month if same_days else _monthly(lines, pricebook, names, "day")
+    if contract is not None:
+        usage, by_month, utc_months = contract.apply_to_summary(
+            lines, _LINE, pricebook, usage, by_month, utc_months, "day" if same_days else LOCAL_DAY
+        )
+    totals = _totals(lines, usage, utc_months)
+    if contract is not None:
+        totals = contract.total(totals, utc_months)
     notes = _notes(lines, shape_table) + _billing_coverage(ingested)
     return usage, by_month, totals, notes, _warnings(usage, ingested)
 
@@ -207,6 +221,7 @@ def _totals(segments: pd.DataFrame, usage: list[UsageEntry], by_month: list[Mont
         unpriced_requests=sum(u.requests or 0 for u in unpriced),
         unpriced_models=len(unpriced),
         unpriced_tokens=sum(u.all_tokens() for u in unpriced),
+        contract_cost=None,
     )
 
 

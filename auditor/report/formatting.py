@@ -80,3 +80,13 @@ def list_cost_label(row: UsageEntry | MonthlyUsage) -> str | None:
     if row.list_cost is not None:
         return None
     return UNPRICED if is_unpriced(row) else NOT_STATED
+
+
+def contract_suffix(contract_cost: Decimal | None) -> str:
+    """` · contract $1.23` beside a list cost that the contract file re-prices, else empty."""
+    return "" if contract_cost is None else f" · contract {money(contract_cost)}"
+
+
+def contract_basis(basis: str) -> str:
+    """` (contract)` after a scenario figure priced at the contract's prices, else empty."""
+    return " (contract)" if basis == "contract" else ""

@@ -48,7 +48,16 @@ from auditor.report.pdf_tables import (
     register_fonts,
     scenario_table,
 )
-from auditor.result import AuditResult, InputFile, Period, RejectedRowOut, SkippedFile, UsageEntry, is_unpriced
+from auditor.result import (
+    AuditResult,
+    CommitmentPeriod,
+    InputFile,
+    Period,
+    RejectedRowOut,
+    SkippedFile,
+    UsageEntry,
+    is_unpriced,
+)
 
 TITLE = "AI spend audit"
 MARGIN = 15 * mm
@@ -142,12 +151,23 @@ def _summary_rows(result: AuditResult) -> list[list[str]]:
         ["Price catalog", result.catalog],
         ["Billed total", money(t.billed_cost)],
         ["List cost total (priced usage)", money(t.list_cost)],
+        *([["Cost at contract prices", money(t.contract_cost)]] if t.contract_cost is not None else []),
+        *(
+            [f"Commitment {c.vendor} {c.period_start} – {c.period_end}", _commitment_text(c)]
+            for c in result.commitments
+        ),
         ["Best saving", best_text],
         ["Unpriced models", f"{t.unpriced_models:,} ({tokens(t.unpriced_tokens)} tokens)"],
         ["Requests", tokens(t.requests)],
         ["Input files", f"{len(result.inputs):,}"],
         ["Tool version", result.tool_version],
     ]
+
+
+def _commitment_text(c: CommitmentPeriod) -> str:
+    seen = "" if c.complete else f" ({c.days_observed} of {c.days_in_period} days observed)"
+    gap = f"shortfall {money(c.shortfall)}" if c.shortfall else f"overage {money(c.overage)}"
+    return f"{money(c.spend)} of {money(c.committed)} ({percent(c.used_pct)}), {gap}{seen}"
 
 
 def _summary(result: AuditResult) -> list[Flowable]:

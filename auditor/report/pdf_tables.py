@@ -23,6 +23,8 @@ from reportlab.platypus import Paragraph, Table, TableStyle
 from auditor.report.formatting import (
     cache_write_total,
     clean_text,
+    contract_basis,
+    contract_suffix,
     list_cost_label,
     money,
     percent,
@@ -277,7 +279,9 @@ def _token_cells(counts: TokenCounts, requests: int | None) -> list[Cell]:
 
 def list_cost_text(row: UsageEntry | MonthlyUsage) -> str:
     """List cost of a row: never $0 for usage the catalog cannot price."""
-    return list_cost_label(row) or money(row.list_cost)
+    if row.contract_cost is not None and row.list_cost is None:
+        return f"contract {money(row.contract_cost)}"
+    return (list_cost_label(row) or money(row.list_cost)) + contract_suffix(row.contract_cost)
 
 
 def model_table(result: AuditResult, width: float) -> Table:
@@ -299,7 +303,8 @@ def model_table(result: AuditResult, width: float) -> Table:
         for u in result.usage
     ]
     t = result.totals
-    total: list[Cell] = ["Total", "", *_token_cells(t, t.requests), money(t.billed_cost), money(t.list_cost)]
+    list_total = money(t.list_cost) + contract_suffix(t.contract_cost)
+    total: list[Cell] = ["Total", "", *_token_cells(t, t.requests), money(t.billed_cost), list_total]
     return fitted_table(columns, rows, width, total)
 
 
@@ -335,7 +340,7 @@ def month_table(result: AuditResult, width: float) -> Table:
         tokens(t.requests),
         tokens(t.all_tokens()),
         money(t.billed_cost),
-        money(t.list_cost),
+        money(t.list_cost) + contract_suffix(t.contract_cost),
     ]
     return fitted_table(columns, rows, width, total, starts)
 
@@ -354,8 +359,8 @@ def scenario_table(result: AuditResult, width: float) -> Table:
         [
             str(rank),
             (s.candidate_name, s.candidate),
-            money(s.baseline_cost),
-            money(s.projected_cost),
+            money(s.baseline_cost) + contract_basis(s.baseline_basis),
+            money(s.projected_cost) + contract_basis(s.projected_basis),
             money(s.savings),
             percent(s.savings_pct),
         ]

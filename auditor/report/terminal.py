@@ -29,6 +29,13 @@ def print_summary(result: AuditResult, console: Console) -> None:
     console.print(Text(f"AI spend audit — {period} — prices as of {result.as_of} ({result.catalog})", style="bold"))
     console.print(_spend_table(result))
     console.print(_scenario_table(result))
+    for c in result.commitments:
+        gap = f"shortfall {usd(c.shortfall)}" if c.shortfall else f"overage {usd(c.overage)}"
+        seen = "" if c.complete else f" ({c.days_observed} of {c.days_in_period} days observed)"
+        console.print(
+            Text(f"commitment {c.vendor} {c.period_start} to {c.period_end}: {usd(c.spend)} of {usd(c.committed)} "
+                 f"({c.used_pct:.1f}%), {gap}{seen}")
+        )  # fmt: skip
     for warning in result.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
 
@@ -49,6 +56,8 @@ def _spend_table(result: AuditResult) -> Table:
         inputs = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.cache_write_1h_tokens
         missing = "unpriced" if is_unpriced(u) else "n/a"
         list_cost = usd(u.list_cost, missing) + (" (source)" if u.list_cost_basis == "source" else "")
+        if u.contract_cost is not None:
+            list_cost = (list_cost + " · " if u.list_cost is not None else "") + f"contract {usd(u.contract_cost)}"
         table.add_row(
             Text(u.provider),
             Text(u.model_raw),
@@ -67,7 +76,7 @@ def _spend_table(result: AuditResult) -> Table:
         _count(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens + t.cache_write_1h_tokens),
         _count(t.output_tokens),
         usd(t.billed_cost),
-        usd(t.list_cost),
+        usd(t.list_cost) + ("" if t.contract_cost is None else f" · contract {usd(t.contract_cost)}"),
     )
     return table
 
@@ -82,5 +91,7 @@ def _scenario_table(result: AuditResult) -> Table:
         table.add_column(name, justify="left" if name == "candidate" else "right", overflow="fold")
     for s in shown:
         pct = "—" if s.savings_pct is None else f"{s.savings_pct:.1f}%"
-        table.add_row(s.candidate, usd(s.baseline_cost), usd(s.projected_cost), usd(s.savings), pct)
+        baseline = usd(s.baseline_cost) + (" (contract)" if s.baseline_basis == "contract" else "")
+        projected = usd(s.projected_cost) + (" (contract)" if s.projected_basis == "contract" else "")
+        table.add_row(s.candidate, baseline, projected, usd(s.savings), pct)
     return table

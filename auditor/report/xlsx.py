@@ -57,9 +57,20 @@ _USAGE_HEADERS = [
     "also written as",
     "files (tokens)",
     "files (billed)",
+    "contract cost",
+    "contract terms",
 ]
-_MONTH_HEADERS = ["month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed", "list cost"]
-_SCENARIO_HEADERS = ["rank", "candidate", "name", "baseline", "projected", "savings", "savings %", "context window"]
+_MONTH_HEADERS = [
+    "month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed", "list cost", "contract cost"
+]  # fmt: skip
+_SCENARIO_HEADERS = [
+    "rank", "candidate", "name", "baseline", "projected", "savings", "savings %", "context window",
+    "baseline basis", "projected basis",
+]  # fmt: skip
+_COMMITMENT_HEADERS = [
+    "vendor", "period start", "period end", "committed", "spend at contract prices", "used %", "shortfall",
+    "overage", "days observed", "days in period", "complete", "term",
+]  # fmt: skip
 _INPUT_HEADERS = [
     "path",
     "format",
@@ -161,6 +172,7 @@ def _summary_rows(result: AuditResult) -> list[Row]:
         ["Tool version", result.tool_version],
         ["Billed total", _money_or(t.billed_cost, NOT_STATED)],
         ["List cost total (priced usage)", _money_or(t.list_cost, NOT_STATED)],
+        *_contract_summary(result),
         ["Requests", t.requests],
         *([f"Tokens: {name}", value] for name, value in zip(_TOKEN_HEADERS, _token_values(t), strict=True)),
         ["Unpriced models", t.unpriced_models],
@@ -176,6 +188,12 @@ def _summary_rows(result: AuditResult) -> list[Row]:
         ["Best saving", best.savings],
         ["Best saving %", _fraction(best.savings_pct)],
     ]
+
+
+def _contract_summary(result: AuditResult) -> list[Row]:
+    if not result.contract_file:
+        return []
+    return [["Contract file", result.contract_file], ["Cost at contract prices", result.totals.contract_cost]]
 
 
 def _usage_row(u: UsageEntry) -> Row:
@@ -196,6 +214,8 @@ def _usage_row(u: UsageEntry) -> Row:
         "; ".join(u.also_written_as) or None,
         "; ".join(u.token_files) or None,
         "; ".join(u.billed_files) or None,
+        u.contract_cost,
+        "; ".join(u.contract_terms) or None,
     ]
 
 
@@ -209,6 +229,7 @@ def _month_row(m: MonthlyUsage) -> Row:
         *_token_values(m),
         _money_or(m.billed_cost, NOT_STATED),
         _money_or(m.list_cost, list_cost_label(m) or UNPRICED),
+        m.contract_cost,
     ]
 
 
@@ -223,6 +244,8 @@ def _scenario_rows(result: AuditResult) -> list[Row]:
             s.savings,
             _fraction(s.savings_pct),
             s.context_window,
+            s.baseline_basis,
+            s.projected_basis,
         ]
         for rank, s in enumerate(ranked_scenarios(result), start=1)
     ]
@@ -267,6 +290,16 @@ def _note_rows(result: AuditResult) -> list[Row]:
     return [*(["note", n] for n in result.notes), *(["warning", w] for w in result.warnings)]
 
 
+def _commitment_rows(result: AuditResult) -> list[Row]:
+    return [
+        [
+            c.vendor, c.period_start, c.period_end, c.committed, c.spend, _fraction(c.used_pct), c.shortfall,
+            c.overage, c.days_observed, c.days_in_period, "yes" if c.complete else "no", c.term,
+        ]
+        for c in result.commitments
+    ]  # fmt: skip
+
+
 def build_workbook(result: AuditResult) -> Workbook:
     """The workbook of `result`, one table a sheet."""
     sheets: list[tuple[str, Sequence[str], Sequence[Row]]] = [
@@ -281,6 +314,8 @@ def build_workbook(result: AuditResult) -> Workbook:
         ("Forecast", *forecast_sheet(result)),
         ("Price changes", PRICE_CHANGE_HEADERS, price_change_rows(result)),
     ]
+    if result.contract_file:
+        sheets.append(("Commitments", _COMMITMENT_HEADERS, _commitment_rows(result)))
     workbook = Workbook()
     workbook.remove(workbook.active)
     for title, headers, rows in sheets:
