@@ -13,7 +13,7 @@ import pandas as pd
 from genai_prices.types import ModelPrice, TieredPrices, TimeOfDateConstraint
 
 from pricing.catalog import CatalogModel
-from pricing.rates import ClassRates, class_rates
+from pricing.rates import ClassRates, applied_overlays, class_rates
 
 NO_RATE = -1
 
@@ -42,6 +42,8 @@ class RateBook:
         self._id_of_rates: dict[ClassRates, int] = {}
         self._id_of_key: dict[tuple[str, str, int, str, int], int] = {}
         self._windows: dict[str, bool] = {}
+        self.overlays_used: set[str] = set()
+        """Ids of the price overlays that changed a rate looked up here (`pricing/overlays.py`)."""
 
     def _id_for(self, model: CatalogModel, day: str, slot: int, tier: str, floor: int) -> int:
         if model.ref not in self._windows:
@@ -52,6 +54,7 @@ class RateBook:
         found = self._id_of_key.get(key)
         if found is None:
             rates = class_rates(model, date.fromisoformat(day), slot, tier, floor)
+            self.overlays_used.update(applied_overlays(model, date.fromisoformat(day), slot, tier))
             found = self._id_of_rates.setdefault(rates, len(self.rates))
             if found == len(self.rates):
                 self.rates.append(rates)
