@@ -31,6 +31,7 @@ from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merg
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
 from pricing.contract import load_contract
 from pricing.fx import FxRate, convert_to_usd, load_rates_file, parse_fx_flags
+from pricing.overlays import overlay_notes
 
 StageHook = Callable[[str, float], None]
 # When two files of a family hold a day equally, the more detailed one counts it.
@@ -80,7 +81,12 @@ def run_audit(
         fx_rates=[
             FxRateOut(currency=r.currency, month=r.month, usd_per_unit=r.usd_per_unit, source=r.source) for r in fx_used
         ],
-        notes=notes + dated + [_fx_note(r) for r in fx_used] + forecast.notes + (contract.notes() if contract else []),
+        notes=notes
+        + dated
+        + [_fx_note(r) for r in fx_used]
+        + forecast.notes
+        + (contract.notes() if contract else [])
+        + overlay_notes(pricebook.rates.overlays_used),
         warnings=warnings,
         forecast=forecast.months,
         price_changes=forecast.price_changes,

@@ -6,16 +6,28 @@ the id of its rates lets usage be summed per regime instead of per key, and pric
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 from genai_prices.types import ModelPrice, TieredPrices, TimeOfDateConstraint
 
 from pricing.catalog import CatalogModel
-from pricing.rates import ClassRates, class_rates
+from pricing.rates import ClassRates, applied_overlays, class_rates
 
 NO_RATE = -1
+WEEK_OF = "week of "
+"""Prefix of a rate key's day that stands for the seven days from that day (projections)."""
+
+
+def _mean(rates: list[ClassRates]) -> ClassRates:
+    """The mean of class rates (exact when they are equal; else to Decimal's 28 significant digits)."""
+    if all(r == rates[0] for r in rates):
+        return rates[0]
+    n = len(rates)
+    per_token = tuple(sum(column, Decimal(0)) / n for column in zip(*(r.per_token for r in rates), strict=True))
+    return ClassRates(per_token, sum((r.per_request for r in rates), Decimal(0)) / n)
 
 
 def has_time_windows(model: CatalogModel) -> bool:
@@ -42,6 +54,8 @@ class RateBook:
         self._id_of_rates: dict[ClassRates, int] = {}
         self._id_of_key: dict[tuple[str, str, int, str, int], int] = {}
         self._windows: dict[str, bool] = {}
+        self.overlays_used: set[str] = set()
+        """Ids of the price overlays that changed a rate looked up here (`pricing/overlays.py`)."""
 
     def _id_for(self, model: CatalogModel, day: str, slot: int, tier: str, floor: int) -> int:
         if model.ref not in self._windows:
@@ -51,7 +65,13 @@ class RateBook:
         key = (model.ref, day, slot, tier, floor)
         found = self._id_of_key.get(key)
         if found is None:
-            rates = class_rates(model, date.fromisoformat(day), slot, tier, floor)
+            days = [date.fromisoformat(day.removeprefix(WEEK_OF))]
+            if day.startswith(WEEK_OF) and self._windows[model.ref]:
+                # Peak windows may hold on weekdays only: the week's seven days, traffic spread evenly over them.
+                days = [days[0] + timedelta(days=n) for n in range(7)]
+            rates = _mean([class_rates(model, d, slot, tier, floor) for d in days])
+            for d in days:
+                self.overlays_used.update(applied_overlays(model, d, slot, tier))
             found = self._id_of_rates.setdefault(rates, len(self.rates))
             if found == len(self.rates):
                 self.rates.append(rates)
@@ -70,11 +90,14 @@ class RateBook:
         """Rate id per row of `frame` (columns day, time_slot, service_tier, request_size_floor_tokens).
 
         Each row is priced at its own model (`model_column`, "" = unpriced → NO_RATE) or at `fixed`,
-        on its own day or on `on_day`.
+        on its own day or at `on_day`. A projection `on_day` prices a model whose time of day moves its price
+        over the seven days from `on_day`, evenly: its peak windows may hold on weekdays only (a price
+        overlay), and a projection's traffic falls on every day of the week, not only on the weekday of
+        `on_day`. Other models are priced on `on_day` itself.
         """
         keys = ["time_slot", "service_tier", "request_size_floor_tokens"]
         work = pd.DataFrame({k: frame[k].to_numpy() for k in keys})
-        work["day"] = on_day.isoformat() if on_day is not None else frame["day"].to_numpy()
+        work["day"] = WEEK_OF + on_day.isoformat() if on_day is not None else frame["day"].to_numpy()
         work["model"] = fixed.ref if fixed is not None else frame[model_column].to_numpy()
         combos = work.drop_duplicates()
         ids = []

@@ -18,6 +18,7 @@ from genai_prices.types import ConditionalPrice, ModelPrice, TieredPrices, TimeO
 
 from auditor.ledger import TOKEN_COLUMNS
 from pricing.catalog import CatalogModel, providers_by_id
+from pricing.overlays import resolve as resolve_with_overlays
 
 SLOT_MINUTES = 30
 SLOTS_PER_DAY = 24 * 60 // SLOT_MINUTES
@@ -126,12 +127,25 @@ def _flatten(model_price: ModelPrice, size_floor_tokens: int) -> ModelPrice:
     return ModelPrice(**flat)
 
 
-def _resolved_price(model: CatalogModel, at: datetime, service_tier: str) -> ModelPrice:
+def _resolved(model: CatalogModel, at: datetime, service_tier: str) -> tuple[ModelPrice, tuple[str, ...]]:
     context = price_context_for(service_tier)
     # genai-prices ignores price variants when the model is reached through a fallback provider.
     if context and not any(model.model is m for m in model.provider.models):
         context = None
-    return model.model.get_prices(at, context)
+    return resolve_with_overlays(model, at, service_tier, context)
+
+
+def _resolved_price(model: CatalogModel, at: datetime, service_tier: str) -> ModelPrice:
+    return _resolved(model, at, service_tier)[0]
+
+
+def applied_overlays(model: CatalogModel, day: date, slot: int, service_tier: str) -> tuple[str, ...]:
+    """Ids of the price overlays (`pricing/overlays.py`) that change the price on `day` at `slot` (-1: any)."""
+    slots = range(SLOTS_PER_DAY) if slot < 0 else (slot,)
+    found: dict[str, None] = {}
+    for s in slots:
+        found.update(dict.fromkeys(_resolved(model, slot_start(day, s), service_tier)[1]))
+    return tuple(found)
 
 
 def _price_key(mp: ModelPrice) -> tuple[tuple[str, str], ...]:

@@ -41,6 +41,11 @@ def test_openai_usage_export_priced_per_average_request(path: Path) -> None:
         context = {"processing": "batch"} if row["batch"] == "True" else None
         if row["service_tier"] in ("flex", "priority"):
             context = {"service_tier": row["service_tier"]}
+        if context == {"processing": "batch"} and at < datetime(2026, 10, 14, tzinfo=UTC):
+            # Batch before the catalog's batch prices: 50% since the Batch API launched (price overlay
+            # `openai-batch-since-launch`); these models' standard prices did not change in between, so that is
+            # the catalog's batch price of 2026-10-14.
+            at = datetime(2026, 10, 14, tzinfo=UTC)
         price = calc_price(
             per_request, row["model"], provider_id="openai", genai_request_timestamp=at, price_context=context
         )
@@ -91,7 +96,12 @@ def test_anthropic_usage_export_priced_at_context_window_tier(path: Path) -> Non
             price_context=context,
         )
         model = row["model_version"]
-        expected[model] = expected.get(model, Decimal(0)) + price.total_price * n
+        total = price.total_price
+        if context and at < datetime(2026, 10, 14, tzinfo=UTC):
+            # Message Batches before the catalog's batch prices: 50% of every class since the 2024-10-08 launch
+            # (price overlay `anthropic-batch-since-launch`).
+            total /= 2
+        expected[model] = expected.get(model, Decimal(0)) + total * n
     by_model = {u.model_raw: u.list_cost for u in result.usage}
     for model, cost in expected.items():
         assert _close(by_model[model], cost), (model, by_model[model], cost)

@@ -138,15 +138,16 @@ def test_anthropic_usage_report_tokens_and_list_cost() -> None:
     # Sonnet 4.5 in the sample: standard and batch, every row labelled 0-200k, so priced below the long-context
     # tier. Rows are daily sums, not requests: each class is priced from genai-prices on 1,000 tokens of it, at
     # the bucket's date (the catalog's prices, batch discount included, are those in force that day).
+    # Batch before the catalog's batch prices (2026-10-14) is 50% of the standard price, every class
+    # (price overlay `anthropic-batch-since-launch`).
     def per_token(context: dict[str, str] | None, at: datetime, **one_class: int) -> Decimal:
         usage = Usage(**{k: v * 1000 for k, v in one_class.items()})
         model = "claude-sonnet-4-5-20250929"
-        return (
-            calc_price(
-                usage, model, provider_id="anthropic", price_context=context, genai_request_timestamp=at
-            ).total_price
-            / 1000
-        )
+        early = context is not None and at < datetime(2026, 10, 14, tzinfo=at.tzinfo)
+        price = calc_price(
+            usage, model, provider_id="anthropic", price_context=None if early else context, genai_request_timestamp=at
+        ).total_price
+        return price / 1000 / (2 if early else 1)
 
     cost = Decimal(0)
     for bucket, r in _results(ANTHROPIC_USAGE):

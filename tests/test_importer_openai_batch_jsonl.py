@@ -36,6 +36,9 @@ def test_list_cost_equals_genai_prices_at_batch_prices_line_by_line() -> None:
             output_reasoning_tokens=out_details.get("reasoning_tokens", 0),
         )
         at = datetime.fromtimestamp(body.get("created") or body["created_at"], UTC)
+        # Before the catalog's batch prices (2026-10-14), batch was already 50% (price overlay
+        # `openai-batch-since-launch`); these models' standard prices did not change in between.
+        at = max(at, datetime(2026, 10, 14, tzinfo=UTC))
         price = calc_price(usage, body["model"], provider_id="openai", genai_request_timestamp=at,
                            price_context={"processing": "batch"})  # fmt: skip
         expected[body["model"]] = expected.get(body["model"], Decimal(0)) + price.total_price

@@ -123,6 +123,21 @@ def test_request_log_priced_exactly_as_genai_prices(tmp_path: Path, requests: li
         for r in requests:
             at = r["at"]  # the request's time of day, on the as-of date
             when = datetime.combine(AS_OF, time(at.hour, at.minute, at.second), tzinfo=UTC)  # type: ignore[attr-defined]
+            if provider_id == "deepseek":
+                # Peak windows hold on weekdays only (pricing/data/price_overlays.toml): a projection spreads the
+                # traffic evenly over the seven days from as-of, a weekend day at the off-peak (noon UTC) price.
+                days = [when + timedelta(days=n) for n in range(7)]
+                prices = [
+                    calc_price(
+                        _usage(r),
+                        model_id,
+                        provider_id=provider_id,
+                        genai_request_timestamp=d if d.weekday() < 5 else d.replace(hour=12, minute=0, second=0),
+                    ).total_price
+                    for d in days
+                ]
+                expected += sum(prices, Decimal(0)) / 7
+                continue
             expected += calc_price(
                 _usage(r), model_id, provider_id=provider_id, genai_request_timestamp=when
             ).total_price
@@ -177,7 +192,8 @@ def test_cache_classes_tiers_and_batch_priced_exactly(requests: list[dict[str, i
     with scan_connection() as con:
         _, shape = ingest_ledger(con, lines, pricebook, 0)
     model = lookup_candidate(ref)
-    ids = pricebook.rates.rate_ids(shape, {}, fixed=model, on_day=day)
+    # Priced on that one day (a Wednesday): `on_day` would spread a projection over the week.
+    ids = pricebook.rates.rate_ids(shape.assign(day=day.isoformat()), {}, fixed=model)
     actual = total_cost(shape, ids, pricebook.rates.rates)
 
     expected = Decimal(0)
