@@ -12,6 +12,7 @@ import duckdb
 
 from auditor import __version__
 from auditor.errors import OptionError
+from auditor.findings import build_findings
 from auditor.importers.engine import GIVEN_DAY_VARIABLE
 from auditor.importers.mapping import load_mapping
 from auditor.ingest import IngestedFile, duplicates_table, ingest_file, survey_file
@@ -20,11 +21,12 @@ from auditor.localtime import zone_named
 from auditor.options import AuditOptions
 from auditor.overlaps import families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
+from auditor.reconcile import build_reconciliation
 from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
 from auditor.scan import scan_connection
 from auditor.scenarios import build_scenarios
 from auditor.sources import Source, open_sources
-from auditor.summary import SOURCE_FILE, summarise_usage
+from auditor.summary import SOURCE_FILE, model_lines, summarise_usage
 from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
 from pricing.fx import FxRate, convert_to_usd, load_rates_file, parse_fx_flags
@@ -56,6 +58,9 @@ def run_audit(
     clock.lap("list cost and summary")
     scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of)
     clock.lap("re-price candidates")
+    reconciliation = build_reconciliation(*model_lines(usage_table), pricebook, by_month)
+    findings = build_findings(shape_table, pricebook, options.as_of)
+    clock.lap("reconciliation and findings")
     days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
     return AuditResult(
         as_of=options.as_of,
@@ -74,6 +79,8 @@ def run_audit(
         ],
         notes=notes + dated + [_fx_note(r) for r in fx_used],
         warnings=warnings,
+        reconciliation=reconciliation,
+        findings=findings,
     )
 
 

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from auditor.report.reconciliation import terminal_line
 from auditor.result import AuditResult, is_unpriced
 
 _SHOWN_SCENARIOS = 10
@@ -29,6 +30,7 @@ def print_summary(result: AuditResult, console: Console) -> None:
     console.print(Text(f"AI spend audit — {period} — prices as of {result.as_of} ({result.catalog})", style="bold"))
     console.print(_spend_table(result))
     console.print(_scenario_table(result))
+    console.print(Text(terminal_line(result)))
     for warning in result.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
 

@@ -25,6 +25,12 @@ from auditor.report.formatting import (
     ranked_scenarios,
     reasons_text,
 )
+from auditor.report.reconciliation import (
+    FINDING_HEADERS,
+    RECONCILIATION_HEADERS,
+    finding_rows,
+    reconciliation_rows,
+)
 from auditor.result import AuditResult, MonthlyUsage, TokenCounts, UsageEntry
 
 MONEY_FORMAT = '"$"#,##0.00'
@@ -277,6 +283,8 @@ def build_workbook(result: AuditResult) -> Workbook:
         ("Rejected rows", ["file", "line", "where in the document", "column", "reason"], _rejected_rows(result)),
         ("Skipped files", ["path", "reason"], [[f.path, f.reason] for f in result.skipped_files]),
         ("Notes", ["kind", "text"], _note_rows(result)),
+        ("Reconciliation", RECONCILIATION_HEADERS, reconciliation_rows(result)),
+        ("Findings", FINDING_HEADERS, finding_rows(result)),
     ]
     workbook = Workbook()
     workbook.remove(workbook.active)
