@@ -44,8 +44,12 @@ def _list_price(usage_row: dict[str, str]) -> Decimal:
     for column, usage in _CLASSES.items():
         count = int(usage_row.get(column) or 0)
         if count:
-            per_thousand = calc_price(Usage(**{k: v * 1000 for k, v in usage.items()}), usage_row["model_version"],
-                                      provider_id="anthropic", genai_request_timestamp=at).total_price  # fmt: skip
+            per_thousand = calc_price(
+                Usage(**{k: v * 1000 for k, v in usage.items()}),
+                usage_row["model_version"],
+                provider_id="anthropic",
+                genai_request_timestamp=at,
+            ).total_price
             total += per_thousand * count / 1000
     return total
 
