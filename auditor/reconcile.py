@@ -57,12 +57,14 @@ def build_reconciliation(
         for p, line, month in frame[keys].drop_duplicates().itertuples(index=False)
     }
     groups = dict(tuple(frame.groupby(keys, sort=True)))
+    by_line: dict[tuple[Hashable, ...], dict[Hashable, Decimal]] = {}
+    for (*line, day), cost in day_costs.items():
+        by_line.setdefault(tuple(line), {})[day] = cost
     rows = []
     for m in billed_months:
         key = shown.get((m.provider, m.model_raw, m.month))
-        if key is None:
-            continue
-        rows.append(_row(m, groups[key], {d: c for (*k, d), c in day_costs.items() if tuple(k) == key}))
+        if key is not None:
+            rows.append(_row(m, groups[key], by_line.get(key, {})))
     return rows
 
 

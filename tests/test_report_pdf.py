@@ -22,6 +22,8 @@ SECTIONS = [
     "Spend by model",
     "Spend by month",
     "Scenarios",
+    "Reconciliation: billed against list",
+    "Waste and quick wins",
     "Unpriced models",
     "Inputs and row accounting",
     "Rejected rows",
