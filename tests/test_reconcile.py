@@ -124,3 +124,13 @@ def test_money_without_a_list_price_is_unpriced() -> None:
     assert result.reconciliation
     for r in result.reconciliation:
         assert r.list_cost is None and r.variance is None and r.unpriced == r.billed_cost
+
+
+def test_pitfall_estimates_drift_from_the_invoice() -> None:
+    """Pitfall 14: a list-price estimate drifts from the invoice. Every billed dollar is on a reconciliation row,
+    and the drift of each row is split into named parts, the rest shown as unexplained, never hidden."""
+    result = _audit(COST, USAGE)
+    assert result.totals.billed_cost == sum((r.billed_cost for r in result.reconciliation), Decimal(0))
+    drifting = [r for r in result.reconciliation if r.variance]
+    assert drifting and all(r.unexplained or r.explanation != "billed equals list" for r in drifting)
+    assert any(r.unexplained for r in drifting)
