@@ -13,8 +13,8 @@ The variance is split into parts that never overlap and always add up to it:
   (a cost export that does not say the tier, beside a usage export that does); otherwise `discount`;
 - unpriced: the whole billed amount, when the line has no list price (an unpriced model, or money without a
   stated list price): there is no variance to explain;
-- rounding: what is left, when within the tolerance of half a cent per billed line (sources round each
-  line to the cent);
+- rounding: what is left, when within the tolerance: half a cent per billed line (sources round each
+  line to the cent), at most 0.1% of the billed cost (at least a cent);
 - unexplained: what is left beyond that tolerance, shown as such.
 """
 
@@ -33,7 +33,16 @@ from auditor.summary import MODEL_LINE
 from auditor.workload import LOCAL_DAY, RATE_ID, Pricebook
 
 ROUNDING_PER_LINE = Decimal("0.005")
-"""Tolerance of the rounding part: half a cent per billed line."""
+ROUNDING_SHARE_CAP = Decimal("0.001")
+ROUNDING_FLOOR = Decimal("0.01")
+
+
+def rounding_tolerance(billed_lines: int, billed: Decimal) -> Decimal:
+    """Half a cent per billed line (sources round each line to the cent), capped at 0.1% of the billed cost
+    (at least a cent) so that a log of a million lines stated to many decimals does not call $500 rounding."""
+    return min(ROUNDING_PER_LINE * billed_lines, max(ROUNDING_FLOOR, ROUNDING_SHARE_CAP * abs(billed)))
+
+
 _TIER_PARTS = {"batch": "batch", "flex": "tier", "priority": "tier", "fast": "tier"}
 
 
@@ -76,7 +85,7 @@ def _row(m: MonthlyUsage, group: pd.DataFrame, day_list: dict[Hashable, Decimal]
     billed = m.billed_cost if m.billed_cost is not None else Decimal(0)
     charges = group[group["billed_lines"] > 0]
     billed_lines = int(charges["billed_lines"].sum())
-    tolerance = ROUNDING_PER_LINE * billed_lines
+    tolerance = rounding_tolerance(billed_lines, billed)
     stated = charges[charges["source_list_lines"] > 0]
     source_list = money(_usd(stated["source_list_nanos"].sum())) if not stated.empty else None
     base: dict[str, Any] = {

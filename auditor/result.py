@@ -202,7 +202,9 @@ class ReconciliationRow(_Model):
     )
     rounding: Money = Field(default=Decimal(0), description="the rest, when within `tolerance`")
     unexplained: Money = Field(default=Decimal(0), description="the rest beyond `tolerance`, not explained")
-    tolerance: Money = Field(description="rounding tolerance: half a cent per billed line")
+    tolerance: Money = Field(
+        description="rounding tolerance: half a cent per billed line, at most 0.1% of billed_cost (at least a cent)"
+    )
     explanation: str
 
 

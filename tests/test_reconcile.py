@@ -134,3 +134,12 @@ def test_pitfall_estimates_drift_from_the_invoice() -> None:
     drifting = [r for r in result.reconciliation if r.variance]
     assert drifting and all(r.unexplained or r.explanation != "billed equals list" for r in drifting)
     assert any(r.unexplained for r in drifting)
+
+
+def test_rounding_tolerance_is_half_a_cent_a_line_capped_at_a_thousandth_of_the_bill() -> None:
+    from auditor.reconcile import rounding_tolerance
+
+    assert rounding_tolerance(12, Decimal("19.86")) == Decimal("0.01986")  # 0.06 by lines, capped at 0.1%
+    assert rounding_tolerance(12, Decimal("3.00")) == Decimal("0.01")  # the cap is at least a cent
+    assert rounding_tolerance(2, Decimal("5000")) == Decimal("0.010")  # two lines round by at most a cent
+    assert rounding_tolerance(100_000, Decimal("12345.67")) == Decimal("12.34567")  # a log: 0.1%, not $500

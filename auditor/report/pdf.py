@@ -336,7 +336,7 @@ def _reconciliation_and_findings(result: AuditResult) -> list[Flowable]:
             _note(
                 "Variance is billed minus list cost. Discount, batch and tier: billed below the list price "
                 "the bill states itself; coverage: charges and tokens of different days; rounding: within "
-                "half a cent per billed line. What no part explains is shown as unexplained."
+                "half a cent per billed line (at most 0.1% of billed). What no part explains is shown as unexplained."
             )
         )
     else:
