@@ -13,6 +13,7 @@ import duckdb
 from auditor import __version__
 from auditor.contract_pricing import ContractPricing
 from auditor.errors import OptionError
+from auditor.findings import build_findings
 from auditor.forecast import build_forecast
 from auditor.importers.engine import GIVEN_DAY_VARIABLE
 from auditor.importers.mapping import load_mapping
@@ -22,11 +23,12 @@ from auditor.localtime import zone_named
 from auditor.options import AuditOptions
 from auditor.overlaps import families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
+from auditor.reconcile import build_reconciliation
 from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
 from auditor.scan import scan_connection
 from auditor.scenarios import build_scenarios
 from auditor.sources import Source, open_sources
-from auditor.summary import SOURCE_FILE, summarise_usage
+from auditor.summary import SOURCE_FILE, model_lines, summarise_usage
 from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
 from pricing.contract import load_contract
@@ -65,6 +67,9 @@ def run_audit(
     clock.lap("re-price candidates")
     forecast = build_forecast(usage_table, shape_table, pricebook, candidates, options.as_of)
     clock.lap("forecast")
+    reconciliation = build_reconciliation(*model_lines(usage_table), pricebook, by_month)
+    findings = build_findings(shape_table, pricebook, options.as_of)
+    clock.lap("reconciliation and findings")
     days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
     return AuditResult(
         as_of=options.as_of,
@@ -92,6 +97,8 @@ def run_audit(
         price_changes=forecast.price_changes,
         contract_file=options.contract_file.name if options.contract_file else None,
         commitments=contract.commitment_periods(usage_table, pricebook) if contract else [],
+        reconciliation=reconciliation,
+        findings=findings,
     )
 
 

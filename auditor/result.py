@@ -247,6 +247,49 @@ class PriceChangeOut(_Model):
     note: str = Field(default="", description="for a deprecation: what the catalog says")
 
 
+class ReconciliationRow(_Model):
+    """Billed against list for one model line in one month, the variance split into parts that add up to it."""
+
+    month: str = Field(description="YYYY-MM")
+    provider: str
+    model_raw: str
+    model: str | None
+    billed_cost: Money
+    list_cost: Money | None = Field(description="the usage-by-month list cost; None when there is no list price")
+    source_list_cost: Money | None = Field(description="the list price the charge lines state themselves, if any")
+    variance: Money | None = Field(description="billed_cost - list_cost; None without a list price")
+    discount: Money = Field(default=Decimal(0), description="billed below the source's own list price")
+    credits: Money = Field(default=Decimal(0), description="credit and refund lines (negative charges)")
+    tier: Money = Field(default=Decimal(0), description="billed below the source's list at flex, priority, fast")
+    batch: Money = Field(default=Decimal(0), description="billed below the source's list at the batch tier")
+    unpriced: Money = Field(default=Decimal(0), description="billed cost with no list price to compare it with")
+    coverage: Money = Field(
+        default=Decimal(0),
+        description="charges on days without tokens in the inputs, less list cost of days without charges",
+    )
+    rounding: Money = Field(default=Decimal(0), description="the rest, when within `tolerance`")
+    unexplained: Money = Field(default=Decimal(0), description="the rest beyond `tolerance`, not explained")
+    tolerance: Money = Field(
+        description="rounding tolerance: half a cent per billed line, at most 0.1% of billed_cost (at least a cent)"
+    )
+    explanation: str
+
+
+FindingKind = Literal["cache_not_used", "batch_eligible", "premium_small_requests", "peak_shift"]
+
+
+class Finding(_Model):
+    """Waste or a quick win in the current bill, with what it would save at the catalog's rates."""
+
+    kind: FindingKind
+    provider: str
+    model: str = Field(description="catalog id `provider:model` of the traffic")
+    target: str | None = Field(default=None, description="the catalog model the traffic would move to, if any")
+    evidence: dict[str, str] = Field(description="the numbers the finding rests on (decimal strings)")
+    estimated_savings: Money = Field(description="saving over the audited period at the as-of rates")
+    assumption: str = Field(description="the rule and the assumption the saving rests on")
+
+
 class AuditResult(_Model):
     """Everything an audit found; renderers read this and nothing else."""
 
@@ -279,4 +322,10 @@ class AuditResult(_Model):
     contract_file: str | None = Field(default=None, description="the contract file of negotiated prices, if given")
     commitments: list[CommitmentPeriod] = Field(
         default_factory=list, description="with --contract: committed spend per period against the observed spend"
+    )
+    reconciliation: list[ReconciliationRow] = Field(
+        default_factory=list, description="billed against list by vendor, model and month, the variance explained"
+    )
+    findings: list[Finding] = Field(
+        default_factory=list, description="waste and quick wins in the current bill, each with estimated_savings"
     )

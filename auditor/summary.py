@@ -326,3 +326,13 @@ def _token_sources_overlapping(ingested: list[IngestedFile]) -> list[str]:
             "through a gateway), they are counted twice: audit such sources separately, or give one of them."
         )
     return warnings
+
+
+MODEL_LINE = _LINE
+"""Column of `model_lines`: the model line a usage-table row is shown on (see `_with_model_lines`)."""
+
+
+def model_lines(usage_table: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple[str, str], tuple[str, list[str]]]]:
+    """The usage table with each row's model line, and each line's shown name: what the usage sections group on."""
+    lines = _with_model_lines(usage_table)
+    return lines, _line_names(lines)

@@ -23,6 +23,8 @@ SECTIONS = [
     "Spend by month",
     "Scenarios",
     "Forecast and scheduled price changes",
+    "Reconciliation: billed against list",
+    "Waste and quick wins",
     "Unpriced models",
     "Inputs and row accounting",
     "Rejected rows",

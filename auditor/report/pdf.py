@@ -48,6 +48,7 @@ from auditor.report.pdf_tables import (
     register_fonts,
     scenario_table,
 )
+from auditor.report.reconciliation import findings_table, reconciliation_table
 from auditor.result import (
     AuditResult,
     CommitmentPeriod,
@@ -362,10 +363,32 @@ def build_story(result: AuditResult) -> list[Flowable]:
         *_spend(result),
         *_scenarios(result),
         *_forecast(result),
+        *_reconciliation_and_findings(result),
         *_unpriced(result),
         *_inputs(result),
         *_notes(result),
     ]
+
+
+def _reconciliation_and_findings(result: AuditResult) -> list[Flowable]:
+    heads = [_section("Reconciliation: billed against list", "reconciliation")]
+    story = _block(heads, reconciliation_table(result.reconciliation, WIDTH)) if result.reconciliation else []
+    if story:
+        story.append(
+            _note(
+                "Variance is billed minus list cost. Discount, batch and tier: billed below the list price "
+                "the bill states itself; coverage: charges and tokens of different days; rounding: within "
+                "half a cent per billed line (at most 0.1% of billed). What no part explains is shown as unexplained."
+            )
+        )
+    else:
+        story = _block(heads, Paragraph("No input states a billed cost to reconcile.", _BODY))
+    heads = [_section("Waste and quick wins", "findings")]
+    if not result.findings:
+        return [*story, *_block(heads, Paragraph("No finding: no rule matched the priced workload.", _BODY))]
+    text = "Savings over the audited period at the catalog's rates on the as-of date; each finding states its rule "
+    text += "and assumption (grey). They overlap: do not add them up as one plan."
+    return [*story, *_block(heads, findings_table(result.findings, WIDTH)), _note(text)]
 
 
 def write_pdf(result: AuditResult, path: Path) -> None:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from auditor.report.reconciliation import terminal_line
 from auditor.result import AuditResult, is_unpriced
 
 _SHOWN_SCENARIOS = 10
@@ -36,6 +37,7 @@ def print_summary(result: AuditResult, console: Console) -> None:
             Text(f"commitment {c.vendor} {c.period_start} to {c.period_end}: {usd(c.spend)} of {usd(c.committed)} "
                  f"({c.used_pct:.1f}%), {gap}{seen}")
         )  # fmt: skip
+    console.print(Text(terminal_line(result)))
     for warning in result.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
 

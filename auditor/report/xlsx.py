@@ -26,6 +26,12 @@ from auditor.report.formatting import (
     ranked_scenarios,
     reasons_text,
 )
+from auditor.report.reconciliation import (
+    FINDING_HEADERS,
+    RECONCILIATION_HEADERS,
+    finding_rows,
+    reconciliation_rows,
+)
 from auditor.result import AuditResult, MonthlyUsage, TokenCounts, UsageEntry
 
 MONEY_FORMAT = '"$"#,##0.00'
@@ -313,6 +319,8 @@ def build_workbook(result: AuditResult) -> Workbook:
         ("Notes", ["kind", "text"], _note_rows(result)),
         ("Forecast", *forecast_sheet(result)),
         ("Price changes", PRICE_CHANGE_HEADERS, price_change_rows(result)),
+        ("Reconciliation", RECONCILIATION_HEADERS, reconciliation_rows(result)),
+        ("Findings", FINDING_HEADERS, finding_rows(result)),
     ]
     if result.contract_file:
         sheets.append(("Commitments", _COMMITMENT_HEADERS, _commitment_rows(result)))

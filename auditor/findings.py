@@ -1,0 +1,253 @@
+"""Waste and quick wins in the current bill, each with its estimated saving at the catalog's own rates.
+
+Savings are computed from the priced workload (the shape table: model × tier × time-of-day slot × request
+size, summed over the period) at the rates in force on `--as-of`, in exact Decimal, and are savings over the
+audited period. Each rule and the assumption its saving rests on (a stated share, never a guess hidden in
+the code) are written into the finding:
+
+- cache_not_used: a model whose cache reads cost less than its input, with at least `MIN_CACHE_INPUT` plain
+  input tokens, a cache-read share of its input below `MAX_CACHE_HIT`, and (where requests are counted) an
+  average request input of at least `MIN_CACHEABLE_PREFIX` tokens (the smallest prefix Anthropic and OpenAI
+  cache). Saving: `CACHE_SHARE` of its plain input read from cache instead, each cached prefix written once
+  per `READS_PER_WRITE` reads at the model's cache-write rate.
+- batch_eligible: standard-tier traffic on a model whose catalog batch price is lower. No source says which
+  requests a user waits for: saving if `BATCH_SHARE` of it moved to the batch tier.
+- premium_small_requests: a model whose average request (requests counted) is small (input at most
+  `SMALL_INPUT`, output at most `SMALL_OUTPUT` tokens) and costs at least `PREMIUM_RATIO` times the same
+  vendor's small model (`SMALL_MODELS`) on the same traffic. Saving: all of that traffic on the small model,
+  same token counts; whether the small model does the task is not checked.
+- peak_shift: a model with time-of-day prices, traffic with a known time of day in slots dearer than the
+  cheapest slot of the day. Saving if `PEAK_SHARE` of it moved to the cheapest slot.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from auditor.ledger import TOKEN_COLUMNS
+from auditor.result import Finding, FindingKind, money
+from auditor.scenarios import priced_shape
+from auditor.workload import MODEL_REF, Pricebook
+from pricing.catalog import CatalogModel, find_model
+from pricing.ratebook import NO_RATE, has_time_windows
+from pricing.rates import SLOTS_PER_DAY, ClassRates, cost_of
+
+CACHE_SHARE = Decimal("0.5")
+READS_PER_WRITE = 10
+MAX_CACHE_HIT = Decimal("0.1")
+MIN_CACHE_INPUT = 1_000_000
+MIN_CACHEABLE_PREFIX = 1024
+BATCH_SHARE = Decimal("0.25")
+SMALL_INPUT = 2000
+SMALL_OUTPUT = 500
+PREMIUM_RATIO = 3
+PEAK_SHARE = Decimal("0.5")
+SMALL_MODELS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("claude-haiku-4-5",),
+    "openai": ("gpt-5-mini", "gpt-4.1-mini", "gpt-4o-mini"),
+    "google": ("gemini-2.5-flash",),
+    "deepseek": ("deepseek-chat",),
+    "mistral": ("mistral-small-latest",),
+    "x-ai": ("grok-3-mini",),
+}
+"""The vendor's small model that premium traffic would move to (the first the catalog knows)."""
+
+_SUMS = ["requests", *TOKEN_COLUMNS]
+_KEYS = ["provider", MODEL_REF, "time_slot", "service_tier", "request_size_floor_tokens"]
+_INPUTS = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"]
+_CLASS = {c: i for i, c in enumerate(TOKEN_COLUMNS)}
+
+
+def build_findings(shape: pd.DataFrame, pricebook: Pricebook, as_of: date) -> list[Finding]:
+    """Findings of the priced workload, largest saving first (findings that save nothing are left out)."""
+    priced = priced_shape(shape)
+    if priced.empty:
+        return []
+    work = priced.groupby(_KEYS, sort=True)[_SUMS].sum().reset_index()
+    findings: list[Finding] = []
+    for (provider, ref), rows in work.groupby(["provider", MODEL_REF], sort=True):
+        model = pricebook.models.get(str(ref))
+        if model is None:
+            continue
+        rows = rows.reset_index(drop=True)
+        pricing = _Pricing(pricebook, model, as_of)
+        for rule in (_cache_not_used, _batch_eligible, _premium_small_requests, _peak_shift):
+            found = rule(str(provider), model, rows, pricing)
+            if found is not None and found.estimated_savings > 0:
+                findings.append(found)
+    return sorted(findings, key=lambda f: (-f.estimated_savings, f.kind, f.model))
+
+
+class _Pricing:
+    """Rates of one model's rows at as-of, optionally at another tier, model or slot."""
+
+    def __init__(self, pricebook: Pricebook, model: CatalogModel, as_of: date) -> None:
+        self.book = pricebook.rates
+        self.model = model
+        self.as_of = as_of
+
+    def rates(self, rows: pd.DataFrame, model: CatalogModel | None = None) -> list[ClassRates | None]:
+        ids = self.book.rate_ids(rows, {}, fixed=model or self.model, on_day=self.as_of)
+        return [None if i == NO_RATE else self.book.rates[int(i)] for i in ids]
+
+    def costs(self, rows: pd.DataFrame, model: CatalogModel | None = None) -> list[Decimal]:
+        return [
+            cost_of(r, {c: int(row[c]) for c in TOKEN_COLUMNS}, int(row["requests"])) if r else Decimal(0)
+            for r, row in zip(self.rates(rows, model), rows.to_dict("records"), strict=True)
+        ]
+
+
+def _n(value: object) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def _finding(
+    kind: FindingKind,
+    provider: str,
+    model: CatalogModel,
+    saving: Decimal,
+    assumption: str,
+    target: str | None = None,
+    **evidence: object,
+) -> Finding:
+    return Finding(
+        kind=kind,
+        provider=provider,
+        model=model.ref,
+        target=target,
+        evidence={k: _n(v) for k, v in evidence.items()},
+        estimated_savings=money(saving),
+        assumption=assumption,
+    )
+
+
+def _cache_not_used(provider: str, model: CatalogModel, rows: pd.DataFrame, pricing: _Pricing) -> Finding | None:
+    plain = int(rows["input_tokens"].sum())
+    all_input = int(rows[_INPUTS].to_numpy().sum())
+    read = int(rows["cache_read_tokens"].sum())
+    if plain < MIN_CACHE_INPUT or Decimal(read) >= MAX_CACHE_HIT * all_input:
+        return None
+    counted = rows[rows["requests"] > 0]
+    average = Decimal(int(counted[_INPUTS].to_numpy().sum())) / int(counted["requests"].sum()) if len(counted) else None
+    if average is not None and average < MIN_CACHEABLE_PREFIX:
+        return None
+    saving = Decimal(0)
+    for rates, tokens in zip(pricing.rates(rows), rows["input_tokens"], strict=True):
+        if rates is None:
+            continue
+        plain_rate = rates.per_token[_CLASS["input_tokens"]]
+        read_rate = rates.per_token[_CLASS["cache_read_tokens"]]
+        write_rate = rates.per_token[_CLASS["cache_write_tokens"]]
+        if read_rate >= plain_rate:
+            continue
+        cached = CACHE_SHARE * int(tokens)
+        saving += cached * plain_rate - cached * (READS_PER_WRITE * read_rate + write_rate) / (READS_PER_WRITE + 1)
+    return _finding(
+        "cache_not_used",
+        provider,
+        model,
+        saving,
+        f"{CACHE_SHARE:.0%} of plain input assumed a repeated prefix read from cache, each prefix written once per "
+        f"{READS_PER_WRITE} reads; flagged where cache reads are under {MAX_CACHE_HIT:.0%} of input",
+        plain_input_tokens=plain,
+        cache_read_tokens=read,
+        cache_read_share=(Decimal(read) / all_input).quantize(Decimal("0.0001")) if all_input else Decimal(0),
+        average_request_input=average.quantize(Decimal(1)) if average is not None else "unknown",
+    )
+
+
+def _batch_eligible(provider: str, model: CatalogModel, rows: pd.DataFrame, pricing: _Pricing) -> Finding | None:
+    standard = rows[rows["service_tier"] == "standard"].reset_index(drop=True)
+    if standard.empty:
+        return None
+    now = sum(pricing.costs(standard), Decimal(0))
+    batch = sum(pricing.costs(standard.assign(service_tier="batch")), Decimal(0))
+    if batch >= now:
+        return None
+    tokens = int(rows[[c for c in TOKEN_COLUMNS if c != "reasoning_tokens"]].to_numpy().sum())
+    on_batch = rows[rows["service_tier"] == "batch"]
+    batch_tokens = int(on_batch[[c for c in TOKEN_COLUMNS if c != "reasoning_tokens"]].to_numpy().sum())
+    return _finding(
+        "batch_eligible",
+        provider,
+        model,
+        BATCH_SHARE * (now - batch),
+        f"{BATCH_SHARE:.0%} of standard-tier traffic assumed not to need an answer at once and moved to the "
+        "batch tier (no source says which requests a user waits for)",
+        standard_cost_usd=money(now),
+        same_at_batch_usd=money(batch),
+        batch_share=(Decimal(batch_tokens) / tokens).quantize(Decimal("0.0001")) if tokens else 0,
+    )
+
+
+def _small_model(provider: str) -> CatalogModel | None:
+    for ref in SMALL_MODELS.get(provider, ()):
+        found = find_model(provider, ref)
+        if found is not None:
+            return found
+    return None
+
+
+def _premium_small_requests(
+    provider: str, model: CatalogModel, rows: pd.DataFrame, pricing: _Pricing
+) -> Finding | None:
+    counted = rows[rows["requests"] > 0].reset_index(drop=True)
+    target = _small_model(provider)
+    if counted.empty or target is None or target.ref == model.ref:
+        return None
+    requests = int(counted["requests"].sum())
+    avg_in = Decimal(int(counted[_INPUTS].to_numpy().sum())) / requests
+    avg_out = Decimal(int(counted["output_tokens"].sum())) / requests
+    if avg_in > SMALL_INPUT or avg_out > SMALL_OUTPUT:
+        return None
+    now = sum(pricing.costs(counted), Decimal(0))
+    small = sum(pricing.costs(counted, target), Decimal(0))
+    if small * PREMIUM_RATIO > now:
+        return None
+    return _finding(
+        "premium_small_requests",
+        provider,
+        model,
+        now - small,
+        f"all requests of this model averaging at most {SMALL_INPUT} input and {SMALL_OUTPUT} output tokens moved "
+        f"to {target.ref} with the same token counts (it costs at most 1/{PREMIUM_RATIO} as much); quality not checked",
+        target=target.ref,
+        requests=requests,
+        average_input=avg_in.quantize(Decimal(1)),
+        average_output=avg_out.quantize(Decimal(1)),
+        cost_now_usd=money(now),
+        cost_on_target_usd=money(small),
+    )
+
+
+def _peak_shift(provider: str, model: CatalogModel, rows: pd.DataFrame, pricing: _Pricing) -> Finding | None:
+    if not has_time_windows(model):
+        return None
+    timed = rows[rows["time_slot"] >= 0].reset_index(drop=True)
+    if timed.empty:
+        return None
+    now = pricing.costs(timed)
+    # The same rows in every slot of the day: the cheapest is where the traffic could move.
+    per_slot = [pricing.costs(timed.assign(time_slot=slot)) for slot in range(SLOTS_PER_DAY)]
+    cheapest = np.array([[float(c) for c in costs] for costs in per_slot]).argmin(axis=0)
+    excess = [now[i] - per_slot[int(s)][i] for i, s in enumerate(cheapest)]
+    dear = [i for i, e in enumerate(excess) if e > 0]
+    if not dear:
+        return None
+    peak_cost = sum((now[i] for i in dear), Decimal(0))
+    moved = sum((per_slot[int(cheapest[i])][i] for i in dear), Decimal(0))
+    return _finding(
+        "peak_shift",
+        provider,
+        model,
+        PEAK_SHARE * (peak_cost - moved),
+        f"{PEAK_SHARE:.0%} of the traffic in slots dearer than the day's cheapest assumed movable to it "
+        "(daily buckets have no time of day and are left out)",
+        peak_requests=int(timed.loc[dear, "requests"].sum()),
+        peak_cost_usd=money(peak_cost),
+        same_off_peak_usd=money(moved),
+    )

@@ -1,0 +1,159 @@
+"""Reconciliation: what was billed against the list cost, by vendor, model line and month, the variance explained.
+
+For each usage-by-month line that states a billed cost, variance = billed − list (the line's `list_cost`: the
+catalog price of its tokens at the tier as served, or the source's own list price for a line with money only).
+The variance is split into parts that never overlap and always add up to it:
+
+- credits: billed amounts of ledger segments whose charges sum below zero (credit and refund lines);
+- coverage: charges on days the line has no tokens in the inputs, less the list cost of days with tokens
+  and no charges (a cost export and a usage export of different spans);
+- discount / batch / tier: on days with both tokens and charges, billed − the source's own list price, on
+  the charge lines that state one (a cost export's `cost_usd` below its `list_price_usd`). It is `batch` or
+  `tier` when the charge line was served at that tier, or when every token line of the model that day was
+  (a cost export that does not say the tier, beside a usage export that does); otherwise `discount`;
+- unpriced: the whole billed amount, when the line has no list price (an unpriced model, or money without a
+  stated list price): there is no variance to explain;
+- rounding: what is left, when within the tolerance: half a cent per billed line (sources round each
+  line to the cent), at most 0.1% of the billed cost (at least a cent);
+- unexplained: what is left beyond that tolerance, shown as such.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from auditor.costing import cost_by_group
+from auditor.ledger import NANOS_PER_UNIT, TOKEN_COLUMNS
+from auditor.result import MonthlyUsage, ReconciliationRow, money
+from auditor.summary import MODEL_LINE
+from auditor.workload import LOCAL_DAY, RATE_ID, Pricebook
+
+ROUNDING_PER_LINE = Decimal("0.005")
+ROUNDING_SHARE_CAP = Decimal("0.001")
+ROUNDING_FLOOR = Decimal("0.01")
+
+
+def rounding_tolerance(billed_lines: int, billed: Decimal) -> Decimal:
+    """Half a cent per billed line (sources round each line to the cent), capped at 0.1% of the billed cost
+    (at least a cent) so that a log of a million lines stated to many decimals does not call $500 rounding."""
+    return min(ROUNDING_PER_LINE * billed_lines, max(ROUNDING_FLOOR, ROUNDING_SHARE_CAP * abs(billed)))
+
+
+_TIER_PARTS = {"batch": "batch", "flex": "tier", "priority": "tier", "fast": "tier"}
+
+
+def build_reconciliation(
+    lines: pd.DataFrame,
+    names: dict[tuple[str, str], tuple[str, list[str]]],
+    pricebook: Pricebook,
+    by_month: list[MonthlyUsage],
+) -> list[ReconciliationRow]:
+    """One row per usage-by-month line with a billed cost (`lines`: the usage table with its model lines)."""
+    billed_months = [m for m in by_month if m.billed_cost is not None]
+    if not billed_months or lines.empty:
+        return []
+    frame = lines.assign(month=lines[LOCAL_DAY].str.slice(0, 7))
+    counted = [c for c in TOKEN_COLUMNS if c != "reasoning_tokens"]
+    frame = frame.assign(_tokens=(frame[counted].sum(axis=1) > 0) | (frame["requests"] > 0))
+    keys = ["provider", MODEL_LINE, "month"]
+    day_costs = cost_by_group(frame, frame[RATE_ID].to_numpy(), pricebook.rates.rates, [*keys, LOCAL_DAY])
+    shown = {
+        (p, names[(str(p), str(line))][0], month): (p, line, month)
+        for p, line, month in frame[keys].drop_duplicates().itertuples(index=False)
+    }
+    groups = dict(tuple(frame.groupby(keys, sort=True)))
+    by_line: dict[tuple[Hashable, ...], dict[Hashable, Decimal]] = {}
+    for (*line, day), cost in day_costs.items():
+        by_line.setdefault(tuple(line), {})[day] = cost
+    rows = []
+    for m in billed_months:
+        key = shown.get((m.provider, m.model_raw, m.month))
+        if key is not None:
+            rows.append(_row(m, groups[key], by_line.get(key, {})))
+    return rows
+
+
+def _usd(nanos: object) -> Decimal:
+    return Decimal(int(str(nanos))) / NANOS_PER_UNIT
+
+
+def _row(m: MonthlyUsage, group: pd.DataFrame, day_list: dict[Hashable, Decimal]) -> ReconciliationRow:
+    billed = m.billed_cost if m.billed_cost is not None else Decimal(0)
+    charges = group[group["billed_lines"] > 0]
+    billed_lines = int(charges["billed_lines"].sum())
+    tolerance = rounding_tolerance(billed_lines, billed)
+    stated = charges[charges["source_list_lines"] > 0]
+    source_list = money(_usd(stated["source_list_nanos"].sum())) if not stated.empty else None
+    base: dict[str, Any] = {
+        "month": m.month,
+        "provider": m.provider,
+        "model_raw": m.model_raw,
+        "model": m.model,
+        "billed_cost": billed,
+        "list_cost": m.list_cost,
+        "source_list_cost": source_list,
+        "tolerance": money(tolerance),
+    }
+    if m.list_cost is None:
+        return ReconciliationRow(
+            **base, variance=None, unpriced=billed, explanation="no list price: the billed cost cannot be compared"
+        )
+    variance = billed - m.list_cost
+    credit_mask = charges["billed_nanos"] < 0
+    credits = money(_usd(charges.loc[credit_mask, "billed_nanos"].sum()))
+    token_days = set(group.loc[group["_tokens"], LOCAL_DAY])
+    charge_days = set(charges.loc[~credit_mask, LOCAL_DAY])
+    coverage = Decimal(0)
+    if token_days:
+        billed_elsewhere = _usd(charges.loc[~credit_mask & ~charges[LOCAL_DAY].isin(token_days), "billed_nanos"].sum())
+        unbilled_list = sum((c for d, c in day_list.items() if d not in charge_days), Decimal(0))
+        coverage = money(billed_elsewhere - unbilled_list)
+    parts = {"discount": Decimal(0), "batch": Decimal(0), "tier": Decimal(0)}
+    token_tiers = group[group["_tokens"]].groupby(LOCAL_DAY)["service_tier"].unique()
+    compared = stated[~(stated["billed_nanos"] < 0)]
+    if token_days:
+        compared = compared[compared[LOCAL_DAY].isin(token_days)]
+    # Only charge segments whose every billed line states its list price are compared with it.
+    compared = compared[compared["source_list_lines"] == compared["billed_lines"]]
+    columns = [LOCAL_DAY, "service_tier", "billed_nanos", "source_list_nanos"]
+    for day, tier, billed_n, list_n in compared[columns].itertuples(index=False):
+        served = str(tier)
+        if served == "standard":
+            day_tiers = {str(t) for t in token_tiers.get(day, [])}
+            served = day_tiers.pop() if len(day_tiers) == 1 else "standard"
+        parts[_TIER_PARTS.get(served, "discount")] += _usd(billed_n - list_n)
+    rest = variance - credits - coverage - sum(parts.values(), Decimal(0))
+    rounding = rest if abs(rest) <= tolerance else Decimal(0)
+    unexplained = money(rest - rounding)
+    return ReconciliationRow(
+        **base,
+        variance=money(variance),
+        discount=money(parts["discount"]),
+        credits=credits,
+        tier=money(parts["tier"]),
+        batch=money(parts["batch"]),
+        coverage=coverage,
+        rounding=money(rounding),
+        unexplained=unexplained,
+        explanation=_explain(variance, credits, coverage, parts, rounding, unexplained),
+    )
+
+
+def _explain(
+    variance: Decimal,
+    credits: Decimal,
+    coverage: Decimal,
+    parts: dict[str, Decimal],
+    rounding: Decimal,
+    unexplained: Decimal,
+) -> str:
+    named = {"credits": credits, "coverage": coverage, **parts, "rounding": rounding}
+    said = [f"{name} {money(value):+.2f}" for name, value in named.items() if value.quantize(Decimal("0.01"))]
+    if not variance.quantize(Decimal("0.01")) and not unexplained:
+        return "billed equals list"
+    text = ", ".join(said) if said else "nothing in the data explains it"
+    return text + (f"; unexplained {unexplained:+.2f}" if unexplained else "")

@@ -1,0 +1,139 @@
+"""Reconciliation and findings as the reports show them: PDF tables, XLSX rows, the terminal's one line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from reportlab.platypus import Table
+
+from auditor.report.formatting import money
+from auditor.report.pdf_tables import Cell, Column, fitted_table
+from auditor.result import AuditResult, Finding, ReconciliationRow
+
+RECONCILIATION_HEADERS = [
+    "month",
+    "provider",
+    "model",
+    "catalog id",
+    "billed",
+    "list cost",
+    "source list",
+    "variance",
+    "discount",
+    "credits",
+    "tier",
+    "batch",
+    "unpriced",
+    "coverage",
+    "rounding",
+    "unexplained",
+    "tolerance",
+    "explanation",
+]
+FINDING_HEADERS = ["kind", "provider", "model", "target", "estimated savings", "evidence", "assumption"]
+_PARTS = ("discount", "credits", "tier", "batch", "unpriced", "coverage", "rounding")
+_KIND_TEXT = {
+    "cache_not_used": "cache not used",
+    "batch_eligible": "batch-eligible",
+    "premium_small_requests": "premium model, small requests",
+    "peak_shift": "peak-hour traffic",
+}
+
+
+def evidence_text(finding: Finding) -> str:
+    """The evidence as a reader takes it: amounts (`_usd`) in dollars and cents, shares (`_share`) in percent."""
+    said = []
+    for key, value in finding.evidence.items():
+        if key.endswith("_usd"):
+            key, value = key.removesuffix("_usd"), money(Decimal(value))
+        elif key.endswith("_share"):
+            value = f"{Decimal(value) * 100:.1f}%"
+        elif value.isdigit():
+            value = f"{int(value):,}"
+        said.append(f"{key.replace('_', ' ')} {value}")
+    return "; ".join(said)
+
+
+def reconciliation_rows(result: AuditResult) -> list[list[str | Decimal | None]]:
+    """XLSX rows (money as Decimal, None where there is no figure)."""
+    return [
+        [
+            r.month,
+            r.provider,
+            r.model_raw,
+            r.model,
+            r.billed_cost,
+            r.list_cost,
+            r.source_list_cost,
+            r.variance,
+            *(getattr(r, p) for p in _PARTS),
+            r.unexplained,
+            r.tolerance,
+            r.explanation,
+        ]
+        for r in result.reconciliation
+    ]
+
+
+def finding_rows(result: AuditResult) -> list[list[str | Decimal | None]]:
+    return [
+        [f.kind, f.provider, f.model, f.target, f.estimated_savings, evidence_text(f), f.assumption]
+        for f in result.findings
+    ]
+
+
+def reconciliation_table(rows: Sequence[ReconciliationRow], width: float) -> Table:
+    """Billed against list per month and model, with what explains the variance."""
+    columns = [
+        Column("month", "text"),
+        Column("model", "flex", min_width=110),
+        Column("billed"),
+        Column("list cost"),
+        Column("variance"),
+        Column("explained by", "flex", weight=1.4, min_width=110),
+        Column("unexplained"),
+    ]
+    cells: list[list[Cell]] = [
+        [
+            r.month,
+            (r.model_raw, r.model or f"{r.provider}, not in the price catalog"),
+            money(r.billed_cost),
+            money(r.list_cost, "no list price"),
+            money(r.variance, "—"),
+            r.explanation,
+            money(r.unexplained),
+        ]
+        for r in rows
+    ]
+    return fitted_table(columns, cells, width)
+
+
+def findings_table(findings: Sequence[Finding], width: float) -> Table:
+    """Each finding with its evidence, saving and assumption, largest saving first."""
+    columns = [
+        Column("finding", "text", cap=90),
+        Column("model", "flex", min_width=100),
+        Column("evidence", "flex", weight=1.3, min_width=110),
+        Column("estimated saving"),
+    ]
+    cells: list[list[Cell]] = [
+        [
+            _KIND_TEXT[f.kind],
+            (f.model, f"to {f.target}") if f.target else f.model,
+            (evidence_text(f), f.assumption),
+            money(f.estimated_savings),
+        ]
+        for f in findings
+    ]
+    return fitted_table(columns, cells, width)
+
+
+def terminal_line(result: AuditResult) -> str:
+    """One line: how many reconciliation rows leave variance unexplained, and the findings' total saving."""
+    unexplained = sum(1 for r in result.reconciliation if r.unexplained)
+    saving = sum((f.estimated_savings for f in result.findings), Decimal(0))
+    return (
+        f"Reconciliation: {len(result.reconciliation)} model-month(s) billed, {unexplained} with unexplained variance. "
+        f"Findings: {len(result.findings)} quick win(s), estimated saving {money(saving)} over the period."
+    )
