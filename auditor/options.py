@@ -32,3 +32,6 @@ class AuditOptions(BaseModel):
     block_bytes: int = Field(
         default=DEFAULT_BLOCK_BYTES, description="bytes DuckDB reads per CSV buffer (results never depend on it)"
     )
+    assume: tuple[str, ...] = Field(
+        default=(), description="migration assumptions `NAME=VALUE`, or `neutral` for all unchanged"
+    )

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from auditor import __version__
+from auditor.assumptions import RANGE_NOTE, resolve_assumptions
 from auditor.errors import OptionError
+from auditor.hybrid import build_hybrid, hybrid_note
 from auditor.importers.engine import GIVEN_DAY_VARIABLE
 from auditor.importers.mapping import load_mapping
 from auditor.ingest import IngestedFile, duplicates_table, ingest_file, survey_file
@@ -20,7 +22,7 @@ from auditor.localtime import zone_named
 from auditor.options import AuditOptions
 from auditor.overlaps import families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
-from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
+from auditor.result import AssumptionOut, AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
 from auditor.scan import scan_connection
 from auditor.scenarios import build_scenarios
 from auditor.sources import Source, open_sources
@@ -42,6 +44,7 @@ def run_audit(
     zone = zone_named(options.timezone)
     rates = parse_fx_flags(options.fx) + (load_rates_file(options.rates_file) if options.rates_file else [])
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
+    assumptions = resolve_assumptions(options.assume)
     pricebook = Pricebook()
     own = (load_mapping(options.map_file),) if options.map_file else ()
     with open_sources(options.inputs, options.format, own) as (sources, skipped_files), scan_connection() as con:
@@ -54,7 +57,11 @@ def run_audit(
     clock.lap("ingest and aggregate")
     usage, by_month, totals, notes, warnings = summarise_usage(usage_table, shape_table, pricebook, ingested)
     clock.lap("list cost and summary")
-    scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of)
+    scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions)
+    hybrid = build_hybrid(shape_table, pricebook, candidates, options.as_of, assumptions)
+    if hybrid is not None:
+        scenarios = sorted([*scenarios, hybrid], key=lambda s: (-s.savings, s.candidate))
+    scenario_notes = ([RANGE_NOTE] if scenarios else []) + ([hybrid_note(hybrid)] if hybrid else [])
     clock.lap("re-price candidates")
     days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
     return AuditResult(
@@ -72,8 +79,19 @@ def run_audit(
         fx_rates=[
             FxRateOut(currency=r.currency, month=r.month, usd_per_unit=r.usd_per_unit, source=r.source) for r in fx_used
         ],
-        notes=notes + dated + [_fx_note(r) for r in fx_used],
+        notes=notes + dated + [_fx_note(r) for r in fx_used] + scenario_notes,
         warnings=warnings,
+        assumptions=[
+            AssumptionOut(
+                name=a.name,
+                value=float(a.value),
+                low=float(a.low),
+                high=float(a.high),
+                description=a.description,
+                source=a.source,
+            )
+            for a in assumptions
+        ],
     )
 
 

@@ -154,6 +154,25 @@ class Totals(TokenCounts):
     unpriced_tokens: int
 
 
+class Driver(_Model):
+    """How much one assumption moves a scenario's projected cost between its low and high end (others at value)."""
+
+    assumption: str
+    effect: Money = Field(description="absolute change of projected_cost, currency units")
+
+
+class SegmentChoice(_Model):
+    """A hybrid scenario's choice for one segment: the cheapest candidate that passes the constraints."""
+
+    segment: str = Field(description="the project, key or catalog model; '' when the source does not say")
+    candidate: str | None = Field(description="the chosen candidate, or None when the segment stays on its models")
+    candidate_name: str | None
+    baseline_cost: Money = Field(description="the segment on its current models at as-of prices")
+    projected_cost: Money
+    largest_request_tokens: int = Field(description="floor of the segment's largest request-size bucket")
+    passing_candidates: int = Field(description="candidates whose context window fits the segment's requests")
+
+
 class Scenario(_Model):
     """The priced workload re-priced on one candidate at the as-of date."""
 
@@ -164,6 +183,22 @@ class Scenario(_Model):
     savings: Money
     savings_pct: float | None = Field(description="savings as a percentage of baseline_cost")
     context_window: int | None = Field(default=None, description="the candidate's context window, tokens")
+    low_cost: Money | None = Field(
+        default=None, description="projected cost with every assumption at the end of its range that lowers it"
+    )
+    high_cost: Money | None = Field(
+        default=None, description="projected cost with every assumption at the end of its range that raises it"
+    )
+    drivers: list[Driver] = Field(
+        default_factory=list, description="how much each assumption moves the projected cost, largest first"
+    )
+    kind: Literal["single", "hybrid"] = Field(
+        default="single", description="single: all traffic on the candidate; hybrid: each segment routed on its own"
+    )
+    segmented_by: Literal["project", "api_key", "model"] | None = Field(
+        default=None, description="hybrid only: what a segment is"
+    )
+    segments: list[SegmentChoice] = Field(default_factory=list, description="hybrid only: the choice per segment")
 
 
 class FxRateOut(_Model):
@@ -173,6 +208,17 @@ class FxRateOut(_Model):
     month: str | None = Field(description="YYYY-MM the rate applies to; None for every month")
     usd_per_unit: Decimal = Field(description="USD per one unit of the currency")
     source: str = Field(description="where the rate came from: --fx or the rates file")
+
+
+class AssumptionOut(_Model):
+    """A migration assumption the scenarios use: its value, its low..high range and where the default comes from."""
+
+    name: str
+    value: float
+    low: float
+    high: float
+    description: str = ""
+    source: str
 
 
 class Period(_Model):
@@ -203,3 +249,6 @@ class AuditResult(_Model):
     fx_rates: list[FxRateOut] = Field(default_factory=list, description="exchange rates used, if any")
     notes: list[str] = Field(default_factory=list, description="methodology and confidence statements")
     warnings: list[str] = Field(default_factory=list, description="partial problems: rejected rows, unpriced models")
+    assumptions: list[AssumptionOut] = Field(
+        default_factory=list, description="migration assumptions of the scenarios: value, range and source"
+    )

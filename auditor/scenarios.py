@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
 
+from auditor.assumptions import Assumption, candidate_parts, cost_range, is_neutral
 from auditor.costing import total_cost
 from auditor.ledger import TOKEN_COLUMNS
-from auditor.result import Scenario, money
+from auditor.result import Driver, Scenario, money
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
 
@@ -21,9 +23,17 @@ def priced_shape(shape: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_scenarios(
-    shape: pd.DataFrame, pricebook: Pricebook, candidates: list[CatalogModel], as_of: date
+    shape: pd.DataFrame,
+    pricebook: Pricebook,
+    candidates: list[CatalogModel],
+    as_of: date,
+    assumptions: Sequence[Assumption] | None = None,
 ) -> list[Scenario]:
-    """Each candidate's cost for the whole priced workload at as-of prices, ranked by savings."""
+    """Each candidate's cost for the whole priced workload at as-of prices, ranked by savings.
+
+    With `assumptions`, each also gets its low..high range and drivers; the projected cost is the base of the
+    range, and with every assumption unchanged it is the observed tokens priced exactly as without them.
+    """
     priced = priced_shape(shape)
     if priced.empty:
         return []
@@ -39,6 +49,14 @@ def build_scenarios(
     for candidate in candidates:
         ids = book.rate_ids(workload, {}, fixed=candidate, on_day=as_of)
         projected = money(total_cost(workload, ids, book.rates))
+        low = high = None
+        drivers: list[Driver] = []
+        if assumptions is not None:
+            span = cost_range(candidate_parts(workload, candidate, as_of, book), assumptions)
+            if not is_neutral(assumptions):
+                projected = money(span.base)
+            low, high = min(money(span.low), projected), max(money(span.high), projected)
+            drivers = [Driver(assumption=name, effect=money(effect)) for name, effect in span.drivers]
         savings = baseline - projected
         scenarios.append(
             Scenario(
@@ -49,6 +67,9 @@ def build_scenarios(
                 savings=savings,
                 savings_pct=round(float(savings / baseline * 100), 2) if baseline else None,
                 context_window=candidate.model.context_window,
+                low_cost=low,
+                high_cost=high,
+                drivers=drivers,
             )
         )
     return sorted(scenarios, key=lambda s: (-s.savings, s.candidate))

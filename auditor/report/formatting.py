@@ -80,3 +80,16 @@ def list_cost_label(row: UsageEntry | MonthlyUsage) -> str | None:
     if row.list_cost is not None:
         return None
     return UNPRICED if is_unpriced(row) else NOT_STATED
+
+
+def top_driver(scenario: Scenario, none: str = "—") -> str:
+    """The assumption that moves the scenario's cost most, or `none` when no assumption moves it."""
+    moving = [d for d in scenario.drivers if d.effect > 0]
+    return moving[0].assumption if moving else none
+
+
+def cost_range(scenario: Scenario, none: str = NOT_STATED) -> str:
+    """`$1.00–$2.00`: the scenario's low and high cost, or `none` without a range."""
+    if scenario.low_cost is None or scenario.high_cost is None:
+        return none
+    return f"{money(scenario.low_cost)}–{money(scenario.high_cost)}"

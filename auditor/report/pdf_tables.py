@@ -23,11 +23,13 @@ from reportlab.platypus import Paragraph, Table, TableStyle
 from auditor.report.formatting import (
     cache_write_total,
     clean_text,
+    cost_range,
     list_cost_label,
     money,
     percent,
     ranked_scenarios,
     tokens,
+    top_driver,
 )
 from auditor.result import AuditResult, MonthlyUsage, TokenCounts, UsageEntry
 
@@ -349,6 +351,8 @@ def scenario_table(result: AuditResult, width: float) -> Table:
         Column("projected"),
         Column("savings"),
         Column("savings\u00a0%"),
+        Column("low\u00a0–\u00a0high"),
+        Column("top\u00a0driver"),
     ]
     rows: list[list[Cell]] = [
         [
@@ -358,6 +362,8 @@ def scenario_table(result: AuditResult, width: float) -> Table:
             money(s.projected_cost),
             money(s.savings),
             percent(s.savings_pct),
+            cost_range(s),
+            top_driver(s),
         ]
         for rank, s in enumerate(ranked_scenarios(result), start=1)
     ]

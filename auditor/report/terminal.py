@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from auditor.report.formatting import cost_range, top_driver
 from auditor.result import AuditResult, is_unpriced
 
 _SHOWN_SCENARIOS = 10
@@ -78,9 +79,10 @@ def _scenario_table(result: AuditResult) -> Table:
     if len(result.scenarios) > len(shown):
         title += f" — top {len(shown)} of {len(result.scenarios)}; all in the reports"
     table = Table(title=title, title_justify="left")
-    for name in ("candidate", "baseline", "projected", "savings", "%"):
-        table.add_column(name, justify="left" if name == "candidate" else "right", overflow="fold")
+    for name in ("candidate", "baseline", "projected", "savings", "%", "low–high", "top driver"):
+        table.add_column(name, justify="left" if name in ("candidate", "top driver") else "right", overflow="fold")
     for s in shown:
         pct = "—" if s.savings_pct is None else f"{s.savings_pct:.1f}%"
-        table.add_row(s.candidate, usd(s.baseline_cost), usd(s.projected_cost), usd(s.savings), pct)
+        row = (s.candidate, usd(s.baseline_cost), usd(s.projected_cost), usd(s.savings), pct)
+        table.add_row(*row, cost_range(s, "—"), top_driver(s))
     return table

@@ -24,6 +24,7 @@ from auditor.report.formatting import (
     list_cost_label,
     ranked_scenarios,
     reasons_text,
+    top_driver,
 )
 from auditor.result import AuditResult, MonthlyUsage, TokenCounts, UsageEntry
 
@@ -58,7 +59,8 @@ _USAGE_HEADERS = [
     "files (billed)",
 ]
 _MONTH_HEADERS = ["month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed", "list cost"]
-_SCENARIO_HEADERS = ["rank", "candidate", "name", "baseline", "projected", "savings", "savings %", "context window"]
+_SCENARIO_HEADERS = ["rank", "candidate", "name", "baseline", "projected", "savings", "savings %", "context window",
+                     "low", "high", "top driver", "kind"]  # fmt: skip
 _INPUT_HEADERS = [
     "path",
     "format",
@@ -222,6 +224,10 @@ def _scenario_rows(result: AuditResult) -> list[Row]:
             s.savings,
             _fraction(s.savings_pct),
             s.context_window,
+            s.low_cost,
+            s.high_cost,
+            top_driver(s, ""),
+            s.kind,
         ]
         for rank, s in enumerate(ranked_scenarios(result), start=1)
     ]
