@@ -173,7 +173,8 @@ def parts_by_group(
 ) -> dict[int, tuple[Decimal, ...]]:
     """Exact cost parts (PARTS) per group of the rows of `frame` at their rate ids: tokens summed per (group, rate
     id), then priced once each."""
-    sums = frame[_SUMS].groupby([groups, rate_ids], sort=True).sum()
+    work = frame[_SUMS].assign(_group=groups, _rate_id=rate_ids)
+    sums = work.groupby(["_group", "_rate_id"], sort=True)[_SUMS].sum()
     out: dict[int, tuple[Decimal, ...]] = {}
     for (group, rate_id), row in zip(sums.index, sums.to_dict("records"), strict=True):
         r = rates[int(rate_id)]
@@ -230,13 +231,34 @@ class CostParts:
     fixed: Decimal = Decimal(0)
 
 
-def candidate_parts(workload: pd.DataFrame, candidate: CatalogModel, as_of: date, book: RateBook) -> CostParts:
-    """The cost parts of the (slot, tier, size) workload on one candidate at as-of prices."""
-    variants = {}
-    for name, frame in variant_frames(workload, candidate, as_of).items():
-        ids = book.rate_ids(frame, {}, fixed=candidate, on_day=as_of)
-        variants[name] = parts_of(frame, ids, book.rates)
-    return CostParts(variants)
+def variant_rate_ids(
+    workload: pd.DataFrame, candidate: CatalogModel, as_of: date, book: RateBook
+) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """Each price variant of the workload on one candidate, with its rows' rate ids (one rate-book lookup)."""
+    frames = variant_frames(workload, candidate, as_of)
+    distinct: list[pd.DataFrame] = []
+    for frame in frames.values():
+        if not any(frame is d for d in distinct):
+            distinct.append(frame)
+    stacked = pd.concat(distinct, ignore_index=True) if len(distinct) > 1 else distinct[0]
+    ids = book.rate_ids(stacked, {}, fixed=candidate, on_day=as_of)
+    n = len(workload)
+    out = {}
+    for name, frame in frames.items():
+        k = next(i for i, d in enumerate(distinct) if frame is d)
+        out[name] = (frame, ids[k * n : (k + 1) * n])
+    return out
+
+
+def candidate_parts(variants: dict[str, tuple[pd.DataFrame, np.ndarray]], rates: list[ClassRates]) -> CostParts:
+    """The exact cost parts of each price variant of a workload on one candidate."""
+    parts: dict[str, tuple[Decimal, ...]] = {}
+    done: list[tuple[pd.DataFrame, tuple[Decimal, ...]]] = []
+    for name, (frame, ids) in variants.items():
+        same = next((p for f, p in done if f is frame), None)
+        parts[name] = same if same is not None else parts_of(frame, ids, rates)
+        done.append((frame, parts[name]))
+    return CostParts(parts)
 
 
 def _weights(values: dict[str, Decimal]) -> dict[str, Decimal]:

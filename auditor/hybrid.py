@@ -29,12 +29,11 @@ from auditor.assumptions import (
     cost_range,
     float_parts_by_row,
     parts_by_group,
-    variant_frames,
 )
 from auditor.costing import cost_by_group
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import Driver, Scenario, SegmentChoice, money
-from auditor.scenarios import priced_shape
+from auditor.scenarios import Repricing
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
 
@@ -63,9 +62,11 @@ def build_hybrid(
     candidates: list[CatalogModel],
     as_of: date,
     assumptions: Sequence[Assumption],
+    repricing: Repricing | None = None,
 ) -> Scenario | None:
     """The route-by-segment scenario, or None when nothing is priced or there are no candidates."""
-    priced = priced_shape(shape)
+    repricing = repricing if repricing is not None else Repricing.of(shape, as_of)
+    priced = repricing.priced
     if priced.empty or not candidates:
         return None
     by = segmentation(priced)
@@ -75,28 +76,26 @@ def build_hybrid(
     own = priced.groupby([SEGMENT, MODEL_REF, *PRICE_KEYS], sort=True)[_SUMS].sum().reset_index()
     own_cost = cost_by_group(own, book.rate_ids(own, pricebook.models, on_day=as_of), book.rates, [SEGMENT])
     segments = sorted({str(k[0]) for k in own_cost})
-    # One row per (segment, slot, tier, size); the (slot, tier, size) workload its rows point into.
+    # One row per (segment, slot, tier, size), pointing into the (slot, tier, size) workload the rate ids are of.
     rows = priced.groupby([SEGMENT, *PRICE_KEYS], sort=True)[_SUMS].sum().reset_index()
     rows = rows[rows[SEGMENT].isin(segments)].reset_index(drop=True)
-    workload = rows.groupby(PRICE_KEYS, sort=True)[_SUMS].sum().reset_index()
-    index = rows[PRICE_KEYS].merge(workload[PRICE_KEYS].reset_index(), on=PRICE_KEYS, how="left")["index"].to_numpy()
+    keys = repricing.workload[PRICE_KEYS].reset_index()
+    index = rows[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
     seg_codes, seg_names = pd.factorize(rows[SEGMENT], sort=True)
     largest = rows.groupby(SEGMENT)["request_size_floor_tokens"].max()
     values = {a.name: float(a.value) for a in assumptions}
+    weights = _weights_float(values)
 
     # Approximate cost of every segment on every candidate at the base assumptions, to choose.
-    ids_of: dict[tuple[str, str], np.ndarray] = {}
-    frames_of: dict[str, dict[str, pd.DataFrame]] = {}
     approx = np.zeros((len(candidates), len(seg_names)))
     for c, candidate in enumerate(candidates):
-        frames_of[candidate.ref] = variant_frames(workload, candidate, as_of)
-        for variant, frame in frames_of[candidate.ref].items():
-            ids = book.rate_ids(frame, {}, fixed=candidate, on_day=as_of)
-            ids_of[(candidate.ref, variant)] = ids
+        for variant, (_frame, ids) in repricing.on(candidate, pricebook).items():
+            if not weights[variant]:
+                continue
             parts = float_parts_by_row(rows, ids[index], book.rates)
             per_segment = np.zeros((len(seg_names), parts.shape[1]))
             np.add.at(per_segment, seg_codes, parts)
-            approx[c] += _weights_float(values)[variant] * _combine_float(per_segment, values)
+            approx[c] += weights[variant] * _combine_float(per_segment, values)
     choices: dict[str, int | None] = {}
     for s, name in enumerate(seg_names):
         passing = [c for c, cand in enumerate(candidates) if _fits(cand, int(largest[name]))]
@@ -113,7 +112,7 @@ def build_hybrid(
         if not mine.any():
             continue
         for variant in VARIANTS:
-            ids = ids_of[(candidate.ref, variant)][index[mine]]
+            ids = repricing.on(candidate, pricebook)[variant][1][index[mine]]
             for s, part in parts_by_group(rows[mine], ids, seg_codes[mine], book.rates).items():
                 by_segment.setdefault(s, {})[variant] = part
     base_values = {a.name: a.value for a in assumptions}

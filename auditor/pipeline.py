@@ -24,7 +24,7 @@ from auditor.overlaps import families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
 from auditor.result import AssumptionOut, AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
 from auditor.scan import scan_connection
-from auditor.scenarios import build_scenarios
+from auditor.scenarios import Repricing, build_scenarios
 from auditor.sources import Source, open_sources
 from auditor.summary import SOURCE_FILE, summarise_usage
 from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
@@ -57,8 +57,9 @@ def run_audit(
     clock.lap("ingest and aggregate")
     usage, by_month, totals, notes, warnings = summarise_usage(usage_table, shape_table, pricebook, ingested)
     clock.lap("list cost and summary")
-    scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions)
-    hybrid = build_hybrid(shape_table, pricebook, candidates, options.as_of, assumptions)
+    repricing = Repricing.of(shape_table, options.as_of)
+    scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
+    hybrid = build_hybrid(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
     if hybrid is not None:
         scenarios = sorted([*scenarios, hybrid], key=lambda s: (-s.savings, s.candidate))
     scenario_notes = ([RANGE_NOTE] if scenarios else []) + ([hybrid_note(hybrid)] if hybrid else [])
