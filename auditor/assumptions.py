@@ -309,3 +309,11 @@ RANGE_NOTE = (
     "or raises, the cost (all at once); each driver's effect is the cost that assumption alone moves between its "
     "low and high end. Each assumption's default and range, and where they come from, are listed under assumptions."
 )
+
+
+def assumption_notes(assumptions: Sequence[Assumption]) -> list[str]:
+    """One note per assumption: its value, range, meaning and source (reports show notes)."""
+    return [
+        f"Assumption {a.name} = {a.value} (range {a.low}–{a.high}): {a.description}. Source: {a.source}"
+        for a in assumptions
+    ]

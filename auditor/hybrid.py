@@ -142,7 +142,8 @@ def build_hybrid(
     routed = len({x.candidate for x in chosen_segments if x.candidate})
     return Scenario(
         candidate=HYBRID,
-        candidate_name=f"Route by {by.replace('_', ' ')} ({len(seg_names)} segments, {routed} candidates)",
+        candidate_name=f"Route by {by.replace('_', ' ')} ({_count(len(seg_names), 'segment')}, "
+        f"{_count(routed, 'candidate')})",
         baseline_cost=baseline,
         projected_cost=projected,
         savings=savings,
@@ -168,6 +169,10 @@ def _combine_float(parts: np.ndarray, values: dict[str, float]) -> np.ndarray:
     tokens = inp + s * read + (1 - s) * read_in + write + write_1h + a * answer + q * reasoning
     combined: np.ndarray = r * tokens + requests
     return combined
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def hybrid_note(scenario: Scenario) -> str:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from auditor import __version__
-from auditor.assumptions import RANGE_NOTE, resolve_assumptions
+from auditor.assumptions import RANGE_NOTE, assumption_notes, resolve_assumptions
 from auditor.errors import OptionError
 from auditor.hybrid import build_hybrid, hybrid_note
 from auditor.importers.engine import GIVEN_DAY_VARIABLE
@@ -62,7 +62,8 @@ def run_audit(
     hybrid = build_hybrid(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
     if hybrid is not None:
         scenarios = sorted([*scenarios, hybrid], key=lambda s: (-s.savings, s.candidate))
-    scenario_notes = ([RANGE_NOTE] if scenarios else []) + ([hybrid_note(hybrid)] if hybrid else [])
+    scenario_notes = [RANGE_NOTE, *assumption_notes(assumptions)] if scenarios else []
+    scenario_notes += [hybrid_note(hybrid)] if hybrid else []
     clock.lap("re-price candidates")
     days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
     return AuditResult(
