@@ -96,6 +96,14 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
     help="Contract file (TOML, CSV or XLSX) of negotiated prices: discounts by vendor or model, custom prices "
     "per million tokens, committed spend. Contract prices win over list prices and are labelled.",
 )
+@click.option(
+    "--assume",
+    "assume",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a migration assumption (repeatable): token_ratio, output_verbosity, reasoning_verbosity, "
+    "cache_hit_share, batch_share, offpeak_share; 'neutral' sets all to unchanged.",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
@@ -116,6 +124,7 @@ def audit(
     rates_file: Path | None,
     batch_dates: tuple[str, ...],
     timezone: str,
+    assume: tuple[str, ...],
     inputs: tuple[Path, ...],
     format_name: str | None,
     as_of: date,
@@ -144,6 +153,7 @@ def audit(
         batch_dates=batch_dates,
         timezone=timezone,
         contract_file=contract_file,
+        assume=assume,
     )
     plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir)
     err = Console(stderr=True)

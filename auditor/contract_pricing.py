@@ -241,13 +241,22 @@ class ContractPricing:
         for s in scenarios:
             baseline = found.cost if found and baseline_terms else s.baseline_cost
             projected, named = s.projected_cost, False
+            # The assumption range moves with the contract: scaled by a discount; unknown under custom prices.
+            ranged: dict[str, object] = {}
             candidate = by_ref.get(s.candidate)
             if candidate is not None:
                 term = self.term_of(candidate.provider.id, candidate.model.id, candidate.ref, as_of.isoformat())
                 if term in self._rates:
                     projected, named = money(cost_of(self._rates[term], tokens, 0)), True
+                    ranged = {"low_cost": None, "high_cost": None, "drivers": []}
                 elif term != _NONE:
-                    projected, named = money(s.projected_cost * self._factor(term)), True
+                    factor = self._factor(term)
+                    projected, named = money(s.projected_cost * factor), True
+                    ranged = {
+                        "low_cost": None if s.low_cost is None else money(s.low_cost * factor),
+                        "high_cost": None if s.high_cost is None else money(s.high_cost * factor),
+                        "drivers": [d.model_copy(update={"effect": money(d.effect * factor)}) for d in s.drivers],
+                    }
             savings = baseline - projected
             out.append(
                 s.model_copy(
@@ -258,6 +267,7 @@ class ContractPricing:
                         "savings_pct": round(float(savings / baseline * 100), 2) if baseline else None,
                         "baseline_basis": "contract" if baseline_terms else "list",
                         "projected_basis": "contract" if named else "list",
+                        **ranged,
                     }
                 )
             )

@@ -35,3 +35,6 @@ class AuditOptions(BaseModel):
     contract_file: Path | None = Field(
         default=None, description="contract file (TOML, CSV or XLSX) of negotiated prices: discounts, custom prices"
     )
+    assume: tuple[str, ...] = Field(
+        default=(), description="migration assumptions `NAME=VALUE`, or `neutral` for all unchanged"
+    )

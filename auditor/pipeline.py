@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from auditor import __version__
+from auditor.assumptions import RANGE_NOTE, assumption_notes, resolve_assumptions
 from auditor.contract_pricing import ContractPricing
 from auditor.errors import OptionError
 from auditor.findings import build_findings
 from auditor.forecast import build_forecast
+from auditor.hybrid import build_hybrid, hybrid_note
 from auditor.importers.engine import GIVEN_DAY_VARIABLE
 from auditor.importers.mapping import load_mapping
 from auditor.ingest import IngestedFile, duplicates_table, ingest_file, survey_file
@@ -24,9 +26,9 @@ from auditor.options import AuditOptions
 from auditor.overlaps import families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
 from auditor.reconcile import build_reconciliation
-from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
+from auditor.result import AssumptionOut, AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
 from auditor.scan import scan_connection
-from auditor.scenarios import build_scenarios
+from auditor.scenarios import Repricing, build_scenarios
 from auditor.sources import Source, open_sources
 from auditor.summary import SOURCE_FILE, model_lines, summarise_usage
 from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
@@ -48,6 +50,7 @@ def run_audit(
     zone = zone_named(options.timezone)
     rates = parse_fx_flags(options.fx) + (load_rates_file(options.rates_file) if options.rates_file else [])
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
+    assumptions = resolve_assumptions(options.assume)
     pricebook = Pricebook()
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
@@ -61,7 +64,13 @@ def run_audit(
     clock.lap("ingest and aggregate")
     usage, by_month, totals, notes, warnings = summarise_usage(usage_table, shape_table, pricebook, ingested, contract)
     clock.lap("list cost and summary")
-    scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of)
+    repricing = Repricing.of(shape_table, options.as_of)
+    scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
+    hybrid = build_hybrid(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
+    if hybrid is not None:
+        scenarios = sorted([*scenarios, hybrid], key=lambda s: (-s.savings, s.candidate))
+    scenario_notes = [RANGE_NOTE, *assumption_notes(assumptions)] if scenarios else []
+    scenario_notes += [hybrid_note(hybrid)] if hybrid else []
     if contract is not None:
         scenarios = contract.apply_to_scenarios(scenarios, shape_table, pricebook, candidates, options.as_of)
     clock.lap("re-price candidates")
@@ -89,6 +98,7 @@ def run_audit(
         notes=notes
         + dated
         + [_fx_note(r) for r in fx_used]
+        + scenario_notes
         + forecast.notes
         + (contract.notes() if contract else [])
         + overlay_notes(pricebook.rates.overlays_used),
@@ -99,6 +109,17 @@ def run_audit(
         commitments=contract.commitment_periods(usage_table, pricebook) if contract else [],
         reconciliation=reconciliation,
         findings=findings,
+        assumptions=[
+            AssumptionOut(
+                name=a.name,
+                value=float(a.value),
+                low=float(a.low),
+                high=float(a.high),
+                description=a.description,
+                source=a.source,
+            )
+            for a in assumptions
+        ],
     )
 
 

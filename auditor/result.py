@@ -171,6 +171,25 @@ class Totals(TokenCounts):
     )
 
 
+class Driver(_Model):
+    """How much one assumption moves a scenario's projected cost between its low and high end (others at value)."""
+
+    assumption: str
+    effect: Money = Field(description="absolute change of projected_cost, currency units")
+
+
+class SegmentChoice(_Model):
+    """A hybrid scenario's choice for one segment: the cheapest candidate that passes the constraints."""
+
+    segment: str = Field(description="the project, key or catalog model; '' when the source does not say")
+    candidate: str | None = Field(description="the chosen candidate, or None when the segment stays on its models")
+    candidate_name: str | None
+    baseline_cost: Money = Field(description="the segment on its current models at as-of prices")
+    projected_cost: Money
+    largest_request_tokens: int = Field(description="floor of the segment's largest request-size bucket")
+    passing_candidates: int = Field(description="candidates whose context window fits the segment's requests")
+
+
 class Scenario(_Model):
     """The priced workload re-priced on one candidate at the as-of date."""
 
@@ -187,6 +206,22 @@ class Scenario(_Model):
     projected_basis: Literal["list", "contract"] = Field(
         default="list", description="contract: the contract names the candidate (its model or vendor)"
     )
+    low_cost: Money | None = Field(
+        default=None, description="projected cost with every assumption at the end of its range that lowers it"
+    )
+    high_cost: Money | None = Field(
+        default=None, description="projected cost with every assumption at the end of its range that raises it"
+    )
+    drivers: list[Driver] = Field(
+        default_factory=list, description="how much each assumption moves the projected cost, largest first"
+    )
+    kind: Literal["single", "hybrid"] = Field(
+        default="single", description="single: all traffic on the candidate; hybrid: each segment routed on its own"
+    )
+    segmented_by: Literal["project", "api_key", "model"] | None = Field(
+        default=None, description="hybrid only: what a segment is"
+    )
+    segments: list[SegmentChoice] = Field(default_factory=list, description="hybrid only: the choice per segment")
 
 
 class FxRateOut(_Model):
@@ -213,6 +248,17 @@ class CommitmentPeriod(_Model):
     days_in_period: int
     complete: bool = Field(description="whether the audited period covers the whole period")
     term: str = Field(description="the contract term, with its line in the file")
+
+
+class AssumptionOut(_Model):
+    """A migration assumption the scenarios use: its value, its low..high range and where the default comes from."""
+
+    name: str
+    value: float
+    low: float
+    high: float
+    description: str = ""
+    source: str
 
 
 class Period(_Model):
@@ -328,4 +374,7 @@ class AuditResult(_Model):
     )
     findings: list[Finding] = Field(
         default_factory=list, description="waste and quick wins in the current bill, each with estimated_savings"
+    )
+    assumptions: list[AssumptionOut] = Field(
+        default_factory=list, description="migration assumptions of the scenarios: value, range and source"
     )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
+from auditor.assumptions import PRICE_KEYS, Assumption, candidate_parts, cost_range, is_neutral, variant_rate_ids
 from auditor.costing import total_cost
 from auditor.ledger import TOKEN_COLUMNS
-from auditor.result import Scenario, money
+from auditor.result import Driver, Scenario, money
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
 
@@ -20,25 +24,70 @@ def priced_shape(shape: pd.DataFrame) -> pd.DataFrame:
     return shape[(shape[MODEL_REF] != "") & (shape[counted].sum(axis=1) > 0)].reset_index(drop=True)
 
 
+@dataclass
+class Repricing:
+    """The priced workload summed to what moves a price at one date, and each candidate's rate ids on it.
+
+    At one date, only the time of day, tier and request size move a price: everything else is summed away
+    first, so re-pricing costs the same whatever the number of rows, keys or projects. The rate ids of each
+    candidate's price variants (see `auditor.assumptions`) are looked up once and shared by all scenarios.
+    """
+
+    priced: pd.DataFrame
+    by_model: pd.DataFrame
+    workload: pd.DataFrame
+    as_of: date
+    variants: dict[str, dict[str, tuple[pd.DataFrame, np.ndarray]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, shape: pd.DataFrame, as_of: date) -> Repricing:
+        priced = priced_shape(shape)
+        sums = ["requests", *TOKEN_COLUMNS]
+        by_model = priced.groupby([MODEL_REF, *PRICE_KEYS], sort=True)[sums].sum().reset_index()
+        workload = by_model.groupby(PRICE_KEYS, sort=True)[sums].sum().reset_index()
+        return cls(priced, by_model, workload, as_of)
+
+    def on(self, candidate: CatalogModel, pricebook: Pricebook) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+        """The candidate's price variants of the workload with their rate ids."""
+        if candidate.ref not in self.variants:
+            self.variants[candidate.ref] = variant_rate_ids(self.workload, candidate, self.as_of, pricebook.rates)
+        return self.variants[candidate.ref]
+
+
 def build_scenarios(
-    shape: pd.DataFrame, pricebook: Pricebook, candidates: list[CatalogModel], as_of: date
+    shape: pd.DataFrame,
+    pricebook: Pricebook,
+    candidates: list[CatalogModel],
+    as_of: date,
+    assumptions: Sequence[Assumption] | None = None,
+    repricing: Repricing | None = None,
 ) -> list[Scenario]:
-    """Each candidate's cost for the whole priced workload at as-of prices, ranked by savings."""
-    priced = priced_shape(shape)
-    if priced.empty:
+    """Each candidate's cost for the whole priced workload at as-of prices, ranked by savings.
+
+    With `assumptions`, each also gets its low..high range and drivers; the projected cost is the base of the
+    range, and with every assumption unchanged it is the observed tokens priced exactly as without them.
+    """
+    repricing = repricing if repricing is not None else Repricing.of(shape, as_of)
+    if repricing.priced.empty:
         return []
-    # At one date, only the time of day, tier and request size move a price: sum everything else away
-    # first, so re-pricing costs the same whatever the number of rows, keys or projects.
-    price_keys = ["time_slot", "service_tier", "request_size_floor_tokens"]
-    sums = ["requests", *TOKEN_COLUMNS]
-    by_model = priced.groupby([MODEL_REF, *price_keys], sort=True)[sums].sum().reset_index()
-    workload = by_model.groupby(price_keys, sort=True)[sums].sum().reset_index()
+    by_model, workload = repricing.by_model, repricing.workload
     book = pricebook.rates
     baseline = money(total_cost(by_model, book.rate_ids(by_model, pricebook.models, on_day=as_of), book.rates))
     scenarios = []
     for candidate in candidates:
-        ids = book.rate_ids(workload, {}, fixed=candidate, on_day=as_of)
+        if assumptions is None:
+            ids = book.rate_ids(workload, {}, fixed=candidate, on_day=as_of)
+        else:  # the same ids: the rate book gives one id per key
+            ids = repricing.on(candidate, pricebook)["as_served"][1]
         projected = money(total_cost(workload, ids, book.rates))
+        low = high = None
+        drivers: list[Driver] = []
+        if assumptions is not None:
+            span = cost_range(candidate_parts(repricing.on(candidate, pricebook), book.rates), assumptions)
+            if not is_neutral(assumptions):
+                projected = money(span.base)
+            low, high = min(money(span.low), projected), max(money(span.high), projected)
+            drivers = [Driver(assumption=name, effect=money(effect)) for name, effect in span.drivers]
         savings = baseline - projected
         scenarios.append(
             Scenario(
@@ -49,6 +98,9 @@ def build_scenarios(
                 savings=savings,
                 savings_pct=round(float(savings / baseline * 100), 2) if baseline else None,
                 context_window=candidate.model.context_window,
+                low_cost=low,
+                high_cost=high,
+                drivers=drivers,
             )
         )
     return sorted(scenarios, key=lambda s: (-s.savings, s.candidate))

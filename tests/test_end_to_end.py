@@ -47,7 +47,8 @@ def test_json_contract_on_the_samples(run_cli) -> None:  # type: ignore[no-untyp
         for key in ("billed_cost", "list_cost"):
             assert entry[key] is None or (isinstance(entry[key], str) and Decimal(entry[key]) >= 0)
     assert set(data["totals"]) >= TOTAL_KEYS
-    assert len(data["scenarios"]) == len(default_candidates())
+    assert len([s for s in data["scenarios"] if s["kind"] == "single"]) == len(default_candidates())
+    assert [s["candidate"] for s in data["scenarios"] if s["kind"] == "hybrid"] == ["hybrid"]
     for scenario in data["scenarios"]:
         assert set(scenario) >= SCENARIO_KEYS
         assert Decimal(scenario["baseline_cost"]) - Decimal(scenario["projected_cost"]) == Decimal(scenario["savings"])

@@ -90,3 +90,16 @@ def contract_suffix(contract_cost: Decimal | None) -> str:
 def contract_basis(basis: str) -> str:
     """` (contract)` after a scenario figure priced at the contract's prices, else empty."""
     return " (contract)" if basis == "contract" else ""
+
+
+def top_driver(scenario: Scenario, none: str = "—") -> str:
+    """The assumption that moves the scenario's cost most, or `none` when no assumption moves it."""
+    moving = [d for d in scenario.drivers if d.effect > 0]
+    return moving[0].assumption if moving else none
+
+
+def cost_range(scenario: Scenario, none: str = NOT_STATED) -> str:
+    """`$1.00–$2.00`: the scenario's low and high cost, or `none` without a range."""
+    if scenario.low_cost is None or scenario.high_cost is None:
+        return none
+    return f"{money(scenario.low_cost)}–{money(scenario.high_cost)}"

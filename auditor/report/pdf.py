@@ -214,7 +214,9 @@ def _scenarios(result: AuditResult) -> list[Flowable]:
     if not result.scenarios:
         return _block(heads, Paragraph("No scenarios were computed.", _BODY))
     text = "The priced workload re-priced on each candidate at the as-of date. A negative saving is a cost "
-    return [*_block(heads, scenario_table(result, WIDTH)), _note(text + "increase.")]
+    text += "increase. Low – high: every migration assumption at the end of its range that lowers or raises the "
+    text += "cost; top driver: the assumption that moves it most (defaults, ranges and sources in the notes and JSON)."
+    return [*_block(heads, scenario_table(result, WIDTH)), _note(text)]
 
 
 def _forecast(result: AuditResult) -> list[Flowable]:

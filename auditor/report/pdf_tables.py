@@ -25,11 +25,13 @@ from auditor.report.formatting import (
     clean_text,
     contract_basis,
     contract_suffix,
+    cost_range,
     list_cost_label,
     money,
     percent,
     ranked_scenarios,
     tokens,
+    top_driver,
 )
 from auditor.result import AuditResult, MonthlyUsage, TokenCounts, UsageEntry
 
@@ -354,6 +356,8 @@ def scenario_table(result: AuditResult, width: float) -> Table:
         Column("projected"),
         Column("savings"),
         Column("savings\u00a0%"),
+        Column("low\u00a0–\u00a0high"),
+        Column("top\u00a0driver"),
     ]
     rows: list[list[Cell]] = [
         [
@@ -363,6 +367,8 @@ def scenario_table(result: AuditResult, width: float) -> Table:
             money(s.projected_cost) + contract_basis(s.projected_basis),
             money(s.savings),
             percent(s.savings_pct),
+            cost_range(s),
+            top_driver(s),
         ]
         for rank, s in enumerate(ranked_scenarios(result), start=1)
     ]

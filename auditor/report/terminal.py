@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from auditor.report.formatting import cost_range, top_driver
 from auditor.report.reconciliation import terminal_line
 from auditor.result import AuditResult, is_unpriced
 
@@ -89,11 +90,11 @@ def _scenario_table(result: AuditResult) -> Table:
     if len(result.scenarios) > len(shown):
         title += f" — top {len(shown)} of {len(result.scenarios)}; all in the reports"
     table = Table(title=title, title_justify="left")
-    for name in ("candidate", "baseline", "projected", "savings", "%"):
-        table.add_column(name, justify="left" if name == "candidate" else "right", overflow="fold")
+    for name in ("candidate", "baseline", "projected", "savings", "%", "low–high", "top driver"):
+        table.add_column(name, justify="left" if name in ("candidate", "top driver") else "right", overflow="fold")
     for s in shown:
         pct = "—" if s.savings_pct is None else f"{s.savings_pct:.1f}%"
         baseline = usd(s.baseline_cost) + (" (contract)" if s.baseline_basis == "contract" else "")
         projected = usd(s.projected_cost) + (" (contract)" if s.projected_basis == "contract" else "")
-        table.add_row(s.candidate, baseline, projected, usd(s.savings), pct)
+        table.add_row(s.candidate, baseline, projected, usd(s.savings), pct, cost_range(s, "—"), top_driver(s))
     return table

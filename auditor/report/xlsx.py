@@ -25,6 +25,7 @@ from auditor.report.formatting import (
     list_cost_label,
     ranked_scenarios,
     reasons_text,
+    top_driver,
 )
 from auditor.report.reconciliation import (
     FINDING_HEADERS,
@@ -71,7 +72,7 @@ _MONTH_HEADERS = [
 ]  # fmt: skip
 _SCENARIO_HEADERS = [
     "rank", "candidate", "name", "baseline", "projected", "savings", "savings %", "context window",
-    "baseline basis", "projected basis",
+    "baseline basis", "projected basis", "low", "high", "top driver", "kind",
 ]  # fmt: skip
 _COMMITMENT_HEADERS = [
     "vendor", "period start", "period end", "committed", "spend at contract prices", "used %", "shortfall",
@@ -252,6 +253,10 @@ def _scenario_rows(result: AuditResult) -> list[Row]:
             s.context_window,
             s.baseline_basis,
             s.projected_basis,
+            s.low_cost,
+            s.high_cost,
+            top_driver(s, ""),
+            s.kind,
         ]
         for rank, s in enumerate(ranked_scenarios(result), start=1)
     ]

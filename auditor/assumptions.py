@@ -1,0 +1,319 @@
+"""Migration assumptions: named, adjustable changes of the workload on a candidate, and the cost range they give.
+
+Each assumption has a default (the scenario's base), a low..high range and a source (`pricing/data/assumptions.toml`).
+How they change the observed tokens of a candidate's scenario, with r = token_ratio, a = output_verbosity,
+q = reasoning_verbosity, s = cache_hit_share, b = batch_share, o = offpeak_share:
+
+- input, cache writes: × r; cache reads: r·s stay cache reads, r·(1 − s) are priced as plain input;
+- answer output (output minus reasoning): × r·a; reasoning: × r·q; requests unchanged;
+- a share b of standard-tier traffic is priced at the candidate's batch tier, and a share o of all traffic in the
+  candidate's cheapest half hour of the day (both only change prices the catalog has).
+
+The cost is then linear in each assumption (multilinear in all), so re-pricing never loops over requests: per
+candidate, each of four price variants (as served, batch, off-peak, both) is summed once per rate id into eight
+exact cost parts, and any set of assumption values is a weighted sum of those parts. For a multilinear cost the
+extremes over the low..high box lie at its corners, so `low_cost` and `high_cost` are the cheapest and dearest
+corner (every assumption at once), and each driver's effect is the cost moved by that assumption alone from its low
+to its high end, the others at their values.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from importlib.resources import files
+
+import numpy as np
+import pandas as pd
+
+from auditor.errors import OptionError
+from auditor.ledger import TOKEN_COLUMNS
+from pricing.catalog import CatalogModel
+from pricing.ratebook import RateBook, has_time_windows
+from pricing.rates import SLOTS_PER_DAY, ClassRates, class_rates
+
+NEUTRAL = "neutral"
+# The exact cost parts of a workload at one candidate's rates (USD), in this order.
+PARTS = (
+    "input",
+    "cache_read",
+    "cache_read_as_input",
+    "cache_write",
+    "cache_write_1h",
+    "answer",
+    "reasoning",
+    "requests",
+)
+VARIANTS = ("as_served", "batch", "off_peak", "batch_off_peak")
+PRICE_KEYS = ["time_slot", "service_tier", "request_size_floor_tokens"]
+_SUMS = ["requests", *TOKEN_COLUMNS]
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One migration assumption: its value in this run, its range, the value meaning unchanged, and its source."""
+
+    name: str
+    description: str
+    value: Decimal
+    low: Decimal
+    high: Decimal
+    unchanged: Decimal
+    source: str
+    checked: str
+
+    @property
+    def is_share(self) -> bool:
+        return self.name.endswith("_share")
+
+
+@cache
+def default_assumptions() -> tuple[Assumption, ...]:
+    """The assumptions of `pricing/data/assumptions.toml`, at their defaults."""
+    raw = tomllib.loads(files("pricing").joinpath("data/assumptions.toml").read_text(encoding="utf-8"))
+    out = []
+    for entry in raw["assumption"]:
+        value, low, high = (Decimal(str(entry[k])) for k in ("default", "low", "high"))
+        assert low <= value <= high, entry["name"]
+        out.append(
+            Assumption(
+                name=entry["name"],
+                description=entry["description"],
+                value=value,
+                low=low,
+                high=high,
+                unchanged=Decimal(str(entry["unchanged"])),
+                source=f"{entry['source']} (checked {entry['checked']})",
+                checked=entry["checked"],
+            )
+        )
+    return tuple(out)
+
+
+def resolve_assumptions(flags: Sequence[str]) -> tuple[Assumption, ...]:
+    """The assumptions of a run: defaults, then `--assume neutral` (all unchanged), then each `--assume NAME=VALUE`."""
+    by_name = {a.name: a for a in default_assumptions()}
+    if any(flag.strip().lower() == NEUTRAL for flag in flags):
+        by_name = {
+            n: replace(a, value=a.unchanged, low=a.unchanged, high=a.unchanged, source="--assume neutral: unchanged")
+            for n, a in by_name.items()
+        }
+    for flag in flags:
+        if flag.strip().lower() == NEUTRAL:
+            continue
+        name, sep, text = flag.partition("=")
+        name = name.strip()
+        if name not in by_name:
+            close = difflib.get_close_matches(name, [*by_name, NEUTRAL], n=2, cutoff=0.5)
+            offer = f"did you mean {' or '.join(close)}?" if close else "names: " + ", ".join([*by_name, NEUTRAL])
+            raise OptionError(f"--assume {flag}: unknown assumption '{name}'; {offer}")
+        value = _value(flag, by_name[name], text if sep else "")
+        by_name[name] = replace(by_name[name], value=value, low=value, high=value, source=f"--assume {name}={text}")
+    return tuple(by_name.values())
+
+
+def _value(flag: str, assumption: Assumption, text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    limit = "a share from 0 to 1" if assumption.is_share else "a positive multiplier"
+    ok = value.is_finite() and (Decimal(0) <= value <= 1 if assumption.is_share else value > 0)
+    if not ok:
+        raise OptionError(f"--assume {flag}: {assumption.name} needs {limit}, e.g. {assumption.name}={assumption.high}")
+    return value
+
+
+def is_neutral(assumptions: Sequence[Assumption]) -> bool:
+    """Whether every assumption is at its unchanged value (the observed tokens priced as they are)."""
+    return all(a.value == a.unchanged for a in assumptions)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cost parts of a workload on a candidate
+
+
+def _cheapest_slot(candidate: CatalogModel, as_of: date, tier: str, floor: int) -> int:
+    """The half hour of the day whose rates are the lowest (sum over classes; the earliest on a tie)."""
+
+    def weight(slot: int) -> tuple[Decimal, int]:
+        rates = class_rates(candidate, as_of, slot, tier, floor)
+        return (sum(rates.per_token, Decimal(0)) + rates.per_request, slot)
+
+    return min(range(SLOTS_PER_DAY), key=weight)
+
+
+def variant_frames(workload: pd.DataFrame, candidate: CatalogModel, as_of: date) -> dict[str, pd.DataFrame]:
+    """The workload as served, with standard traffic on batch, moved to the cheapest half hour, and both."""
+    tiers = workload["service_tier"].to_numpy()
+    batch = workload.assign(service_tier=np.where(tiers == "standard", "batch", tiers))
+    frames = {"as_served": workload, "batch": batch}
+    for name, frame in (("off_peak", workload), ("batch_off_peak", batch)):
+        if not has_time_windows(candidate):
+            frames[name] = frame
+            continue
+        combos = frame[["service_tier", "request_size_floor_tokens"]].drop_duplicates()
+        slots = {
+            (str(t), int(f)): _cheapest_slot(candidate, as_of, str(t), int(f))
+            for t, f in combos.itertuples(index=False)
+        }
+        keys = zip(frame["service_tier"], frame["request_size_floor_tokens"], strict=True)
+        frames[name] = frame.assign(time_slot=np.array([slots[(str(t), int(f))] for t, f in keys], dtype=np.int64))
+    return frames
+
+
+def parts_by_group(
+    frame: pd.DataFrame, rate_ids: np.ndarray, groups: np.ndarray, rates: list[ClassRates]
+) -> dict[int, tuple[Decimal, ...]]:
+    """Exact cost parts (PARTS) per group of the rows of `frame` at their rate ids: tokens summed per (group, rate
+    id), then priced once each."""
+    work = frame[_SUMS].assign(_group=groups, _rate_id=rate_ids)
+    sums = work.groupby(["_group", "_rate_id"], sort=True)[_SUMS].sum()
+    out: dict[int, tuple[Decimal, ...]] = {}
+    for (group, rate_id), row in zip(sums.index, sums.to_dict("records"), strict=True):
+        r = rates[int(rate_id)]
+        rate_in, rate_read, rate_write, rate_write_1h, rate_out, rate_reasoning = r.per_token
+        reasoning = int(row["reasoning_tokens"])
+        cache_read = int(row["cache_read_tokens"])
+        values = (
+            rate_in * int(row["input_tokens"]),
+            rate_read * cache_read,
+            rate_in * cache_read,
+            rate_write * int(row["cache_write_tokens"]),
+            rate_write_1h * int(row["cache_write_1h_tokens"]),
+            rate_out * (int(row["output_tokens"]) - reasoning),
+            rate_reasoning * reasoning,
+            r.per_request * int(row["requests"]),
+        )
+        before = out.get(int(group), (Decimal(0),) * len(PARTS))
+        out[int(group)] = tuple(t + v for t, v in zip(before, values, strict=True))
+    return out
+
+
+def parts_of(frame: pd.DataFrame, rate_ids: np.ndarray, rates: list[ClassRates]) -> tuple[Decimal, ...]:
+    """Exact cost parts (PARTS) of all rows of `frame` at their rate ids."""
+    groups = np.zeros(len(frame), dtype=np.int64)
+    return parts_by_group(frame, rate_ids, groups, rates).get(0, (Decimal(0),) * len(PARTS))
+
+
+def float_parts_by_row(frame: pd.DataFrame, rate_ids: np.ndarray, rates: list[ClassRates]) -> np.ndarray:
+    """Approximate cost parts of each row (rows × PARTS, float USD): for choosing, never for reporting."""
+    unique, inverse = np.unique(rate_ids, return_inverse=True)
+    table = np.array([[float(x) for x in (*rates[int(i)].per_token, rates[int(i)].per_request)] for i in unique])
+    per_row = table[inverse]  # columns: the six classes, then per request
+    tokens = frame[_SUMS].to_numpy(dtype=np.float64)
+    requests, inp, read, write, write_1h, out, reasoning = tokens.T
+    return np.column_stack(
+        [
+            per_row[:, 0] * inp,
+            per_row[:, 1] * read,
+            per_row[:, 0] * read,
+            per_row[:, 2] * write,
+            per_row[:, 3] * write_1h,
+            per_row[:, 4] * (out - reasoning),
+            per_row[:, 5] * reasoning,
+            per_row[:, 6] * requests,
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class CostParts:
+    """A workload's exact cost parts under each price variant, plus a fixed amount the assumptions do not move."""
+
+    variants: dict[str, tuple[Decimal, ...]]
+    fixed: Decimal = Decimal(0)
+
+
+def variant_rate_ids(
+    workload: pd.DataFrame, candidate: CatalogModel, as_of: date, book: RateBook
+) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """Each price variant of the workload on one candidate, with its rows' rate ids (one rate-book lookup)."""
+    frames = variant_frames(workload, candidate, as_of)
+    distinct: list[pd.DataFrame] = []
+    for frame in frames.values():
+        if not any(frame is d for d in distinct):
+            distinct.append(frame)
+    stacked = pd.concat(distinct, ignore_index=True) if len(distinct) > 1 else distinct[0]
+    ids = book.rate_ids(stacked, {}, fixed=candidate, on_day=as_of)
+    n = len(workload)
+    out = {}
+    for name, frame in frames.items():
+        k = next(i for i, d in enumerate(distinct) if frame is d)
+        out[name] = (frame, ids[k * n : (k + 1) * n])
+    return out
+
+
+def candidate_parts(variants: dict[str, tuple[pd.DataFrame, np.ndarray]], rates: list[ClassRates]) -> CostParts:
+    """The exact cost parts of each price variant of a workload on one candidate."""
+    parts: dict[str, tuple[Decimal, ...]] = {}
+    done: list[tuple[pd.DataFrame, tuple[Decimal, ...]]] = []
+    for name, (frame, ids) in variants.items():
+        same = next((p for f, p in done if f is frame), None)
+        parts[name] = same if same is not None else parts_of(frame, ids, rates)
+        done.append((frame, parts[name]))
+    return CostParts(parts)
+
+
+def _weights(values: dict[str, Decimal]) -> dict[str, Decimal]:
+    b, o = values["batch_share"], values["offpeak_share"]
+    return {"as_served": (1 - b) * (1 - o), "batch": b * (1 - o), "off_peak": (1 - b) * o, "batch_off_peak": b * o}
+
+
+def cost_at(parts: CostParts, values: dict[str, Decimal]) -> Decimal:
+    """The cost of the workload with the assumptions at `values` (name → value)."""
+    r, a, q, s = (values[n] for n in ("token_ratio", "output_verbosity", "reasoning_verbosity", "cache_hit_share"))
+    total = parts.fixed
+    for variant, weight in _weights(values).items():
+        if not weight:
+            continue
+        inp, read, read_in, write, write_1h, answer, reasoning, requests = parts.variants[variant]
+        tokens = inp + s * read + (1 - s) * read_in + write + write_1h + a * answer + q * reasoning
+        total += weight * (r * tokens + requests)
+    return total
+
+
+@dataclass(frozen=True)
+class CostRange:
+    base: Decimal
+    low: Decimal
+    high: Decimal
+    drivers: list[tuple[str, Decimal]]  # (assumption, effect), largest effect first
+
+
+def cost_range(parts: CostParts, assumptions: Sequence[Assumption]) -> CostRange:
+    """Base cost at the assumptions' values, the cheapest and dearest corner of their ranges, and each one's effect."""
+    base_values = {a.name: a.value for a in assumptions}
+    base = cost_at(parts, base_values)
+    ranged = [a for a in assumptions if a.low != a.high]
+    corners = [
+        cost_at(parts, base_values | dict(zip([a.name for a in ranged], ends, strict=True)))
+        for ends in itertools.product(*[(a.low, a.high) for a in ranged])
+    ]
+    drivers = [
+        (a.name, abs(cost_at(parts, base_values | {a.name: a.high}) - cost_at(parts, base_values | {a.name: a.low})))
+        for a in ranged
+    ]
+    drivers.sort(key=lambda d: (-d[1], d[0]))
+    return CostRange(base, min([base, *corners]), max([base, *corners]), drivers)
+
+
+RANGE_NOTE = (
+    "Scenario ranges: low_cost and high_cost put every migration assumption with a range at the end that lowers, "
+    "or raises, the cost (all at once); each driver's effect is the cost that assumption alone moves between its "
+    "low and high end. Each assumption's default and range, and where they come from, are listed under assumptions."
+)
+
+
+def assumption_notes(assumptions: Sequence[Assumption]) -> list[str]:
+    """One note per assumption: its value, range, meaning and source (reports show notes)."""
+    return [
+        f"Assumption {a.name} = {a.value} (range {a.low}–{a.high}): {a.description}. Source: {a.source}"
+        for a in assumptions
+    ]

@@ -1,0 +1,185 @@
+"""The hybrid scenario: each segment of the workload routed to its cheapest candidate that passes the constraints.
+
+Segments are projects when the priced workload names at least two (rows without one form the segment ''), else API
+keys when it names at least two, else the catalog models in use (always known for priced usage). The constraint for
+now is context-window fit: a candidate passes a segment when its context window is larger than the floor of the
+segment's largest request-size bucket (every request of a bucket is larger than its floor); a candidate whose
+window the catalog does not state passes. A segment for which no passing candidate is cheaper than its current
+models stays on them. Choices are made on the base assumptions; the reported costs are exact, and the range and
+drivers come from the same assumption model as the all-in-one scenarios.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from auditor.assumptions import (
+    PARTS,
+    PRICE_KEYS,
+    VARIANTS,
+    Assumption,
+    CostParts,
+    cost_at,
+    cost_range,
+    float_parts_by_row,
+    parts_by_group,
+)
+from auditor.costing import cost_by_group
+from auditor.ledger import TOKEN_COLUMNS
+from auditor.result import Driver, Scenario, SegmentChoice, money
+from auditor.scenarios import Repricing
+from auditor.workload import MODEL_REF, Pricebook
+from pricing.catalog import CatalogModel
+
+HYBRID = "hybrid"
+SEGMENT = "_segment"
+_SUMS = ["requests", *TOKEN_COLUMNS]
+Segmentation = Literal["project", "api_key", "model"]
+
+
+def segmentation(priced: pd.DataFrame) -> Segmentation:
+    """Projects if the data names at least two, else keys if at least two, else models."""
+    for column in ("project", "api_key"):
+        if priced[column].nunique() >= 2:
+            return column
+    return "model"
+
+
+def _fits(candidate: CatalogModel, largest_floor: int) -> bool:
+    window = candidate.model.context_window
+    return window is None or window > largest_floor
+
+
+def build_hybrid(
+    shape: pd.DataFrame,
+    pricebook: Pricebook,
+    candidates: list[CatalogModel],
+    as_of: date,
+    assumptions: Sequence[Assumption],
+    repricing: Repricing | None = None,
+) -> Scenario | None:
+    """The route-by-segment scenario, or None when nothing is priced or there are no candidates."""
+    repricing = repricing if repricing is not None else Repricing.of(shape, as_of)
+    priced = repricing.priced
+    if priced.empty or not candidates:
+        return None
+    by = segmentation(priced)
+    priced = priced.assign(**{SEGMENT: priced[MODEL_REF if by == "model" else by].astype(str)})
+    book = pricebook.rates
+    # Baseline per segment: its rows on their own models at as-of prices.
+    own = priced.groupby([SEGMENT, MODEL_REF, *PRICE_KEYS], sort=True)[_SUMS].sum().reset_index()
+    own_cost = cost_by_group(own, book.rate_ids(own, pricebook.models, on_day=as_of), book.rates, [SEGMENT])
+    segments = sorted({str(k[0]) for k in own_cost})
+    # One row per (segment, slot, tier, size), pointing into the (slot, tier, size) workload the rate ids are of.
+    rows = priced.groupby([SEGMENT, *PRICE_KEYS], sort=True)[_SUMS].sum().reset_index()
+    rows = rows[rows[SEGMENT].isin(segments)].reset_index(drop=True)
+    keys = repricing.workload[PRICE_KEYS].reset_index()
+    index = rows[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
+    seg_codes, seg_names = pd.factorize(rows[SEGMENT], sort=True)
+    largest = rows.groupby(SEGMENT)["request_size_floor_tokens"].max()
+    values = {a.name: float(a.value) for a in assumptions}
+    weights = _weights_float(values)
+
+    # Approximate cost of every segment on every candidate at the base assumptions, to choose.
+    approx = np.zeros((len(candidates), len(seg_names)))
+    for c, candidate in enumerate(candidates):
+        for variant, (_frame, ids) in repricing.on(candidate, pricebook).items():
+            if not weights[variant]:
+                continue
+            parts = float_parts_by_row(rows, ids[index], book.rates)
+            per_segment = np.zeros((len(seg_names), parts.shape[1]))
+            np.add.at(per_segment, seg_codes, parts)
+            approx[c] += weights[variant] * _combine_float(per_segment, values)
+    choices: dict[str, int | None] = {}
+    for s, name in enumerate(seg_names):
+        passing = [c for c, cand in enumerate(candidates) if _fits(cand, int(largest[name]))]
+        best = min(passing, key=lambda c: (approx[c, s], candidates[c].ref), default=None)
+        current = float(own_cost[(name,)])
+        choices[str(name)] = best if best is not None and approx[best, s] < current else None
+
+    # Exact parts: each candidate's chosen segments, per segment and rate id; kept segments are a fixed amount.
+    fixed = sum((own_cost[(n,)] for n, c in choices.items() if c is None), Decimal(0))
+    seg_choice = np.array([-1 if choices[str(n)] is None else choices[str(n)] for n in seg_names])[seg_codes]
+    by_segment: dict[int, dict[str, tuple[Decimal, ...]]] = {}
+    for c, candidate in enumerate(candidates):
+        mine = seg_choice == c
+        if not mine.any():
+            continue
+        for variant in VARIANTS:
+            ids = repricing.on(candidate, pricebook)[variant][1][index[mine]]
+            for s, part in parts_by_group(rows[mine], ids, seg_codes[mine], book.rates).items():
+                by_segment.setdefault(s, {})[variant] = part
+    base_values = {a.name: a.value for a in assumptions}
+    segment_cost = {str(seg_names[s]): cost_at(CostParts(parts), base_values) for s, parts in by_segment.items()}
+    variants = {
+        v: tuple(sum((p[v][i] for p in by_segment.values()), Decimal(0)) for i in range(len(PARTS))) for v in VARIANTS
+    }
+    span = cost_range(CostParts(variants, fixed), assumptions)
+    baseline = money(sum(own_cost.values(), Decimal(0)))
+    projected = money(span.base)
+    savings = baseline - projected
+    chosen_segments = []
+    for name in seg_names:
+        choice = choices[str(name)]
+        cand = None if choice is None else candidates[choice]
+        chosen_segments.append(
+            SegmentChoice(
+                segment=str(name),
+                candidate=None if cand is None else cand.ref,
+                candidate_name=None if cand is None else cand.display_name,
+                baseline_cost=money(own_cost[(name,)]),
+                projected_cost=money(own_cost[(name,)] if cand is None else segment_cost[str(name)]),
+                largest_request_tokens=int(largest[name]),
+                passing_candidates=sum(_fits(x, int(largest[name])) for x in candidates),
+            )
+        )
+    routed = len({x.candidate for x in chosen_segments if x.candidate})
+    return Scenario(
+        candidate=HYBRID,
+        candidate_name=f"Route by {by.replace('_', ' ')} ({_count(len(seg_names), 'segment')}, "
+        f"{_count(routed, 'candidate')})",
+        baseline_cost=baseline,
+        projected_cost=projected,
+        savings=savings,
+        savings_pct=round(float(savings / baseline * 100), 2) if baseline else None,
+        context_window=None,
+        low_cost=min(money(span.low), projected),
+        high_cost=max(money(span.high), projected),
+        drivers=[Driver(assumption=n, effect=money(e)) for n, e in span.drivers],
+        kind="hybrid",
+        segmented_by=by,
+        segments=chosen_segments,
+    )
+
+
+def _weights_float(values: dict[str, float]) -> dict[str, float]:
+    b, o = values["batch_share"], values["offpeak_share"]
+    return {"as_served": (1 - b) * (1 - o), "batch": b * (1 - o), "off_peak": (1 - b) * o, "batch_off_peak": b * o}
+
+
+def _combine_float(parts: np.ndarray, values: dict[str, float]) -> np.ndarray:
+    r, a, q, s = (values[n] for n in ("token_ratio", "output_verbosity", "reasoning_verbosity", "cache_hit_share"))
+    inp, read, read_in, write, write_1h, answer, reasoning, requests = parts.T
+    tokens = inp + s * read + (1 - s) * read_in + write + write_1h + a * answer + q * reasoning
+    combined: np.ndarray = r * tokens + requests
+    return combined
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def hybrid_note(scenario: Scenario) -> str:
+    kept = sum(1 for s in scenario.segments if s.candidate is None)
+    return (
+        f"The hybrid scenario routes each {scenario.segmented_by} (segments: projects when the data names at least "
+        "two, else API keys, else models) to the cheapest candidate whose context window is larger than the "
+        "segment's largest request-size bucket"
+        + (f"; {kept} segment(s) stay on their current models, no passing candidate being cheaper." if kept else ".")
+    )
