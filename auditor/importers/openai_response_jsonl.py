@@ -27,9 +27,13 @@ model, and counts that cannot be (cached above input, reasoning above output).
 from __future__ import annotations
 
 from auditor.importers.base import Importer
-from auditor.importers.engine import utc_day, utc_slot
+from auditor.importers.openai_batch_jsonl import (
+    RESPONSE_COUNT_COLUMNS,
+    RESPONSE_LEDGER,
+    RESPONSE_REJECTS,
+    response_usage_fields,
+)
 
-_TIME = """to_timestamp(CASE WHEN "created" > 0 THEN "created" ELSE "created_at" END)"""
 _KINDS = "('chat.completion', 'chat.completion.chunk', 'response')"
 
 IMPORTER = Importer(
@@ -55,55 +59,18 @@ IMPORTER = Importer(
         "object": "$.object",
         "status": "$.status",
         "error": "$.error",
-        "model": "$.model",
-        "created": "$.created",
-        "created_at": "$.created_at",
         "service_tier": "$.service_tier",
         "usage": "$.usage",
-        "prompt_tokens": "$.usage.prompt_tokens",
-        "input_tokens": "$.usage.input_tokens",
-        "chat_cached": "$.usage.prompt_tokens_details.cached_tokens",
-        "responses_cached": "$.usage.input_tokens_details.cached_tokens",
-        "chat_cache_write": "$.usage.prompt_tokens_details.cache_write_tokens",
-        "responses_cache_write": "$.usage.input_tokens_details.cache_write_tokens",
-        "completion_tokens": "$.usage.completion_tokens",
-        "output_tokens": "$.usage.output_tokens",
-        "chat_reasoning": "$.usage.completion_tokens_details.reasoning_tokens",
-        "responses_reasoning": "$.usage.output_tokens_details.reasoning_tokens",
+        **response_usage_fields("$"),
     },
-    count_columns=(
-        "created",
-        "created_at",
-        "prompt_tokens",
-        "input_tokens",
-        "chat_cached",
-        "responses_cached",
-        "chat_cache_write",
-        "responses_cache_write",
-        "completion_tokens",
-        "output_tokens",
-        "chat_reasoning",
-        "responses_reasoning",
-    ),
+    count_columns=RESPONSE_COUNT_COLUMNS,
     money_columns=(),
     record_key=("id",),
     ledger={
         "provider": "'openai'",
-        "model_raw": 'trim("model")',
+        **RESPONSE_LEDGER,
         "service_tier": """CASE WHEN lower(trim("service_tier")) IN ('', 'default', 'auto') THEN 'standard'
                            ELSE lower(trim("service_tier")) END""",
-        "day": utc_day(_TIME),
-        "time_slot": utc_slot(_TIME),
-        "size_basis": "'request'",
-        "requests": "1",
-        "requests_known": "1",
-        # Chat's prompt_tokens and Responses' input_tokens both INCLUDE cached and cache-write tokens.
-        "input_tokens": """greatest("prompt_tokens" + "input_tokens" - "chat_cached" - "responses_cached"
-                                    - "chat_cache_write" - "responses_cache_write", 0)""",
-        "cache_read_tokens": '"chat_cached" + "responses_cached"',
-        "cache_write_tokens": '"chat_cache_write" + "responses_cache_write"',
-        "output_tokens": '"completion_tokens" + "output_tokens"',
-        "reasoning_tokens": '"chat_reasoning" + "responses_reasoning"',
     },
     skip_when=(
         (""""object" = '' AND "error" <> ''""", "an API error, not a response"),
@@ -119,14 +86,7 @@ IMPORTER = Importer(
     ),
     reject_when=(
         (""""usage" = ''""", "response without usage", "usage"),
-        (""""created" <= 0 AND "created_at" <= 0""", "response without a creation time", "created"),
-        (""""model" = ''""", "response without a model", "model"),
-        (
-            """"chat_cached" + "responses_cached" + "chat_cache_write" + "responses_cache_write"
-               > "prompt_tokens" + "input_tokens\"""",
-            "cached tokens exceed the input tokens",
-            "cached_tokens",
-        ),
+        *RESPONSE_REJECTS,
         (
             """"chat_reasoning" + "responses_reasoning" > "completion_tokens" + "output_tokens\"""",
             "reasoning tokens exceed the output tokens",
