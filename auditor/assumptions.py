@@ -5,7 +5,9 @@ How they change the observed tokens of a candidate's scenario, with r = token_ra
 q = reasoning_verbosity, s = cache_hit_share, b = batch_share, o = offpeak_share:
 
 - input, cache writes: × r; cache reads: r·s stay cache reads, r·(1 − s) are priced as plain input;
-- answer output (output minus reasoning): × r·a; reasoning: × r·q; requests unchanged;
+- answer output (output minus reasoning): × r·a; reasoning: × r·q; requests unchanged; except the share of answer
+  or reasoning whose verbosity default comes from a model family's AA class (`auditor.families`): AA counts native
+  tokens, so that share is × a (or × q) only;
 - a share b of standard-tier traffic is priced at the candidate's batch tier, and a share o of all traffic in the
   candidate's cheapest half hour of the day (both only change prices the catalog has).
 
@@ -229,6 +231,10 @@ class CostParts:
 
     variants: dict[str, tuple[Decimal, ...]]
     fixed: Decimal = Decimal(0)
+    # Shares of the answer and reasoning parts whose verbosity is in the candidate's own tokens (per-model-family
+    # defaults from AA counts, `auditor.families`): token_ratio does not scale those shares.
+    answer_native: Decimal = Decimal(0)
+    reasoning_native: Decimal = Decimal(0)
 
 
 def variant_rate_ids(
@@ -269,13 +275,15 @@ def _weights(values: dict[str, Decimal]) -> dict[str, Decimal]:
 def cost_at(parts: CostParts, values: dict[str, Decimal]) -> Decimal:
     """The cost of the workload with the assumptions at `values` (name → value)."""
     r, a, q, s = (values[n] for n in ("token_ratio", "output_verbosity", "reasoning_verbosity", "cache_hit_share"))
+    wa, wq = parts.answer_native, parts.reasoning_native
     total = parts.fixed
     for variant, weight in _weights(values).items():
         if not weight:
             continue
         inp, read, read_in, write, write_1h, answer, reasoning, requests = parts.variants[variant]
-        tokens = inp + s * read + (1 - s) * read_in + write + write_1h + a * answer + q * reasoning
-        total += weight * (r * tokens + requests)
+        tokens = inp + s * read + (1 - s) * read_in + write + write_1h
+        output = a * answer * (wa + (1 - wa) * r) + q * reasoning * (wq + (1 - wq) * r)
+        total += weight * (r * tokens + output + requests)
     return total
 
 
@@ -289,17 +297,26 @@ class CostRange:
 
 def cost_range(parts: CostParts, assumptions: Sequence[Assumption]) -> CostRange:
     """Base cost at the assumptions' values, the cheapest and dearest corner of their ranges, and each one's effect."""
-    base_values = {a.name: a.value for a in assumptions}
-    base = cost_at(parts, base_values)
-    ranged = [a for a in assumptions if a.low != a.high]
-    corners = [
-        cost_at(parts, base_values | dict(zip([a.name for a in ranged], ends, strict=True)))
-        for ends in itertools.product(*[(a.low, a.high) for a in ranged])
-    ]
-    drivers = [
-        (a.name, abs(cost_at(parts, base_values | {a.name: a.high}) - cost_at(parts, base_values | {a.name: a.low})))
-        for a in ranged
-    ]
+    return cost_range_of([(parts, assumptions)])
+
+
+def cost_range_of(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> CostRange:
+    """`cost_range` of a sum of groups, each with its own values and ranges of the same assumptions (per-model
+    defaults differ by candidate and segment): a corner puts an assumption at its low, or high, end in every group."""
+    names = [a.name for a in groups[0][1]] if groups else []
+    by_group = [({a.name: a for a in assumptions}, parts) for parts, assumptions in groups]
+
+    def total(ends: dict[str, int]) -> Decimal:  # name -> 0 for low, 1 for high; others at their values
+        out = Decimal(0)
+        for by_name, parts in by_group:
+            values = {n: (a.low, a.high)[ends[n]] if n in ends else a.value for n, a in by_name.items()}
+            out += cost_at(parts, values)
+        return out
+
+    base = total({})
+    ranged = [n for n in names if any(b[n].low != b[n].high for b, _ in by_group)]
+    corners = [total(dict(zip(ranged, ends, strict=True))) for ends in itertools.product((0, 1), repeat=len(ranged))]
+    drivers = [(n, abs(total({n: 1}) - total({n: 0}))) for n in ranged]
     drivers.sort(key=lambda d: (-d[1], d[0]))
     return CostRange(base, min([base, *corners]), max([base, *corners]), drivers)
 

@@ -26,11 +26,12 @@ from auditor.assumptions import (
     Assumption,
     CostParts,
     cost_at,
-    cost_range,
+    cost_range_of,
     float_parts_by_row,
     parts_by_group,
 )
 from auditor.costing import cost_by_group
+from auditor.families import ScenarioAssumptions, scenario_assumptions, source_sums
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import Driver, Scenario, SegmentChoice, money
 from auditor.scenarios import Repricing
@@ -85,17 +86,32 @@ def build_hybrid(
     largest = rows.groupby(SEGMENT)["request_size_floor_tokens"].max()
     values = {a.name: float(a.value) for a in assumptions}
     weights = _weights_float(values)
+    # Each candidate's assumptions per segment: the per-model-family defaults follow the segment's source models.
+    sources = source_sums(priced, [SEGMENT, MODEL_REF])
+    per_pair: dict[tuple[int, int], ScenarioAssumptions] = {
+        (c, s): scenario_assumptions(assumptions, pd.DataFrame(sources.xs(name, level=0)), candidate.ref)
+        for c, candidate in enumerate(candidates)
+        for s, name in enumerate(seg_names)
+    }
 
     # Approximate cost of every segment on every candidate at the base assumptions, to choose.
     approx = np.zeros((len(candidates), len(seg_names)))
     for c, candidate in enumerate(candidates):
+        per_seg = [per_pair[(c, s)] for s in range(len(seg_names))]
+        seg_values = {
+            n: np.array([float(next(a.value for a in m.assumptions if a.name == n)) for m in per_seg]) for n in values
+        }
+        native = (
+            np.array([float(m.answer_native) for m in per_seg]),
+            np.array([float(m.reasoning_native) for m in per_seg]),
+        )
         for variant, (_frame, ids) in repricing.on(candidate, pricebook).items():
             if not weights[variant]:
                 continue
             parts = float_parts_by_row(rows, ids[index], book.rates)
             per_segment = np.zeros((len(seg_names), parts.shape[1]))
             np.add.at(per_segment, seg_codes, parts)
-            approx[c] += weights[variant] * _combine_float(per_segment, values)
+            approx[c] += weights[variant] * _combine_float(per_segment, seg_values, native)
     choices: dict[str, int | None] = {}
     for s, name in enumerate(seg_names):
         passing = [c for c, cand in enumerate(candidates) if _fits(cand, int(largest[name]))]
@@ -105,7 +121,8 @@ def build_hybrid(
 
     # Exact parts: each candidate's chosen segments, per segment and rate id; kept segments are a fixed amount.
     fixed = sum((own_cost[(n,)] for n, c in choices.items() if c is None), Decimal(0))
-    seg_choice = np.array([-1 if choices[str(n)] is None else choices[str(n)] for n in seg_names])[seg_codes]
+    seg_choice_by_segment = np.array([-1 if choices[str(n)] is None else choices[str(n)] for n in seg_names])
+    seg_choice = seg_choice_by_segment[seg_codes]
     by_segment: dict[int, dict[str, tuple[Decimal, ...]]] = {}
     for c, candidate in enumerate(candidates):
         mine = seg_choice == c
@@ -115,12 +132,16 @@ def build_hybrid(
             ids = repricing.on(candidate, pricebook)[variant][1][index[mine]]
             for s, part in parts_by_group(rows[mine], ids, seg_codes[mine], book.rates).items():
                 by_segment.setdefault(s, {})[variant] = part
-    base_values = {a.name: a.value for a in assumptions}
-    segment_cost = {str(seg_names[s]): cost_at(CostParts(parts), base_values) for s, parts in by_segment.items()}
-    variants = {
-        v: tuple(sum((p[v][i] for p in by_segment.values()), Decimal(0)) for i in range(len(PARTS))) for v in VARIANTS
-    }
-    span = cost_range(CostParts(variants, fixed), assumptions)
+    groups: list[tuple[CostParts, Sequence[Assumption]]] = []
+    segment_cost = {}
+    for s, chosen in by_segment.items():
+        m = per_pair[(int(seg_choice_by_segment[s]), s)]
+        group = CostParts(chosen, answer_native=m.answer_native, reasoning_native=m.reasoning_native)
+        segment_cost[str(seg_names[s])] = cost_at(group, {a.name: a.value for a in m.assumptions})
+        groups.append((group, m.assumptions))
+    zero = (Decimal(0),) * len(PARTS)
+    groups.append((CostParts(dict.fromkeys(VARIANTS, zero), fixed), assumptions))
+    span = cost_range_of(groups)
     baseline = money(sum(own_cost.values(), Decimal(0)))
     projected = money(span.base)
     savings = baseline - projected
@@ -163,11 +184,16 @@ def _weights_float(values: dict[str, float]) -> dict[str, float]:
     return {"as_served": (1 - b) * (1 - o), "batch": b * (1 - o), "off_peak": (1 - b) * o, "batch_off_peak": b * o}
 
 
-def _combine_float(parts: np.ndarray, values: dict[str, float]) -> np.ndarray:
+def _combine_float(
+    parts: np.ndarray, values: dict[str, np.ndarray], native: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """`cost_at` in floats, per segment (each value and native share an array over the segments)."""
     r, a, q, s = (values[n] for n in ("token_ratio", "output_verbosity", "reasoning_verbosity", "cache_hit_share"))
+    wa, wq = native
     inp, read, read_in, write, write_1h, answer, reasoning, requests = parts.T
-    tokens = inp + s * read + (1 - s) * read_in + write + write_1h + a * answer + q * reasoning
-    combined: np.ndarray = r * tokens + requests
+    tokens = inp + s * read + (1 - s) * read_in + write + write_1h
+    output = a * answer * (wa + (1 - wa) * r) + q * reasoning * (wq + (1 - wq) * r)
+    combined: np.ndarray = r * tokens + output + requests
     return combined
 
 

@@ -14,6 +14,7 @@ from auditor import __version__
 from auditor.assumptions import RANGE_NOTE, assumption_notes, resolve_assumptions
 from auditor.contract_pricing import ContractPricing
 from auditor.errors import OptionError
+from auditor.families import family_notes
 from auditor.findings import build_findings
 from auditor.forecast import build_forecast
 from auditor.hybrid import build_hybrid, hybrid_note
@@ -31,7 +32,7 @@ from auditor.scan import scan_connection
 from auditor.scenarios import Repricing, build_scenarios
 from auditor.sources import Source, open_sources
 from auditor.summary import SOURCE_FILE, model_lines, summarise_usage
-from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
+from auditor.workload import MODEL_REF, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
 from pricing.contract import load_contract
 from pricing.fx import FxRate, convert_to_usd, load_rates_file, parse_fx_flags
@@ -71,6 +72,9 @@ def run_audit(
         scenarios = sorted([*scenarios, hybrid], key=lambda s: (-s.savings, s.candidate))
     scenario_notes = [RANGE_NOTE, *assumption_notes(assumptions)] if scenarios else []
     scenario_notes += [hybrid_note(hybrid)] if hybrid else []
+    if scenarios:
+        source_models = sorted({str(r) for r in repricing.by_model[MODEL_REF]})
+        scenario_notes += family_notes(assumptions, source_models, [c.ref for c in candidates])
     if contract is not None:
         scenarios = contract.apply_to_scenarios(scenarios, shape_table, pricebook, candidates, options.as_of)
     clock.lap("re-price candidates")

@@ -222,6 +222,11 @@ class Scenario(_Model):
         default=None, description="hybrid only: what a segment is"
     )
     segments: list[SegmentChoice] = Field(default_factory=list, description="hybrid only: the choice per segment")
+    assumption_values: list[AssumptionOut] = Field(
+        default_factory=list,
+        description="single only: the assumptions this scenario used (value, range, source); token_ratio and the "
+        "verbosities default per model family of the candidate and the source models",
+    )
 
 
 class FxRateOut(_Model):

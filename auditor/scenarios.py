@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -11,8 +11,9 @@ import pandas as pd
 
 from auditor.assumptions import PRICE_KEYS, Assumption, candidate_parts, cost_range, is_neutral, variant_rate_ids
 from auditor.costing import total_cost
+from auditor.families import scenario_assumptions, source_sums
 from auditor.ledger import TOKEN_COLUMNS
-from auditor.result import Driver, Scenario, money
+from auditor.result import AssumptionOut, Driver, Scenario, money
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
 
@@ -74,6 +75,7 @@ def build_scenarios(
     book = pricebook.rates
     baseline = money(total_cost(by_model, book.rate_ids(by_model, pricebook.models, on_day=as_of), book.rates))
     scenarios = []
+    sources = source_sums(by_model, MODEL_REF) if assumptions is not None else None
     for candidate in candidates:
         if assumptions is None:
             ids = book.rate_ids(workload, {}, fixed=candidate, on_day=as_of)
@@ -82,9 +84,18 @@ def build_scenarios(
         projected = money(total_cost(workload, ids, book.rates))
         low = high = None
         drivers: list[Driver] = []
+        used: list[AssumptionOut] = []
         if assumptions is not None:
-            span = cost_range(candidate_parts(repricing.on(candidate, pricebook), book.rates), assumptions)
-            if not is_neutral(assumptions):
+            assert sources is not None
+            mine = scenario_assumptions(assumptions, sources, candidate.ref)
+            parts = replace(
+                candidate_parts(repricing.on(candidate, pricebook), book.rates),
+                answer_native=mine.answer_native,
+                reasoning_native=mine.reasoning_native,
+            )
+            span = cost_range(parts, mine.assumptions)
+            used = assumption_outs(mine.assumptions)
+            if not is_neutral(mine.assumptions):
                 projected = money(span.base)
             low, high = min(money(span.low), projected), max(money(span.high), projected)
             drivers = [Driver(assumption=name, effect=money(effect)) for name, effect in span.drivers]
@@ -101,6 +112,22 @@ def build_scenarios(
                 low_cost=low,
                 high_cost=high,
                 drivers=drivers,
+                assumption_values=used,
             )
         )
     return sorted(scenarios, key=lambda s: (-s.savings, s.candidate))
+
+
+def assumption_outs(assumptions: Sequence[Assumption]) -> list[AssumptionOut]:
+    """Assumptions as the JSON lists them: value, range, description and source."""
+    return [
+        AssumptionOut(
+            name=a.name,
+            value=float(a.value),
+            low=float(a.low),
+            high=float(a.high),
+            description=a.description,
+            source=a.source,
+        )
+        for a in assumptions
+    ]
