@@ -1,4 +1,4 @@
-"""Waste and quick wins (issue 5, item 6): each rule fires on the workload it describes, with its saving
+"""Waste and quick wins: each rule fires on the workload it describes, with its saving
 recomputed here request by request with genai_prices.calc_price, and stays silent where it should."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reconciliation: billed against list by vendor, model and month, the variance explained (issue 5, item 5).
+"""Reconciliation: billed against list by vendor, model and month, the variance explained.
 
 Expected values come from the sample CSVs read with the csv module, and list prices from genai_prices.calc_price.
 """
