@@ -86,12 +86,13 @@ def build_hybrid(
     largest = rows.groupby(SEGMENT)["request_size_floor_tokens"].max()
     values = {a.name: float(a.value) for a in assumptions}
     weights = _weights_float(values)
-    # Each candidate's assumptions per segment: the per-model-family defaults follow the segment's source models.
-    sources = source_sums(priced, [SEGMENT, MODEL_REF])
+    # A candidate's assumption values are those of its all-in-one scenario (from the whole workload's source
+    # models), in every segment: a segment routed to it then costs what it costs in that scenario, so the
+    # hybrid never reports more than the cheapest all-in-one candidate that fits every segment.
+    whole = source_sums(repricing.by_model, MODEL_REF)
+    per_candidate = [scenario_assumptions(assumptions, whole, candidate.ref) for candidate in candidates]
     per_pair: dict[tuple[int, int], ScenarioAssumptions] = {
-        (c, s): scenario_assumptions(assumptions, pd.DataFrame(sources.xs(name, level=0)), candidate.ref)
-        for c, candidate in enumerate(candidates)
-        for s, name in enumerate(seg_names)
+        (c, s): per_candidate[c] for c in range(len(candidates)) for s in range(len(seg_names))
     }
 
     # Approximate cost of every segment on every candidate at the base assumptions, to choose.

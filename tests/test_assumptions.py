@@ -190,13 +190,19 @@ def test_hybrid_routes_each_project_to_its_cheapest_candidate_that_fits(tmp_path
     assert choice["Research"].largest_request_tokens == 200_000
     assert (choice["Research"].candidate, choice["Research"].passing_candidates) == (large, 1)
     assert (choice["SupportDesk"].candidate, choice["SupportDesk"].passing_candidates) == (small, 2)
-    # The same as auditing each project's rows on its chosen candidate.
-    research = _single(_audit((_part_of(tmp_path, "r.csv", {"Research"}),), to=(large,)), large)
-    support = _single(_audit((_part_of(tmp_path, "s.csv", {"SupportDesk"}),), to=(small,)), small)
-    assert hybrid.baseline_cost == research.baseline_cost + support.baseline_cost
-    assert choice["Research"].projected_cost == research.projected_cost
-    assert choice["SupportDesk"].projected_cost == support.projected_cost
-    assert abs(hybrid.projected_cost - research.projected_cost - support.projected_cost) <= NANO
+    # On the observed tokens (assumptions neutral), the same as auditing each project's rows on its candidate.
+    neutral = _audit((OPENROUTER,), "neutral", to=(small, large))
+    (plain,) = [s for s in neutral.scenarios if s.kind == "hybrid"]
+    plain_choice = {seg.segment: seg for seg in plain.segments}
+    research = _single(_audit((_part_of(tmp_path, "r.csv", {"Research"}),), "neutral", to=(large,)), large)
+    support = _single(_audit((_part_of(tmp_path, "s.csv", {"SupportDesk"}),), "neutral", to=(small,)), small)
+    assert plain.baseline_cost == research.baseline_cost + support.baseline_cost
+    assert plain_choice["Research"].projected_cost == research.projected_cost
+    assert plain_choice["SupportDesk"].projected_cost == support.projected_cost
+    assert abs(plain.projected_cost - research.projected_cost - support.projected_cost) <= NANO
+    # With the default assumptions, a candidate carries the values of its all-in-one scenario into every segment,
+    # so routing never costs more than the cheapest candidate that fits every segment.
+    assert hybrid.projected_cost <= _single(result, large).projected_cost
     assert hybrid.low_cost is not None and hybrid.high_cost is not None
     assert hybrid.low_cost < hybrid.projected_cost < hybrid.high_cost
     # Cheaper than either candidate alone would be allowed to be: the small one cannot take Research.
