@@ -203,7 +203,10 @@ def build_forecast(
         trend.note,
         "Forecast cost: the baseline on the current models and each scenario on its candidate at the list "
         "prices in force in each month, scheduled price changes of the catalog applied from their day "
-        "(see price_changes); deprecations are listed, not applied.",
+        "(see price_changes); deprecations are listed, not applied. The forecast prices the observed token mix "
+        "as it is: the migration assumptions (tokenizer, verbosity, cache, batch and off-peak shares) that the "
+        "scenarios' projected cost includes are not applied to it, so a scenario's first forecast month and its "
+        "projected cost can differ by them.",
     ]
     return Forecast(months, changes, notes)
 
