@@ -77,42 +77,40 @@ def build_hybrid(
     own = priced.groupby([SEGMENT, MODEL_REF, *PRICE_KEYS], sort=True)[_SUMS].sum().reset_index()
     own_cost = cost_by_group(own, book.rate_ids(own, pricebook.models, on_day=as_of), book.rates, [SEGMENT])
     segments = sorted({str(k[0]) for k in own_cost})
-    # One row per (segment, slot, tier, size), pointing into the (slot, tier, size) workload the rate ids are of.
-    rows = priced.groupby([SEGMENT, *PRICE_KEYS], sort=True)[_SUMS].sum().reset_index()
-    rows = rows[rows[SEGMENT].isin(segments)].reset_index(drop=True)
     keys = repricing.workload[PRICE_KEYS].reset_index()
-    index = rows[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
-    seg_codes, seg_names = pd.factorize(rows[SEGMENT], sort=True)
-    largest = rows.groupby(SEGMENT)["request_size_floor_tokens"].max()
+    seg_names = pd.Index(segments)
+    largest = own[own[SEGMENT].isin(segments)].groupby(SEGMENT)["request_size_floor_tokens"].max()
     values = {a.name: float(a.value) for a in assumptions}
     weights = _weights_float(values)
-    # A candidate's assumption values are those of its all-in-one scenario (from the whole workload's source
-    # models), in every segment: a segment routed to it then costs what it costs in that scenario, so the
-    # hybrid never reports more than the cheapest all-in-one candidate that fits every segment.
+    # Each source model keeps its own assumption values on a candidate (as in the all-in-one scenarios): a
+    # segment routed to a candidate costs there what its rows cost in that candidate's scenario.
     whole = source_sums(repricing.by_model, MODEL_REF)
-    per_candidate = [scenario_assumptions(assumptions, whole, candidate.ref) for candidate in candidates]
-    per_pair: dict[tuple[int, int], ScenarioAssumptions] = {
-        (c, s): per_candidate[c] for c in range(len(candidates)) for s in range(len(seg_names))
+    exact = own[own[SEGMENT].isin(segments)].reset_index(drop=True)
+    exact_index = exact[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
+    exact_seg = pd.Categorical(exact[SEGMENT], categories=seg_names).codes.astype(np.int64)
+    exact_refs = exact[MODEL_REF].astype(str).to_numpy()
+    per_model: dict[tuple[int, str], ScenarioAssumptions] = {
+        (c, ref): scenario_assumptions(assumptions, whole.loc[[ref]], candidate.ref)
+        for c, candidate in enumerate(candidates)
+        for ref in sorted(set(exact_refs))
     }
 
     # Approximate cost of every segment on every candidate at the base assumptions, to choose.
     approx = np.zeros((len(candidates), len(seg_names)))
     for c, candidate in enumerate(candidates):
-        per_seg = [per_pair[(c, s)] for s in range(len(seg_names))]
-        seg_values = {
-            n: np.array([float(next(a.value for a in m.assumptions if a.name == n)) for m in per_seg]) for n in values
+        per_row = [per_model[(c, ref)] for ref in exact_refs]
+        row_values = {
+            n: np.array([float(next(a.value for a in m.assumptions if a.name == n)) for m in per_row]) for n in values
         }
         native = (
-            np.array([float(m.answer_native) for m in per_seg]),
-            np.array([float(m.reasoning_native) for m in per_seg]),
+            np.array([float(m.answer_native) for m in per_row]),
+            np.array([float(m.reasoning_native) for m in per_row]),
         )
         for variant, (_frame, ids) in repricing.on(candidate, pricebook).items():
             if not weights[variant]:
                 continue
-            parts = float_parts_by_row(rows, ids[index], book.rates)
-            per_segment = np.zeros((len(seg_names), parts.shape[1]))
-            np.add.at(per_segment, seg_codes, parts)
-            approx[c] += weights[variant] * _combine_float(per_segment, seg_values, native)
+            row_cost = _combine_float(float_parts_by_row(exact, ids[exact_index], book.rates), row_values, native)
+            np.add.at(approx[c], exact_seg, weights[variant] * row_cost)
     choices: dict[str, int | None] = {}
     for s, name in enumerate(seg_names):
         passing = [c for c, cand in enumerate(candidates) if _fits(cand, int(largest[name]))]
@@ -120,25 +118,31 @@ def build_hybrid(
         current = float(own_cost[(name,)])
         choices[str(name)] = best if best is not None and approx[best, s] < current else None
 
-    # Exact parts: each candidate's chosen segments, per segment and rate id; kept segments are a fixed amount.
+    # Exact parts: each candidate's chosen segments, per (segment, source model) and rate id, each source model
+    # at its own assumption values (as in the all-in-one scenarios); kept segments are a fixed amount.
     fixed = sum((own_cost[(n,)] for n, c in choices.items() if c is None), Decimal(0))
     seg_choice_by_segment = np.array([-1 if choices[str(n)] is None else choices[str(n)] for n in seg_names])
-    seg_choice = seg_choice_by_segment[seg_codes]
-    by_segment: dict[int, dict[str, tuple[Decimal, ...]]] = {}
+    pair_codes, pairs = pd.factorize(pd.Series(list(zip(exact_seg, exact_refs, strict=True))))
+    exact_choice = seg_choice_by_segment[exact_seg]
+    by_pair: dict[int, dict[str, tuple[Decimal, ...]]] = {}
     for c, candidate in enumerate(candidates):
-        mine = seg_choice == c
+        mine = exact_choice == c
         if not mine.any():
             continue
         for variant in VARIANTS:
-            ids = repricing.on(candidate, pricebook)[variant][1][index[mine]]
-            for s, part in parts_by_group(rows[mine], ids, seg_codes[mine], book.rates).items():
-                by_segment.setdefault(s, {})[variant] = part
+            ids = repricing.on(candidate, pricebook)[variant][1][exact_index[mine]]
+            for p, part in parts_by_group(exact[mine], ids, pair_codes[mine], book.rates).items():
+                by_pair.setdefault(p, {})[variant] = part
     groups: list[tuple[CostParts, Sequence[Assumption]]] = []
-    segment_cost = {}
-    for s, chosen in by_segment.items():
-        m = per_pair[(int(seg_choice_by_segment[s]), s)]
+    segment_cost: dict[str, Decimal] = {}
+    for p, chosen in by_pair.items():
+        s, ref = pairs[p]
+        m = per_model[(int(seg_choice_by_segment[s]), ref)]
         group = CostParts(chosen, answer_native=m.answer_native, reasoning_native=m.reasoning_native)
-        segment_cost[str(seg_names[s])] = cost_at(group, {a.name: a.value for a in m.assumptions})
+        name = str(seg_names[s])
+        segment_cost[name] = segment_cost.get(name, Decimal(0)) + cost_at(
+            group, {a.name: a.value for a in m.assumptions}
+        )
         groups.append((group, m.assumptions))
     zero = (Decimal(0),) * len(PARTS)
     groups.append((CostParts(dict.fromkeys(VARIANTS, zero), fixed), assumptions))

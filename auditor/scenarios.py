@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
-from auditor.assumptions import PRICE_KEYS, Assumption, candidate_parts, cost_range, is_neutral, variant_rate_ids
+from auditor.assumptions import (
+    PARTS,
+    PRICE_KEYS,
+    VARIANTS,
+    Assumption,
+    CostParts,
+    cost_range_of,
+    is_neutral,
+    parts_by_group,
+    variant_rate_ids,
+)
 from auditor.costing import total_cost
 from auditor.families import scenario_assumptions, source_sums
 from auditor.ledger import TOKEN_COLUMNS
@@ -88,12 +99,7 @@ def build_scenarios(
         if assumptions is not None:
             assert sources is not None
             mine = scenario_assumptions(assumptions, sources, candidate.ref)
-            parts = replace(
-                candidate_parts(repricing.on(candidate, pricebook), book.rates),
-                answer_native=mine.answer_native,
-                reasoning_native=mine.reasoning_native,
-            )
-            span = cost_range(parts, mine.assumptions)
+            span = cost_range_of(per_source_model(repricing, candidate, pricebook, assumptions, sources))
             used = assumption_outs(mine.assumptions)
             if not is_neutral(mine.assumptions):
                 projected = money(span.base)
@@ -116,6 +122,37 @@ def build_scenarios(
             )
         )
     return sorted(scenarios, key=lambda s: (-s.savings, s.candidate))
+
+
+def per_source_model(
+    repricing: Repricing,
+    candidate: CatalogModel,
+    pricebook: Pricebook,
+    assumptions: Sequence[Assumption],
+    sources: pd.DataFrame,
+) -> list[tuple[CostParts, Sequence[Assumption]]]:
+    """The candidate's exact cost parts per source model of the workload, each with its own assumption values:
+    the per-model-family defaults hold per source model, so the cost is exact whatever the mix of sources (one
+    average over them would weigh each model's ratio by its tokens, not by what they cost on the candidate)."""
+    by_model = repricing.by_model
+    keys = repricing.workload[PRICE_KEYS].reset_index()
+    index = by_model[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
+    codes, refs = pd.factorize(by_model[MODEL_REF], sort=True)
+    variants = repricing.on(candidate, pricebook)
+    per_variant = {
+        name: parts_by_group(by_model, ids[index], codes, pricebook.rates.rates) for name, (_, ids) in variants.items()
+    }
+    zero = (Decimal(0),) * len(PARTS)
+    groups: list[tuple[CostParts, Sequence[Assumption]]] = []
+    for code, ref in enumerate(refs):
+        mine = scenario_assumptions(assumptions, sources.loc[[ref]], candidate.ref)
+        parts = CostParts(
+            {name: per_variant[name].get(code, zero) for name in VARIANTS},
+            answer_native=mine.answer_native,
+            reasoning_native=mine.reasoning_native,
+        )
+        groups.append((parts, mine.assumptions))
+    return groups
 
 
 def assumption_outs(assumptions: Sequence[Assumption]) -> list[AssumptionOut]:

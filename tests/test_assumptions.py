@@ -207,3 +207,30 @@ def test_hybrid_routes_each_project_to_its_cheapest_candidate_that_fits(tmp_path
     assert hybrid.low_cost < hybrid.projected_cost < hybrid.high_cost
     # Cheaper than either candidate alone would be allowed to be: the small one cannot take Research.
     assert hybrid.projected_cost < _single(result, large).projected_cost
+
+
+def _rows_of_models(tmp_path: Path, name: str, slugs: set[str]) -> Path:
+    """The OpenRouter sample with only the rows of some models: its header and those lines, byte for byte."""
+    lines = OPENROUTER.read_bytes().splitlines(keepends=True)
+    with OPENROUTER.open(encoding="utf-8", newline="") as handle:
+        models = [row["model_permaslug"] for row in csv.DictReader(handle)]
+    path = tmp_path / name
+    path.write_bytes(lines[0] + b"".join(line for line, m in zip(lines[1:], models, strict=True) if m in slugs))
+    return path
+
+
+def test_per_family_defaults_are_exact_for_a_mix_of_source_models(tmp_path: Path) -> None:
+    """Each source model keeps its own family defaults: the workload's cost on a candidate is the sum of each
+    model's rows audited alone (one average ratio over the mix would weigh the models by tokens, not by cost)."""
+    candidate = "anthropic:claude-sonnet-4-5"
+    with OPENROUTER.open(encoding="utf-8", newline="") as handle:
+        slugs = sorted({row["model_permaslug"] for row in csv.DictReader(handle)})
+    assert len(slugs) >= 3
+    whole = _single(_audit((OPENROUTER,), to=(candidate,)), candidate)
+    audits = [
+        _audit((_rows_of_models(tmp_path, f"m{i}.csv", {slug}),), to=(candidate,)) for i, slug in enumerate(slugs)
+    ]
+    alone = [_single(a, candidate) for a in audits if a.scenarios]  # an unpriced model has no scenario
+    assert len(alone) >= 3
+    assert abs(whole.projected_cost - sum(s.projected_cost for s in alone)) <= NANO * len(slugs)
+    assert whole.baseline_cost == sum(s.baseline_cost for s in alone)
