@@ -89,22 +89,23 @@ def build_hybrid(
     exact_index = exact[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
     exact_seg = pd.Categorical(exact[SEGMENT], categories=seg_names).codes.astype(np.int64)
     exact_refs = exact[MODEL_REF].astype(str).to_numpy()
+    one_source = repricing.one_source(whole)
     per_model: dict[tuple[int, str], ScenarioAssumptions] = {
-        (c, ref): scenario_assumptions(assumptions, whole.loc[[ref]], candidate.ref)
+        (c, ref): scenario_assumptions(assumptions, one_source[ref], candidate.ref)
         for c, candidate in enumerate(candidates)
         for ref in sorted(set(exact_refs))
     }
 
     # Approximate cost of every segment on every candidate at the base assumptions, to choose.
     approx = np.zeros((len(candidates), len(seg_names)))
+    ref_names, ref_codes = np.unique(exact_refs, return_inverse=True)
     for c, candidate in enumerate(candidates):
-        per_row = [per_model[(c, ref)] for ref in exact_refs]
-        row_values = {
-            n: np.array([float(next(a.value for a in m.assumptions if a.name == n)) for m in per_row]) for n in values
-        }
+        per_ref = [per_model[(c, str(ref))] for ref in ref_names]
+        by_ref = [{a.name: float(a.value) for a in m.assumptions} for m in per_ref]
+        row_values = {n: np.array([v[n] for v in by_ref])[ref_codes] for n in values}
         native = (
-            np.array([float(m.answer_native) for m in per_row]),
-            np.array([float(m.reasoning_native) for m in per_row]),
+            np.array([float(m.answer_native) for m in per_ref])[ref_codes],
+            np.array([float(m.reasoning_native) for m in per_ref])[ref_codes],
         )
         for variant, (_frame, ids) in repricing.on(candidate, pricebook).items():
             if not weights[variant]:

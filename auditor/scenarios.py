@@ -50,6 +50,8 @@ class Repricing:
     workload: pd.DataFrame
     as_of: date
     variants: dict[str, dict[str, tuple[pd.DataFrame, np.ndarray]]] = field(default_factory=dict)
+    _by_model_rows: tuple[np.ndarray, np.ndarray, pd.Index] | None = None
+    _one_source: dict[str, pd.DataFrame] | None = None
 
     @classmethod
     def of(cls, shape: pd.DataFrame, as_of: date) -> Repricing:
@@ -58,6 +60,22 @@ class Repricing:
         by_model = priced.groupby([MODEL_REF, *PRICE_KEYS], sort=True)[sums].sum().reset_index()
         workload = by_model.groupby(PRICE_KEYS, sort=True)[sums].sum().reset_index()
         return cls(priced, by_model, workload, as_of)
+
+    def by_model_rows(self) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+        """For the rows of `by_model`: their row in `workload` (the rate ids are of), and their source model (code,
+        and the models in code order)."""
+        if self._by_model_rows is None:
+            keys = self.workload[PRICE_KEYS].reset_index()
+            index = self.by_model[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
+            codes, refs = pd.factorize(self.by_model[MODEL_REF], sort=True)
+            self._by_model_rows = (index, codes, refs)
+        return self._by_model_rows
+
+    def one_source(self, sources: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """Each source model's own row of `sources` (its weights), as the one-model frame the families read."""
+        if self._one_source is None:
+            self._one_source = {str(ref): sources.loc[[ref]] for ref in sources.index}
+        return self._one_source
 
     def on(self, candidate: CatalogModel, pricebook: Pricebook) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
         """The candidate's price variants of the workload with their rate ids."""
@@ -135,17 +153,16 @@ def per_source_model(
     the per-model-family defaults hold per source model, so the cost is exact whatever the mix of sources (one
     average over them would weigh each model's ratio by its tokens, not by what they cost on the candidate)."""
     by_model = repricing.by_model
-    keys = repricing.workload[PRICE_KEYS].reset_index()
-    index = by_model[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
-    codes, refs = pd.factorize(by_model[MODEL_REF], sort=True)
+    index, codes, refs = repricing.by_model_rows()
     variants = repricing.on(candidate, pricebook)
     per_variant = {
         name: parts_by_group(by_model, ids[index], codes, pricebook.rates.rates) for name, (_, ids) in variants.items()
     }
     zero = (Decimal(0),) * len(PARTS)
     groups: list[tuple[CostParts, Sequence[Assumption]]] = []
+    one_source = repricing.one_source(sources)
     for code, ref in enumerate(refs):
-        mine = scenario_assumptions(assumptions, sources.loc[[ref]], candidate.ref)
+        mine = scenario_assumptions(assumptions, one_source[str(ref)], candidate.ref)
         parts = CostParts(
             {name: per_variant[name].get(code, zero) for name in VARIANTS},
             answer_native=mine.answer_native,
