@@ -165,3 +165,41 @@ def test_cli_data_profile_in_json_and_bad_class_exits_2(run_cli) -> None:  # typ
     assert plain["data_profile"] is None
     assert any("No data profile was given" in n for n in plain["notes"])
     assert all(s["risk"]["level"] != "blocked" for s in plain["scenarios"])
+
+
+def test_a_hybrid_takes_the_worst_of_the_candidates_it_routes_to() -> None:
+    from decimal import Decimal
+
+    from auditor.result import Scenario, SegmentChoice
+    from auditor.risk import assess_scenarios
+
+    refs = ["deepseek:deepseek-flash", "openai:gpt-5-mini"]
+    segments = [
+        SegmentChoice(
+            segment=f"p{i}",
+            candidate=ref,
+            candidate_name=ref,
+            baseline_cost=Decimal(2),
+            projected_cost=Decimal(1),
+            largest_request_tokens=0,
+            passing_candidates=2,
+        )
+        for i, ref in enumerate(refs)
+    ]
+    hybrid = Scenario(
+        candidate="hybrid",
+        candidate_name="hybrid",
+        baseline_cost=Decimal(4),
+        projected_cost=Decimal(2),
+        savings=Decimal(2),
+        savings_pct=50.0,
+        kind="hybrid",
+        segmented_by="project",
+        segments=segments,
+    )
+    candidates = [lookup_candidate(r) for r in refs]
+    (out,) = assess_scenarios([hybrid], candidates, SMALL, parse_profile(["phi"], [], []))
+    assert out.risk is not None and out.risk.level == "blocked"
+    blocking = [f for f in out.risk.findings if f.severity == "blocking"]
+    assert {f.message.split("]")[0] for f in blocking} == {"[deepseek:deepseek-flash"}
+    assert all(f.code != "context-fit" for f in out.risk.findings)
