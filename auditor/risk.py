@@ -36,7 +36,7 @@ from typing import Literal
 import pandas as pd
 
 from auditor.errors import OptionError
-from auditor.result import DataProfile, Risk, RiskFinding, Scenario
+from auditor.result import AuditResult, DataProfile, Risk, RiskFinding, Scenario
 from pricing.catalog import CatalogModel
 from pricing.endpoints import JURISDICTIONS, Endpoint, EndpointBook, Fact, endpoint_book
 from pricing.rates import size_bucket_floors
@@ -705,3 +705,14 @@ def risk_notes(profile: Profile) -> list[str]:
             + " only; no candidate is blocked on data-protection rules."
         )
     return notes
+
+
+def risk_line(result: AuditResult) -> str:
+    """One terminal line: how many candidates each risk level holds, and on what profile."""
+    levels = [s.risk.level for s in result.scenarios if s.risk is not None]
+    if not levels:
+        return ""
+    counts = ", ".join(f"{levels.count(level)} {level}" for level in ("blocked", "red", "amber", "green"))
+    profile = result.data_profile
+    basis = f"data: {','.join(profile.data_classes) or 'not given'}" if profile else "no data profile (--data)"
+    return f"migration risk of the scenarios: {counts} ({basis})"

@@ -203,3 +203,12 @@ def test_a_hybrid_takes_the_worst_of_the_candidates_it_routes_to() -> None:
     blocking = [f for f in out.risk.findings if f.severity == "blocking"]
     assert {f.message.split("]")[0] for f in blocking} == {"[deepseek:deepseek-flash"}
     assert all(f.code != "context-fit" for f in out.risk.findings)
+
+
+def test_terminal_line_counts_the_levels(run_cli) -> None:  # type: ignore[no-untyped-def]
+    run = run_cli(str(OPENROUTER), "--data", "dod", "--to", "deepseek:deepseek-flash", "--to", "openai:gpt-6.1-terra",
+                  "--json", "/dev/null")  # fmt: skip
+    assert run.status == 0
+    line = next(x for x in run.out.splitlines() if x.startswith("migration risk of the scenarios:"))
+    # DeepSeek (PRC-developed) is blocked for DoD work; the hybrid routes at least one segment somewhere.
+    assert "(data: dod)" in line and not line.startswith("migration risk of the scenarios: 0 blocked")
