@@ -71,3 +71,12 @@ def test_an_unknown_value_word_is_rejected() -> None:
     broken = text.replace('baa = { value = "no", detail = "DeepSeek has no BAA"', 'baa = { value = "maybe"', 1)
     with pytest.raises(ValidationError, match="baa"):
         parse_endpoints(broken)
+
+
+def test_zhipu_china_platform_is_not_the_international_one() -> None:
+    book = endpoint_book()
+    china = book.for_model("zhipuai", "glm-4.6")
+    international = book.for_model("zai", "GLM-5.3")
+    assert china is not None and international is not None
+    # The compliance note: z.ai processes generally in Singapore; bigmodel.cn in the PRC.
+    assert (china.processing.value, international.processing.value) == ("PRC", "SG")
