@@ -212,3 +212,11 @@ def test_terminal_line_counts_the_levels(run_cli) -> None:  # type: ignore[no-un
     line = next(x for x in run.out.splitlines() if x.startswith("migration risk of the scenarios:"))
     # DeepSeek (PRC-developed) is blocked for DoD work; the hybrid routes at least one segment somewhere.
     assert "(data: dod)" in line and not line.startswith("migration risk of the scenarios: 0 blocked")
+
+
+def test_an_aggregator_whose_processing_depends_on_the_route_is_red_for_personal_data() -> None:
+    # The compliance note: OpenRouter's data location depends on the routed provider (recorded as unknown).
+    level, codes = _codes("openrouter:deepseek/deepseek-v4-flash", "personal")
+    assert codes.get("processing-location-unknown") == "red" and level == "red"
+    level, codes = _codes("openrouter:deepseek/deepseek-v4-flash", "dod")
+    assert level == "blocked" and codes.get("gov-prc-model") == "blocking"
