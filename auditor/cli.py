@@ -104,6 +104,30 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
     help="Set a migration assumption (repeatable): token_ratio, output_verbosity, reasoning_verbosity, "
     "cache_hit_share, batch_share, offpeak_share; 'neutral' sets all to unchanged.",
 )
+@click.option(
+    "--data",
+    "data_classes",
+    multiple=True,
+    metavar="CLASSES",
+    help="Data classes in the traffic, comma-separated: personal, special-category, phi, card, eu-personal, "
+    "uk-personal, california-personal, prc-personal, us-government, dod, source-code, none. Turns on the "
+    "compliance gates of each candidate's risk rating.",
+)
+@click.option(
+    "--allow-jurisdiction",
+    "allow_jurisdictions",
+    multiple=True,
+    metavar="LIST",
+    help="Jurisdictions a candidate's vendor may be in, comma-separated (US, EU, UK, PRC, SG, APAC); others are "
+    "Blocked.",
+)
+@click.option(
+    "--ban-provider",
+    "ban_providers",
+    multiple=True,
+    metavar="LIST",
+    help="Providers no traffic may move to, comma-separated (catalog provider ids, e.g. deepseek); Blocked.",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
@@ -136,6 +160,9 @@ def audit(
     quiet: bool,
     debug: bool,
     contract_file: Path | None = None,
+    data_classes: tuple[str, ...] = (),
+    allow_jurisdictions: tuple[str, ...] = (),
+    ban_providers: tuple[str, ...] = (),
 ) -> None:
     """Audit AI vendor billing exports and usage logs (files or directories).
 
@@ -154,6 +181,9 @@ def audit(
         timezone=timezone,
         contract_file=contract_file,
         assume=assume,
+        data_classes=data_classes,
+        allow_jurisdictions=allow_jurisdictions,
+        ban_providers=ban_providers,
     )
     plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir)
     err = Console(stderr=True)

@@ -38,3 +38,8 @@ class AuditOptions(BaseModel):
     assume: tuple[str, ...] = Field(
         default=(), description="migration assumptions `NAME=VALUE`, or `neutral` for all unchanged"
     )
+    data_classes: tuple[str, ...] = Field(
+        default=(), description="data classes in the traffic (`--data`), e.g. phi, eu-personal; empty = not given"
+    )
+    allow_jurisdictions: tuple[str, ...] = Field(default=(), description="jurisdictions allowed; empty = all")
+    ban_providers: tuple[str, ...] = Field(default=(), description="providers no traffic may move to")

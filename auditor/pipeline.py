@@ -28,6 +28,7 @@ from auditor.overlaps import families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
 from auditor.reconcile import build_reconciliation
 from auditor.result import AssumptionOut, AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
+from auditor.risk import assess_scenarios, parse_profile, risk_notes
 from auditor.scan import scan_connection
 from auditor.scenarios import Repricing, build_scenarios
 from auditor.sources import Source, open_sources
@@ -52,6 +53,7 @@ def run_audit(
     rates = parse_fx_flags(options.fx) + (load_rates_file(options.rates_file) if options.rates_file else [])
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
     assumptions = resolve_assumptions(options.assume)
+    profile = parse_profile(options.data_classes, options.allow_jurisdictions, options.ban_providers)
     pricebook = Pricebook()
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
@@ -83,6 +85,10 @@ def run_audit(
     reconciliation = build_reconciliation(*model_lines(usage_table), pricebook, by_month)
     findings = build_findings(shape_table, pricebook, options.as_of)
     clock.lap("reconciliation and findings")
+    if scenarios:
+        scenarios = assess_scenarios(scenarios, candidates, repricing.priced, profile)
+        scenario_notes += risk_notes(profile)
+    clock.lap("risk")
     days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
     return AuditResult(
         as_of=options.as_of,
@@ -124,6 +130,7 @@ def run_audit(
             )
             for a in assumptions
         ],
+        data_profile=profile.out(),
     )
 
 

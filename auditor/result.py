@@ -190,6 +190,30 @@ class SegmentChoice(_Model):
     passing_candidates: int = Field(description="candidates whose context window fits the segment's requests")
 
 
+class RiskFinding(_Model):
+    """One reason for a candidate's risk rating: a legal gate, a vendor-posture gap or a measured operational factor."""
+
+    code: str = Field(description="stable identifier of the rule, e.g. phi-no-baa, context-fit")
+    severity: Literal["blocking", "red", "amber", "info"]
+    message: str
+    inputs: dict[str, str | int | float | None] = Field(
+        default_factory=dict, description="the data classes, vendor facts (with as-of dates) and measured values used"
+    )
+    sources: list[str] = Field(default_factory=list, description="the rule's source and each vendor fact's source")
+
+
+class Risk(_Model):
+    """What moving the workload to the candidate would risk: gates first, then scores."""
+
+    level: Literal["green", "amber", "red", "blocked"]
+    compliance_score: float | None = Field(
+        description="0 (no exposure found) to 100: vendor posture gaps weighted by the data's sensitivity; "
+        "None without a data profile"
+    )
+    operational_score: float = Field(description="0 (no risk measured) to 100: context-window fit")
+    findings: list[RiskFinding] = Field(default_factory=list)
+
+
 class Scenario(_Model):
     """The priced workload re-priced on one candidate at the as-of date."""
 
@@ -227,6 +251,7 @@ class Scenario(_Model):
         description="single only: the assumptions this scenario used (value, range, source); token_ratio and the "
         "verbosities default per model family of the candidate and the source models",
     )
+    risk: Risk | None = Field(default=None, description="migration risk: level, scores and findings with sources")
 
 
 class FxRateOut(_Model):
@@ -341,6 +366,14 @@ class Finding(_Model):
     assumption: str = Field(description="the rule and the assumption the saving rests on")
 
 
+class DataProfile(_Model):
+    """The user's data classes and policy, as the risk assessment read them."""
+
+    data_classes: list[str] = Field(description="e.g. phi, eu-personal; 'none' when the traffic holds none of them")
+    allowed_jurisdictions: list[str] = Field(default_factory=list, description="empty: every jurisdiction allowed")
+    banned_providers: list[str] = Field(default_factory=list)
+
+
 class AuditResult(_Model):
     """Everything an audit found; renderers read this and nothing else."""
 
@@ -382,4 +415,7 @@ class AuditResult(_Model):
     )
     assumptions: list[AssumptionOut] = Field(
         default_factory=list, description="migration assumptions of the scenarios: value, range and source"
+    )
+    data_profile: DataProfile | None = Field(
+        default=None, description="the data classes and policy the risk ratings used; None when none was given"
     )

@@ -11,6 +11,7 @@ from rich.text import Text
 from auditor.report.formatting import cost_range, top_driver
 from auditor.report.reconciliation import terminal_line
 from auditor.result import AuditResult, is_unpriced
+from auditor.risk import risk_line
 
 _SHOWN_SCENARIOS = 10
 
@@ -39,6 +40,8 @@ def print_summary(result: AuditResult, console: Console) -> None:
                  f"({c.used_pct:.1f}%), {gap}{seen}")
         )  # fmt: skip
     console.print(Text(terminal_line(result)))
+    if risk := risk_line(result):
+        console.print(Text(risk))
     for warning in result.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
 

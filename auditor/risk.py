@@ -1,0 +1,718 @@
+"""Migration risk per scenario: legal hard gates, vendor posture weighted by the data, and context-window fit.
+
+Vendor facts come from the endpoint profiles (`pricing/endpoints.py`); each finding lists the inputs it used, the
+rule's source and each vendor fact with its source and as-of date. Gates come first and make a candidate Blocked:
+
+- PHI without a BAA covering the service (HIPAA 45 CFR 164.502(e), 164.504(e));
+- card data without a PCI DSS attestation of the service (PCI DSS v4.0 12.8.x);
+- EU/UK personal data processed in a non-adequate country (the PRC) without SCCs/IDTA (GDPR Ch. V, UK GDPR);
+- US government or DoD traffic to a model developed in the PRC, wherever it is hosted (FY2026 NDAA 1532, 6604,
+  agency bans; for civilian agencies the tool applies the ban as policy, the enacted rules cover DoD and the IC);
+- personal data to inference run in the PRC (PRC state-access laws; the compliance note's default policy);
+- a vendor jurisdiction outside `--allow-jurisdiction`, or a provider named by `--ban-provider`.
+
+The compliance score (0..100) is the mean of vendor-posture gaps (training on API data, retention/ZDR, DPA,
+certifications, PRC jurisdiction, processing in the PRC, government restrictions; an unknown fact counts as a gap)
+times the data's sensitivity. The operational score is context-window fit, measured from the request-size buckets
+of the usage. Both scales and the level thresholds (red from 67, amber from 34) are a proposal to calibrate, not
+sourced facts. Without a data profile no compliance gate runs and the level rests on operational factors only.
+
+Context-window fit. The shape table keeps, per row, the floor of its request-size bucket: the largest catalog
+long-context threshold below the row's input side (input + cache reads + cache writes), per request for request
+logs and for the row's average request for bucketed exports. Every request of a bucket with floor F has more than
+F input tokens, and no more than the next floor. So for a window W: requests in buckets with F >= W certainly do
+not fit (a lower bound of the share); those in the one bucket with F < W < next floor may or may not (the upper
+bound adds them); the rest fit on input. Output tokens also need room, so true overflow can be higher; bucketed
+exports hide single large requests behind their average.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from auditor.errors import OptionError
+from auditor.result import AuditResult, DataProfile, Risk, RiskFinding, Scenario
+from pricing.catalog import CatalogModel
+from pricing.endpoints import JURISDICTIONS, Endpoint, EndpointBook, Fact, endpoint_book
+from pricing.rates import size_bucket_floors
+
+DATA_CLASSES = (
+    "personal",
+    "special-category",
+    "phi",
+    "card",
+    "eu-personal",
+    "uk-personal",
+    "california-personal",
+    "prc-personal",
+    "us-government",
+    "dod",
+    "source-code",
+    "none",
+)
+PERSONAL = frozenset(DATA_CLASSES[:8])
+# Sensitivity of each class for the compliance score (proposal).
+_SENSITIVITY = {c: 0.8 for c in PERSONAL} | {
+    "special-category": 1.0,
+    "phi": 1.0,
+    "card": 1.0,
+    "us-government": 1.0,
+    "dod": 1.0,
+    "source-code": 0.6,
+    "none": 0.25,
+}
+_JURISDICTION_ALIASES = {"CN": "PRC", "CHINA": "PRC", "GB": "UK", "EEA": "EU"}
+_INPUT_SIDE = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"]
+_ORDER = {"blocking": 0, "red": 1, "amber": 2, "info": 3}
+Severity = Literal["blocking", "red", "amber", "info"]
+Level = Literal["green", "amber", "red", "blocked"]
+Inputs = dict[str, str | int | float | None]
+
+# Rule sources, as the compliance research note cites them (section, source number).
+HIPAA = "HIPAA 45 CFR 164.502(e), 164.504(e): a BAA is required before PHI is disclosed (compliance note A5, [11])"
+PCI = "PCI DSS v4.0 Req. 12.8.1-12.8.5, 12.9.1: TPSP agreement and AOC (compliance note A6, [12])"
+GDPR_TRANSFER = (
+    "GDPR Ch. V Arts 44-49: adequacy (Art. 45) or SCCs (EU) 2021/914 plus a transfer impact assessment "
+    "(EDPB Rec. 01/2020) (compliance note A2, [1][2][3])"
+)
+UK_TRANSFER = (
+    "UK GDPR / DPA 2018 as amended by DUAA 2025: UK-US data bridge for DPF UK Extension recipients, otherwise "
+    "IDTA or UK Addendum plus a transfer risk assessment (compliance note A3, [6][7][8])"
+)
+PRECEDENTS = (
+    "Enforcement precedents: Garante urgent limitation on DeepSeek, 30 Jan 2025 [28]; Berlin DPA found DeepSeek "
+    "transfers breach GDPR Art. 46(1) and filed a DSA Art. 16 notice, 27 Jun 2025 [40]; Garante fined OpenAI EUR 15M, "
+    "20 Dec 2024 [26] (compliance note A2)"
+)
+PRC_ACCESS = (
+    "PRC National Intelligence Law Arts 7, 14 and Data Security Law Art. 36 (compliance note A8, [14][15]); "
+    "DOJ Data Security Program 28 CFR Part 202 (A9, [17]); processing geography gate (D15)"
+)
+GOV = (
+    "FY2026 NDAA (P.L. 119-60) 1532: DoD and its contractors may not use covered AI from covered nations, incl. "
+    "DeepSeek; 6604: DeepSeek barred on IC national-security systems [46]; agency bans: Navy [29], DISA [30], "
+    "NASA [31], Commerce GFE [37] (compliance note (c))"
+)
+ENTITY_LIST = "BIS Entity List: licence required for EAR items when a listed entity is a party [43][90] (c.2)"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The parsed data profile and policy."""
+
+    classes: tuple[str, ...]
+    allowed: tuple[str, ...]
+    banned: tuple[str, ...]
+
+    @property
+    def given(self) -> bool:
+        return bool(self.classes or self.allowed or self.banned)
+
+    def out(self) -> DataProfile | None:
+        if not self.given:
+            return None
+        return DataProfile(
+            data_classes=list(self.classes),
+            allowed_jurisdictions=list(self.allowed),
+            banned_providers=list(self.banned),
+        )
+
+
+def _split(values: Iterable[str]) -> list[str]:
+    return [part.strip() for v in values for part in v.split(",") if part.strip()]
+
+
+def parse_profile(data: Iterable[str], allow: Iterable[str], ban: Iterable[str]) -> Profile:
+    """`--data`, `--allow-jurisdiction` and `--ban-provider` values; an unknown name is an OptionError."""
+    classes: list[str] = []
+    for name in _split(data):
+        key = name.lower()
+        if key not in DATA_CLASSES:
+            close = difflib.get_close_matches(key, DATA_CLASSES, n=2)
+            hint = f"did you mean {', '.join(close)}?" if close else "data classes: " + ", ".join(DATA_CLASSES)
+            raise OptionError(f"--data: unknown data class '{name}'", hint)
+        if key not in classes:
+            classes.append(key)
+    if "none" in classes and len(classes) > 1:
+        raise OptionError("--data: 'none' cannot be combined with other data classes", "give 'none' alone")
+    allowed: list[str] = []
+    for name in _split(allow):
+        key = _JURISDICTION_ALIASES.get(name.upper(), name.upper())
+        if key not in JURISDICTIONS:
+            close = difflib.get_close_matches(key, JURISDICTIONS, n=2)
+            hint = f"did you mean {', '.join(close)}?" if close else "jurisdictions: " + ", ".join(JURISDICTIONS)
+            raise OptionError(f"--allow-jurisdiction: unknown jurisdiction '{name}'", hint)
+        if key not in allowed:
+            allowed.append(key)
+    banned = sorted({b.lower() for b in _split(ban)})
+    return Profile(tuple(classes), tuple(allowed), tuple(banned))
+
+
+@dataclass(frozen=True)
+class ContextFit:
+    """Requests and input-side tokens of the workload against one context window."""
+
+    window: int | None
+    requests: int
+    tokens: int
+    over_requests: int
+    over_tokens: int
+    maybe_requests: int
+    maybe_tokens: int
+    largest_floor: int
+    straddle: tuple[int, int | None] | None
+
+
+def context_fit(priced: pd.DataFrame, window: int | None) -> ContextFit:
+    """How much of the priced workload is in request-size buckets above (or straddling) the window."""
+    floors = sorted(size_bucket_floors())
+    sizes = priced["request_size_floor_tokens"].clip(lower=0)
+    side = priced[[c for c in _INPUT_SIDE if c in priced.columns]].sum(axis=1)
+    table = pd.DataFrame({"floor": sizes, "requests": priced["requests"], "tokens": side})
+    by_floor = table.groupby("floor")[["requests", "tokens"]].sum()
+    over_r = over_t = maybe_r = maybe_t = 0
+    straddle: tuple[int, int | None] | None = None
+    if window is not None:
+        for floor, row in by_floor.iterrows():
+            f = int(str(floor))
+            nxt = next((x for x in floors if x > f), None)
+            if f >= window:
+                over_r, over_t = over_r + int(row["requests"]), over_t + int(row["tokens"])
+            elif nxt is None or window < nxt:
+                maybe_r, maybe_t = maybe_r + int(row["requests"]), maybe_t + int(row["tokens"])
+                straddle = (f, nxt)
+    return ContextFit(
+        window=window,
+        requests=int(table["requests"].sum()),
+        tokens=int(table["tokens"].sum()),
+        over_requests=over_r,
+        over_tokens=over_t,
+        maybe_requests=maybe_r,
+        maybe_tokens=maybe_t,
+        largest_floor=int(sizes.max()) if len(sizes) else 0,
+        straddle=straddle,
+    )
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(part / whole * 100, 4) if whole else None
+
+
+def _fit_finding(fit: ContextFit) -> tuple[RiskFinding, float]:
+    inputs: Inputs = {
+        "context_window": fit.window,
+        "requests": fit.requests,
+        "input_side_tokens": fit.tokens,
+        "largest_request_size_bucket_floor": fit.largest_floor,
+    }
+    source = ["context-window fit (compliance note D1, [77]); window from the genai-prices catalog"]
+    if fit.window is None:
+        msg = "The catalog does not state the candidate's context window: fit is unknown (scored as adverse)."
+        return RiskFinding(code="context-fit", severity="amber", message=msg, inputs=inputs, sources=source), 67.0
+    over_share = _pct(fit.over_requests, fit.requests)
+    maybe_share = _pct(fit.maybe_requests, fit.requests)
+    inputs |= {
+        "requests_over_window": fit.over_requests,
+        "requests_over_window_pct": over_share,
+        "input_tokens_over_window_pct": _pct(fit.over_tokens, fit.tokens),
+        "requests_maybe_over_window": fit.maybe_requests,
+        "requests_maybe_over_window_pct": maybe_share,
+    }
+    # Shares by requests; rows without request counts (context-window labels) are measured by tokens.
+    share = over_share if fit.requests else _pct(fit.over_tokens, fit.tokens)
+    maybe = maybe_share if fit.requests else _pct(fit.maybe_tokens, fit.tokens)
+    unit = "requests" if fit.requests else "input tokens"
+    text = f"Context window {fit.window:,} tokens: "
+    if share:
+        text += f"{share:.2f}% of {unit} are in request-size buckets above it and would not fit"
+    else:
+        text += f"no {unit} are in a request-size bucket above it"
+    if maybe and fit.straddle is not None:
+        low, high = fit.straddle
+        span = f"{low:,}-{high:,}" if high is not None else f"over {low:,}"
+        text += f"; up to {maybe:.2f}% more are in the {span} bucket that straddles it"
+    text += " (input side only; output needs room too)."
+    severity: Severity
+    if share and share >= 1:
+        severity, score = "red", 100.0
+    elif share or maybe:
+        severity, score = "amber", 67.0
+    elif fit.largest_floor >= fit.window / 2:
+        severity, score = "info", 33.0
+    else:
+        severity, score = "info", 0.0
+    return RiskFinding(code="context-fit", severity=severity, message=text, inputs=inputs, sources=source), score
+
+
+def _fact_inputs(endpoint: Endpoint, *names: str) -> Inputs:
+    return {f"{endpoint.id}.{n}": getattr(endpoint, n).cite() for n in names}
+
+
+def _fact_sources(*facts: Fact) -> list[str]:
+    return [f"{f.source} (as of {f.checked})" if f.known else "unknown: request from vendor" for f in facts]
+
+
+def _finding(
+    code: str, severity: Severity, message: str, profile: Profile, endpoint: Endpoint, facts: Sequence[str], rule: str
+) -> RiskFinding:
+    inputs: Inputs = {"data_classes": ",".join(profile.classes), **_fact_inputs(endpoint, *facts)}
+    sources = [rule, *_fact_sources(*(getattr(endpoint, n) for n in facts))]
+    return RiskFinding(code=code, severity=severity, message=message, inputs=inputs, sources=sources)
+
+
+def _gates(profile: Profile, endpoint: Endpoint, candidate: CatalogModel, book: EndpointBook) -> list[RiskFinding]:
+    found: list[RiskFinding] = []
+    classes = set(profile.classes)
+    name = f"{candidate.ref} ({endpoint.name})"
+    if "phi" in classes:
+        baa = endpoint.baa.value
+        if baa in ("no", "unknown"):
+            found.append(
+                _finding(
+                    "phi-no-baa",
+                    "blocking",
+                    f"PHI in the traffic, and {name} has no documented BAA "
+                    "covering the service: disclosing PHI without one breaches HIPAA.",
+                    profile,
+                    endpoint,
+                    ["baa"],
+                    HIPAA,
+                )
+            )
+        elif baa == "partial":
+            found.append(
+                _finding(
+                    "phi-baa-scope",
+                    "amber",
+                    f"{name}'s BAA covers only some services or features: verify the features in use are covered.",
+                    profile,
+                    endpoint,
+                    ["baa"],
+                    HIPAA,
+                )
+            )
+    if "card" in classes and endpoint.pci.value != "yes":
+        found.append(
+            _finding(
+                "card-no-pci",
+                "blocking",
+                f"Card data in the traffic, and no PCI DSS attestation "
+                f"covering {name} is documented: redact or tokenise card numbers first.",
+                profile,
+                endpoint,
+                ["pci"],
+                PCI,
+            )
+        )
+    for region, rule, adequate in (("eu-personal", GDPR_TRANSFER, "EU"), ("uk-personal", UK_TRANSFER, "UK")):
+        if region in classes:
+            found += _transfer(region, rule, adequate, profile, endpoint, name)
+    if classes & {"us-government", "dod"}:
+        found += _government(profile, endpoint, candidate, book, name)
+    personal = classes & PERSONAL - {"prc-personal"}
+    if personal:
+        where = endpoint.inference_in_prc()
+        facts = ["processing", "jurisdiction"]
+        if where == "yes":
+            found.append(
+                _finding(
+                    "personal-data-prc-inference",
+                    "blocking",
+                    f"Personal data ({', '.join(sorted(personal))}) would be processed in the PRC by {name}.",
+                    profile,
+                    endpoint,
+                    facts,
+                    PRC_ACCESS,
+                )
+            )
+        elif where == "possible":
+            found.append(
+                _finding(
+                    "personal-data-prc-inference",
+                    "red",
+                    f"{name} may run inference on Chinese-mainland nodes: pin a scope that excludes them.",
+                    profile,
+                    endpoint,
+                    facts,
+                    PRC_ACCESS,
+                )
+            )
+        elif where == "unknown":
+            found.append(
+                _finding(
+                    "processing-location-unknown",
+                    "red",
+                    f"Where {name} processes requests is not documented: unknown, request from vendor.",
+                    profile,
+                    endpoint,
+                    facts,
+                    PRC_ACCESS,
+                )
+            )
+    return found
+
+
+def _transfer(
+    region: str, rule: str, adequate: str, profile: Profile, endpoint: Endpoint, name: str
+) -> list[RiskFinding]:
+    codes = set(endpoint.processing_codes())
+    facts = ["processing", "sccs", "dpa", "eu_residency" if adequate == "EU" else "jurisdiction"]
+    label = "EU" if adequate == "EU" else "UK"
+    if not codes:
+        return [
+            _finding(
+                f"{label.lower()}-transfer-unknown",
+                "red",
+                f"{label} personal data: where {name} processes "
+                "it is not documented, so the transfer cannot be assessed.",
+                profile,
+                endpoint,
+                facts,
+                rule,
+            )
+        ]
+    outside = codes - {adequate}
+    if not outside:
+        return []
+    sccs = endpoint.sccs.value
+    prc = bool(outside & {"PRC", "global-incl-PRC"})
+    if prc:
+        if sccs == "yes":
+            return [
+                _finding(
+                    f"{label.lower()}-transfer-prc",
+                    "red",
+                    f"{label} personal data would reach the PRC via "
+                    f"{name}: SCCs exist, but the transfer assessment must weigh PRC state-access laws. "
+                    + PRECEDENTS
+                    + ".",
+                    profile,
+                    endpoint,
+                    facts,
+                    rule,
+                )
+            ]
+        return [
+            _finding(
+                f"{label.lower()}-transfer-no-sccs",
+                "blocking",
+                f"{label} personal data would be transferred "
+                f"to the PRC (no adequacy decision) by {name}, with no SCCs/IDTA documented. " + PRECEDENTS + ".",
+                profile,
+                endpoint,
+                facts,
+                rule + "; " + PRECEDENTS,
+            )
+        ]
+    where = ", ".join(sorted(outside))
+    if sccs == "yes":
+        return [
+            _finding(
+                f"{label.lower()}-transfer-tia",
+                "amber",
+                f"{label} personal data processed outside the "
+                f"{label} ({where}) by {name}: SCCs are in the DPA; document the transfer assessment.",
+                profile,
+                endpoint,
+                facts,
+                rule,
+            )
+        ]
+    us_only = outside <= {"US"}
+    severity: Severity = "amber" if us_only else "red"
+    why = (
+        "the US is adequate only for DPF-certified recipients, and DPF status is not in the profile"
+        if us_only
+        else "no adequacy decision covers it"
+    )
+    return [
+        _finding(
+            f"{label.lower()}-transfer-unverified",
+            severity,
+            f"{label} personal data processed outside the "
+            f"{label} ({where}) by {name}: {why}; SCCs/IDTA are {sccs}: request from vendor.",
+            profile,
+            endpoint,
+            facts,
+            rule,
+        )
+    ]
+
+
+def _government(
+    profile: Profile, endpoint: Endpoint, candidate: CatalogModel, book: EndpointBook, name: str
+) -> list[RiskFinding]:
+    dev = book.developer_of(candidate.model.id)
+    nationality = dev.nationality if dev else Fact(value="unknown")
+    inputs: Inputs = {
+        "data_classes": ",".join(profile.classes),
+        "model": candidate.model.id,
+        "developer": dev.developer if dev else "unknown",
+        "developer_nationality": nationality.cite(),
+        "hosted_by": endpoint.name,
+    }
+    found = []
+    if nationality.value == "PRC":
+        found.append(
+            RiskFinding(
+                code="gov-prc-model",
+                severity="blocking",
+                message=f"US government or DoD work, and "
+                f"{candidate.model.id} was developed in the PRC ({dev.developer if dev else ''}): "
+                f"blocked wherever it is hosted, here {endpoint.name}.",
+                inputs=inputs,
+                sources=[GOV, *_fact_sources(nationality)],
+            )
+        )
+    elif not nationality.known:
+        found.append(
+            RiskFinding(
+                code="gov-model-origin-unknown",
+                severity="red",
+                message=f"US government or DoD "
+                f"work, and who developed {candidate.model.id} is not in the profiles: unknown, "
+                "request from vendor.",
+                inputs=inputs,
+                sources=[GOV],
+            )
+        )
+    if "us-federal-designation-enjoined" in endpoint.restrictions.flags:
+        found.append(
+            _finding(
+                "gov-vendor-status",
+                "amber",
+                f"US government work and {name}: {endpoint.restrictions.value}; check the vendor's live status.",
+                profile,
+                endpoint,
+                ["restrictions"],
+                "[50] (c.4)",
+            )
+        )
+    return found
+
+
+def _policy(profile: Profile, endpoint: Endpoint, candidate: CatalogModel) -> list[RiskFinding]:
+    found = []
+    name = f"{candidate.ref} ({endpoint.name})"
+    if profile.allowed:
+        juris = endpoint.jurisdiction.value
+        if juris not in profile.allowed:
+            found.append(
+                _finding(
+                    "jurisdiction-not-allowed",
+                    "blocking",
+                    f"{name} is in jurisdiction {juris}, not among the allowed {', '.join(profile.allowed)}.",
+                    profile,
+                    endpoint,
+                    ["jurisdiction", "contracting_entity"],
+                    "--allow-jurisdiction (user policy)",
+                )
+            )
+        else:
+            outside = [c for c in endpoint.processing_codes() if c not in profile.allowed] or (
+                ["unknown"] if not endpoint.processing.known else []
+            )
+            if outside:
+                found.append(
+                    _finding(
+                        "processing-outside-allowed",
+                        "amber",
+                        f"{name} may process requests outside "
+                        f"the allowed jurisdictions ({', '.join(outside)}): pin a residency option.",
+                        profile,
+                        endpoint,
+                        ["processing", "eu_residency", "us_residency"],
+                        "--allow-jurisdiction (user policy)",
+                    )
+                )
+    if candidate.provider.id.lower() in profile.banned or endpoint.id in profile.banned:
+        found.append(
+            _finding(
+                "provider-banned",
+                "blocking",
+                f"{name}: the provider is banned by policy.",
+                profile,
+                endpoint,
+                ["jurisdiction"],
+                "--ban-provider (user policy)",
+            )
+        )
+    return found
+
+
+def _restrictions(profile: Profile, endpoint: Endpoint, name: str) -> list[RiskFinding]:
+    flags = set(endpoint.restrictions.flags)
+    if "entity-list" in flags:
+        return [
+            _finding(
+                "entity-list",
+                "red",
+                f"{name}: {endpoint.restrictions.value}.",
+                profile,
+                endpoint,
+                ["restrictions", "contracting_entity"],
+                ENTITY_LIST,
+            )
+        ]
+    return []
+
+
+_LEVELS = {"yes": 0.0, "partial": 0.5, "no": 1.0, "unknown": 1.0}
+
+
+def posture_gaps(endpoint: Endpoint) -> dict[str, float]:
+    """Each posture factor from 0 (documented and good) to 1 (adverse or unknown)."""
+    flags = set(endpoint.restrictions.flags)
+    hard = flags & {"entity-list", "ndaa-1532-covered", "government-bans"}
+    soft = flags & {"entity-list-pending", "conduct-signal"}
+    return {
+        "training": {"no": 0.0, "opt-in": 0.0, "conflicting": 0.5}.get(endpoint.training.value, 1.0),
+        "zdr": _LEVELS[endpoint.zdr.value],
+        "dpa": _LEVELS[endpoint.dpa.value],
+        "certifications": _LEVELS[endpoint.certifications.value],
+        "jurisdiction": 1.0 if endpoint.jurisdiction.value in ("PRC", "unknown") else 0.0,
+        "processing": {"yes": 1.0, "possible": 0.5, "unknown": 1.0}.get(endpoint.inference_in_prc(), 0.0),
+        "restrictions": 1.0 if hard else 0.5 if soft else 0.0,
+    }
+
+
+def assess(candidate: CatalogModel, profile: Profile, priced: pd.DataFrame, book: EndpointBook | None = None) -> Risk:
+    """The risk of moving the priced workload to one candidate."""
+    book = book or endpoint_book()
+    fit_finding, operational = _fit_finding(context_fit(priced, candidate.model.context_window))
+    findings = [fit_finding]
+    compliance: float | None = None
+    endpoint = book.for_model(candidate.provider.id, candidate.model.id)
+    if profile.given:
+        if endpoint is None:
+            findings.append(
+                RiskFinding(
+                    code="no-endpoint-profile",
+                    severity="red",
+                    message=f"No endpoint profile for "
+                    f"{candidate.ref}: every vendor fact is unknown, request from vendor.",
+                    inputs={"candidate": candidate.ref},
+                    sources=[],
+                )
+            )
+            compliance = 100.0 * max((_SENSITIVITY[c] for c in profile.classes), default=0.25)
+        else:
+            name = f"{candidate.ref} ({endpoint.name})"
+            findings += _policy(profile, endpoint, candidate)
+            findings += _gates(profile, endpoint, candidate, book)
+            findings += _restrictions(profile, endpoint, name)
+            gaps = posture_gaps(endpoint)
+            sensitivity = max((_SENSITIVITY[c] for c in profile.classes), default=0.25)
+            compliance = round(100 * sensitivity * sum(gaps.values()) / len(gaps), 1)
+            findings.append(
+                RiskFinding(
+                    code="vendor-posture",
+                    severity="info",
+                    message=f"{name}: posture gaps "
+                    + ", ".join(f"{k} {v:g}" for k, v in gaps.items())
+                    + f"; data sensitivity {sensitivity:g}.",
+                    inputs=_fact_inputs(
+                        endpoint,
+                        "training",
+                        "zdr",
+                        "dpa",
+                        "certifications",
+                        "jurisdiction",
+                        "processing",
+                        "restrictions",
+                    ),
+                    sources=["compliance note (b) provider table; pricing note 5.1"],
+                )
+            )
+    return Risk(
+        level=_level(findings, compliance, operational),
+        compliance_score=compliance,
+        operational_score=operational,
+        findings=sorted(findings, key=lambda f: _ORDER[f.severity]),
+    )
+
+
+def _level(findings: Sequence[RiskFinding], compliance: float | None, operational: float) -> Level:
+    worst = min((_ORDER[f.severity] for f in findings), default=3)
+    score = max(compliance or 0.0, operational)
+    if worst == 0:
+        return "blocked"
+    if worst == 1 or score >= 67:
+        return "red"
+    if worst == 2 or score >= 34:
+        return "amber"
+    return "green"
+
+
+def assess_scenarios(
+    scenarios: Sequence[Scenario], candidates: Sequence[CatalogModel], priced: pd.DataFrame, profile: Profile
+) -> list[Scenario]:
+    """Each scenario with its `risk`; a hybrid takes the worst of the candidates it routes to."""
+    by_ref = {c.ref: c for c in candidates}
+    out = []
+    for scenario in scenarios:
+        if scenario.kind == "hybrid":
+            risk = _hybrid_risk(scenario, by_ref, priced, profile)
+        elif scenario.candidate in by_ref:
+            risk = assess(by_ref[scenario.candidate], profile, priced)
+        else:
+            risk = None
+        out.append(scenario.model_copy(update={"risk": risk}))
+    return out
+
+
+def _hybrid_risk(
+    scenario: Scenario, by_ref: dict[str, CatalogModel], priced: pd.DataFrame, profile: Profile
+) -> Risk | None:
+    chosen = sorted({s.candidate for s in scenario.segments if s.candidate in by_ref})
+    risks = [(ref, assess(by_ref[ref], profile, priced)) for ref in chosen if ref is not None]
+    if not risks:
+        return None
+    # The hybrid routes a segment only to candidates whose window is above its largest request-size bucket floor,
+    # so the whole workload's context fit does not apply; the candidates' compliance findings do.
+    findings = [
+        f.model_copy(update={"message": f"[{ref}] {f.message}"})
+        for ref, r in risks
+        for f in r.findings
+        if f.code != "context-fit"
+    ]
+    scores = [r.compliance_score for _, r in risks if r.compliance_score is not None]
+    compliance = max(scores) if scores else None
+    return Risk(
+        level=_level(findings, compliance, 0.0),
+        compliance_score=compliance,
+        operational_score=0.0,
+        findings=sorted(findings, key=lambda f: _ORDER[f.severity]),
+    )
+
+
+def risk_notes(profile: Profile) -> list[str]:
+    """What the risk ratings rest on."""
+    notes = [
+        "Risk: context-window fit is measured from request-size buckets (a lower bound from buckets above the window, "
+        "an upper bound adding the bucket that straddles it; input side only); vendor facts come from the endpoint "
+        "profiles with their sources and as-of dates; unknown facts score as adverse."
+    ]
+    if not profile.classes:
+        notes.append(
+            "No data profile was given (--data): risk is rated on operational factors"
+            + (" and the jurisdiction policy" if profile.given else "")
+            + " only; no candidate is blocked on data-protection rules."
+        )
+    return notes
+
+
+def risk_line(result: AuditResult) -> str:
+    """One terminal line: how many candidates each risk level holds, and on what profile."""
+    levels = [s.risk.level for s in result.scenarios if s.risk is not None]
+    if not levels:
+        return ""
+    counts = ", ".join(f"{levels.count(level)} {level}" for level in ("blocked", "red", "amber", "green"))
+    profile = result.data_profile
+    basis = f"data: {','.join(profile.data_classes) or 'not given'}" if profile else "no data profile (--data)"
+    return f"migration risk of the scenarios: {counts} ({basis})"
