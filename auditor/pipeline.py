@@ -27,10 +27,10 @@ from auditor.options import AuditOptions
 from auditor.overlaps import families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
 from auditor.reconcile import build_reconciliation
-from auditor.result import AssumptionOut, AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
+from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
 from auditor.risk import assess_scenarios, parse_profile, risk_notes
 from auditor.scan import scan_connection
-from auditor.scenarios import Repricing, build_scenarios
+from auditor.scenarios import Repricing, assumption_outs, build_scenarios
 from auditor.sources import Source, open_sources
 from auditor.summary import SOURCE_FILE, model_lines, summarise_usage
 from auditor.workload import MODEL_REF, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
@@ -119,17 +119,7 @@ def run_audit(
         commitments=contract.commitment_periods(usage_table, pricebook) if contract else [],
         reconciliation=reconciliation,
         findings=findings,
-        assumptions=[
-            AssumptionOut(
-                name=a.name,
-                value=float(a.value),
-                low=float(a.low),
-                high=float(a.high),
-                description=a.description,
-                source=a.source,
-            )
-            for a in assumptions
-        ],
+        assumptions=assumption_outs(assumptions),
         data_profile=profile.out(),
     )
 
