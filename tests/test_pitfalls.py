@@ -192,3 +192,47 @@ def test_pitfall_12_daily_buckets_in_the_wrong_timezone(tmp_path: Path) -> None:
     assert [m.month for m in utc.usage_by_month] == ["2026-10"]
     assert [m.month for m in tokyo.usage_by_month] == ["2026-11"]
     assert utc.totals.list_cost == tokyo.totals.list_cost  # prices keep the UTC instant
+
+
+def test_pitfall_13_requested_vs_billed_model_and_provider() -> None:
+    """The model a gateway was asked for is not the one that served: LiteLLM's `model_group` is the client's
+    alias (`claude-sonnet`, `gpt-4o`), `model` and `custom_llm_provider` the deployment that ran. The audit
+    prices what ran, at the provider that ran it (a Bedrock deployment at AWS, not at Anthropic)."""
+    from tests.conftest import SAMPLES
+
+    sample = SAMPLES / "litellm_spend_logs_csv" / "litellm_spend_logs_2026-10.csv"
+    with sample.open(encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["status"] == "success" and r["cache_hit"] != "True"]
+    result = run_audit(AuditOptions(inputs=(sample,), as_of=AS_OF))
+    names = {u.model_raw for u in result.usage}
+    aliases = {r["model_group"] for r in rows} - {r["model"] for r in rows}
+    assert aliases and not names & aliases  # no line is named after what the client asked for
+    (bedrock,) = [u for u in result.usage if "claude-3-7-sonnet" in u.model_raw]
+    assert bedrock.provider == "aws" and bedrock.model is not None and bedrock.model.startswith("aws:")
+    (snapshot,) = [u for u in result.usage if u.model_raw == "gpt-4o-2024-08-06"]
+    assert snapshot.provider == "openai"
+
+
+def test_pitfall_15_currency_rates_are_per_month_and_never_assumed() -> None:
+    """Amounts billed in another currency are converted at the rate of their month (a later rate never
+    rewrites history), and a month without a rate stops the audit instead of reading the amount as USD."""
+    from auditor.errors import OptionError
+    from tests.conftest import FIXTURES
+
+    cny = FIXTURES / "deepseek_cny" / "cost-2026-10-01_2026-10-07.csv"
+    with cny.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["currency"] for r in rows} == {"CNY"}
+    october = run_audit(AuditOptions(inputs=(cny,), as_of=AS_OF, fx=("CNY@2026-10=0.1400", "CNY=0.2")))
+    (rate,) = october.fx_rates
+    assert (rate.currency, rate.month, rate.usd_per_unit) == ("CNY", "2026-10", Decimal("0.1400"))
+    # Every row of the sample is an October day (UTC): each is converted at October's rate, not the general one.
+    assert october.totals.billed_cost is not None
+    expected = sum((Decimal(r["cost"]) for r in rows), Decimal(0)) * Decimal("0.1400")
+    assert abs(october.totals.billed_cost - expected) <= Decimal("1e-9") * len(rows)
+    try:
+        run_audit(AuditOptions(inputs=(cny,), as_of=AS_OF, fx=("CNY@2026-09=0.14",)))
+    except OptionError as exc:
+        assert "no exchange rate for CNY in 2026-10" in exc.message
+    else:
+        raise AssertionError("a CNY amount without its month's rate was read")
