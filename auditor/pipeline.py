@@ -12,6 +12,7 @@ import duckdb
 
 from auditor import __version__
 from auditor.assumptions import RANGE_NOTE, assumption_notes, resolve_assumptions
+from auditor.checklists import checklist_notes, checklist_scenarios
 from auditor.contract_pricing import ContractPricing
 from auditor.errors import OptionError
 from auditor.families import family_notes
@@ -88,6 +89,8 @@ def run_audit(
     if scenarios:
         scenarios = assess_scenarios(scenarios, candidates, repricing.priced, profile)
         scenario_notes += risk_notes(profile)
+        scenarios = checklist_scenarios(scenarios, candidates, profile)
+        scenario_notes += checklist_notes(profile)
     clock.lap("risk")
     days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
     return AuditResult(

@@ -214,6 +214,19 @@ class Risk(_Model):
     findings: list[RiskFinding] = Field(default_factory=list)
 
 
+class ChecklistItem(_Model):
+    """One item a triggered regime requires, and whether a documented vendor fact meets it."""
+
+    regime: str
+    item: str
+    status: Literal["met", "verify", "blocking"] = Field(
+        description="met: a documented vendor fact shows it; verify: fact unknown or partial, or the user's own "
+        "step; blocking: a fact shows it cannot be met"
+    )
+    source: str = Field(description="the rule's source, and the vendor fact's source when the item rests on one")
+    as_of: date | None = Field(default=None, description="the checked date of the vendor fact, if any")
+
+
 class Scenario(_Model):
     """The priced workload re-priced on one candidate at the as-of date."""
 
@@ -252,6 +265,9 @@ class Scenario(_Model):
         "verbosities default per model family of the candidate and the source models",
     )
     risk: Risk | None = Field(default=None, description="migration risk: level, scores and findings with sources")
+    checklist: list[ChecklistItem] = Field(
+        default_factory=list, description="compliance checklist of the regimes the data profile triggers"
+    )
 
 
 class FxRateOut(_Model):
