@@ -29,7 +29,7 @@ from auditor.overlaps import families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
 from auditor.reconcile import build_reconciliation
 from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
-from auditor.risk import assess_scenarios, parse_profile, risk_notes
+from auditor.risk import assess, assess_scenarios, parse_profile, risk_notes
 from auditor.scan import scan_connection
 from auditor.scenarios import Repricing, assumption_outs, build_scenarios
 from auditor.sources import Source, open_sources
@@ -70,7 +70,9 @@ def run_audit(
     clock.lap("list cost and summary")
     repricing = Repricing.of(shape_table, options.as_of)
     scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
-    hybrid = build_hybrid(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
+    # The hybrid routes only to candidates the data profile does not block (its hard gates).
+    routable = [c for c in candidates if not profile.given or assess(c, profile, repricing.priced).level != "blocked"]
+    hybrid = build_hybrid(shape_table, pricebook, routable, options.as_of, assumptions, repricing)
     if hybrid is not None:
         scenarios = sorted([*scenarios, hybrid], key=lambda s: (-s.savings, s.candidate))
     scenario_notes = [RANGE_NOTE, *assumption_notes(assumptions)] if scenarios else []

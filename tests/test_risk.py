@@ -220,3 +220,22 @@ def test_an_aggregator_whose_processing_depends_on_the_route_is_red_for_personal
     assert codes.get("processing-location-unknown") == "red" and level == "red"
     level, codes = _codes("openrouter:deepseek/deepseek-v4-flash", "dod")
     assert level == "blocked" and codes.get("gov-prc-model") == "blocking"
+
+
+def test_the_hybrid_routes_no_segment_to_a_candidate_the_data_profile_blocks() -> None:
+    from auditor.options import AuditOptions
+    from auditor.pipeline import run_audit
+    from tests.conftest import AS_OF
+
+    blocked, allowed = "deepseek:deepseek-flash", "openai:gpt-5-mini"
+    plain = run_audit(AuditOptions(inputs=(OPENROUTER,), as_of=AS_OF, candidates=(blocked, allowed)))
+    (before,) = [s for s in plain.scenarios if s.kind == "hybrid"]
+    assert blocked in {seg.candidate for seg in before.segments}  # the cheapest somewhere, without a profile
+    phi = run_audit(
+        AuditOptions(inputs=(OPENROUTER,), as_of=AS_OF, candidates=(blocked, allowed), data_classes=("phi",))
+    )
+    levels = {s.candidate: s.risk.level for s in phi.scenarios if s.kind == "single" and s.risk is not None}
+    assert levels[blocked] == "blocked" and levels[allowed] != "blocked"
+    (hybrid,) = [s for s in phi.scenarios if s.kind == "hybrid"]
+    assert blocked not in {seg.candidate for seg in hybrid.segments}
+    assert hybrid.risk is None or hybrid.risk.level != "blocked"
