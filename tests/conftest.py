@@ -78,3 +78,35 @@ def run_cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
 def without_files(usage: list[dict]) -> list[dict]:  # type: ignore[type-arg]
     """Usage lines of a JSON result without the names of their files (the same data read from other files)."""
     return [{k: v for k, v in u.items() if k not in ("token_files", "billed_files")} for u in usage]
+
+
+def hybrid_routing_to(refs: list[str]):  # type: ignore[no-untyped-def]
+    """A route-by-segment scenario whose project `p<i>` goes to `refs[i]` (for tests of what depends on its routes)."""
+    from decimal import Decimal
+
+    from auditor.result import Scenario, SegmentChoice
+
+    segments = [
+        SegmentChoice(
+            segment=f"p{i}",
+            candidate=ref,
+            candidate_name=ref,
+            baseline_cost=Decimal(2),
+            projected_cost=Decimal(1),
+            largest_request_tokens=0,
+            passing_candidates=len(refs),
+        )
+        for i, ref in enumerate(refs)
+    ]
+    n = Decimal(len(refs))
+    return Scenario(
+        candidate="hybrid",
+        candidate_name="hybrid",
+        baseline_cost=2 * n,
+        projected_cost=n,
+        savings=n,
+        savings_pct=50.0,
+        kind="hybrid",
+        segmented_by="project",
+        segments=segments,
+    )

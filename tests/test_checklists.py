@@ -18,7 +18,7 @@ from auditor.checklists import checklist
 from auditor.risk import DATA_CLASSES, assess, parse_profile
 from pricing.catalog import lookup_candidate
 from pricing.checklists import checklist_book
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, hybrid_routing_to
 
 OPENROUTER = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
 _TOML = tomllib.loads(files("pricing").joinpath("data/endpoints.toml").read_text(encoding="utf-8"))
@@ -125,35 +125,10 @@ def test_cli_checklists_in_json_and_empty_without_data(run_cli) -> None:  # type
 
 
 def test_a_hybrid_lists_the_items_of_each_candidate_it_routes_to() -> None:
-    from decimal import Decimal
-
     from auditor.checklists import checklist_scenarios
-    from auditor.result import Scenario, SegmentChoice
 
     refs = ["deepseek:deepseek-flash", "aws:deepseek.r1-v1:0"]
-    segments = [
-        SegmentChoice(
-            segment=f"p{i}",
-            candidate=ref,
-            candidate_name=ref,
-            baseline_cost=Decimal(2),
-            projected_cost=Decimal(1),
-            largest_request_tokens=0,
-            passing_candidates=2,
-        )
-        for i, ref in enumerate(refs)
-    ]
-    hybrid = Scenario(
-        candidate="hybrid",
-        candidate_name="hybrid",
-        baseline_cost=Decimal(4),
-        projected_cost=Decimal(2),
-        savings=Decimal(2),
-        savings_pct=50.0,
-        kind="hybrid",
-        segmented_by="project",
-        segments=segments,
-    )
+    hybrid = hybrid_routing_to(refs)
     candidates = [lookup_candidate(r) for r in refs]
     (out,) = checklist_scenarios([hybrid], candidates, parse_profile(["phi"], [], []))
     baa = {i.item.split("]")[0][1:]: i.status for i in out.checklist if "BAA executed" in i.item}

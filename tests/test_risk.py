@@ -15,7 +15,7 @@ import pytest
 from auditor.errors import OptionError
 from auditor.risk import assess, context_fit, parse_profile
 from pricing.catalog import lookup_candidate
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, hybrid_routing_to
 
 OPENROUTER = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
 
@@ -168,35 +168,10 @@ def test_cli_data_profile_in_json_and_bad_class_exits_2(run_cli) -> None:  # typ
 
 
 def test_a_hybrid_takes_the_worst_of_the_candidates_it_routes_to() -> None:
-    from decimal import Decimal
-
-    from auditor.result import Scenario, SegmentChoice
     from auditor.risk import assess_scenarios
 
     refs = ["deepseek:deepseek-flash", "openai:gpt-5-mini"]
-    segments = [
-        SegmentChoice(
-            segment=f"p{i}",
-            candidate=ref,
-            candidate_name=ref,
-            baseline_cost=Decimal(2),
-            projected_cost=Decimal(1),
-            largest_request_tokens=0,
-            passing_candidates=2,
-        )
-        for i, ref in enumerate(refs)
-    ]
-    hybrid = Scenario(
-        candidate="hybrid",
-        candidate_name="hybrid",
-        baseline_cost=Decimal(4),
-        projected_cost=Decimal(2),
-        savings=Decimal(2),
-        savings_pct=50.0,
-        kind="hybrid",
-        segmented_by="project",
-        segments=segments,
-    )
+    hybrid = hybrid_routing_to(refs)
     candidates = [lookup_candidate(r) for r in refs]
     (out,) = assess_scenarios([hybrid], candidates, SMALL, parse_profile(["phi"], [], []))
     assert out.risk is not None and out.risk.level == "blocked"
