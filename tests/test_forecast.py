@@ -22,30 +22,13 @@ from auditor.report.xlsx import write_xlsx
 from pricing.catalog import lookup_candidate
 from pricing.schedule import deprecation
 from tests.conftest import SAMPLES
+from tests.test_importer_openai_batch_jsonl import batch_sample_requests
 
 SAMPLE = SAMPLES / "openai_batch_jsonl" / "batch_6790a1b7_output.jsonl"
 NANO = Decimal("1e-9")
 
 
-def _requests() -> list[tuple[str, Usage, datetime]]:
-    """The sample's successful requests read with the json module: model, usage in genai-prices' terms, time."""
-    out = []
-    for line in SAMPLE.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        if record["error"]:
-            continue
-        body = record["response"]["body"]
-        u = body["usage"]
-        details = u.get("prompt_tokens_details") or u.get("input_tokens_details") or {}
-        out_details = u.get("completion_tokens_details") or u.get("output_tokens_details") or {}
-        usage = Usage(
-            input_tokens=u.get("prompt_tokens", u.get("input_tokens")),
-            cache_read_tokens=details.get("cached_tokens", 0),
-            output_tokens=u.get("completion_tokens", u.get("output_tokens")),
-            output_reasoning_tokens=out_details.get("reasoning_tokens", 0),
-        )
-        out.append((body["model"], usage, datetime.fromtimestamp(body.get("created") or body["created_at"], UTC)))
-    return out
+_requests = batch_sample_requests
 
 
 def _observed_days() -> int:

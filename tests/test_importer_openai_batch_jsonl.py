@@ -19,9 +19,9 @@ def _lines() -> list[dict]:  # type: ignore[type-arg]
     return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
 
 
-def test_list_cost_equals_genai_prices_at_batch_prices_line_by_line() -> None:
-    result = run_audit(AuditOptions(inputs=(SAMPLE,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
-    expected: dict[str, Decimal] = {}
+def batch_sample_requests() -> list[tuple[str, Usage, datetime]]:
+    """The sample's successful requests read with the json module: model, usage in genai-prices' terms, time."""
+    out = []
     for line in _lines():
         if line["error"]:
             continue
@@ -35,13 +35,20 @@ def test_list_cost_equals_genai_prices_at_batch_prices_line_by_line() -> None:
             output_tokens=u.get("completion_tokens", u.get("output_tokens")),
             output_reasoning_tokens=out_details.get("reasoning_tokens", 0),
         )
-        at = datetime.fromtimestamp(body.get("created") or body["created_at"], UTC)
+        out.append((body["model"], usage, datetime.fromtimestamp(body.get("created") or body["created_at"], UTC)))
+    return out
+
+
+def test_list_cost_equals_genai_prices_at_batch_prices_line_by_line() -> None:
+    result = run_audit(AuditOptions(inputs=(SAMPLE,), as_of=AS_OF, candidates=("openai:gpt-5-mini",)))
+    expected: dict[str, Decimal] = {}
+    for model, usage, at in batch_sample_requests():
         # Before the catalog's batch prices (2026-10-14), batch was already 50% (price overlay
         # `openai-batch-since-launch`); these models' standard prices did not change in between.
         at = max(at, datetime(2026, 10, 14, tzinfo=UTC))
-        price = calc_price(usage, body["model"], provider_id="openai", genai_request_timestamp=at,
+        price = calc_price(usage, model, provider_id="openai", genai_request_timestamp=at,
                            price_context={"processing": "batch"})  # fmt: skip
-        expected[body["model"]] = expected.get(body["model"], Decimal(0)) + price.total_price
+        expected[model] = expected.get(model, Decimal(0)) + price.total_price
     assert {u.model_raw: u.list_cost for u in result.usage} == {
         m: cost.quantize(Decimal("1e-9")) for m, cost in expected.items()
     }
