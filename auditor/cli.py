@@ -128,6 +128,13 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
     metavar="LIST",
     help="Providers no traffic may move to, comma-separated (catalog provider ids, e.g. deepseek); Blocked.",
 )
+@click.option(
+    "--quality",
+    "quality_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="CSV of your own evaluation results (columns model, segment or task, score) that the migration plan's "
+    "recommendations use; without it the plan names the evaluation required before each canary.",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
@@ -163,6 +170,7 @@ def audit(
     data_classes: tuple[str, ...] = (),
     allow_jurisdictions: tuple[str, ...] = (),
     ban_providers: tuple[str, ...] = (),
+    quality_file: Path | None = None,
 ) -> None:
     """Audit AI vendor billing exports and usage logs (files or directories).
 
@@ -184,6 +192,7 @@ def audit(
         data_classes=data_classes,
         allow_jurisdictions=allow_jurisdictions,
         ban_providers=ban_providers,
+        quality_file=quality_file,
     )
     plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir)
     err = Console(stderr=True)

@@ -43,3 +43,6 @@ class AuditOptions(BaseModel):
     )
     allow_jurisdictions: tuple[str, ...] = Field(default=(), description="jurisdictions allowed; empty = all")
     ban_providers: tuple[str, ...] = Field(default=(), description="providers no traffic may move to")
+    quality_file: Path | None = Field(
+        default=None, description="CSV of the user's evaluation results: model, segment (or task), score"
+    )

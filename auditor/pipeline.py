@@ -26,7 +26,9 @@ from auditor.ledger import SUM_COLUMNS
 from auditor.localtime import zone_named
 from auditor.options import AuditOptions
 from auditor.overlaps import families_in_several_files, plan_overlaps
+from auditor.plan import PlanInputs, build_plan, plan_notes, quality_notes
 from auditor.progress import ScanProgress
+from auditor.quality import load_quality
 from auditor.reconcile import build_reconciliation
 from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
 from auditor.risk import assess, assess_scenarios, parse_profile, risk_notes
@@ -55,6 +57,7 @@ def run_audit(
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
     assumptions = resolve_assumptions(options.assume)
     profile = parse_profile(options.data_classes, options.allow_jurisdictions, options.ban_providers)
+    quality = load_quality(options.quality_file) if options.quality_file else None
     pricebook = Pricebook()
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
@@ -95,6 +98,14 @@ def run_audit(
         scenario_notes += checklist_notes(profile)
     clock.lap("risk")
     days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
+    plan = None
+    if scenarios:
+        span = (date.fromisoformat(days[-1]) - date.fromisoformat(days[0])).days + 1 if days else 0
+        plan_inputs = PlanInputs(scenarios, candidates, profile, repricing, pricebook, shape_table, assumptions,
+                                 usage, span, quality)  # fmt: skip
+        plan = build_plan(plan_inputs)
+        scenario_notes += (plan_notes(plan) if plan else []) + quality_notes(quality)
+    clock.lap("plan")
     return AuditResult(
         as_of=options.as_of,
         tool_version=__version__,
@@ -126,6 +137,7 @@ def run_audit(
         findings=findings,
         assumptions=assumption_outs(assumptions),
         data_profile=profile.out(),
+        plan=plan,
     )
 
 

@@ -435,3 +435,154 @@ class AuditResult(_Model):
     data_profile: DataProfile | None = Field(
         default=None, description="the data classes and policy the risk ratings used; None when none was given"
     )
+    plan: Plan | None = Field(
+        default=None,
+        description="the migration plan: per segment a recommendation with the savings it captures and its phases, "
+        "the benchmark plan, the negotiation brief and the portfolio before and after; None when nothing is priced",
+    )
+
+
+Level = Literal["green", "amber", "red", "blocked"]
+
+
+class PlanPhase(_Model):
+    """One phase of moving a segment: when it may start, what to watch, and what rolls it back."""
+
+    name: Literal["shadow", "canary", "ramp", "full"]
+    traffic_share_pct: float = Field(
+        description="share of the segment's live traffic the candidate serves (shadow: 0, a sample is mirrored)"
+    )
+    min_days: int = Field(description="the phase lasts at least this many days")
+    min_requests: int | None = Field(description="requests the phase must see before it ends, when known")
+    entry_criteria: list[str]
+    metrics: list[str]
+    rollback_triggers: list[str]
+
+
+class QualityEvidence(_Model):
+    """The user's own evaluation results (--quality) for one segment, against its current models."""
+
+    status: Literal["supports", "against", "insufficient", "none"] = Field(
+        description="supports: the candidate scores within tolerance of every scored current model and those cover "
+        "enough of the segment; against: below one of them beyond tolerance; insufficient: scores missing; none: no "
+        "row for the segment"
+    )
+    candidate_score: float | None
+    current_scores: dict[str, float] = Field(default_factory=dict, description="score per current model (catalog id)")
+    coverage_pct: float | None = Field(
+        default=None, description="share of the segment's tokens from current models that have a score"
+    )
+    sources: list[str] = Field(default_factory=list, description="the rows of the quality file used (file, line)")
+    message: str
+
+
+class PlanSegment(_Model):
+    """The plan for one segment of the scenario the plan is built on."""
+
+    segment: str = Field(description="the project, key or catalog model; '' when the source does not say")
+    recommendation: Literal["migrate", "migrate-in-phases", "stay"]
+    candidate: str | None = Field(description="the segment's best candidate the data profile does not block, if any")
+    candidate_name: str | None
+    rating: Level | None = Field(description="the candidate's risk level on this segment's traffic")
+    savings: Money = Field(description="savings the recommendation captures (0 when it is stay)")
+    savings_forgone: Money = Field(
+        description="the scenario's savings on the segment that a stay gives up (red rating or evaluation against)"
+    )
+    baseline_cost: Money = Field(description="the segment on its current models at as-of prices")
+    requests: int = Field(description="requests of the segment in the audited period (0 when not counted)")
+    current_models: list[str]
+    reasons: list[str] = Field(description="why this recommendation: the rules that applied, with their inputs")
+    quality: QualityEvidence
+    evaluation_required: str | None = Field(
+        description="the evaluation that must pass before the canary, when the quality evidence does not support it"
+    )
+    phases: list[PlanPhase] = Field(default_factory=list)
+
+
+class BenchmarkSegment(_Model):
+    """One segment's parallel benchmark: how many of its real requests to replay on the candidate."""
+
+    segment: str
+    candidate: str
+    current_models: list[str]
+    population_requests: int = Field(description="the segment's requests in the audited period (0: not counted)")
+    sample_requests: int = Field(description="requests to sample by the plan's rule")
+    shadow_cost: Money | None = Field(
+        description="what replaying the sample on the candidate costs at as-of prices; None without request counts"
+    )
+
+
+class BenchmarkPlan(_Model):
+    """Which segments to benchmark, how many requests, and what to compare."""
+
+    rule: str = Field(description="the sample-size rule")
+    compare: list[str]
+    segments: list[BenchmarkSegment] = Field(default_factory=list)
+
+
+class AlternativeRate(_Model):
+    """A candidate priced on one vendor's traffic."""
+
+    candidate: str
+    candidate_name: str
+    projected_cost: Money = Field(description="the vendor's priced traffic on the candidate at as-of prices")
+    rate_per_mtok: Money = Field(description="projected_cost per million tokens of the vendor's current mix")
+    rating: Level | None
+
+
+class VendorBrief(_Model):
+    """The negotiation brief for one current vendor."""
+
+    vendor: str
+    billed_cost: Money | None = Field(description="what the vendor billed on lines with tokens; None if not stated")
+    billed_tokens: int = Field(description="tokens of the lines whose billed cost is stated")
+    effective_rate: Money | None = Field(description="billed_cost per million billed_tokens")
+    list_cost: Money | None = Field(description="the same traffic at list price when used")
+    list_tokens: int
+    list_rate: Money | None = Field(description="list_cost per million list_tokens")
+    discount_vs_list_pct: float | None = Field(description="1 - effective_rate / list_rate, percent")
+    priced_tokens: int = Field(description="tokens of the vendor's traffic the alternatives are priced on")
+    alternatives: list[AlternativeRate] = Field(
+        default_factory=list, description="the cheapest candidates not blocked, on the vendor's traffic"
+    )
+    price_cut_to_match_pct: float | None = Field(
+        description="the cut of the effective rate that matches the best alternative's rate; None when none is cheaper"
+    )
+    message: str
+
+
+class Negotiation(_Model):
+    basis: str
+    vendors: list[VendorBrief] = Field(default_factory=list)
+
+
+class PortfolioShare(_Model):
+    """One provider's or jurisdiction's share of the priced spend, before and after the plan."""
+
+    name: str
+    before_cost: Money
+    before_pct: float
+    after_cost: Money
+    after_pct: float
+
+
+class Portfolio(_Model):
+    basis: str
+    by_provider: list[PortfolioShare] = Field(default_factory=list)
+    by_jurisdiction: list[PortfolioShare] = Field(default_factory=list)
+
+
+class Plan(_Model):
+    """The migration plan, built on one scenario (the route-by-segment one when there is one)."""
+
+    scenario: str | None = Field(description="the candidate id of the scenario the plan is built on")
+    scenario_savings: Money | None = Field(description="that scenario's savings")
+    savings: Money = Field(description="the savings the plan captures: the sum of its segments' savings")
+    savings_forgone: Money = Field(
+        description="the sum of the segments' savings_forgone; savings + savings_forgone = scenario_savings"
+    )
+    quality_file: str | None = Field(default=None, description="the evaluation results file (--quality), if given")
+    segments: list[PlanSegment] = Field(default_factory=list)
+    benchmark_plan: BenchmarkPlan
+    negotiation: Negotiation
+    portfolio: Portfolio
