@@ -48,6 +48,7 @@ from auditor.report.pdf_tables import (
     register_fonts,
     scenario_table,
 )
+from auditor.report.plan_sections import plan_story
 from auditor.report.reconciliation import findings_table, reconciliation_table
 from auditor.result import (
     AuditResult,
@@ -364,6 +365,7 @@ def build_story(result: AuditResult) -> list[Flowable]:
         *_summary(result),
         *_spend(result),
         *_scenarios(result),
+        *plan_story(result, WIDTH, _section, _sub, _block),
         *_forecast(result),
         *_reconciliation_and_findings(result),
         *_unpriced(result),

@@ -27,6 +27,7 @@ from auditor.report.formatting import (
     reasons_text,
     top_driver,
 )
+from auditor.report.plan_sections import plan_sheet
 from auditor.report.reconciliation import (
     FINDING_HEADERS,
     RECONCILIATION_HEADERS,
@@ -326,6 +327,7 @@ def build_workbook(result: AuditResult) -> Workbook:
         ("Price changes", PRICE_CHANGE_HEADERS, price_change_rows(result)),
         ("Reconciliation", RECONCILIATION_HEADERS, reconciliation_rows(result)),
         ("Findings", FINDING_HEADERS, finding_rows(result)),
+        ("Plan", *plan_sheet(result)),
     ]
     if result.contract_file:
         sheets.append(("Commitments", _COMMITMENT_HEADERS, _commitment_rows(result)))
