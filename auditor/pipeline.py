@@ -100,9 +100,9 @@ def run_audit(
     days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
     plan = None
     if scenarios:
-        span = (date.fromisoformat(days[-1]) - date.fromisoformat(days[0])).days + 1 if days else 0
+        active_days = int(usage_table["day"].nunique())  # requests per day are over the days with usage
         plan_inputs = PlanInputs(scenarios, candidates, profile, repricing, pricebook, shape_table, assumptions,
-                                 usage, span, quality)  # fmt: skip
+                                 usage, active_days, quality)  # fmt: skip
         plan = build_plan(plan_inputs)
         scenario_notes += (plan_notes(plan) if plan else []) + quality_notes(quality)
     clock.lap("plan")

@@ -128,7 +128,7 @@ class PlanInputs:
     shape: pd.DataFrame
     assumptions: Sequence[Assumption]
     usage: Sequence[UsageEntry]
-    days: int
+    days: int  # days with usage in the audited period
     quality: QualityFile | None = None
 
 
@@ -240,7 +240,7 @@ class _Traffic:
     """A segment's traffic in the audited period, per request where counted."""
 
     requests: int
-    days: int
+    days: int  # days with usage in the audited period
     side: int
     output: int
     baseline: Decimal

@@ -288,3 +288,30 @@ def plan_sheet(result: AuditResult) -> tuple[list[str], list[list[SheetValue]]]:
             rows.append(["portfolio", sh.name, None, None, None, None, f"{kind} after", sh.after_cost, None,
                          _fraction(sh.after_pct), None])  # fmt: skip
     return PLAN_HEADERS, rows
+
+
+# --- the terminal summary ------------------------------------------------------------------------------
+
+
+def plan_lines(result: AuditResult) -> list[str]:
+    """A few terminal lines: the plan's recommendations and savings, and each vendor's negotiation lever."""
+    plan = result.plan
+    if plan is None or not plan.segments:
+        return []
+    counts = {r: sum(1 for s in plan.segments if s.recommendation == r) for r in _LABEL}
+    text = ", ".join(f"{n} {_LABEL[r]}" for r, n in counts.items() if n)
+    line = f"migration plan ({plan.scenario} scenario): {text}; captures {money(plan.savings)}"
+    line += f" of {money(plan.scenario_savings)}"
+    if plan.quality_file is None:
+        line += "; evaluations required before the canaries (--quality)"
+    lines = [line]
+    for v in plan.negotiation.vendors:
+        best = v.alternatives[0] if v.alternatives else None
+        if best is None or v.price_cut_to_match_pct is None:
+            continue
+        now = _rate(v.effective_rate) + " billed" if v.effective_rate is not None else _rate(v.list_rate) + " list"
+        lines.append(
+            f"negotiation {v.vendor}: {now} per Mtok; {best.candidate} {_rate(best.rate_per_mtok)} on the same mix "
+            f"(ask {percent(v.price_cut_to_match_pct)} off)"
+        )
+    return lines

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.report.formatting import cost_range, top_driver
+from auditor.report.plan_sections import plan_lines
 from auditor.report.reconciliation import terminal_line
 from auditor.result import AuditResult, is_unpriced
 from auditor.risk import risk_line
@@ -42,6 +43,8 @@ def print_summary(result: AuditResult, console: Console) -> None:
     console.print(Text(terminal_line(result)))
     if risk := risk_line(result):
         console.print(Text(risk))
+    for line in plan_lines(result):
+        console.print(Text(line))
     for warning in result.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
 
