@@ -50,10 +50,10 @@ def _note(text: str) -> Paragraph:
 
 def plan_story(result: AuditResult, width: float, section: Heading, sub: Heading, block: Block) -> list[Flowable]:
     """The plan's PDF section: `section` and `sub` make the report's headings, `block` keeps one with its body."""
-    heads = [section("Migration plan", "plan")]
     plan = result.plan
-    if plan is None:
-        return block(heads, Paragraph("No migration plan: nothing is priced.", _BODY))
+    if plan is None:  # nothing is priced: the scenarios section already says so
+        return []
+    heads = [section("Migration plan", "plan")]
     story: list[Flowable] = []
     if plan.segments:
         story += block([*heads, sub("Recommendations", "plan-recommendations")], recommendation_table(plan, width))
