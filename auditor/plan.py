@@ -215,9 +215,10 @@ def _segments(
         .sum()
     )
     names = _names_by_ref(inputs.usage)
+    by_segment = {str(k): rows for k, rows in frame.groupby(_SEGMENT, sort=False)}
     out = []
     for name, choice in choices.items():
-        rows = frame[frame[_SEGMENT] == name]
+        rows = by_segment[name]
         seg_tokens = tokens[tokens.index.get_level_values(0) == name].droplevel(0)
         out.append(_segment(inputs, choice, shares[name], rows, seg_tokens, singles, by_ref, names))
     return out
@@ -295,7 +296,10 @@ def _segment(
         seen = f"rating {rating}" + (f": {', '.join(flagged)}" if flagged else "")
         if rating in ("red", "blocked"):
             recommendation, captured, forgone = "stay", Decimal(0), share
-            reasons.append(f"{candidate.ref} is rated {rating} on this segment ({', '.join(flagged)}).")
+            scores = f"operational score {risk.operational_score:g}" + (
+                f", compliance score {risk.compliance_score:g}" if risk.compliance_score is not None else ""
+            )
+            reasons.append(f"{candidate.ref} is rated {rating} on this segment ({scores}; {', '.join(flagged)}).")
         elif quality.status == "against":
             recommendation, captured, forgone = "stay", Decimal(0), share
             reasons.append(f"The evaluation results show {candidate.ref} below the current models: {quality.message}")
