@@ -285,3 +285,17 @@ def test_cli_json_carries_the_plan_and_the_renderers_show_it(run_cli, tmp_path: 
     rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
     saved = {r[1]: Decimal(str(r[7])) for r in rows if r[0] == "segment" and r[6] == "savings"}
     assert saved == {s["segment"]: Decimal(s["savings"]) for s in plan["segments"]}
+
+
+def test_when_every_candidate_is_blocked_nothing_moves_and_the_brief_says_so() -> None:
+    # DoD work: DeepSeek (PRC-developed) is blocked, so the route-by-segment scenario has nowhere to route.
+    result = _audit(OPENAI, candidates=("deepseek:deepseek-flash",), data_classes=("dod",))
+    plan = result.plan
+    assert plan is not None and not [s for s in result.scenarios if s.kind == "hybrid"]
+    assert plan.scenario is None and plan.segments == [] and plan.savings == 0
+    assert plan.benchmark_plan.segments == []
+    (brief,) = plan.negotiation.vendors
+    assert brief.alternatives == [] and brief.message.endswith("no candidate that is not blocked prices this traffic.")
+    assert [(p.name, p.before_cost, p.after_cost) for p in plan.portfolio.by_provider] == [
+        ("openai", result.scenarios[0].baseline_cost, result.scenarios[0].baseline_cost)
+    ]

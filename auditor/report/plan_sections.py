@@ -60,10 +60,11 @@ def plan_story(result: AuditResult, width: float, section: Heading, sub: Heading
         story.append(_note(_savings_text(plan)))
     else:
         story += block(heads, Paragraph("No route-by-segment scenario: no segment to plan.", _BODY))
-    for s in sorted(plan.segments, key=lambda s: (-s.savings, s.segment))[:PDF_PHASED_SEGMENTS]:
+    shown = sorted(plan.segments, key=lambda s: (-s.savings, s.segment))[:PDF_PHASED_SEGMENTS]
+    for i, s in enumerate(shown):
         if s.phases:
             title = f"Phases: {_segment_name(s.segment)} to {s.candidate}"
-            story += block([sub(title, f"plan-phases-{s.segment}")], phase_table(s, width))
+            story += block([sub(title, f"plan-phases-{i}")], phase_table(s, width))
             if s.evaluation_required:
                 story.append(_note(s.evaluation_required))
     phased = sum(1 for s in plan.segments if s.phases)
