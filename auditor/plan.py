@@ -282,13 +282,13 @@ def _segment(
     recommendation: Recommendation
     reasons: list[str] = []
     if candidate is None or share <= 0:
-        recommendation, captured, forgone = "stay", Decimal(0), Decimal(0)
+        # A stay forgoes whatever share of the scenario's savings falls on the segment (0 unless a contract moved
+        # the scenario's baseline, or the exact cost of a routed segment is not below its current cost).
+        recommendation, captured, forgone = "stay", Decimal(0), share
         reasons.append(
             "No candidate that the data profile does not block and whose context window fits "
             f"({choice.passing_candidates} fit) is cheaper than the current models."
         )
-        if candidate is not None:  # routed, but its share of the scenario's savings is not positive
-            forgone = share
     else:
         risk = assess(candidate, inputs.profile, rows)
         rating = risk.level
@@ -585,10 +585,11 @@ def _vendor(
     effective, list_rate = _rate(billed_cost, billed_tokens), _rate(list_cost, list_tokens)
     discount = round(float(1 - effective / list_rate) * 100, 2) if effective is not None and list_rate else None
     shape = inputs.shape[inputs.shape["provider"] == vendor]
-    scenarios = build_scenarios(shape, inputs.pricebook, list(candidates), inputs.repricing.as_of, inputs.assumptions)
-    priced_tokens = 0
-    if scenarios:
-        priced_tokens = int(Repricing.of(shape, inputs.repricing.as_of).priced[_COUNTED].sum().sum())
+    repricing = Repricing.of(shape, inputs.repricing.as_of)
+    scenarios = build_scenarios(
+        shape, inputs.pricebook, list(candidates), inputs.repricing.as_of, inputs.assumptions, repricing
+    )
+    priced_tokens = int(repricing.priced[_COUNTED].sum().sum())
     alternatives = []
     for s in sorted(scenarios, key=lambda s: (s.projected_cost, s.candidate))[:ALTERNATIVES]:
         rate = _rate(s.projected_cost, priced_tokens)
