@@ -192,7 +192,7 @@ def _price_rows(
                 id=price_id,
                 model=ref,
                 model_name=model.display_name,
-                role=" and ".join(r for r, isit in (("current", ref in current), ("candidate", ref in candidates)) if isit),
+                role=_role(ref in current, ref in candidates),
                 service_tiers=sorted({t for _, t, _ in row_keys}),
                 time_of_day=_time_label(model, {s for s, _, _ in row_keys}),
                 request_size=_size_label(model, {f for _, _, f in row_keys}),
@@ -207,6 +207,10 @@ def _price_rows(
             )
         )
     return rows, ids_of
+
+
+def _role(is_current: bool, is_candidate: bool) -> str:
+    return " and ".join(r for r, yes in (("current", is_current), ("candidate", is_candidate)) if yes)
 
 
 def _plain(value: Decimal) -> Decimal:
