@@ -27,9 +27,7 @@ from auditor.report.formatting import (
     best_scenario,
     clean_text,
     list_cost_label,
-    ranked_scenarios,
     reasons_text,
-    top_driver,
 )
 from auditor.report.reconciliation import (
     FINDING_HEADERS,
@@ -272,9 +270,9 @@ def build_workbook(result: AuditResult) -> tuple[Workbook, Cache]:
         total = live.baseline_sheet(book, sheets[live.BASELINE_LINES], model, cache)
         live.name_baseline(book, "Summary", str(baseline_cell))
     else:
-        for title, headers in ((live.PRICES, live.PRICE_HEADERS), (live.LINES, live.LINE_HEADERS),
+        for empty, columns in ((live.PRICES, live.PRICE_HEADERS), (live.LINES, live.LINE_HEADERS),
                                (live.BASELINE_LINES, live.BASELINE_HEADERS)):  # fmt: skip
-            write_table(sheets[title], headers, [], cache, ["The result carries no cost model: nothing was priced."])
+            write_table(sheets[empty], columns, [], cache, ["The result carries no cost model: nothing was priced."])
     live_rows: list[Row] = []
     if model is not None:
         live_rows = [["Baseline at as-of list prices (live)", live.baseline_formula(total)]]
@@ -328,4 +326,8 @@ def xlsx_bytes(result: AuditResult) -> bytes:
 def write_xlsx(result: AuditResult, path: Path) -> None:
     """Write the XLSX workbook of `result` to `path` (written atomically)."""
     data = xlsx_bytes(result)
-    write_atomically(path, lambda tmp: tmp.write_bytes(data))
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    write_atomically(path, write)

@@ -95,8 +95,8 @@ def source_rows(result: AuditResult) -> list[Row]:
             add("checklist", f"{item.regime}: {item.item}", item.source, item.as_of)
     for rate in result.fx_rates:
         add("exchange rate", f"{rate.currency} {rate.month or 'every month'}", rate.source)
-    for f in result.inputs:
-        add("input file", f.path, f"sha256 {f.sha256}")
+    for file in result.inputs:
+        add("input file", file.path, f"sha256 {file.sha256}")
     return rows
 
 

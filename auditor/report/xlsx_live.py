@@ -26,7 +26,6 @@ from auditor.report.xlsx_costs import (
     baseline_cost,
     line_cost,
     run_inputs,
-    set_by_flag,
     variant_weight,
 )
 from auditor.report.xlsx_table import (
@@ -174,6 +173,10 @@ def _priced(n: int, name: str) -> str:
     return f"INDEX({name},Y{n})"
 
 
+def _pick(value: Decimal | None, default: Decimal) -> Decimal:
+    return default if value is None else value
+
+
 def lines_sheet(book: Workbook, sheet: Worksheet, model: CostModel, inputs: Inputs, cache: Cache) -> None:
     prices = {p.id: p for p in model.prices}
     order = {p.id: i for i, p in enumerate(model.prices, start=1)}
@@ -183,9 +186,9 @@ def lines_sheet(book: Workbook, sheet: Worksheet, model: CostModel, inputs: Inpu
     for n, line in enumerate(lines, start=2):
         mine = own[(line.scenario, line.source_model)]
         price = prices[line.price]
-        r_used = inputs["token_ratio"] if inputs["token_ratio"] is not None else mine.token_ratio
-        a_used = inputs["output_verbosity"] if inputs["output_verbosity"] is not None else mine.output_verbosity
-        q_used = inputs["reasoning_verbosity"] if inputs["reasoning_verbosity"] is not None else mine.reasoning_verbosity
+        r_used = _pick(inputs["token_ratio"], mine.token_ratio)
+        a_used = _pick(inputs["output_verbosity"], mine.output_verbosity)
+        q_used = _pick(inputs["reasoning_verbosity"], mine.reasoning_verbosity)
         wa = Decimal(0) if inputs["output_verbosity"] is not None else mine.answer_native
         wq = Decimal(0) if inputs["reasoning_verbosity"] is not None else mine.reasoning_native
         tokens_part = (
@@ -319,7 +322,9 @@ def scenarios_sheet(
     for n, (rank, s) in enumerate(enumerate(scenarios, start=1), start=2):
         live_projected = live and s.kind == "single" and s.projected_basis == "list" and s.candidate in have_lines
         live_baseline = live and baseline_cell is not None and s.baseline_basis == "list"
-        baseline: Formula | Decimal = Formula(f"={BASELINE_NAME}", s.baseline_cost) if live_baseline else s.baseline_cost
+        baseline: Formula | Decimal = s.baseline_cost
+        if live_baseline:
+            baseline = Formula(f"={BASELINE_NAME}", s.baseline_cost)
         projected: Formula | Decimal = (
             Formula(f"=SUMPRODUCT(EXACT(line_scenario,B{n})*line_cost)", s.projected_cost)
             if live_projected

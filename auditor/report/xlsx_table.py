@@ -161,9 +161,13 @@ def cache_values(data: bytes, titles: Sequence[str], cache: Cache) -> bytes:
             content = source.read(info.filename)
             values = parts.get(info.filename)
             if values:
-                content = _FORMULA_CELL.sub(lambda m: _cached(m, values), content.decode("utf-8")).encode("utf-8")
+                content = _with_values(content.decode("utf-8"), values).encode("utf-8")
             target.writestr(info, content)
     return out.getvalue()
+
+
+def _with_values(xml: str, values: dict[str, Decimal | int | str | None]) -> str:
+    return _FORMULA_CELL.sub(lambda m: _cached(m, values), xml)
 
 
 def _cached(match: re.Match[str], values: dict[str, Decimal | int | str | None]) -> str:
