@@ -242,7 +242,7 @@ def _clock(slot: int) -> str:
 def _size_label(model: CatalogModel, floors: set[int]) -> str:
     if not has_size_tiers(model):
         return "any size"
-    return "; ".join(f"from {f:,} input tokens" for f in sorted(floors))
+    return "; ".join(f"from {f:,} input tokens" if f >= 0 else "size unknown (smallest tier)" for f in sorted(floors))
 
 
 def _source(model: CatalogModel, as_of: date, catalog: str, row_keys: set[tuple[int, str, int]]) -> str:

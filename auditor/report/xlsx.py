@@ -251,7 +251,12 @@ def _commitment_rows(result: AuditResult) -> list[Row]:
 Sheet = Callable[[Worksheet], None]
 
 
-def build_workbook(result: AuditResult) -> tuple[Workbook, Cache]:
+def build_workbook(result: AuditResult) -> Workbook:
+    """The workbook of `result` (its formula cells without cached values: `xlsx_bytes` writes them)."""
+    return build_with_cache(result)[0]
+
+
+def build_with_cache(result: AuditResult) -> tuple[Workbook, Cache]:
     """The workbook of `result`, and the cached values of its formula cells (sheet title → cell → value)."""
     book = Workbook()
     book.remove(book.active)
@@ -317,7 +322,7 @@ _SUMMARY_NOTES = [
 
 def xlsx_bytes(result: AuditResult) -> bytes:
     """The workbook file's bytes, each formula cell holding the engine's figure as its cached value."""
-    book, cache = build_workbook(result)
+    book, cache = build_with_cache(result)
     buffer = io.BytesIO()
     book.save(buffer)
     return cache_values(buffer.getvalue(), book.sheetnames, cache)
