@@ -180,3 +180,27 @@ def test_an_empty_result_gives_header_only_sheets(result: AuditResult, tmp_path:
     assert book["Usage by model"].max_row == 1 and book["Risk"].auto_filter.ref == "A1:J1"
     assert book["Rejected rows"].auto_filter.ref == "A1:E1"
     assert _summary(book)["Best saving"].value == "no scenarios were computed"
+
+
+HOSTILE = ['=HYPERLINK("http://evil.example","click")', "@SUM(1+1)*cmd|' /C calc'!A0", "+cmd|' /C calc'!A0",
+           "-2+3", "<font color='red'>x</font>", "model-" + "x" * 5000, "gpt-4o 🚀 模型", "نموذج-عربي \u202egpt"]  # fmt: skip
+
+
+def test_hostile_names_are_stored_literally_in_every_sheet(result: AuditResult, tmp_path: Path) -> None:
+    """Names from inputs reach the usage sheets, the month sheet and the rejected rows: each cell holds the text
+    exactly (5,000 characters included), as a string, and no formula anywhere holds any of it."""
+    usage = [result.usage[0].model_copy(update={"model_raw": name, "provider": name}) for name in HOSTILE]
+    months = [result.usage_by_month[0].model_copy(update={"model_raw": name}) for name in HOSTILE]
+    write_xlsx(result.model_copy(update={"usage": usage, "usage_by_month": months}), tmp_path / "h.xlsx")
+    book = load_workbook(tmp_path / "h.xlsx")
+    for title, column in (("Usage by model", "model"), ("Usage by model", "provider"), ("Usage by month", "model")):
+        cells = [r[column] for r in _records(book[title])]
+        assert [c.value for c in cells] == HOSTILE
+        assert all(c.data_type == "s" for c in cells)
+        assert [bool(c.quotePrefix) for c in cells] == [n.startswith(("=", "+", "-", "@")) for n in HOSTILE]
+    assert book["Usage by model"].column_dimensions["B"].width <= 62  # a long name does not make a wall-wide column
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    assert not any(name[:8] in str(cell.value) for name in HOSTILE)
