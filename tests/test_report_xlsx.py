@@ -182,8 +182,16 @@ def test_an_empty_result_gives_header_only_sheets(result: AuditResult, tmp_path:
     assert _summary(book)["Best saving"].value == "no scenarios were computed"
 
 
-HOSTILE = ['=HYPERLINK("http://evil.example","click")', "@SUM(1+1)*cmd|' /C calc'!A0", "+cmd|' /C calc'!A0",
-           "-2+3", "<font color='red'>x</font>", "model-" + "x" * 5000, "gpt-4o 🚀 模型", "نموذج-عربي \u202egpt"]  # fmt: skip
+HOSTILE = [
+    '=HYPERLINK("http://evil.example","click")',
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "<font color='red'>x</font>",
+    "model-" + "x" * 5000,
+    "gpt-4o 🚀 模型",
+    "نموذج-عربي \u202egpt",
+]
 
 
 def test_hostile_names_are_stored_literally_in_every_sheet(result: AuditResult, tmp_path: Path) -> None:
