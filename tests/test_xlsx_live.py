@@ -186,9 +186,7 @@ def _without_cached_values(path: Path, target: Path) -> Path:
     return target
 
 
-def test_libreoffice_recalculates_the_engines_scenario_totals(
-    result: AuditResult, xlsx: Path, tmp_path: Path
-) -> None:
+def test_libreoffice_recalculates_the_engines_scenario_totals(result: AuditResult, xlsx: Path, tmp_path: Path) -> None:
     recalculated = _recalculated(_without_cached_values(xlsx, tmp_path / "audit.xlsx"), tmp_path)
     values = _scenario_values(recalculated)
     for s in result.scenarios:
