@@ -301,10 +301,15 @@ SCENARIO_HEADERS = ["rank", "candidate", "name", "baseline", "projected", "savin
 
 
 def _how(s: Scenario, live_projected: bool) -> str:
+    text = _how_projected(s, live_projected)
+    return text + ("; baseline fixed at contract prices" if s.baseline_basis == "contract" else "")
+
+
+def _how_projected(s: Scenario, live_projected: bool) -> str:
     if live_projected:
         return LIVE
     if s.kind == "hybrid":
-        return "fixed: the hybrid's routing and cost are the engine's (baseline live)"
+        return "fixed: the hybrid's routing and cost are the engine's"
     if s.projected_basis == "contract":
         return "fixed: projected at contract prices"
     return "fixed: no cost lines for this scenario"
