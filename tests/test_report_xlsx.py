@@ -212,3 +212,12 @@ def test_hostile_names_are_stored_literally_in_every_sheet(result: AuditResult, 
             for cell in row:
                 if cell.data_type == "f":
                     assert not any(name[:8] in str(cell.value) for name in HOSTILE)
+
+
+def test_two_renderings_hold_identical_cell_values(result: AuditResult, tmp_path: Path) -> None:
+    for name in ("a.xlsx", "b.xlsx"):
+        write_xlsx(result, tmp_path / name)
+    books = [load_workbook(tmp_path / name) for name in ("a.xlsx", "b.xlsx")]
+    assert books[0].sheetnames == books[1].sheetnames
+    for title in books[0].sheetnames:
+        assert list(books[0][title].values) == list(books[1][title].values), title

@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 
 from openpyxl.cell.cell import Cell
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -33,6 +33,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")  # the input cells: light yellow, blue text
 INPUT_FONT = Font(color="1F4E79", bold=True)
 _MIN_WIDTH, _MAX_WIDTH = 8, 60
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_WRAP_UP_TO = 1000  # longer text (a 5,000-character model name) stays on one line rather than a wall-high row
 
 
 @dataclass(frozen=True)
@@ -137,8 +139,11 @@ def write_table(
     shown = [len(h) + 2 for h in headers]  # +2 leaves room for the filter button
     for r, row in enumerate(rows, start=2):
         for c, value in enumerate(row, start=1):
-            write_cell(sheet, r, c, value, cache)
-            shown[c - 1] = max(shown[c - 1], _shown_width(value))
+            cell = write_cell(sheet, r, c, value, cache)
+            width = _shown_width(value)
+            shown[c - 1] = max(shown[c - 1], width)
+            if isinstance(value, str) and _MAX_WIDTH < width and len(value) <= _WRAP_UP_TO:
+                cell.alignment = _WRAP
     for c, width in enumerate(shown, start=1):
         width = (widths or {}).get(c, width)
         sheet.column_dimensions[get_column_letter(c)].width = min(max(width + 2, _MIN_WIDTH), _MAX_WIDTH)
