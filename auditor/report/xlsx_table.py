@@ -142,7 +142,7 @@ def write_table(
             cell = write_cell(sheet, r, c, value, cache)
             width = _shown_width(value)
             shown[c - 1] = max(shown[c - 1], width)
-            if isinstance(value, str) and _MAX_WIDTH < width and len(value) <= _WRAP_UP_TO:
+            if isinstance(value, str) and width > _MAX_WIDTH and len(value) <= _WRAP_UP_TO:
                 cell.alignment = _WRAP
     for c, width in enumerate(shown, start=1):
         width = (widths or {}).get(c, width)
