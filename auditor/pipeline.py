@@ -14,6 +14,7 @@ from auditor import __version__
 from auditor.assumptions import RANGE_NOTE, assumption_notes, resolve_assumptions
 from auditor.checklists import checklist_notes, checklist_scenarios
 from auditor.contract_pricing import ContractPricing
+from auditor.cost_lines import build_cost_model
 from auditor.errors import OptionError
 from auditor.families import family_notes
 from auditor.findings import build_findings
@@ -138,6 +139,9 @@ def run_audit(
         assumptions=assumption_outs(assumptions),
         data_profile=profile.out(),
         plan=plan,
+        cost_model=build_cost_model(repricing, pricebook, candidates, f"genai-prices {catalog_version()}")
+        if scenarios
+        else None,
     )
 
 

@@ -440,6 +440,11 @@ class AuditResult(_Model):
         description="the migration plan: per segment a recommendation with the savings it captures and its phases, "
         "the benchmark plan, the negotiation brief and the portfolio before and after; None when nothing is priced",
     )
+    cost_model: CostModel | None = Field(
+        default=None,
+        description="the rates, per-source-model tokens and per-model assumption defaults the baseline and single "
+        "scenarios are computed from (list prices); None when nothing was priced",
+    )
 
 
 Level = Literal["green", "amber", "red", "blocked"]
@@ -586,3 +591,67 @@ class Plan(_Model):
     benchmark_plan: BenchmarkPlan
     negotiation: Negotiation
     portfolio: Portfolio
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What the workbook's live formulas price: the rates used, and the priced workload per source model and rate.
+
+
+class PriceRow(_Model):
+    """One catalog model's list rates in one price regime (tier, time of day, request size) at as-of."""
+
+    id: str = Field(description="stable id within the result, e.g. P001; cost lines refer to it")
+    model: str = Field(description="`provider:model` catalog id")
+    model_name: str
+    role: str = Field(description="current, candidate, or current and candidate")
+    service_tiers: list[str] = Field(description="the service tiers priced at these rates")
+    time_of_day: str = Field(description="the UTC half hours priced at these rates, or 'any time'")
+    request_size: str = Field(description="the request sizes (input tokens) priced at these rates, or 'any size'")
+    input: Money = Field(description="USD per million plain input tokens")
+    cache_read: Money = Field(description="USD per million cache-read tokens")
+    cache_write: Money = Field(description="USD per million 5-minute cache-write tokens")
+    cache_write_1h: Money = Field(description="USD per million 1-hour cache-write tokens")
+    output: Money = Field(description="USD per million answer (non-reasoning) output tokens")
+    reasoning: Money = Field(description="USD per million reasoning tokens")
+    requests: Money = Field(description="USD per thousand requests")
+    source: str = Field(description="the catalog and date, and any sourced correction (overlay) applied")
+
+
+class CostLine(_Model):
+    """Tokens of the priced workload of one source model at one price row: the baseline's (scenario 'baseline',
+    the source model's own rates) or a single scenario's under the price variants it is used in."""
+
+    scenario: str = Field(description="'baseline' or the candidate id")
+    source_model: str = Field(description="`provider:model` catalog id the tokens were served on")
+    price: str = Field(description="the PriceRow id")
+    variants: list[Literal["as_served", "batch", "off_peak", "batch_off_peak"]] = Field(
+        description="the price variants these tokens are priced at (weights from batch_share and offpeak_share)"
+    )
+    requests: int
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cache_write_1h_tokens: int
+    answer_tokens: int = Field(description="output less reasoning")
+    reasoning_tokens: int
+
+
+class SourceAssumptions(_Model):
+    """A single scenario's per-model defaults for one source model (families, else the global default); an
+    `--assume` value replaces them. Native shares: the part of answer / reasoning output not scaled by token_ratio."""
+
+    scenario: str
+    source_model: str
+    token_ratio: Decimal
+    output_verbosity: Decimal
+    reasoning_verbosity: Decimal
+    answer_native: Decimal
+    reasoning_native: Decimal
+
+
+class CostModel(_Model):
+    """The inputs of the scenarios' cost, for recomputing them (the workbook's formulas)."""
+
+    prices: list[PriceRow] = Field(default_factory=list)
+    lines: list[CostLine] = Field(default_factory=list)
+    source_assumptions: list[SourceAssumptions] = Field(default_factory=list)

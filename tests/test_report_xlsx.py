@@ -16,7 +16,8 @@ from auditor.report.xlsx import COUNT_FORMAT, MONEY_FORMAT, PERCENT_FORMAT, safe
 from auditor.result import AuditResult
 
 FIXTURE = Path(__file__).parent / "fixtures" / "result_small.json"
-SHEETS = ["Summary", "Usage by model", "Usage by month", "Scenarios", "Inputs", "Rejected rows"]
+SHEETS = ["Summary", "Assumptions", "Scenarios", "Prices", "Scenario lines", "Baseline lines", "Usage by model",
+          "Usage by month", "Spend by month", "Risk", "Checklist", "Sources", "Inputs", "Rejected rows"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def _records(sheet: Worksheet) -> list[dict[str, Any]]:
 
 
 def _summary(book: Workbook) -> dict[str, Any]:
-    return {str(row[0].value): row[1] for row in book["Summary"].iter_rows(min_row=2)}
+    return {str(row[0].value): row[1] for row in book["Summary"].iter_rows(min_row=2) if row[0].value}
 
 
 def test_sheets_in_order(book: Workbook) -> None:
@@ -90,21 +91,32 @@ def test_month_sheet_marks_unpriced(book: Workbook, result: AuditResult) -> None
 
 
 def test_hostile_text_never_becomes_a_formula(book: Workbook) -> None:
+    """Text that begins like a formula is stored as text, exactly as written, with the quote prefix (it stays text
+    when edited); the only formulas are the workbook's own, in the live sheets (none in this result, which has no
+    cost model, but the rank, savings and savings % of Scenarios)."""
     models = [r["model"] for r in _records(book["Usage by model"])]
     hostile = next(c for c in models if "HYPERLINK" in str(c.value))
-    assert hostile.value == '\'=HYPERLINK("http://x")'
-    assert hostile.data_type == "s"
-    reasons = [r["reason"].value for r in _records(book["Rejected rows"])]
-    assert "'=cmd|' /C calc'!A0 is not a model name" in reasons
+    assert hostile.value == '=HYPERLINK("http://x")'
+    assert hostile.data_type == "s" and hostile.quotePrefix
+    reasons = [r["reason"] for r in _records(book["Rejected rows"])]
+    cmd = next(c for c in reasons if str(c.value).startswith("=cmd"))
+    assert cmd.value == "=cmd|' /C calc'!A0 is not a model name" and cmd.data_type == "s" and cmd.quotePrefix
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
-                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+                if cell.data_type == "f":
+                    assert sheet.title in ("Scenarios", "Assumptions"), (sheet.title, cell.coordinate, cell.value)
+                    assert "HYPERLINK" not in str(cell.value) and "cmd" not in str(cell.value)
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
-def test_safe_text_quotes_every_formula_start(start: str) -> None:
-    assert safe_text(start + "1+1") == "'" + start + "1+1"
+def test_every_formula_start_is_stored_as_quoted_text(start: str, tmp_path: Path, result: AuditResult) -> None:
+    hostile = result.usage[0].model_copy(update={"model_raw": start + "1+1"})
+    write_xlsx(result.model_copy(update={"usage": [hostile]}), tmp_path / "h.xlsx")
+    cell = load_workbook(tmp_path / "h.xlsx")["Usage by model"]["B2"]
+    # XML reads a raw carriage return back as a line feed (end-of-line normalisation): still text, never a formula.
+    assert (cell.value, cell.data_type, cell.quotePrefix) == ((start + "1+1").replace("\r", "\n"), "s", True)
+    assert safe_text(start + "1+1") == start + "1+1"
 
 
 def test_safe_text_leaves_plain_text_and_replaces_controls() -> None:
@@ -113,6 +125,7 @@ def test_safe_text_leaves_plain_text_and_replaces_controls() -> None:
 
 
 def test_every_sheet_has_frozen_bold_header_and_filter(book: Workbook) -> None:
+    assert set(SHEETS) <= set(book.sheetnames)
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2"
         assert sheet.auto_filter.ref is not None and sheet.auto_filter.ref.startswith("A1:")
@@ -120,14 +133,18 @@ def test_every_sheet_has_frozen_bold_header_and_filter(book: Workbook) -> None:
         assert all(sheet.column_dimensions[c.column_letter].width >= 8 for c in sheet[1])
 
 
-def test_scenarios_ranked_with_fraction_percent(book: Workbook) -> None:
-    records = _records(book["Scenarios"])
+def test_scenarios_ranked_with_fraction_percent(xlsx: Path) -> None:
+    """Without a cost model the figures are the result's (fixed, and so labelled); savings, savings % and rank are
+    still formulas, cached with the result's values."""
+    cached = load_workbook(xlsx, data_only=True)
+    records = [r for r in _records(cached["Scenarios"]) if r["candidate"].value]
     savings = [Decimal(repr(r["savings"].value)) for r in records]
     assert savings == sorted(savings, reverse=True)
     first = records[0]
-    assert first["name"].value == "DeepSeek Chat"
+    assert first["name"].value == "DeepSeek Chat" and first["rank"].value == 1
     assert first["savings %"].number_format == PERCENT_FORMAT
     assert abs(first["savings %"].value - 0.8632) < 1e-4
+    assert all(str(r["how computed"].value).startswith("fixed") for r in records)
 
 
 def test_inputs_and_rejected_rows(book: Workbook, result: AuditResult) -> None:
@@ -160,6 +177,47 @@ def test_an_empty_result_gives_header_only_sheets(result: AuditResult, tmp_path:
     )
     write_xlsx(empty, tmp_path / "empty.xlsx")
     book = load_workbook(tmp_path / "empty.xlsx")
-    assert book["Usage by model"].max_row == 1
+    assert book["Usage by model"].max_row == 1 and book["Risk"].auto_filter.ref == "A1:J1"
     assert book["Rejected rows"].auto_filter.ref == "A1:E1"
     assert _summary(book)["Best saving"].value == "no scenarios were computed"
+
+
+HOSTILE = [
+    '=HYPERLINK("http://evil.example","click")',
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "<font color='red'>x</font>",
+    "model-" + "x" * 5000,
+    "gpt-4o 🚀 模型",
+    "نموذج-عربي \u202egpt",
+]
+
+
+def test_hostile_names_are_stored_literally_in_every_sheet(result: AuditResult, tmp_path: Path) -> None:
+    """Names from inputs reach the usage sheets, the month sheet and the rejected rows: each cell holds the text
+    exactly (5,000 characters included), as a string, and no formula anywhere holds any of it."""
+    usage = [result.usage[0].model_copy(update={"model_raw": name, "provider": name}) for name in HOSTILE]
+    months = [result.usage_by_month[0].model_copy(update={"model_raw": name}) for name in HOSTILE]
+    write_xlsx(result.model_copy(update={"usage": usage, "usage_by_month": months}), tmp_path / "h.xlsx")
+    book = load_workbook(tmp_path / "h.xlsx")
+    for title, column in (("Usage by model", "model"), ("Usage by model", "provider"), ("Usage by month", "model")):
+        cells = [r[column] for r in _records(book[title])]
+        assert [c.value for c in cells] == HOSTILE
+        assert all(c.data_type == "s" for c in cells)
+        assert [bool(c.quotePrefix) for c in cells] == [n.startswith(("=", "+", "-", "@")) for n in HOSTILE]
+    assert book["Usage by model"].column_dimensions["B"].width <= 62  # a long name does not make a wall-wide column
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    assert not any(name[:8] in str(cell.value) for name in HOSTILE)
+
+
+def test_two_renderings_hold_identical_cell_values(result: AuditResult, tmp_path: Path) -> None:
+    for name in ("a.xlsx", "b.xlsx"):
+        write_xlsx(result, tmp_path / name)
+    books = [load_workbook(tmp_path / name) for name in ("a.xlsx", "b.xlsx")]
+    assert books[0].sheetnames == books[1].sheetnames
+    for title in books[0].sheetnames:
+        assert list(books[0][title].values) == list(books[1][title].values), title

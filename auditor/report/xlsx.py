@@ -1,20 +1,24 @@
-"""The XLSX workbook: one table a sheet (summary, usage by model and month, scenarios, inputs, rejected rows).
+"""The XLSX workbook for finance: one table a sheet, with scenarios as live formulas over its inputs.
 
-Money is written as Decimal numbers; any text that could start a formula is stored with a leading quote.
+Summary; Assumptions and Prices (the inputs, in the input style, each a defined name); Scenarios, whose baseline
+and projected costs are formulas over Scenario lines and Baseline lines (tokens per source model and price row),
+Prices and Assumptions (`auditor/report/xlsx_live.py`); Usage by model and month, Spend by month (chart); Risk;
+Checklist (status drop-down); Sources; then inputs, rejected rows, notes, forecast, reconciliation and findings.
+Every formula cell is saved with the engine's figure as its cached value. Money is written as Decimal numbers;
+text from inputs is always stored as text (`auditor/report/xlsx_table.py`), never as a formula.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
+import io
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from auditor.report import xlsx_live as live
 from auditor.report.files import write_atomically
 from auditor.report.forecast_tables import PRICE_CHANGE_HEADERS, forecast_sheet, price_change_rows
 from auditor.report.formatting import (
@@ -23,9 +27,7 @@ from auditor.report.formatting import (
     best_scenario,
     clean_text,
     list_cost_label,
-    ranked_scenarios,
     reasons_text,
-    top_driver,
 )
 from auditor.report.plan_sections import plan_sheet
 from auditor.report.reconciliation import (
@@ -34,18 +36,22 @@ from auditor.report.reconciliation import (
     finding_rows,
     reconciliation_rows,
 )
+from auditor.report.xlsx_compliance import checklist_sheet, risk_sheet, sources_sheet, spend_by_month
+from auditor.report.xlsx_table import (
+    COUNT_FORMAT,
+    FORMULA_STARTS,
+    MONEY_FORMAT,
+    PERCENT_FORMAT,
+    Cache,
+    Row,
+    Value,
+    cache_values,
+    write_table,
+)
 from auditor.result import AuditResult, MonthlyUsage, TokenCounts, UsageEntry
 
-MONEY_FORMAT = '"$"#,##0.00'
-COUNT_FORMAT = "#,##0"
-PERCENT_FORMAT = "0.0%"
-DATE_FORMAT = "yyyy-mm-dd"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-# What a cell may hold. The type decides the format: Decimal is money, int a count, float a fraction
-# shown as a percentage, date a day.
-Value = str | int | float | Decimal | date | None
-Row = Sequence[Value]
+__all__ = ["COUNT_FORMAT", "FORMULA_STARTS", "MONEY_FORMAT", "PERCENT_FORMAT", "build_workbook", "safe_text",
+           "write_xlsx"]  # fmt: skip
 
 _TOKEN_HEADERS = ["input", "cache read", "cache write 5m", "cache write 1h", "output", "reasoning (in output)"]
 _USAGE_HEADERS = [
@@ -92,13 +98,12 @@ _INPUT_HEADERS = [
     "period start",
     "period end",
 ]
-_MIN_WIDTH, _MAX_WIDTH = 8, 60
 
 
 def safe_text(text: str) -> str:
-    """Text as stored: control characters replaced, a leading quote when it could start a formula."""
-    text = clean_text(text)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """Text as a cell stores it: control characters replaced (it is always stored as a string cell, with the
+    quote prefix when it begins like a formula: `xlsx_table.set_text`)."""
+    return clean_text(text)
 
 
 def _money_or(value: Decimal | None, missing: str) -> Value:
@@ -119,52 +124,6 @@ def _token_values(counts: TokenCounts) -> list[Value]:
         counts.output_tokens,
         counts.reasoning_tokens,
     ]
-
-
-def _number_format(value: Value) -> str | None:
-    if isinstance(value, Decimal):
-        return MONEY_FORMAT
-    if isinstance(value, int):
-        return COUNT_FORMAT
-    if isinstance(value, float):
-        return PERCENT_FORMAT
-    if isinstance(value, date):
-        return DATE_FORMAT
-    return None
-
-
-def _shown_width(value: Value) -> int:
-    """Roughly how many characters the cell shows."""
-    if value is None:
-        return 0
-    if isinstance(value, Decimal):
-        return len(f"{value:,.2f}") + 1
-    if isinstance(value, int):
-        return len(f"{value:,}")
-    if isinstance(value, float):
-        return len(f"{value:.1%}")
-    if isinstance(value, date):
-        return 10
-    return max(len(line) for line in str(value).splitlines() or [""])
-
-
-def _write_table(sheet: Worksheet, headers: Sequence[str], rows: Sequence[Row]) -> None:
-    """Bold frozen header, typed and formatted cells, autofilter, column widths from the content."""
-    sheet.append(list(headers))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    widths = [len(h) + 2 for h in headers]  # +2 leaves room for the filter button
-    for r, row in enumerate(rows, start=2):
-        for c, value in enumerate(row, start=1):
-            cell = sheet.cell(row=r, column=c, value=safe_text(value) if isinstance(value, str) else value)
-            number_format = _number_format(value)
-            if number_format is not None:
-                cell.number_format = number_format
-            widths[c - 1] = max(widths[c - 1], _shown_width(value))
-    for c, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(c)].width = min(max(width + 2, _MIN_WIDTH), _MAX_WIDTH)
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
 
 
 def _summary_rows(result: AuditResult) -> list[Row]:
@@ -241,28 +200,6 @@ def _month_row(m: MonthlyUsage) -> Row:
     ]
 
 
-def _scenario_rows(result: AuditResult) -> list[Row]:
-    return [
-        [
-            rank,
-            s.candidate,
-            s.candidate_name,
-            s.baseline_cost,
-            s.projected_cost,
-            s.savings,
-            _fraction(s.savings_pct),
-            s.context_window,
-            s.baseline_basis,
-            s.projected_basis,
-            s.low_cost,
-            s.high_cost,
-            top_driver(s, ""),
-            s.kind,
-        ]
-        for rank, s in enumerate(ranked_scenarios(result), start=1)
-    ]
-
-
 def _input_rows(result: AuditResult) -> list[Row]:
     return [
         [
@@ -312,13 +249,53 @@ def _commitment_rows(result: AuditResult) -> list[Row]:
     ]  # fmt: skip
 
 
+Sheet = Callable[[Worksheet], None]
+
+
 def build_workbook(result: AuditResult) -> Workbook:
-    """The workbook of `result`, one table a sheet."""
-    sheets: list[tuple[str, Sequence[str], Sequence[Row]]] = [
-        ("Summary", ["item", "value"], _summary_rows(result)),
+    """The workbook of `result` (its formula cells without cached values: `xlsx_bytes` writes them)."""
+    return build_with_cache(result)[0]
+
+
+def build_with_cache(result: AuditResult) -> tuple[Workbook, Cache]:
+    """The workbook of `result`, and the cached values of its formula cells (sheet title → cell → value)."""
+    book = Workbook()
+    book.remove(book.active)
+    cache: Cache = {}
+    model = result.cost_model
+    summary = _summary_rows(result)
+    baseline_row = len(summary) + 2 if model is not None else None
+    baseline_cell = f"$B${baseline_row}" if baseline_row is not None else None
+    titles = ["Summary", live.ASSUMPTIONS, live.SCENARIOS, live.PRICES, live.LINES, live.BASELINE_LINES]
+    sheets = {title: book.create_sheet(title) for title in titles}
+    inputs = live.assumptions_sheet(book, sheets[live.ASSUMPTIONS], result, cache)
+    total = Decimal(0)
+    if model is not None:
+        live.prices_sheet(book, sheets[live.PRICES], model, cache)
+        live.lines_sheet(book, sheets[live.LINES], model, inputs, cache)
+        total = live.baseline_sheet(book, sheets[live.BASELINE_LINES], model, cache)
+        live.name_baseline(book, "Summary", str(baseline_cell))
+    else:
+        for empty, columns in ((live.PRICES, live.PRICE_HEADERS), (live.LINES, live.LINE_HEADERS),
+                               (live.BASELINE_LINES, live.BASELINE_HEADERS)):  # fmt: skip
+            write_table(sheets[empty], columns, [], cache, ["The result carries no cost model: nothing was priced."])
+    live_rows: list[Row] = []
+    if model is not None:
+        live_rows = [["Baseline at as-of list prices (live)", live.baseline_formula(total)]]
+        live_rows += live.summary_live_rows(result, baseline_cell, len(result.scenarios))
+    write_table(sheets["Summary"], ["item", "value"], [*summary, *live_rows], cache, _SUMMARY_NOTES)
+    live.scenarios_sheet(book, sheets[live.SCENARIOS], result, cache, model is not None, baseline_cell)
+    tables: list[tuple[str, Sequence[str], Sequence[Row]]] = [
         ("Usage by model", _USAGE_HEADERS, [_usage_row(u) for u in result.usage]),
         ("Usage by month", _MONTH_HEADERS, [_month_row(m) for m in result.usage_by_month]),
-        ("Scenarios", _SCENARIO_HEADERS, _scenario_rows(result)),
+    ]
+    for title, headers, rows in tables:
+        write_table(book.create_sheet(title), headers, rows, cache)
+    spend_by_month(book.create_sheet("Spend by month"), result, cache)
+    risk_sheet(book.create_sheet("Risk"), result, cache)
+    checklist_sheet(book.create_sheet("Checklist"), result, cache)
+    sources_sheet(book.create_sheet("Sources"), result, cache)
+    tables = [
         ("Inputs", _INPUT_HEADERS, _input_rows(result)),
         ("Rejected rows", ["file", "line", "where in the document", "column", "reason"], _rejected_rows(result)),
         ("Skipped files", ["path", "reason"], [[f.path, f.reason] for f in result.skipped_files]),
@@ -330,17 +307,34 @@ def build_workbook(result: AuditResult) -> Workbook:
         ("Plan", *plan_sheet(result)),
     ]
     if result.contract_file:
-        sheets.append(("Commitments", _COMMITMENT_HEADERS, _commitment_rows(result)))
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for title, headers, rows in sheets:
-        _write_table(workbook.create_sheet(title), headers, rows)
-    workbook.properties.creator = "ai-spend-auditor " + result.tool_version
-    workbook.properties.title = "AI spend audit"
-    return workbook
+        tables.append(("Commitments", _COMMITMENT_HEADERS, _commitment_rows(result)))
+    for title, headers, rows in tables:
+        write_table(book.create_sheet(title), headers, rows, cache)
+    book.properties.creator = "ai-spend-auditor " + result.tool_version
+    book.properties.title = "AI spend audit"
+    book.calculation.fullCalcOnLoad = True  # spreadsheet programs recompute on open
+    return book, cache
+
+
+_SUMMARY_NOTES = [
+    "Yellow cells on Assumptions and Prices are inputs: Scenarios, the live rows above and the cost lines "
+    "recompute from them. Rows marked (live) are formulas; every other figure is the audit's own.",
+]
+
+
+def xlsx_bytes(result: AuditResult) -> bytes:
+    """The workbook file's bytes, each formula cell holding the engine's figure as its cached value."""
+    book, cache = build_with_cache(result)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return cache_values(buffer.getvalue(), book.sheetnames, cache)
 
 
 def write_xlsx(result: AuditResult, path: Path) -> None:
     """Write the XLSX workbook of `result` to `path` (written atomically)."""
-    workbook = build_workbook(result)
-    write_atomically(path, lambda tmp: workbook.save(tmp))
+    data = xlsx_bytes(result)
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    write_atomically(path, write)

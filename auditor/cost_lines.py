@@ -1,0 +1,256 @@
+"""The cost model of the scenarios as data: the rates used, and the priced workload per source model and rate.
+
+A single scenario's projected cost is, per source model g, `assumptions.cost_at` of its cost parts, and each part is
+a sum over rate ids of tokens × a rate. So the tokens per (scenario, source model, rate id, price variant), the
+rates, and each source model's per-model assumption defaults are all a spreadsheet needs to recompute the cost
+with formulas, exactly, when an assumption or a rate changes (`auditor/report/xlsx.py`). The baseline is the
+same workload at each source model's own rates. What stays fixed is which rate a token is priced at (the tier,
+the half hour, the request-size tier, the cheapest half hour of the off-peak variant): those are decided here.
+
+Lines of one source model and rate that carry the same tokens in several price variants are one line listing
+the variants (a candidate without time-of-day prices has the same lines as served and off-peak).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from auditor.assumptions import VARIANTS, Assumption, default_assumptions
+from auditor.families import scenario_assumptions, source_sums
+from auditor.result import CostLine, CostModel, PriceRow, SourceAssumptions
+from auditor.scenarios import Repricing
+from auditor.workload import MODEL_REF, Pricebook
+from pricing.catalog import CatalogModel
+from pricing.overlays import overlay_by_id
+from pricing.ratebook import NO_RATE, has_size_tiers, has_time_windows
+from pricing.rates import SLOT_MINUTES, applied_overlays
+
+BASELINE = "baseline"
+_TOKENS = [
+    "requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+]
+_MILLION = Decimal(1_000_000)
+_FAMILY_DRIVEN = ("token_ratio", "output_verbosity", "reasoning_verbosity")
+
+# (model ref, rate id) -> the (slot, tier, floor) keys priced at it
+_Keys = dict[tuple[str, int], set[tuple[int, str, int]]]
+
+
+def build_cost_model(
+    repricing: Repricing,
+    pricebook: Pricebook,
+    candidates: Sequence[CatalogModel],
+    catalog: str,
+) -> CostModel | None:
+    """The rates, lines and per-model defaults of the baseline and of each candidate's single scenario."""
+    by_model = repricing.by_model
+    if repricing.priced.empty or by_model.empty:
+        return None
+    as_of = repricing.as_of
+    book = pricebook.rates
+    keys: _Keys = {}
+    lines: list[_RawLine] = []
+    refs = by_model[MODEL_REF].astype(str).to_numpy()
+    own_ids = book.rate_ids(by_model, pricebook.models, on_day=as_of)
+    lines += _lines(BASELINE, by_model, refs, {"as_served": own_ids}, keys, refs)
+    index, _, _ = repricing.by_model_rows()
+    sources = source_sums(by_model, MODEL_REF)
+    defaults = default_assumptions()
+    per_model: list[SourceAssumptions] = []
+    for candidate in candidates:
+        variants = repricing.on(candidate, pricebook)
+        ids = {name: variants[name][1][index] for name in VARIANTS}
+        frames = {name: variants[name][0].iloc[index].reset_index(drop=True) for name in VARIANTS}
+        cand_refs = np.full(len(by_model), candidate.ref, dtype=object)
+        lines += _lines(candidate.ref, by_model, refs, ids, keys, cand_refs, frames)
+        per_model += _source_assumptions(candidate.ref, repricing, sources, defaults)
+    models = {**pricebook.models, **{c.ref: c for c in candidates}}
+    current = {str(r) for r in refs}
+    prices, ids_of = _price_rows(keys, models, pricebook, as_of, catalog, current, {c.ref for c in candidates})
+    out = [raw.line(ids_of[(raw.price_model, raw.rate)]) for raw in lines]
+    return CostModel(prices=prices, lines=out, source_assumptions=per_model)
+
+
+def _lines(
+    scenario: str,
+    by_model: pd.DataFrame,
+    refs: np.ndarray,
+    ids: dict[str, np.ndarray],
+    keys: _Keys,
+    price_refs: np.ndarray,
+    frames: dict[str, pd.DataFrame] | None = None,
+) -> list[_RawLine]:
+    """Tokens per (source model, rate id), each set of variants with equal tokens merged into one line."""
+    found: dict[tuple[str, int, tuple[int, ...]], list[str]] = {}
+    for name, rate_ids in ids.items():
+        frame = by_model if frames is None else frames[name]
+        priced = rate_ids != NO_RATE
+        work = by_model.loc[priced, _TOKENS].assign(_ref=refs[priced], _rate=rate_ids[priced])
+        sums = work.groupby(["_ref", "_rate"], sort=True)[_TOKENS].sum()
+        for (ref, rate), row in zip(sums.index, sums.itertuples(index=False), strict=True):
+            found.setdefault((str(ref), int(rate), tuple(int(v) for v in row)), []).append(name)
+        slots = frame["time_slot"].to_numpy()[priced]
+        tiers = frame["service_tier"].to_numpy()[priced]
+        floors = frame["request_size_floor_tokens"].to_numpy()[priced]
+        for pref, rate, slot, tier, floor in set(
+            zip(price_refs[priced], rate_ids[priced], slots, tiers, floors, strict=True)
+        ):
+            keys.setdefault((str(pref), int(rate)), set()).add((int(slot), str(tier), int(floor)))
+    price_ref_of = dict(zip(refs, price_refs, strict=True))
+    return [
+        _RawLine(scenario, ref, str(price_ref_of[ref]), rate, variants, tokens)
+        for (ref, rate, tokens), variants in sorted(found.items())
+    ]
+
+
+@dataclass(frozen=True)
+class _RawLine:
+    """A cost line before its price row has an id: the model it is priced at and the rate id."""
+
+    scenario: str
+    source_model: str
+    price_model: str
+    rate: int
+    variants: list[str]
+    tokens: tuple[int, ...]
+
+    def line(self, price: str) -> CostLine:
+        requests, inp, read, write, write_1h, output, reasoning = self.tokens
+        return CostLine(
+            scenario=self.scenario,
+            source_model=self.source_model,
+            price=price,
+            variants=self.variants,  # type: ignore[arg-type]
+            requests=requests,
+            input_tokens=inp,
+            cache_read_tokens=read,
+            cache_write_tokens=write,
+            cache_write_1h_tokens=write_1h,
+            answer_tokens=output - reasoning,
+            reasoning_tokens=reasoning,
+        )
+
+
+def _source_assumptions(
+    candidate: str, repricing: Repricing, sources: pd.DataFrame, defaults: Sequence[Assumption]
+) -> list[SourceAssumptions]:
+    """Per source model, the values the families give on this candidate with no assumption set by a flag (the
+    workbook uses them when its input cell is empty, as the engine does when no --assume sets them)."""
+    out = []
+    for ref, one in repricing.one_source(sources).items():
+        mine = scenario_assumptions(defaults, one, candidate)
+        values = {a.name: a.value for a in mine.assumptions}
+        out.append(
+            SourceAssumptions(
+                scenario=candidate,
+                source_model=ref,
+                token_ratio=values["token_ratio"],
+                output_verbosity=values["output_verbosity"],
+                reasoning_verbosity=values["reasoning_verbosity"],
+                answer_native=mine.answer_native,
+                reasoning_native=mine.reasoning_native,
+            )
+        )
+    return out
+
+
+def _price_rows(
+    keys: _Keys,
+    models: dict[str, CatalogModel],
+    pricebook: Pricebook,
+    as_of: date,
+    catalog: str,
+    current: set[str],
+    candidates: set[str],
+) -> tuple[list[PriceRow], dict[tuple[str, int], str]]:
+    """One row per (model, rate id), ordered by model then the first key priced at it; ids P001, P002, …"""
+    book = pricebook.rates
+    order = sorted(keys, key=lambda k: (k[0], min((t, f, s) for s, t, f in keys[k]), k[1]))
+    width = max(3, len(str(len(order))))
+    rows, ids_of = [], {}
+    for n, (ref, rate_id) in enumerate(order, start=1):
+        model = models[ref]
+        rates = book.rates[rate_id]
+        row_keys = keys[(ref, rate_id)]
+        per_token = [_plain(r * _MILLION) for r in rates.per_token]
+        price_id = f"P{n:0{width}d}"
+        ids_of[(ref, rate_id)] = price_id
+        rows.append(
+            PriceRow(
+                id=price_id,
+                model=ref,
+                model_name=model.display_name,
+                role=_role(ref in current, ref in candidates),
+                service_tiers=sorted({t for _, t, _ in row_keys}),
+                time_of_day=_time_label(model, {s for s, _, _ in row_keys}),
+                request_size=_size_label(model, {f for _, _, f in row_keys}),
+                input=per_token[0],
+                cache_read=per_token[1],
+                cache_write=per_token[2],
+                cache_write_1h=per_token[3],
+                output=per_token[4],
+                reasoning=per_token[5],
+                requests=_plain(rates.per_request * 1000),
+                source=_source(model, as_of, catalog, row_keys),
+            )
+        )
+    return rows, ids_of
+
+
+def _role(is_current: bool, is_candidate: bool) -> str:
+    return " and ".join(r for r, yes in (("current", is_current), ("candidate", is_candidate)) if yes)
+
+
+def _plain(value: Decimal) -> Decimal:
+    """Without trailing zeros (the JSON writes a plain decimal, never an exponent)."""
+    return value.normalize() if value else Decimal(0)
+
+
+def _time_label(model: CatalogModel, slots: set[int]) -> str:
+    if not has_time_windows(model):
+        return "any time"
+    parts = []
+    if -1 in slots:
+        parts.append("no time of day (mean over the day)")
+    spans: list[list[int]] = []
+    for slot in sorted(s for s in slots if s >= 0):
+        if spans and spans[-1][1] == slot - 1:
+            spans[-1][1] = slot
+        else:
+            spans.append([slot, slot])
+    parts += [f"{_clock(a)}–{_clock(b + 1)} UTC" for a, b in spans]
+    return "; ".join(parts) + "; rates: the mean over the 7 days from as-of"
+
+
+def _clock(slot: int) -> str:
+    minutes = slot * SLOT_MINUTES % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _size_label(model: CatalogModel, floors: set[int]) -> str:
+    if not has_size_tiers(model):
+        return "any size"
+    return "; ".join(f"from {f:,} input tokens" if f >= 0 else "size unknown (smallest tier)" for f in sorted(floors))
+
+
+def _source(model: CatalogModel, as_of: date, catalog: str, row_keys: set[tuple[int, str, int]]) -> str:
+    text = f"{catalog} list price of {model.ref} on {as_of.isoformat()}"
+    found: dict[str, None] = {}
+    for slot, tier, _ in sorted(row_keys):
+        found.update(dict.fromkeys(applied_overlays(model, as_of, slot, tier)))
+    for overlay_id in found:
+        overlay = overlay_by_id(overlay_id)
+        text += f"; corrected by {overlay_id}: {overlay.source} (checked {overlay.checked.isoformat()})"
+    return text
