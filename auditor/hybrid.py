@@ -11,7 +11,7 @@ drivers come from the same assumption model as the all-in-one scenarios.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -64,8 +64,12 @@ def build_hybrid(
     as_of: date,
     assumptions: Sequence[Assumption],
     repricing: Repricing | None = None,
+    allowed: Callable[[str, CatalogModel], bool] | None = None,
 ) -> Scenario | None:
-    """The route-by-segment scenario, or None when nothing is priced or there are no candidates."""
+    """The route-by-segment scenario, or None when nothing is priced or there are no candidates.
+
+    `allowed(segment, candidate)`, when given, also decides whether a candidate passes a segment (the segment's data
+    profile does not block it: `auditor.risk.route_filter`)."""
     repricing = repricing if repricing is not None else Repricing.of(shape, as_of)
     priced = repricing.priced
     if priced.empty or not candidates:
@@ -114,7 +118,11 @@ def build_hybrid(
             np.add.at(approx[c], exact_seg, weights[variant] * row_cost)
     choices: dict[str, int | None] = {}
     for s, name in enumerate(seg_names):
-        passing = [c for c, cand in enumerate(candidates) if _fits(cand, int(largest[name]))]
+        passing = [
+            c
+            for c, cand in enumerate(candidates)
+            if _fits(cand, int(largest[name])) and (allowed is None or allowed(str(name), cand))
+        ]
         best = min(passing, key=lambda c: (approx[c, s], candidates[c].ref), default=None)
         current = float(own_cost[(name,)])
         choices[str(name)] = best if best is not None and approx[best, s] < current else None
@@ -163,7 +171,9 @@ def build_hybrid(
                 baseline_cost=money(own_cost[(name,)]),
                 projected_cost=money(own_cost[(name,)] if cand is None else segment_cost[str(name)]),
                 largest_request_tokens=int(largest[name]),
-                passing_candidates=sum(_fits(x, int(largest[name])) for x in candidates),
+                passing_candidates=sum(
+                    _fits(x, int(largest[name])) and (allowed is None or allowed(str(name), x)) for x in candidates
+                ),
             )
         )
     routed = len({x.candidate for x in chosen_segments if x.candidate})

@@ -43,3 +43,9 @@ class AuditOptions(BaseModel):
     )
     allow_jurisdictions: tuple[str, ...] = Field(default=(), description="jurisdictions allowed; empty = all")
     ban_providers: tuple[str, ...] = Field(default=(), description="providers no traffic may move to")
+    sectors: tuple[str, ...] = Field(
+        default=(), description="sector overlays (`--sector`): eu-financial, us-bank, education, tax"
+    )
+    policy_file: Path | None = Field(
+        default=None, description="policy file (TOML): data classes, sectors, jurisdictions, providers, segments"
+    )

@@ -26,10 +26,11 @@ from auditor.ledger import SUM_COLUMNS
 from auditor.localtime import zone_named
 from auditor.options import AuditOptions
 from auditor.overlaps import families_in_several_files, plan_overlaps
+from auditor.policy import profile_of
 from auditor.progress import ScanProgress
 from auditor.reconcile import build_reconciliation
 from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
-from auditor.risk import assess, assess_scenarios, parse_profile, risk_notes
+from auditor.risk import assess_scenarios, risk_notes, route_filter
 from auditor.scan import scan_connection
 from auditor.scenarios import Repricing, assumption_outs, build_scenarios
 from auditor.sources import Source, open_sources
@@ -54,7 +55,7 @@ def run_audit(
     rates = parse_fx_flags(options.fx) + (load_rates_file(options.rates_file) if options.rates_file else [])
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
     assumptions = resolve_assumptions(options.assume)
-    profile = parse_profile(options.data_classes, options.allow_jurisdictions, options.ban_providers)
+    profile = profile_of(options)
     pricebook = Pricebook()
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
@@ -70,9 +71,9 @@ def run_audit(
     clock.lap("list cost and summary")
     repricing = Repricing.of(shape_table, options.as_of)
     scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
-    # The hybrid routes only to candidates the data profile does not block (its hard gates).
-    routable = [c for c in candidates if not profile.given or assess(c, profile, repricing.priced).level != "blocked"]
-    hybrid = build_hybrid(shape_table, pricebook, routable, options.as_of, assumptions, repricing)
+    # The hybrid routes a segment only to candidates its data profile does not block (hard gates, per segment).
+    allowed = route_filter(profile, repricing.priced)
+    hybrid = build_hybrid(shape_table, pricebook, candidates, options.as_of, assumptions, repricing, allowed)
     if hybrid is not None:
         scenarios = sorted([*scenarios, hybrid], key=lambda s: (-s.savings, s.candidate))
     scenario_notes = [RANGE_NOTE, *assumption_notes(assumptions)] if scenarios else []
@@ -89,9 +90,9 @@ def run_audit(
     findings = build_findings(shape_table, pricebook, options.as_of)
     clock.lap("reconciliation and findings")
     if scenarios:
-        scenarios = assess_scenarios(scenarios, candidates, repricing.priced, profile)
+        scenarios = assess_scenarios(scenarios, candidates, repricing.priced, profile, options.as_of)
         scenario_notes += risk_notes(profile)
-        scenarios = checklist_scenarios(scenarios, candidates, profile)
+        scenarios = checklist_scenarios(scenarios, candidates, profile, repricing.priced)
         scenario_notes += checklist_notes(profile)
     clock.lap("risk")
     days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
@@ -125,7 +126,7 @@ def run_audit(
         reconciliation=reconciliation,
         findings=findings,
         assumptions=assumption_outs(assumptions),
-        data_profile=profile.out(),
+        data_profile=profile.out(repricing.priced),
     )
 
 
