@@ -251,7 +251,10 @@ def price_stability(candidate: CatalogModel, priced: pd.DataFrame, as_of: date) 
     catalog, source = _catalog(candidate, as_of)
     text = f"{len(past)} catalog price change(s) of {candidate.ref} in the 12 months to {as_of.isoformat()}"
     if effect is not None:
-        text += f"; on this workload's token mix the price moved {effect:+.2f}% since {year_ago.isoformat()}"
+        text += (
+            f"; the catalog's standard prices at {year_ago.isoformat()} and {as_of.isoformat()} differ by "
+            f"{effect:+.2f}% on this workload's token mix"
+        )
     if ahead:
         text += f"; scheduled: {', '.join(d.isoformat() for d in ahead)}"
     if time_of_day:

@@ -45,7 +45,7 @@ class PolicyError(AuditorError):
     """The policy file cannot be used: one line with the file, the key and what to do."""
 
     def __init__(self, path: Path, key: str, problem: str) -> None:
-        super().__init__(f"{path.name}: {key}: {problem}" if key else f"{path.name}: {problem}")
+        super().__init__(f"{path}: {key}: {problem}" if key else f"{path}: {problem}")
 
 
 def _checked(fn: Any, values: list[str]) -> tuple[str, ...]:
@@ -156,7 +156,6 @@ class PolicyFile(BaseModel):
 
 
 _TYPE_HINTS = {
-    "extra_forbidden": "unknown key; see docs/policy-example.toml for the keys",
     "missing": "required; add it",
     "list_type": 'must be a list, e.g. ["phi", "personal"]',
     "string_type": "must be a text in quotes",
@@ -197,6 +196,15 @@ def load_policy(path: Path) -> PolicyFile:
         loc = tuple(x for x in error["loc"] if x != "__root__")
         if error["type"] == "value_error":
             problem = str(error["msg"]).removeprefix("Value error, ")
+        elif error["type"] == "extra_forbidden":
+            fields = (
+                UsPersons.model_fields
+                if "us_persons" in loc
+                else SegmentEntry.model_fields
+                if loc[0] == "segment"
+                else PolicyFile.model_fields
+            )
+            problem = "unknown key; use one of " + ", ".join(fields)
         else:
             problem = _TYPE_HINTS.get(error["type"], str(error["msg"]))
         raise PolicyError(path, _key(loc) or "(top level)", problem) from None

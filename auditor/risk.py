@@ -983,11 +983,17 @@ def route_filter(profile: Profile, priced: pd.DataFrame) -> Callable[[str, Catal
     if not profile.given:
         return None
     keys = segment_keys(priced, segmentation(priced))
+    whole = dict(profile.for_rows(priced).us_persons)
     profiles: dict[str, Profile] = {}
 
     def allowed(segment: str, candidate: CatalogModel) -> bool:
         if segment not in profiles:
-            profiles[segment] = profile.for_rows(priced[keys == segment])
+            own = profile.for_rows(priced[keys == segment])
+            # The DOJ bulk thresholds count a 12-month total per vendor: a segment holding a category is judged on
+            # the whole traffic's count of it, so segments routed one by one cannot add up past a threshold.
+            wanted = {c for c, _ in own.us_persons} | set(dsp_needed(own.classes))
+            counts = tuple((c, whole[c]) for c in DSP_THRESHOLDS if c in wanted and c in whole)
+            profiles[segment] = replace(own, us_persons=counts)
         return not compliance_of(candidate, profiles[segment]).blocked
 
     return allowed
