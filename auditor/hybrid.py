@@ -221,7 +221,7 @@ def hybrid_note(scenario: Scenario) -> str:
     kept = sum(1 for s in scenario.segments if s.candidate is None)
     return (
         f"The hybrid scenario routes each {scenario.segmented_by} (segments: projects when the data names at least "
-        "two, else API keys, else models) to the cheapest candidate that the data profile does not block and whose "
-        "context window is larger than the segment's largest request-size bucket"
+        "two, else API keys, else models) to the cheapest candidate that the segment's data profile does not block and "
+        "whose context window is larger than the segment's largest request-size bucket"
         + (f"; {kept} segment(s) stay on their current models, no passing candidate being cheaper." if kept else ".")
     )

@@ -1084,13 +1084,32 @@ def risk_notes(profile: Profile) -> list[str]:
     notes = [
         "Risk: context-window fit is measured from request-size buckets (a lower bound from buckets above the window, "
         "an upper bound adding the bucket that straddles it; input side only); vendor facts come from the endpoint "
-        "profiles with their sources and as-of dates; unknown facts score as adverse."
+        "profiles with their sources and as-of dates; unknown facts score as adverse.",
+        "Operational factors are measured from the usage against the candidate's catalog prices at the as-of date: "
+        "cache and batch dependence, long-context share, lock-in (fine-tuned model ids; stateful APIs are not in "
+        "the ledger), price and version stability, provider concentration, stated capabilities. Their score bands "
+        "and weights are a proposal to calibrate, not sourced facts (docs/ARCHITECTURE.md).",
     ]
-    if not profile.classes:
+    if not profile.classes and not any(s.classes for s in profile.segments):
         notes.append(
             "No data profile was given (--data): risk is rated on operational factors"
             + (" and the jurisdiction policy" if profile.given else "")
             + " only; no candidate is blocked on data-protection rules."
+        )
+    if profile.segments:
+        notes.append(
+            f"Data classes per segment ({profile.policy_file}): each scenario is assessed on the data classes of the "
+            "traffic it moves (the segments it touches; the top-level classes for traffic no segment names); the "
+            "hybrid routes a segment only to candidates its own profile does not block. US-person counts of "
+            "several segments are added up (an upper bound: one person may be in several)."
+        )
+    if profile.given and (dsp_needed(profile.classes) or any(dsp_needed(s.classes) for s in profile.segments)):
+        stated = dict(profile.us_persons) or {}
+        notes.append(
+            "DOJ Data Security Program (28 CFR Part 202): a PRC-domiciled candidate is Blocked when a stated 12-month "
+            "count of US persons is above its bulk threshold, and Red when a count the data classes need is not "
+            "stated (the ledger has no such counts; give them as [us_persons] in the policy file)"
+            + (f"; stated: {', '.join(f'{c} {n:,}' for c, n in stated.items())}." if stated else ".")
         )
     return notes
 
