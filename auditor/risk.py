@@ -1122,4 +1122,8 @@ def risk_line(result: AuditResult) -> str:
     counts = ", ".join(f"{levels.count(level)} {level}" for level in ("blocked", "red", "amber", "green"))
     profile = result.data_profile
     basis = f"data: {','.join(profile.data_classes) or 'not given'}" if profile else "no data profile (--data)"
+    if profile and profile.segments:
+        basis += f"; {len(profile.segments)} segment(s) with their own data"
+    if profile and profile.sectors:
+        basis += f"; sectors: {','.join(profile.sectors)}"
     return f"migration risk of the scenarios: {counts} ({basis})"
