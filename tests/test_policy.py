@@ -257,3 +257,28 @@ def test_sectors_reach_the_json_checklist_and_data_profile(run_cli) -> None:  # 
     assert regimes == {"DORA (EU financial entity: ICT third-party risk)",
                        "US tax information (IRS Publication 1075, IRC 7216)"}  # fmt: skip
     assert all(i["as_of"] for i in single["checklist"])
+
+
+def test_banned_jurisdictions_and_allowed_providers_from_the_policy(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'ban_jurisdictions = ["PRC"]\nallow_providers = ["openai", "aws", "openrouter"]\n')
+    profile = profile_of(AuditOptions(inputs=(), as_of=AS_OF, policy_file=path))
+
+    def codes(ref: str) -> dict[str, str]:
+        return {f.code: f.severity for f in assess(lookup_candidate(ref), profile, _priced(["a"])).findings}
+
+    # DeepSeek's own API is PRC-domiciled and not an allowed provider; the same weights on Bedrock are neither.
+    deepseek = codes(DEEPSEEK)
+    assert deepseek["jurisdiction-banned"] == deepseek["provider-not-allowed"] == "blocking"
+    assert not {"jurisdiction-banned", "provider-not-allowed"} & set(codes(BEDROCK))
+    # OpenRouter's processing location depends on the route (unknown in its profile): Red, not Blocked.
+    assert codes("openrouter:deepseek/deepseek-v4-flash")["processing-in-banned-jurisdiction"] == "red"
+
+
+def test_a_model_segment_matches_the_catalog_ref_or_the_model_as_written() -> None:
+    priced = pd.concat([_priced(["a"]), _priced(["a"]).assign(model_raw="gpt-5-2025-08-07", model_ref="openai:x")])
+    by_ref = Profile((), (), (), segments=(SegmentProfile("model", "openai:gpt-5", ("phi",)),))
+    by_raw = Profile((), (), (), segments=(SegmentProfile("model", "gpt-5-2025-08-07", ("card",)),))
+    assert by_ref.for_rows(priced.iloc[:1]).classes == ("phi",)
+    assert by_ref.for_rows(priced.iloc[1:]).classes == ()
+    assert by_raw.for_rows(priced).classes == ("card",)
+    assert by_raw.for_rows(priced).scope == "model 'gpt-5-2025-08-07': card; other traffic: not given"
