@@ -187,7 +187,10 @@ class SegmentChoice(_Model):
     baseline_cost: Money = Field(description="the segment on its current models at as-of prices")
     projected_cost: Money
     largest_request_tokens: int = Field(description="floor of the segment's largest request-size bucket")
-    passing_candidates: int = Field(description="candidates whose context window fits the segment's requests")
+    passing_candidates: int = Field(
+        description="candidates whose context window fits the segment's requests and that the segment's data "
+        "profile does not block"
+    )
 
 
 class RiskFinding(_Model):

@@ -368,6 +368,11 @@ def _pct(part: int, whole: int) -> float | None:
     return round(part / whole * 100, 4) if whole else None
 
 
+def _share(pct: float) -> str:
+    """A percentage as the messages print it; a share too small for two decimals is not printed as 0.00%."""
+    return "less than 0.01%" if 0 < pct < 0.005 else f"{pct:.2f}%"
+
+
 def _fit_finding(fit: ContextFit) -> tuple[RiskFinding, float]:
     inputs: Inputs = {
         "context_window": fit.window,
@@ -394,13 +399,13 @@ def _fit_finding(fit: ContextFit) -> tuple[RiskFinding, float]:
     unit = "requests" if fit.requests else "input tokens"
     text = f"Context window {fit.window:,} tokens: "
     if share:
-        text += f"{share:.2f}% of {unit} are in request-size buckets above it and would not fit"
+        text += f"{_share(share)} of {unit} are in request-size buckets above it and would not fit"
     else:
         text += f"no {unit} are in a request-size bucket above it"
     if maybe and fit.straddle is not None:
         low, high = fit.straddle
         span = f"{low:,}-{high:,}" if high is not None else f"over {low:,}"
-        text += f"; up to {maybe:.2f}% more are in the {span} bucket that straddles it"
+        text += f"; up to {_share(maybe)} more are in the {span} bucket that straddles it"
     text += " (input side only; output needs room too)."
     severity: Severity
     if share and share >= 1:
