@@ -282,3 +282,15 @@ def test_a_model_segment_matches_the_catalog_ref_or_the_model_as_written() -> No
     assert by_ref.for_rows(priced.iloc[1:]).classes == ()
     assert by_raw.for_rows(priced).classes == ("card",)
     assert by_raw.for_rows(priced).scope == "model 'gpt-5-2025-08-07': card; other traffic: not given"
+
+
+def test_the_hybrids_checklists_follow_the_data_of_the_segments_routed_to_each_candidate(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'data = ["none"]\n[[segment]]\nproject = "SupportDesk"\ndata = ["phi"]\n')
+    result = run_audit(AuditOptions(inputs=(OPENROUTER,), as_of=AS_OF, candidates=(DEEPSEEK, OPENAI), policy_file=path))
+    (hybrid,) = [s for s in result.scenarios if s.kind == "hybrid"]
+    routes = {s.segment: s.candidate for s in hybrid.segments}
+    assert routes == {"Research": DEEPSEEK, "SupportDesk": OPENAI}
+    regimes = {(i.item.split("]")[0][1:], i.regime) for i in hybrid.checklist}
+    assert (OPENAI, "HIPAA") in regimes and (DEEPSEEK, "HIPAA") not in regimes
+    single = next(s for s in result.scenarios if s.candidate == DEEPSEEK)
+    assert "HIPAA" in {i.regime for i in single.checklist}
