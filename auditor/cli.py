@@ -135,6 +135,22 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
     help="CSV of your own evaluation results (columns model, segment or task, score) that the migration plan's "
     "recommendations use; without it the plan names the evaluation required before each canary.",
 )
+@click.option(
+    "--sector",
+    "sectors",
+    multiple=True,
+    metavar="LIST",
+    help="Sector overlays, comma-separated: eu-financial (DORA), us-bank, education, tax. Adds their compliance "
+    "checklist items.",
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Policy file (TOML): data classes, sectors, allowed and banned jurisdictions and providers, US-person "
+    "counts, and per-project / key / model data classes. --data and --allow-jurisdiction replace the file's "
+    "values; --ban-provider and --sector add to them.",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
@@ -171,6 +187,8 @@ def audit(
     allow_jurisdictions: tuple[str, ...] = (),
     ban_providers: tuple[str, ...] = (),
     quality_file: Path | None = None,
+    sectors: tuple[str, ...] = (),
+    policy_file: Path | None = None,
 ) -> None:
     """Audit AI vendor billing exports and usage logs (files or directories).
 
@@ -193,6 +211,8 @@ def audit(
         allow_jurisdictions=allow_jurisdictions,
         ban_providers=ban_providers,
         quality_file=quality_file,
+        sectors=sectors,
+        policy_file=policy_file,
     )
     plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir)
     err = Console(stderr=True)

@@ -11,7 +11,7 @@ drivers come from the same assumption model as the all-in-one scenarios.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -64,8 +64,13 @@ def build_hybrid(
     as_of: date,
     assumptions: Sequence[Assumption],
     repricing: Repricing | None = None,
+    allowed: Callable[[str, CatalogModel], bool] | None = None,
 ) -> Scenario | None:
-    """The route-by-segment scenario, or None when nothing is priced or there are no candidates."""
+    """The route-by-segment scenario, or None when nothing is priced, there are no candidates, or the data profile
+    blocks every candidate for every segment.
+
+    `allowed(segment, candidate)`, when given, also decides whether a candidate passes a segment (the segment's data
+    profile does not block it: `auditor.risk.route_filter`)."""
     repricing = repricing if repricing is not None else Repricing.of(shape, as_of)
     priced = repricing.priced
     if priced.empty or not candidates:
@@ -113,11 +118,16 @@ def build_hybrid(
             row_cost = _combine_float(float_parts_by_row(exact, ids[exact_index], book.rates), row_values, native)
             np.add.at(approx[c], exact_seg, weights[variant] * row_cost)
     choices: dict[str, int | None] = {}
+    any_allowed = allowed is None
     for s, name in enumerate(seg_names):
-        passing = [c for c, cand in enumerate(candidates) if _fits(cand, int(largest[name]))]
+        permitted = [c for c, cand in enumerate(candidates) if allowed is None or allowed(str(name), cand)]
+        any_allowed = any_allowed or bool(permitted)
+        passing = [c for c in permitted if _fits(candidates[c], int(largest[name]))]
         best = min(passing, key=lambda c: (approx[c, s], candidates[c].ref), default=None)
         current = float(own_cost[(name,)])
         choices[str(name)] = best if best is not None and approx[best, s] < current else None
+    if not any_allowed:
+        return None  # the data profile blocks every candidate for every segment: there is nowhere to route
 
     # Exact parts: each candidate's chosen segments, per (segment, source model) and rate id, each source model
     # at its own assumption values (as in the all-in-one scenarios); kept segments are a fixed amount.
@@ -163,7 +173,9 @@ def build_hybrid(
                 baseline_cost=money(own_cost[(name,)]),
                 projected_cost=money(own_cost[(name,)] if cand is None else segment_cost[str(name)]),
                 largest_request_tokens=int(largest[name]),
-                passing_candidates=sum(_fits(x, int(largest[name])) for x in candidates),
+                passing_candidates=sum(
+                    _fits(x, int(largest[name])) and (allowed is None or allowed(str(name), x)) for x in candidates
+                ),
             )
         )
     routed = len({x.candidate for x in chosen_segments if x.candidate})
@@ -211,7 +223,7 @@ def hybrid_note(scenario: Scenario) -> str:
     kept = sum(1 for s in scenario.segments if s.candidate is None)
     return (
         f"The hybrid scenario routes each {scenario.segmented_by} (segments: projects when the data names at least "
-        "two, else API keys, else models) to the cheapest candidate that the data profile does not block and whose "
-        "context window is larger than the segment's largest request-size bucket"
+        "two, else API keys, else models) to the cheapest candidate that the segment's data profile does not block and "
+        "whose context window is larger than the segment's largest request-size bucket"
         + (f"; {kept} segment(s) stay on their current models, no passing candidate being cheaper." if kept else ".")
     )

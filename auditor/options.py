@@ -46,3 +46,9 @@ class AuditOptions(BaseModel):
     quality_file: Path | None = Field(
         default=None, description="CSV of the user's evaluation results: model, segment (or task), score"
     )
+    sectors: tuple[str, ...] = Field(
+        default=(), description="sector overlays (`--sector`): eu-financial, us-bank, education, tax"
+    )
+    policy_file: Path | None = Field(
+        default=None, description="policy file (TOML): data classes, sectors, jurisdictions, providers, segments"
+    )

@@ -28,11 +28,12 @@ from auditor.localtime import zone_named
 from auditor.options import AuditOptions
 from auditor.overlaps import families_in_several_files, plan_overlaps
 from auditor.plan import PlanInputs, build_plan, plan_notes, quality_notes
+from auditor.policy import profile_of
 from auditor.progress import ScanProgress
 from auditor.quality import load_quality
 from auditor.reconcile import build_reconciliation
 from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
-from auditor.risk import assess, assess_scenarios, parse_profile, risk_notes
+from auditor.risk import assess_scenarios, risk_notes, route_filter
 from auditor.scan import scan_connection
 from auditor.scenarios import Repricing, assumption_outs, build_scenarios
 from auditor.sources import Source, open_sources
@@ -57,7 +58,7 @@ def run_audit(
     rates = parse_fx_flags(options.fx) + (load_rates_file(options.rates_file) if options.rates_file else [])
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
     assumptions = resolve_assumptions(options.assume)
-    profile = parse_profile(options.data_classes, options.allow_jurisdictions, options.ban_providers)
+    profile = profile_of(options)
     quality = load_quality(options.quality_file) if options.quality_file else None
     pricebook = Pricebook()
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
@@ -74,9 +75,9 @@ def run_audit(
     clock.lap("list cost and summary")
     repricing = Repricing.of(shape_table, options.as_of)
     scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
-    # The hybrid routes only to candidates the data profile does not block (its hard gates).
-    routable = [c for c in candidates if not profile.given or assess(c, profile, repricing.priced).level != "blocked"]
-    hybrid = build_hybrid(shape_table, pricebook, routable, options.as_of, assumptions, repricing)
+    # The hybrid routes a segment only to candidates its data profile does not block (hard gates, per segment).
+    allowed = route_filter(profile, repricing.priced)
+    hybrid = build_hybrid(shape_table, pricebook, candidates, options.as_of, assumptions, repricing, allowed)
     if hybrid is not None:
         scenarios = sorted([*scenarios, hybrid], key=lambda s: (-s.savings, s.candidate))
     scenario_notes = [RANGE_NOTE, *assumption_notes(assumptions)] if scenarios else []
@@ -93,9 +94,9 @@ def run_audit(
     findings = build_findings(shape_table, pricebook, options.as_of)
     clock.lap("reconciliation and findings")
     if scenarios:
-        scenarios = assess_scenarios(scenarios, candidates, repricing.priced, profile)
+        scenarios = assess_scenarios(scenarios, candidates, repricing.priced, profile, options.as_of)
         scenario_notes += risk_notes(profile)
-        scenarios = checklist_scenarios(scenarios, candidates, profile)
+        scenarios = checklist_scenarios(scenarios, candidates, profile, repricing.priced)
         scenario_notes += checklist_notes(profile)
     clock.lap("risk")
     days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
@@ -103,7 +104,7 @@ def run_audit(
     if scenarios:
         active_days = int(usage_table["day"].nunique())  # requests per day are over the days with usage
         plan_inputs = PlanInputs(scenarios, candidates, profile, repricing, pricebook, shape_table, assumptions,
-                                 usage, active_days, quality)  # fmt: skip
+                                 usage, active_days, quality, options.as_of)  # fmt: skip
         plan = build_plan(plan_inputs)
         scenario_notes += (plan_notes(plan) if plan else []) + quality_notes(quality)
     clock.lap("plan")
@@ -137,7 +138,7 @@ def run_audit(
         reconciliation=reconciliation,
         findings=findings,
         assumptions=assumption_outs(assumptions),
-        data_profile=profile.out(),
+        data_profile=profile.out(repricing.priced),
         plan=plan,
         cost_model=build_cost_model(repricing, pricebook, candidates, f"genai-prices {catalog_version()}")
         if scenarios

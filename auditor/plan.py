@@ -52,6 +52,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from typing import Literal
 
@@ -130,6 +131,7 @@ class PlanInputs:
     usage: Sequence[UsageEntry]
     days: int  # days with usage in the audited period
     quality: QualityFile | None = None
+    as_of: date | None = None  # rates the segments with the same operational factors as the scenarios
 
 
 def sample_size(population: int) -> int:
@@ -290,7 +292,7 @@ def _segment(
             f"({choice.passing_candidates} fit) is cheaper than the current models."
         )
     else:
-        risk = assess(candidate, inputs.profile, rows)
+        risk = assess(candidate, inputs.profile, rows, as_of=inputs.as_of)
         rating = risk.level
         flagged = [f"{f.code} ({f.severity})" for f in risk.findings if f.severity != "info"]
         seen = f"rating {rating}" + (f": {', '.join(flagged)}" if flagged else "")

@@ -187,7 +187,10 @@ class SegmentChoice(_Model):
     baseline_cost: Money = Field(description="the segment on its current models at as-of prices")
     projected_cost: Money
     largest_request_tokens: int = Field(description="floor of the segment's largest request-size bucket")
-    passing_candidates: int = Field(description="candidates whose context window fits the segment's requests")
+    passing_candidates: int = Field(
+        description="candidates whose context window fits the segment's requests and that the segment's data "
+        "profile does not block"
+    )
 
 
 class RiskFinding(_Model):
@@ -210,7 +213,11 @@ class Risk(_Model):
         description="0 (no exposure found) to 100: vendor posture gaps weighted by the data's sensitivity; "
         "None without a data profile"
     )
-    operational_score: float = Field(description="0 (no risk measured) to 100: context-window fit")
+    operational_score: float = Field(
+        description="0 (no risk measured) to 100: the worst weighted operational factor measured from the usage "
+        "(context-window fit, cache and batch dependence, long-context share, lock-in, price and version "
+        "stability, provider concentration, capability gaps)"
+    )
     findings: list[RiskFinding] = Field(default_factory=list)
 
 
@@ -224,7 +231,11 @@ class ChecklistItem(_Model):
         "step; blocking: a fact shows it cannot be met"
     )
     source: str = Field(description="the rule's source, and the vendor fact's source when the item rests on one")
-    as_of: date | None = Field(default=None, description="the checked date of the vendor fact, if any")
+    as_of: date | None = Field(
+        default=None,
+        description="the checked date of the vendor fact; for an item resting on no vendor fact, the date its rule's "
+        "source was read; None when the fact is unknown",
+    )
 
 
 class Scenario(_Model):
@@ -382,12 +393,39 @@ class Finding(_Model):
     assumption: str = Field(description="the rule and the assumption the saving rests on")
 
 
+class DataSegment(_Model):
+    """A part of the traffic (one project, API key or catalog model) whose data profile differs (policy file)."""
+
+    kind: Literal["project", "api_key", "model"]
+    name: str = Field(description="the project, key or `provider:model` as the ledger and the hybrid name it")
+    data_classes: list[str] = Field(description="the data classes of this segment's traffic (replace the default)")
+    us_persons: dict[str, int] = Field(
+        default_factory=dict, description="stated 12-month counts of US persons per DOJ Data Security Program category"
+    )
+    matched: bool = Field(default=True, description="whether any priced traffic belongs to the segment")
+
+
 class DataProfile(_Model):
     """The user's data classes and policy, as the risk assessment read them."""
 
     data_classes: list[str] = Field(description="e.g. phi, eu-personal; 'none' when the traffic holds none of them")
     allowed_jurisdictions: list[str] = Field(default_factory=list, description="empty: every jurisdiction allowed")
     banned_providers: list[str] = Field(default_factory=list)
+    sectors: list[str] = Field(
+        default_factory=list, description="sector overlays: eu-financial (DORA), us-bank, education, tax"
+    )
+    banned_jurisdictions: list[str] = Field(default_factory=list)
+    allowed_providers: list[str] = Field(default_factory=list, description="empty: every provider allowed")
+    us_persons: dict[str, int] = Field(
+        default_factory=dict,
+        description="stated 12-month counts of US persons per DOJ Data Security Program category (traffic no "
+        "segment names)",
+    )
+    capabilities: list[str] = Field(default_factory=list, description="capabilities the workload needs, as stated")
+    segments: list[DataSegment] = Field(
+        default_factory=list, description="parts of the traffic whose data classes differ from data_classes"
+    )
+    policy_file: str | None = Field(default=None, description="the policy file read (--policy), if any")
 
 
 class AuditResult(_Model):

@@ -29,16 +29,20 @@ exports hide single large requests behind their average.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Literal
 
 import pandas as pd
 
+from auditor import operational
 from auditor.errors import OptionError
-from auditor.result import AuditResult, DataProfile, Risk, RiskFinding, Scenario
+from auditor.hybrid import segmentation
+from auditor.result import AuditResult, DataProfile, DataSegment, Risk, RiskFinding, Scenario
+from auditor.workload import MODEL_REF
 from pricing.catalog import CatalogModel
-from pricing.endpoints import JURISDICTIONS, Endpoint, EndpointBook, Fact, endpoint_book
+from pricing.endpoints import JURISDICTIONS, UNKNOWN, Endpoint, EndpointBook, Fact, endpoint_book
 from pricing.rates import size_bucket_floors
 
 DATA_CLASSES = (
@@ -101,25 +105,159 @@ GOV = (
 ENTITY_LIST = "BIS Entity List: licence required for EAR items when a listed entity is a party [43][90] (c.2)"
 
 
+SECTORS = ("eu-financial", "us-bank", "education", "tax")
+SEGMENT_KINDS = ("project", "api_key", "model")
+CAPABILITIES = ("tools", "vision", "structured-output", "audio")
+# DOJ Data Security Program bulk thresholds, 28 CFR 202.205 (12-month look-back): a count ABOVE the number is bulk
+# (compliance note A9, [17]). Geolocation counts devices.
+DSP_THRESHOLDS = {
+    "genomic": 100,
+    "omic": 1_000,
+    "biometric": 1_000,
+    "geolocation": 1_000,
+    "health": 10_000,
+    "financial": 10_000,
+    "identifiers": 100_000,
+}
+DSP_LABELS = {
+    "genomic": "human genomic data (US persons)",
+    "omic": "other 'omic data (US persons)",
+    "biometric": "biometric identifiers (US persons)",
+    "geolocation": "precise geolocation (devices)",
+    "health": "personal health data (US persons)",
+    "financial": "personal financial data (US persons)",
+    "identifiers": "covered personal identifiers (US persons)",
+}
+# Which DOJ categories each data class may hold (a mapping of the tool, not of the rule: a proposal).
+DSP_NEEDS = {
+    "personal": ("identifiers",),
+    "california-personal": ("identifiers",),
+    "phi": ("health", "identifiers"),
+    "card": ("financial", "identifiers"),
+    "special-category": ("health", "biometric", "genomic"),
+}
+Counts = tuple[tuple[str, int], ...]
+
+
+def dsp_needed(classes: Iterable[str]) -> tuple[str, ...]:
+    """The DOJ categories whose US-person counts decide the bulk gate for these data classes, in threshold order."""
+    wanted = {c for cls in classes for c in DSP_NEEDS.get(cls, ())}
+    return tuple(c for c in DSP_THRESHOLDS if c in wanted)
+
+
+@dataclass(frozen=True)
+class SegmentProfile:
+    """A project, API key or model whose traffic holds other data classes than the default (policy file)."""
+
+    kind: str
+    name: str
+    classes: tuple[str, ...]
+    us_persons: Counts = ()
+
+    def mask(self, rows: pd.DataFrame) -> pd.Series:
+        """The rows of the priced workload that belong to the segment (a model by catalog ref or as written)."""
+        if self.kind == "model":
+            return (rows[MODEL_REF].astype(str) == self.name) | (rows["model_raw"].astype(str) == self.name)
+        return rows[self.kind].astype(str) == self.name
+
+
 @dataclass(frozen=True)
 class Profile:
-    """The parsed data profile and policy."""
+    """The parsed data profile and policy; `for_rows` gives the profile of one part of the traffic."""
 
     classes: tuple[str, ...]
     allowed: tuple[str, ...]
     banned: tuple[str, ...]
+    sectors: tuple[str, ...] = ()
+    banned_jurisdictions: tuple[str, ...] = ()
+    allowed_providers: tuple[str, ...] = ()
+    us_persons: Counts = ()
+    capabilities: tuple[str, ...] = ()
+    segments: tuple[SegmentProfile, ...] = ()
+    policy_file: str | None = None
+    # Set by `for_rows`: the DOJ categories some part of the traffic needs a count for and does not state, and
+    # which parts of the traffic the data classes come from.
+    missing_counts: tuple[str, ...] | None = None
+    scope: str = ""
 
     @property
     def given(self) -> bool:
-        return bool(self.classes or self.allowed or self.banned)
+        return bool(
+            self.classes
+            or self.allowed
+            or self.banned
+            or self.sectors
+            or self.banned_jurisdictions
+            or self.allowed_providers
+            or self.segments
+            or self.us_persons
+            or self.capabilities
+        )
 
-    def out(self) -> DataProfile | None:
+    def counts_missing(self) -> tuple[str, ...]:
+        if self.missing_counts is not None:
+            return self.missing_counts
+        stated = dict(self.us_persons)
+        return tuple(c for c in dsp_needed(self.classes) if c not in stated)
+
+    def for_rows(self, rows: pd.DataFrame) -> Profile:
+        """The profile of these rows of the priced workload: the data classes of every segment they touch (the
+        default ones for rows no segment names), and US-person counts added up (an upper bound: one person may
+        be in several segments)."""
+        if not self.segments:
+            return self
+        parts: list[tuple[tuple[str, ...], Counts, str]] = []
+        rest = pd.Series(True, index=rows.index)
+        for segment in self.segments:
+            mask = segment.mask(rows)
+            if bool(mask.any()):
+                parts.append((segment.classes, segment.us_persons, f"{segment.kind} {segment.name!r}"))
+                rest &= ~mask
+        if bool(rest.any()) or not parts:
+            parts.append((self.classes, self.us_persons, "other traffic" if parts else "all traffic"))
+        found = {c for part in parts for c in part[0]}
+        if len(found) > 1:
+            found.discard("none")
+        counts: dict[str, int] = {}
+        missing: set[str] = set()
+        for classes, stated, _ in parts:
+            given = dict(stated)
+            for category, n in given.items():
+                counts[category] = counts.get(category, 0) + n
+            missing.update(c for c in dsp_needed(classes) if c not in given)
+        scope = "; ".join(f"{label}: {','.join(classes) or 'not given'}" for classes, _, label in parts)
+        return replace(
+            self,
+            classes=tuple(c for c in DATA_CLASSES if c in found),
+            us_persons=tuple((c, counts[c]) for c in DSP_THRESHOLDS if c in counts),
+            segments=(),
+            missing_counts=tuple(c for c in DSP_THRESHOLDS if c in missing),
+            scope=scope,
+        )
+
+    def out(self, priced: pd.DataFrame | None = None) -> DataProfile | None:
         if not self.given:
             return None
         return DataProfile(
             data_classes=list(self.classes),
             allowed_jurisdictions=list(self.allowed),
             banned_providers=list(self.banned),
+            sectors=list(self.sectors),
+            banned_jurisdictions=list(self.banned_jurisdictions),
+            allowed_providers=list(self.allowed_providers),
+            us_persons=dict(self.us_persons),
+            capabilities=list(self.capabilities),
+            segments=[
+                DataSegment(
+                    kind=s.kind,  # type: ignore[arg-type]
+                    name=s.name,
+                    data_classes=list(s.classes),
+                    us_persons=dict(s.us_persons),
+                    matched=True if priced is None else bool(s.mask(priced).any()),
+                )
+                for s in self.segments
+            ],
+            policy_file=self.policy_file,
         )
 
 
@@ -127,30 +265,57 @@ def _split(values: Iterable[str]) -> list[str]:
     return [part.strip() for v in values for part in v.split(",") if part.strip()]
 
 
-def parse_profile(data: Iterable[str], allow: Iterable[str], ban: Iterable[str]) -> Profile:
-    """`--data`, `--allow-jurisdiction` and `--ban-provider` values; an unknown name is an OptionError."""
+def data_classes_of(names: Iterable[str], where: str) -> tuple[str, ...]:
+    """Checked data class names (an unknown one, or 'none' with others, is an OptionError naming `where`)."""
     classes: list[str] = []
-    for name in _split(data):
+    for name in names:
         key = name.lower()
         if key not in DATA_CLASSES:
             close = difflib.get_close_matches(key, DATA_CLASSES, n=2)
             hint = f"did you mean {', '.join(close)}?" if close else "data classes: " + ", ".join(DATA_CLASSES)
-            raise OptionError(f"--data: unknown data class '{name}'", hint)
+            raise OptionError(f"{where}: unknown data class '{name}'", hint)
         if key not in classes:
             classes.append(key)
     if "none" in classes and len(classes) > 1:
-        raise OptionError("--data: 'none' cannot be combined with other data classes", "give 'none' alone")
-    allowed: list[str] = []
-    for name in _split(allow):
+        raise OptionError(f"{where}: 'none' cannot be combined with other data classes", "give 'none' alone")
+    return tuple(classes)
+
+
+def jurisdictions_of(names: Iterable[str], where: str) -> tuple[str, ...]:
+    """Checked jurisdiction codes (CN/China, GB and EEA accepted as aliases)."""
+    out: list[str] = []
+    for name in names:
         key = _JURISDICTION_ALIASES.get(name.upper(), name.upper())
         if key not in JURISDICTIONS:
             close = difflib.get_close_matches(key, JURISDICTIONS, n=2)
             hint = f"did you mean {', '.join(close)}?" if close else "jurisdictions: " + ", ".join(JURISDICTIONS)
-            raise OptionError(f"--allow-jurisdiction: unknown jurisdiction '{name}'", hint)
-        if key not in allowed:
-            allowed.append(key)
-    banned = sorted({b.lower() for b in _split(ban)})
-    return Profile(tuple(classes), tuple(allowed), tuple(banned))
+            raise OptionError(f"{where}: unknown jurisdiction '{name}'", hint)
+        if key not in out:
+            out.append(key)
+    return tuple(out)
+
+
+def sectors_of(names: Iterable[str], where: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for name in names:
+        key = name.lower()
+        if key not in SECTORS:
+            close = difflib.get_close_matches(key, SECTORS, n=2)
+            hint = f"did you mean {', '.join(close)}?" if close else "sectors: " + ", ".join(SECTORS)
+            raise OptionError(f"{where}: unknown sector '{name}'", hint)
+        if key not in out:
+            out.append(key)
+    return tuple(out)
+
+
+def parse_profile(
+    data: Iterable[str], allow: Iterable[str], ban: Iterable[str], sectors: Iterable[str] = ()
+) -> Profile:
+    """`--data`, `--allow-jurisdiction`, `--ban-provider` and `--sector` values; an unknown name is an OptionError."""
+    classes = data_classes_of(_split(data), "--data")
+    allowed = jurisdictions_of(_split(allow), "--allow-jurisdiction")
+    banned = tuple(sorted({b.lower() for b in _split(ban)}))
+    return Profile(classes, allowed, banned, sectors=sectors_of(_split(sectors), "--sector"))
 
 
 @dataclass(frozen=True)
@@ -203,6 +368,11 @@ def _pct(part: int, whole: int) -> float | None:
     return round(part / whole * 100, 4) if whole else None
 
 
+def _share(pct: float) -> str:
+    """A percentage as the messages print it; a share too small for two decimals is not printed as 0.00%."""
+    return "less than 0.01%" if 0 < pct < 0.005 else f"{pct:.2f}%"
+
+
 def _fit_finding(fit: ContextFit) -> tuple[RiskFinding, float]:
     inputs: Inputs = {
         "context_window": fit.window,
@@ -213,7 +383,7 @@ def _fit_finding(fit: ContextFit) -> tuple[RiskFinding, float]:
     source = ["context-window fit (compliance note D1, [77]); window from the genai-prices catalog"]
     if fit.window is None:
         msg = "The catalog does not state the candidate's context window: fit is unknown (scored as adverse)."
-        return RiskFinding(code="context-fit", severity="amber", message=msg, inputs=inputs, sources=source), 67.0
+        return RiskFinding(code="context-fit", severity="amber", message=msg, inputs=inputs, sources=source), 50.0
     over_share = _pct(fit.over_requests, fit.requests)
     maybe_share = _pct(fit.maybe_requests, fit.requests)
     inputs |= {
@@ -229,19 +399,20 @@ def _fit_finding(fit: ContextFit) -> tuple[RiskFinding, float]:
     unit = "requests" if fit.requests else "input tokens"
     text = f"Context window {fit.window:,} tokens: "
     if share:
-        text += f"{share:.2f}% of {unit} are in request-size buckets above it and would not fit"
+        text += f"{_share(share)} of {unit} are in request-size buckets above it and would not fit"
     else:
         text += f"no {unit} are in a request-size bucket above it"
     if maybe and fit.straddle is not None:
         low, high = fit.straddle
         span = f"{low:,}-{high:,}" if high is not None else f"over {low:,}"
-        text += f"; up to {maybe:.2f}% more are in the {span} bucket that straddles it"
+        text += f"; up to {_share(maybe)} more are in the {span} bucket that straddles it"
     text += " (input side only; output needs room too)."
     severity: Severity
     if share and share >= 1:
         severity, score = "red", 100.0
     elif share or maybe:
-        severity, score = "amber", 67.0
+        # An amber finding scores inside the amber band (34-66): a finding alone never rates a candidate red.
+        severity, score = "amber", 50.0
     elif fit.largest_floor >= fit.window / 2:
         severity, score = "info", 33.0
     else:
@@ -261,6 +432,8 @@ def _finding(
     code: str, severity: Severity, message: str, profile: Profile, endpoint: Endpoint, facts: Sequence[str], rule: str
 ) -> RiskFinding:
     inputs: Inputs = {"data_classes": ",".join(profile.classes), **_fact_inputs(endpoint, *facts)}
+    if profile.scope:
+        inputs["data_from"] = profile.scope
     sources = [rule, *_fact_sources(*(getattr(endpoint, n) for n in facts))]
     return RiskFinding(code=code, severity=severity, message=message, inputs=inputs, sources=sources)
 
@@ -314,6 +487,7 @@ def _gates(profile: Profile, endpoint: Endpoint, candidate: CatalogModel, book: 
             found += _transfer(region, rule, adequate, profile, endpoint, name)
     if classes & {"us-government", "dod"}:
         found += _government(profile, endpoint, candidate, book, name)
+    found += _doj_bulk(profile, endpoint, name)
     personal = classes & PERSONAL - {"prc-personal"}
     if personal:
         where = endpoint.inference_in_prc()
@@ -499,8 +673,9 @@ def _government(
 def _policy(profile: Profile, endpoint: Endpoint, candidate: CatalogModel) -> list[RiskFinding]:
     found = []
     name = f"{candidate.ref} ({endpoint.name})"
+    where = f"--allow-jurisdiction or {profile.policy_file} (user policy)" if profile.policy_file else None
+    juris = endpoint.jurisdiction.value
     if profile.allowed:
-        juris = endpoint.jurisdiction.value
         if juris not in profile.allowed:
             found.append(
                 _finding(
@@ -510,7 +685,7 @@ def _policy(profile: Profile, endpoint: Endpoint, candidate: CatalogModel) -> li
                     profile,
                     endpoint,
                     ["jurisdiction", "contracting_entity"],
-                    "--allow-jurisdiction (user policy)",
+                    where or "--allow-jurisdiction (user policy)",
                 )
             )
         else:
@@ -527,10 +702,43 @@ def _policy(profile: Profile, endpoint: Endpoint, candidate: CatalogModel) -> li
                         profile,
                         endpoint,
                         ["processing", "eu_residency", "us_residency"],
-                        "--allow-jurisdiction (user policy)",
+                        where or "--allow-jurisdiction (user policy)",
                     )
                 )
-    if candidate.provider.id.lower() in profile.banned or endpoint.id in profile.banned:
+    if profile.banned_jurisdictions:
+        rule = f"ban_jurisdictions in {profile.policy_file} (user policy)"
+        if juris in profile.banned_jurisdictions or juris == UNKNOWN:
+            found.append(
+                _finding(
+                    "jurisdiction-banned",
+                    "blocking" if juris != UNKNOWN else "red",
+                    f"{name} is in jurisdiction {juris}; the policy bans {', '.join(profile.banned_jurisdictions)}.",
+                    profile,
+                    endpoint,
+                    ["jurisdiction", "contracting_entity"],
+                    rule,
+                )
+            )
+        else:
+            codes = set(endpoint.processing_codes())
+            hit = sorted(codes & set(profile.banned_jurisdictions))
+            if "PRC" in profile.banned_jurisdictions and "global-incl-PRC" in codes:
+                hit.append("global-incl-PRC")
+            if hit or not endpoint.processing.known:
+                found.append(
+                    _finding(
+                        "processing-in-banned-jurisdiction",
+                        "blocking" if "PRC" in hit or (hit and "global-incl-PRC" not in hit) else "red",
+                        f"{name} may process requests in a banned jurisdiction "
+                        f"({', '.join(hit) or 'processing location unknown: request from vendor'}).",
+                        profile,
+                        endpoint,
+                        ["processing"],
+                        rule,
+                    )
+                )
+    provider = candidate.provider.id.lower()
+    if provider in profile.banned or endpoint.id in profile.banned:
         found.append(
             _finding(
                 "provider-banned",
@@ -539,10 +747,82 @@ def _policy(profile: Profile, endpoint: Endpoint, candidate: CatalogModel) -> li
                 profile,
                 endpoint,
                 ["jurisdiction"],
-                "--ban-provider (user policy)",
+                "--ban-provider" + (f" or {profile.policy_file}" if profile.policy_file else "") + " (user policy)",
+            )
+        )
+    if profile.allowed_providers and not {provider, endpoint.id} & set(profile.allowed_providers):
+        found.append(
+            _finding(
+                "provider-not-allowed",
+                "blocking",
+                f"{name}: the policy allows only {', '.join(profile.allowed_providers)}.",
+                profile,
+                endpoint,
+                ["jurisdiction"],
+                f"allow_providers in {profile.policy_file} (user policy)",
             )
         )
     return found
+
+
+DSP = (
+    "DOJ Data Security Program, 28 CFR Part 202 (EO 14117; final rule 90 FR 1706): a vendor agreement giving a "
+    "covered person (typically a PRC-organised or PRC-headquartered vendor) access to bulk US sensitive personal "
+    "data is a restricted transaction (CISA security requirements 202.248, Subpart J programme 202.1001); bulk "
+    "thresholds 202.205 over a 12-month look-back, anonymised, pseudonymised or encrypted data included (202.206); "
+    "no consent exemption (compliance note A9, [17])"
+)
+
+
+def thresholds_text(categories: Iterable[str]) -> str:
+    return "; ".join(f"{DSP_LABELS[c]}: more than {DSP_THRESHOLDS[c]:,}" for c in categories)
+
+
+def dsp_assessment(profile: Profile, jurisdiction: Fact) -> tuple[Literal["bulk", "count-needed", "below"], str] | None:
+    """The bulk gate of the DOJ Data Security Program for traffic to a vendor of this jurisdiction, or None when it
+    does not apply (vendor not PRC-domiciled, or no US persons' data class and no stated count)."""
+    counts = dict(profile.us_persons)
+    if jurisdiction.value != "PRC" or not (dsp_needed(profile.classes) or counts):
+        return None
+    over = [c for c in DSP_THRESHOLDS if counts.get(c, 0) > DSP_THRESHOLDS[c]]
+    if over:
+        stated = ", ".join(f"{DSP_LABELS[c]} {counts[c]:,} (threshold more than {DSP_THRESHOLDS[c]:,})" for c in over)
+        return "bulk", f"stated 12-month counts above the bulk thresholds: {stated}"
+    missing = profile.counts_missing()
+    if missing:
+        keys = ", ".join(f"{c} = N" for c in missing)
+        return "count-needed", (
+            f"the ledger has no count of US persons; state the 12-month count for {', '.join(missing)} in the "
+            f"policy file ([us_persons] {keys}); bulk thresholds (28 CFR 202.205): {thresholds_text(missing)}"
+        )
+    stated = ", ".join(f"{c} {n:,}" for c, n in counts.items())
+    return "below", f"stated 12-month counts at or below the bulk thresholds ({stated or 'none stated'})"
+
+
+def _doj_bulk(profile: Profile, endpoint: Endpoint, name: str) -> list[RiskFinding]:
+    found = dsp_assessment(profile, endpoint.jurisdiction)
+    if found is None:
+        return []
+    kind, text = found
+    code, severity, message = {
+        "bulk": (
+            "doj-dsp-bulk",
+            "blocking",
+            f"US bulk sensitive personal data to a PRC-domiciled vendor ({name}): {text}. Prohibit the move, or "
+            "implement the CISA security requirements and a Subpart J compliance programme with counsel.",
+        ),
+        "count-needed": (
+            "doj-dsp-count-needed",
+            "red",
+            f"{name} is PRC-domiciled and the traffic may hold US persons' data: {text}.",
+        ),
+        "below": ("doj-dsp-below-threshold", "info", f"{name} is PRC-domiciled: {text}; keep the counts current."),
+    }[kind]
+    finding = _finding(code, severity, message, profile, endpoint, ["jurisdiction", "contracting_entity"], DSP)  # type: ignore[arg-type]
+    inputs = dict(finding.inputs) | {f"us_persons.{c}": n for c, n in profile.us_persons}
+    if kind == "count-needed":
+        inputs["us_persons_needed"] = ", ".join(profile.counts_missing())
+    return [finding.model_copy(update={"inputs": inputs})]
 
 
 def _restrictions(profile: Profile, endpoint: Endpoint, name: str) -> list[RiskFinding]:
@@ -581,58 +861,107 @@ def posture_gaps(endpoint: Endpoint) -> dict[str, float]:
     }
 
 
-def assess(candidate: CatalogModel, profile: Profile, priced: pd.DataFrame, book: EndpointBook | None = None) -> Risk:
-    """The risk of moving the priced workload to one candidate."""
-    book = book or endpoint_book()
-    fit_finding, operational = _fit_finding(context_fit(priced, candidate.model.context_window))
-    findings = [fit_finding]
-    compliance: float | None = None
+@dataclass(frozen=True)
+class Compliance:
+    """The compliance side of one candidate for one data profile: gates and posture, without the usage."""
+
+    findings: tuple[RiskFinding, ...]
+    score: float | None
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.severity == "blocking" for f in self.findings)
+
+
+_COMPLIANCE: dict[tuple[str, Profile], Compliance] = {}
+
+
+def compliance_of(candidate: CatalogModel, profile: Profile, book: EndpointBook | None = None) -> Compliance:
+    """Policy, hard gates, restrictions and the vendor-posture score of moving traffic with this profile."""
+    key = (candidate.ref, profile)
+    if book is None and key in _COMPLIANCE:
+        return _COMPLIANCE[key]
+    out = _compliance(candidate, profile, book or endpoint_book())
+    if book is None:
+        _COMPLIANCE[key] = out
+    return out
+
+
+def _compliance(candidate: CatalogModel, profile: Profile, book: EndpointBook) -> Compliance:
+    if not profile.given:
+        return Compliance((), None)
     endpoint = book.for_model(candidate.provider.id, candidate.model.id)
-    if profile.given:
-        if endpoint is None:
-            findings.append(
-                RiskFinding(
-                    code="no-endpoint-profile",
-                    severity="red",
-                    message=f"No endpoint profile for "
-                    f"{candidate.ref}: every vendor fact is unknown, request from vendor.",
-                    inputs={"candidate": candidate.ref},
-                    sources=[],
-                )
-            )
-            compliance = 100.0 * max((_SENSITIVITY[c] for c in profile.classes), default=0.25)
-        else:
-            name = f"{candidate.ref} ({endpoint.name})"
-            findings += _policy(profile, endpoint, candidate)
-            findings += _gates(profile, endpoint, candidate, book)
-            findings += _restrictions(profile, endpoint, name)
-            gaps = posture_gaps(endpoint)
-            sensitivity = max((_SENSITIVITY[c] for c in profile.classes), default=0.25)
-            compliance = round(100 * sensitivity * sum(gaps.values()) / len(gaps), 1)
-            findings.append(
-                RiskFinding(
-                    code="vendor-posture",
-                    severity="info",
-                    message=f"{name}: posture gaps "
-                    + ", ".join(f"{k} {v:g}" for k, v in gaps.items())
-                    + f"; data sensitivity {sensitivity:g}.",
-                    inputs=_fact_inputs(
-                        endpoint,
-                        "training",
-                        "zdr",
-                        "dpa",
-                        "certifications",
-                        "jurisdiction",
-                        "processing",
-                        "restrictions",
-                    ),
-                    sources=["compliance note (b) provider table; pricing note 5.1"],
-                )
-            )
+    if endpoint is None:
+        finding = RiskFinding(
+            code="no-endpoint-profile",
+            severity="red",
+            message=f"No endpoint profile for {candidate.ref}: every vendor fact is unknown, request from vendor.",
+            inputs={"candidate": candidate.ref},
+            sources=[],
+        )
+        return Compliance((finding,), 100.0 * max((_SENSITIVITY[c] for c in profile.classes), default=0.25))
+    name = f"{candidate.ref} ({endpoint.name})"
+    findings = _policy(profile, endpoint, candidate)
+    findings += _gates(profile, endpoint, candidate, book)
+    findings += _restrictions(profile, endpoint, name)
+    gaps = posture_gaps(endpoint)
+    sensitivity = max((_SENSITIVITY[c] for c in profile.classes), default=0.25)
+    findings.append(
+        RiskFinding(
+            code="vendor-posture",
+            severity="info",
+            message=f"{name}: posture gaps "
+            + ", ".join(f"{k} {v:g}" for k, v in gaps.items())
+            + f"; data sensitivity {sensitivity:g}.",
+            inputs=_fact_inputs(
+                endpoint, "training", "zdr", "dpa", "certifications", "jurisdiction", "processing", "restrictions"
+            ),
+            sources=["compliance note (b) provider table; pricing note 5.1"],
+        )
+    )
+    return Compliance(tuple(findings), round(100 * sensitivity * sum(gaps.values()) / len(gaps), 1))
+
+
+def _operational(
+    candidate: CatalogModel, profile: Profile, priced: pd.DataFrame, as_of: date | None
+) -> list[operational.Factor]:
+    factors = [operational.lock_in(priced)]
+    if as_of is not None:
+        factors += [
+            operational.cache_dependence(candidate, priced, as_of),
+            operational.batch_dependence(candidate, priced, as_of),
+            operational.long_context_share(candidate, priced, as_of),
+            operational.price_stability(candidate, priced, as_of),
+            operational.version_stability(candidate, as_of),
+        ]
+    gap = operational.capability_gap(candidate, profile.capabilities)
+    return factors + ([gap] if gap else [])
+
+
+def assess(
+    candidate: CatalogModel,
+    profile: Profile,
+    priced: pd.DataFrame,
+    book: EndpointBook | None = None,
+    as_of: date | None = None,
+) -> Risk:
+    """The risk of moving the priced workload to one candidate; the profile is that of the rows' segments.
+
+    Without `as_of` the factors read from catalog prices (cache, batch, long-context, price and version stability)
+    are left out."""
+    profile = profile.for_rows(priced)
+    fit_finding, fit_score = _fit_finding(context_fit(priced, candidate.model.context_window))
+    factors = _operational(candidate, profile, priced, as_of)
+    if as_of is not None and "provider" in priced:
+        after = pd.Series(candidate.provider.id, index=priced.index)
+        factors.append(operational.provider_concentration(priced, after))
+    operational_score = max([fit_score, *(f.score for f in factors)])
+    compliance = compliance_of(candidate, profile, book)
+    findings = [fit_finding, *(f.finding for f in factors), *compliance.findings]
     return Risk(
-        level=_level(findings, compliance, operational),
-        compliance_score=compliance,
-        operational_score=operational,
+        level=_level(findings, compliance.score, operational_score),
+        compliance_score=compliance.score,
+        operational_score=operational_score,
         findings=sorted(findings, key=lambda f: _ORDER[f.severity]),
     )
 
@@ -649,44 +978,109 @@ def _level(findings: Sequence[RiskFinding], compliance: float | None, operationa
     return "green"
 
 
+def segment_keys(priced: pd.DataFrame, segmented_by: str) -> pd.Series:
+    """Each priced row's segment name, as the hybrid scenario names segments."""
+    return priced[MODEL_REF if segmented_by == "model" else segmented_by].astype(str)
+
+
+def route_filter(profile: Profile, priced: pd.DataFrame) -> Callable[[str, CatalogModel], bool] | None:
+    """For the hybrid: whether a segment may be routed to a candidate, i.e. the segment's own data profile does not
+    block it (a PHI project blocks a candidate for that project only). None without a data profile."""
+    if not profile.given:
+        return None
+    keys = segment_keys(priced, segmentation(priced))
+    whole = dict(profile.for_rows(priced).us_persons)
+    profiles: dict[str, Profile] = {}
+
+    def allowed(segment: str, candidate: CatalogModel) -> bool:
+        if segment not in profiles:
+            own = profile.for_rows(priced[keys == segment])
+            # The DOJ bulk thresholds count a 12-month total per vendor: a segment holding a category is judged on
+            # the whole traffic's count of it, so segments routed one by one cannot add up past a threshold.
+            wanted = {c for c, _ in own.us_persons} | set(dsp_needed(own.classes))
+            counts = tuple((c, whole[c]) for c in DSP_THRESHOLDS if c in wanted and c in whole)
+            profiles[segment] = replace(own, us_persons=counts)
+        return not compliance_of(candidate, profiles[segment]).blocked
+
+    return allowed
+
+
 def assess_scenarios(
-    scenarios: Sequence[Scenario], candidates: Sequence[CatalogModel], priced: pd.DataFrame, profile: Profile
+    scenarios: Sequence[Scenario],
+    candidates: Sequence[CatalogModel],
+    priced: pd.DataFrame,
+    profile: Profile,
+    as_of: date | None = None,
 ) -> list[Scenario]:
-    """Each scenario with its `risk`; a hybrid takes the worst of the candidates it routes to."""
+    """Each scenario with its `risk`; a hybrid takes the worst of the candidates it routes to, each assessed on the
+    segments routed to it."""
     by_ref = {c.ref: c for c in candidates}
     out = []
     for scenario in scenarios:
         if scenario.kind == "hybrid":
-            risk = _hybrid_risk(scenario, by_ref, priced, profile)
+            risk = _hybrid_risk(scenario, by_ref, priced, profile, as_of)
         elif scenario.candidate in by_ref:
-            risk = assess(by_ref[scenario.candidate], profile, priced)
+            risk = assess(by_ref[scenario.candidate], profile, priced, as_of=as_of)
         else:
             risk = None
         out.append(scenario.model_copy(update={"risk": risk}))
     return out
 
 
+def routed_rows(scenario: Scenario, priced: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The priced rows a hybrid scenario routes to each candidate."""
+    column = MODEL_REF if scenario.segmented_by == "model" else scenario.segmented_by
+    if not scenario.segmented_by or priced.empty or column not in priced:
+        return {}
+    keys = segment_keys(priced, scenario.segmented_by)
+    out: dict[str, pd.DataFrame] = {}
+    for ref in sorted({s.candidate for s in scenario.segments if s.candidate is not None}):
+        names = {s.segment for s in scenario.segments if s.candidate == ref}
+        out[ref] = priced[keys.isin(names)]
+    return out
+
+
 def _hybrid_risk(
-    scenario: Scenario, by_ref: dict[str, CatalogModel], priced: pd.DataFrame, profile: Profile
+    scenario: Scenario,
+    by_ref: dict[str, CatalogModel],
+    priced: pd.DataFrame,
+    profile: Profile,
+    as_of: date | None,
 ) -> Risk | None:
-    chosen = sorted({s.candidate for s in scenario.segments if s.candidate in by_ref})
-    risks = [(ref, assess(by_ref[ref], profile, priced)) for ref in chosen if ref is not None]
-    if not risks:
+    rows = routed_rows(scenario, priced)
+    chosen = sorted(ref for ref in {s.candidate for s in scenario.segments} if ref in by_ref)
+    if not chosen:
         return None
-    # The hybrid routes a segment only to candidates whose window is above its largest request-size bucket floor,
-    # so the whole workload's context fit does not apply; the candidates' compliance findings do.
-    findings = [
-        f.model_copy(update={"message": f"[{ref}] {f.message}"})
-        for ref, r in risks
-        for f in r.findings
-        if f.code != "context-fit"
-    ]
-    scores = [r.compliance_score for _, r in risks if r.compliance_score is not None]
-    compliance = max(scores) if scores else None
+    findings: list[RiskFinding] = []
+    scores: list[float] = []
+    operational_score = 0.0
+    for ref in chosen:
+        mine = rows.get(ref, priced.iloc[0:0])
+        own = profile.for_rows(mine) if len(mine) else profile
+        compliance = compliance_of(by_ref[ref], own)
+        if compliance.score is not None:
+            scores.append(compliance.score)
+        factors = _operational(by_ref[ref], own, mine, as_of) if len(mine) else []
+        operational_score = max([operational_score, *(f.score for f in factors)])
+        # The hybrid routes a segment only to candidates whose window is above its largest request-size bucket
+        # floor, so the whole workload's context fit does not apply; each candidate's own findings do.
+        findings += [
+            f.model_copy(update={"message": f"[{ref}] {f.message}"})
+            for f in [*(x.finding for x in factors), *compliance.findings]
+        ]
+    if as_of is not None and "provider" in priced and len(priced):
+        after = priced["provider"].astype(str).copy()
+        for ref, mine in rows.items():
+            if ref in by_ref:
+                after.loc[mine.index] = by_ref[ref].provider.id
+        concentration = operational.provider_concentration(priced, after)
+        operational_score = max(operational_score, concentration.score)
+        findings.append(concentration.finding)
+    compliance_score = max(scores) if scores else None
     return Risk(
-        level=_level(findings, compliance, 0.0),
-        compliance_score=compliance,
-        operational_score=0.0,
+        level=_level(findings, compliance_score, operational_score),
+        compliance_score=compliance_score,
+        operational_score=operational_score,
         findings=sorted(findings, key=lambda f: _ORDER[f.severity]),
     )
 
@@ -696,13 +1090,32 @@ def risk_notes(profile: Profile) -> list[str]:
     notes = [
         "Risk: context-window fit is measured from request-size buckets (a lower bound from buckets above the window, "
         "an upper bound adding the bucket that straddles it; input side only); vendor facts come from the endpoint "
-        "profiles with their sources and as-of dates; unknown facts score as adverse."
+        "profiles with their sources and as-of dates; unknown facts score as adverse.",
+        "Operational factors are measured from the usage against the candidate's catalog prices at the as-of date: "
+        "cache and batch dependence, long-context share, lock-in (fine-tuned model ids; stateful APIs are not in "
+        "the ledger), price and version stability, provider concentration, stated capabilities. Their score bands "
+        "and weights are a proposal to calibrate, not sourced facts (docs/ARCHITECTURE.md).",
     ]
-    if not profile.classes:
+    if not profile.classes and not any(s.classes for s in profile.segments):
         notes.append(
             "No data profile was given (--data): risk is rated on operational factors"
             + (" and the jurisdiction policy" if profile.given else "")
             + " only; no candidate is blocked on data-protection rules."
+        )
+    if profile.segments:
+        notes.append(
+            f"Data classes per segment ({profile.policy_file}): each scenario is assessed on the data classes of the "
+            "traffic it moves (the segments it touches; the top-level classes for traffic no segment names); the "
+            "hybrid routes a segment only to candidates its own profile does not block. US-person counts of "
+            "several segments are added up (an upper bound: one person may be in several)."
+        )
+    if profile.given and (dsp_needed(profile.classes) or any(dsp_needed(s.classes) for s in profile.segments)):
+        stated = dict(profile.us_persons) or {}
+        notes.append(
+            "DOJ Data Security Program (28 CFR Part 202): a PRC-domiciled candidate is Blocked when a stated 12-month "
+            "count of US persons is above its bulk threshold, and Red when a count the data classes need is not "
+            "stated (the ledger has no such counts; give them as [us_persons] in the policy file)"
+            + (f"; stated: {', '.join(f'{c} {n:,}' for c, n in stated.items())}." if stated else ".")
         )
     return notes
 
@@ -715,4 +1128,8 @@ def risk_line(result: AuditResult) -> str:
     counts = ", ".join(f"{levels.count(level)} {level}" for level in ("blocked", "red", "amber", "green"))
     profile = result.data_profile
     basis = f"data: {','.join(profile.data_classes) or 'not given'}" if profile else "no data profile (--data)"
+    if profile and profile.segments:
+        basis += f"; {len(profile.segments)} segment(s) with their own data"
+    if profile and profile.sectors:
+        basis += f"; sectors: {','.join(profile.sectors)}"
     return f"migration risk of the scenarios: {counts} ({basis})"

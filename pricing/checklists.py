@@ -7,6 +7,7 @@ which vendor fact of the endpoint profiles an item rests on, with the fact value
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from functools import cache
 from importlib.resources import files
 
@@ -15,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pricing.endpoints import Endpoint
 
 DEVELOPER = "developer"
+# The stated US-person counts of the DOJ Data Security Program (policy file), against the vendor's domicile.
+US_PERSONS = "us_persons"
 
 
 class Item(BaseModel):
@@ -27,10 +30,15 @@ class Item(BaseModel):
     met: tuple[str, ...] = ()
     blocking: tuple[str, ...] = ()
     blocking_if_prc_processing: bool = False
+    verify: str = Field(default="", description="why the item can only be verified: the research note lacks it")
 
     @model_validator(mode="after")
     def _fact(self) -> Item:
-        if self.fact is not None and self.fact != DEVELOPER and self.fact not in Endpoint.model_fields:
+        if (
+            self.fact is not None
+            and self.fact not in (DEVELOPER, US_PERSONS)
+            and self.fact not in Endpoint.model_fields
+        ):
             raise ValueError(f"{self.item!r}: fact {self.fact!r} is not an endpoint fact")
         if self.fact is None and (self.met or self.blocking):
             raise ValueError(f"{self.item!r}: met/blocking values need a fact")
@@ -44,9 +52,17 @@ class Regime(BaseModel):
 
     id: str
     name: str
-    triggers: tuple[str, ...] = Field(min_length=1)
+    triggers: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = Field(default=(), description="sector overlays that trigger the regime")
     source: str
+    checked: date = Field(description="when the source was read (the research note's date)")
     item: tuple[Item, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _triggered(self) -> Regime:
+        if not self.triggers and not self.sectors:
+            raise ValueError(f"{self.id}: give the data classes (triggers) or sectors that trigger it")
+        return self
 
 
 class ChecklistBook(BaseModel):
@@ -56,9 +72,9 @@ class ChecklistBook(BaseModel):
 
     regime: tuple[Regime, ...]
 
-    def triggered(self, classes: tuple[str, ...]) -> list[Regime]:
-        """The regimes any of the data classes triggers, in file order."""
-        return [r for r in self.regime if set(r.triggers) & set(classes)]
+    def triggered(self, classes: tuple[str, ...], sectors: tuple[str, ...] = ()) -> list[Regime]:
+        """The regimes any of the data classes or sector overlays triggers, in file order."""
+        return [r for r in self.regime if set(r.triggers) & set(classes) or set(r.sectors) & set(sectors)]
 
 
 def parse_checklists(text: str) -> ChecklistBook:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from auditor.checklists import checklist
-from auditor.risk import DATA_CLASSES, assess, parse_profile
+from auditor.risk import DATA_CLASSES, SECTORS, assess, parse_profile
 from pricing.catalog import lookup_candidate
 from pricing.checklists import checklist_book
 from tests.conftest import SAMPLES, hybrid_routing_to
@@ -84,7 +84,9 @@ def test_only_the_triggered_regimes_are_listed() -> None:
 def test_every_trigger_is_a_data_class_and_every_item_has_a_source() -> None:
     for regime in checklist_book().regime:
         assert set(regime.triggers) <= set(DATA_CLASSES), regime.id
-        assert "compliance note A" in regime.source, regime.id
+        assert set(regime.sectors) <= set(SECTORS) and (regime.triggers or regime.sectors), regime.id
+        assert "compliance note A" in regime.source or "compliance note section (a)" in regime.source, regime.id
+        assert regime.checked == date(2026, 11, 28), regime.id
 
 
 @pytest.mark.parametrize(
