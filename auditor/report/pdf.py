@@ -16,7 +16,17 @@ from pathlib import Path
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate, Paragraph, Spacer, Table
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 from reportlab.platypus.tableofcontents import TableOfContents
 
 from auditor.report.files import write_atomically
@@ -138,6 +148,14 @@ class _AuditDoc(BaseDocTemplate):  # type: ignore[misc]  # reportlab ships no ty
 
 def _contents(result: AuditResult) -> list[Flowable]:
     toc = TableOfContents(dotsMinLevel=0)
+    toc.tableStyle = TableStyle(
+        [
+            ("FONT", (0, 0), (-1, -1), FONT, 9),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ]
+    )
     toc.levelStyles = [
         ParagraphStyle("toc0", fontName=FONT, fontSize=10, leading=15, leftIndent=0, firstLineIndent=0),
         ParagraphStyle(
@@ -304,6 +322,11 @@ def _commitment_table(commitments: Sequence[CommitmentPeriod]) -> Table:
     return fitted_table(columns, rows, WIDTH)
 
 
+_PLAIN = TableStyle(
+    [("FONT", (0, 0), (-1, -1), FONT, 7), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP")]
+)
+
+
 def _spend(result: AuditResult) -> list[Flowable]:
     billed_by = _by_provider(result.usage, "billed_cost")
     listed_by = _by_provider(result.usage, "list_cost")
@@ -319,7 +342,7 @@ def _spend(result: AuditResult) -> list[Flowable]:
         colWidths=[half + 12, half],
         hAlign="LEFT",
     )
-    shares.setStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP")])
+    shares.setStyle(_PLAIN)
     story: list[Flowable] = [
         *block(
             [section("Spend", "spend"), subsection("By provider", "spend-provider"), shares], provider_table(result)
@@ -339,7 +362,7 @@ def _spend(result: AuditResult) -> list[Flowable]:
         colWidths=[half + 12, half],
         hAlign="LEFT",
     )
-    charts.setStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP")])
+    charts.setStyle(_PLAIN)
     story += block([subsection("By month", "spend-month"), charts], month_totals_table(result))
     story.append(
         note(

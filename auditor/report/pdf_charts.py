@@ -27,6 +27,13 @@ PALETTE = [colors.HexColor(c) for c in ("#0072B2", "#E69F00", "#009E73", "#CC79A
 OTHER = colors.HexColor("#9e9e9e")
 
 
+def _drawing(width: float, height: float) -> Drawing:
+    """A drawing whose renderer starts in the bundled font (no Helvetica in the PDF)."""
+    drawing = Drawing(width, height)
+    drawing.initialFontName = FONT
+    return drawing
+
+
 def fit_text(text: str, font: str, size: float, width: float) -> str:
     """`text` shortened with "…" to fit `width` points (a chart label; tables show it whole)."""
     text = " ".join(clean_text(text).split())
@@ -111,7 +118,7 @@ def month_provider_data(result: AuditResult, basis: str) -> tuple[list[str], lis
 def stacked_month_chart(result: AuditResult, basis: str, width: float, height: float, title: str) -> Drawing:
     """Stacked bars: one bar per month, one segment per provider, with a legend on the right."""
     months, series, values = month_provider_data(result, basis)
-    drawing = Drawing(width, height)
+    drawing = _drawing(width, height)
     drawing.add(String(0, height - 10, title, fontName=FONT_BOLD, fontSize=8.5, fillColor=INK))
     if not months or not values or not any(any(v) for v in values):
         drawing.add(String(0, height / 2, "no amounts to chart", fontName=FONT, fontSize=8, fillColor=GREY))
@@ -167,7 +174,7 @@ def share_chart(
     total = sum((amount for _, amount in rows), Decimal(0))
     row_h, label_w, value_w = 11.0, width * 0.34, 78.0
     height = 16 + row_h * max(len(rows), 1)
-    drawing = Drawing(width, height)
+    drawing = _drawing(width, height)
     drawing.add(String(0, height - 10, title, fontName=FONT_BOLD, fontSize=8.5, fillColor=INK))
     if not rows or total <= 0:
         drawing.add(String(0, height - 24, "no amounts to chart", fontName=FONT, fontSize=8, fillColor=GREY))
@@ -211,7 +218,7 @@ def savings_risk_chart(ranked: Sequence[Scenario], width: float) -> Drawing:
     row_h, lane_gap, label_w, top_pad, bottom_pad = 10.0, 6.0, 150.0, 20.0, 26.0
     rows = sum(len(items) for _, items in lanes)
     height = top_pad + bottom_pad + rows * row_h + lane_gap * max(len(lanes) - 1, 0)
-    drawing = Drawing(width, height)
+    drawing = _drawing(width, height)
     title = "Savings against risk level: dot base case, line low – high"
     drawing.add(String(0, height - 10, title, fontName=FONT_BOLD, fontSize=8.5, fillColor=INK))
     if not ranked:

@@ -31,7 +31,7 @@ from auditor.report.pdf_layout import (
     note,
     para,
 )
-from auditor.report.pdf_tables import FONT_BOLD, HEAD_BG, Cell, Column, Mark, esc, fitted_table
+from auditor.report.pdf_tables import FONT, FONT_BOLD, HEAD_BG, Cell, Column, Mark, esc, fitted_table
 from auditor.report.reconciliation import KIND_TEXT
 from auditor.result import AuditResult, Scenario, is_unpriced
 
@@ -209,6 +209,7 @@ def _tiles(result: AuditResult) -> Table:
     table.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), FONT, 7),
                 ("BACKGROUND", (0, 0), (-1, -1), HEAD_BG),
                 ("LINEAFTER", (0, 0), (-2, -1), 2, colors.white),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -289,6 +290,7 @@ def executive_summary(result: AuditResult) -> list[Flowable]:
     badge.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), FONT, 7),
                 ("BACKGROUND", (0, 0), (0, 0), colour),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                 ("BOX", (0, 0), (-1, -1), 0.6, colour),
@@ -311,7 +313,6 @@ def executive_summary(result: AuditResult) -> list[Flowable]:
         ("Warnings", f"{len(result.warnings)} (see Methodology and assumptions)"),
     ]
     story: list[Flowable] = [
-        Heading("Executive summary", H1, 0, "summary"),
         _tiles(result),
         Spacer(1, 10),
         Paragraph("Overall risk", LABEL),
@@ -329,4 +330,6 @@ def executive_summary(result: AuditResult) -> list[Flowable]:
             "candidate no hard compliance gate blocks."
         ),
     ]
-    return [KeepInFrame(WIDTH, HEIGHT, story, mode="shrink"), PageBreak()]
+    heading = Heading("Executive summary", H1, 0, "summary")
+    room = HEIGHT - heading.wrap(WIDTH, HEIGHT)[1] - H1.spaceBefore - H1.spaceAfter
+    return [heading, KeepInFrame(WIDTH, room, story, mode="shrink"), PageBreak()]

@@ -140,9 +140,11 @@ def _pieces(word: str, font: str, size: float, width: float) -> Iterator[str]:
     """The word cut after separators; a piece still too wide is cut between characters."""
     for piece in _BREAK_AFTER.split(word):
         while len(piece) > 1 and _text_width(piece, font, size) > width:
-            cut = max(
-                1, next(i for i in range(len(piece), 0, -1) if _text_width(piece[:i], font, size) <= width or i == 1)
-            )
+            low, high = 1, len(piece) - 1  # the longest prefix that fits (at least one character)
+            while low < high:
+                mid = (low + high + 1) // 2
+                low, high = (mid, high) if _text_width(piece[:mid], font, size) <= width else (low, mid - 1)
+            cut = low
             yield piece[:cut]
             piece = piece[cut:]
         if piece:
