@@ -30,8 +30,17 @@ SECTIONS = [
     "Methodology and assumptions",
     "Appendix",
 ]
-SUBSECTIONS = ["By provider", "By month", "By model", "Billing variances", "Unpriced models", "Rejected rows",
-               "Glossary", "Inputs and row accounting", "Savings against risk"]
+SUBSECTIONS = [
+    "By provider",
+    "By month",
+    "By model",
+    "Billing variances",
+    "Unpriced models",
+    "Rejected rows",
+    "Glossary",
+    "Inputs and row accounting",
+    "Savings against risk",
+]
 HOSTILE = ["<font color=red>x</font>", '=HYPERLINK("http://x")']
 
 
@@ -355,7 +364,9 @@ def test_hostile_names_render_safely(result: AuditResult, tmp_path: Path) -> Non
     long_name = "accounts/acme/models/" + "x" * 4979  # 5,000 characters, one word
     names = ['=HYPERLINK("http://evil.example","click")', '<font size="40" color="red">big</font>', long_name,
              "gpt-4o 🚀🔥 smile", "מודל-עברי نموذج-عربي"]  # fmt: skip
-    usage = [u.model_copy(update={"model_raw": n, "provider": n[:40]}) for u, n in zip(result.usage, names)]
+    usage = [
+        u.model_copy(update={"model_raw": n, "provider": n[:40]}) for u, n in zip(result.usage, names, strict=False)
+    ]
     usage += result.usage[len(names) :]
     hostile = result.model_copy(update={"usage": usage})
     write_pdf(hostile, tmp_path / "hostile.pdf")

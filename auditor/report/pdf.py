@@ -452,7 +452,7 @@ def _audit_findings(result: AuditResult) -> list[Flowable]:
         _unpriced_table(unpriced) if unpriced else para("Every model was priced: all usage has a list cost.")
     )
     story += block([subsection("Unpriced models", "unpriced")], body)
-    heads: list[Flowable] = [subsection("Waste and quick wins", "quick-wins")]
+    heads = [subsection("Waste and quick wins", "quick-wins")]
     if not result.findings:
         return [*story, *block(heads, para("No finding: no rule matched the priced workload."))]
     intro = para(

@@ -105,4 +105,4 @@ def level_of(level: str | None) -> str:
 
 def hex_colour(colour: colors.Color) -> str:
     """`#rrggbb` of a colour, for markup."""
-    return "#" + colour.hexval()[2:]
+    return "#" + str(colour.hexval())[2:]
