@@ -381,3 +381,11 @@ def test_hostile_names_render_safely(result: AuditResult, tmp_path: Path) -> Non
     assert len(pages) < 40
     write_pdf(hostile, tmp_path / "again.pdf")
     assert (tmp_path / "again.pdf").read_bytes() == (tmp_path / "hostile.pdf").read_bytes()
+
+
+def test_a_row_taller_than_a_page_is_split_not_an_error(result: AuditResult, tmp_path: Path) -> None:
+    many = [f"sugg-{i}" for i in range(300)]  # short lines, each its own line: one row taller than a page
+    odd = [u.model_copy(update={"suggestions": many}) if u.list_cost is None else u for u in result.usage]
+    write_pdf(result.model_copy(update={"usage": odd}), tmp_path / "tall.pdf")
+    text = " ".join(_pages(tmp_path / "tall.pdf"))
+    assert all(f"sugg-{i} " in text + " " for i in (0, 150, 299))

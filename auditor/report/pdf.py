@@ -461,7 +461,7 @@ def _audit_findings(result: AuditResult) -> list[Flowable]:
     )
     heads.append(intro)
     for title, assumption, table in findings_groups(result.findings, WIDTH):
-        story += block([*heads, Paragraph(esc(title), LABEL), note(assumption)], table)
+        story += block([*heads, Spacer(1, 6), Paragraph(esc(title), LABEL), note(assumption)], table)
         heads = []
     return story
 

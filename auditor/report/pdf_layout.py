@@ -15,6 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph
 
 from auditor.report.pdf_tables import FONT, FONT_BOLD, GREY, esc
+from auditor.result import Scenario
 
 TITLE = "AI spend audit"
 MARGIN = 15 * mm
@@ -106,3 +107,8 @@ def level_of(level: str | None) -> str:
 def hex_colour(colour: colors.Color) -> str:
     """`#rrggbb` of a colour, for markup."""
     return "#" + str(colour.hexval())[2:]
+
+
+def candidate_label(s: Scenario) -> str:
+    """`Name (provider:model)`; a route-by-segment scenario by its name alone."""
+    return s.candidate_name if s.kind == "hybrid" else f"{s.candidate_name} ({s.candidate})"

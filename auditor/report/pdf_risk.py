@@ -17,6 +17,7 @@ from auditor.report.pdf_layout import (
     LEVEL_TEXT,
     WIDTH,
     block,
+    candidate_label,
     hex_colour,
     level_of,
     minor,
@@ -142,7 +143,7 @@ def risk_register(result: AuditResult) -> list[Flowable]:
     )
     for rank, s in enumerate(ranked, start=1):
         level = LEVEL_TEXT[level_of(s.risk.level if s.risk else None)]
-        head = minor(f"{rank}. {s.candidate_name} ({s.candidate}): {level}", f"risk-{rank}")
+        head = minor(f"{rank}. {candidate_label(s)}: {level}", f"risk-{rank}")
         if s.risk is None:
             story += block([head], para("Not rated."))
             continue
@@ -210,17 +211,11 @@ def checklists(result: AuditResult) -> list[Flowable]:
     story: list[Flowable] = []
     for n, (members, items) in enumerate(groups, start=1):
         (rank, first), others = members[0], members[1:]
-        title = f"{rank}. {first.candidate_name} ({first.candidate})"
+        title = f"{rank}. {candidate_label(first)}"
         head = minor(title, f"checklist-{n}")
         lead = [head]
         if others:
-            lead.append(
-                para(
-                    "Same checklist for "
-                    + "; ".join(f"{r}. {s.candidate_name} ({s.candidate})" for r, s in others)
-                    + "."
-                )
-            )
+            lead.append(para("Same checklist for " + "; ".join(f"{r}. {candidate_label(s)}" for r, s in others) + "."))
         lead.append(para(_checklist_counts(items) + "."))
         story += block([*heads, para(legend), *lead] if n == 1 else lead, checklist_table(items))
     return story

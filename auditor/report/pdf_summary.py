@@ -26,6 +26,7 @@ from auditor.report.pdf_layout import (
     TITLE_STYLE,
     WIDTH,
     Heading,
+    candidate_label,
     hex_colour,
     level_of,
     note,
@@ -79,7 +80,7 @@ def recommendations(result: AuditResult) -> list[Recommendation]:
         level = LEVEL_TEXT[level_of(safe.risk.level if safe.risk else None)].lower()
         to_verify = sum(1 for c in safe.checklist if c.status != "met")
         text = (
-            f"Evaluate moving to {safe.candidate_name} ({safe.candidate}): it saves {money(safe.savings)} "
+            f"Evaluate moving to {candidate_label(safe)}: it saves {money(safe.savings)} "
             f"({percent(safe.savings_pct)}) of {money(safe.baseline_cost)} over the audited period at as-of prices"
         )
         span = savings_range(safe)

@@ -48,6 +48,7 @@ _SIZES = (7.5, 7.0, 6.5, 6.0, 5.5)  # table font sizes tried, largest first, unt
 _SUB_SHRINK = 1.5  # the grey second line of a cell is this much smaller
 _SQUEEZE = 0.6  # share of their minimum width flex columns keep when a table does not fit
 _TALL = 600.0  # a row taller than this (points) may be split across pages
+_TALL_CHARS = 300  # fewer characters than this in every cell never make a row that tall
 _BREAK_AFTER = re.compile(r"(?<=[/\-_:.@,])")  # where a long word may be broken
 
 
@@ -157,6 +158,12 @@ def _text_width(text: str, font: str, size: float) -> float:
 
 def _widest_line(text: str, font: str, size: float) -> float:
     return max((_text_width(line, font, size) for line in clean_text(text).splitlines()), default=0.0)
+
+
+def _chars(cell: Cell) -> int:
+    """How much a cell holds: its characters, a line break counted as a line's worth."""
+    texts = [cell.text] if isinstance(cell, Mark) else [cell] if isinstance(cell, str) else list(cell)
+    return sum(len(text) + 60 * text.count("\n") for text in texts)
 
 
 def _measure(cell: Cell, size: float, bold: bool = False) -> float:
@@ -273,7 +280,11 @@ def fitted_table(
         [cell_paragraph(cell, size, a, w, row is total) for cell, (a, w) in zip(row, layout, strict=True)]
         for row in every
     ]
-    tall = any(max(p.wrap(w, _TALL)[1] for p, w in zip(row, inner, strict=True)) > _TALL for row in body)
+    tall = any(
+        max(p.wrap(w, _TALL)[1] for p, w in zip(laid, inner, strict=True)) > _TALL
+        for row, laid in zip(every, body, strict=True)
+        if max(_chars(cell) for cell in row) >= _TALL_CHARS  # shorter text cannot fill a page
+    )
     data = [head, *body] if header else body
     table = Table(data, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT", splitInRow=int(tall))
     style = _table_style(len(every), total is not None, group_starts, header)
