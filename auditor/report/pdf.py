@@ -437,16 +437,8 @@ def _audit_findings(result: AuditResult) -> list[Flowable]:
                 "is unexplained."
             )
         )
-        varied = [r for r in result.reconciliation if r.variance is None or r.variance or r.unexplained]
-        if varied:
-            story += block([Paragraph("Model-months with a variance", LABEL)], reconciliation_table(varied, WIDTH))
-            same = len(result.reconciliation) - len(varied)
-            story.append(
-                note(
-                    f"{same:,} model-month(s) where billed equals list are not listed (they are in the "
-                    "JSON and the workbook)."
-                )
-            )
+        rows = reconciliation_table(result.reconciliation, WIDTH)
+        story += block([Paragraph("Billed against list by month and model", LABEL)], rows)
     unpriced = [u for u in result.usage if is_unpriced(u)]
     body: Flowable = (
         _unpriced_table(unpriced) if unpriced else para("Every model was priced: all usage has a list cost.")
