@@ -366,7 +366,7 @@ def _spend(result: AuditResult) -> list[Flowable]:
     story += block([subsection("By month", "spend-month"), charts], month_totals_table(result))
     story.append(
         note(
-            f"Calendar months in {result.timezone} (daily buckets keep their day); the month-by-model "
+            f"Months are calendar months in {result.timezone} (daily buckets keep their day); the month-by-model "
             "detail is in the appendix."
         )
     )
