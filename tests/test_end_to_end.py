@@ -123,7 +123,7 @@ def test_pdf_and_xlsx_totals_equal_the_json(run_cli, tmp_path: Path) -> None:  #
     text = "\n".join(page.extract_text() for page in PdfReader(str(pdf)).pages)
     for figure in (money(billed), money(listed), money(Decimal(best["savings"])), f"{totals['requests']:,}"):
         assert figure in text
-    for section in ("Executive summary", "Spend by model", "Scenarios", "Unpriced models", "Rejected rows"):
+    for section in ("Executive summary", "By model", "Scenario comparison", "Unpriced models", "Rejected rows"):
         assert section in text
 
     summary = {row[0]: row[1] for row in openpyxl.load_workbook(xlsx)["Summary"].iter_rows(values_only=True)}

@@ -1,43 +1,67 @@
-"""The PDF report: an executive summary page, then spend, scenarios, unpriced models, inputs and notes.
+"""The PDF report for a CFO, a CTO and legal: cover, one-page executive summary, contents, spend, audit
+findings, scenario comparison, risk register, compliance checklists, forecast, methodology and appendix.
 
-A pure function of one AuditResult; `invariant` mode makes the same result give the same bytes.
+A pure function of one AuditResult. Built in passes until the contents and the "page N of M" footers agree;
+reportlab's invariant mode and a creation date taken from the as-of date make the same result give the same
+bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import calendar
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
-    CondPageBreak,
     Flowable,
     Frame,
-    KeepTogether,
     PageBreak,
     PageTemplate,
     Paragraph,
     Spacer,
     Table,
+    TableStyle,
 )
+from reportlab.platypus.tableofcontents import TableOfContents
 
 from auditor.report.files import write_atomically
 from auditor.report.forecast_tables import forecast_month_table, forecast_total_table, price_change_table
 from auditor.report.formatting import (
-    best_scenario,
+    contract_basis,
+    cost_range,
     money,
     percent,
     period_text,
+    ranked_scenarios,
     reasons_text,
     tokens,
+    top_driver,
 )
+from auditor.report.pdf_charts import provider_colours, savings_risk_chart, share_chart, stacked_month_chart, top_shares
+from auditor.report.pdf_layout import (
+    H1,
+    HEIGHT,
+    LABEL,
+    MARGIN,
+    TITLE,
+    WIDTH,
+    Heading,
+    block,
+    bullets,
+    note,
+    para,
+    section,
+    subsection,
+)
+from auditor.report.pdf_risk import checklists, level_mark, risk_register
+from auditor.report.pdf_summary import cover, executive_summary
 from auditor.report.pdf_tables import (
     FONT,
-    FONT_BOLD,
     GREY,
     Cell,
     Column,
@@ -46,10 +70,9 @@ from auditor.report.pdf_tables import (
     model_table,
     month_table,
     register_fonts,
-    scenario_table,
 )
 from auditor.report.plan_sections import plan_story
-from auditor.report.reconciliation import findings_table, reconciliation_table
+from auditor.report.reconciliation import findings_groups, reconciliation_table, variance_bridge_table
 from auditor.result import (
     AuditResult,
     CommitmentPeriod,
@@ -61,33 +84,11 @@ from auditor.result import (
     is_unpriced,
 )
 
-TITLE = "AI spend audit"
-MARGIN = 15 * mm
-WIDTH = A4[0] - 2 * MARGIN
-_KEEP_MAX = 250.0  # a heading and a body up to this tall are kept on one page
-_MIN_START = 110.0  # a taller body starts only with this much room left
-
-_BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12, spaceAfter=4)
-_NOTE = ParagraphStyle("note", parent=_BODY, fontSize=7.5, leading=9.5, textColor=GREY, spaceBefore=3)
-_BULLET = ParagraphStyle("bullet", parent=_BODY, leftIndent=12, bulletIndent=2, spaceAfter=2, bulletFontName=FONT)
-_FILE = ParagraphStyle("file", parent=_BODY, fontName=FONT_BOLD)
-_TITLE = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=22, leading=28, spaceAfter=4)
-_H1 = ParagraphStyle("h1", fontName=FONT_BOLD, fontSize=14, leading=18, spaceBefore=14, spaceAfter=6)
-_H2 = ParagraphStyle("h2", fontName=FONT_BOLD, fontSize=10.5, leading=14, spaceBefore=8, spaceAfter=4)
+__all__ = ["WIDTH", "build_story", "write_pdf"]
 
 
-class _Heading(Paragraph):  # type: ignore[misc]  # reportlab ships no types
-    """A heading that becomes a PDF bookmark and outline entry where it lands."""
-
-    def __init__(self, text: str, style: ParagraphStyle, level: int, key: str) -> None:
-        super().__init__(esc(text), style)
-        self.outline_title = text
-        self.outline_level = level
-        self.outline_key = key
-
-
-class _AuditDoc(BaseDocTemplate):  # type: ignore[misc]
-    """A4 document with one frame, a footer, and the outline built from `_Heading`s."""
+class _AuditDoc(BaseDocTemplate):  # type: ignore[misc]  # reportlab ships no types
+    """A4 with one frame, a "page N of M" footer, the outline and contents built from `Heading`s."""
 
     def __init__(self, path: Path, result: AuditResult) -> None:
         super().__init__(
@@ -97,7 +98,7 @@ class _AuditDoc(BaseDocTemplate):  # type: ignore[misc]
             leftMargin=MARGIN,
             rightMargin=MARGIN,
             topMargin=MARGIN,
-            bottomMargin=MARGIN + 4 * mm,
+            bottomMargin=A4[1] - MARGIN - HEIGHT,
             title=TITLE,
             author="ai-spend-auditor " + result.tool_version,
             subject=f"AI spend {period_text(result.period)}, prices as of {result.as_of.isoformat()}",
@@ -105,142 +106,299 @@ class _AuditDoc(BaseDocTemplate):  # type: ignore[misc]
             initialFontName=FONT,
             initialFontSize=9,
         )
-        as_of = result.as_of.isoformat()
-        self._footer_text = f"{TITLE} · {period_text(result.period)} · prices as of {as_of}"
-        frame = Frame(MARGIN, self.bottomMargin, WIDTH, A4[1] - self.topMargin - self.bottomMargin, id="body")
+        self._as_of = result.as_of
+        self._footer_text = f"{TITLE} · {period_text(result.period)} · prices as of {result.as_of.isoformat()}"
+        self._pages_before = 0  # page count of the previous pass: the M of "page N of M"
+        self._pages = 0
+        frame = Frame(MARGIN, self.bottomMargin, WIDTH, HEIGHT, id="body", leftPadding=0, rightPadding=0)
         self.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=self._footer)])
 
+    def beforeDocument(self) -> None:
+        """A new pass: the creation date is the as-of date (00:00 UTC), whatever the clock says."""
+        self._pages_before, self._pages = self._pages, 0
+        stamp = self.canv._doc._timeStamp
+        day = self._as_of
+        stamp.YMDhms = (day.year, day.month, day.day, 0, 0, 0)
+        stamp.dhh = stamp.dmm = 0
+        stamp.t = float(calendar.timegm(day.timetuple()))
+
+    def _allSatisfied(self) -> bool:
+        return bool(super()._allSatisfied()) and self._pages == self._pages_before
+
     def _footer(self, canvas: Canvas, doc: BaseDocTemplate) -> None:
+        self._pages = doc.page
+        if doc.page == 1:
+            return
         canvas.saveState()
         canvas.setFont(FONT, 7.5)
         canvas.setFillColor(GREY)
         canvas.drawString(MARGIN, MARGIN, self._footer_text)
-        canvas.drawRightString(A4[0] - MARGIN, MARGIN, f"page {doc.page}")
+        total = self._pages_before or "?"
+        canvas.drawRightString(A4[0] - MARGIN, MARGIN, f"page {doc.page} of {total}")
         canvas.restoreState()
 
     def afterFlowable(self, flowable: Flowable) -> None:
-        if isinstance(flowable, _Heading):
+        if isinstance(flowable, Heading):
             self.canv.showOutline()
             self.canv.bookmarkPage(flowable.outline_key)
             self.canv.addOutlineEntry(flowable.outline_title, flowable.outline_key, flowable.outline_level)
+            if flowable.in_contents:
+                entry = (flowable.outline_level, flowable.outline_title, self.page, flowable.outline_key)
+                self.notify("TOCEntry", entry)
 
 
-def _section(title: str, key: str) -> _Heading:
-    return _Heading(title, _H1, 0, key)
-
-
-def _sub(title: str, key: str) -> _Heading:
-    return _Heading(title, _H2, 1, key)
-
-
-def _note(text: str) -> Paragraph:
-    return Paragraph(esc(text), _NOTE)
-
-
-def _summary_rows(result: AuditResult) -> list[list[str]]:
-    t = result.totals
-    best = best_scenario(result)
-    best_text = "no scenarios were computed"
-    if best is not None:
-        best_text = f"{best.candidate_name} ({best.candidate}): {money(best.savings)}"
-        best_text += f" ({percent(best.savings_pct)})"
-        if best.savings <= 0:
-            best_text += ", no candidate is cheaper"
-    return [
-        ["Period", period_text(result.period)],
-        ["Days and months in", result.timezone],
-        ["Prices as of", result.as_of.isoformat()],
-        ["Price catalog", result.catalog],
-        ["Billed total", money(t.billed_cost)],
-        ["List cost total (priced usage)", money(t.list_cost)],
-        *([["Cost at contract prices", money(t.contract_cost)]] if t.contract_cost is not None else []),
-        *(
-            [f"Commitment {c.vendor} {c.period_start} – {c.period_end}", _commitment_text(c)]
-            for c in result.commitments
+def _contents(result: AuditResult) -> list[Flowable]:
+    toc = TableOfContents(dotsMinLevel=0)
+    toc.tableStyle = TableStyle(
+        [
+            ("FONT", (0, 0), (-1, -1), FONT, 9),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ]
+    )
+    toc.levelStyles = [
+        ParagraphStyle("toc0", fontName=FONT, fontSize=10, leading=15, leftIndent=0, firstLineIndent=0),
+        ParagraphStyle(
+            "toc1", fontName=FONT, fontSize=8.5, leading=11.5, leftIndent=16, firstLineIndent=0, textColor=GREY
         ),
-        ["Best saving", best_text],
-        ["Unpriced models", f"{t.unpriced_models:,} ({tokens(t.unpriced_tokens)} tokens)"],
-        ["Requests", tokens(t.requests)],
-        ["Input files", f"{len(result.inputs):,}"],
-        ["Tool version", result.tool_version],
     ]
+    return [Paragraph("Contents", H1), toc, PageBreak()]
 
 
-def _commitment_text(c: CommitmentPeriod) -> str:
-    seen = "" if c.complete else f" ({c.days_observed} of {c.days_in_period} days observed)"
-    gap = f"shortfall {money(c.shortfall)}" if c.shortfall else f"overage {money(c.overage)}"
-    return f"{money(c.spend)} of {money(c.committed)} ({percent(c.used_pct)}), {gap}{seen}"
+# --- spend ---------------------------------------------------------------------------------------------
 
 
-def _summary(result: AuditResult) -> list[Flowable]:
-    columns = [Column("figure", "text", cap=150), Column("value", "flex")]
-    story: list[Flowable] = [
-        Paragraph(TITLE, _TITLE),
-        _Heading("Executive summary", _H2, 0, "summary"),
-        fitted_table(columns, _summary_rows(result), WIDTH),
+def _by_provider(usage: Sequence[UsageEntry], field: str) -> dict[str, Decimal]:
+    sums: dict[str, Decimal] = {}
+    for u in usage:
+        value = getattr(u, field)
+        if value is not None:
+            sums[u.provider] = sums.get(u.provider, Decimal(0)) + value
+    return sums
+
+
+def provider_table(result: AuditResult) -> Table:
+    """Spend by provider: the sums of the result's model lines (list cost of priced usage only)."""
+    providers = sorted({u.provider for u in result.usage})
+    billed, listed = _by_provider(result.usage, "billed_cost"), _by_provider(result.usage, "list_cost")
+    rows: list[list[Cell]] = []
+    for p in providers:
+        lines = [u for u in result.usage if u.provider == p]
+        requests = [u.requests for u in lines if u.requests is not None]
+        rows.append(
+            [
+                p,
+                f"{len(lines):,}",
+                tokens(sum(requests) if requests else None),
+                tokens(sum(u.all_tokens() for u in lines)),
+                money(billed.get(p)),
+                money(listed.get(p), "unpriced" if any(is_unpriced(u) for u in lines) else "n/a"),
+                percent(
+                    float(listed[p] / result.totals.list_cost * 100)
+                    if p in listed and result.totals.list_cost
+                    else None
+                ),
+            ]
+        )
+    t = result.totals
+    columns = [
+        Column("provider", "flex"),
+        Column("model lines"),
+        Column("requests"),
+        Column("tokens"),
+        Column("billed"),
+        Column("list cost"),
+        Column("share of list"),
     ]
-    if result.warnings:
-        story.append(Spacer(1, 8))
-        story.append(Paragraph(esc(f"{len(result.warnings)} warning(s): see Notes and warnings."), _BODY))
-    story.append(PageBreak())
-    return story
+    total: list[Cell] = [
+        "Total",
+        f"{len(result.usage):,}",
+        tokens(t.requests),
+        tokens(t.all_tokens()),
+        money(t.billed_cost),
+        money(t.list_cost),
+        "100.0%" if t.list_cost else "n/a",
+    ]
+    return fitted_table(columns, rows, WIDTH, total)
 
 
-def _block(heads: Sequence[Flowable], body: Flowable) -> list[Flowable]:
-    """Headings with what follows them, never a heading alone at a page foot: a short block moves whole to
-    the next page; a long one starts only with room for its first rows, and its table repeats its header."""
-    if body.wrap(WIDTH, A4[1])[1] <= _KEEP_MAX:
-        return [KeepTogether([*heads, body])]
-    return [CondPageBreak(_MIN_START), *heads, body]
+def month_totals_table(result: AuditResult) -> Table:
+    """Spend per calendar month: the sums of the result's month lines."""
+    months = sorted({m.month for m in result.usage_by_month})
+    rows: list[list[Cell]] = []
+    for month in months:
+        lines = [m for m in result.usage_by_month if m.month == month]
+        billed = [m.billed_cost for m in lines if m.billed_cost is not None]
+        listed = [m.list_cost for m in lines if m.list_cost is not None]
+        requests = [m.requests for m in lines if m.requests is not None]
+        rows.append(
+            [
+                month,
+                f"{len({m.provider for m in lines}):,}",
+                f"{len(lines):,}",
+                tokens(sum(requests) if requests else None),
+                tokens(sum(m.all_tokens() for m in lines)),
+                money(sum(billed, Decimal(0)) if billed else None),
+                money(sum(listed, Decimal(0)) if listed else None),
+            ]
+        )
+    t = result.totals
+    columns = [
+        Column("month", "text"),
+        Column("providers"),
+        Column("model lines"),
+        Column("requests"),
+        Column("tokens"),
+        Column("billed"),
+        Column("list cost"),
+    ]
+    total: list[Cell] = [
+        "Total",
+        "",
+        "",
+        tokens(t.requests),
+        tokens(t.all_tokens()),
+        money(t.billed_cost),
+        money(t.list_cost),
+    ]
+    return fitted_table(columns, rows, WIDTH, total)
+
+
+def project_table(result: AuditResult) -> tuple[Table, str] | None:
+    """Cost by project, from the route-by-project scenario's segments (list cost at the as-of date)."""
+    hybrid = next((s for s in result.scenarios if s.kind == "hybrid" and s.segmented_by == "project"), None)
+    if hybrid is None or not hybrid.segments:
+        return None
+    total = sum((g.baseline_cost for g in hybrid.segments), Decimal(0))
+    segments = sorted(hybrid.segments, key=lambda g: (-g.baseline_cost, g.segment))
+    rows: list[list[Cell]] = [
+        [
+            g.segment or "(no project stated)",
+            money(g.baseline_cost),
+            percent(float(g.baseline_cost / total * 100) if total else None),
+            (g.candidate_name or "stays on its models", g.candidate or ""),
+            money(g.projected_cost),
+        ]
+        for g in segments
+    ]
+    columns = [
+        Column("project", "flex"),
+        Column("cost at as-of list prices"),
+        Column("share"),
+        Column("cheapest fitting candidate", "flex"),
+        Column("cost there"),
+    ]
+    table = fitted_table(columns, rows, WIDTH, ["Total", money(total), "100.0%" if total else "n/a", "", ""])
+    return table, hybrid.candidate_name
+
+
+def _commitment_table(commitments: Sequence[CommitmentPeriod]) -> Table:
+    columns = [
+        Column("vendor", "text"),
+        Column("period", "text"),
+        Column("committed"),
+        Column("spend"),
+        Column("used"),
+        Column("shortfall"),
+        Column("overage"),
+        Column("term", "flex"),
+    ]
+    rows: list[list[Cell]] = [
+        [
+            c.vendor,
+            (
+                f"{c.period_start} – {c.period_end}",
+                "" if c.complete else f"{c.days_observed} of {c.days_in_period} days",
+            ),
+            money(c.committed),
+            money(c.spend),
+            percent(c.used_pct),
+            money(c.shortfall),
+            money(c.overage),
+            c.term,
+        ]
+        for c in commitments
+    ]
+    return fitted_table(columns, rows, WIDTH)
+
+
+_PLAIN = TableStyle(
+    [("FONT", (0, 0), (-1, -1), FONT, 7), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP")]
+)
 
 
 def _spend(result: AuditResult) -> list[Flowable]:
-    text = "Cache write counts 5-minute and 1-hour writes. Unpriced models have no list cost; the list cost "
-    text += "total covers priced usage only. n/a: the source does not state the figure."
-    if result.totals.reasoning_tokens:
-        text += f" Output includes {tokens(result.totals.reasoning_tokens)} reasoning tokens."
-    return [
-        *_block([_section("Spend by model", "spend-model")], model_table(result, WIDTH)),
-        _note(text),
-        *_block([_section("Spend by month", "spend-month")], month_table(result, WIDTH)),
-        _note(
-            f"Months are calendar months in {result.timezone} (daily buckets keep their day). "
-            "Tokens: every token class (input, cache read and write, output), counted once."
+    billed_by = _by_provider(result.usage, "billed_cost")
+    listed_by = _by_provider(result.usage, "list_cost")
+    colours = provider_colours(result)
+    half = (WIDTH - 12) / 2
+    shares = Table(
+        [
+            [
+                share_chart("Share of list cost by provider", top_shares(listed_by, 7), half, colours),
+                share_chart("Share of billed cost by provider", top_shares(billed_by, 7), half, colours),
+            ]
+        ],
+        colWidths=[half + 12, half],
+        hAlign="LEFT",
+    )
+    shares.setStyle(_PLAIN)
+    story: list[Flowable] = [
+        *block(
+            [section("Spend", "spend"), subsection("By provider", "spend-provider"), shares], provider_table(result)
+        ),
+        note(
+            "List cost: the priced usage at catalog list prices on the day of use; unpriced models are left out, "
+            "never counted as $0. Billed: what the sources state was charged (n/a where a source does not say)."
         ),
     ]
-
-
-def _scenarios(result: AuditResult) -> list[Flowable]:
-    heads = [_section("Scenarios", "scenarios")]
-    if not result.scenarios:
-        return _block(heads, Paragraph("No scenarios were computed.", _BODY))
-    text = "The priced workload re-priced on each candidate at the as-of date. A negative saving is a cost "
-    text += "increase. Low – high: every migration assumption at the end of its range that lowers or raises the "
-    text += "cost; top driver: the assumption that moves it most (defaults, ranges and sources in the notes and JSON)."
-    return [*_block(heads, scenario_table(result, WIDTH)), _note(text)]
-
-
-def _forecast(result: AuditResult) -> list[Flowable]:
-    heads = [_section("Forecast and scheduled price changes", "forecast")]
-    if not result.forecast:
-        story = _block(heads, Paragraph("No forecast: there is no priced usage.", _BODY))
+    charts = Table(
+        [
+            [
+                stacked_month_chart(result, "list", half, 170, "List cost by month and provider"),
+                stacked_month_chart(result, "billed", half, 170, "Billed cost by month and provider"),
+            ]
+        ],
+        colWidths=[half + 12, half],
+        hAlign="LEFT",
+    )
+    charts.setStyle(_PLAIN)
+    story += block([subsection("By month", "spend-month"), charts], month_totals_table(result))
+    story.append(
+        note(
+            f"Months are calendar months in {result.timezone} (daily buckets keep their day); the month-by-model "
+            "detail is in the appendix."
+        )
+    )
+    text = "Cache write counts 5-minute and 1-hour writes. n/a: the source does not state the figure."
+    if result.totals.reasoning_tokens:
+        text += f" Output includes {tokens(result.totals.reasoning_tokens)} reasoning tokens."
+    story += [*block([subsection("By model", "spend-model")], model_table(result, WIDTH)), note(text)]
+    projects = project_table(result)
+    if projects is not None:
+        table, name = projects
+        story += block([subsection("By project", "spend-project")], table)
+        story.append(
+            note(
+                f"From the scenario “{name}”: each project's usage on its current models at the as-of "
+                "date's list prices (billed charges are not split by project in the inputs)."
+            )
+        )
     else:
-        story = [
-            *_block([*heads, _sub("Next 12 months", "forecast-months")], forecast_month_table(result, WIDTH)),
-            _note(
-                "Baseline: the workload on its current models; beside it the scenarios cheapest over the 12 months. "
-                "Each month at the list prices in force then; the method is in the notes."
-            ),
-            *_block([_sub("12 months by scenario", "forecast-totals")], forecast_total_table(result, WIDTH)),
-        ]
-    changes = result.price_changes
-    body = price_change_table(changes, WIDTH) if changes else Paragraph("None in the catalog.", _BODY)
-    story += _block([_sub("Scheduled price changes and deprecations", "price-changes")], body)
-    story.append(_note("USD per million tokens, at the smallest request size; only changes after the as-of date."))
+        story += block(
+            [subsection("By project", "spend-project")],
+            para("The inputs do not attribute usage to projects (no route-by-project scenario)."),
+        )
+    if result.commitments:
+        story += block([subsection("Committed spend", "commitments")], _commitment_table(result.commitments))
     return story
 
 
-def _unpriced_table(usage: Sequence[UsageEntry], width: float) -> Table:
+# --- audit findings ------------------------------------------------------------------------------------
+
+
+def _unpriced_table(usage: Sequence[UsageEntry]) -> Table:
     """Each unpriced model with its tokens, the reason, and close catalog models."""
     columns = [
         Column("provider", "text", cap=70),
@@ -263,10 +421,175 @@ def _unpriced_table(usage: Sequence[UsageEntry], width: float) -> Table:
         ]
         for u in usage
     ]
-    return fitted_table(columns, rows, width)
+    return fitted_table(columns, rows, WIDTH)
 
 
-def _input_table(inputs: Sequence[InputFile], width: float) -> Table:
+def _audit_findings(result: AuditResult) -> list[Flowable]:
+    heads: list[Flowable] = [section("Audit findings", "findings"), subsection("Billing variances", "variances")]
+    if not result.reconciliation:
+        story = block(heads, para("No input states a billed cost to reconcile."))
+    else:
+        story = block(heads, variance_bridge_table(result.reconciliation, WIDTH))
+        story.append(
+            note(
+                "Variance is billed minus list cost, split into parts that add up to it. Discount, batch and tier: "
+                "billed below the list price the bill states itself; coverage: charges and tokens of different "
+                "days; rounding: within half a cent per billed line (at most 0.1% of billed). What no part explains "
+                "is unexplained."
+            )
+        )
+        rows = reconciliation_table(result.reconciliation, WIDTH)
+        story += block([Paragraph("Billed against list by month and model", LABEL)], rows)
+    unpriced = [u for u in result.usage if is_unpriced(u)]
+    body: Flowable = (
+        _unpriced_table(unpriced) if unpriced else para("Every model was priced: all usage has a list cost.")
+    )
+    story += block([subsection("Unpriced models", "unpriced")], body)
+    heads = [subsection("Waste and quick wins", "quick-wins")]
+    if not result.findings:
+        return [*story, *block(heads, para("No finding: no rule matched the priced workload."))]
+    intro = para(
+        "Savings over the audited period at the catalog's rates on the as-of date. They overlap: do not add them "
+        "up as one plan."
+    )
+    heads.append(intro)
+    for title, assumption, table in findings_groups(result.findings, WIDTH):
+        story += block([*heads, Spacer(1, 6), Paragraph(esc(title), LABEL), note(assumption)], table)
+        heads = []
+    return story
+
+
+# --- scenarios -----------------------------------------------------------------------------------------
+
+
+def scenario_risk_table(result: AuditResult) -> Table:
+    """The scenario table with each candidate's risk level."""
+    columns = [
+        Column("#"),
+        Column("candidate", "flex"),
+        Column("baseline"),
+        Column("projected"),
+        Column("savings"),
+        Column("savings\u00a0%"),
+        Column("low\u00a0–\u00a0high cost"),
+        Column("risk", "text", cap=60),
+        Column("top\u00a0driver", "text", cap=90),
+    ]
+    rows: list[list[Cell]] = [
+        [
+            str(rank),
+            (s.candidate_name, s.candidate),
+            money(s.baseline_cost) + contract_basis(s.baseline_basis),
+            money(s.projected_cost) + contract_basis(s.projected_basis),
+            money(s.savings),
+            percent(s.savings_pct),
+            cost_range(s),
+            level_mark(s),
+            top_driver(s),
+        ]
+        for rank, s in enumerate(ranked_scenarios(result), start=1)
+    ]
+    return fitted_table(columns, rows, WIDTH)
+
+
+def _scenario_comparison(result: AuditResult) -> list[Flowable]:
+    heads: list[Flowable] = [section("Scenario comparison", "scenarios")]
+    if not result.scenarios:
+        return block(heads, para("No scenarios were computed."))
+    story = block(heads, scenario_risk_table(result))
+    story.append(
+        note(
+            "The priced workload re-priced on each candidate at the as-of date; a negative saving is a cost "
+            "increase. Low – high: every migration assumption at the end of its range that lowers or raises the "
+            "cost; top driver: the assumption that moves it most (values, ranges and sources under Methodology)."
+        )
+    )
+    chart = savings_risk_chart(ranked_scenarios(result), WIDTH)
+    story += block([subsection("Savings against risk", "savings-risk")], chart)
+    story.append(
+        note(
+            "Lanes by risk level (B blocked, R red, A amber, G green, n not rated); numbers as in the "
+            "table. The line spans the savings at the high-cost and the low-cost ends of the ranges."
+        )
+    )
+    return story
+
+
+# --- forecast, methodology, appendix -------------------------------------------------------------------
+
+
+def _forecast(result: AuditResult) -> list[Flowable]:
+    heads: list[Flowable] = [section("Forecast and scheduled price changes", "forecast")]
+    if not result.forecast:
+        story = block(heads, para("No forecast: there is no priced usage."))
+    else:
+        story = [
+            *block([*heads, subsection("Next 12 months", "forecast-months")], forecast_month_table(result, WIDTH)),
+            note(
+                "Baseline: the workload on its current models; beside it the scenarios cheapest over the 12 months. "
+                "Each month at the list prices in force then; the method is under Methodology."
+            ),
+            *block([subsection("12 months by scenario", "forecast-totals")], forecast_total_table(result, WIDTH)),
+        ]
+    changes = result.price_changes
+    body = price_change_table(changes, WIDTH) if changes else para("None in the catalog.")
+    story += block([subsection("Scheduled price changes and deprecations", "price-changes")], body)
+    story.append(note("USD per million tokens, at the smallest request size; only changes after the as-of date."))
+    return story
+
+
+def _assumption_table(result: AuditResult) -> Table:
+    columns = [
+        Column("assumption", "text", cap=110),
+        Column("value"),
+        Column("range", "text"),
+        Column("meaning", "flex", weight=0.7),
+        Column("source", "flex", weight=1.3),
+    ]
+    rows: list[list[Cell]] = [
+        [a.name, f"{a.value:g}", f"{a.low:g} – {a.high:g}", a.description or a.name, a.source]
+        for a in result.assumptions
+    ]
+    return fitted_table(columns, rows, WIDTH)
+
+
+def _methodology(result: AuditResult) -> list[Flowable]:
+    facts = [
+        ["Price catalog", result.catalog],
+        [
+            "Prices as of",
+            f"{result.as_of.isoformat()} (scenarios and forecast; the baseline list cost uses the "
+            "price in force on the day of use)",
+        ],
+        ["Days and months in", result.timezone],
+        ["Currency", result.currency],
+        ["Contract prices", result.contract_file or "none: list prices only"],
+    ]
+    story = block(
+        [section("Methodology and assumptions", "method"), subsection("Catalog and rates", "method-catalog")],
+        fitted_table([Column("", "text", cap=150), Column("", "flex")], facts, WIDTH, header=False),
+    )
+    if result.fx_rates:
+        rows: list[list[Cell]] = [
+            [r.currency, r.month or "every month", f"{r.usd_per_unit.normalize():f}", r.source] for r in result.fx_rates
+        ]
+        columns = [
+            Column("currency", "text"),
+            Column("month", "text"),
+            Column("USD per unit"),
+            Column("source", "flex"),
+        ]
+        story += block([Paragraph("Exchange rates", LABEL)], fitted_table(columns, rows, WIDTH))
+    else:
+        story.append(para("Exchange rates: none used (every amount was in USD)."))
+    if result.assumptions:
+        story += block([subsection("Migration assumptions", "method-assumptions")], _assumption_table(result))
+    story += bullets([subsection("Method notes", "method-notes")], result.notes, "No notes.")
+    story += bullets([subsection("Warnings", "method-warnings")], result.warnings, "No warnings.")
+    return story
+
+
+def _input_table(inputs: Sequence[InputFile]) -> Table:
     """Row accounting per file: read = used + skipped + rejected."""
     columns = [
         Column("file and sha256", "flex"),
@@ -289,110 +612,129 @@ def _input_table(inputs: Sequence[InputFile], width: float) -> Table:
         ]
         for f in inputs
     ]
-    return fitted_table(columns, rows, width)
+    total: list[Cell] = [
+        "Total",
+        "",
+        *(
+            tokens(sum(getattr(f, k) for f in inputs))
+            for k in ("rows_read", "rows_used", "rows_skipped", "rows_rejected")
+        ),
+        "",
+    ]
+    return fitted_table(columns, rows, WIDTH, total)
 
 
 def _file_period(f: InputFile) -> str:
     return period_text(Period(start=f.period_start, end=f.period_end)) if f.period_start else "no dated rows"
 
 
-def _rejected_table(rejected: Sequence[RejectedRowOut], width: float, numbered_by: str = "line") -> Table:
+def _rejected_table(rejected: Sequence[RejectedRowOut], numbered_by: str = "line") -> Table:
     """The listed rejected rows of one file: by line, by row (a Parquet file) or by place (a JSON document)."""
     columns = [Column("where", "text", cap=170), Column("column", "text", cap=130), Column("reason", "flex")]
     rows: list[list[Cell]] = [[r.location(numbered_by), r.column or "(row)", r.reason] for r in rejected]
-    return fitted_table(columns, rows, width)
+    return fitted_table(columns, rows, WIDTH)
 
 
-def _skipped_files_table(files: Sequence[SkippedFile], width: float) -> Table:
-    """Files no importer recognised."""
+def _skipped_files_table(files: Sequence[SkippedFile]) -> Table:
     rows: list[list[Cell]] = [[f.path, f.reason] for f in files]
-    return fitted_table([Column("file", "flex"), Column("reason", "flex")], rows, width)
-
-
-def _unpriced(result: AuditResult) -> list[Flowable]:
-    unpriced = [u for u in result.usage if is_unpriced(u)]
-    if not unpriced:
-        body: Flowable = Paragraph("Every model was priced: all usage has a list cost.", _BODY)
-    else:
-        body = _unpriced_table(unpriced, WIDTH)
-    return _block([_section("Unpriced models", "unpriced")], body)
+    return fitted_table([Column("file", "flex"), Column("reason", "flex")], rows, WIDTH)
 
 
 def _rejected(inputs: Sequence[InputFile]) -> list[Flowable]:
-    heads: list[Flowable] = [_sub("Rejected rows", "rejected")]
+    heads: list[Flowable] = [subsection("Rejected rows", "rejected")]
     with_rejects = [f for f in inputs if f.rows_rejected or f.rejected]
     if not with_rejects:
-        return _block(heads, Paragraph("No row was rejected.", _BODY))
+        return block(heads, para("No row was rejected."))
     story: list[Flowable] = []
     for f in with_rejects:
-        heads.append(Paragraph(esc(f.path), _FILE))
-        body = _rejected_table(f.rejected, WIDTH, f.numbered_by) if f.rejected else _note("No rejected row is listed.")
-        story += _block(heads, body)
+        heads.append(para(f.path, LABEL))
+        body = _rejected_table(f.rejected, f.numbered_by) if f.rejected else note("No rejected row is listed.")
+        story += block(heads, body)
         heads = []
         if len(f.rejected) < f.rows_rejected:
-            story.append(_note(f"{len(f.rejected):,} of {f.rows_rejected:,} rejected rows are listed."))
+            story.append(note(f"{len(f.rejected):,} of {f.rows_rejected:,} rejected rows are listed."))
         story.append(Spacer(1, 6))
     return story
 
 
-def _inputs(result: AuditResult) -> list[Flowable]:
-    heads = [_section("Inputs and row accounting", "inputs")]
-    body = _input_table(result.inputs, WIDTH) if result.inputs else Paragraph("No input file.", _BODY)
-    story = [*_block(heads, body), *_rejected(result.inputs)]
+GLOSSARY = [
+    ("Billed cost", "What a vendor's export says was charged, converted to USD at the stated rates."),
+    ("List cost", "The same tokens at the catalog's list prices in force on the day of use."),
+    (
+        "Variance",
+        "Billed minus list cost of a model-month, split into discount, credits, tier, batch, "
+        "unpriced, coverage, rounding and unexplained parts.",
+    ),
+    (
+        "Unpriced model",
+        "A model name the price catalog cannot price; left out of list cost and scenarios, never counted as $0.",
+    ),
+    ("Scenario", "The priced workload re-priced on one candidate model (or routed per segment) at the as-of date."),
+    ("Baseline", "The workload on its current models at the as-of date's prices (a scenario's starting point)."),
+    (
+        "Low – high",
+        "A scenario's cost with every migration assumption at the end of its range that lowers or raises it.",
+    ),
+    ("Best safe saving", "The largest saving of a candidate that no hard compliance gate blocks."),
+    (
+        "Risk level",
+        "Blocked (a hard gate citing its rule), Red, Amber or Green from the compliance and operational scores.",
+    ),
+    ("Checklist status", "☑ met by a documented vendor fact; ☐ to verify; ☒ blocking."),
+    (
+        "Vendor fact",
+        "A documented fact about an endpoint (jurisdiction, retention, DPA, BAA…) with its source "
+        "and checked date; “unknown: request from vendor” when not documented.",
+    ),
+    ("Token classes", "Input excludes cache reads and writes; output includes reasoning; each token counted once."),
+    ("SHA-256", "The fingerprint of an input file as read, to prove which file the figures come from."),
+]
+
+
+def _appendix(result: AuditResult) -> list[Flowable]:
+    heads = [section("Appendix", "appendix"), subsection("Inputs and row accounting", "inputs")]
+    body = _input_table(result.inputs) if result.inputs else para("No input file.")
+    story = [*block(heads, body), note("Each file: rows read = used + skipped + rejected.")]
+    story += _rejected(result.inputs)
     if result.skipped_files:
-        skipped = _skipped_files_table(result.skipped_files, WIDTH)
-        story += _block([_sub("Skipped files", "skipped-files")], skipped)
+        story += block([subsection("Skipped files", "skipped-files")], _skipped_files_table(result.skipped_files))
+    if result.usage_by_month:
+        story += block([subsection("Spend by month and model", "month-detail")], month_table(result, WIDTH))
+    rows: list[list[Cell]] = [[term, meaning] for term, meaning in GLOSSARY]
+    glossary = fitted_table([Column("term", "text", cap=110), Column("meaning", "flex")], rows, WIDTH)
+    story += block([subsection("Glossary", "glossary")], glossary)
     return story
 
 
-def _bullets(heads: Sequence[Flowable], items: Sequence[str], empty: str) -> list[Flowable]:
-    """A bullet list under its headings; the headings stay with the first item."""
-    paragraphs = [Paragraph(esc(item), _BULLET, bulletText="•") for item in items]
-    paragraphs = paragraphs or [Paragraph(esc(empty), _BODY)]
-    return [*_block(heads, paragraphs[0]), *paragraphs[1:]]
+# The report's sections in order; each is a function of the result.
+Section = Callable[[AuditResult], list[Flowable]]
 
 
-def _notes(result: AuditResult) -> list[Flowable]:
-    return [
-        *_bullets([_section("Notes and warnings", "notes"), _sub("Notes", "notes-notes")], result.notes, "No notes."),
-        *_bullets([_sub("Warnings", "notes-warnings")], result.warnings, "No warnings."),
-    ]
+def _new_page(build: Section) -> Section:
+    """A major section starts on a new page."""
+    return lambda result: [PageBreak(), *build(result)]
+
+
+SECTIONS: tuple[Section, ...] = (
+    cover,
+    executive_summary,
+    _contents,
+    _spend,
+    _new_page(_audit_findings),
+    _new_page(_scenario_comparison),
+    _new_page(plan_story),
+    _new_page(risk_register),
+    _new_page(checklists),
+    _new_page(_forecast),
+    _new_page(_methodology),
+    _new_page(_appendix),
+)
 
 
 def build_story(result: AuditResult) -> list[Flowable]:
     """Every flowable of the report, in order."""
-    return [
-        *_summary(result),
-        *_spend(result),
-        *_scenarios(result),
-        *plan_story(result, WIDTH, _section, _sub, _block),
-        *_forecast(result),
-        *_reconciliation_and_findings(result),
-        *_unpriced(result),
-        *_inputs(result),
-        *_notes(result),
-    ]
-
-
-def _reconciliation_and_findings(result: AuditResult) -> list[Flowable]:
-    heads = [_section("Reconciliation: billed against list", "reconciliation")]
-    story = _block(heads, reconciliation_table(result.reconciliation, WIDTH)) if result.reconciliation else []
-    if story:
-        story.append(
-            _note(
-                "Variance is billed minus list cost. Discount, batch and tier: billed below the list price "
-                "the bill states itself; coverage: charges and tokens of different days; rounding: within "
-                "half a cent per billed line (at most 0.1% of billed). What no part explains is shown as unexplained."
-            )
-        )
-    else:
-        story = _block(heads, Paragraph("No input states a billed cost to reconcile.", _BODY))
-    heads = [_section("Waste and quick wins", "findings")]
-    if not result.findings:
-        return [*story, *_block(heads, Paragraph("No finding: no rule matched the priced workload.", _BODY))]
-    text = "Savings over the audited period at the catalog's rates on the as-of date; each finding states its rule "
-    text += "and assumption (grey). They overlap: do not add them up as one plan."
-    return [*story, *_block(heads, findings_table(result.findings, WIDTH)), _note(text)]
+    register_fonts()
+    return [flowable for build in SECTIONS for flowable in build(result)]
 
 
 def write_pdf(result: AuditResult, path: Path) -> None:
@@ -400,7 +742,6 @@ def write_pdf(result: AuditResult, path: Path) -> None:
     register_fonts()
 
     def write(tmp: Path) -> None:
-        doc = _AuditDoc(tmp, result)
-        doc.build(build_story(result))
+        _AuditDoc(tmp, result).multiBuild(build_story(result))
 
     write_atomically(path, write)

@@ -47,10 +47,21 @@ _PAD = 3.0  # left and right cell padding, points
 _SIZES = (7.5, 7.0, 6.5, 6.0, 5.5)  # table font sizes tried, largest first, until the columns fit
 _SUB_SHRINK = 1.5  # the grey second line of a cell is this much smaller
 _SQUEEZE = 0.6  # share of their minimum width flex columns keep when a table does not fit
+_TALL = 600.0  # a row taller than this (points) may be split across pages
+_TALL_CHARS = 300  # fewer characters than this in every cell never make a row that tall
 _BREAK_AFTER = re.compile(r"(?<=[/\-_:.@,])")  # where a long word may be broken
 
-# A cell: plain data text, or (main text, grey second line). Both are escaped when laid out.
-Cell = str | tuple[str, str]
+
+@dataclass(frozen=True)
+class Mark:
+    """A cell drawn bold in a colour (a status or a risk level); its text is escaped like any other."""
+
+    text: str
+    colour: str  # "#rrggbb"
+
+
+# A cell: plain data text, (main text, grey second line), or a coloured mark. All are escaped when laid out.
+Cell = str | tuple[str, str] | Mark
 
 
 def register_fonts() -> None:
@@ -94,6 +105,9 @@ class Column:
 def cell_paragraph(cell: Cell, size: float, align: int, width: float, bold: bool = False) -> Paragraph:
     """Lay out one cell `width` points wide; a (main, sub) cell gets its sub line smaller and grey."""
     font = FONT_BOLD if bold else FONT
+    if isinstance(cell, Mark):
+        markup = wrap_markup(cell.text, FONT_BOLD, size, width)
+        return Paragraph(f'<font color="{cell.colour}">{markup}</font>', cell_style(size, align, True))
     if isinstance(cell, str):
         return Paragraph(wrap_markup(cell, font, size, width), cell_style(size, align, bold))
     main, sub = cell
@@ -127,9 +141,11 @@ def _pieces(word: str, font: str, size: float, width: float) -> Iterator[str]:
     """The word cut after separators; a piece still too wide is cut between characters."""
     for piece in _BREAK_AFTER.split(word):
         while len(piece) > 1 and _text_width(piece, font, size) > width:
-            cut = max(
-                1, next(i for i in range(len(piece), 0, -1) if _text_width(piece[:i], font, size) <= width or i == 1)
-            )
+            low, high = 1, len(piece) - 1  # the longest prefix that fits (at least one character)
+            while low < high:
+                mid = (low + high + 1) // 2
+                low, high = (mid, high) if _text_width(piece[:mid], font, size) <= width else (low, mid - 1)
+            cut = low
             yield piece[:cut]
             piece = piece[cut:]
         if piece:
@@ -144,8 +160,16 @@ def _widest_line(text: str, font: str, size: float) -> float:
     return max((_text_width(line, font, size) for line in clean_text(text).splitlines()), default=0.0)
 
 
+def _chars(cell: Cell) -> int:
+    """How much a cell holds: its characters, a line break counted as a line's worth."""
+    texts = [cell.text] if isinstance(cell, Mark) else [cell] if isinstance(cell, str) else list(cell)
+    return sum(len(text) + 60 * text.count("\n") for text in texts)
+
+
 def _measure(cell: Cell, size: float, bold: bool = False) -> float:
     font = FONT_BOLD if bold else FONT
+    if isinstance(cell, Mark):
+        return _widest_line(cell.text, FONT_BOLD, size)
     if isinstance(cell, str):
         return _widest_line(cell, font, size)
     main, sub = cell
@@ -202,25 +226,31 @@ def _fit(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: float
     return _SIZES[-1], widths
 
 
-def _table_style(rows: int, has_total: bool, group_starts: Sequence[int]) -> TableStyle:
+def _table_style(rows: int, has_total: bool, group_starts: Sequence[int], header: bool = True) -> TableStyle:
+    """Rules, zebra rows and the header band; `rows` counts the body rows (the total included)."""
+    first = 1 if header else 0  # the first body row's index
     commands: list[tuple[object, ...]] = [
         ("FONT", (0, 0), (-1, -1), FONT, 7),  # cells are Paragraphs; this keeps Helvetica out of the PDF
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
         ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
         ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-        ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
-        ("LINEBELOW", (0, 1), (-1, -1), 0.25, RULE),
+        ("ROWBACKGROUNDS", (0, first), (-1, -1), [colors.white, ZEBRA]),
+        ("LINEBELOW", (0, first), (-1, -1), 0.25, RULE),
     ]
-    commands += [("LINEABOVE", (0, row + 1), (-1, row + 1), 0.8, GREY) for row in group_starts if row > 0]
-    if has_total:
+    if header:
         commands += [
-            ("LINEABOVE", (0, rows), (-1, rows), 0.8, colors.black),
-            ("BACKGROUND", (0, rows), (-1, rows), HEAD_BG),
+            ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
+            ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+        ]
+    commands += [("LINEABOVE", (0, row + first), (-1, row + first), 0.8, GREY) for row in group_starts if row > 0]
+    if has_total:
+        last = rows - 1 + first
+        commands += [
+            ("LINEABOVE", (0, last), (-1, last), 0.8, colors.black),
+            ("BACKGROUND", (0, last), (-1, last), HEAD_BG),
         ]
     return TableStyle(commands)
 
@@ -231,10 +261,13 @@ def fitted_table(
     width: float,
     total: Sequence[Cell] | None = None,
     group_starts: Sequence[int] = (),
+    header: bool = True,
 ) -> Table:
     """A table as wide as `width`, header repeated on every page, optional bold totals row last.
 
-    `group_starts` are indexes of `rows` that begin a group (a darker rule is drawn above them).
+    `group_starts` are indexes of `rows` that begin a group (a darker rule is drawn above them). Without
+    `header`, the column names are not drawn (a two-column list of facts). A row taller than a page (a
+    name thousands of characters long) is split across pages; others stay whole.
     """
     register_fonts()
     every = [*rows, total] if total is not None else list(rows)
@@ -242,13 +275,20 @@ def fitted_table(
     aligns = [TA_RIGHT if c.kind == "num" else TA_LEFT for c in columns]
     inner = [w - 2 * _PAD for w in widths]
     layout = list(zip(aligns, inner, strict=True))
-    header = [cell_paragraph(c.header, size, a, w, True) for c, (a, w) in zip(columns, layout, strict=True)]
+    head = [cell_paragraph(c.header, size, a, w, True) for c, (a, w) in zip(columns, layout, strict=True)]
     body = [
         [cell_paragraph(cell, size, a, w, row is total) for cell, (a, w) in zip(row, layout, strict=True)]
         for row in every
     ]
-    table = Table([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
-    table.setStyle(_table_style(len(every), total is not None, group_starts))
+    tall = any(
+        max(p.wrap(w, _TALL)[1] for p, w in zip(laid, inner, strict=True)) > _TALL
+        for row, laid in zip(every, body, strict=True)
+        if max(_chars(cell) for cell in row) >= _TALL_CHARS  # shorter text cannot fill a page
+    )
+    data = [head, *body] if header else body
+    table = Table(data, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT", splitInRow=int(tall))
+    style = _table_style(len(every), total is not None, group_starts, header)
+    table.setStyle(style)
     return table
 
 

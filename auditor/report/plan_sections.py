@@ -7,25 +7,21 @@ before and after; the sheet holds every segment and phase.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, Paragraph
 
 from auditor.report.formatting import money, percent, tokens
-from auditor.report.pdf_tables import FONT, GREY, Cell, Column, esc, fitted_table
+from auditor.report.pdf_layout import BODY, BULLET, NOTE, WIDTH, block, section, subsection
+from auditor.report.pdf_tables import Cell, Column, esc, fitted_table
 from auditor.result import AuditResult, Plan, PlanSegment, PortfolioShare
 
 # A sheet cell: Decimal is money, int a count, float a fraction shown as a percentage (as `xlsx.py` formats them).
 SheetValue = str | int | float | Decimal | None
-Heading = Callable[[str, str], Flowable]
-Block = Callable[[Sequence[Flowable], Flowable], list[Flowable]]
 
 PDF_PHASED_SEGMENTS = 5  # segments whose phases the PDF shows (largest savings first); all are in the XLSX
-_BODY = ParagraphStyle("plan-body", fontName=FONT, fontSize=9, leading=12, spaceAfter=4)
-_NOTE = ParagraphStyle("plan-note", parent=_BODY, fontSize=7.5, leading=9.5, textColor=GREY, spaceBefore=3)
-_BULLET = ParagraphStyle("plan-bullet", parent=_BODY, leftIndent=12, bulletIndent=2, spaceAfter=2, bulletFontName=FONT)
+_BODY, _NOTE, _BULLET = BODY, NOTE, BULLET
 _LABEL = {"migrate": "migrate", "migrate-in-phases": "migrate in phases", "stay": "stay"}
 
 
@@ -48,8 +44,9 @@ def _note(text: str) -> Paragraph:
     return Paragraph(esc(text), _NOTE)
 
 
-def plan_story(result: AuditResult, width: float, section: Heading, sub: Heading, block: Block) -> list[Flowable]:
-    """The plan's PDF section: `section` and `sub` make the report's headings, `block` keeps one with its body."""
+def plan_story(result: AuditResult) -> list[Flowable]:
+    """The plan's PDF section, in the report's headings and styles."""
+    width, sub = WIDTH, subsection
     plan = result.plan
     if plan is None:  # nothing is priced: the scenarios section already says so
         return []

@@ -33,7 +33,7 @@ RECONCILIATION_HEADERS = [
 ]
 FINDING_HEADERS = ["kind", "provider", "model", "target", "estimated savings", "evidence", "assumption"]
 _PARTS = ("discount", "credits", "tier", "batch", "unpriced", "coverage", "rounding")
-_KIND_TEXT = {
+KIND_TEXT = {
     "cache_not_used": "cache not used",
     "batch_eligible": "batch-eligible",
     "premium_small_requests": "premium model, small requests",
@@ -119,7 +119,7 @@ def findings_table(findings: Sequence[Finding], width: float) -> Table:
     ]
     cells: list[list[Cell]] = [
         [
-            _KIND_TEXT[f.kind],
+            KIND_TEXT[f.kind],
             (f.model, f"to {f.target}") if f.target else f.model,
             (evidence_text(f), f.assumption),
             money(f.estimated_savings),
@@ -137,3 +137,54 @@ def terminal_line(result: AuditResult) -> str:
         f"Reconciliation: {len(result.reconciliation)} model-month(s) billed, {unexplained} with unexplained variance. "
         f"Findings: {len(result.findings)} quick win(s), estimated saving {money(saving)} over the period."
     )
+
+
+_PART_TEXT = {
+    "discount": "discount (below the bill's own list price)",
+    "credits": "credits and refunds",
+    "tier": "flex, priority or fast tier",
+    "batch": "batch tier",
+    "unpriced": "billed with no list price to compare",
+    "coverage": "coverage (charges and tokens of different days)",
+    "rounding": "rounding",
+    "unexplained": "unexplained",
+}
+
+
+def variance_bridge_table(rows: Sequence[ReconciliationRow], width: float) -> Table:
+    """From list cost to billed: list cost + each part of the variance = billed, over every reconciled line."""
+    listed = sum((r.list_cost for r in rows if r.list_cost is not None), Decimal(0))
+    billed = sum((r.billed_cost for r in rows), Decimal(0))
+    cells: list[list[Cell]] = [
+        ["list cost of the billed lines", money(listed), f"{sum(1 for r in rows if r.list_cost is not None):,}"]
+    ]
+    for part in (*_PARTS, "unexplained"):
+        amount = sum((getattr(r, part) for r in rows), Decimal(0))
+        count = sum(1 for r in rows if getattr(r, part))
+        cells.append([f"+ {_PART_TEXT[part]}", money(amount), f"{count:,}"])
+    total: list[Cell] = ["= billed", money(billed), f"{len(rows):,}"]
+    columns = [Column("from list cost to billed", "flex"), Column("amount"), Column("model-months")]
+    return fitted_table(columns, cells, width, total)
+
+
+def findings_groups(findings: Sequence[Finding], width: float) -> list[tuple[str, str, Table]]:
+    """Findings grouped by kind and assumption (stated once per group), each group's table largest saving first."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in sorted(findings, key=lambda f: (-f.estimated_savings, f.provider, f.model)):
+        groups.setdefault((f.kind, f.assumption), []).append(f)
+    order = sorted(groups.items(), key=lambda kv: -sum((f.estimated_savings for f in kv[1]), Decimal(0)))
+    columns = [
+        Column("model", "flex", min_width=100),
+        Column("evidence", "flex", weight=1.4, min_width=110),
+        Column("estimated saving"),
+    ]
+    out = []
+    for (kind, assumption), members in order:
+        total = sum((f.estimated_savings for f in members), Decimal(0))
+        rows: list[list[Cell]] = [
+            [(f.model, f"to {f.target}") if f.target else f.model, evidence_text(f), money(f.estimated_savings)]
+            for f in members
+        ]
+        title = f"{KIND_TEXT[kind]}: {len(members)} finding(s), {money(total)}"
+        out.append((title, assumption, fitted_table(columns, rows, width)))
+    return out
