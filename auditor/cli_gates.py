@@ -132,7 +132,7 @@ def parse_gate(text: str) -> Gate:
     metric, op, raw = match.groups()
     if metric == RISK:
         if raw.lower() not in RISK_LEVELS:
-            raise ValueError(f"'{text}': risk level '{raw}' is not one of {', '.join(RISK_LEVELS)}")
+            raise ValueError(f"'{text}': risk level '{raw}' is not one of {', '.join(RISK_LEVELS)}; use {ALLOWED}")
         return Gate(text, metric, op, Decimal(RISK_LEVELS.index(raw.lower())))
     if metric not in METRICS:
         import difflib

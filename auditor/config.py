@@ -28,8 +28,8 @@ from auditor.report.files import write_atomically
 INPUTS = "inputs"
 # Command-line parameters whose AuditOptions field has another name.
 _FIELD_OF = {"format_name": "format"}
-# Parameters that never go into a saved config: they say how to read it, or how loud to be.
-_NOT_SAVED = frozenset({"config_file", "debug", "quiet"})
+# Parameters a config file does not set: which config to read, and tracebacks.
+_NOT_SAVED = frozenset({"config_file", "debug"})
 
 
 def options_from(values: Mapping[str, Any]) -> AuditOptions:
