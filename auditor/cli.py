@@ -56,6 +56,19 @@ def _parse_gates(_ctx: click.Context, _param: click.Parameter, value: tuple[str,
         raise click.BadParameter(str(exc)) from None
 
 
+def _complete_formats(incomplete: str) -> list[str]:
+    from auditor.importers import IMPORTERS
+
+    return [i.name for i in IMPORTERS if i.name.startswith(incomplete)]
+
+
+def _complete_models(incomplete: str) -> list[str]:
+    from pricing.catalog import providers_by_id
+
+    refs = (f"{pid}:{m.id}" for pid, p in providers_by_id().items() for m in p.models)
+    return sorted(r for r in refs if r.startswith(incomplete))[:200]
+
+
 def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
@@ -87,11 +100,12 @@ def cli() -> None:
 
 
 @cli.command(RUN, context_settings=CONTEXT, epilog=EXIT_CODES)
-@click.argument("inputs", nargs=-1, required=False, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=False, type=click.Path(path_type=Path), metavar="[FILE|DIR]...")
 @click.option(
     "--format",
     "format_name",
     metavar="NAME",
+    shell_complete=lambda _ctx, _param, incomplete: _complete_formats(incomplete),
     help="Read every file with this importer instead of detecting it.",
 )
 @click.option(
@@ -104,6 +118,7 @@ def cli() -> None:
     "--to",
     "candidates",
     multiple=True,
+    shell_complete=lambda _ctx, _param, incomplete: _complete_models(incomplete),
     metavar="PROVIDER:MODEL",
     help="Candidate to re-price the workload on (repeatable); replaces the default set.",
 )

@@ -177,28 +177,42 @@ def test_config_values_are_overridden_by_flags(run_cli, tmp_path: Path) -> None:
     assert bad.status == 2 and f"{config}: unknown setting 'tto'" in bad.err and "did you mean to?" in bad.err
 
 
-def _commands() -> dict[str, click.Command]:
-    return {name: command for name, command in cli.commands.items()}
+START = "<!-- cli-help:start -->"
+END = "<!-- cli-help:end -->"
 
 
-def test_every_command_and_option_has_help_and_is_in_the_readme() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Command line") :]
-    section = section[: section.index("\n## ", 3)]
-    assert cli.help
-    for name, command in _commands().items():
-        assert command.help, name
-        assert f"audit {name}" in section, name
-        for param in command.params:
-            if isinstance(param, click.Option):
-                assert param.help, f"{name} {param.opts}"
-                long = next(o for o in param.opts if o.startswith("--"))
-                assert long in section, f"{name} {long}"
-    # Each command's options block in the README is its --help, as printed.
+def cli_help_block() -> str:
+    """Every command's --help as printed (110 columns), the README's CLI reference."""
     from click.testing import CliRunner
 
-    for name in _commands():
-        text = CliRunner().invoke(cli, [name, "--help"], prog_name="audit", terminal_width=110).output
-        options = text[text.index("Options:") :].split("\n\n")[0].rstrip()
-        assert options in section, f"audit {name} --help differs from the README"
+    parts = []
+    for args in ([], *([name] for name in cli.commands)):
+        text = CliRunner().invoke(cli, [*args, "--help"], prog_name="audit", terminal_width=110).output
+        parts.append(f"```text\n$ {' '.join(['audit', *args, '--help'])}\n{text.rstrip()}\n```")
+    return "\n\n".join(parts)
 
+
+def test_every_command_and_option_has_help_and_is_in_the_readme(update_goldens: bool) -> None:
+    """The README's CLI section holds each command's --help verbatim (rewrite it with --update-goldens)."""
+    readme_path = ROOT / "README.md"
+    readme = readme_path.read_text(encoding="utf-8")
+    assert cli.help
+    for name, command in cli.commands.items():
+        assert command.help, name
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"audit {name} {param.opts} has no help"
+    block = cli_help_block()
+    head, rest = readme.split(START)
+    _, tail = rest.split(END)
+    if update_goldens:
+        readme_path.write_text(f"{head}{START}\n{block}\n{END}{tail}", encoding="utf-8")
+        return
+    section = rest.split(END)[0]
+    for name, command in cli.commands.items():
+        assert f"$ audit {name} --help" in section, name
+        for param in command.params:
+            if isinstance(param, click.Option):
+                long = next(o for o in param.opts if o.startswith("--"))
+                assert long in section, f"audit {name} {long} is not in the README"
+    assert section.strip() == block, "the README's CLI section differs from --help: run this test with --update-goldens"
