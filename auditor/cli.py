@@ -99,7 +99,7 @@ def cli() -> None:
     """
 
 
-@cli.command(RUN, context_settings=CONTEXT, epilog=EXIT_CODES)
+@cli.command(RUN, context_settings=CONTEXT, epilog=EXIT_CODES, short_help="Run the audit (the default command).")
 @click.argument("inputs", nargs=-1, required=False, type=click.Path(path_type=Path), metavar="[FILE|DIR]...")
 @click.option(
     "--format",
@@ -295,7 +295,7 @@ def _check_inputs(inputs: tuple[Path, ...]) -> None:
         raise OptionError(f"{first}: no such file, directory or command", f"did you mean: audit {close[0]}?")
 
 
-@cli.command(WIZARD, context_settings=CONTEXT, epilog=EXIT_CODES)
+@cli.command(WIZARD, context_settings=CONTEXT, epilog=EXIT_CODES, short_help="The guided audit.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def wizard(debug: bool) -> None:
     """Guided audit: pick files, check what was detected, choose the data profile, candidates, assumptions and
@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         status = ExitStatus.INPUT_ERROR
     except click.exceptions.Abort:
-        err.print("aborted", markup=False)
+        err.print("aborted; no output was half-written", markup=False)
         status = ExitStatus.INPUT_ERROR
     except KeyboardInterrupt:
         err.print("interrupted; no output was half-written", markup=False)

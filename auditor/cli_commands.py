@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -77,7 +77,7 @@ def importer_or_error(name: str) -> Importer:
     return found
 
 
-@click.command("formats", context_settings=CONTEXT)
+@click.command("formats", context_settings=CONTEXT, short_help="Supported input formats with an example header.")
 @click.argument("name", required=False)
 @_DEBUG
 def formats(name: str | None, debug: bool) -> None:
@@ -166,18 +166,39 @@ def detect_files(
     rates_file: Path | None = None,
     batch_dates: tuple[str, ...] = (),
     map_file: Path | None = None,
-    on_file: object = None,
+    on_file: Callable[[str], None] | None = None,
 ) -> list[Detected]:
     """Each file of the inputs with its importer, why, and what an audit of that file alone finds."""
     own = (load_mapping(map_file),) if map_file else ()
     importers = (*own, *IMPORTERS)
     found: list[Detected] = []
-    with open_sources(inputs, forced, own) as (sources, skipped):
+    for given in inputs:
+        try:
+            found += _detect_one(given, importers, own, forced, on_file, as_of, fx, rates_file, batch_dates, map_file)
+        except InputFileError as exc:  # a named file no importer reads: said on its row, the others still shown
+            found.append(Detected(exc.path, None, "", "", problem=exc.problem))
+    return found
+
+
+def _detect_one(
+    given: Path,
+    importers: tuple[Importer, ...],
+    own: tuple[Importer, ...],
+    forced: str | None,
+    on_file: Callable[[str], None] | None,
+    as_of: date,
+    fx: tuple[str, ...],
+    rates_file: Path | None,
+    batch_dates: tuple[str, ...],
+    map_file: Path | None,
+) -> list[Detected]:
+    found: list[Detected] = []
+    with open_sources((given,), forced, own) as (sources, skipped):
         for source in sources:
             label = source.sniffed.name
             why = why_detected(source.sniffed, source.importer, importers, forced is not None)
             base = Detected(label, source.importer.name, source.importer.title, why)
-            if callable(on_file):
+            if on_file is not None:
                 on_file(label)
             options = AuditOptions(
                 inputs=(source.sniffed.path,),
@@ -217,12 +238,14 @@ def _found(base: Detected, options: AuditOptions) -> Detected:
 
 def detected_table(found: list[Detected], why: bool = True) -> Table:
     table = Table(title="Detected", title_justify="left", show_lines=why)
-    for column in ("file", "format", "period", "rows", "rejected", "billed", "list cost"):
-        right = column in ("rows", "rejected", "billed", "list cost")
-        table.add_column(column, justify="right" if right else "left", overflow="fold", ratio=None if right else 2)
+    table.add_column("file", overflow="fold", ratio=1)
+    table.add_column("format", overflow="fold", max_width=40 if why else None)
+    table.add_column("period", overflow="fold", max_width=50)
+    for column in ("rows", "rejected", "billed", "list cost"):
+        table.add_column(column, justify="right", no_wrap=True)
     for d in found:
         if d.format is None:
-            table.add_row(d.label, "not recognised", d.problem, "", "", "", "")
+            table.add_row(d.label, "not recognised", d.problem.split(";")[0], "", "", "", "")
             continue
         fmt = Text(d.format)
         if why:
@@ -242,7 +265,7 @@ def detected_table(found: list[Detected], why: bool = True) -> Table:
     return table
 
 
-@click.command("detect", context_settings=CONTEXT)
+@click.command("detect", context_settings=CONTEXT, short_help="Which importer reads each file, why, and what it holds.")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "format_name", metavar="NAME", help="Check the files against this importer only.")
 @click.option("--fx", multiple=True, metavar="CUR=RATE", help="Exchange rate, USD per unit (as for audit run).")
@@ -311,7 +334,7 @@ def endpoint_line(model: CatalogModel) -> str:
     )
 
 
-@click.command("models", context_settings=CONTEXT)
+@click.command("models", context_settings=CONTEXT, short_help="Search the catalog: prices, context window, endpoint.")
 @click.argument("query", nargs=-1)
 @click.option(
     "--as-of", callback=_as_of, metavar="YYYY-MM-DD", help="Show the prices in force on this date. Default: today."
@@ -380,7 +403,7 @@ def load_or_error(path: Path) -> AuditResult:
         ) from exc
 
 
-@click.command("render", context_settings=CONTEXT)
+@click.command("render", context_settings=CONTEXT, short_help="Write PDF, XLSX or JSON from a saved result.")
 @click.argument("result_file", metavar="RESULT.json", type=click.Path(path_type=Path))
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
@@ -497,7 +520,7 @@ def diff_lines(old: AuditResult, new: AuditResult) -> list[str]:
     return lines
 
 
-@click.command("diff", context_settings=CONTEXT)
+@click.command("diff", context_settings=CONTEXT, short_help="What changed between two audits, prices included.")
 @click.argument("old_file", metavar="OLD.json", type=click.Path(path_type=Path))
 @click.argument("new_file", metavar="NEW.json", type=click.Path(path_type=Path))
 @_DEBUG

@@ -107,8 +107,10 @@ def ask_inputs(ask: _Ask, console: Console, as_of: date) -> tuple[list[str], lis
             inputs.append(ask.path("File or folder to audit:", validate=_exists).strip())
             if not ask.confirm("Add another file or folder?", default=False):
                 break
-        with console.status("Detecting the format of each file…"):
-            found = detect_files(tuple(Path(p) for p in inputs), as_of=as_of)
+        with console.status("Detecting the format of each file…") as status:
+            found = detect_files(
+                tuple(Path(p) for p in inputs), as_of=as_of, on_file=lambda label: status.update(f"Reading {label}…")
+            )
         console.print(detected_table(found, why=False))
         if ask.confirm(f"Audit these {sum(d.format is not None for d in found)} files?"):
             return inputs, found
