@@ -301,6 +301,8 @@ def wizard(debug: bool) -> None:
     """Guided audit: pick files, check what was detected, choose the data profile, candidates, assumptions and
     outputs, confirm the assumption sheet, run. Prints the equivalent command and saves the answers to a TOML
     file that `audit --config` re-runs."""
+    if not _interactive():
+        raise click.UsageError("the wizard needs a terminal; without one, give the inputs: audit FILE|DIR …")
     from auditor.wizard import run_wizard
 
     run_wizard()

@@ -26,7 +26,7 @@ from auditor.errors import OptionError
 from auditor.importers import importer_named
 from auditor.result import AuditResult
 from auditor.risk import DATA_CLASSES
-from pricing.catalog import default_candidates, providers_by_id
+from pricing.catalog import CatalogModel, default_candidates, providers_by_id
 from pricing.endpoints import JURISDICTIONS
 
 RECOMMENDED = "The recommended set"
@@ -177,13 +177,18 @@ def ask_candidates(ask: _Ask, console: Console, as_of: date) -> dict[str, Any]:
             console.print(Text(f"No catalog model matches '{query}'."))
             continue
         choices = [
-            questionary.Choice(f"{m.ref} — {price_line(m, as_of)}", value=m.ref, checked=m.ref in picked)
+            questionary.Choice(f"{m.ref} — {price_line(m, as_of)}{_window(m)}", value=m.ref, checked=m.ref in picked)
             for m in hits[:SEARCH_LIMIT]
         ]
         more = f" (first {SEARCH_LIMIT} of {len(hits)})" if len(hits) > SEARCH_LIMIT else ""
         chosen = ask.checkbox(f"Pick candidates{more}:", choices)
         picked += [c for c in chosen if c not in picked]
         console.print(Text("Candidates: " + (", ".join(picked) or "none yet")))
+
+
+def _window(model: CatalogModel) -> str:
+    window = model.model.context_window
+    return f", context {window // 1000:,}k" if window else ", context unknown"
 
 
 def ask_assumptions(ask: _Ask, console: Console, today: date) -> dict[str, Any]:

@@ -161,6 +161,8 @@ def test_an_unknown_command_or_option_says_what_was_meant(run_cli) -> None:  # t
 def test_no_arguments_off_a_terminal_is_a_usage_error(run_cli) -> None:  # type: ignore[no-untyped-def]
     run = run_cli()
     assert run.status == 2 and "no inputs" in run.err
+    run = run_cli("wizard")
+    assert run.status == 2 and "the wizard needs a terminal" in run.err
 
 
 def test_config_values_are_overridden_by_flags(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -71,6 +71,16 @@ def test_wizard_builds_the_options_and_result_of_its_equivalent_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
+    import auditor.cli
+
+    seen: list[AuditOptions] = []  # the options each run is given, wizard and command alike
+    real_run = auditor.cli.run_audit
+
+    def recording_run(options: AuditOptions, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(options)
+        return real_run(options, **kwargs)
+
+    monkeypatch.setattr(auditor.cli, "run_audit", recording_run)
     result, shown = _drive("".join(keys for _, keys in ANSWERS))
     assert result is not None
     # What it detected, per file, before asking to go on.
@@ -100,6 +110,7 @@ def test_wizard_builds_the_options_and_result_of_its_equivalent_command(
         ban_providers=("deepseek",),
     )
     assert _options_of(words) == expected
+    assert seen == [expected]  # the wizard ran on exactly these options
     wizard_json = (tmp_path / "out" / "audit-report.json").read_text(encoding="utf-8")
     assert wizard_json == render_json(result)  # type: ignore[arg-type]
     assert json.loads(wizard_json)["data_profile"]["banned_providers"] == ["deepseek"]
@@ -110,6 +121,7 @@ def test_wizard_builds_the_options_and_result_of_its_equivalent_command(
     # And so do the saved answers, a flag overriding one of them.
     assert run_cli("--config", "audit.toml", "--json", "config.json", "--quiet").status == 0
     assert (tmp_path / "config.json").read_text(encoding="utf-8") == wizard_json
+    assert seen == [expected] * 3
 
 
 def test_the_wizard_writes_nothing_when_the_sheet_is_declined(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
