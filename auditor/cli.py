@@ -1,22 +1,39 @@
-"""The `audit` command line: parse options, run the audit, write outputs, map errors to exit codes."""
+"""The `audit` command line: a group whose default command runs the audit, and commands around it.
+
+`audit FILE|DIR …` runs `audit run FILE|DIR …` (the explicit form, for an input named like a command);
+`audit` alone on a terminal starts the wizard. Errors map to the documented exit codes in `main()`.
+"""
 
 from __future__ import annotations
 
+import difflib
 import sys
 import traceback
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 
 from auditor import __version__
-from auditor.errors import AuditorError, ExitStatus
-from auditor.options import AuditOptions
-from auditor.outputs import OutputPlan, write_outputs
+from auditor.cli_commands import COMMANDS
+from auditor.cli_gates import Gate, parse_gate, tripped
+from auditor.config import merged_values, options_from, plan_from
+from auditor.errors import AuditorError, ExitStatus, OptionError
+from auditor.outputs import write_outputs
 from auditor.pipeline import run_audit
 from auditor.progress import ScanProgress
 from auditor.report.terminal import print_summary
+from auditor.result import AuditResult
+
+RUN = "run"
+WIZARD = "wizard"
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+EXIT_CODES = (
+    "Exit codes: 0 ok; 1 internal error (a bug: run again with --debug); 2 input or usage error (one line names "
+    "the file or option, then a hint); 3 a --fail-if condition holds."
+)
 
 
 def _today() -> date:
@@ -32,12 +49,63 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
         raise click.BadParameter(f"'{value}' is not a date; use YYYY-MM-DD, e.g. 2026-11-27") from None
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+def _parse_gates(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[Gate, ...]:
+    try:
+        return tuple(parse_gate(text) for text in value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _complete_formats(incomplete: str) -> list[str]:
+    from auditor.importers import IMPORTERS
+
+    return [i.name for i in IMPORTERS if i.name.startswith(incomplete)]
+
+
+def _complete_models(incomplete: str) -> list[str]:
+    from pricing.catalog import providers_by_id
+
+    refs = (f"{pid}:{m.id}" for pid, p in providers_by_id().items() for m in p.models)
+    return sorted(r for r in refs if r.startswith(incomplete))[:200]
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+class AuditGroup(click.Group):
+    """A group whose first word, when it is not a command, is the first input of `audit run`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and not ctx.resilient_parsing:
+            args = [WIZARD if _interactive() else RUN]
+        elif args and args[0] not in self.commands and args[0] not in (*ctx.help_option_names, "--version"):
+            args = [RUN, *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=AuditGroup, context_settings=CONTEXT, epilog=EXIT_CODES)
+@click.version_option(__version__, prog_name="audit")
+def cli() -> None:
+    """Audit AI vendor billing exports and usage logs, offline.
+
+    \b
+    audit FILE|DIR …            run the audit (the same as `audit run FILE|DIR …`)
+    audit                       on a terminal: the guided wizard
+    audit --config audit.toml   re-run saved answers (flags given override them)
+
+    Shell completion (bash, zsh, fish): eval "$(_AUDIT_COMPLETE=bash_source audit)", with zsh_source or
+    fish_source for the other shells.
+    """
+
+
+@cli.command(RUN, context_settings=CONTEXT, epilog=EXIT_CODES, short_help="Run the audit (the default command).")
+@click.argument("inputs", nargs=-1, required=False, type=click.Path(path_type=Path), metavar="[FILE|DIR]...")
 @click.option(
     "--format",
     "format_name",
     metavar="NAME",
+    shell_complete=lambda _ctx, _param, incomplete: _complete_formats(incomplete),
     help="Read every file with this importer instead of detecting it.",
 )
 @click.option(
@@ -50,6 +118,7 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
     "--to",
     "candidates",
     multiple=True,
+    shell_complete=lambda _ctx, _param, incomplete: _complete_models(incomplete),
     metavar="PROVIDER:MODEL",
     help="Candidate to re-price the workload on (repeatable); replaces the default set.",
 )
@@ -164,6 +233,22 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
 )
 @click.option("--quiet", is_flag=True, help="Print nothing but errors (and JSON when --json -).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Saved answers (TOML, as `audit wizard` writes audit.toml): inputs and options; flags given override them.",
+)
+@click.option(
+    "--fail-if",
+    "fail_if",
+    multiple=True,
+    metavar="EXPR",
+    callback=_parse_gates,
+    help="Exit 3 with a one-line reason when the condition holds on the result (repeatable; outputs are written "
+    "first): savings_pct>20, savings>1000, unpriced_share>0.05, rejected_rows>0, billed>5000, list_cost>5000, "
+    "risk=blocked or risk>=red (the best scenario's risk).",
+)
 @click.version_option(__version__, prog_name="audit")
 def audit(
     map_file: Path | None,
@@ -189,32 +274,26 @@ def audit(
     quality_file: Path | None = None,
     sectors: tuple[str, ...] = (),
     policy_file: Path | None = None,
+    config_file: Path | None = None,
+    fail_if: tuple[Gate, ...] = (),
 ) -> None:
-    """Audit AI vendor billing exports and usage logs (files or directories).
+    """Audit AI vendor billing exports and usage logs (files, directories, ZIP archives).
 
     Prints spend by model and candidates ranked by savings, and writes a PDF report and an XLSX
-    workbook (or the outputs you name). Exit codes: 0 ok, 1 internal error, 2 input or usage error.
+    workbook (or the outputs you name).
     """
-    options = AuditOptions(
-        inputs=inputs,
-        format=format_name,
-        as_of=as_of,
-        candidates=candidates,
-        fx=fx,
-        rates_file=rates_file,
-        map_file=map_file,
-        batch_dates=batch_dates,
-        timezone=timezone,
-        contract_file=contract_file,
-        assume=assume,
-        data_classes=data_classes,
-        allow_jurisdictions=allow_jurisdictions,
-        ban_providers=ban_providers,
-        quality_file=quality_file,
-        sectors=sectors,
-        policy_file=policy_file,
-    )
-    plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir)
+    ctx = click.get_current_context()
+    execute(merged_values(ctx, config_file) if config_file else dict(ctx.params))
+
+
+def execute(values: dict[str, Any]) -> AuditResult:
+    """Run the audit of parsed `audit run` parameters: options, run, summary, outputs, then the --fail-if gates."""
+    if not values["inputs"]:
+        raise click.UsageError("no inputs: give files or directories, or --config audit.toml (or run: audit wizard)")
+    _check_inputs(values["inputs"])
+    options = options_from(values)
+    plan = plan_from(values)
+    quiet = bool(values["quiet"])
     err = Console(stderr=True)
     if err.is_terminal and not quiet:
         with ScanProgress(err) as progress:
@@ -228,6 +307,35 @@ def audit(
     if not quiet:
         for path in written:
             err.print(f"wrote {path}")
+    tripped(values.get("fail_if") or (), result)
+    return result
+
+
+def _check_inputs(inputs: tuple[Path, ...]) -> None:
+    """A first input that does not exist but is close to a command's name was meant as the command."""
+    first = str(inputs[0])
+    if Path(first).exists():
+        return
+    close = difflib.get_close_matches(first, [c for c in cli.commands if c != RUN], n=1, cutoff=0.6)
+    if close:
+        raise OptionError(f"{first}: no such file, directory or command", f"did you mean: audit {close[0]}?")
+
+
+@cli.command(WIZARD, context_settings=CONTEXT, epilog=EXIT_CODES, short_help="The guided audit.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+def wizard(debug: bool) -> None:
+    """Guided audit: pick files, check what was detected, choose the data profile, candidates, assumptions and
+    outputs, confirm the assumption sheet, run. Prints the equivalent command and saves the answers to a TOML
+    file that `audit --config` re-runs."""
+    if not _interactive():
+        raise click.UsageError("the wizard needs a terminal; without one, give the inputs: audit FILE|DIR …")
+    from auditor.wizard import run_wizard
+
+    run_wizard()
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        audit.main(args=args, prog_name="audit", standalone_mode=False)
+        cli.main(args=args, prog_name="audit", standalone_mode=False)
         status = ExitStatus.OK
     except AuditorError as exc:
         err.print(f"error: {exc.message}", markup=False)
@@ -247,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         status = ExitStatus.INPUT_ERROR
     except click.exceptions.Abort:
-        err.print("aborted", markup=False)
+        err.print("aborted; no output was half-written", markup=False)
         status = ExitStatus.INPUT_ERROR
     except KeyboardInterrupt:
         err.print("interrupted; no output was half-written", markup=False)

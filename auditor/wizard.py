@@ -1,0 +1,301 @@
+"""`audit wizard`: a guided first audit. It asks, shows, and builds answers; it holds no audit logic.
+
+The answers are the settings of a config file (`auditor.config`): they are turned into the words of the
+equivalent command and parsed by `audit run` itself, so the wizard, `audit --config audit.toml` and the flags
+build the same AuditOptions and run the same code. Nothing is written before the last confirmation: the
+outputs and the answers file are written atomically after the run, so Ctrl-C leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import questionary
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from auditor.assumptions import default_assumptions, resolve_assumptions
+from auditor.cli_commands import Detected, detect_files, detected_table, price_line, search_models
+from auditor.config import command_line, parse_words, save_config, words_of
+from auditor.errors import OptionError
+from auditor.importers import importer_named
+from auditor.result import AuditResult
+from auditor.risk import DATA_CLASSES
+from pricing.catalog import CatalogModel, default_candidates, providers_by_id
+from pricing.endpoints import JURISDICTIONS
+
+RECOMMENDED = "The recommended set"
+PICK = "Search the catalog and pick"
+_NO_RATE = re.compile(r"no exchange rate for ([A-Z]{3})")
+SEARCH_LIMIT = 15
+
+
+class _Ask:
+    """questionary prompts on one input and output (a terminal, or a pipe in tests); Ctrl-C propagates."""
+
+    def __init__(self, input: Any = None, output: Any = None) -> None:
+        self.io = {k: v for k, v in (("input", input), ("output", output)) if v is not None}
+
+    def path(self, message: str, **kw: Any) -> str:
+        return str(questionary.path(message, **kw, **self.io).unsafe_ask())
+
+    def text(self, message: str, **kw: Any) -> str:
+        return str(questionary.text(message, **kw, **self.io).unsafe_ask())
+
+    def confirm(self, message: str, default: bool = True) -> bool:
+        return bool(questionary.confirm(message, default=default, **self.io).unsafe_ask())
+
+    def select(self, message: str, choices: list[str]) -> str:
+        return str(questionary.select(message, choices=choices, **self.io).unsafe_ask())
+
+    def checkbox(self, message: str, choices: list[questionary.Choice]) -> list[str]:
+        return list(questionary.checkbox(message, choices=choices, **self.io).unsafe_ask())
+
+
+def _exists(text: str) -> bool | str:
+    return True if text.strip() and Path(text.strip()).exists() else "no such file or folder"
+
+
+def _day(text: str) -> bool | str:
+    try:
+        date.fromisoformat(text.strip())
+    except ValueError:
+        return "a date as YYYY-MM-DD, e.g. 2026-11-27"
+    return True
+
+
+def _positive(text: str) -> bool | str:
+    try:
+        ok = Decimal(text.strip()) > 0
+    except InvalidOperation:
+        ok = False
+    return True if ok else "a positive number, USD per one unit of the currency"
+
+
+def _providers(text: str) -> bool | str:
+    import difflib
+
+    known = providers_by_id()
+    for name in (n.strip().lower() for n in text.split(",") if n.strip()):
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1)
+            return f"unknown provider '{name}'" + (f"; did you mean {close[0]}?" if close else "")
+    return True
+
+
+def _assumption_ok(name: str) -> Any:
+    def check(text: str) -> bool | str:
+        try:
+            resolve_assumptions([f"{name}={text.strip()}"])
+        except OptionError as exc:
+            return exc.message.split(": ", 1)[-1]
+        return True
+
+    return check
+
+
+def ask_inputs(ask: _Ask, console: Console, as_of: date) -> tuple[list[str], list[Detected]]:
+    """Paths until the user has no more, then what was detected in each file; again until confirmed."""
+    while True:
+        inputs: list[str] = []
+        while True:
+            inputs.append(ask.path("File or folder to audit:", validate=_exists).strip())
+            if not ask.confirm("Add another file or folder?", default=False):
+                break
+        with console.status("Detecting the format of each file…") as status:
+            found = detect_files(
+                tuple(Path(p) for p in inputs), as_of=as_of, on_file=lambda label: status.update(f"Reading {label}…")
+            )
+        console.print(detected_table(found, why=False))
+        if ask.confirm(f"Audit these {sum(d.format is not None for d in found)} files?"):
+            return inputs, found
+
+
+def ask_fixes(ask: _Ask, found: list[Detected]) -> dict[str, Any]:
+    """Exchange rates and batch days that the detected files need."""
+    answers: dict[str, Any] = {}
+    currencies = sorted({m.group(1) for d in found for m in [_NO_RATE.search(d.problem)] if m})
+    fx = []
+    for c in currencies:
+        rate = ask.text(f"USD per 1 {c} (amounts are billed in {c}; a rate is never assumed):", validate=_positive)
+        fx.append(f"{c}={rate.strip()}")
+    if fx:
+        answers["fx"] = fx
+    dated = [d for d in found if d.format and (i := importer_named(d.format)) is not None and i.day_option]
+    days = []
+    for d in dated:
+        day = ask.text(f"Day {d.label} ran (its lines carry no time), YYYY-MM-DD:", validate=_day).strip()
+        days.append(f"{Path(d.label).name}={day}" if len(dated) > 1 else day)
+    if days:
+        answers["batch-date"] = days
+    return answers
+
+
+def ask_profile(ask: _Ask) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    classes = ask.checkbox(
+        "Data classes in the traffic (space picks; none picked: not given, no compliance gates):",
+        [questionary.Choice(c) for c in DATA_CLASSES],
+    )
+    if classes:
+        answers["data"] = [",".join(classes)]
+    allowed = ask.checkbox(
+        "Jurisdictions a candidate's vendor may be in (none picked: all allowed):",
+        [questionary.Choice(j) for j in JURISDICTIONS],
+    )
+    if allowed:
+        answers["allow-jurisdiction"] = [",".join(allowed)]
+    banned = ask.text("Providers no traffic may move to (comma-separated ids, empty: none):", validate=_providers)
+    if banned.strip():
+        answers["ban-provider"] = [",".join(b.strip().lower() for b in banned.split(",") if b.strip())]
+    return answers
+
+
+def ask_candidates(ask: _Ask, console: Console, as_of: date) -> dict[str, Any]:
+    recommended = default_candidates()
+    how = ask.select(
+        "Candidates to re-price the workload on:",
+        [f"{RECOMMENDED} ({len(recommended)} models)", PICK],
+    )
+    if how.startswith(RECOMMENDED):
+        return {}
+    picked: list[str] = []
+    while True:
+        query = ask.text("Search the catalog (a provider or model name; empty when done):").strip()
+        if not query:
+            if picked:
+                return {"to": picked}
+            console.print(Text("No candidate picked: the recommended set is used."))
+            return {}
+        hits = search_models(query)
+        if not hits:
+            console.print(Text(f"No catalog model matches '{query}'."))
+            continue
+        choices = [
+            questionary.Choice(f"{m.ref} — {price_line(m, as_of)}{_window(m)}", value=m.ref, checked=m.ref in picked)
+            for m in hits[:SEARCH_LIMIT]
+        ]
+        more = f" (first {SEARCH_LIMIT} of {len(hits)})" if len(hits) > SEARCH_LIMIT else ""
+        chosen = ask.checkbox(f"Pick candidates{more}:", choices)
+        picked += [c for c in chosen if c not in picked]
+        console.print(Text("Candidates: " + (", ".join(picked) or "none yet")))
+
+
+def _window(model: CatalogModel) -> str:
+    window = model.model.context_window
+    return f", context {window // 1000:,}k" if window else ", context unknown"
+
+
+def ask_assumptions(ask: _Ask, console: Console, today: date) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    as_of = ask.text("Price the candidates as of (YYYY-MM-DD):", default=today.isoformat(), validate=_day)
+    answers["as-of"] = as_of.strip()
+    table = Table(title="Migration assumptions (defaults)", title_justify="left")
+    for column in ("name", "default", "range", "what it is"):
+        table.add_column(column, overflow="fold")
+    defaults = default_assumptions()
+    for a in defaults:
+        table.add_row(a.name, f"{a.value}", f"{a.low}..{a.high}", a.description)
+    console.print(table)
+    console.print(Text("Defaults of token_ratio and the verbosities are set per model family unless you set them."))
+    if not ask.confirm("Change any assumption?", default=False):
+        return answers
+    changed = []
+    for a in defaults:
+        value = ask.text(f"{a.name}:", default=f"{a.value}", validate=_assumption_ok(a.name)).strip()
+        if Decimal(value) != a.value:
+            changed.append(f"{a.name}={value}")
+    if changed:
+        answers["assume"] = changed
+    return answers
+
+
+def ask_outputs(ask: _Ask) -> tuple[dict[str, Any], Path]:
+    kinds = ask.checkbox(
+        "Outputs to write:",
+        [
+            questionary.Choice("PDF report", value="pdf", checked=True),
+            questionary.Choice("XLSX workbook", value="xlsx", checked=True),
+            questionary.Choice("JSON result", value="json"),
+        ],
+    )
+    folder = ask.path("Folder for the outputs:", default=".", only_directories=True).strip() or "."
+    answers: dict[str, Any] = {
+        kind: str(Path(folder) / f"audit-report.{kind}") for kind in ("json", "xlsx", "pdf") if kind in kinds
+    }
+    save = ask.path("Save the answers to:", default="audit.toml").strip() or "audit.toml"
+    return answers, Path(save)
+
+
+def sheet(answers: dict[str, Any], command: str) -> Table:
+    """The assumption sheet: every setting the run uses, as it will be passed."""
+    table = Table(title="Assumption sheet", title_justify="left", show_header=False)
+    table.add_column("setting")
+    table.add_column("value", overflow="fold")
+    labels = {
+        "inputs": "inputs",
+        "as-of": "prices as of",
+        "fx": "exchange rates",
+        "batch-date": "batch days",
+        "data": "data classes",
+        "allow-jurisdiction": "allowed jurisdictions",
+        "ban-provider": "banned providers",
+        "to": "candidates",
+        "assume": "assumptions changed",
+        "pdf": "PDF",
+        "xlsx": "XLSX",
+        "json": "JSON",
+    }
+    shown = {
+        "data": "not given (no compliance gates)",
+        "allow-jurisdiction": "all",
+        "ban-provider": "none",
+        "to": f"the recommended set ({len(default_candidates())} models)",
+        "assume": "none (defaults, per model family)",
+    }
+    for key, label in labels.items():
+        value = answers.get(key, shown.get(key))
+        if value is None:
+            continue
+        table.add_row(label, ", ".join(value) if isinstance(value, list) else str(value))
+    table.add_row("command", command)
+    return table
+
+
+def run_wizard(
+    input: Any = None, output: Any = None, console: Console | None = None, today: date | None = None
+) -> AuditResult | None:
+    """Ask, confirm, run through `audit run`, print the equivalent command and save the answers."""
+    from auditor.cli import RUN, cli, execute
+
+    console = console or Console(highlight=False)
+    today = today or datetime.now(UTC).date()
+    ask = _Ask(input, output)
+    run_command = cli.commands[RUN]
+    console.print(Text("AI spend audit: a guided run. Ctrl-C at any time leaves nothing written.", style="bold"))
+    inputs, found = ask_inputs(ask, console, today)
+    answers: dict[str, Any] = {"inputs": inputs}
+    answers |= ask_fixes(ask, found)
+    answers |= ask_profile(ask)
+    answers |= ask_candidates(ask, console, today)
+    answers |= ask_assumptions(ask, console, today)
+    outputs, save_to = ask_outputs(ask)
+    answers |= outputs
+    command = command_line(answers, run_command, list(cli.commands))
+    # Parsed now, as the command would be: a bad answer stops here, before anything runs.
+    values = dict(parse_words(run_command, words_of(answers, run_command), "the wizard's answers").params)
+    console.print(sheet(answers, command))
+    if not ask.confirm("Run the audit?"):
+        console.print(Text("Nothing was run or written."))
+        return None
+    result = execute(values)
+    console.print(Text("The same audit without questions:", style="bold"))
+    console.print(Text(command), soft_wrap=True)
+    save_config(answers, save_to)
+    console.print(Text(f"Answers saved to {save_to}; re-run them with: audit --config {save_to}"), soft_wrap=True)
+    return result
