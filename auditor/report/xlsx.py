@@ -21,10 +21,10 @@ from auditor.report.formatting import (
     NOT_STATED,
     UNPRICED,
     best_scenario,
-    clean_text,
     list_cost_label,
     ranked_scenarios,
     reasons_text,
+    safe_text,
     top_driver,
 )
 from auditor.report.reconciliation import (
@@ -39,7 +39,6 @@ MONEY_FORMAT = '"$"#,##0.00'
 COUNT_FORMAT = "#,##0"
 PERCENT_FORMAT = "0.0%"
 DATE_FORMAT = "yyyy-mm-dd"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # What a cell may hold. The type decides the format: Decimal is money, int a count, float a fraction
 # shown as a percentage, date a day.
@@ -92,12 +91,6 @@ _INPUT_HEADERS = [
     "period end",
 ]
 _MIN_WIDTH, _MAX_WIDTH = 8, 60
-
-
-def safe_text(text: str) -> str:
-    """Text as stored: control characters replaced, a leading quote when it could start a formula."""
-    text = clean_text(text)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _money_or(value: Decimal | None, missing: str) -> Value:
