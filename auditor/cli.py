@@ -16,6 +16,7 @@ from auditor.options import AuditOptions
 from auditor.outputs import OutputPlan, write_outputs
 from auditor.pipeline import run_audit
 from auditor.progress import ScanProgress
+from auditor.report.focus_out import FocusLedger
 from auditor.report.terminal import print_summary
 
 
@@ -128,6 +129,20 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
     metavar="LIST",
     help="Providers no traffic may move to, comma-separated (catalog provider ids, e.g. deepseek); Blocked.",
 )
+@click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Write usage, usage by month, scenarios and rejected rows as CSV files into DIR.",
+)
+@click.option(
+    "--focus",
+    "focus_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PATH",
+    help="Write the normalised ledger as a FinOps FOCUS 1.2 CSV (one row per day, model and token class).",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
@@ -163,6 +178,8 @@ def audit(
     data_classes: tuple[str, ...] = (),
     allow_jurisdictions: tuple[str, ...] = (),
     ban_providers: tuple[str, ...] = (),
+    csv_dir: Path | None = None,
+    focus_path: Path | None = None,
 ) -> None:
     """Audit AI vendor billing exports and usage logs (files or directories).
 
@@ -185,17 +202,18 @@ def audit(
         allow_jurisdictions=allow_jurisdictions,
         ban_providers=ban_providers,
     )
-    plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir)
+    plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir, csv_dir, focus_path)
+    focus = FocusLedger(contracted=contract_file is None) if focus_path is not None else None
     err = Console(stderr=True)
     if err.is_terminal and not quiet:
         with ScanProgress(err) as progress:
-            result = run_audit(options, progress=progress)
+            result = run_audit(options, progress=progress, on_ledger=focus)
     else:
-        result = run_audit(options)
+        result = run_audit(options, on_ledger=focus)
     if not quiet and not plan.json_to_stdout:
         out = Console()
         print_summary(result, out if out.is_terminal else Console(width=140))
-    written = write_outputs(result, plan)
+    written = write_outputs(result, plan, focus)
     if not quiet:
         for path in written:
             err.print(f"wrote {path}")
