@@ -63,7 +63,9 @@ def run_audit(
     pricebook = Pricebook()
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
-    with open_sources(options.inputs, options.format, own) as (sources, skipped_files), scan_connection() as con:
+    with open_sources(options.inputs, options.format, own) as (found, skipped), scan_connection() as con:
+        # In name order, whatever order they were given in: the result (and who owns an overlap) stays the same.
+        sources, skipped_files = sorted(found, key=lambda s: s.sniffed.name), sorted(skipped, key=lambda f: f.path)
         given = _given_days(options.batch_dates, sources)
         ingested = _ingest_all(con, sources, pricebook, options, progress, given, zone)
         dated = [_dated_note(s, day) for s, day in zip(sources, given, strict=True) if day is not None]
