@@ -308,7 +308,10 @@ def test_csv_files_have_fixed_columns_and_exact_figures(written: Path, run: tupl
     assert expected and [(r[0], r[1], r[5]) for r in rejected[1:]] == expected
 
 
-HOSTILE = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd", "<font>x</font>"]
+HOSTILE = [
+    '=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd",  # formulas: quoted
+    "<font>x</font>", "m" * 5000, "модель 🚀", "نموذج\u200f", 'a,"b"\nc',  # kept as they are
+]  # fmt: skip
 
 
 def test_csv_neutralises_formulas_but_not_numbers(tmp_path: Path) -> None:
@@ -318,7 +321,7 @@ def test_csv_neutralises_formulas_but_not_numbers(tmp_path: Path) -> None:
     result = base.model_copy(update={"usage": usage})
     csv_out.write_csv(result, tmp_path)
     rows = list(csv.DictReader(io.StringIO((tmp_path / "usage.csv").read_bytes().decode("utf-8"), newline="")))
-    assert [r["model_raw"] for r in rows] == ["'" + n for n in HOSTILE[:6]] + [HOSTILE[6]]
+    assert [r["model_raw"] for r in rows] == ["'" + n for n in HOSTILE[:6]] + HOSTILE[6:]
     assert {r["billed_cost"] for r in rows} == {"-1.5"}  # a negative amount is a number, not a formula
 
 
@@ -499,3 +502,58 @@ def test_focus_with_a_contract_leaves_the_contracted_cost_empty(run_cli, tmp_pat
     assert rows and all(r["ContractedCost"] == r["ContractedUnitPrice"] == "" for r in rows)
     assert all(r["ListCost"] or r["x_ListCostStatus"] == "unpriced" for r in rows)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.csv"]  # --focus alone: no default PDF or XLSX
+
+
+def _usage_table(rows: list[dict[str, Any]]) -> Any:
+    """A usage table as the pipeline hands it over: its keys, then sums, money in USD nano-units."""
+    import pandas as pd
+
+    from auditor.ledger import SUM_COLUMNS
+    from auditor.summary import SOURCE_FILE
+    from auditor.workload import USAGE_KEYS
+
+    keys = dict.fromkeys(USAGE_KEYS, "") | {"service_tier": "standard", "size_basis": "request", "currency": "USD"}
+    full = [keys | dict.fromkeys(SUM_COLUMNS, 0) | {SOURCE_FILE: 0} | row for row in rows]
+    return pd.DataFrame(full)
+
+
+def test_focus_rows_split_output_from_reasoning_and_keep_the_bill_on_its_own_row() -> None:
+    from auditor.workload import Pricebook
+    from pricing.ratebook import NO_RATE
+    from pricing.rates import ClassRates
+
+    book = Pricebook()
+    per_token = tuple(Decimal(p) / 1_000_000 for p in ("1.25", "0.125", "1.5", "2.5", "10", "12"))
+    book.rates.rates.append(ClassRates(per_token, Decimal("0.001")))
+    hostile = '=HYPERLINK("http://x","y")'
+    usage = _usage_table([
+        {"provider": "openai", "model_raw": "gpt-x", "model_ref": "openai:gpt-x", "day": "2026-10-31",
+         "local_day": "2026-10-31", "list_rate_id": 0, "requests": 7, "input_tokens": 1_000, "cache_read_tokens": 0,
+         "output_tokens": 500, "reasoning_tokens": 200, "billed_nanos": 4_250_000_000, "billed_lines": 2},
+        {"provider": "openrouter", "model_raw": hostile, "day": "2026-11-01", "local_day": "2026-11-01",
+         "list_rate_id": NO_RATE, "input_tokens": 3, "billed_nanos": -500_000_000, "billed_lines": 1},
+        {"provider": "openrouter", "model_raw": "usage-only", "day": "2026-11-01", "local_day": "2026-11-01",
+         "list_rate_id": NO_RATE, "output_tokens": 9},
+    ])  # fmt: skip
+    rows = focus_out.focus_rows(usage, book, ["in.csv"])
+    text = focus_out.render_focus(rows)
+    table = list(csv.DictReader(io.StringIO(text, newline="")))
+    got = [(r["x_Model"], r["x_TokenClass"], r["ConsumedQuantity"], r["ListUnitPrice"], r["ListCost"],
+            r["BilledCost"], r["ChargeCategory"]) for r in table]  # fmt: skip
+    assert got == [
+        # 1,000 × $1.25/M; output 300 (500 less 200 reasoning) × $10/M; reasoning 200 × $12/M; 7 × $0.001
+        ("gpt-x", "input", "1000", "1.25", "0.00125", "", "Usage"),
+        ("gpt-x", "output", "300", "10", "0.003", "", "Usage"),
+        ("gpt-x", "reasoning", "200", "12", "0.0024", "", "Usage"),
+        ("gpt-x", "requests", "7", "0.001", "0.007", "", "Usage"),
+        ("gpt-x", "", "", "", "", "4.25", "Usage"),
+        ("'" + hostile, "input", "3", "", "", "", "Usage"),  # unpriced: empty, not 0; text neutralised
+        ("'" + hostile, "", "", "", "", "-0.5", "Credit"),
+        ("usage-only", "output", "9", "", "", "", "Usage"),  # no money stated: no charge row
+    ]
+    assert {r["x_SourceFile"] for r in table} == {"in.csv"}
+    assert [r["ChargePeriodStart"] for r in table[:5]] == ["2026-10-31T00:00:00Z"] * 5
+    assert {(r["BillingPeriodStart"], r["BillingPeriodEnd"]) for r in table[5:]} == {
+        ("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")
+    }
+    assert [r["PricingQuantity"] for r in table[:4]] == ["0.001", "0.0003", "0.0002", "7"]
