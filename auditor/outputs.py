@@ -8,11 +8,12 @@ result does not hold: only a run over the inputs can write it (it hands its `Foc
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.errors import OptionError
+from auditor.errors import AuditorError, OptionError
 from auditor.report.json_out import render_json, write_json
 from auditor.result import AuditResult
 
@@ -51,36 +52,45 @@ class OutputPlan:
 
 def write_outputs(result: AuditResult, plan: OutputPlan, focus: FocusLedger | None = None) -> list[Path]:
     """Write every planned output; return the paths written (stdout not included). The FOCUS file needs the
-    run's `focus` ledger (collected by `run_audit(..., on_ledger=focus)`)."""
+    run's `focus` ledger (collected by `run_audit(..., on_ledger=focus)`). A file that cannot be written is a
+    one-line error naming it (the files written before it stay, each complete)."""
     if plan.focus_path is not None and focus is None:
         raise OptionError(
             "--focus needs the input files: the FOCUS file is the ledger, which the saved result does not hold",
             "run `audit INPUTS --focus PATH` on the input files",
         )
-    written: list[Path] = []
     if plan.json_to_stdout:
         sys.stdout.write(render_json(result))
         sys.stdout.flush()
+    written: list[Path] = []
     if plan.json_path is not None:
-        write_json(result, plan.json_path)
-        written.append(plan.json_path)
+        written += _writing(plan.json_path, lambda path: write_json(result, path))
     if plan.xlsx_path is not None:
         from auditor.report.xlsx import write_xlsx
 
-        write_xlsx(result, plan.xlsx_path)
-        written.append(plan.xlsx_path)
+        written += _writing(plan.xlsx_path, lambda path: write_xlsx(result, path))
     if plan.pdf_path is not None:
         from auditor.report.pdf import write_pdf
 
-        write_pdf(result, plan.pdf_path)
-        written.append(plan.pdf_path)
+        written += _writing(plan.pdf_path, lambda path: write_pdf(result, path))
     if plan.csv_dir is not None:
-        from auditor.report.csv_out import write_csv
+        from auditor.report.csv_out import FILES, write_csv
 
-        written += write_csv(result, plan.csv_dir)
+        written += _writing(plan.csv_dir, lambda path: write_csv(result, path), FILES)
     if plan.focus_path is not None and focus is not None:
         from auditor.report.focus_out import write_focus
 
-        write_focus(focus, plan.focus_path)
-        written.append(plan.focus_path)
+        ledger = focus
+        written += _writing(plan.focus_path, lambda path: write_focus(ledger, path))
     return written
+
+
+def _writing(path: Path, write: Callable[[Path], object], names: tuple[str, ...] = ()) -> list[Path]:
+    """Call `write(path)`; the paths written (`path`, or the `names` inside it); an OSError as a one-line error."""
+    try:
+        write(path)
+    except OSError as exc:
+        raise AuditorError(
+            f"cannot write {path}: {exc.strerror or exc}", "check that its directory exists and can be written to"
+        ) from None
+    return [path / name for name in names] if names else [path]

@@ -557,3 +557,13 @@ def test_focus_rows_split_output_from_reasoning_and_keep_the_bill_on_its_own_row
         ("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")
     }
     assert [r["PricingQuantity"] for r in table[:4]] == ["0.001", "0.0003", "0.0002", "7"]
+
+
+def test_an_output_that_cannot_be_written_is_a_one_line_error(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    for option, target in (("--csv", blocker / "csv"), ("--json", blocker / "r.json"), ("--focus", blocker / "f.csv")):
+        status = run_cli(str(OPENAI_USAGE), "--as-of", AS_OF.isoformat(), "--quiet", option, str(target))
+        assert status.status == 2 and "Traceback" not in status.err
+        assert status.err.splitlines()[0].startswith(f"error: cannot write {target}: ")
+    assert blocker.read_text(encoding="utf-8") == "not a directory"
