@@ -24,6 +24,7 @@ from auditor.errors import AuditorError, ExitStatus, OptionError
 from auditor.outputs import write_outputs
 from auditor.pipeline import run_audit
 from auditor.progress import ScanProgress
+from auditor.report.focus_out import FocusLedger
 from auditor.report.terminal import print_summary
 from auditor.result import AuditResult
 
@@ -220,6 +221,20 @@ def cli() -> None:
     "counts, and per-project / key / model data classes. --data and --allow-jurisdiction replace the file's "
     "values; --ban-provider and --sector add to them.",
 )
+@click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Write usage, usage by month, scenarios and rejected rows as CSV files into DIR.",
+)
+@click.option(
+    "--focus",
+    "focus_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PATH",
+    help="Write the normalised ledger as a FinOps FOCUS 1.2 CSV (one row per day, model and token class).",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
@@ -276,6 +291,8 @@ def audit(
     policy_file: Path | None = None,
     config_file: Path | None = None,
     fail_if: tuple[Gate, ...] = (),
+    csv_dir: Path | None = None,
+    focus_path: Path | None = None,
 ) -> None:
     """Audit AI vendor billing exports and usage logs (files, directories, ZIP archives).
 
@@ -294,16 +311,17 @@ def execute(values: dict[str, Any]) -> AuditResult:
     options = options_from(values)
     plan = plan_from(values)
     quiet = bool(values["quiet"])
+    focus = FocusLedger(contracted=options.contract_file is None) if plan.focus_path is not None else None
     err = Console(stderr=True)
     if err.is_terminal and not quiet:
         with ScanProgress(err) as progress:
-            result = run_audit(options, progress=progress)
+            result = run_audit(options, progress=progress, on_ledger=focus)
     else:
-        result = run_audit(options)
+        result = run_audit(options, on_ledger=focus)
     if not quiet and not plan.json_to_stdout:
         out = Console()
         print_summary(result, out if out.is_terminal else Console(width=140))
-    written = write_outputs(result, plan)
+    written = write_outputs(result, plan, focus)
     if not quiet:
         for path in written:
             err.print(f"wrote {path}")

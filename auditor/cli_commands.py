@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import click
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -391,23 +390,18 @@ def _model_detail(out: Console, model: CatalogModel, as_of: date) -> None:
 # ---------------------------------------------------------------- render
 
 
-def load_or_error(path: Path) -> AuditResult:
-    try:
-        return load_result(path)
-    except OSError as exc:
-        raise InputFileError(str(path), f"cannot be read ({exc.strerror or exc})", "check the path") from exc
-    except (ValidationError, ValueError) as exc:
-        first = str(exc).splitlines()[0]
-        raise InputFileError(
-            str(path), f"is not an audit result ({first})", "give a file written by audit --json"
-        ) from exc
-
-
 @click.command("render", context_settings=CONTEXT, short_help="Write PDF, XLSX or JSON from a saved result.")
 @click.argument("result_file", metavar="RESULT.json", type=click.Path(path_type=Path))
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
+@click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Write usage, usage by month, scenarios and rejected rows as CSV files into DIR.",
+)
 @click.option(
     "--out",
     "out_dir",
@@ -423,13 +417,15 @@ def render(
     json_path: str | None,
     xlsx_path: Path | None,
     pdf_path: Path | None,
+    csv_dir: Path | None,
     out_dir: Path,
     quiet: bool,
     debug: bool,
 ) -> None:
-    """Write the PDF, XLSX or JSON of a saved result (audit --json) without running the audit again."""
-    result = load_or_error(result_file)
-    written = write_outputs(result, OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir))
+    """Write the PDF, XLSX, JSON or CSV of a saved result (audit --json) without running the audit again (the
+    FOCUS ledger is not in the JSON: --focus needs the inputs)."""
+    result = load_result(result_file)
+    written = write_outputs(result, OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir, csv_dir))
     if not quiet:
         err = Console(stderr=True)
         for path in written:
@@ -527,7 +523,7 @@ def diff_lines(old: AuditResult, new: AuditResult) -> list[str]:
 def diff(old_file: Path, new_file: Path, debug: bool) -> None:
     """What changed between two audits (audit --json): as-of, period, spend, each candidate's projected cost,
     savings and risk level, and, when the as-of dates differ, the catalog price changes between them."""
-    old, new = load_or_error(old_file), load_or_error(new_file)
+    old, new = load_result(old_file), load_result(new_file)
     out = _console()
     for line in diff_lines(old, new):
         out.print(Text(line), soft_wrap=True)

@@ -42,7 +42,14 @@ def options_from(values: Mapping[str, Any]) -> AuditOptions:
 
 def plan_from(values: Mapping[str, Any]) -> OutputPlan:
     """Which files the run writes, from the parsed output options."""
-    return OutputPlan.from_flags(values["json_path"], values["xlsx_path"], values["pdf_path"], values["out_dir"])
+    return OutputPlan.from_flags(
+        values["json_path"],
+        values["xlsx_path"],
+        values["pdf_path"],
+        values["out_dir"],
+        values.get("csv_dir"),
+        values.get("focus_path"),
+    )
 
 
 def _options_by_key(command: click.Command) -> dict[str, click.Option]:

@@ -1,13 +1,24 @@
-"""Which files a run writes, and writing them from the AuditResult."""
+"""Which files a run writes, and writing them from the AuditResult.
+
+Every output but FOCUS is a pure function of the result, so `audit render` can write it again from a saved
+JSON (`auditor.report.json_out.load_result` then `write_outputs`). The FOCUS file is the ledger, which the
+result does not hold: only a run over the inputs can write it (it hands its `FocusLedger` here).
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from auditor.errors import AuditorError, OptionError
 from auditor.report.json_out import render_json, write_json
 from auditor.result import AuditResult
+
+if TYPE_CHECKING:
+    from auditor.report.focus_out import FocusLedger
 
 DEFAULT_STEM = "audit-report"
 
@@ -18,34 +29,68 @@ class OutputPlan:
     json_to_stdout: bool
     xlsx_path: Path | None
     pdf_path: Path | None
+    csv_dir: Path | None = None
+    focus_path: Path | None = None
 
     @classmethod
-    def from_flags(cls, json_flag: str | None, xlsx: Path | None, pdf: Path | None, out_dir: Path) -> OutputPlan:
+    def from_flags(
+        cls,
+        json_flag: str | None,
+        xlsx: Path | None,
+        pdf: Path | None,
+        out_dir: Path,
+        csv_dir: Path | None = None,
+        focus: Path | None = None,
+    ) -> OutputPlan:
         """Named outputs only; with none named, the PDF and XLSX go into `out_dir`."""
-        if json_flag is None and xlsx is None and pdf is None:
+        if json_flag is None and xlsx is None and pdf is None and csv_dir is None and focus is None:
             return cls(None, False, out_dir / f"{DEFAULT_STEM}.xlsx", out_dir / f"{DEFAULT_STEM}.pdf")
         to_stdout = json_flag == "-"
         json_path = None if json_flag is None or to_stdout else Path(json_flag)
-        return cls(json_path, to_stdout, xlsx, pdf)
+        return cls(json_path, to_stdout, xlsx, pdf, csv_dir, focus)
 
 
-def write_outputs(result: AuditResult, plan: OutputPlan) -> list[Path]:
-    """Write every planned output; return the paths written (stdout not included)."""
-    written: list[Path] = []
+def write_outputs(result: AuditResult, plan: OutputPlan, focus: FocusLedger | None = None) -> list[Path]:
+    """Write every planned output; return the paths written (stdout not included). The FOCUS file needs the
+    run's `focus` ledger (collected by `run_audit(..., on_ledger=focus)`). A file that cannot be written is a
+    one-line error naming it (the files written before it stay, each complete)."""
+    if plan.focus_path is not None and focus is None:
+        raise OptionError(
+            "--focus needs the input files: the FOCUS file is the ledger, which the saved result does not hold",
+            "run `audit INPUTS --focus PATH` on the input files",
+        )
     if plan.json_to_stdout:
         sys.stdout.write(render_json(result))
         sys.stdout.flush()
+    written: list[Path] = []
     if plan.json_path is not None:
-        write_json(result, plan.json_path)
-        written.append(plan.json_path)
+        written += _writing(plan.json_path, lambda path: write_json(result, path))
     if plan.xlsx_path is not None:
         from auditor.report.xlsx import write_xlsx
 
-        write_xlsx(result, plan.xlsx_path)
-        written.append(plan.xlsx_path)
+        written += _writing(plan.xlsx_path, lambda path: write_xlsx(result, path))
     if plan.pdf_path is not None:
         from auditor.report.pdf import write_pdf
 
-        write_pdf(result, plan.pdf_path)
-        written.append(plan.pdf_path)
+        written += _writing(plan.pdf_path, lambda path: write_pdf(result, path))
+    if plan.csv_dir is not None:
+        from auditor.report.csv_out import FILES, write_csv
+
+        written += _writing(plan.csv_dir, lambda path: write_csv(result, path), FILES)
+    if plan.focus_path is not None and focus is not None:
+        from auditor.report.focus_out import write_focus
+
+        ledger = focus
+        written += _writing(plan.focus_path, lambda path: write_focus(ledger, path))
     return written
+
+
+def _writing(path: Path, write: Callable[[Path], object], names: tuple[str, ...] = ()) -> list[Path]:
+    """Call `write(path)`; the paths written (`path`, or the `names` inside it); an OSError as a one-line error."""
+    try:
+        write(path)
+    except OSError as exc:
+        raise AuditorError(
+            f"cannot write {path}: {exc.strerror or exc}", "check that its directory exists and can be written to"
+        ) from None
+    return [path / name for name in names] if names else [path]

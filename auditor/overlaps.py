@@ -7,7 +7,7 @@ records. So, for each family of formats (see `Importer.family`) and each day hel
 
 - an owner is chosen: the file with the most requests (rows, where a source does not count requests)
   that day, then the more detailed format (a request log before its aggregate), then the file covering
-  more days (the fuller export), then the file given first;
+  more days (the fuller export), then the file first by name (the run orders its files by name);
 - another file of the same format skips only its records the owner also holds (same record key: a
   request id, a bill line id, or a bucket's attribution columns), so parts and other accounts add up;
 - another file of a different format in the family (records cannot be matched) skips the whole day.

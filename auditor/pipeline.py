@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+import pandas as pd
 
 from auditor import __version__
 from auditor.assumptions import RANGE_NOTE, assumption_notes, resolve_assumptions
@@ -50,9 +51,13 @@ _DETAIL = {"requests": 2, "usage": 1, "cost": 0}
 
 
 def run_audit(
-    options: AuditOptions, on_stage: StageHook | None = None, progress: ScanProgress | None = None
+    options: AuditOptions,
+    on_stage: StageHook | None = None,
+    progress: ScanProgress | None = None,
+    on_ledger: Callable[[pd.DataFrame, Pricebook, list[str]], None] | None = None,
 ) -> AuditResult:
-    """Audit the given inputs; the same options and inputs always give the same result."""
+    """Audit the given inputs; the same options and inputs always give the same result. `on_ledger`, if given,
+    is shown the usage table (amounts in USD nano-units), its pricebook and the input files by index."""
     clock = _StageClock(on_stage)
     zone = zone_named(options.timezone)
     rates = parse_fx_flags(options.fx) + (load_rates_file(options.rates_file) if options.rates_file else [])
@@ -63,13 +68,17 @@ def run_audit(
     pricebook = Pricebook()
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
-    with open_sources(options.inputs, options.format, own) as (sources, skipped_files), scan_connection() as con:
+    with open_sources(options.inputs, options.format, own) as (found, skipped), scan_connection() as con:
+        # In name order, whatever order they were given in: the result (and who owns an overlap) stays the same.
+        sources, skipped_files = sorted(found, key=lambda s: s.sniffed.name), sorted(skipped, key=lambda f: f.path)
         given = _given_days(options.batch_dates, sources)
         ingested = _ingest_all(con, sources, pricebook, options, progress, given, zone)
         dated = [_dated_note(s, day) for s, day in zip(sources, given, strict=True) if day is not None]
     by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]
     usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)
     shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
+    if on_ledger is not None:
+        on_ledger(usage_table, pricebook, [f.account.path for f in ingested])
     clock.lap("ingest and aggregate")
     usage, by_month, totals, notes, warnings = summarise_usage(usage_table, shape_table, pricebook, ingested, contract)
     clock.lap("list cost and summary")

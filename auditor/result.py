@@ -10,13 +10,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 SCHEMA_VERSION = "1"
 NANO = Decimal("0.000000001")
 
 # Money: exact Decimal, written in JSON as a plain decimal string (never exponent notation).
-Money = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]
+Money = Annotated[
+    Decimal,
+    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "decimal", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}, mode="serialization"),
+]
 
 
 def money(value: Decimal) -> Decimal:
@@ -25,7 +29,8 @@ def money(value: Decimal) -> Decimal:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Every key is written, defaults too: the JSON Schema of the output says so (docs/audit-result.schema.json).
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_serialization_defaults_required=True)
 
 
 class RejectedRowOut(_Model):

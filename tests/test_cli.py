@@ -112,7 +112,7 @@ def test_render_rewrites_outputs_from_a_saved_result(run_cli, tmp_path: Path) ->
     assert (tmp_path / "r.xlsx").stat().st_size > 0
     (tmp_path / "bad.json").write_text('{"schema_version": "1"}')
     bad = run_cli("render", str(tmp_path / "bad.json"), "--json", "-")
-    assert bad.status == 2 and "is not an audit result" in bad.err
+    assert bad.status == 2 and "not an audit result" in bad.err
 
 
 def test_detect_says_which_importer_why_and_what_it_found(run_cli) -> None:  # type: ignore[no-untyped-def]

@@ -61,10 +61,10 @@ def test_each_results_file_can_have_its_own_day(tmp_path: Path, run_cli) -> None
     lines = SAMPLE.read_text(encoding="utf-8").replace('"id":"msg_01', '"id":"msg_02')
     other.write_text(lines, encoding="utf-8")
     result = _audit(SAMPLE, other, dates=("2026-10-20", f"{other.name}=2026-11-03"))
-    assert [(i.period_start, i.period_end) for i in result.inputs] == [
-        (date(2026, 10, 20), date(2026, 10, 20)),
-        (date(2026, 11, 3), date(2026, 11, 3)),
-    ]
+    assert {i.path: (i.period_start, i.period_end) for i in result.inputs} == {
+        str(SAMPLE): (date(2026, 10, 20), date(2026, 10, 20)),
+        str(other): (date(2026, 11, 3), date(2026, 11, 3)),
+    }
     assert {m.month for m in result.usage_by_month} == {"2026-10", "2026-11"}
     assert sum(u.requests or 0 for u in result.usage) == 12
     unknown = run_cli(str(SAMPLE), "--as-of", AS_OF.isoformat(), "--batch-date", "nope.jsonl=2026-10-20", "--json", "-")

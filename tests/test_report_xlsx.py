@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from auditor.report.xlsx import COUNT_FORMAT, MONEY_FORMAT, PERCENT_FORMAT, safe_text, write_xlsx
+from auditor.report.xlsx import COUNT_FORMAT, MONEY_FORMAT, PERCENT_FORMAT, cell_text, write_xlsx
 from auditor.result import AuditResult
 
 FIXTURE = Path(__file__).parent / "fixtures" / "result_small.json"
@@ -116,12 +116,12 @@ def test_every_formula_start_is_stored_as_quoted_text(start: str, tmp_path: Path
     cell = load_workbook(tmp_path / "h.xlsx")["Usage by model"]["B2"]
     # XML reads a raw carriage return back as a line feed (end-of-line normalisation): still text, never a formula.
     assert (cell.value, cell.data_type, cell.quotePrefix) == ((start + "1+1").replace("\r", "\n"), "s", True)
-    assert safe_text(start + "1+1") == start + "1+1"
+    assert cell_text(start + "1+1") == start + "1+1"
 
 
-def test_safe_text_leaves_plain_text_and_replaces_controls() -> None:
-    assert safe_text("claude-sonnet-4") == "claude-sonnet-4"
-    assert safe_text("a\x00b\x1fc") == "a\ufffdb\ufffdc"
+def test_cell_text_leaves_plain_text_and_replaces_controls() -> None:
+    assert cell_text("claude-sonnet-4") == "claude-sonnet-4"
+    assert cell_text("a\x00b\x1fc") == "a\ufffdb\ufffdc"
 
 
 def test_every_sheet_has_frozen_bold_header_and_filter(book: Workbook) -> None:

@@ -10,6 +10,7 @@ from auditor.result import AuditResult, MonthlyUsage, Period, Scenario, TokenCou
 CENT = Decimal("0.01")
 UNPRICED = "unpriced"
 NOT_STATED = "n/a"  # a money figure the source does not state (billed cost of a usage-only export)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
 
 # C0/C1 control characters other than tab, newline and carriage return: no font draws them and
 # XLSX forbids most of them, so they are shown as U+FFFD.
@@ -67,6 +68,13 @@ def best_scenario(result: AuditResult) -> Scenario | None:
 def clean_text(text: str) -> str:
     """Data text with control characters replaced, safe to lay out or store."""
     return _CONTROL_RE.sub("\ufffd", text)
+
+
+def safe_text(text: str) -> str:
+    """Data text for a spreadsheet or CSV cell: control characters replaced, and a leading quote when it could
+    start a formula (`=`, `+`, `-`, `@`, tab, carriage return), so a spreadsheet shows it and never runs it."""
+    text = clean_text(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def reasons_text(reasons: dict[str, int]) -> str:

@@ -22,6 +22,7 @@ from auditor.report import xlsx_live as live
 from auditor.report.files import write_atomically
 from auditor.report.forecast_tables import PRICE_CHANGE_HEADERS, forecast_sheet, price_change_rows
 from auditor.report.formatting import (
+    FORMULA_STARTS,
     NOT_STATED,
     UNPRICED,
     best_scenario,
@@ -39,7 +40,6 @@ from auditor.report.reconciliation import (
 from auditor.report.xlsx_compliance import checklist_sheet, risk_sheet, sources_sheet, spend_by_month
 from auditor.report.xlsx_table import (
     COUNT_FORMAT,
-    FORMULA_STARTS,
     MONEY_FORMAT,
     PERCENT_FORMAT,
     Cache,
@@ -50,7 +50,7 @@ from auditor.report.xlsx_table import (
 )
 from auditor.result import AuditResult, MonthlyUsage, TokenCounts, UsageEntry
 
-__all__ = ["COUNT_FORMAT", "FORMULA_STARTS", "MONEY_FORMAT", "PERCENT_FORMAT", "build_workbook", "safe_text",
+__all__ = ["COUNT_FORMAT", "FORMULA_STARTS", "MONEY_FORMAT", "PERCENT_FORMAT", "build_workbook", "cell_text",
            "write_xlsx"]  # fmt: skip
 
 _TOKEN_HEADERS = ["input", "cache read", "cache write 5m", "cache write 1h", "output", "reasoning (in output)"]
@@ -100,7 +100,7 @@ _INPUT_HEADERS = [
 ]
 
 
-def safe_text(text: str) -> str:
+def cell_text(text: str) -> str:
     """Text as a cell stores it: control characters replaced (it is always stored as a string cell, with the
     quote prefix when it begins like a formula: `xlsx_table.set_text`)."""
     return clean_text(text)

@@ -21,7 +21,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from auditor.report.formatting import clean_text
+from auditor.report.formatting import FORMULA_STARTS, clean_text
 
 MONEY_FORMAT = '"$"#,##0.00'
 RATE_FORMAT = '"$"#,##0.00####'
@@ -29,7 +29,6 @@ COUNT_FORMAT = "#,##0"
 PERCENT_FORMAT = "0.0%"
 FACTOR_FORMAT = "0.0000"
 DATE_FORMAT = "yyyy-mm-dd"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")  # the input cells: light yellow, blue text
 INPUT_FONT = Font(color="1F4E79", bold=True)
 _MIN_WIDTH, _MAX_WIDTH = 8, 60

@@ -1,0 +1,259 @@
+"""`--focus PATH`: the normalised ledger as a FinOps FOCUS 1.2 cost and usage CSV (see docs/focus.md).
+
+Grain: one row per ledger aggregate (vendor, model as written, project, API key, service tier, UTC day, input
+file) × token class × list unit price, and one charge row per aggregate whose source states money. Token
+rows carry the tokens and their list cost; the charge row carries what the source says was billed (a source
+bills a line, not a token class, so the bill is never split across classes). Token classes do not overlap:
+`input` excludes cache reads and writes, `output` here EXCLUDES reasoning and `reasoning` is its own row,
+so `ConsumedQuantity` adds up to every token once. Money is exact (USD, the result's currency, after
+`--fx`); a figure nobody states is an empty cell (FOCUS null), never 0: `ListCost` of an unpriced model,
+`BilledCost` of a usage-only export. Those empty cells break FOCUS's "MUST NOT be null" rules on purpose;
+docs/focus.md lists the rules the file meets and the ones it does not.
+
+The rows are built from the ledger inside the run (`FocusLedger` is handed to `run_audit` as `on_ledger`):
+the ledger is not in the JSON result, so a FOCUS file can be written only by a run over the inputs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, localcontext
+from pathlib import Path
+
+import pandas as pd
+
+from auditor.ledger import NANOS_PER_UNIT, TOKEN_COLUMNS
+from auditor.report.csv_out import write_text_atomically
+from auditor.report.formatting import safe_text
+from auditor.workload import MODEL_REF, RATE_ID, Pricebook
+from pricing.catalog import providers_by_id
+from pricing.ratebook import NO_RATE
+
+# FOCUS 1.2's 57 columns, in the spec's (alphabetical) order; then the extension columns this tool adds.
+FOCUS_COLUMNS: tuple[str, ...] = (
+    "AvailabilityZone", "BilledCost", "BillingAccountId", "BillingAccountName", "BillingAccountType",
+    "BillingCurrency", "BillingPeriodEnd", "BillingPeriodStart", "CapacityReservationId",
+    "CapacityReservationStatus", "ChargeCategory", "ChargeClass", "ChargeDescription", "ChargeFrequency",
+    "ChargePeriodEnd", "ChargePeriodStart", "CommitmentDiscountCategory", "CommitmentDiscountId",
+    "CommitmentDiscountName", "CommitmentDiscountQuantity", "CommitmentDiscountStatus", "CommitmentDiscountType",
+    "CommitmentDiscountUnit", "ConsumedQuantity", "ConsumedUnit", "ContractedCost", "ContractedUnitPrice",
+    "EffectiveCost", "InvoiceId", "InvoiceIssuerName", "ListCost", "ListUnitPrice", "PricingCategory",
+    "PricingCurrency", "PricingCurrencyContractedUnitPrice", "PricingCurrencyEffectiveCost",
+    "PricingCurrencyListUnitPrice", "PricingQuantity", "PricingUnit", "ProviderName", "PublisherName", "RegionId",
+    "RegionName", "ResourceId", "ResourceName", "ResourceType", "ServiceCategory", "ServiceName",
+    "ServiceSubcategory", "SkuId", "SkuMeter", "SkuPriceDetails", "SkuPriceId", "SubAccountId", "SubAccountName",
+    "SubAccountType", "Tags",
+)  # fmt: skip
+EXTENSION_COLUMNS: tuple[str, ...] = (
+    "x_TokenClass", "x_Model", "x_CatalogModel", "x_ServiceTier", "x_ApiKey", "x_ListCostStatus",
+    "x_SourceListCost", "x_BilledNonTokenCost", "x_ByokUpstreamCost", "x_SourceFile",
+)  # fmt: skip
+COLUMNS: tuple[str, ...] = (*FOCUS_COLUMNS, *EXTENSION_COLUMNS)
+
+CURRENCY = "USD"
+PER_MILLION = Decimal(1_000_000)
+# FOCUS token classes of a row (`x_TokenClass`), each with its ledger column and meter text. `output` is
+# the ledger's output less reasoning; `reasoning` is the rest, so no token is on two rows.
+CLASSES: tuple[tuple[str, str, str], ...] = (
+    ("input", "input_tokens", "input tokens"),
+    ("cache_read", "cache_read_tokens", "cache read tokens"),
+    ("cache_write_5m", "cache_write_tokens", "cache write tokens (5 minutes)"),
+    ("cache_write_1h", "cache_write_1h_tokens", "cache write tokens (1 hour)"),
+    ("output", "output_tokens", "output tokens (reasoning excluded)"),
+    ("reasoning", "reasoning_tokens", "reasoning tokens"),
+)
+_CLASS_ORDER = {name: i for i, (name, _, _) in enumerate((*CLASSES, ("requests", "", "")))}
+_AGGREGATE = ("provider", "model_raw", MODEL_REF, "project", "api_key", "service_tier", "day", "source_file")
+_MONEY = ("billed_nanos", "billed_lines", "billed_non_token_nanos", "source_list_nanos", "source_list_lines",
+          "byok_upstream_nanos")  # fmt: skip
+
+Row = dict[str, str | int | Decimal | None]
+
+
+@dataclass
+class FocusLedger:
+    """Collects the FOCUS rows of a run from its ledger; `contracted` is False when a contract file re-prices
+    the usage (its prices are not applied here, so ContractedCost stays empty rather than claim list prices)."""
+
+    contracted: bool = True
+    rows: list[Row] = field(default_factory=list)
+
+    def __call__(self, usage: pd.DataFrame, pricebook: Pricebook, files: list[str]) -> None:
+        self.rows = focus_rows(usage, pricebook, files, contracted=self.contracted)
+
+
+def _provider_name(provider: str) -> str:
+    known = providers_by_id().get(provider)
+    return known.name if known is not None else provider
+
+
+def _nanos(value: int) -> Decimal:
+    return Decimal(int(value)) / NANOS_PER_UNIT
+
+
+def _stamp(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def _periods(day_text: str) -> dict[str, str]:
+    """Charge period: the UTC day; billing period: its calendar month (ends exclusive, as FOCUS has them)."""
+    day = date.fromisoformat(day_text)
+    month = day.replace(day=1)
+    next_month = (month + timedelta(days=32)).replace(day=1)
+    return {
+        "ChargePeriodStart": _stamp(day),
+        "ChargePeriodEnd": _stamp(day + timedelta(days=1)),
+        "BillingPeriodStart": _stamp(month),
+        "BillingPeriodEnd": _stamp(next_month),
+    }
+
+
+def _common(key: tuple[object, ...], files: list[str]) -> Row:
+    provider, model_raw, model_ref, project, api_key, tier, day, source_file = (str(k) for k in key)
+    name = _provider_name(provider)
+    return {
+        "BillingCurrency": CURRENCY,
+        **_periods(day),
+        "ChargeFrequency": "Usage-Based",
+        "InvoiceIssuerName": name,
+        "ProviderName": name,
+        "PublisherName": name,
+        "ServiceCategory": "AI and Machine Learning",
+        "ServiceName": name,
+        "ServiceSubcategory": "Generative AI",
+        "SkuId": model_ref or None,
+        "SubAccountId": project or None,
+        "x_Model": model_raw,
+        "x_CatalogModel": model_ref or None,
+        "x_ServiceTier": tier,
+        "x_ApiKey": api_key or None,
+        "x_SourceFile": files[int(source_file)],
+    }
+
+
+def focus_rows(usage: pd.DataFrame, pricebook: Pricebook, files: list[str], contracted: bool = True) -> list[Row]:
+    """The FOCUS rows of a usage table (money in USD nano-units, as the pipeline holds it), in a stable order."""
+    if usage.empty:
+        return []
+    rates = pricebook.rates.rates
+    table = usage.copy()
+    table["_output"] = table["output_tokens"] - table["reasoning_tokens"]
+    token_sums = [c for c in TOKEN_COLUMNS if c != "output_tokens"] + ["_output", "requests"]
+    grouped = table.groupby([*_AGGREGATE, RATE_ID], sort=True)[[*token_sums, *_MONEY]].sum().reset_index()
+    quantities: dict[tuple[object, ...], int] = {}  # (aggregate, class, unit price or None) → tokens
+    money: dict[tuple[object, ...], dict[str, int]] = {}
+    for record in grouped.to_dict("records"):
+        key = tuple(record[k] for k in _AGGREGATE)
+        rate_id = int(record[RATE_ID])
+        class_rates = rates[rate_id] if rate_id != NO_RATE else None
+        for i, (name, column, _) in enumerate(CLASSES):
+            count = int(record["_output" if column == "output_tokens" else column])
+            if count:
+                price = class_rates.per_token[i] if class_rates is not None else None
+                quantities[(*key, name, price)] = quantities.get((*key, name, price), 0) + count
+        if class_rates is not None and class_rates.per_request and record["requests"]:
+            slot = (*key, "requests", class_rates.per_request)
+            quantities[slot] = quantities.get(slot, 0) + int(record["requests"])
+        sums = money.setdefault(key, dict.fromkeys(_MONEY, 0))
+        for column in _MONEY:
+            sums[column] += int(record[column])
+    rows = [_token_row(k, n, files, contracted) for k, n in quantities.items()]
+    rows += [_charge_row(k, m, files) for k, m in money.items() if _has_money(m)]
+    return sorted(rows, key=_order)
+
+
+def _has_money(sums: dict[str, int]) -> bool:
+    return bool(sums["billed_lines"] or sums["source_list_lines"] or sums["byok_upstream_nanos"])
+
+
+def _token_row(slot: tuple[object, ...], quantity: int, files: list[str], contracted: bool) -> Row:
+    *key, name, price = slot
+    row = _common(tuple(key), files)
+    is_requests = name == "requests"
+    meter = "requests" if is_requests else next(m for n, _, m in CLASSES if n == name)
+    unit_price: Decimal | None = None
+    list_cost: Decimal | None = None
+    pricing_quantity = Decimal(quantity) if is_requests else Decimal(quantity) / PER_MILLION
+    if isinstance(price, Decimal):
+        with localcontext() as exact:
+            exact.prec = 60  # products of exact decimals: no rounding anywhere
+            unit_price = price if is_requests else price * PER_MILLION
+            list_cost = unit_price * pricing_quantity
+    row.update(
+        {
+            "ChargeCategory": "Usage",
+            "ChargeDescription": f"{key[1]} {meter} ({key[5]})",
+            "ConsumedQuantity": quantity,
+            "ConsumedUnit": "Requests" if is_requests else "Tokens",
+            "ContractedCost": list_cost if contracted else None,
+            "ContractedUnitPrice": unit_price if contracted else None,
+            "ListCost": list_cost,
+            "ListUnitPrice": unit_price,
+            "PricingCategory": "Standard" if unit_price is not None else None,
+            "PricingQuantity": pricing_quantity,
+            "PricingUnit": "Requests" if is_requests else "1M Tokens",
+            "SkuMeter": meter,
+            "x_TokenClass": str(name),
+            "x_ListCostStatus": "priced" if unit_price is not None else "unpriced",
+        }
+    )
+    return row
+
+
+def _charge_row(key: tuple[object, ...], sums: dict[str, int], files: list[str]) -> Row:
+    row = _common(key, files)
+    billed = _nanos(sums["billed_nanos"]) if sums["billed_lines"] else None
+    row.update(
+        {
+            "BilledCost": billed,
+            "ChargeCategory": "Credit" if billed is not None and billed < 0 else "Usage",
+            "ChargeDescription": f"{key[1]} charges as billed, all token classes ({key[5]})",
+            "EffectiveCost": billed,
+            "x_ListCostStatus": "on token rows",
+            "x_SourceListCost": _nanos(sums["source_list_nanos"]) if sums["source_list_lines"] else None,
+            "x_BilledNonTokenCost": _nanos(sums["billed_non_token_nanos"]) if sums["billed_lines"] else None,
+            "x_ByokUpstreamCost": _nanos(sums["byok_upstream_nanos"]) if sums["byok_upstream_nanos"] else None,
+        }
+    )
+    return row
+
+
+def _order(row: Row) -> tuple[str, ...]:
+    """Day, vendor, model, attribution, file; token rows in class order, then by price; the charge row last."""
+    token_class = str(row.get("x_TokenClass") or "")
+    rank = _CLASS_ORDER.get(token_class, len(_CLASS_ORDER))
+    price = row.get("ListUnitPrice")
+    return (
+        str(row["ChargePeriodStart"]), str(row["ProviderName"]), str(row["x_Model"]), str(row["SubAccountId"] or ""),
+        str(row["x_ApiKey"] or ""), str(row["x_ServiceTier"]), str(row["x_SourceFile"]), f"{rank:02d}",
+        "" if price is None else f"{Decimal(str(price)):040.20f}",
+    )  # fmt: skip
+
+
+def _cell(value: str | int | Decimal | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        text = format(value, "f")  # exact, plain notation; trailing zeros of the exponent dropped
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, int):
+        return str(value)
+    return safe_text(value)
+
+
+def render_focus(rows: list[Row]) -> str:
+    """The FOCUS CSV text: the columns of `COLUMNS` in order, CRLF line ends, UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(row.get(column)) for column in COLUMNS])
+    return buffer.getvalue()
+
+
+def write_focus(ledger: FocusLedger, path: Path) -> None:
+    """Write the FOCUS CSV of a run's ledger to `path`, atomically."""
+    write_text_atomically(path, render_focus(ledger.rows))
