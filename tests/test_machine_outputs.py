@@ -167,7 +167,10 @@ def test_a_result_loaded_from_its_json_writes_the_same_outputs(written: Path, tm
     for name in csv_out.FILES:
         assert (again / "csv" / name).read_bytes() == (written / "csv" / name).read_bytes()
     assert _cells(again / "r.xlsx") == _cells(written / "r.xlsx")
+    # The workbook's timestamps are the as-of day and the PDF is rendered in invariant mode: the same bytes.
+    assert (again / "r.xlsx").read_bytes() == (written / "r.xlsx").read_bytes()
     assert _pdf_text(again / "r.pdf") == _pdf_text(written / "r.pdf")
+    assert (again / "r.pdf").read_bytes() == (written / "r.pdf").read_bytes()
 
 
 def test_the_focus_file_needs_the_run_not_the_saved_result(written: Path, tmp_path: Path) -> None:
@@ -204,6 +207,7 @@ def test_shuffled_inputs_in_another_directory_give_byte_identical_outputs(
     for name in csv_out.FILES:
         assert (out / "csv" / name).read_bytes() == (written / "csv" / name).read_bytes()
     assert _cells(out / "r.xlsx") == _cells(written / "r.xlsx")
+    assert (out / "r.xlsx").read_bytes() == (written / "r.xlsx").read_bytes()
 
 
 # --- Atomic writes -----------------------------------------------------------------------------------------

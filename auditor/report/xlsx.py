@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
+from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
 
@@ -327,7 +328,8 @@ def xlsx_bytes(result: AuditResult) -> bytes:
     book, cache = build_with_cache(result)
     buffer = io.BytesIO()
     book.save(buffer)
-    return cache_values(buffer.getvalue(), book.sheetnames, cache)
+    stamp = datetime.combine(result.as_of, time())  # the as-of day, not the clock: the same result, the same bytes
+    return cache_values(buffer.getvalue(), book.sheetnames, cache, stamp)
 
 
 def write_xlsx(result: AuditResult, path: Path) -> None:

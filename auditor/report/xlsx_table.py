@@ -13,7 +13,7 @@ import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from openpyxl.cell.cell import Cell
@@ -155,10 +155,12 @@ def write_table(
 _FORMULA_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f><v\s*/></c>', re.S)
 
 
-def cache_values(data: bytes, titles: Sequence[str], cache: Cache) -> bytes:
+def cache_values(data: bytes, titles: Sequence[str], cache: Cache, stamp: datetime) -> bytes:
     """The saved workbook with each formula cell's cached value written in (sheet N of `titles` is the part
-    xl/worksheets/sheetN.xml, as openpyxl writes them)."""
+    xl/worksheets/sheetN.xml, as openpyxl writes them), and every timestamp (the archive's entries, the document's
+    created and modified dates) set to `stamp`, so the same result gives the same bytes."""
     parts = {f"xl/worksheets/sheet{n}.xml": cache.get(title, {}) for n, title in enumerate(titles, start=1)}
+    when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
@@ -166,8 +168,16 @@ def cache_values(data: bytes, titles: Sequence[str], cache: Cache) -> bytes:
             values = parts.get(info.filename)
             if values:
                 content = _with_values(content.decode("utf-8"), values).encode("utf-8")
-            target.writestr(info, content)
+            if info.filename == "docProps/core.xml":
+                content = _CORE_DATE.sub(lambda m: f"{m.group(1)}{when}{m.group(2)}", content.decode("utf-8")).encode()
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = info.external_attr
+            target.writestr(entry, content)
     return out.getvalue()
+
+
+_CORE_DATE = re.compile(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
 
 
 def _with_values(xml: str, values: dict[str, Decimal | int | str | None]) -> str:
