@@ -57,10 +57,13 @@ class RateBook:
         self.overlays_used: set[str] = set()
         """Ids of the price overlays that changed a rate looked up here (`pricing/overlays.py`)."""
 
-    def _id_for(self, model: CatalogModel, day: str, slot: int, tier: str, floor: int) -> int:
+    def _has_windows(self, model: CatalogModel) -> bool:
         if model.ref not in self._windows:
             self._windows[model.ref] = has_time_windows(model)
-        if not self._windows[model.ref]:
+        return self._windows[model.ref]
+
+    def _id_for(self, model: CatalogModel, day: str, slot: int, tier: str, floor: int) -> int:
+        if not self._has_windows(model):
             slot = 0  # the time of day cannot change this model's price
         key = (model.ref, day, slot, tier, floor)
         found = self._id_of_key.get(key)
@@ -99,6 +102,13 @@ class RateBook:
         work = pd.DataFrame({k: frame[k].to_numpy() for k in keys})
         work["day"] = WEEK_OF + on_day.isoformat() if on_day is not None else frame["day"].to_numpy()
         work["model"] = fixed.ref if fixed is not None else frame[model_column].to_numpy()
+        # The time of day cannot change the price of a model without time windows (`_id_for` keys it on slot 0):
+        # its rows are looked up once per slot-free key, not once per half hour.
+        refs = pd.unique(work["model"])
+        found = {r: fixed if fixed is not None else models.get(str(r)) for r in refs}
+        timeless = [r for r, m in found.items() if m is None or not self._has_windows(m)]
+        if timeless:
+            work.loc[work["model"].isin(timeless).to_numpy(), "time_slot"] = 0
         combos = work.drop_duplicates()
         ids = []
         for model_ref, day, slot, tier, floor in combos[["model", "day", *keys]].itertuples(index=False):
