@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -83,22 +84,45 @@ def build_findings(shape: pd.DataFrame, pricebook: Pricebook, as_of: date) -> li
 
 
 class _Pricing:
-    """Rates of one model's rows at as-of, optionally at another tier, model or slot."""
+    """Rates of one model's rows at as-of, optionally at another tier, model or slot.
+
+    The rules price the same rows several ways (as served, at the batch tier, in each slot of the day): `many`
+    looks them all up in one call, and the model's rows as served are priced once (`own`)."""
 
     def __init__(self, pricebook: Pricebook, model: CatalogModel, as_of: date) -> None:
         self.book = pricebook.rates
         self.model = model
         self.as_of = as_of
+        self._own: tuple[list[ClassRates | None], list[Decimal]] | None = None
 
     def rates(self, rows: pd.DataFrame, model: CatalogModel | None = None) -> list[ClassRates | None]:
         ids = self.book.rate_ids(rows, {}, fixed=model or self.model, on_day=self.as_of)
         return [None if i == NO_RATE else self.book.rates[int(i)] for i in ids]
 
     def costs(self, rows: pd.DataFrame, model: CatalogModel | None = None) -> list[Decimal]:
-        return [
-            cost_of(r, {c: int(row[c]) for c in TOKEN_COLUMNS}, int(row["requests"])) if r else Decimal(0)
-            for r, row in zip(self.rates(rows, model), rows.to_dict("records"), strict=True)
-        ]
+        return _costs(self.rates(rows, model), rows)
+
+    def many(self, frames: list[pd.DataFrame]) -> list[list[Decimal]]:
+        """The costs of each frame's rows at this model, looked up together."""
+        if not frames:
+            return []
+        costs = self.costs(pd.concat(frames, ignore_index=True))
+        bounds = np.cumsum([0, *(len(f) for f in frames)])
+        return [costs[int(a) : int(b)] for a, b in pairwise(bounds)]
+
+    def own(self, rows: pd.DataFrame) -> tuple[list[ClassRates | None], list[Decimal]]:
+        """Rates and costs of the model's rows as served (`rows`, the rows the rules are given)."""
+        if self._own is None:
+            rates = self.rates(rows)
+            self._own = (rates, _costs(rates, rows))
+        return self._own
+
+
+def _costs(rates: list[ClassRates | None], rows: pd.DataFrame) -> list[Decimal]:
+    return [
+        cost_of(r, {c: int(row[c]) for c in TOKEN_COLUMNS}, int(row["requests"])) if r else Decimal(0)
+        for r, row in zip(rates, rows.to_dict("records"), strict=True)
+    ]
 
 
 def _n(value: object) -> str:
@@ -136,7 +160,7 @@ def _cache_not_used(provider: str, model: CatalogModel, rows: pd.DataFrame, pric
     if average is not None and average < MIN_CACHEABLE_PREFIX:
         return None
     saving = Decimal(0)
-    for rates, tokens in zip(pricing.rates(rows), rows["input_tokens"], strict=True):
+    for rates, tokens in zip(pricing.own(rows)[0], rows["input_tokens"], strict=True):
         if rates is None:
             continue
         plain_rate = rates.per_token[_CLASS["input_tokens"]]
@@ -161,11 +185,13 @@ def _cache_not_used(provider: str, model: CatalogModel, rows: pd.DataFrame, pric
 
 
 def _batch_eligible(provider: str, model: CatalogModel, rows: pd.DataFrame, pricing: _Pricing) -> Finding | None:
-    standard = rows[rows["service_tier"] == "standard"].reset_index(drop=True)
+    is_standard = (rows["service_tier"] == "standard").to_numpy()
+    standard = rows[is_standard].reset_index(drop=True)
     if standard.empty:
         return None
-    now = sum(pricing.costs(standard), Decimal(0))
-    batch = sum(pricing.costs(standard.assign(service_tier="batch")), Decimal(0))
+    own = pricing.own(rows)[1]
+    now = sum((own[i] for i in np.flatnonzero(is_standard)), Decimal(0))
+    batch = sum(pricing.many([standard.assign(service_tier="batch")])[0], Decimal(0))
     if batch >= now:
         return None
     tokens = int(rows[[c for c in TOKEN_COLUMNS if c != "reasoning_tokens"]].to_numpy().sum())
@@ -195,7 +221,8 @@ def _small_model(provider: str) -> CatalogModel | None:
 def _premium_small_requests(
     provider: str, model: CatalogModel, rows: pd.DataFrame, pricing: _Pricing
 ) -> Finding | None:
-    counted = rows[rows["requests"] > 0].reset_index(drop=True)
+    is_counted = (rows["requests"] > 0).to_numpy()
+    counted = rows[is_counted].reset_index(drop=True)
     target = _small_model(provider)
     if counted.empty or target is None or target.ref == model.ref:
         return None
@@ -204,7 +231,8 @@ def _premium_small_requests(
     avg_out = Decimal(int(counted["output_tokens"].sum())) / requests
     if avg_in > SMALL_INPUT or avg_out > SMALL_OUTPUT:
         return None
-    now = sum(pricing.costs(counted), Decimal(0))
+    own = pricing.own(rows)[1]
+    now = sum((own[i] for i in np.flatnonzero(is_counted)), Decimal(0))
     small = sum(pricing.costs(counted, target), Decimal(0))
     if small * PREMIUM_RATIO > now:
         return None
@@ -227,12 +255,14 @@ def _premium_small_requests(
 def _peak_shift(provider: str, model: CatalogModel, rows: pd.DataFrame, pricing: _Pricing) -> Finding | None:
     if not has_time_windows(model):
         return None
-    timed = rows[rows["time_slot"] >= 0].reset_index(drop=True)
+    is_timed = (rows["time_slot"] >= 0).to_numpy()
+    timed = rows[is_timed].reset_index(drop=True)
     if timed.empty:
         return None
-    now = pricing.costs(timed)
+    own = pricing.own(rows)[1]
+    now = [own[i] for i in np.flatnonzero(is_timed)]
     # The same rows in every slot of the day: the cheapest is where the traffic could move.
-    per_slot = [pricing.costs(timed.assign(time_slot=slot)) for slot in range(SLOTS_PER_DAY)]
+    per_slot = pricing.many([timed.assign(time_slot=slot) for slot in range(SLOTS_PER_DAY)])
     cheapest = np.array([[float(c) for c in costs] for costs in per_slot]).argmin(axis=0)
     excess = [now[i] - per_slot[int(s)][i] for i, s in enumerate(cheapest)]
     dear = [i for i, e in enumerate(excess) if e > 0]

@@ -31,7 +31,7 @@ from auditor.assumptions import (
     parts_by_group,
 )
 from auditor.costing import cost_by_group
-from auditor.families import ScenarioAssumptions, scenario_assumptions, source_sums
+from auditor.families import ScenarioAssumptions, source_sums
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import Driver, Scenario, SegmentChoice, money
 from auditor.scenarios import Repricing
@@ -94,9 +94,8 @@ def build_hybrid(
     exact_index = exact[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
     exact_seg = pd.Categorical(exact[SEGMENT], categories=seg_names).codes.astype(np.int64)
     exact_refs = exact[MODEL_REF].astype(str).to_numpy()
-    one_source = repricing.one_source(whole)
     per_model: dict[tuple[int, str], ScenarioAssumptions] = {
-        (c, ref): scenario_assumptions(assumptions, one_source[ref], candidate.ref)
+        (c, ref): repricing.source_assumptions(assumptions, whole, ref, candidate.ref)
         for c, candidate in enumerate(candidates)
         for ref in sorted(set(exact_refs))
     }

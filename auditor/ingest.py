@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,8 @@ import pyarrow as pa
 from auditor.errors import InputFileError
 from auditor.importers.base import Importer
 from auditor.importers.engine import (
+    FILE_COLUMN,
+    GIVEN_DAY_VARIABLE,
     CsvSource,
     PriceShape,
     ScanSource,
@@ -31,6 +34,9 @@ from auditor.importers.engine import (
     column_type,
     ident,
     json_fields_relation,
+    lines_keys_sql,
+    lines_sql,
+    lines_survey_sql,
     literal,
     mapped_sql,
     record_keys_sql,
@@ -42,6 +48,7 @@ from auditor.importers.parquet import ParquetSource
 from auditor.importers.reader import Sniffed
 from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
 from auditor.localtime import day_starts, local_days
+from auditor.overlaps import OverlapPlan, families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
 from auditor.workload import LOCAL_DAY, MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
 
@@ -52,6 +59,17 @@ MAX_LISTED_REJECTS = 1000
 DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024
 _LOCATE_CHUNK_ROWS = 50_000
 _DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "cp1252": "latin-1"}
+# A file smaller than this is read once, with the other small files of its format, header and encoding (up to
+# BATCH_MAX_BYTES a query), into a table of ledger lines that the survey and the scan read: planning a query
+# costs more than reading such files. Larger files are streamed, each alone, with their progress bar.
+SMALL_FILE_BYTES = 1024 * 1024
+BATCH_MAX_BYTES = 16 * 1024 * 1024
+# When two files of a family hold a day equally, the more detailed one counts it.
+_DETAIL = {"requests": 2, "usage": 1, "cost": 0}
+
+
+# Files by their index among the run's inputs.
+_Files = Mapping[int, tuple[Sniffed, Importer]]
 
 
 @dataclass
@@ -126,6 +144,250 @@ def duplicates_table(con: duckdb.DuckDBPyConnection, name: str, owners: dict[int
     return name
 
 
+def ingest_all(
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[tuple[Sniffed, Importer]],
+    pricebook: Pricebook,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    progress: ScanProgress | None = None,
+    given: Sequence[date | None] | None = None,
+    zone: ZoneInfo | None = None,
+) -> list[IngestedFile]:
+    """Survey every file, settle what overlapping files leave to each other, then scan every file.
+
+    A small file is read once, into a table of its ledger lines that both passes read, with the other small
+    files of its format, header and encoding (`SMALL_FILE_BYTES`, `BATCH_MAX_BYTES`): planning a query costs
+    more than reading such files. Each line keeps its file's index, so the accounting and rejected rows stay
+    per file. `given` is the day given for each file whose lines carry no time (`engine.given_day()`)."""
+    given = list(given) if given is not None else [None] * len(files)
+    by_index = dict(enumerate(files))
+    families = [importer.usage_family for _, importer in files]
+    labels = [sniffed.name for sniffed, _ in files]
+    shared = families_in_several_files(families)
+    batches = _batches(files)
+    day = _GivenDay(con)
+    surveys: dict[int, pd.DataFrame] = {}
+    read: dict[int, _Scanned] = {}
+    for number, (members, small) in enumerate(batches):
+        day.give(given[members[0]])
+        is_shared = families[members[0]] in shared
+        if small:
+            read[number] = _read_lines(con, by_index, members, number, block_bytes)
+            surveys.update(_survey_lines(con, by_index, read[number], is_shared))
+        else:
+            i = members[0]
+            surveys[i] = survey_file(con, *files[i], block_bytes, progress, f"keys_{i}" if is_shared else None)
+    in_order = [surveys[i] for i in range(len(files))]
+    formats = [importer.name for _, importer in files]
+    detail = [_DETAIL[importer.kind] for _, importer in files]
+    plans = plan_overlaps(families, formats, labels, in_order, detail)
+    scanned: list[_Scanned] = []
+    for number, (members, small) in enumerate(batches):
+        duplicates = _duplicates(con, number, members, plans, labels, by_file=small)
+        counted = {i: plans[i].skip_days for i in members}
+        if small:
+            scanned.append(_scan_lines(con, by_index, read[number], surveys, counted, duplicates, zone, pricebook))
+        else:
+            day.give(given[members[0]])
+            scan = (con, by_index, members, number, surveys, counted, duplicates)
+            scanned.append(_scan_batch(*scan, block_bytes, progress, zone, pricebook))
+    ingested = _ingested(con, by_index, scanned, pricebook, zone)
+    for lines in read.values():
+        con.execute(f"DROP TABLE {lines.table}")
+    return ingested
+
+
+def _batches(files: Sequence[tuple[Sniffed, Importer]]) -> list[tuple[list[int], bool]]:
+    """Indexes of the files read in one query, in the order of their first file, and whether they are small."""
+    batches: dict[object, tuple[list[int], bool]] = {}
+    size: dict[object, int] = {}
+    for i, (sniffed, importer) in enumerate(files):
+        bytes_ = sniffed.path.stat().st_size
+        small = bytes_ < SMALL_FILE_BYTES
+        alone = sniffed.is_parquet or importer.in_line_order or importer.dedupe_within_file or importer.day_option
+        header = () if importer.is_json_lines else sniffed.header
+        key: object = i if alone or not small else (id(importer), header, sniffed.encoding, sniffed.gzip)
+        if key in size and size[key] + bytes_ > BATCH_MAX_BYTES:
+            # A full batch: the next files of its kind start another.
+            batches[(key, i)] = batches.pop(key)
+            del size[key]
+        batches.setdefault(key, ([], small))[0].append(i)
+        size[key] = size.get(key, 0) + bytes_
+    return sorted(batches.values(), key=lambda batch: batch[0][0])
+
+
+class _GivenDay:
+    """The day SQL reads for the file being read (`engine.given_day()`), set only when it changes."""
+
+    _UNSET = date.min
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._day: date | None = self._UNSET
+
+    def give(self, day: date | None) -> None:
+        if day == self._day:
+            return
+        if day is None:
+            self._con.execute(f"RESET VARIABLE {GIVEN_DAY_VARIABLE}")
+        else:
+            self._con.execute(f"SET VARIABLE {GIVEN_DAY_VARIABLE} = DATE '{day.isoformat()}'")
+        self._day = day
+
+
+def _batch_source(files: _Files, members: list[int], block_bytes: int, rejects: str | None) -> CsvSource:
+    first = files[members[0]][0]
+    encoding = _DUCKDB_ENCODINGS[first.encoding]
+    paths = tuple((str(files[i][0].path), i) for i in members)
+    return CsvSource(str(first.path), first.header, encoding, block_bytes, rejects, first.gzip, files=paths)
+
+
+def _split(frame: pd.DataFrame, members: Sequence[int]) -> dict[int, pd.DataFrame]:
+    """A frame with a `__file` column as one frame per file (in the frame's order), without that column."""
+    parts = {int(str(i)): p.drop(columns=FILE_COLUMN).reset_index(drop=True) for i, p in frame.groupby(FILE_COLUMN)}
+    empty = frame.iloc[0:0].drop(columns=FILE_COLUMN).reset_index(drop=True)
+    return {i: parts.get(i, empty) for i in members}
+
+
+def _batch_failed(files: _Files, members: list[int], exc: duckdb.Error) -> InputFileError:
+    """The error of a batch's query, naming the file that causes it (each file read alone to find it)."""
+    for i in members:
+        sniffed, importer = files[i]
+        try:
+            with duckdb.connect(":memory:") as alone:
+                alone.execute("SET TimeZone = 'UTC'")
+                alone.execute(f"SELECT count(*) FROM ({lines_sql(importer, _sources(sniffed, 1 << 20, None))})")
+        except duckdb.Error as error:
+            return _read_error(sniffed, error)
+    return _read_error(files[members[0]][0], exc)
+
+
+@dataclass
+class _Scanned:
+    """A batch's table (its rows carry `__file`), its reader's reject table, and each file's sha256."""
+
+    members: list[int]
+    table: str
+    rejects: str
+    sha256: dict[int, str]
+
+
+def _read_lines(
+    con: duckdb.DuckDBPyConnection, files: _Files, members: list[int], number: int, block_bytes: int
+) -> _Scanned:
+    """Small files' one read: their ledger lines (`engine.lines_sql`) into a table; their sha256 meanwhile."""
+    sniffed, importer = files[members[0]]
+    table, rejects = f"lines_{number}", f"rejects_{number}"
+    if len(members) == 1:
+        one = lines_sql(importer, _sources(sniffed, block_bytes, rejects))
+        query = f"SELECT {members[0]} AS {FILE_COLUMN}, * FROM ({one})"
+    else:
+        query = lines_sql(importer, _batch_source(files, members, block_bytes, rejects), by_file=True)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digests = pool.submit(lambda: {i: sha256_of(files[i][0].path) for i in members})
+        try:
+            con.execute(f"CREATE TEMP TABLE {table} AS {query}")
+        except duckdb.Error as exc:
+            raise (_read_error(sniffed, exc) if len(members) == 1 else _batch_failed(files, members, exc)) from exc
+        return _Scanned(members, table, rejects, digests.result())
+
+
+def _survey_lines(
+    con: duckdb.DuckDBPyConnection, files: _Files, lines: _Scanned, shared: bool
+) -> dict[int, pd.DataFrame]:
+    """`survey_file` of small files, from their lines; with `shared`, each file's record keys as `keys_<index>`."""
+    importer = files[lines.members[0]][1]
+    frame = con.execute(lines_survey_sql(importer, lines.table, with_days=shared)).df()
+    if shared:
+        for i in lines.members:
+            con.execute(f"CREATE TEMP VIEW keys_{i} AS {lines_keys_sql(importer, lines.table, i)}")
+    return _split(frame, lines.members)
+
+
+def _scan_lines(
+    con: duckdb.DuckDBPyConnection,
+    files: _Files,
+    lines: _Scanned,
+    surveys: Mapping[int, pd.DataFrame],
+    counted: Mapping[int, Mapping[str, str]],
+    duplicates: str | None,
+    zone: ZoneInfo | None,
+    pricebook: Pricebook,
+) -> _Scanned:
+    """Second pass of small files: their lines summed as `scan_sql` sums a file's (the survey saw every line)."""
+    sniffed, importer = files[lines.members[0]]
+    known = pd.concat([surveys[i][["provider", "model_raw"]] for i in lines.members]).drop_duplicates()
+    shape = pricebook.price_shape(known, importer.ledger)
+    starts = day_starts(zone) if zone is not None else ()
+    source = _sources(sniffed, DEFAULT_BLOCK_BYTES, None)
+    query = scan_sql(importer, source, shape, None, duplicates, starts, counted, lines=lines.table)
+    table = lines.table.replace("lines_", "scan_")
+    try:
+        con.execute(f"CREATE TEMP TABLE {table} AS {query}")
+    except duckdb.Error as exc:
+        raise _read_error(sniffed, exc) from exc
+    return replace(lines, table=table)
+
+
+def _duplicates(
+    con: duckdb.DuckDBPyConnection,
+    number: int,
+    members: list[int],
+    plans: list[OverlapPlan],
+    labels: list[str],
+    by_file: bool,
+) -> str | None:
+    """The table of records other files own (`duplicates_table`) for a batch's files; `by_file`: with `__file`."""
+    owners_of: dict[int, dict[int, list[str]]] = {}
+    for i in members:
+        for day, owner in plans[i].shared_days.items():
+            owners_of.setdefault(i, {}).setdefault(owner, []).append(day)
+    if not owners_of:
+        return None
+    if not by_file:
+        return duplicates_table(con, f"duplicates_{members[0]}", owners_of[members[0]], labels)
+    parts = []
+    for i, owners in owners_of.items():
+        parts.append(f"SELECT {i} AS {FILE_COLUMN}, * FROM {duplicates_table(con, f'duplicates_{i}', owners, labels)}")
+    name = f"duplicates_batch_{number}"
+    con.execute(f"CREATE TEMP TABLE {name} AS {' UNION ALL '.join(parts)}")
+    return name
+
+
+def _scan_batch(
+    con: duckdb.DuckDBPyConnection,
+    files: _Files,
+    members: list[int],
+    number: int,
+    surveys: Mapping[int, pd.DataFrame],
+    counted: Mapping[int, Mapping[str, str]],
+    duplicates: str | None,
+    block_bytes: int,
+    progress: ScanProgress | None,
+    zone: ZoneInfo | None,
+    pricebook: Pricebook,
+) -> _Scanned:
+    """Second pass of a file streamed (not small): scan it into a table.
+
+    If the scan meets a model the survey did not (it may read only the head of a file) whose price moves
+    with the time of day or request size, the file is scanned again with that model keyed too."""
+    (i,) = members
+    sniffed, importer = files[i]
+    table, rejects = f"scan_{number}", f"rejects_{number}"
+    known = surveys[i][["provider", "model_raw"]].drop_duplicates()
+    shape = pricebook.price_shape(known, importer.ledger)
+    starts = day_starts(zone) if zone is not None else ()
+    scan = (con, sniffed, importer, i, table)
+    sha256 = _scan(*scan, rejects, shape, counted[i], duplicates, block_bytes, progress, starts)
+    seen = con.execute(f"SELECT DISTINCT provider, model_raw FROM {table} WHERE status = ''").df()
+    fuller = pricebook.price_shape(pd.concat([known, seen]).drop_duplicates(), importer.ledger)
+    if fuller != shape:
+        con.execute(f"DROP TABLE {table}")
+        rejects = f"{rejects}_again"
+        _scan(*scan, rejects, fuller, counted[i], duplicates, block_bytes, progress, starts)
+    return _Scanned(members, table, rejects, {i: sha256})
+
+
 def ingest_file(
     con: duckdb.DuckDBPyConnection,
     sniffed: Sniffed,
@@ -139,47 +401,31 @@ def ingest_file(
     duplicates: str | None = None,
     zone: ZoneInfo | None = None,
 ) -> IngestedFile:
-    """Second pass: scan a file into its workload tables and account for every row.
+    """Scan one file (surveyed by `survey_file`) into its workload tables and account for every row.
 
-    If the scan meets a model the survey did not (it read only the head of the file) whose price moves
-    with the time of day or request size, the file is scanned again with that model keyed too. With a
-    `zone`, the usage table's `local_day` is the day in that zone (else the UTC day)."""
-    table, rejects = f"scan_{index}", f"rejects_{index}"
-    known = survey[["provider", "model_raw"]].drop_duplicates()
-    shape = pricebook.price_shape(known, importer.ledger)
-    scan = (con, sniffed, importer, table)
-    starts = day_starts(zone) if zone is not None else ()
-    sha256 = _scan(*scan, rejects, shape, counted_elsewhere, duplicates, block_bytes, progress, starts)
-    seen = con.execute(f"SELECT DISTINCT provider, model_raw FROM {table} WHERE status = ''").df()
-    fuller = pricebook.price_shape(pd.concat([known, seen]).drop_duplicates(), importer.ledger)
-    if fuller != shape:
-        con.execute(f"DROP TABLE {table}")
-        rejects = f"{rejects}_again"
-        _scan(*scan, rejects, fuller, counted_elsewhere, duplicates, block_bytes, progress, starts)
-    account = FileAccount(path=sniffed.name, format=importer.name, sha256=sha256)
-    account.numbered_by = "row" if sniffed.is_parquet else "line"
-    _account(con, table, rejects, account, sniffed, importer)
-    usage, shape_table = _workload_tables(con, table, pricebook, zone)
-    con.execute(f"DROP TABLE {table}")
-    if not usage.empty:  # the first and last day of used rows, in the zone
-        account.period_start, account.period_end = str(usage[LOCAL_DAY].min()), str(usage[LOCAL_DAY].max())
-    return IngestedFile(account, usage, shape_table)
+    With a `zone`, the usage table's `local_day` is the day in that zone (else the UTC day)."""
+    files = {index: (sniffed, importer)}
+    counted = {index: counted_elsewhere or {}}
+    scan = (con, files, [index], index, {index: survey}, counted, duplicates)
+    scanned = _scan_batch(*scan, block_bytes, progress, zone, pricebook)
+    return _ingested(con, files, [scanned], pricebook, zone)[0]
 
 
 def _scan(
     con: duckdb.DuckDBPyConnection,
     sniffed: Sniffed,
     importer: Importer,
+    index: int,
     table: str,
     rejects: str,
     shape: PriceShape,
-    counted_elsewhere: dict[str, str] | None,
+    counted_elsewhere: Mapping[str, str],
     duplicates: str | None,
     block_bytes: int,
     progress: ScanProgress | None,
     day_starts: tuple[int, ...] = (),
 ) -> str:
-    """Scan the file into `table`; return its sha256, read meanwhile."""
+    """Scan the file into `table` (its rows with the file's index); return its sha256, read meanwhile."""
     shown = (
         progress.scanning(sniffed.path, sniffed.bytes_per_row, lambda: _done(con), "scan")
         if progress
@@ -191,7 +437,7 @@ def _scan(
         source = _sources(sniffed, block_bytes, rejects)
         query = scan_sql(importer, source, shape, counted_elsewhere, duplicates, day_starts)
         try:
-            con.execute(f"CREATE TEMP TABLE {table} AS {query}")
+            con.execute(f"CREATE TEMP TABLE {table} AS SELECT {index} AS {FILE_COLUMN}, * FROM ({query})")
         except duckdb.Error as exc:
             raise _read_error(sniffed, exc) from exc
         return digest.result()
@@ -201,29 +447,61 @@ def _done(con: duckdb.DuckDBPyConnection) -> float:
     return max(con.query_progress(), 0.0) / 100
 
 
-def _account(
-    con: duckdb.DuckDBPyConnection, table: str, rejects: str, account: FileAccount, sniffed: Sniffed, importer: Importer
-) -> None:
+def _ingested(
+    con: duckdb.DuckDBPyConnection,
+    files: _Files,
+    scanned: list[_Scanned],
+    pricebook: Pricebook,
+    zone: ZoneInfo | None,
+) -> list[IngestedFile]:
+    """Every scanned file's accounting and workload tables, queried from all scan tables at once."""
+    union = " UNION ALL BY NAME ".join(f"SELECT * FROM {s.table}" for s in scanned)
+    con.execute(f"CREATE TEMP TABLE scanned AS {union}")
+    for s in scanned:
+        con.execute(f"DROP TABLE {s.table}")
+    members = [i for s in scanned for i in s.members]
+    accounts: dict[int, FileAccount] = {}
+    for s in scanned:
+        for i in s.members:
+            sniffed, importer = files[i]
+            accounts[i] = FileAccount(path=sniffed.name, format=importer.name, sha256=s.sha256[i])
+            accounts[i].numbered_by = "row" if sniffed.is_parquet else "line"
     counts = con.execute(
-        f"SELECT status, CAST(sum(lines) AS BIGINT) FROM {table} WHERE NOT in_shape GROUP BY status"
+        f"SELECT {FILE_COLUMN}, status, CAST(sum(lines) AS BIGINT) FROM scanned WHERE NOT in_shape "
+        f"GROUP BY ALL ORDER BY {FILE_COLUMN}, status"
     ).fetchall()
-    rule_rejects = 0
-    for status, lines in counts:
+    rule_rejects = dict.fromkeys(members, 0)
+    for file, status, lines in counts:
+        account = accounts[int(file)]
         if status == "":
             account.rows_used += lines
         elif status.startswith("S:"):
             account.rows_skipped += lines
             account.skipped_reasons[status.split(":", 2)[2]] += lines
         else:
-            rule_rejects += lines
-    reader_rejects = _reader_rejects(con, rejects, sniffed.line_offset)
-    account.rows_rejected = rule_rejects + len(reader_rejects)
-    account.rows_read = account.rows_used + account.rows_skipped + account.rows_rejected
-    listed = reader_rejects[:MAX_LISTED_REJECTS]
-    if rule_rejects:
-        listed += _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS)
-    first_listed = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
-    account.rejected = [replace(r, where=sniffed.where(r.line)) for r in first_listed]
+            rule_rejects[int(file)] += lines
+    for s in scanned:
+        reader_rejects = _reader_rejects(con, s.rejects, {i: files[i][0] for i in s.members})
+        for i in s.members:
+            sniffed, importer = files[i]
+            account = accounts[i]
+            account.rows_rejected = rule_rejects[i] + len(reader_rejects[i])
+            account.rows_read = account.rows_used + account.rows_skipped + account.rows_rejected
+            listed = reader_rejects[i][:MAX_LISTED_REJECTS]
+            if rule_rejects[i]:
+                listed += _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS)
+            first_listed = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
+            account.rejected = [replace(r, where=sniffed.where(r.line)) for r in first_listed]
+    usage, shape = _workload_tables(con, "scanned", pricebook, zone)
+    con.execute("DROP TABLE scanned")
+    usages, shapes = _split(usage, members), _split(shape, members)
+    ingested = []
+    for i in sorted(members):
+        if not usages[i].empty:  # the first and last day of used rows, in the zone
+            accounts[i].period_start = str(usages[i][LOCAL_DAY].min())
+            accounts[i].period_end = str(usages[i][LOCAL_DAY].max())
+        ingested.append(IngestedFile(accounts[i], usages[i], shapes[i]))
+    return ingested
 
 
 _CONVERT = re.compile(r'Could not convert string "(?P<value>.*)" to \'(?P<type>[^\']+)\'', re.S)
@@ -231,19 +509,33 @@ _COLUMNS = re.compile(r"Expected Number of Columns: (?P<expected>\d+) Found: (?P
 _TYPE_WORDS = {"DOUBLE": "a number", "TIMESTAMP WITH TIME ZONE": "a timestamp"}
 
 
-def _reader_rejects(con: duckdb.DuckDBPyConnection, rejects: str, line_offset: int) -> list[RejectedRow]:
-    """Rows DuckDB's reader could not take (a value of the wrong type, the wrong number of fields), one per line."""
+def _reader_rejects(
+    con: duckdb.DuckDBPyConnection, rejects: str, sniffed: Mapping[int, Sniffed]
+) -> dict[int, list[RejectedRow]]:
+    """Rows DuckDB's reader could not take (a value of the wrong type, the wrong number of fields), one per line,
+    per file (by index)."""
+    found: dict[int, dict[int, RejectedRow]] = {i: {} for i in sniffed}
+    if len(sniffed) == 1:
+        query = f"SELECT line, column_name, error_type, error_message FROM {rejects} ORDER BY line"
+    else:
+        query = (
+            f"SELECT s.file_path, e.line, e.column_name, e.error_type, e.error_message FROM {rejects} e "
+            f"JOIN {rejects}_scan s ON e.scan_id = s.scan_id AND e.file_id = s.file_id ORDER BY s.file_path, e.line"
+        )
     try:
-        rows = con.execute(
-            f"SELECT line, column_name, error_type, error_message FROM {rejects} ORDER BY line"
-        ).fetchall()
+        rows = con.execute(query).fetchall()
     except duckdb.CatalogException:
-        return []
-    by_line: dict[int, RejectedRow] = {}
-    for line, column, kind, message in rows:
+        return {i: [] for i in sniffed}
+    index_of = {str(s.path): i for i, s in sniffed.items()}
+    only = next(iter(sniffed))
+    for row in rows:
+        i = only if len(sniffed) == 1 else index_of[str(row[0])]
+        line, column, kind, message = row[-4:]
+        by_line = found[i]
         if int(line) not in by_line:
-            by_line[int(line)] = RejectedRow(int(line) + line_offset, _reader_reason(str(kind), str(message)), column)
-    return list(by_line.values())
+            reason = _reader_reason(str(kind), str(message))
+            by_line[int(line)] = RejectedRow(int(line) + sniffed[i].line_offset, reason, column)
+    return {i: list(by_line.values()) for i, by_line in found.items()}
 
 
 def _reader_reason(kind: str, message: str) -> str:
@@ -385,7 +677,7 @@ def _csv_chunks(sniffed: Sniffed, present: list[str]) -> Iterator[pd.DataFrame]:
 def _workload_tables(
     con: duckdb.DuckDBPyConnection, table: str, pricebook: Pricebook, zone: ZoneInfo | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The usage and shape tables of a scanned file, with catalog models and list-rate ids.
+    """The usage and shape tables of scanned files (by `__file`), with catalog models and list-rate ids.
 
     List rates are those of the UTC day and half hour; with a `zone`, each line's `local_day` is its day
     in that zone, from its UTC day and part of the day (kept by the scan), else the UTC day."""
@@ -417,7 +709,7 @@ def _workload_tables(
         f"FROM {usage_rows} s JOIN rates r ON r.{MODEL_REF} = s.{MODEL_REF} AND r.day = s.rate_day "
         f"AND r.time_slot = s.rate_slot AND r.service_tier = s.service_tier "
         f"AND r.request_size_floor_tokens = s.rate_floor",
-        USAGE_KEYS,
+        (FILE_COLUMN, *USAGE_KEYS),
         SUM_COLUMNS,
         {"day": "s.rate_day", LOCAL_DAY: local_day, RATE_ID: f"r.{RATE_ID}"},
     )
@@ -425,7 +717,7 @@ def _workload_tables(
         con,
         f"FROM (SELECT s.*, m.{MODEL_REF} FROM {table} s JOIN models m USING (provider, model_raw) "
         f"WHERE s.status = '' AND s.in_shape) s",
-        SHAPE_KEYS,
+        (FILE_COLUMN, *SHAPE_KEYS),
         SHAPE_SUMS,
     )
     for name in ("rates", "models", *(["local_days"] if zone is not None else [])):
@@ -455,8 +747,8 @@ def ingest_ledger(
     con.register("ledger_lines", lines.assign(status=""))
     typed = "(SELECT * REPLACE (CAST(day AS DATE) AS day) FROM ledger_lines)"
     shape = pricebook.price_shape(lines[["provider", "model_raw"]].drop_duplicates(), None)
-    con.execute(f"CREATE TEMP TABLE {table} AS {aggregate_sql(typed, None, shape)}")
+    con.execute(f"CREATE TEMP TABLE {table} AS SELECT 0 AS {FILE_COLUMN}, * FROM ({aggregate_sql(typed, None, shape)})")
     con.unregister("ledger_lines")
-    tables = _workload_tables(con, table, pricebook)
+    usage, shape_table = _workload_tables(con, table, pricebook)
     con.execute(f"DROP TABLE {table}")
-    return tables
+    return _split(usage, [0])[0], _split(shape_table, [0])[0]

@@ -21,13 +21,11 @@ from auditor.families import family_notes
 from auditor.findings import build_findings
 from auditor.forecast import build_forecast
 from auditor.hybrid import build_hybrid, hybrid_note
-from auditor.importers.engine import GIVEN_DAY_VARIABLE
 from auditor.importers.mapping import load_mapping
-from auditor.ingest import IngestedFile, duplicates_table, ingest_file, survey_file
+from auditor.ingest import IngestedFile, ingest_all
 from auditor.ledger import SUM_COLUMNS
 from auditor.localtime import zone_named
 from auditor.options import AuditOptions
-from auditor.overlaps import families_in_several_files, plan_overlaps
 from auditor.plan import PlanInputs, build_plan, plan_notes, quality_notes
 from auditor.policy import profile_of
 from auditor.progress import ScanProgress
@@ -46,8 +44,6 @@ from pricing.fx import FxRate, convert_to_usd, load_rates_file, parse_fx_flags
 from pricing.overlays import overlay_notes
 
 StageHook = Callable[[str, float], None]
-# When two files of a family hold a day equally, the more detailed one counts it.
-_DETAIL = {"requests": 2, "usage": 1, "cost": 0}
 
 
 def run_audit(
@@ -185,29 +181,8 @@ def _ingest_all(
     zone: ZoneInfo | None,
 ) -> list[IngestedFile]:
     """Survey every file, settle what overlapping files leave to each other, then scan every file."""
-    families = [s.importer.usage_family for s in sources]
-    labels = [s.sniffed.name for s in sources]
-    shared = families_in_several_files(families)
-    surveys = []
-    for i, s in enumerate(sources):
-        _give_day(con, given[i])
-        surveys.append(survey_file(con, s.sniffed, s.importer, options.block_bytes, progress,
-                                   f"keys_{i}" if families[i] in shared else None))  # fmt: skip
-    formats = [s.importer.name for s in sources]
-    detail = [_DETAIL[s.importer.kind] for s in sources]
-    plans = plan_overlaps(families, formats, labels, surveys, detail)
-    ingested = []
-    for i, (source, plan) in enumerate(zip(sources, plans, strict=True)):
-        owners: dict[int, list[str]] = {}
-        for day, owner in plan.shared_days.items():
-            owners.setdefault(owner, []).append(day)
-        duplicates = duplicates_table(con, f"duplicates_{i}", owners, labels) if owners else None
-        _give_day(con, given[i])
-        ingested.append(
-            ingest_file(con, source.sniffed, source.importer, pricebook, i, surveys[i], plan.skip_days,
-                        options.block_bytes, progress, duplicates, zone)
-        )  # fmt: skip
-    return ingested
+    files = [(s.sniffed, s.importer) for s in sources]
+    return ingest_all(con, files, pricebook, options.block_bytes, progress, given, zone)
 
 
 def _given_days(flags: tuple[str, ...], sources: list[Source]) -> list[date | None]:
@@ -246,14 +221,6 @@ def _given_days(flags: tuple[str, ...], sources: list[Source]) -> list[date | No
             "name the results file as given on the command line, or by its file name",
         )
     return days
-
-
-def _give_day(con: duckdb.DuckDBPyConnection, day: date | None) -> None:
-    """Make `day` the one SQL reads for the next file (`engine.given_day()`), or none."""
-    if day is None:
-        con.execute(f"RESET VARIABLE {GIVEN_DAY_VARIABLE}")
-    else:
-        con.execute(f"SET VARIABLE {GIVEN_DAY_VARIABLE} = DATE '{day.isoformat()}'")
 
 
 def _dated_note(source: Source, day: date) -> str:

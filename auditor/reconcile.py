@@ -24,6 +24,7 @@ from collections.abc import Hashable
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from auditor.costing import cost_by_group
@@ -65,7 +66,8 @@ def build_reconciliation(
         (p, names[(str(p), str(line))][0], month): (p, line, month)
         for p, line, month in frame[keys].drop_duplicates().itertuples(index=False)
     }
-    groups = dict(tuple(frame.groupby(keys, sort=True)))
+    columns = {c: frame[c].to_numpy() for c in _COLUMNS}
+    positions = frame.groupby(keys, sort=True).indices
     by_line: dict[tuple[Hashable, ...], dict[Hashable, Decimal]] = {}
     for (*line, day), cost in day_costs.items():
         by_line.setdefault(tuple(line), {})[day] = cost
@@ -73,21 +75,37 @@ def build_reconciliation(
     for m in billed_months:
         key = shown.get((m.provider, m.model_raw, m.month))
         if key is not None:
-            rows.append(_row(m, groups[key], by_line.get(key, {})))
+            group = {c: values[positions[key]] for c, values in columns.items()}
+            rows.append(_row(m, group, by_line.get(key, {})))
     return rows
+
+
+# The usage table's columns a reconciliation row reads, as arrays (a model line's rows, in table order).
+_COLUMNS = (
+    LOCAL_DAY,
+    "service_tier",
+    "_tokens",
+    "billed_lines",
+    "billed_nanos",
+    "source_list_lines",
+    "source_list_nanos",
+)
 
 
 def _usd(nanos: object) -> Decimal:
     return Decimal(int(str(nanos))) / NANOS_PER_UNIT
 
 
-def _row(m: MonthlyUsage, group: pd.DataFrame, day_list: dict[Hashable, Decimal]) -> ReconciliationRow:
+def _row(m: MonthlyUsage, group: dict[str, np.ndarray], day_list: dict[Hashable, Decimal]) -> ReconciliationRow:
     billed = m.billed_cost if m.billed_cost is not None else Decimal(0)
-    charges = group[group["billed_lines"] > 0]
-    billed_lines = int(charges["billed_lines"].sum())
+    days, tiers, tokens = group[LOCAL_DAY], group["service_tier"], group["_tokens"].astype(bool)
+    billed_n, list_n = group["billed_nanos"], group["source_list_nanos"]
+    billed_lines_n, list_lines_n = group["billed_lines"], group["source_list_lines"]
+    is_charge = billed_lines_n > 0
+    billed_lines = int(billed_lines_n[is_charge].sum())
     tolerance = rounding_tolerance(billed_lines, billed)
-    stated = charges[charges["source_list_lines"] > 0]
-    source_list = money(_usd(stated["source_list_nanos"].sum())) if not stated.empty else None
+    is_stated = is_charge & (list_lines_n > 0)
+    source_list = money(_usd(list_n[is_stated].sum())) if is_stated.any() else None
     base: dict[str, Any] = {
         "month": m.month,
         "provider": m.provider,
@@ -103,29 +121,31 @@ def _row(m: MonthlyUsage, group: pd.DataFrame, day_list: dict[Hashable, Decimal]
             **base, variance=None, unpriced=billed, explanation="no list price: the billed cost cannot be compared"
         )
     variance = billed - m.list_cost
-    credit_mask = charges["billed_nanos"] < 0
-    credits = money(_usd(charges.loc[credit_mask, "billed_nanos"].sum()))
-    token_days = set(group.loc[group["_tokens"], LOCAL_DAY])
-    charge_days = set(charges.loc[~credit_mask, LOCAL_DAY])
+    is_credit = billed_n < 0
+    credits = money(_usd(billed_n[is_charge & is_credit].sum()))
+    token_days = set(days[tokens])
+    charge_days = set(days[is_charge & ~is_credit])
     coverage = Decimal(0)
     if token_days:
-        billed_elsewhere = _usd(charges.loc[~credit_mask & ~charges[LOCAL_DAY].isin(token_days), "billed_nanos"].sum())
+        elsewhere = is_charge & ~is_credit & ~np.isin(days, list(token_days))
+        billed_elsewhere = _usd(billed_n[elsewhere].sum())
         unbilled_list = sum((c for d, c in day_list.items() if d not in charge_days), Decimal(0))
         coverage = money(billed_elsewhere - unbilled_list)
     parts = {"discount": Decimal(0), "batch": Decimal(0), "tier": Decimal(0)}
-    token_tiers = group[group["_tokens"]].groupby(LOCAL_DAY)["service_tier"].unique()
-    compared = stated[~(stated["billed_nanos"] < 0)]
+    token_tiers: dict[object, set[str]] = {}
+    for day, tier in zip(days[tokens], tiers[tokens], strict=True):
+        token_tiers.setdefault(day, set()).add(str(tier))
+    compared = is_stated & ~is_credit
     if token_days:
-        compared = compared[compared[LOCAL_DAY].isin(token_days)]
+        compared &= np.isin(days, list(token_days))
     # Only charge segments whose every billed line states its list price are compared with it.
-    compared = compared[compared["source_list_lines"] == compared["billed_lines"]]
-    columns = [LOCAL_DAY, "service_tier", "billed_nanos", "source_list_nanos"]
-    for day, tier, billed_n, list_n in compared[columns].itertuples(index=False):
-        served = str(tier)
+    compared &= list_lines_n == billed_lines_n
+    for i in np.flatnonzero(compared):
+        served = str(tiers[i])
         if served == "standard":
-            day_tiers = {str(t) for t in token_tiers.get(day, [])}
+            day_tiers = set(token_tiers.get(days[i], set()))
             served = day_tiers.pop() if len(day_tiers) == 1 else "standard"
-        parts[_TIER_PARTS.get(served, "discount")] += _usd(billed_n - list_n)
+        parts[_TIER_PARTS.get(served, "discount")] += _usd(billed_n[i] - list_n[i])
     rest = variance - credits - coverage - sum(parts.values(), Decimal(0))
     rounding = rest if abs(rest) <= tolerance else Decimal(0)
     unexplained = money(rest - rounding)

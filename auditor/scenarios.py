@@ -22,7 +22,7 @@ from auditor.assumptions import (
     variant_rate_ids,
 )
 from auditor.costing import total_cost
-from auditor.families import scenario_assumptions, source_sums
+from auditor.families import ScenarioAssumptions, scenario_assumptions, source_sums
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import AssumptionOut, Driver, Scenario, money
 from auditor.workload import MODEL_REF, Pricebook
@@ -52,6 +52,7 @@ class Repricing:
     variants: dict[str, dict[str, tuple[pd.DataFrame, np.ndarray]]] = field(default_factory=dict)
     _by_model_rows: tuple[np.ndarray, np.ndarray, pd.Index] | None = None
     _one_source: dict[str, pd.DataFrame] | None = None
+    _of_source: dict[tuple[int, str, str], ScenarioAssumptions] = field(default_factory=dict)
 
     @classmethod
     def of(cls, shape: pd.DataFrame, as_of: date) -> Repricing:
@@ -76,6 +77,17 @@ class Repricing:
         if self._one_source is None:
             self._one_source = {str(ref): sources.loc[[ref]] for ref in sources.index}
         return self._one_source
+
+    def source_assumptions(
+        self, assumptions: Sequence[Assumption], sources: pd.DataFrame, ref: str, candidate_ref: str
+    ) -> ScenarioAssumptions:
+        """`scenario_assumptions` of one source model on a candidate (the scenarios and the hybrid both ask)."""
+        key = (id(assumptions), ref, candidate_ref)
+        found = self._of_source.get(key)
+        if found is None:
+            found = scenario_assumptions(assumptions, self.one_source(sources)[ref], candidate_ref)
+            self._of_source[key] = found
+        return found
 
     def on(self, candidate: CatalogModel, pricebook: Pricebook) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
         """The candidate's price variants of the workload with their rate ids."""
@@ -160,9 +172,8 @@ def per_source_model(
     }
     zero = (Decimal(0),) * len(PARTS)
     groups: list[tuple[CostParts, Sequence[Assumption]]] = []
-    one_source = repricing.one_source(sources)
     for code, ref in enumerate(refs):
-        mine = scenario_assumptions(assumptions, one_source[str(ref)], candidate.ref)
+        mine = repricing.source_assumptions(assumptions, sources, str(ref), candidate.ref)
         parts = CostParts(
             {name: per_variant[name].get(code, zero) for name in VARIANTS},
             answer_native=mine.answer_native,

@@ -57,10 +57,13 @@ class RateBook:
         self.overlays_used: set[str] = set()
         """Ids of the price overlays that changed a rate looked up here (`pricing/overlays.py`)."""
 
-    def _id_for(self, model: CatalogModel, day: str, slot: int, tier: str, floor: int) -> int:
+    def _has_windows(self, model: CatalogModel) -> bool:
         if model.ref not in self._windows:
             self._windows[model.ref] = has_time_windows(model)
-        if not self._windows[model.ref]:
+        return self._windows[model.ref]
+
+    def _id_for(self, model: CatalogModel, day: str, slot: int, tier: str, floor: int) -> int:
+        if not self._has_windows(model):
             slot = 0  # the time of day cannot change this model's price
         key = (model.ref, day, slot, tier, floor)
         found = self._id_of_key.get(key)
@@ -95,15 +98,27 @@ class RateBook:
         overlay), and a projection's traffic falls on every day of the week, not only on the weekday of
         `on_day`. Other models are priced on `on_day` itself.
         """
-        keys = ["time_slot", "service_tier", "request_size_floor_tokens"]
-        work = pd.DataFrame({k: frame[k].to_numpy() for k in keys})
-        work["day"] = WEEK_OF + on_day.isoformat() if on_day is not None else frame["day"].to_numpy()
-        work["model"] = fixed.ref if fixed is not None else frame[model_column].to_numpy()
-        combos = work.drop_duplicates()
-        ids = []
-        for model_ref, day, slot, tier, floor in combos[["model", "day", *keys]].itertuples(index=False):
-            model = fixed if fixed is not None else models.get(str(model_ref))
-            ids.append(NO_RATE if model is None else self._id_for(model, str(day), int(slot), str(tier), int(floor)))
-        combos = combos.assign(rate_id=ids)
-        merged = work.merge(combos, on=list(combos.columns[:-1]), how="left", sort=False)
-        return merged["rate_id"].to_numpy(dtype=np.int64)
+        n = len(frame)
+        slots = frame["time_slot"].to_numpy()
+        tiers = frame["service_tier"].to_numpy()
+        floors = frame["request_size_floor_tokens"].to_numpy()
+        days = [WEEK_OF + on_day.isoformat()] * n if on_day is not None else frame["day"].to_numpy()
+        refs = [fixed.ref] * n if fixed is not None else frame[model_column].to_numpy()
+        model_of: dict[object, CatalogModel | None] = {}
+        id_of: dict[tuple[object, ...], int] = {}
+        ids = np.empty(n, dtype=np.int64)
+        # Each distinct key is looked up once, in the order it first appears.
+        for row, (ref, day, slot, tier, floor) in enumerate(zip(refs, days, slots, tiers, floors, strict=True)):
+            if ref not in model_of:
+                model_of[ref] = fixed if fixed is not None else models.get(str(ref))
+            model = model_of[ref]
+            if model is None:
+                ids[row] = NO_RATE
+                continue
+            # The time of day cannot change the price of a model without time windows (`_id_for` keys it on 0).
+            key = (ref, day, slot if self._has_windows(model) else 0, tier, floor)
+            found = id_of.get(key)
+            if found is None:
+                found = id_of[key] = self._id_for(model, str(day), int(key[2]), str(tier), int(floor))
+            ids[row] = found
+        return ids

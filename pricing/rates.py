@@ -127,7 +127,20 @@ def _flatten(model_price: ModelPrice, size_floor_tokens: int) -> ModelPrice:
     return ModelPrice(**flat)
 
 
+# Resolved prices by (provider, model, instant, tier): the same instants recur across days' slots, request sizes,
+# findings and scenarios. The catalog objects are kept in the value, so their ids cannot be reused.
+_resolved_cache: dict[tuple[int, int, datetime, str], tuple[object, object, tuple[ModelPrice, tuple[str, ...]]]] = {}
+
+
 def _resolved(model: CatalogModel, at: datetime, service_tier: str) -> tuple[ModelPrice, tuple[str, ...]]:
+    key = (id(model.provider), id(model.model), at, service_tier)
+    cached = _resolved_cache.get(key)
+    if cached is None:
+        cached = _resolved_cache[key] = (model.provider, model.model, _resolve(model, at, service_tier))
+    return cached[2]
+
+
+def _resolve(model: CatalogModel, at: datetime, service_tier: str) -> tuple[ModelPrice, tuple[str, ...]]:
     context = price_context_for(service_tier)
     # genai-prices ignores price variants when the model is reached through a fallback provider.
     if context and not any(model.model is m for m in model.provider.models):
@@ -155,7 +168,20 @@ def _price_key(mp: ModelPrice) -> tuple[tuple[str, str], ...]:
 _rates_cache: dict[tuple[tuple[tuple[str, str], ...], int], ClassRates] = {}
 
 
+# The same resolved price objects recur (`_resolved` keeps them): their rates by identity, the object kept alive.
+_rates_by_id: dict[tuple[int, int], tuple[ModelPrice, ClassRates]] = {}
+
+
 def _rates_of_price(mp: ModelPrice, size_floor_tokens: int) -> ClassRates:
+    known = _rates_by_id.get((id(mp), size_floor_tokens))
+    if known is not None and known[0] is mp:
+        return known[1]
+    rates = _rates_of_new_price(mp, size_floor_tokens)
+    _rates_by_id[(id(mp), size_floor_tokens)] = (mp, rates)
+    return rates
+
+
+def _rates_of_new_price(mp: ModelPrice, size_floor_tokens: int) -> ClassRates:
     key = (_price_key(mp), size_floor_tokens)
     cached = _rates_cache.get(key)
     if cached is not None:

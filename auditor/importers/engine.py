@@ -86,6 +86,10 @@ def column_type(importer: Importer, name: str) -> str:
     return "VARCHAR"
 
 
+# The column naming a row's file (its index among the run's inputs) where several files are scanned in one query.
+FILE_COLUMN = "__file"
+
+
 class ScanSource(Protocol):
     """A file as DuckDB reads it: one relation of the importer's columns, by their header names."""
 
@@ -110,11 +114,26 @@ class CsvSource:
     rejects_table: str | None
     """DuckDB's table for the rows it cannot read (with their lines); None: skip them silently."""
     gzip: bool = False
+    files: tuple[tuple[str, int], ...] = ()
+    """Several files of one format and header read as one: (path, file index); each row carries its file's index
+    in `__file` (`path` is then unused). Empty: the one file at `path`."""
+
+    def _paths(self) -> str:
+        if not self.files:
+            return literal(self.path)
+        return "[" + ", ".join(literal(path) for path, _ in self.files) + "], filename = '__path'"
+
+    def _by_file(self, relation: str) -> str:
+        """The relation with each row's file index, when several files are read."""
+        if not self.files:
+            return relation
+        cases = " ".join(f"WHEN {literal(path)} THEN {int(index)}" for path, index in self.files)
+        return f"(SELECT * EXCLUDE (__path), CASE __path {cases} END AS {FILE_COLUMN} FROM {relation})"
 
     def relation(self, importer: Importer) -> str:
         if importer.is_json_lines:
             lines = (
-                f"read_csv({literal(self.path)}, header = false, auto_detect = false, columns = {{'json': 'VARCHAR'}}, "
+                f"read_csv({self._paths()}, header = false, auto_detect = false, columns = {{'json': 'VARCHAR'}}, "
                 # Each line is one field: a delimiter that JSON never holds unescaped, no quoting.
                 f"delim = {literal(chr(1))}, quote = '', escape = '', encoding = {literal(self.encoding)}, "
                 f"max_line_size = {MAX_JSON_LINE_BYTES}, "
@@ -122,7 +141,7 @@ class CsvSource:
                 f"compression = {literal('gzip' if self.gzip else 'none')}, ignore_errors = true{self._rejects()})"
             )
             if not importer.in_line_order:
-                return json_fields_relation(importer, lines)
+                return json_fields_relation(importer, self._by_file(lines), (FILE_COLUMN,) if self.files else ())
             # Line numbers for the importer's windows: DuckDB numbers rows in the order its reader produces
             # them, the file's order (`WITH ORDINALITY` of newer versions is this same streaming window).
             numbered = f"(SELECT json, row_number() OVER () AS __line FROM {lines})"
@@ -133,8 +152,8 @@ class CsvSource:
             f"{literal(n)}: {literal(column_type(importer, h) if h in used else 'VARCHAR')}"
             for n, h in zip(names, self.header, strict=True)
         )
-        return (
-            f"read_csv({literal(self.path)}, header = true, auto_detect = false, columns = {{{columns}}}, "
+        return self._by_file(
+            f"read_csv({self._paths()}, header = true, auto_detect = false, columns = {{{columns}}}, "
             f"delim = ',', quote = '\"', escape = '\"', encoding = {literal(self.encoding)}, "
             f"buffer_size = {int(self.buffer_bytes)}, compression = {literal('gzip' if self.gzip else 'none')}, "
             f"ignore_errors = true{self._rejects()})"
@@ -380,6 +399,34 @@ def record_keys_sql(importer: Importer, source: ScanSource) -> str:
     return f"SELECT provider, model_raw, day, {_WEIGHT} AS weight, __key FROM {mapped}{_unfolded(importer)}"
 
 
+def lines_sql(importer: Importer, source: ScanSource, by_file: bool = False) -> str:
+    """Every row as a ledger line with its status and record key: a small file's one pass, kept as a table that
+    `lines_survey_sql`, `lines_keys_sql` and `scan_sql` (with `lines`) then read instead of the file."""
+    present = present_columns(importer, source.header)
+    relation, problem = source.relation(importer), source.problem_column(importer)
+    extra = (FILE_COLUMN,) if by_file else ()
+    mapped = f"({mapped_sql(importer, relation, present, extra, keyed=True, read_problem=problem)})"
+    return f"SELECT * FROM {_fold_repeated_lines(importer, mapped)}"
+
+
+def lines_survey_sql(importer: Importer, lines: str, with_days: bool) -> str:
+    """`survey_sql` of each file (`__file`) of a table of `lines_sql`."""
+    day = "strftime(day, '%Y-%m-%d')" if with_days else "CAST(NULL AS VARCHAR)"
+    return (
+        f"SELECT {FILE_COLUMN}, provider, model_raw, {day} AS day, sum({_WEIGHT}) AS lines "
+        f"FROM {lines}{_unfolded(importer)} GROUP BY ALL"
+    )
+
+
+def lines_keys_sql(importer: Importer, lines: str, file: int) -> str:
+    """`record_keys_sql` of one file of a table of `lines_sql`."""
+    unfolded = _unfolded(importer).replace(" WHERE ", " AND ")
+    return (
+        f"SELECT provider, model_raw, day, {_WEIGHT} AS weight, __key FROM {lines} "
+        f"WHERE {FILE_COLUMN} = {int(file)}{unfolded}"
+    )
+
+
 def scan_sql(
     importer: Importer,
     source: ScanSource,
@@ -387,6 +434,8 @@ def scan_sql(
     counted_elsewhere: Mapping[str, str] | None = None,
     duplicates: str | None = None,
     day_starts: tuple[int, ...] = (),
+    counted_by_file: Mapping[int, Mapping[str, str]] | None = None,
+    lines: str | None = None,
 ) -> str:
     """Sums of ledger lines by status and segment key for one file, in the two grouping sets.
 
@@ -394,31 +443,48 @@ def scan_sql(
     that day are skipped. `duplicates` names a table of (day, __key, owner): this file's records found
     there are counted from their owner and skipped here. Either way nothing is counted twice.
     `day_starts` adds the line's part of the day to the usage set (see `aggregate_sql`).
+
+    A source reading several files (`CsvSource.files`) is given `counted_by_file` (file index → its
+    `counted_elsewhere`) instead, and a `duplicates` table with a `__file` column; the sums are then per file too.
+    With `lines` (a table of `lines_sql`, by file), the lines are read from it and `source` is not read.
     """
-    present = present_columns(importer, source.header)
-    keyed = duplicates is not None or bool(importer.dedupe_within_file)
-    relation, problem = source.relation(importer), source.problem_column(importer)
-    mapped = _fold_repeated_lines(
-        importer, f"({mapped_sql(importer, relation, present, keyed=keyed, read_problem=problem)})"
-    )
+    by_file = counted_by_file is not None
+    if lines is not None:
+        mapped = lines
+    else:
+        present = present_columns(importer, source.header)
+        keyed = duplicates is not None or bool(importer.dedupe_within_file)
+        relation, problem = source.relation(importer), source.problem_column(importer)
+        extra = (FILE_COLUMN,) if by_file else ()
+        mapped = _fold_repeated_lines(
+            importer, f"({mapped_sql(importer, relation, present, extra, keyed=keyed, read_problem=problem)})"
+        )
     if duplicates is not None:
         owned = "'S::the same record is counted from ' || d.owner"
+        same_file = f" AND m.{FILE_COLUMN} = d.{FILE_COLUMN}" if by_file else ""
         mapped = (
             f"(SELECT m.* REPLACE (CASE WHEN m.status = '' AND d.owner IS NOT NULL THEN {owned} "
             f"ELSE m.status END AS status) FROM {mapped} m LEFT JOIN {duplicates} d "
-            f"ON m.day = d.day AND m.__key = d.__key)"
+            f"ON m.day = d.day AND m.__key = d.__key{same_file})"
         )
-    if counted_elsewhere:
-        by_owner: dict[str, list[str]] = {}
-        for day, owner in sorted(counted_elsewhere.items()):
-            by_owner.setdefault(owner, []).append(f"DATE {literal(day)}")
-        cases = " ".join(
-            f"WHEN day IN ({', '.join(days)}) THEN {literal(f'S::the same day is counted from {owner}')}"
-            for owner, days in by_owner.items()
-        )
+    files = {None: counted_elsewhere} if counted_by_file is None else counted_by_file
+    cases = " ".join(_counted_cases(file, counted) for file, counted in files.items() if counted)
+    if cases:
         status = f"CASE WHEN status = '' THEN CASE {cases} ELSE '' END ELSE status END"
         mapped = f"(SELECT * REPLACE ({status} AS status) FROM {mapped})"
-    return aggregate_sql(mapped, importer.ledger, shape, day_starts)
+    return aggregate_sql(mapped, importer.ledger, shape, day_starts, by_file)
+
+
+def _counted_cases(file: int | None, counted_elsewhere: Mapping[str, str]) -> str:
+    """CASE branches: the rows of days another file counts (of one file of several, when `file` is given)."""
+    by_owner: dict[str, list[str]] = {}
+    for day, owner in sorted(counted_elsewhere.items()):
+        by_owner.setdefault(owner, []).append(f"DATE {literal(day)}")
+    of_file = "" if file is None else f"{FILE_COLUMN} = {int(file)} AND "
+    return " ".join(
+        f"WHEN {of_file}day IN ({', '.join(days)}) THEN {literal(f'S::the same day is counted from {owner}')}"
+        for owner, days in by_owner.items()
+    )
 
 
 # Aggregates of the scan table: (output column, ledger column, how it is summed).
@@ -482,6 +548,7 @@ def aggregate_sql(
     mapping: Mapping[str, str] | None = None,
     shape: PriceShape = PriceShape(),
     day_starts: tuple[int, ...] = (),
+    by_file: bool = False,
 ) -> str:
     """Sums of ledger lines (LEDGER_COLUMNS and `status`) in two grouping sets, one scan:
 
@@ -493,7 +560,8 @@ def aggregate_sql(
     importer's `mapping` sets to a constant are not hashed or summed row by row. With `day_starts` (the
     half hours at which a day of the report's time zone can start, for `--tz`), the usage set also keeps
     `day_part`: the first half hour of the span between two of them that the line's half hour is in
-    (-1 for a daily bucket), which is all its local day depends on besides its UTC day.
+    (-1 for a daily bucket), which is all its local day depends on besides its UTC day. `by_file`: the lines
+    carry their file's index (`__file`), and both sets keep it.
     """
     key = model_key_sql(mapping)
     part = " ".join(f"WHEN time_slot >= {s} THEN {s}" for s in sorted(day_starts, reverse=True))
@@ -509,9 +577,10 @@ def aggregate_sql(
         k: e for k in _ALL_KEYS if k != "request_size_floor_tokens" and (e := _constant_expr(k, mapping)) is not None
     }
     parts = ("day_part",) if day_starts else ()
-    usage = ", ".join(["status", *(k for k in USAGE_SET if k not in constant), *parts])
-    shape_set = ", ".join(["status", *(k for k in SHAPE_SET if k not in constant)])
-    varying = ", ".join([*(k for k in _ALL_KEYS if k not in constant), *parts])
+    file = (FILE_COLUMN,) if by_file else ()
+    usage = ", ".join(["status", *(k for k in USAGE_SET if k not in constant), *parts, *file])
+    shape_set = ", ".join(["status", *(k for k in SHAPE_SET if k not in constant), *file])
+    varying = ", ".join([*(k for k in _ALL_KEYS if k not in constant), *parts, *file])
     grouped = (
         f"SELECT GROUPING(rate_slot) > 0 AS in_shape, status, {varying}, "
         f"count(*) AS lines, {sums} FROM {sized} GROUP BY GROUPING SETS (({usage}), ({shape_set}))"

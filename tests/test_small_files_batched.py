@@ -1,0 +1,60 @@
+"""Small files of one format are read in one query: each file's accounting and rejected lines stay its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.ingest import _batches
+from auditor.options import AuditOptions
+from auditor.pipeline import run_audit
+from auditor.result import InputFile
+from auditor.sources import open_sources
+from tests.conftest import AS_OF, SAMPLES
+
+LOG = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
+HEADER = LOG.read_text(encoding="utf-8").splitlines()[0].split(",")
+
+
+def _copy(target: Path, prefix: str, changes: dict[int, dict[str, str]]) -> int:
+    """The sample log with its own request ids and some fields changed (by line number); returns its rows."""
+    lines = LOG.read_text(encoding="utf-8").splitlines()
+    out = [lines[0]]
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split(",")
+        fields[0] = prefix + fields[0]
+        for name, value in changes.get(number, {}).items():
+            fields[HEADER.index(name)] = value
+        out.append(",".join(fields))
+    target.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return len(out) - 1
+
+
+def _accounting(entry: InputFile) -> tuple[object, ...]:
+    rejected = [(r.line, r.column, r.reason) for r in entry.rejected]
+    return (entry.rows_read, entry.rows_used, entry.rows_skipped, entry.rows_rejected, rejected, entry.sha256)
+
+
+def test_rejected_lines_and_accounting_are_per_file_in_a_batch(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    rows_a = _copy(folder / "a.csv", "a-", {3: {"tokens_prompt": "x12"}})
+    rows_b = _copy(folder / "b.csv", "b-", {2: {"tokens_completion": "abc"}, 5: {"tokens_cached": "99999999"}})
+    with open_sources((folder,), None, ()) as (sources, _):
+        assert [members for members, _ in _batches([(s.sniffed, s.importer) for s in sources])] == [[0, 1]]
+
+    together = {Path(f.path).name: f for f in run_audit(AuditOptions(inputs=(folder,), as_of=AS_OF)).inputs}
+    a, b = together["a.csv"], together["b.csv"]
+    assert (a.rows_read, a.rows_rejected, [(r.line, r.column) for r in a.rejected]) == (
+        rows_a,
+        1,
+        [(3, "tokens_prompt")],
+    )
+    assert (b.rows_read, b.rows_rejected, [(r.line, r.column) for r in b.rejected]) == (
+        rows_b,
+        2,
+        [(2, "tokens_completion"), (5, "tokens_cached")],
+    )
+    # Read alone, each file gives the same accounting (their request ids differ: nothing is counted twice).
+    for name, entry in together.items():
+        (alone,) = run_audit(AuditOptions(inputs=(folder / name,), as_of=AS_OF)).inputs
+        assert _accounting(alone) == _accounting(entry)
