@@ -12,6 +12,7 @@ from rich.console import Console
 
 from auditor import __version__
 from auditor.errors import AuditorError, ExitStatus
+from auditor.importers.reader import DEFAULT_LIMITS, MIB
 from auditor.options import AuditOptions
 from auditor.outputs import OutputPlan, write_outputs
 from auditor.pipeline import run_audit
@@ -128,6 +129,30 @@ def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None
     metavar="LIST",
     help="Providers no traffic may move to, comma-separated (catalog provider ids, e.g. deepseek); Blocked.",
 )
+@click.option(
+    "--max-decompressed-bytes",
+    "max_decompressed_bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_LIMITS.max_decompressed_bytes,
+    show_default=True,
+    help="Refuse archives (ZIP, XLSX) and gzip files inflating past this many bytes in all (a bomb).",
+)
+@click.option(
+    "--max-compression-ratio",
+    "max_compression_ratio",
+    type=click.IntRange(min=1),
+    default=DEFAULT_LIMITS.max_compression_ratio,
+    show_default=True,
+    help="Refuse an archive member or gzip file inflating more than this many times its compressed size.",
+)
+@click.option(
+    "--max-field-bytes",
+    "max_field_bytes",
+    type=click.IntRange(min=MIB),
+    default=DEFAULT_LIMITS.max_field_bytes,
+    show_default=True,
+    help="Refuse a CSV file with a line (a row's fields together) longer than this many bytes.",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
@@ -163,6 +188,9 @@ def audit(
     data_classes: tuple[str, ...] = (),
     allow_jurisdictions: tuple[str, ...] = (),
     ban_providers: tuple[str, ...] = (),
+    max_decompressed_bytes: int = DEFAULT_LIMITS.max_decompressed_bytes,
+    max_compression_ratio: int = DEFAULT_LIMITS.max_compression_ratio,
+    max_field_bytes: int = DEFAULT_LIMITS.max_field_bytes,
 ) -> None:
     """Audit AI vendor billing exports and usage logs (files or directories).
 
@@ -184,6 +212,9 @@ def audit(
         data_classes=data_classes,
         allow_jurisdictions=allow_jurisdictions,
         ban_providers=ban_providers,
+        max_decompressed_bytes=max_decompressed_bytes,
+        max_compression_ratio=max_compression_ratio,
+        max_field_bytes=max_field_bytes,
     )
     plan = OutputPlan.from_flags(json_path, xlsx_path, pdf_path, out_dir)
     err = Console(stderr=True)

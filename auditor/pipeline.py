@@ -58,7 +58,8 @@ def run_audit(
     pricebook = Pricebook()
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
-    with open_sources(options.inputs, options.format, own) as (sources, skipped_files), scan_connection() as con:
+    sources_of_run = open_sources(options.inputs, options.format, own, options.limits)
+    with sources_of_run as (sources, skipped_files), scan_connection() as con:
         given = _given_days(options.batch_dates, sources)
         ingested = _ingest_all(con, sources, pricebook, options, progress, given, zone)
         dated = [_dated_note(s, day) for s, day in zip(sources, given, strict=True) if day is not None]

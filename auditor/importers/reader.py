@@ -8,12 +8,13 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import IO, Literal, NoReturn, TextIO, cast
 
-from auditor.errors import InputFileError, UnknownFormatError
+from auditor.errors import InputFileError, InputLimitError, UnknownFormatError
 from auditor.importers.base import Importer
 from auditor.importers.documents import looks_like_document
 from auditor.importers.parquet import is_parquet, read_schema
@@ -22,6 +23,95 @@ SNIFF_BYTES = 64 * 1024
 
 
 GZIP_MAGIC = b"\x1f\x8b"
+MIB = 1024**2
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """Limits that protect the machine from a hostile or broken file; each refusal names its flag."""
+
+    max_decompressed_bytes: int = 16 * 1024**3
+    """Bytes the members of the run's archives (and each gzip file) may inflate to, in all."""
+    max_compression_ratio: int = 200
+    """How many times its compressed size a member (or gzip file) may inflate to, past 1 MiB."""
+    max_field_bytes: int = 4 * MIB
+    """The longest line of a delimited file (a row holding one huge field)."""
+
+
+DEFAULT_LIMITS = InputLimits()
+_RATIO_FLOOR = MIB
+"""Members inflating to less than this are never refused for their ratio (a small file of zeros is harmless)."""
+
+
+def inflation_limit(compressed: int, limits: InputLimits) -> int:
+    """Bytes a member of `compressed` bytes may inflate to under the ratio limit."""
+    return max(compressed * limits.max_compression_ratio, _RATIO_FLOOR)
+
+
+def raise_limit(shown: str, problem: str, flag: str) -> NoReturn:
+    raise InputLimitError(shown, problem, flag)
+
+
+def check_stream(sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> None:
+    """One streaming pass over a file (decompressed) that refuses what the reader must not meet.
+
+    A gzip file: refused when it inflates past the size or ratio limit (a gzip bomb; stopped as soon as
+    it passes, so it costs no more than the limit) or when its stream ends early (cut short). With
+    `line_limit`: a line longer than the field limit, named by its number. The scan engine's reader
+    cannot hold a line longer than its buffer and may drop one silently: a row must be read or refused,
+    never lost. Blocks are 1 MiB; a line longer than a block spans blocks with no newline, so two
+    searches a block find it (the field limit is at least 1 MiB)."""
+    if not (sniffed.gzip or line_limit):
+        return
+    compressed = sniffed.path.stat().st_size
+    most = min(limits.max_decompressed_bytes, inflation_limit(compressed, limits))
+    field = limits.max_field_bytes if line_limit else None
+    inflated, run, line = 0, 0, 1
+    try:
+        with sniffed.open_bytes() as handle:
+            while block := handle.read(MIB):
+                inflated += len(block)
+                if inflated > most:
+                    _refuse_inflation(sniffed.name, inflated, compressed, limits)
+                if field is None:
+                    continue
+                first = block.find(b"\n")
+                if (run + len(block) if first < 0 else run + first) > field:
+                    _refuse_line(sniffed, line, field)
+                if first >= 0:
+                    line += block.count(b"\n")
+                    run = len(block) - 1 - block.rfind(b"\n")
+                else:
+                    run += len(block)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise InputFileError(
+            sniffed.name,
+            f"cannot be read to its end ({exc}): the file is cut short or damaged",
+            "download or copy it again",
+        ) from None
+
+
+def _refuse_inflation(shown: str, inflated: int, compressed: int, limits: InputLimits) -> NoReturn:
+    if inflated > limits.max_decompressed_bytes:
+        raise_limit(
+            shown,
+            f"inflates past {limits.max_decompressed_bytes:,} bytes, the limit",
+            "--max-decompressed-bytes",
+        )
+    raise_limit(
+        shown,
+        f"inflates more than {limits.max_compression_ratio:,} times its size of {compressed:,} bytes, the limit "
+        "(a compression bomb?)",
+        "--max-compression-ratio",
+    )
+
+
+def _refuse_line(sniffed: Sniffed, line: int, field: int) -> NoReturn:
+    raise_limit(
+        sniffed.name,
+        f"line {line + sniffed.line_offset} is longer than {field:,} bytes, the limit of a row's fields",
+        "--max-field-bytes",
+    )
 
 
 @dataclass(frozen=True)
@@ -59,6 +149,10 @@ class Sniffed:
     @property
     def name(self) -> str:
         return self.label or str(self.path)
+
+    def open_bytes(self) -> IO[bytes]:
+        """The file's bytes, decompressed."""
+        return cast(IO[bytes], gzip.open(self.path, "rb")) if self.gzip else self.path.open("rb")
 
     def open_text(self) -> TextIO:
         """The file's text, decompressed (for the rare second reads)."""
@@ -181,8 +275,15 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
     if len(sniffed.header) == 1 and sniffed.header[0].count(";") >= 2:
         raise UnknownFormatError(
             sniffed.name,
-            "uses ';' between fields (a spreadsheet's regional CSV), not ','",
+            "uses ';' between fields (a spreadsheet's regional CSV, often with decimal commas), not ','",
             "export the CSV again with commas, or save it as XLSX and give the workbook",
+            line=first_line,
+        )
+    if len(sniffed.header) == 1 and sniffed.header[0].count("\t") >= 2:
+        raise UnknownFormatError(
+            sniffed.name,
+            "uses tabs between fields (a spreadsheet's \"Unicode text\"), not ','",
+            'save it from the spreadsheet as "CSV UTF-8 (comma delimited)" or as XLSX, and give that file',
             line=first_line,
         )
     ranked = sorted(importers, key=lambda i: -len(headers[i.name] & i.known_columns))[:2]
