@@ -68,6 +68,12 @@ def run_audit(
     shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
     clock.lap("ingest and aggregate")
     usage, by_month, totals, notes, warnings = summarise_usage(usage_table, shape_table, pricebook, ingested, contract)
+    warnings += [
+        f"{f.account.path}: rows are dated up to {f.account.period_end}, after the as-of date {options.as_of}; "
+        "check the file's dates (a clock or a time zone may be wrong)."
+        for f in ingested
+        if f.account.period_end and f.account.period_end > options.as_of.isoformat()
+    ]
     clock.lap("list cost and summary")
     repricing = Repricing.of(shape_table, options.as_of)
     scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)

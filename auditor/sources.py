@@ -221,7 +221,7 @@ def _check_format(forced_format: str | None, importers: tuple[Importer, ...]) ->
 
 
 def _is_hidden(name: str) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in Path(name).parts)
+    return any((part.startswith(".") and part not in (".", "..")) or part == "__MACOSX" for part in Path(name).parts)
 
 
 def _is_zip(path: Path) -> bool:
@@ -254,6 +254,21 @@ def _detected(sniffed: Sniffed, importers: tuple[Importer, ...], forced_format: 
     """The file with its importer, its header under the importer's column names."""
     importer = detect(sniffed, importers, forced_format)
     header = importer.canonical_header(sniffed.header)
+    _refuse_duplicate_columns(sniffed, importer, header)
     if header == sniffed.header:
         return Source(sniffed, importer)
     return Source(replace(sniffed, header=header, file_header=sniffed.header), importer)
+
+
+def _refuse_duplicate_columns(sniffed: Sniffed, importer: Importer, header: tuple[str, ...]) -> None:
+    """A column the importer reads, named twice: which of the two holds the data is unclear, so neither is chosen."""
+    for name in dict.fromkeys(header):
+        places = [str(i) for i, h in enumerate(header, start=1) if h == name]
+        if len(places) > 1 and name in importer.read_columns:
+            raise InputFileError(
+                sniffed.name,
+                f"names the column '{name}' {len(places)} times (columns {', '.join(places)}): which one to read is "
+                "unclear",
+                "remove or rename the extra column and give the file again",
+                line=None if sniffed.is_parquet else 1 + sniffed.line_offset,
+            )

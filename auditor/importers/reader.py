@@ -84,11 +84,11 @@ def check_stream(sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> Non
                 else:
                     run += len(block)
     except (EOFError, OSError, zlib.error) as exc:
-        raise InputFileError(
-            sniffed.name,
-            f"cannot be read to its end ({exc}): the file is cut short or damaged",
-            "download or copy it again",
-        ) from None
+        raise _cut_short(sniffed.name, exc) from None
+
+
+def _cut_short(shown: str, exc: Exception) -> InputFileError:
+    return InputFileError(shown, f"is cut short or damaged ({exc})", "download or copy the file again")
 
 
 def _refuse_inflation(shown: str, inflated: int, compressed: int, limits: InputLimits) -> NoReturn:
@@ -175,7 +175,9 @@ def sniff(path: Path, label: str = "", line_offset: int = 0) -> Sniffed:
             compressed = handle.read(2) == GZIP_MAGIC
         with gzip.open(path, "rb") if compressed else path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
-    except (OSError, EOFError) as exc:
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise _cut_short(shown, exc) from None
+    except OSError as exc:
         problem = f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
         raise InputFileError(shown, problem, "check the path, permissions and that the file is complete") from exc
     if not head.strip(b"\xef\xbb\xbf \r\n\t"):
@@ -224,8 +226,9 @@ def _looks_binary(text: str) -> bool:
 def _encoding_of(shown: str, head: bytes) -> str:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    # A few NUL bytes are damage in a text file (kept in their fields); many are a binary file's.
     nul_at = head.find(b"\x00")
-    if nul_at >= 0:
+    if head.count(b"\x00") > max(16, len(head) // 1000):
         raise InputFileError(
             shown,
             f"not a text file (binary data at byte {nul_at})",
