@@ -220,8 +220,11 @@ def _account(
     account.rows_rejected = rule_rejects + len(reader_rejects)
     account.rows_read = account.rows_used + account.rows_skipped + account.rows_rejected
     listed = reader_rejects[:MAX_LISTED_REJECTS]
-    if rule_rejects:
-        listed += _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS)
+    if rule_rejects:  # a line the reader rejected never reached the rules (read again, it may look otherwise)
+        read_lines = {r.line for r in reader_rejects}
+        listed += [
+            r for r in _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS) if r.line not in read_lines
+        ]
     first_listed = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
     account.rejected = [replace(r, where=sniffed.where(r.line)) for r in first_listed]
 
