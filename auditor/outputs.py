@@ -6,6 +6,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditor.report.files import all_or_nothing
 from auditor.report.json_out import render_json, write_json
 from auditor.result import AuditResult
 
@@ -31,6 +32,11 @@ class OutputPlan:
 
 def write_outputs(result: AuditResult, plan: OutputPlan) -> list[Path]:
     """Write every planned output; return the paths written (stdout not included)."""
+    with all_or_nothing():  # the previous report files stay, all of them, unless every output is written
+        return _write_all(result, plan)
+
+
+def _write_all(result: AuditResult, plan: OutputPlan) -> list[Path]:
     written: list[Path] = []
     if plan.json_to_stdout:
         sys.stdout.write(render_json(result))
