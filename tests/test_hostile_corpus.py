@@ -110,6 +110,13 @@ def _wide() -> str:
     return _csv([r + "," * 20_000 for r in ROWS], f"{HEADER},{extra}")
 
 
+def _blank_and_negative() -> list[str]:
+    rows = list(ROWS)
+    rows[1] = _with_field(_with_field(rows[1], "tokens_cached", " "), "tokens_completion", "-5")
+    rows[3] = _with_field(rows[3], "tokens_prompt", "-3")  # rejected by the importer's rules
+    return rows
+
+
 def _truncated_gzip(tmp: Path) -> list[str]:
     data = gzip.compress((_csv(ROWS) * 50).encode())
     path = tmp / "openrouter_logs.csv.gz"
@@ -273,6 +280,12 @@ CASES = [
         "negative and non-numeric token counts",
         _committed("bad_token_counts.csv"),
         Audited([(6, 2, 0, 4)], _cost(0, 5), rejected_lines=[3, 4, 5, 6]),
+    ),
+    Case(
+        "a blank count and a negative count in one row",
+        _written("openrouter_logs.csv", _csv(_blank_and_negative())),
+        # The reader rejects line 3 (a blank is not a count): listed once, not again for its negative count.
+        Audited([(6, 4, 0, 2)], _cost(0, 2, 4, 5), rejected_lines=[3, 5]),
     ),
     Case("future dates", _committed("future_dates.csv"), Audited([(6, 6, 0, 0)], ALL_SIX, warning="after the as-of")),
     Case("JSONL with a broken line", _committed("broken_line.jsonl"), Audited([(10, 8, 1, 1)], rejected_lines=[5])),
