@@ -139,3 +139,25 @@ def test_a_contract_workbook_with_entities_is_refused(tmp_path: Path, run_cli) -
     result = run_cli(str(sample), "--contract", str(book), "--json", "-")
     assert result.status == 2 and "Traceback" not in result.err
     assert str(book) in result.err.splitlines()[0]
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+@pytest.mark.parametrize("before", [0, 3 * 1024**2 + 17])
+def test_the_field_limit_is_exact(tmp_path: Path, extra: int, before: int) -> None:
+    """A line of exactly the limit is read; one byte more refuses the file, naming that line."""
+    from auditor.errors import InputLimitError
+    from auditor.importers.reader import MIB, InputLimits, check_stream, sniff
+
+    limit = MIB
+    short = b"a,b\n" * (before // 4)
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"x,y\n" + short + b"a," + b"b" * (limit + extra - 2) + b"\nc,d\n")
+    sniffed = sniff(path)
+    limits = InputLimits(max_field_bytes=limit)
+    if extra <= 0:
+        check_stream(sniffed, limits, line_limit=True)
+        return
+    with pytest.raises(InputLimitError) as refused:
+        check_stream(sniffed, limits, line_limit=True)
+    assert f"line {2 + before // 4} is longer than 1,048,576 bytes" in refused.value.message
+    assert refused.value.flag == "--max-field-bytes"

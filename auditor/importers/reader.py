@@ -59,17 +59,18 @@ def check_stream(sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> Non
     it passes, so it costs no more than the limit) or when its stream ends early (cut short). With
     `line_limit`: a line longer than the field limit, named by its number. The scan engine's reader
     cannot hold a line longer than its buffer and may drop one silently: a row must be read or refused,
-    never lost. Blocks are 1 MiB; a line longer than a block spans blocks with no newline, so two
-    searches a block find it (the field limit is at least 1 MiB)."""
+    never lost. Blocks are as long as the field limit (at most 4 MiB): a line longer than the limit
+    spans blocks, so two searches a block find it; its number is counted only then."""
     if not (sniffed.gzip or line_limit):
         return
     compressed = sniffed.path.stat().st_size
     most = min(limits.max_decompressed_bytes, inflation_limit(compressed, limits))
     field = limits.max_field_bytes if line_limit else None
-    inflated, run, line = 0, 0, 1
+    size = min(limits.max_field_bytes, 4 * MIB)
+    inflated, run = 0, 0
     try:
         with sniffed.open_bytes() as handle:
-            while block := handle.read(MIB):
+            while block := handle.read(size):
                 inflated += len(block)
                 if inflated > most:
                     _refuse_inflation(sniffed.name, inflated, compressed, limits)
@@ -77,12 +78,8 @@ def check_stream(sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> Non
                     continue
                 first = block.find(b"\n")
                 if (run + len(block) if first < 0 else run + first) > field:
-                    _refuse_line(sniffed, line, field)
-                if first >= 0:
-                    line += block.count(b"\n")
-                    run = len(block) - 1 - block.rfind(b"\n")
-                else:
-                    run += len(block)
+                    _refuse_line(sniffed, inflated - len(block) - run, field)
+                run = run + len(block) if first < 0 else len(block) - 1 - block.rfind(b"\n")
     except (EOFError, OSError, zlib.error) as exc:
         raise _cut_short(sniffed.name, exc) from None
 
@@ -106,7 +103,13 @@ def _refuse_inflation(shown: str, inflated: int, compressed: int, limits: InputL
     )
 
 
-def _refuse_line(sniffed: Sniffed, line: int, field: int) -> NoReturn:
+def _refuse_line(sniffed: Sniffed, start: int, field: int) -> NoReturn:
+    """Refuse the file for the line starting at byte `start` (of the decompressed text), named by its number."""
+    line, read = 1, 0
+    with sniffed.open_bytes() as handle:
+        while read < start and (block := handle.read(min(MIB, start - read))):
+            line += block.count(b"\n")
+            read += len(block)
     raise_limit(
         sniffed.name,
         f"line {line + sniffed.line_offset} is longer than {field:,} bytes, the limit of a row's fields",
