@@ -216,12 +216,12 @@ def _account(
             account.skipped_reasons[status.split(":", 2)[2]] += lines
         else:
             rule_rejects += lines
-    reader_rejects = _reader_rejects(con, rejects, sniffed.line_offset)
+    reader_rejects = _reader_rejects(con, rejects, sniffed, importer)
     account.rows_rejected = rule_rejects + len(reader_rejects)
     account.rows_read = account.rows_used + account.rows_skipped + account.rows_rejected
     listed = reader_rejects[:MAX_LISTED_REJECTS]
     if rule_rejects:  # a line the reader rejected never reached the rules (read again, it may look otherwise)
-        read_lines = {r.line for r in reader_rejects}
+        read_lines = {r.line for r in reader_rejects[:MAX_LISTED_REJECTS]}  # those numbered by their line
         listed += [
             r for r in _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS) if r.line not in read_lines
         ]
@@ -234,19 +234,41 @@ _COLUMNS = re.compile(r"Expected Number of Columns: (?P<expected>\d+) Found: (?P
 _TYPE_WORDS = {"DOUBLE": "a number", "TIMESTAMP WITH TIME ZONE": "a timestamp"}
 
 
-def _reader_rejects(con: duckdb.DuckDBPyConnection, rejects: str, line_offset: int) -> list[RejectedRow]:
+def _reader_rejects(
+    con: duckdb.DuckDBPyConnection, rejects: str, sniffed: Sniffed, importer: Importer
+) -> list[RejectedRow]:
     """Rows DuckDB's reader could not take (a value of the wrong type, the wrong number of fields), one per line."""
     try:
         rows = con.execute(
-            f"SELECT line, column_name, error_type, error_message FROM {rejects} ORDER BY line"
+            f"SELECT line, line_byte_position, column_name, error_type, error_message FROM {rejects} ORDER BY line"
         ).fetchall()
     except duckdb.CatalogException:
         return []
-    by_line: dict[int, RejectedRow] = {}
-    for line, column, kind, message in rows:
-        if int(line) not in by_line:
-            by_line[int(line)] = RejectedRow(int(line) + line_offset, _reader_reason(str(kind), str(message)), column)
-    return list(by_line.values())
+    # DuckDB numbers records, not lines: a quoted field holding a newline shifts every later number. The
+    # listed ones are numbered by their line, found from where each starts (the rest are only counted).
+    listed = sorted({int(r[1]) for r in rows})[:MAX_LISTED_REJECTS]
+    lines = {} if importer.is_json_lines or sniffed.is_parquet else _lines_at(sniffed, listed)
+    by_record: dict[int, RejectedRow] = {}
+    for record, position, column, kind, message in rows:
+        if int(record) not in by_record:
+            line = lines.get(int(position), int(record)) + sniffed.line_offset
+            by_record[int(record)] = RejectedRow(line, _reader_reason(str(kind), str(message)), column)
+    return list(by_record.values())
+
+
+def _lines_at(sniffed: Sniffed, positions: list[int]) -> dict[int, int]:
+    """The line of each of DuckDB's 1-based byte positions in the file's text as UTF-8 (the BOM included)."""
+    wanted, found = list(positions), {}
+    line, offset = 1, 3 if sniffed.encoding == "utf-16" else 0  # Python's UTF-16 codec drops the BOM
+    with sniffed.open_text() as handle:
+        while wanted and (chunk := handle.read(1 << 20)):
+            data = chunk.encode("utf-8", errors="replace")
+            while wanted and wanted[0] - 1 < offset + len(data):
+                found[wanted[0]] = line + data[: max(wanted[0] - 1 - offset, 0)].count(b"\n")
+                wanted.pop(0)
+            line += data.count(b"\n")
+            offset += len(data)
+    return found
 
 
 def _reader_reason(kind: str, message: str) -> str:

@@ -431,3 +431,18 @@ def test_xlsx_committed_case_is_made_from_the_export() -> None:
     assert rows[0][0] == "OpenRouter activity, October 2026"
     assert [str(v) for v in rows[2]] == NAMES
     assert len(rows) == 3 + len(ROWS)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "latin-1", "utf-16"])
+def test_rejected_lines_count_the_newlines_inside_quoted_fields(run_cli, tmp_path: Path, encoding: str) -> None:  # type: ignore[no-untyped-def]
+    """A row after a field holding line breaks is named by its line in the file, for the reader's rejects (a
+    value that is not a number) as for the importer's (a negative count), in every encoding."""
+    rows = [_with_field(r, "app_name", '"Support\nDesk\nÉquipe"') if i in (0, 2) else r for i, r in enumerate(ROWS)]
+    # Lines: header 1, rows 2-4, 5, 6-8, 9, 10, 11 (the first and third rows hold two line breaks each).
+    rows[3] = _with_field(rows[3], "tokens_prompt", "12k")  # line 9: the reader rejects it
+    rows[5] = _with_field(rows[5], "tokens_completion", "-1")  # line 11: the importer's rule rejects it
+    path = tmp_path / "openrouter_logs.csv"
+    path.write_text(_csv(rows), encoding=encoding)
+    entry = run_cli(str(path), *ARGS).json()["inputs"][0]
+    assert (entry["rows_read"], entry["rows_used"], entry["rows_rejected"]) == (6, 4, 2)
+    assert [(r["line"], r["column"]) for r in entry["rejected"]] == [(9, "tokens_prompt"), (11, "tokens_completion")]
