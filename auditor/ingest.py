@@ -257,14 +257,16 @@ def _reader_rejects(
 
 
 def _lines_at(sniffed: Sniffed, positions: list[int]) -> dict[int, int]:
-    """The line of each of DuckDB's 1-based byte positions in the file's text as UTF-8 (the BOM included)."""
+    """The line of each of DuckDB's row positions: bytes into the file's text as UTF-8, the BOM included."""
     wanted, found = list(positions), {}
     line, offset = 1, 3 if sniffed.encoding == "utf-16" else 0  # Python's UTF-16 codec drops the BOM
     with sniffed.open_text() as handle:
         while wanted and (chunk := handle.read(1 << 20)):
             data = chunk.encode("utf-8", errors="replace")
-            while wanted and wanted[0] - 1 < offset + len(data):
-                found[wanted[0]] = line + data[: max(wanted[0] - 1 - offset, 0)].count(b"\n")
+            while wanted and wanted[0] <= offset + len(data):
+                # The position is just past the row's first byte (LF files) or at it (CRLF: just past the
+                # LF before it): the newlines before it are the row's line's.
+                found[wanted[0]] = line + data[: max(wanted[0] - offset, 0)].count(b"\n")
                 wanted.pop(0)
             line += data.count(b"\n")
             offset += len(data)

@@ -144,7 +144,7 @@ def _check(path: Path, importer: Importer, records: int | None) -> None:
     assert account.rows_read == account.rows_used + account.rows_skipped + account.rows_rejected
     if records is not None:
         assert account.rows_read == records
-    assert account.rows_rejected >= len(account.rejected)
+    assert account.rows_rejected >= len(account.rejected), (account.rejected, path.read_text())
     usage, shape = ingested.usage, ingested.shape
     assert int(usage["lines"].sum()) == account.rows_used
     for column in TOKEN_SUMS:

@@ -446,3 +446,14 @@ def test_rejected_lines_count_the_newlines_inside_quoted_fields(run_cli, tmp_pat
     entry = run_cli(str(path), *ARGS).json()["inputs"][0]
     assert (entry["rows_read"], entry["rows_used"], entry["rows_rejected"]) == (6, 4, 2)
     assert [(r["line"], r["column"]) for r in entry["rejected"]] == [(9, "tokens_prompt"), (11, "tokens_completion")]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_rejected_lines_with_either_line_ending(run_cli, tmp_path: Path, newline: str) -> None:  # type: ignore[no-untyped-def]
+    rows = [_with_field(r, "app_name", '"Support\nDesk"') if i == 0 else r for i, r in enumerate(ROWS)]
+    rows[2] = _with_field(rows[2], "tokens_cached", " ")  # line 5 (the first row spans lines 2 and 3)
+    rows[4] = _with_field(rows[4], "tokens_prompt", "-3")  # line 7
+    path = tmp_path / "openrouter_logs.csv"
+    path.write_bytes(newline.join([HEADER, *rows, ""]).encode())
+    entry = run_cli(str(path), *ARGS).json()["inputs"][0]
+    assert [(r["line"], r["column"]) for r in entry["rejected"]] == [(5, "tokens_cached"), (7, "tokens_prompt")]
