@@ -426,8 +426,9 @@ def test_every_committed_file_is_a_case_and_small() -> None:
 
 def test_xlsx_committed_case_is_made_from_the_export() -> None:
     """The committed workbook holds the six requests under the OpenRouter header, the title two rows above."""
-    sheet = openpyxl.load_workbook(HOSTILE / "header_row_3.xlsx", read_only=True).active
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    book = openpyxl.load_workbook(HOSTILE / "header_row_3.xlsx", read_only=True)
+    rows = [list(row) for row in book.active.iter_rows(values_only=True)]
+    book.close()
     assert rows[0][0] == "OpenRouter activity, October 2026"
     assert [str(v) for v in rows[2]] == NAMES
     assert len(rows) == 3 + len(ROWS)

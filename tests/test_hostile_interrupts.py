@@ -104,7 +104,8 @@ def _cells(path: Path) -> list[list[tuple[object, ...]]]:
 
 
 def _pdf_text(path: Path) -> list[str]:
-    return [page.extract_text() for page in PdfReader(path).pages]
+    with path.open("rb") as handle:  # closed here, not when collected
+        return [page.extract_text() for page in PdfReader(handle).pages]
 
 
 def test_a_run_is_idempotent(previous: tuple[Path, dict[str, str]]) -> None:

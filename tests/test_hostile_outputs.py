@@ -108,8 +108,8 @@ def _shown(name: str) -> str:
 
 
 def test_pdf_shows_hostile_names_as_text(hostile_run: dict[str, Path]) -> None:
-    reader = PdfReader(hostile_run["pdf"])
-    text = _squeezed("".join(page.extract_text() or "" for page in reader.pages))
+    with hostile_run["pdf"].open("rb") as handle:  # closed here, not when collected
+        text = _squeezed("".join(page.extract_text() or "" for page in PdfReader(handle).pages))
     assert "\x00" not in text  # no character was drawn as the font's empty box
     for name in HOSTILE:
         shown = _squeezed(_shown(name))
