@@ -21,6 +21,7 @@ from auditor.cli_commands import COMMANDS
 from auditor.cli_gates import Gate, parse_gate, tripped
 from auditor.config import merged_values, options_from, plan_from
 from auditor.errors import AuditorError, ExitStatus, OptionError
+from auditor.importers.reader import DEFAULT_LIMITS, MIB
 from auditor.outputs import write_outputs
 from auditor.pipeline import run_audit
 from auditor.progress import ScanProgress
@@ -235,6 +236,30 @@ def cli() -> None:
     metavar="PATH",
     help="Write the normalised ledger as a FinOps FOCUS 1.2 CSV (one row per day, model and token class).",
 )
+@click.option(
+    "--max-decompressed-bytes",
+    "max_decompressed_bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_LIMITS.max_decompressed_bytes,
+    show_default=True,
+    help="Refuse archives (ZIP, XLSX) and gzip files inflating past this many bytes in all (a bomb).",
+)
+@click.option(
+    "--max-compression-ratio",
+    "max_compression_ratio",
+    type=click.IntRange(min=1),
+    default=DEFAULT_LIMITS.max_compression_ratio,
+    show_default=True,
+    help="Refuse an archive member or gzip file inflating more than this many times its compressed size.",
+)
+@click.option(
+    "--max-field-bytes",
+    "max_field_bytes",
+    type=click.IntRange(min=MIB),
+    default=DEFAULT_LIMITS.max_field_bytes,
+    show_default=True,
+    help="Refuse a CSV file with a line (a row's fields together) longer than this many bytes.",
+)
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
@@ -293,6 +318,9 @@ def audit(
     fail_if: tuple[Gate, ...] = (),
     csv_dir: Path | None = None,
     focus_path: Path | None = None,
+    max_decompressed_bytes: int = DEFAULT_LIMITS.max_decompressed_bytes,
+    max_compression_ratio: int = DEFAULT_LIMITS.max_compression_ratio,
+    max_field_bytes: int = DEFAULT_LIMITS.max_field_bytes,
 ) -> None:
     """Audit AI vendor billing exports and usage logs (files, directories, ZIP archives).
 

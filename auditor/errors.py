@@ -47,3 +47,13 @@ class UnknownFormatError(InputFileError):
 
 class OptionError(AuditorError):
     """An option has a value the auditor cannot use (unknown model, bad date, ...)."""
+
+
+class InputLimitError(InputFileError):
+    """A file passes a limit that protects the machine (inflated size, compression ratio, line length).
+
+    The hint names the flag that raises the limit, for a user whose huge file is genuine."""
+
+    def __init__(self, path: str, problem: str, flag: str) -> None:
+        super().__init__(path, problem, f"if the file is genuine, raise the limit with {flag}")
+        self.flag = flag

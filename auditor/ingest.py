@@ -481,15 +481,21 @@ def _ingested(
         else:
             rule_rejects[int(file)] += lines
     for s in scanned:
-        reader_rejects = _reader_rejects(con, s.rejects, {i: files[i][0] for i in s.members})
+        reader_rejects = _reader_rejects(con, s.rejects, {i: files[i] for i in s.members})
         for i in s.members:
             sniffed, importer = files[i]
             account = accounts[i]
             account.rows_rejected = rule_rejects[i] + len(reader_rejects[i])
             account.rows_read = account.rows_used + account.rows_skipped + account.rows_rejected
             listed = reader_rejects[i][:MAX_LISTED_REJECTS]
+            # A line the reader rejected never reached the rules (read again, it may look otherwise).
             if rule_rejects[i]:
-                listed += _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS)
+                read_lines = {r.line for r in listed}  # those numbered by their line
+                listed += [
+                    r
+                    for r in _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS)
+                    if r.line not in read_lines
+                ]
             first_listed = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
             account.rejected = [replace(r, where=sniffed.where(r.line)) for r in first_listed]
     usage, shape = _workload_tables(con, "scanned", pricebook, zone)
@@ -510,32 +516,60 @@ _TYPE_WORDS = {"DOUBLE": "a number", "TIMESTAMP WITH TIME ZONE": "a timestamp"}
 
 
 def _reader_rejects(
-    con: duckdb.DuckDBPyConnection, rejects: str, sniffed: Mapping[int, Sniffed]
+    con: duckdb.DuckDBPyConnection, rejects: str, files: Mapping[int, tuple[Sniffed, Importer]]
 ) -> dict[int, list[RejectedRow]]:
     """Rows DuckDB's reader could not take (a value of the wrong type, the wrong number of fields), one per line,
     per file (by index)."""
-    found: dict[int, dict[int, RejectedRow]] = {i: {} for i in sniffed}
-    if len(sniffed) == 1:
-        query = f"SELECT line, column_name, error_type, error_message FROM {rejects} ORDER BY line"
+    columns = "e.line, e.line_byte_position, e.column_name, e.error_type, e.error_message"
+    if len(files) == 1:
+        query = f"SELECT NULL, {columns} FROM {rejects} e ORDER BY e.line"
     else:
         query = (
-            f"SELECT s.file_path, e.line, e.column_name, e.error_type, e.error_message FROM {rejects} e "
+            f"SELECT s.file_path, {columns} FROM {rejects} e "
             f"JOIN {rejects}_scan s ON e.scan_id = s.scan_id AND e.file_id = s.file_id ORDER BY s.file_path, e.line"
         )
     try:
         rows = con.execute(query).fetchall()
     except duckdb.CatalogException:
-        return {i: [] for i in sniffed}
-    index_of = {str(s.path): i for i, s in sniffed.items()}
-    only = next(iter(sniffed))
-    for row in rows:
-        i = only if len(sniffed) == 1 else index_of[str(row[0])]
-        line, column, kind, message = row[-4:]
-        by_line = found[i]
-        if int(line) not in by_line:
-            reason = _reader_reason(str(kind), str(message))
-            by_line[int(line)] = RejectedRow(int(line) + sniffed[i].line_offset, reason, column)
-    return {i: list(by_line.values()) for i, by_line in found.items()}
+        return {i: [] for i in files}
+    index_of = {str(sniffed.path): i for i, (sniffed, _) in files.items()}
+    only = next(iter(files))
+    per_file: dict[int, list[tuple[int, int, str | None, str, str]]] = {i: [] for i in files}
+    for path, *rest in rows:
+        per_file[only if len(files) == 1 else index_of[str(path)]].append(tuple(rest))
+    return {i: _file_reader_rejects(per_file[i], *files[i]) for i in files}
+
+
+def _file_reader_rejects(
+    rows: list[tuple[int, int, str | None, str, str]], sniffed: Sniffed, importer: Importer
+) -> list[RejectedRow]:
+    # DuckDB numbers records, not lines: a quoted field holding a newline shifts every later number. The
+    # listed ones are numbered by their line, found from where each starts (the rest are only counted).
+    listed = sorted({int(r[1]) for r in rows})[:MAX_LISTED_REJECTS]
+    lines = {} if importer.is_json_lines or sniffed.is_parquet or not rows else _lines_at(sniffed, listed)
+    by_record: dict[int, RejectedRow] = {}
+    for record, position, column, kind, message in rows:
+        if int(record) not in by_record:
+            line = lines.get(int(position), int(record)) + sniffed.line_offset
+            by_record[int(record)] = RejectedRow(line, _reader_reason(str(kind), str(message)), column)
+    return list(by_record.values())
+
+
+def _lines_at(sniffed: Sniffed, positions: list[int]) -> dict[int, int]:
+    """The line of each of DuckDB's row positions: bytes into the file's text as UTF-8, the BOM included."""
+    wanted, found = list(positions), {}
+    line, offset = 1, 3 if sniffed.encoding == "utf-16" else 0  # Python's UTF-16 codec drops the BOM
+    with sniffed.open_text() as handle:
+        while wanted and (chunk := handle.read(1 << 20)):
+            data = chunk.encode("utf-8", errors="replace")
+            while wanted and wanted[0] <= offset + len(data):
+                # The position is just past the row's first byte (LF files) or at it (CRLF: just past the
+                # LF before it): the newlines before it are the row's line's.
+                found[wanted[0]] = line + data[: max(wanted[0] - offset, 0)].count(b"\n")
+                wanted.pop(0)
+            line += data.count(b"\n")
+            offset += len(data)
+    return found
 
 
 def _reader_reason(kind: str, message: str) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from auditor.importers.reader import DEFAULT_LIMITS, MIB, InputLimits
 from auditor.ingest import DEFAULT_BLOCK_BYTES
 
 
@@ -52,3 +53,31 @@ class AuditOptions(BaseModel):
     policy_file: Path | None = Field(
         default=None, description="policy file (TOML): data classes, sectors, jurisdictions, providers, segments"
     )
+    max_decompressed_bytes: int = Field(
+        default=DEFAULT_LIMITS.max_decompressed_bytes,
+        ge=1,
+        description="bytes the run's archive members, and each gzip file, may inflate to (a bomb is refused)",
+    )
+    max_compression_ratio: int = Field(
+        default=DEFAULT_LIMITS.max_compression_ratio,
+        ge=1,
+        description="times its compressed size an archive member or gzip file may inflate to, past 1 MiB",
+    )
+    max_field_bytes: int = Field(
+        default=DEFAULT_LIMITS.max_field_bytes,
+        ge=MIB,
+        description="longest line of a delimited file (a row's fields together); a longer one refuses the file",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _buffer_holds_longest_line(cls, data: object) -> object:
+        """The CSV reader's buffer holds two of the longest lines allowed (a longer line may be dropped)."""
+        if isinstance(data, dict) and "max_field_bytes" in data:
+            block = data.get("block_bytes", DEFAULT_BLOCK_BYTES)
+            data = {**data, "block_bytes": max(int(block), 2 * int(data["max_field_bytes"]))}
+        return data
+
+    @property
+    def limits(self) -> InputLimits:
+        return InputLimits(self.max_decompressed_bytes, self.max_compression_ratio, self.max_field_bytes)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.errors import AuditorError, OptionError
+from auditor.report.files import all_or_nothing
 from auditor.report.json_out import render_json, write_json
 from auditor.result import AuditResult
 
@@ -52,13 +53,19 @@ class OutputPlan:
 
 def write_outputs(result: AuditResult, plan: OutputPlan, focus: FocusLedger | None = None) -> list[Path]:
     """Write every planned output; return the paths written (stdout not included). The FOCUS file needs the
-    run's `focus` ledger (collected by `run_audit(..., on_ledger=focus)`). A file that cannot be written is a
-    one-line error naming it (the files written before it stay, each complete)."""
+    run's `focus` ledger (collected by `run_audit(..., on_ledger=focus)`). The outputs replace the previous files
+    only when every one is written: a file that cannot be written is a one-line error naming it, and the previous
+    report files stay as they were, all of them."""
     if plan.focus_path is not None and focus is None:
         raise OptionError(
             "--focus needs the input files: the FOCUS file is the ledger, which the saved result does not hold",
             "run `audit INPUTS --focus PATH` on the input files",
         )
+    with all_or_nothing():
+        return _write_all(result, plan, focus)
+
+
+def _write_all(result: AuditResult, plan: OutputPlan, focus: FocusLedger | None) -> list[Path]:
     if plan.json_to_stdout:
         sys.stdout.write(render_json(result))
         sys.stdout.flush()

@@ -64,7 +64,8 @@ def run_audit(
     pricebook = Pricebook()
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
-    with open_sources(options.inputs, options.format, own) as (found, skipped), scan_connection() as con:
+    sources_of_run = open_sources(options.inputs, options.format, own, options.limits)
+    with sources_of_run as (found, skipped), scan_connection() as con:
         # In name order, whatever order they were given in: the result (and who owns an overlap) stays the same.
         sources, skipped_files = sorted(found, key=lambda s: s.sniffed.name), sorted(skipped, key=lambda f: f.path)
         given = _given_days(options.batch_dates, sources)
@@ -77,6 +78,12 @@ def run_audit(
         on_ledger(usage_table, pricebook, [f.account.path for f in ingested])
     clock.lap("ingest and aggregate")
     usage, by_month, totals, notes, warnings = summarise_usage(usage_table, shape_table, pricebook, ingested, contract)
+    warnings += [
+        f"{f.account.path}: rows are dated up to {f.account.period_end}, after the as-of date {options.as_of}; "
+        "check the file's dates (a clock or a time zone may be wrong)."
+        for f in ingested
+        if f.account.period_end and f.account.period_end > options.as_of.isoformat()
+    ]
     clock.lap("list cost and summary")
     repricing = Repricing.of(shape_table, options.as_of)
     scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)

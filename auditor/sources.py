@@ -3,11 +3,18 @@
 Files named on the command line must be readable; files found in a directory or an archive that no
 importer recognises (a README, a PDF invoice) are listed as skipped. ZIP members are copied, streaming,
 into a private temporary directory that lives as long as the run; gzip files are read as they are.
+
+Every file is untrusted: archives (and workbooks, which are ZIPs) are refused past the inflated-size and
+compression-ratio limits, a gzip file past them by its trailer, a delimited file with a line longer than the
+field limit (`InputLimits`, each with its flag); an archive is opened inside an archive, but no deeper;
+symbolic links to directories are not followed (a link loop cannot trap the walk).
 """
 
 from __future__ import annotations
 
+import csv
 import difflib
+import os
 import shutil
 import tempfile
 import zipfile
@@ -16,18 +23,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from auditor.errors import InputFileError, OptionError
+from auditor.errors import InputFileError, InputLimitError, OptionError
 from auditor.importers import IMPORTERS
 from auditor.importers.base import Importer
 from auditor.importers.documents import flatten
-from auditor.importers.reader import Sniffed, detect, sniff
+from auditor.importers.reader import (
+    DEFAULT_LIMITS,
+    InputLimits,
+    Sniffed,
+    check_stream,
+    detect,
+    inflation_limit,
+    raise_limit,
+    sniff,
+)
 from auditor.importers.xlsx import WORKBOOK_HINT, copy_table_to_csv, is_xlsx
 from auditor.result import SkippedFile
 
 ZIP_MAGIC = b"PK\x03\x04"
-# An archive member inflating more than this many times its compressed size is refused (a ZIP bomb).
-MAX_ZIP_RATIO = 200
-MAX_ZIP_MEMBER_BYTES = 50 * 1024**3
+# An archive inside an archive is opened; one inside that is skipped (nested archives are a bomb's shape).
+MAX_ARCHIVE_DEPTH = 2
 
 
 @dataclass(frozen=True)
@@ -44,19 +59,24 @@ class _Collector:
     sources: list[Source]
     skipped: list[SkippedFile]
     seen: set[Path]
+    limits: InputLimits = DEFAULT_LIMITS
+    inflated: int = 0
+    """Bytes the run's archive members have inflated to so far (limited in all, not per archive)."""
+    depth: int = 0
 
     def add(self, path: Path, label: str = "", named: bool = False) -> None:
         """Add a file. One named on the command line must be readable; one found in a directory or an
-        archive that cannot be read is listed as skipped."""
+        archive that cannot be read is listed as skipped. A limit passed refuses the run either way."""
         try:
             if is_xlsx(path):
+                self.check_archive(path, label or str(path))
                 self.sources.append(self.workbook_source(path, label or str(path)))
             elif _is_zip(path):
-                self.add_archive(path, named)
+                self.add_archive(path, named, label)
             else:
                 self.sources.append(self.text_source(path, label))
         except InputFileError as exc:
-            if named:
+            if named or isinstance(exc, InputLimitError):
                 raise
             self.skipped.append(SkippedFile(path=label or str(path), reason=exc.problem))
 
@@ -81,62 +101,107 @@ class _Collector:
             target = self.scratch / f"document-{len(self.sources)}-{len(self.skipped)}.jsonl"
             flat = flatten(path, sniffed.gzip, sniffed.encoding, target, sniffed.name)
             sniffed = replace(sniff(target, sniffed.name), locators=flat.locators)
-        return _detected(sniffed, self.importers, self.forced_format)
+        source = _detected(sniffed, self.importers, self.forced_format)
+        # A file of a known format: a gzip one must inflate within the limits, a delimited one's lines fit.
+        check_stream(source.sniffed, self.limits, line_limit=sniffed.kind == "csv" and not sniffed.is_parquet)
+        return source
 
-    def add_archive(self, archive: Path, named: bool) -> None:
+    def add_archive(self, archive: Path, named: bool, label: str = "") -> None:
+        """Each member copied to the scratch directory (named by a counter, never by the member's name) and added."""
+        shown = label or str(archive)
+        if self.depth >= MAX_ARCHIVE_DEPTH:
+            raise InputFileError(shown, "is an archive inside an archive inside an archive", "unpack it yourself")
         before = len(self.sources)
+        self.depth += 1
         try:
             with zipfile.ZipFile(archive) as bundle:
+                self.check_archive(archive, shown, bundle)
                 for member in sorted(bundle.infolist(), key=lambda m: m.filename):
                     if member.is_dir() or _is_hidden(member.filename):
                         continue
-                    label = f"{archive}!{member.filename}"
-                    copy = self.scratch / f"{len(self.seen)}-{len(self.sources)}-{len(self.skipped)}"
-                    _extract(bundle, member, copy, label)
-                    self.add(copy, label)
-        except zipfile.BadZipFile as exc:
-            raise InputFileError(str(archive), f"is not a readable ZIP archive ({exc})", "download it again") from exc
+                    member_label = f"{shown}!{member.filename}"
+                    copy = self.scratch / f"{len(self.seen)}-{self.depth}-{len(self.sources)}-{len(self.skipped)}"
+                    self.extract(bundle, member, copy, member_label)
+                    self.add(copy, member_label)
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+            # A damaged archive, or one using a compression or an encryption zipfile cannot read.
+            raise InputFileError(shown, f"is not a readable ZIP archive ({exc})", "download it again") from exc
+        finally:
+            self.depth -= 1
         if named and len(self.sources) == before:
             raise InputFileError(
-                str(archive), "holds no file that the auditor recognises", "see the supported formats in the README"
+                shown, "holds no file that the auditor recognises", "see the supported formats in the README"
             )
 
-
-def _extract(bundle: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, label: str) -> None:
-    limit = min(MAX_ZIP_MEMBER_BYTES, max(member.compress_size, 1) * MAX_ZIP_RATIO)
-    if member.file_size > limit:
-        raise InputFileError(
-            label,
-            f"inflates to {member.file_size:,} bytes, more than the limit of {limit:,}",
-            "unpack it yourself if it is genuine",
-        )
-    written = 0
-    with bundle.open(member) as source, target.open("wb") as out:
-        while block := source.read(1 << 20):
-            written += len(block)
-            if written > limit:
-                raise InputFileError(
-                    label, f"inflates past the limit of {limit:,} bytes", "unpack it yourself if it is genuine"
+    def check_archive(self, path: Path, shown: str, bundle: zipfile.ZipFile | None = None) -> None:
+        """Refuse an archive (or a workbook) whose members say they inflate past the limits, before reading one."""
+        try:
+            members = bundle.infolist() if bundle is not None else _members(path)
+        except zipfile.BadZipFile as exc:
+            raise InputFileError(shown, f"is not a readable ZIP archive ({exc})", "download it again") from exc
+        total = self.inflated + sum(m.file_size for m in members)
+        if total > self.limits.max_decompressed_bytes:
+            raise_limit(
+                shown,
+                f"inflates to {total:,} bytes, more than {self.limits.max_decompressed_bytes:,}, the limit",
+                "--max-decompressed-bytes",
+            )
+        for member in members:
+            if member.file_size > inflation_limit(member.compress_size, self.limits):
+                raise_limit(
+                    f"{shown}!{member.filename}",
+                    f"inflates {member.file_size // max(member.compress_size, 1):,} times its size, more than "
+                    f"{self.limits.max_compression_ratio:,} times, the limit (a compression bomb?)",
+                    "--max-compression-ratio",
                 )
-            out.write(block)
+
+    def extract(self, bundle: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, label: str) -> None:
+        """Copy a member, streaming; stop as soon as it inflates past what its header declared or the limits."""
+        limit = min(member.file_size, inflation_limit(member.compress_size, self.limits))
+        with bundle.open(member) as source, target.open("wb") as out:
+            while block := source.read(1 << 20):
+                self.inflated += len(block)
+                if self.inflated > self.limits.max_decompressed_bytes:
+                    raise_limit(
+                        label,
+                        f"inflates past {self.limits.max_decompressed_bytes:,} bytes, the limit",
+                        "--max-decompressed-bytes",
+                    )
+                if out.tell() + len(block) > limit:
+                    raise InputFileError(
+                        label,
+                        f"inflates past the {limit:,} bytes its archive declares (a damaged or forged archive)",
+                        "download it again",
+                    )
+                out.write(block)
+
+
+def _members(path: Path) -> list[zipfile.ZipInfo]:
+    with zipfile.ZipFile(path) as bundle:
+        return bundle.infolist()
 
 
 @contextmanager
 def open_sources(
-    inputs: tuple[Path, ...], forced_format: str | None, own_formats: tuple[Importer, ...] = ()
+    inputs: tuple[Path, ...],
+    forced_format: str | None,
+    own_formats: tuple[Importer, ...] = (),
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> Iterator[tuple[list[Source], list[SkippedFile]]]:
     """The sources of a run, valid inside the `with` block (archive members live in a temporary dir).
 
     `own_formats` (from `--map`) are tried before the built-in importers."""
     importers = (*own_formats, *IMPORTERS)
     _check_format(forced_format, importers)
+    # Lines are checked against the field limit before any is read; the csv module may hold one whole.
+    csv.field_size_limit(max(csv.field_size_limit(), limits.max_field_bytes))
     scratch = Path(tempfile.mkdtemp(prefix="audit-members-"))
-    collector = _Collector(importers, forced_format, scratch, [], [], set())
+    collector = _Collector(importers, forced_format, scratch, [], [], set(), limits)
     try:
         for given in inputs:
             if not (given.is_dir() or given.is_file()):
                 raise InputFileError(str(given), "no such file or directory", "check the path")
-            for path in _files_under(given) if given.is_dir() else [given]:
+            for path in _files_under(given, collector.skipped) if given.is_dir() else [given]:
                 if path.resolve() not in collector.seen:
                     collector.seen.add(path.resolve())
                     collector.add(path, named=given.is_file())
@@ -156,7 +221,7 @@ def _check_format(forced_format: str | None, importers: tuple[Importer, ...]) ->
 
 
 def _is_hidden(name: str) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in Path(name).parts)
+    return any((part.startswith(".") and part not in (".", "..")) or part == "__MACOSX" for part in Path(name).parts)
 
 
 def _is_zip(path: Path) -> bool:
@@ -164,8 +229,19 @@ def _is_zip(path: Path) -> bool:
         return handle.read(4) == ZIP_MAGIC
 
 
-def _files_under(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.is_file() and not _is_hidden(str(p.relative_to(directory))))
+def _files_under(directory: Path, skipped: list[SkippedFile]) -> list[Path]:
+    """The files under a directory; a symbolic link to a directory is listed as skipped, not followed."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(directory, followlinks=False):
+        here = Path(root)
+        for name in sorted(dirs):
+            if (here / name).is_symlink() and not _is_hidden(str((here / name).relative_to(directory))):
+                skipped.append(
+                    SkippedFile(path=str(here / name), reason="a link to a directory (links are not followed)")
+                )
+        dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
+        found.extend(here / name for name in files)
+    return sorted(p for p in found if p.is_file() and not _is_hidden(str(p.relative_to(directory))))
 
 
 def _source(
@@ -178,6 +254,21 @@ def _detected(sniffed: Sniffed, importers: tuple[Importer, ...], forced_format: 
     """The file with its importer, its header under the importer's column names."""
     importer = detect(sniffed, importers, forced_format)
     header = importer.canonical_header(sniffed.header)
+    _refuse_duplicate_columns(sniffed, importer, header)
     if header == sniffed.header:
         return Source(sniffed, importer)
     return Source(replace(sniffed, header=header, file_header=sniffed.header), importer)
+
+
+def _refuse_duplicate_columns(sniffed: Sniffed, importer: Importer, header: tuple[str, ...]) -> None:
+    """A column the importer reads, named twice: which of the two holds the data is unclear, so neither is chosen."""
+    for name in dict.fromkeys(header):
+        places = [str(i) for i, h in enumerate(header, start=1) if h == name]
+        if len(places) > 1 and name in importer.read_columns:
+            raise InputFileError(
+                sniffed.name,
+                f"names the column '{name}' {len(places)} times (columns {', '.join(places)}): which one to read is "
+                "unclear",
+                "remove or rename the extra column and give the file again",
+                line=None if sniffed.is_parquet else 1 + sniffed.line_offset,
+            )

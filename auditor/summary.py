@@ -275,6 +275,8 @@ def _warnings(usage: list[UsageEntry], ingested: list[IngestedFile]) -> list[str
     for f in ingested:
         if f.account.rows_rejected:
             warnings.append(f"{f.account.path}: {f.account.rows_rejected} row(s) rejected; see the rejected rows.")
+        if not f.account.rows_read:
+            warnings.append(f"{f.account.path}: holds no rows (a header only); it adds nothing to the audit.")
     for u in usage:
         if is_unpriced(u):
             warnings.append(f"{u.provider} model '{u.model_raw}' is unpriced: {u.unpriced_reason}.")

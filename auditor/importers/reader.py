@@ -8,12 +8,13 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import IO, Literal, NoReturn, TextIO, cast
 
-from auditor.errors import InputFileError, UnknownFormatError
+from auditor.errors import InputFileError, InputLimitError, UnknownFormatError
 from auditor.importers.base import Importer
 from auditor.importers.documents import looks_like_document
 from auditor.importers.parquet import is_parquet, read_schema
@@ -22,6 +23,98 @@ SNIFF_BYTES = 64 * 1024
 
 
 GZIP_MAGIC = b"\x1f\x8b"
+MIB = 1024**2
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """Limits that protect the machine from a hostile or broken file; each refusal names its flag."""
+
+    max_decompressed_bytes: int = 16 * 1024**3
+    """Bytes the members of the run's archives (and each gzip file) may inflate to, in all."""
+    max_compression_ratio: int = 200
+    """How many times its compressed size a member (or gzip file) may inflate to, past 1 MiB."""
+    max_field_bytes: int = 4 * MIB
+    """The longest line of a delimited file (a row holding one huge field)."""
+
+
+DEFAULT_LIMITS = InputLimits()
+_RATIO_FLOOR = MIB
+"""Members inflating to less than this are never refused for their ratio (a small file of zeros is harmless)."""
+
+
+def inflation_limit(compressed: int, limits: InputLimits) -> int:
+    """Bytes a member of `compressed` bytes may inflate to under the ratio limit."""
+    return max(compressed * limits.max_compression_ratio, _RATIO_FLOOR)
+
+
+def raise_limit(shown: str, problem: str, flag: str) -> NoReturn:
+    raise InputLimitError(shown, problem, flag)
+
+
+def check_stream(sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> None:
+    """One streaming pass over a file (decompressed) that refuses what the reader must not meet.
+
+    A gzip file: refused when it inflates past the size or ratio limit (a gzip bomb; stopped as soon as
+    it passes, so it costs no more than the limit) or when its stream ends early (cut short). With
+    `line_limit`: a line longer than the field limit, named by its number. The scan engine's reader
+    cannot hold a line longer than its buffer and may drop one silently: a row must be read or refused,
+    never lost. Blocks are as long as the field limit (at most 4 MiB): a line longer than the limit
+    spans blocks, so two searches a block find it; its number is counted only then."""
+    if not (sniffed.gzip or line_limit):
+        return
+    compressed = sniffed.path.stat().st_size
+    most = min(limits.max_decompressed_bytes, inflation_limit(compressed, limits))
+    field = limits.max_field_bytes if line_limit else None
+    size = min(limits.max_field_bytes, 4 * MIB)
+    inflated, run = 0, 0
+    try:
+        with sniffed.open_bytes() as handle:
+            while block := handle.read(size):
+                inflated += len(block)
+                if inflated > most:
+                    _refuse_inflation(sniffed.name, inflated, compressed, limits)
+                if field is None:
+                    continue
+                first = block.find(b"\n")
+                if (run + len(block) if first < 0 else run + first) > field:
+                    _refuse_line(sniffed, inflated - len(block) - run, field)
+                run = run + len(block) if first < 0 else len(block) - 1 - block.rfind(b"\n")
+    except (EOFError, OSError, zlib.error) as exc:
+        raise _cut_short(sniffed.name, exc) from None
+
+
+def _cut_short(shown: str, exc: Exception) -> InputFileError:
+    return InputFileError(shown, f"is cut short or damaged ({exc})", "download or copy the file again")
+
+
+def _refuse_inflation(shown: str, inflated: int, compressed: int, limits: InputLimits) -> NoReturn:
+    if inflated > limits.max_decompressed_bytes:
+        raise_limit(
+            shown,
+            f"inflates past {limits.max_decompressed_bytes:,} bytes, the limit",
+            "--max-decompressed-bytes",
+        )
+    raise_limit(
+        shown,
+        f"inflates more than {limits.max_compression_ratio:,} times its size of {compressed:,} bytes, the limit "
+        "(a compression bomb?)",
+        "--max-compression-ratio",
+    )
+
+
+def _refuse_line(sniffed: Sniffed, start: int, field: int) -> NoReturn:
+    """Refuse the file for the line starting at byte `start` (of the decompressed text), named by its number."""
+    line, read = 1, 0
+    with sniffed.open_bytes() as handle:
+        while read < start and (block := handle.read(min(MIB, start - read))):
+            line += block.count(b"\n")
+            read += len(block)
+    raise_limit(
+        sniffed.name,
+        f"line {line + sniffed.line_offset} is longer than {field:,} bytes, the limit of a row's fields",
+        "--max-field-bytes",
+    )
 
 
 @dataclass(frozen=True)
@@ -60,6 +153,10 @@ class Sniffed:
     def name(self) -> str:
         return self.label or str(self.path)
 
+    def open_bytes(self) -> IO[bytes]:
+        """The file's bytes, decompressed."""
+        return cast(IO[bytes], gzip.open(self.path, "rb")) if self.gzip else self.path.open("rb")
+
     def open_text(self) -> TextIO:
         """The file's text, decompressed (for the rare second reads)."""
         if self.gzip:
@@ -81,7 +178,9 @@ def sniff(path: Path, label: str = "", line_offset: int = 0) -> Sniffed:
             compressed = handle.read(2) == GZIP_MAGIC
         with gzip.open(path, "rb") if compressed else path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
-    except (OSError, EOFError) as exc:
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise _cut_short(shown, exc) from None
+    except OSError as exc:
         problem = f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
         raise InputFileError(shown, problem, "check the path, permissions and that the file is complete") from exc
     if not head.strip(b"\xef\xbb\xbf \r\n\t"):
@@ -130,8 +229,9 @@ def _looks_binary(text: str) -> bool:
 def _encoding_of(shown: str, head: bytes) -> str:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    # A few NUL bytes are damage in a text file (kept in their fields); many are a binary file's.
     nul_at = head.find(b"\x00")
-    if nul_at >= 0:
+    if head.count(b"\x00") > max(16, len(head) // 1000):
         raise InputFileError(
             shown,
             f"not a text file (binary data at byte {nul_at})",
@@ -181,8 +281,15 @@ def detect(sniffed: Sniffed, importers: Sequence[Importer], forced: str | None =
     if len(sniffed.header) == 1 and sniffed.header[0].count(";") >= 2:
         raise UnknownFormatError(
             sniffed.name,
-            "uses ';' between fields (a spreadsheet's regional CSV), not ','",
+            "uses ';' between fields (a spreadsheet's regional CSV, often with decimal commas), not ','",
             "export the CSV again with commas, or save it as XLSX and give the workbook",
+            line=first_line,
+        )
+    if len(sniffed.header) == 1 and sniffed.header[0].count("\t") >= 2:
+        raise UnknownFormatError(
+            sniffed.name,
+            "uses tabs between fields (a spreadsheet's \"Unicode text\"), not ','",
+            'save it from the spreadsheet as "CSV UTF-8 (comma delimited)" or as XLSX, and give that file',
             line=first_line,
         )
     ranked = sorted(importers, key=lambda i: -len(headers[i.name] & i.known_columns))[:2]

@@ -26,7 +26,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+from defusedxml import DefusedXmlException
 from openpyxl.utils.cell import range_boundaries
+from openpyxl.xml import DEFUSEDXML
 
 from auditor.errors import InputFileError
 from auditor.importers.base import Importer
@@ -70,32 +72,59 @@ class _Header:
 
 def copy_table_to_csv(path: Path, target: Path, importers: Sequence[Importer]) -> SheetCopy:
     """Write the best-matching sheet's table (from its header on) to `target` as UTF-8 CSV."""
+    if not DEFUSEDXML:  # a dependency of the auditor: without it openpyxl would expand XML entities
+        raise InputFileError(str(path), "cannot be read safely (defusedxml is not installed)", "install defusedxml")
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged or hostile workbook
-        raise InputFileError(
-            str(path),
-            f"is not a readable workbook ({type(exc).__name__}: {exc})",
-            "open and save it again in a spreadsheet, or export CSV",
-        ) from exc
+        raise _unreadable(path, exc) from None
     try:
-        best = _best_header(workbook, importers)
-        if best is None:
-            sheets = ", ".join(f"'{sheet.title}'" for sheet in workbook.worksheets)
-            raise InputFileError(
-                str(path),
-                f"no header the auditor knows in the first {HEADER_SEARCH_ROWS} rows of sheet(s) {sheets}",
-                WORKBOOK_HINT,
-            )
-        rows = workbook[best.sheet].iter_rows(min_row=best.last_row + 1, values_only=True)
-        with target.open("w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out, lineterminator="\n")
-            header = _trim(best.names)
-            writer.writerow([_text(v) for v in header])
-            for row in rows:
-                writer.writerow([_text(v) for v in _fit(row, len(header))])
+        return _copy(workbook, path, target, importers)
+    except InputFileError:
+        raise
+    except Exception as exc:  # a sheet's XML is parsed as it is read: damaged or hostile XML shows here
+        raise _unreadable(path, exc) from None
     finally:
         workbook.close()
+
+
+def _unreadable(path: Path, exc: Exception) -> InputFileError:
+    """One line on why a workbook cannot be read; XML entity declarations (a billion-laughs bomb) named as such."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, DefusedXmlException):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return InputFileError(
+            str(path),
+            f"holds XML with a document type or entity declaration ({type(cause).__name__}), refused as a "
+            "possible XML bomb; spreadsheets never write one",
+            "open and save it again in a spreadsheet, or export CSV",
+        )
+    message = " ".join(str(exc).split())[:200]
+    return InputFileError(
+        str(path),
+        f"is not a readable workbook ({type(exc).__name__}: {message})",
+        "open and save it again in a spreadsheet, or export CSV",
+    )
+
+
+def _copy(workbook: openpyxl.Workbook, path: Path, target: Path, importers: Sequence[Importer]) -> SheetCopy:
+    """The best-matching sheet's table, from its header on, written to `target`."""
+    best = _best_header(workbook, importers)
+    if best is None:
+        sheets = ", ".join(f"'{sheet.title}'" for sheet in workbook.worksheets)
+        raise InputFileError(
+            str(path),
+            f"no header the auditor knows in the first {HEADER_SEARCH_ROWS} rows of sheet(s) {sheets}",
+            WORKBOOK_HINT,
+        )
+    rows = workbook[best.sheet].iter_rows(min_row=best.last_row + 1, values_only=True)
+    with target.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        header = _trim(best.names)
+        writer.writerow([_text(v) for v in header])
+        for row in rows:
+            writer.writerow([_text(v) for v in _fit(row, len(header))])
     return SheetCopy(best.sheet, best.last_row)
 
 

@@ -1,25 +1,76 @@
-"""Writing output files atomically: a temporary file beside the target, renamed over it when complete."""
+"""Writing output files atomically: a temporary file beside the target, renamed over it when complete.
+
+Inside `all_or_nothing()` (a run's outputs), the renames wait until every output is written: an interrupted
+run (Ctrl-C, an error, a kill) leaves the previous report files as they were, all of them. Ctrl-C and
+errors remove the temporary files; a killed process cannot, so each temporary file is named after its
+process (`.audit-report.pdf.<pid>.<random>.partial`) and the next run removes those of processes gone.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+_PENDING: list[list[tuple[Path, Path]]] = []
+"""Renames (temporary file, target) held back by the open `all_or_nothing()` blocks, innermost last."""
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Call `write(tmp)` then rename tmp over `path`; on any failure the previous file stays intact."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    _remove_orphans(path)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".partial", dir=path.parent)
     os.close(handle)
     tmp = Path(tmp_name)
+    held = False
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the output gets the mode any new file gets
-        os.replace(tmp, path)
+        if _PENDING:  # renamed (or removed) when the block ends
+            _PENDING[-1].append((tmp, path))
+            held = True
+        else:
+            os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        if not held:
+            tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def all_or_nothing() -> Iterator[None]:
+    """Files written inside the block replace their targets only when the whole block succeeds."""
+    batch: list[tuple[Path, Path]] = []
+    _PENDING.append(batch)
+    try:
+        yield
+        while batch:
+            tmp, path = batch.pop(0)
+            os.replace(tmp, path)
+    finally:
+        _PENDING.remove(batch)
+        for tmp, _ in batch:
+            tmp.unlink(missing_ok=True)
+
+
+def _remove_orphans(path: Path) -> None:
+    """Temporary files of `path` left by processes that no longer run (killed while writing)."""
+    for orphan in path.parent.glob(f".{path.name}.*.partial"):
+        pid = orphan.name.removeprefix(f".{path.name}.").split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            orphan.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _umask() -> int:

@@ -75,7 +75,22 @@ def register_fonts() -> None:
 
 def esc(text: str) -> str:
     """Data text made safe for a Paragraph: it shows literally, whatever it contains."""
-    return escape(clean_text(text))
+    return escape(_drawable(clean_text(text)))
+
+
+def _drawable(text: str) -> str:
+    """A character the embedded font has no glyph for (an emoji, a bidi override) shown as its code point, `[U+1F916]`,
+    rather than as an empty box that the PDF's text would not hold."""
+    glyphs = _font_glyphs()
+    if all(ord(ch) in glyphs or ch in "\n\t" for ch in text):
+        return text
+    return "".join(ch if ord(ch) in glyphs or ch in "\n\t" else f"[U+{ord(ch):04X}]" for ch in text)
+
+
+@lru_cache(maxsize=1)
+def _font_glyphs() -> frozenset[int]:
+    register_fonts()
+    return frozenset(pdfmetrics.getFont(FONT).face.charToGlyph)
 
 
 @lru_cache(maxsize=64)
@@ -121,7 +136,7 @@ def wrap_markup(text: str, font: str, size: float, width: float) -> str:
     / - _ : . @ , where it can) into lines that fit, so nothing is ever drawn past its cell."""
     return "<br/>".join(
         " ".join(_wrap_word(word, font, size, width) for word in line.split(" "))
-        for line in clean_text(text).splitlines() or [""]
+        for line in _drawable(clean_text(text)).splitlines() or [""]
     )
 
 

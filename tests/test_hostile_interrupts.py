@@ -1,0 +1,132 @@
+"""Atomic, idempotent runs: an interrupted run leaves the previous report files as they were.
+
+A first run writes the JSON, XLSX and PDF. A second run, over other data and to the same paths, is
+interrupted while it writes its PDF (its JSON and XLSX are complete by then, held back): with Ctrl-C
+(SIGINT) nothing of it remains; killed (SIGKILL) it can remove nothing, so at most hidden temporary
+files named after it remain, and the next run removes them. Either way the previous files are unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+from pypdf import PdfReader
+
+from tests.conftest import AS_OF, ROOT, SAMPLES
+
+FIRST = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
+SECOND = SAMPLES / "openai_usage_csv" / "completions_usage_2026-10-01_2026-10-14.csv"
+NAMES = ("report.json", "report.xlsx", "report.pdf")
+
+
+def _command(source: Path, out: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "auditor",
+        str(source),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--quiet",
+        "--json",
+        str(out / "report.json"),
+        "--xlsx",
+        str(out / "report.xlsx"),
+        "--pdf",
+        str(out / "report.pdf"),
+    ]
+
+
+def _digests(out: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())}
+
+
+def _interrupt_while_writing_the_pdf(source: Path, out: Path, sig: signal.Signals) -> int:
+    """Start a run; send `sig` as soon as its PDF's temporary file appears; return its exit status."""
+    process = subprocess.Popen(_command(source, out), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while not list(out.glob(".report.pdf.*.partial")):
+            assert process.poll() is None, "the run ended before it wrote its PDF: nothing was interrupted"
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
+        process.send_signal(sig)
+        return process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def previous(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    out = tmp_path / "out"
+    subprocess.run(_command(FIRST, out), cwd=ROOT, check=True, capture_output=True, timeout=300)
+    digests = _digests(out)
+    assert sorted(digests) == sorted(NAMES)
+    return out, digests
+
+
+def test_sigkill_while_writing_leaves_the_previous_reports(previous: tuple[Path, dict[str, str]]) -> None:
+    out, before = previous
+    status = _interrupt_while_writing_the_pdf(SECOND, out, signal.SIGKILL)
+    assert status == -signal.SIGKILL
+    assert {n: d for n, d in _digests(out).items() if not n.startswith(".")} == before
+    leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    assert all(p.endswith(".partial") for p in leftovers)
+    # The next run completes, replaces all three and removes what the killed one left.
+    subprocess.run(_command(SECOND, out), cwd=ROOT, check=True, capture_output=True, timeout=300)
+    after = _digests(out)
+    assert sorted(after) == sorted(NAMES)
+    assert all(after[name] != before[name] for name in NAMES)
+
+
+def test_sigint_while_writing_leaves_the_previous_reports_and_nothing_else(
+    previous: tuple[Path, dict[str, str]],
+) -> None:
+    out, before = previous
+    status = _interrupt_while_writing_the_pdf(SECOND, out, signal.SIGINT)
+    assert status == 2
+    assert _digests(out) == before  # no temporary file either
+
+
+def _cells(path: Path) -> list[list[tuple[object, ...]]]:
+    book = openpyxl.load_workbook(path)
+    return [list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets]
+
+
+def _pdf_text(path: Path) -> list[str]:
+    with path.open("rb") as handle:  # closed here, not when collected
+        return [page.extract_text() for page in PdfReader(handle).pages]
+
+
+def test_a_run_is_idempotent(previous: tuple[Path, dict[str, str]]) -> None:
+    """Run again, the same inputs and options give the same JSON byte for byte, the same cells in every sheet
+    and the same text on every page (the XLSX and PDF files also hold the time they were written)."""
+    out, before = previous
+    cells, text = _cells(out / "report.xlsx"), _pdf_text(out / "report.pdf")
+    subprocess.run(_command(FIRST, out), cwd=ROOT, check=True, capture_output=True, timeout=300)
+    assert _digests(out)["report.json"] == before["report.json"]
+    assert _cells(out / "report.xlsx") == cells
+    assert _pdf_text(out / "report.pdf") == text
+
+
+@pytest.mark.skipif(not hasattr(os, "kill"), reason="needs os.kill")
+def test_orphans_of_a_live_process_are_left_alone(tmp_path: Path) -> None:
+    from auditor.report.files import write_atomically
+
+    mine = tmp_path / f".report.json.{os.getpid()}.abc.partial"
+    gone = tmp_path / ".report.json.999999999.abc.partial"
+    mine.write_text("x")
+    gone.write_text("x")
+    write_atomically(tmp_path / "report.json", lambda tmp: tmp.write_text("{}"))
+    assert mine.exists() and not gone.exists()
+    assert (tmp_path / "report.json").read_text() == "{}"
