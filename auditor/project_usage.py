@@ -97,6 +97,6 @@ def _list_costs(
         rest = money(sum((cost for _, cost in parts), Decimal(0))) - sum(rounded, Decimal(0))
         largest = max(range(len(parts)), key=lambda i: (parts[i][1], -i))
         rounded[largest] += rest
-        for (key, _), amount in zip(parts, rounded, strict=True):
-            counted[key] = counted.get(key, Decimal(0)) + amount
+        for (row_key, _), amount in zip(parts, rounded, strict=True):
+            counted[row_key] = counted.get(row_key, Decimal(0)) + amount
     return counted
