@@ -29,6 +29,7 @@ from auditor.options import AuditOptions
 from auditor.plan import PlanInputs, build_plan, plan_notes, quality_notes
 from auditor.policy import profile_of
 from auditor.progress import ScanProgress
+from auditor.project_usage import build_usage_by_project
 from auditor.quality import load_quality
 from auditor.reconcile import build_reconciliation
 from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
@@ -155,6 +156,7 @@ def run_audit(
         cost_model=build_cost_model(repricing, pricebook, candidates, f"genai-prices {catalog_version()}")
         if scenarios
         else None,
+        usage_by_project=build_usage_by_project(*model_lines(usage_table), pricebook),
     )
 
 

@@ -488,6 +488,11 @@ class AuditResult(_Model):
         description="the rates, per-source-model tokens and per-model assumption defaults the baseline and single "
         "scenarios are computed from (list prices); None when nothing was priced",
     )
+    usage_by_project: list[ProjectUsage] = Field(
+        default_factory=list,
+        description="usage and cost by project, vendor, model line and month (of `timezone`); the rows add up to "
+        "the totals exactly (billed_cost, list_cost, requests, tokens)",
+    )
 
 
 Level = Literal["green", "amber", "red", "blocked"]
@@ -698,3 +703,32 @@ class CostModel(_Model):
     prices: list[PriceRow] = Field(default_factory=list)
     lines: list[CostLine] = Field(default_factory=list)
     source_assumptions: list[SourceAssumptions] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Usage attributed to projects, for finance.
+
+NO_PROJECT = "(no project)"
+"""The `project` of usage whose source names no project (workspace, account, app or team)."""
+
+
+class ProjectUsage(TokenCounts):
+    """Usage and cost of one model line of one vendor in one project and one calendar month (of `timezone`).
+
+    The project is what the source calls it (an OpenAI project id, an Anthropic workspace, an AWS account, an
+    OpenRouter app, a LiteLLM team, a coding agent's working directory), exactly as the ledger has it."""
+
+    project: str = Field(description="the project as the source names it, or '(no project)' when it names none")
+    attributed: bool = Field(description="False for the usage the source attributes to no project")
+    month: str = Field(description="YYYY-MM")
+    provider: str
+    model_raw: str = Field(description="the model line, as in usage[]")
+    model: str | None = Field(description="catalog id `provider:model`, or None when unpriced")
+    requests: int | None = Field(description="None when the source has no request counts")
+    billed_cost: Money | None = Field(description="what the sources say was charged; None if they do not say")
+    list_cost: Money | None = Field(
+        description="list price of the tokens when used (a cost export's own list price where the totals count it); "
+        "None when unpriced or when there is nothing to price, never 0 for a missing price. Each row is its exact "
+        "cost rounded to the nano-dollar, the rounding of each model line's UTC month given to its largest part, so "
+        "the rows add up to totals.list_cost exactly"
+    )

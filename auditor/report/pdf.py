@@ -58,6 +58,7 @@ from auditor.report.pdf_layout import (
     section,
     subsection,
 )
+from auditor.report.pdf_projects import project_story
 from auditor.report.pdf_risk import checklists, level_mark, risk_register
 from auditor.report.pdf_summary import cover, executive_summary
 from auditor.report.pdf_tables import (
@@ -265,34 +266,6 @@ def month_totals_table(result: AuditResult) -> Table:
     return fitted_table(columns, rows, WIDTH, total)
 
 
-def project_table(result: AuditResult) -> tuple[Table, str] | None:
-    """Cost by project, from the route-by-project scenario's segments (list cost at the as-of date)."""
-    hybrid = next((s for s in result.scenarios if s.kind == "hybrid" and s.segmented_by == "project"), None)
-    if hybrid is None or not hybrid.segments:
-        return None
-    total = sum((g.baseline_cost for g in hybrid.segments), Decimal(0))
-    segments = sorted(hybrid.segments, key=lambda g: (-g.baseline_cost, g.segment))
-    rows: list[list[Cell]] = [
-        [
-            g.segment or "(no project stated)",
-            money(g.baseline_cost),
-            percent(float(g.baseline_cost / total * 100) if total else None),
-            (g.candidate_name or "stays on its models", g.candidate or ""),
-            money(g.projected_cost),
-        ]
-        for g in segments
-    ]
-    columns = [
-        Column("project", "flex"),
-        Column("cost at as-of list prices"),
-        Column("share"),
-        Column("cheapest fitting candidate", "flex"),
-        Column("cost there"),
-    ]
-    table = fitted_table(columns, rows, WIDTH, ["Total", money(total), "100.0%" if total else "n/a", "", ""])
-    return table, hybrid.candidate_name
-
-
 def _commitment_table(commitments: Sequence[CommitmentPeriod]) -> Table:
     columns = [
         Column("vendor", "text"),
@@ -375,21 +348,7 @@ def _spend(result: AuditResult) -> list[Flowable]:
     if result.totals.reasoning_tokens:
         text += f" Output includes {tokens(result.totals.reasoning_tokens)} reasoning tokens."
     story += [*block([subsection("By model", "spend-model")], model_table(result, WIDTH)), note(text)]
-    projects = project_table(result)
-    if projects is not None:
-        table, name = projects
-        story += block([subsection("By project", "spend-project")], table)
-        story.append(
-            note(
-                f"From the scenario “{name}”: each project's usage on its current models at the as-of "
-                "date's list prices (billed charges are not split by project in the inputs)."
-            )
-        )
-    else:
-        story += block(
-            [subsection("By project", "spend-project")],
-            para("The inputs do not attribute usage to projects (no route-by-project scenario)."),
-        )
+    story += project_story(result)
     if result.commitments:
         story += block([subsection("Committed spend", "commitments")], _commitment_table(result.commitments))
     return story

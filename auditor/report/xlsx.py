@@ -2,8 +2,8 @@
 
 Summary; Assumptions and Prices (the inputs, in the input style, each a defined name); Scenarios, whose baseline
 and projected costs are formulas over Scenario lines and Baseline lines (tokens per source model and price row),
-Prices and Assumptions (`auditor/report/xlsx_live.py`); Usage by model and month, Spend by month (chart); Risk;
-Checklist (status drop-down); Sources; then inputs, rejected rows, notes, forecast, reconciliation and findings.
+Prices and Assumptions (`auditor/report/xlsx_live.py`); Usage by model, month and project, Spend by month (chart);
+Risk; Checklist (status drop-down); Sources; then inputs, rejected rows, notes, forecast, reconciliation and findings.
 Every formula cell is saved with the engine's figure as its cached value. Money is written as Decimal numbers;
 text from inputs is always stored as text (`auditor/report/xlsx_table.py`), never as a formula.
 """
@@ -49,7 +49,7 @@ from auditor.report.xlsx_table import (
     cache_values,
     write_table,
 )
-from auditor.result import AuditResult, MonthlyUsage, TokenCounts, UsageEntry
+from auditor.result import NO_PROJECT, AuditResult, MonthlyUsage, ProjectUsage, TokenCounts, UsageEntry
 
 __all__ = ["COUNT_FORMAT", "FORMULA_STARTS", "MONEY_FORMAT", "PERCENT_FORMAT", "build_workbook", "cell_text",
            "write_xlsx"]  # fmt: skip
@@ -78,6 +78,14 @@ _USAGE_HEADERS = [
 _MONTH_HEADERS = [
     "month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed", "list cost", "contract cost"
 ]  # fmt: skip
+_PROJECT_HEADERS = [
+    "project", "month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed", "list cost"
+]  # fmt: skip
+_PROJECT_NOTES = [
+    "Projects as the sources name them (an OpenAI project, an Anthropic workspace, a cloud account or subscription, "
+    f"a gateway's app or team, a coding agent's folder); {NO_PROJECT}: usage whose source names none. The rows add "
+    "up to the Summary's billed and list cost totals.",
+]
 _SCENARIO_HEADERS = [
     "rank", "candidate", "name", "baseline", "projected", "savings", "savings %", "context window",
     "baseline basis", "projected basis", "low", "high", "top driver", "kind",
@@ -201,6 +209,21 @@ def _month_row(m: MonthlyUsage) -> Row:
     ]
 
 
+def _project_row(p: ProjectUsage) -> Row:
+    unpriced = p.model is None and p.list_cost is None and bool(p.requests or p.all_tokens())
+    return [
+        p.project,
+        p.month,
+        p.provider,
+        p.model_raw,
+        p.model,
+        NOT_STATED if p.requests is None else p.requests,
+        *_token_values(p),
+        _money_or(p.billed_cost, NOT_STATED),
+        _money_or(p.list_cost, UNPRICED if unpriced else NOT_STATED),
+    ]
+
+
 def _input_rows(result: AuditResult) -> list[Row]:
     return [
         [
@@ -292,6 +315,8 @@ def build_with_cache(result: AuditResult) -> tuple[Workbook, Cache]:
     ]
     for title, headers, rows in tables:
         write_table(book.create_sheet(title), headers, rows, cache)
+    project_rows: list[Row] = [_project_row(p) for p in result.usage_by_project]
+    write_table(book.create_sheet("Usage by project"), _PROJECT_HEADERS, project_rows, cache, _PROJECT_NOTES)
     spend_by_month(book.create_sheet("Spend by month"), result, cache)
     risk_sheet(book.create_sheet("Risk"), result, cache)
     checklist_sheet(book.create_sheet("Checklist"), result, cache)
