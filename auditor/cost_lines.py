@@ -177,7 +177,14 @@ def _price_rows(
 ) -> tuple[list[PriceRow], dict[tuple[str, int], str]]:
     """One row per (model, rate id), ordered by model then the first key priced at it; ids P001, P002, …"""
     book = pricebook.rates
-    order = sorted(keys, key=lambda k: (k[0], min((t, f, s) for s, t, f in keys[k]), k[1]))
+
+    def rank(k: tuple[str, int]) -> tuple[object, ...]:
+        # Never by the rate id itself: ids are numbered in the order rates are first looked up, which the order of
+        # the inputs may change; the rates' values and keys do not.
+        rates = book.rates[k[1]]
+        return (k[0], min((t, f, s) for s, t, f in keys[k]), tuple(rates.per_token), rates.per_request, sorted(keys[k]))
+
+    order = sorted(keys, key=rank)
     width = max(3, len(str(len(order))))
     rows, ids_of = [], {}
     for n, (ref, rate_id) in enumerate(order, start=1):

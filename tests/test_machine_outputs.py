@@ -298,6 +298,14 @@ def test_csv_files_have_fixed_columns_and_exact_figures(written: Path, run: tupl
     months = _read_csv(written / "csv" / "usage_by_month.csv")
     assert months[0][:4] == ["month", "provider", "model_raw", "model"]
     assert len(months) - 1 == len(data["usage_by_month"])
+    projects = _read_csv(written / "csv" / "usage_by_project.csv")
+    assert projects[0][:3] == ["project", "attributed", "month"]
+    assert [(r[0], r[2], r[4], r[-2], r[-1]) for r in projects[1:]] == [
+        (p["project"], p["month"], p["model_raw"], p["billed_cost"] or "", p["list_cost"] or "")
+        for p in data["usage_by_project"]
+    ]
+    billed = sum((Decimal(r[-2]) for r in projects[1:] if r[-2]), Decimal(0))
+    assert billed == Decimal(data["totals"]["billed_cost"])  # the projects add up to the totals
     scenarios = _read_csv(written / "csv" / "scenarios.csv")
     assert scenarios[0] == [
         "rank", "candidate", "candidate_name", "kind", "baseline_cost", "projected_cost", "savings", "savings_pct",

@@ -1,4 +1,4 @@
-"""CSV outputs (`--csv DIR`): usage by model, usage by month, scenarios and rejected rows, one file each.
+"""CSV outputs (`--csv DIR`): usage by model, by month and by project, scenarios and rejected rows, one file each.
 
 Made for machines and spreadsheets alike: UTF-8 without a byte-order mark, a header row, the columns in a
 fixed order (the lists below), CRLF line ends as RFC 4180 has them. Money is the exact decimal string of the
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from auditor.report.files import write_atomically
 from auditor.report.formatting import safe_text, top_driver
-from auditor.result import AuditResult, MonthlyUsage, TokenCounts, UsageEntry
+from auditor.result import AuditResult, MonthlyUsage, ProjectUsage, TokenCounts, UsageEntry
 
 Cell = str | int | float | Decimal | date | None
 
@@ -35,13 +35,17 @@ USAGE_HEADERS = [
 MONTH_HEADERS = [
     "month", "provider", "model_raw", "model", "requests", *TOKEN_HEADERS, "billed_cost", "list_cost", "contract_cost",
 ]  # fmt: skip
+PROJECT_HEADERS = [
+    "project", "attributed", "month", "provider", "model_raw", "model", "requests", *TOKEN_HEADERS, "billed_cost",
+    "list_cost",
+]  # fmt: skip
 SCENARIO_HEADERS = [
     "rank", "candidate", "candidate_name", "kind", "baseline_cost", "projected_cost", "savings", "savings_pct",
     "low_cost", "high_cost", "top_driver", "context_window", "baseline_basis", "projected_basis", "risk_level",
 ]  # fmt: skip
 REJECTED_HEADERS = ["file", "line", "numbered_by", "where", "column", "reason"]
 
-FILES = ("usage.csv", "usage_by_month.csv", "scenarios.csv", "rejected_rows.csv")
+FILES = ("usage.csv", "usage_by_month.csv", "usage_by_project.csv", "scenarios.csv", "rejected_rows.csv")
 """The files `write_csv` writes into its directory, in this order."""
 
 
@@ -97,6 +101,15 @@ def _month_row(m: MonthlyUsage) -> list[Cell]:
             m.contract_cost]  # fmt: skip
 
 
+def project_rows(result: AuditResult) -> list[list[Cell]]:
+    return [_project_row(p) for p in result.usage_by_project]
+
+
+def _project_row(p: ProjectUsage) -> list[Cell]:
+    return [p.project, p.attributed, p.month, p.provider, p.model_raw, p.model, p.requests, *_tokens(p),
+            p.billed_cost, p.list_cost]  # fmt: skip
+
+
 def scenario_rows(result: AuditResult) -> list[list[Cell]]:
     """Scenarios in the result's order (savings, largest first), ranked from 1."""
     return [
@@ -135,6 +148,7 @@ def tables(result: AuditResult) -> dict[str, str]:
     return {
         "usage.csv": render_csv(USAGE_HEADERS, usage_rows(result)),
         "usage_by_month.csv": render_csv(MONTH_HEADERS, month_rows(result)),
+        "usage_by_project.csv": render_csv(PROJECT_HEADERS, project_rows(result)),
         "scenarios.csv": render_csv(SCENARIO_HEADERS, scenario_rows(result)),
         "rejected_rows.csv": render_csv(REJECTED_HEADERS, rejected_rows(result)),
     }
