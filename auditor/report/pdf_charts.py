@@ -19,7 +19,7 @@ from reportlab.pdfbase import pdfmetrics
 
 from auditor.report.formatting import clean_text, money
 from auditor.report.pdf_layout import INK, LEVEL_COLOURS, LEVEL_TEXT, level_of
-from auditor.report.pdf_tables import FONT, FONT_BOLD, GREY, RULE
+from auditor.report.pdf_tables import FONT, FONT_BOLD, GREY, RULE, drawable
 from auditor.result import AuditResult, Scenario
 
 # Series colours (colour-blind safe, Okabe-Ito order), then grey for "other".
@@ -35,8 +35,9 @@ def _drawing(width: float, height: float) -> Drawing:
 
 
 def fit_text(text: str, font: str, size: float, width: float) -> str:
-    """`text` shortened with "…" to fit `width` points (a chart label; tables show it whole)."""
-    text = " ".join(clean_text(text).split())
+    """`text` shortened with "…" to fit `width` points (a chart label; tables show it whole); characters the font
+    cannot draw shown as their code points, as in the tables."""
+    text = " ".join(drawable(clean_text(text)).split())
     if pdfmetrics.stringWidth(text, font, size) <= width:
         return text
     while text and pdfmetrics.stringWidth(text + "…", font, size) > width:

@@ -75,10 +75,10 @@ def register_fonts() -> None:
 
 def esc(text: str) -> str:
     """Data text made safe for a Paragraph: it shows literally, whatever it contains."""
-    return escape(_drawable(clean_text(text)))
+    return escape(drawable(clean_text(text)))
 
 
-def _drawable(text: str) -> str:
+def drawable(text: str) -> str:
     """A character the embedded font has no glyph for (an emoji, a bidi override) shown as its code point, `[U+1F916]`,
     rather than as an empty box that the PDF's text would not hold."""
     glyphs = _font_glyphs()
@@ -136,7 +136,7 @@ def wrap_markup(text: str, font: str, size: float, width: float) -> str:
     / - _ : . @ , where it can) into lines that fit, so nothing is ever drawn past its cell."""
     return "<br/>".join(
         " ".join(_wrap_word(word, font, size, width) for word in line.split(" "))
-        for line in _drawable(clean_text(text)).splitlines() or [""]
+        for line in drawable(clean_text(text)).splitlines() or [""]
     )
 
 
