@@ -190,9 +190,9 @@ def ask_profile(ask: _Ask, console: Console) -> dict[str, Any]:
             )
         )
         unpicked = {
-            "data": f"none picked: the file's, {data}",
-            "sector": f"added to the file's: {sectors}",
-            "allow": f"none picked: the file's, {allow}",
+            "data": f"none picked keeps the file's: {data}",
+            "sector": f"those picked are added to the file's: {sectors}",
+            "allow": f"none picked keeps the file's: {allow}",
             "ban": f"empty: none; added to the file's: {ban}",
         }
     classes = ask.checkbox(
