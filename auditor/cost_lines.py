@@ -79,7 +79,12 @@ def build_cost_model(
     models = {**pricebook.models, **{c.ref: c for c in candidates}}
     current = {str(r) for r in refs}
     prices, ids_of = _price_rows(keys, models, pricebook, as_of, catalog, current, {c.ref for c in candidates})
-    out = [raw.line(ids_of[(raw.price_model, raw.rate)]) for raw in lines]
+    # Within a scenario, by source model and price row: the internal rate ids follow the order rows were first
+    # priced in, which earlier work in the same process (the wizard's detection) can change.
+    position = {scenario: n for n, scenario in enumerate(dict.fromkeys(raw.scenario for raw in lines))}
+    price_of = {id(raw): ids_of[(raw.price_model, raw.rate)] for raw in lines}
+    lines.sort(key=lambda raw: (position[raw.scenario], raw.source_model, price_of[id(raw)], raw.tokens))
+    out = [raw.line(price_of[id(raw)]) for raw in lines]
     return CostModel(prices=prices, lines=out, source_assumptions=per_model)
 
 
@@ -175,14 +180,13 @@ def _price_rows(
     current: set[str],
     candidates: set[str],
 ) -> tuple[list[PriceRow], dict[tuple[str, int], str]]:
-    """One row per (model, rate id), ordered by model then the first key priced at it; ids P001, P002, …"""
+    """One row per (model, rate id), ordered by model, the first key priced at it, then the rates (not the internal
+    rate id, whose order depends on what was priced first); ids P001, P002, …"""
     book = pricebook.rates
 
     def rank(k: tuple[str, int]) -> tuple[object, ...]:
-        # Never by the rate id itself: ids are numbered in the order rates are first looked up, which the order of
-        # the inputs may change; the rates' values and keys do not.
         rates = book.rates[k[1]]
-        return (k[0], min((t, f, s) for s, t, f in keys[k]), tuple(rates.per_token), rates.per_request, sorted(keys[k]))
+        return (k[0], min((t, f, s) for s, t, f in keys[k]), rates.per_token, rates.per_request)
 
     order = sorted(keys, key=rank)
     width = max(3, len(str(len(order))))

@@ -22,10 +22,12 @@ from rich.text import Text
 from auditor.assumptions import default_assumptions, resolve_assumptions
 from auditor.cli_commands import Detected, detect_files, detected_table, price_line, search_models
 from auditor.config import command_line, parse_words, save_config, words_of
-from auditor.errors import OptionError
+from auditor.errors import AuditorError, OptionError
 from auditor.importers import importer_named
+from auditor.policy import load_policy
+from auditor.quality import load_quality
 from auditor.result import AuditResult
-from auditor.risk import DATA_CLASSES
+from auditor.risk import DATA_CLASSES, SECTORS
 from pricing.catalog import CatalogModel, default_candidates, providers_by_id
 from pricing.endpoints import JURISDICTIONS
 
@@ -43,6 +45,16 @@ class _Ask:
 
     def path(self, message: str, **kw: Any) -> str:
         return str(questionary.path(message, **kw, **self.io).unsafe_ask())
+
+    def file(self, message: str, loader: Any, suffix: str) -> str:
+        """An optional file (empty: none), with path completion of folders and `suffix` files; checked on Enter by
+        `loader`, the run's own, so a bad file is its one-line message and the question stays open."""
+        return self.path(
+            message,
+            validate=_loads(loader),
+            validate_while_typing=False,
+            file_filter=lambda name: Path(name).is_dir() or name.lower().endswith(suffix),
+        ).strip()
 
     def text(self, message: str, **kw: Any) -> str:
         return str(questionary.text(message, **kw, **self.io).unsafe_ask())
@@ -86,6 +98,19 @@ def _providers(text: str) -> bool | str:
             close = difflib.get_close_matches(name, list(known), n=1)
             return f"unknown provider '{name}'" + (f"; did you mean {close[0]}?" if close else "")
     return True
+
+
+def _loads(loader: Any) -> Any:
+    def check(text: str) -> bool | str:
+        if not text.strip():
+            return True
+        try:
+            loader(Path(text.strip()))
+        except AuditorError as exc:
+            return exc.message
+        return True
+
+    return check
 
 
 def _assumption_ok(name: str) -> Any:
@@ -136,21 +161,60 @@ def ask_fixes(ask: _Ask, found: list[Detected]) -> dict[str, Any]:
     return answers
 
 
-def ask_profile(ask: _Ask) -> dict[str, Any]:
+def _listed(values: list[str], empty: str) -> str:
+    return ", ".join(values) if values else empty
+
+
+def ask_profile(ask: _Ask, console: Console) -> dict[str, Any]:
+    """The data profile: a policy file (optional), data classes, sectors, jurisdictions, banned providers. The
+    answers are the flags, so they meet the file as the flags do (`auditor.policy.profile_of`)."""
     answers: dict[str, Any] = {}
+    path = ask.file("Policy file (TOML, as docs/policy-example.toml; empty: none):", load_policy, ".toml")
+    policy = load_policy(Path(path)) if path else None
+    if policy is None:
+        unpicked = {
+            "data": "none picked: not given, no compliance gates",
+            "sector": "none picked: none",
+            "allow": "none picked: all allowed",
+            "ban": "empty: none",
+        }
+    else:
+        answers["policy"] = path
+        data, allow = _listed(policy.data, "not given"), _listed(policy.allow_jurisdictions, "all allowed")
+        sectors, ban = _listed(policy.sectors, "none"), _listed(policy.ban_providers, "none")
+        console.print(
+            Text(
+                f"{path}: data {data}; sectors {sectors}; allowed jurisdictions {allow}; banned providers {ban}. "
+                "Data classes and jurisdictions picked next replace the file's (as --data and --allow-jurisdiction "
+                "do); sectors and banned providers picked are added to the file's (as --sector and --ban-provider)."
+            )
+        )
+        unpicked = {
+            "data": f"none picked keeps the file's: {data}",
+            "sector": f"those picked are added to the file's: {sectors}",
+            "allow": f"none picked keeps the file's: {allow}",
+            "ban": f"empty: none; added to the file's: {ban}",
+        }
     classes = ask.checkbox(
-        "Data classes in the traffic (space picks; none picked: not given, no compliance gates):",
-        [questionary.Choice(c) for c in DATA_CLASSES],
+        f"Data classes in the traffic (space picks; {unpicked['data']}):", [questionary.Choice(c) for c in DATA_CLASSES]
     )
     if classes:
         answers["data"] = [",".join(classes)]
+    sectors_picked = ask.checkbox(
+        f"Sector overlays, each adding its checklist items ({unpicked['sector']}):",
+        [questionary.Choice(c) for c in SECTORS],
+    )
+    if sectors_picked:
+        answers["sector"] = [",".join(sectors_picked)]
     allowed = ask.checkbox(
-        "Jurisdictions a candidate's vendor may be in (none picked: all allowed):",
+        f"Jurisdictions a candidate's vendor may be in ({unpicked['allow']}):",
         [questionary.Choice(j) for j in JURISDICTIONS],
     )
     if allowed:
         answers["allow-jurisdiction"] = [",".join(allowed)]
-    banned = ask.text("Providers no traffic may move to (comma-separated ids, empty: none):", validate=_providers)
+    banned = ask.text(
+        f"Providers no traffic may move to (comma-separated ids, {unpicked['ban']}):", validate=_providers
+    )
     if banned.strip():
         answers["ban-provider"] = [",".join(b.strip().lower() for b in banned.split(",") if b.strip())]
     return answers
@@ -184,6 +248,17 @@ def ask_candidates(ask: _Ask, console: Console, as_of: date) -> dict[str, Any]:
         chosen = ask.checkbox(f"Pick candidates{more}:", choices)
         picked += [c for c in chosen if c not in picked]
         console.print(Text("Candidates: " + (", ".join(picked) or "none yet")))
+
+
+def ask_evidence(ask: _Ask) -> dict[str, Any]:
+    """Your own evaluation results, which the migration plan's recommendations use."""
+    path = ask.file(
+        "Evaluation results for the migration plan (CSV: model, segment or task, score, as docs/quality-example.csv; "
+        "empty: none, the plan names the evaluations required):",
+        load_quality,
+        ".csv",
+    )
+    return {"quality": path} if path else {}
 
 
 def _window(model: CatalogModel) -> str:
@@ -242,27 +317,38 @@ def sheet(answers: dict[str, Any], command: str) -> Table:
         "as-of": "prices as of",
         "fx": "exchange rates",
         "batch-date": "batch days",
+        "policy": "policy file",
         "data": "data classes",
+        "sector": "sector overlays",
         "allow-jurisdiction": "allowed jurisdictions",
         "ban-provider": "banned providers",
         "to": "candidates",
+        "quality": "evaluation results",
         "assume": "assumptions changed",
         "pdf": "PDF",
         "xlsx": "XLSX",
         "json": "JSON",
     }
+    policy = "policy" in answers
     shown = {
-        "data": "not given (no compliance gates)",
-        "allow-jurisdiction": "all",
-        "ban-provider": "none",
+        "data": "the policy file's" if policy else "not given (no compliance gates)",
+        "sector": "the policy file's" if policy else "none",
+        "allow-jurisdiction": "the policy file's" if policy else "all",
+        "ban-provider": "the policy file's" if policy else "none",
         "to": f"the recommended set ({len(default_candidates())} models)",
+        "quality": "none (the plan names the evaluations required)",
         "assume": "none (defaults, per model family)",
     }
+    # With a policy file, the flags' merge rules (auditor.policy.profile_of), said in words.
+    merged = {"data": "replacing", "allow-jurisdiction": "replacing", "sector": "added to", "ban-provider": "added to"}
     for key, label in labels.items():
         value = answers.get(key, shown.get(key))
         if value is None:
             continue
-        table.add_row(label, ", ".join(value) if isinstance(value, list) else str(value))
+        text = ", ".join(value) if isinstance(value, list) else str(value)
+        if policy and key in merged and key in answers:
+            text += f" ({merged[key]} the policy file's)"
+        table.add_row(label, text)
     table.add_row("command", command)
     return table
 
@@ -281,8 +367,9 @@ def run_wizard(
     inputs, found = ask_inputs(ask, console, today)
     answers: dict[str, Any] = {"inputs": inputs}
     answers |= ask_fixes(ask, found)
-    answers |= ask_profile(ask)
+    answers |= ask_profile(ask, console)
     answers |= ask_candidates(ask, console, today)
+    answers |= ask_evidence(ask)
     answers |= ask_assumptions(ask, console, today)
     outputs, save_to = ask_outputs(ask)
     answers |= outputs

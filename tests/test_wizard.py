@@ -16,13 +16,18 @@ from rich.console import Console
 
 from auditor.cli import RUN, cli
 from auditor.config import options_from, parse_words
+from auditor.errors import AuditorError
 from auditor.options import AuditOptions
+from auditor.policy import load_policy
+from auditor.quality import load_quality
 from auditor.report.json_out import render_json
-from auditor.wizard import run_wizard
-from tests.conftest import AS_OF, SAMPLES
+from auditor.wizard import _loads, run_wizard
+from tests.conftest import AS_OF, ROOT, SAMPLES
 
 DOWN = "\x1b[B"
 ERASE = "\x7f" * 12
+POLICY = ROOT / "docs" / "policy-example.toml"
+QUALITY = ROOT / "docs" / "quality-example.csv"
 # The questions in order, and the keys that answer each.
 ANSWERS = [
     ("File or folder to audit", f"{SAMPLES / 'openai_usage_csv'}\r"),
@@ -30,7 +35,9 @@ ANSWERS = [
     ("File or folder to audit", f"{SAMPLES / 'anthropic_usage_csv'}\r"),
     ("Add another file or folder?", "n"),
     ("Audit these 4 files?", "\r"),
-    ("Data classes (first: personal)", " \r"),
+    ("Policy file", f"{POLICY}\r"),
+    ("Data classes (first: personal; replaces the file's)", " \r"),
+    ("Sector overlays (first: eu-financial; added to the file's)", " \r"),
     ("Jurisdictions (none)", "\r"),
     ("Banned providers", "deepseek\r"),
     ("Candidates: search and pick", f"{DOWN}\r"),
@@ -39,6 +46,10 @@ ANSWERS = [
     ("Search the catalog", "google:gemini-3.8-flash\r"),
     ("Pick (the first: google:gemini-3.8-flash)", " \r"),
     ("Search the catalog: done", "\r"),
+    # A file that is not there is refused (the loader's message, test_a_file_the_wizard_asks_for_...): the
+    # question stays open with the answer in it, so the keys erase it and give the right file.
+    ("Evaluation results: a file that is not there", "missing.csv\r"),
+    ("Evaluation results, asked again", f"{ERASE}{QUALITY}\r"),
     ("As of (default: the given today)", "\r"),
     ("Change any assumption?", "y"),
     ("token_ratio", f"{ERASE}1.1\r"),
@@ -83,6 +94,9 @@ def test_wizard_builds_the_options_and_result_of_its_equivalent_command(
     monkeypatch.setattr(auditor.cli, "run_audit", recording_run)
     result, shown = _drive("".join(keys for _, keys in ANSWERS))
     assert result is not None
+    # The policy file's values are shown, and how the answers meet them.
+    assert "data personal, california-personal; sectors us-bank; allowed jurisdictions US, EU" in shown
+    assert "replace the file's (as --data and --allow-jurisdiction do)" in shown
     # What it detected, per file, before asking to go on.
     detected = shown[shown.index("Detected") : shown.index("Data classes") if "Data classes" in shown else None]
     assert "openai_usage_csv" in detected and "anthropic_usage_csv" in detected
@@ -91,9 +105,12 @@ def test_wizard_builds_the_options_and_result_of_its_equivalent_command(
     saved = tomllib.loads((tmp_path / "audit.toml").read_text(encoding="utf-8"))
     assert saved == {
         "inputs": [str(SAMPLES / "openai_usage_csv"), str(SAMPLES / "anthropic_usage_csv")],
+        "policy": str(POLICY),
         "data": ["personal"],
+        "sector": ["eu-financial"],
         "ban-provider": ["deepseek"],
         "to": ["openai:gpt-5-mini", "google:gemini-3.8-flash"],
+        "quality": str(QUALITY),
         "as-of": AS_OF.isoformat(),
         "assume": ["token_ratio=1.1", "cache_hit_share=0.5"],
         "json": "out/audit-report.json",
@@ -108,12 +125,22 @@ def test_wizard_builds_the_options_and_result_of_its_equivalent_command(
         assume=("token_ratio=1.1", "cache_hit_share=0.5"),
         data_classes=("personal",),
         ban_providers=("deepseek",),
+        quality_file=QUALITY,
+        sectors=("eu-financial",),
+        policy_file=POLICY,
     )
     assert _options_of(words) == expected
     assert seen == [expected]  # the wizard ran on exactly these options
     wizard_json = (tmp_path / "out" / "audit-report.json").read_text(encoding="utf-8")
     assert wizard_json == render_json(result)  # type: ignore[arg-type]
-    assert json.loads(wizard_json)["data_profile"]["banned_providers"] == ["deepseek"]
+    # The policy file met the answers as it meets the flags: data and jurisdictions replace, the lists add.
+    profile = json.loads(wizard_json)["data_profile"]
+    assert profile["policy_file"] == "policy-example.toml"
+    assert profile["data_classes"] == ["personal"]
+    assert profile["allowed_jurisdictions"] == ["US", "EU"]
+    assert profile["sectors"] == ["us-bank", "eu-financial"]
+    assert profile["banned_providers"] == ["deepseek", "openrouter"]
+    assert json.loads(wizard_json)["plan"]["quality_file"] == "quality-example.csv"
 
     # The command run without questions gives the same result.
     assert run_cli(*words, "--json", "command.json").status == 0
@@ -139,3 +166,20 @@ def test_ctrl_c_in_the_wizard_leaves_nothing_written(tmp_path: Path, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         _drive(keys)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_the_wizard_asks_for_is_checked_by_the_run_s_own_loader(tmp_path: Path) -> None:
+    bad_scores = tmp_path / "scores.csv"
+    bad_scores.write_text("model,segment,score\ngpt-5,*,high\n", encoding="utf-8")
+    bad_policy = tmp_path / "policy.toml"
+    bad_policy.write_text('sectors = ["banking"]\n', encoding="utf-8")
+    check_quality, check_policy = _loads(load_quality), _loads(load_policy)
+    assert check_quality("missing.csv") == "missing.csv: cannot be read (No such file or directory)"
+    assert check_quality(str(bad_scores)) == "scores.csv, line 2, column 'score': 'high' is not a number"
+    assert check_policy(str(bad_policy)).startswith(f"{bad_policy}: sectors: unknown sector 'banking'")
+    assert check_quality(str(tmp_path)) == f"{tmp_path.name}: cannot be read (Is a directory)"
+    for check, good in ((check_quality, QUALITY), (check_policy, POLICY)):
+        assert check(str(good)) is True
+        assert check("  ") is True  # empty: no file
+    with pytest.raises(AuditorError):
+        load_quality(bad_scores)  # the run itself refuses what the wizard refuses
