@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import sys
 import traceback
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 
 from auditor import __version__
-from auditor.cli_commands import COMMANDS
+from auditor.cli_commands import COMMANDS, CSV_OPTION, parse_as_of
 from auditor.cli_gates import Gate, parse_gate, tripped
 from auditor.config import merged_values, options_from, plan_from
 from auditor.errors import AuditorError, ExitStatus, OptionError
@@ -36,19 +36,6 @@ EXIT_CODES = (
     "Exit codes: 0 ok; 1 internal error (a bug: run again with --debug); 2 input or usage error (one line names "
     "the file or option, then a hint); 3 a --fail-if condition holds."
 )
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
-
-
-def _parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
-    if value is None:
-        return _today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date; use YYYY-MM-DD, e.g. 2026-11-27") from None
 
 
 def _parse_gates(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[Gate, ...]:
@@ -112,7 +99,7 @@ def cli() -> None:
 )
 @click.option(
     "--as-of",
-    callback=_parse_as_of,
+    callback=parse_as_of,
     metavar="YYYY-MM-DD",
     help="Price candidates (and the scenario baseline) at this date. Default: today (UTC).",
 )
@@ -222,13 +209,7 @@ def cli() -> None:
     "counts, and per-project / key / model data classes. --data and --allow-jurisdiction replace the file's "
     "values; --ban-provider and --sector add to them.",
 )
-@click.option(
-    "--csv",
-    "csv_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    metavar="DIR",
-    help="Write usage, usage by month, scenarios and rejected rows as CSV files into DIR.",
-)
+@CSV_OPTION
 @click.option(
     "--focus",
     "focus_path",

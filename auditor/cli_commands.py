@@ -52,7 +52,8 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
+def parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
+    """The `--as-of` value as a date (today, UTC, when not given); a bad one is a usage error saying the form."""
     if value is None:
         return _today()
     try:
@@ -61,6 +62,13 @@ def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
         raise click.BadParameter(f"'{value}' is not a date; use YYYY-MM-DD, e.g. 2026-11-27") from None
 
 
+CSV_OPTION = click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Write usage, usage by month, usage by project, scenarios and rejected rows as CSV files into DIR.",
+)
 _DEBUG = click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 
 
@@ -270,7 +278,7 @@ def detected_table(found: list[Detected], why: bool = True) -> Table:
 @click.option("--fx", multiple=True, metavar="CUR=RATE", help="Exchange rate, USD per unit (as for audit run).")
 @click.option("--batch-date", "batch_dates", multiple=True, metavar="[FILE=]YYYY-MM-DD", help="As for audit run.")
 @click.option(
-    "--as-of", callback=_as_of, metavar="YYYY-MM-DD", help="Price the list cost as of this date. Default: today."
+    "--as-of", callback=parse_as_of, metavar="YYYY-MM-DD", help="Price the list cost as of this date. Default: today."
 )
 @_DEBUG
 def detect(
@@ -336,7 +344,7 @@ def endpoint_line(model: CatalogModel) -> str:
 @click.command("models", context_settings=CONTEXT, short_help="Search the catalog: prices, context window, endpoint.")
 @click.argument("query", nargs=-1)
 @click.option(
-    "--as-of", callback=_as_of, metavar="YYYY-MM-DD", help="Show the prices in force on this date. Default: today."
+    "--as-of", callback=parse_as_of, metavar="YYYY-MM-DD", help="Show the prices in force on this date. Default: today."
 )
 @click.option("--limit", default=25, show_default=True, metavar="N", help="Show at most N models.")
 @_DEBUG
@@ -395,13 +403,7 @@ def _model_detail(out: Console, model: CatalogModel, as_of: date) -> None:
 @click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
 @click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
-@click.option(
-    "--csv",
-    "csv_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    metavar="DIR",
-    help="Write usage, usage by month, scenarios and rejected rows as CSV files into DIR.",
-)
+@CSV_OPTION
 @click.option(
     "--out",
     "out_dir",

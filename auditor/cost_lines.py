@@ -23,6 +23,7 @@ import pandas as pd
 
 from auditor.assumptions import VARIANTS, Assumption, default_assumptions
 from auditor.families import scenario_assumptions, source_sums
+from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import CostLine, CostModel, PriceRow, SourceAssumptions
 from auditor.scenarios import Repricing
 from auditor.workload import MODEL_REF, Pricebook
@@ -32,15 +33,7 @@ from pricing.ratebook import NO_RATE, has_size_tiers, has_time_windows
 from pricing.rates import SLOT_MINUTES, applied_overlays
 
 BASELINE = "baseline"
-_TOKENS = [
-    "requests",
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-]
+_TOKENS = ["requests", *TOKEN_COLUMNS]
 _MILLION = Decimal(1_000_000)
 _FAMILY_DRIVEN = ("token_ratio", "output_verbosity", "reasoning_verbosity")
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from auditor.report.files import write_atomically
-from auditor.report.formatting import safe_text, top_driver
+from auditor.report.formatting import safe_text, token_values, top_driver
 from auditor.result import AuditResult, MonthlyUsage, ProjectUsage, TokenCounts, UsageEntry
 
 Cell = str | int | float | Decimal | date | None
@@ -66,14 +66,7 @@ def cell_text(value: Cell) -> str:
 
 
 def _tokens(counts: TokenCounts) -> list[Cell]:
-    return [
-        counts.input_tokens,
-        counts.cache_read_tokens,
-        counts.cache_write_tokens,
-        counts.cache_write_1h_tokens,
-        counts.output_tokens,
-        counts.reasoning_tokens,
-    ]
+    return list(token_values(counts))
 
 
 def _joined(names: list[str]) -> str | None:

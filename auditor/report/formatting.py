@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import AuditResult, MonthlyUsage, Period, Scenario, TokenCounts, UsageEntry, is_unpriced
 
 CENT = Decimal("0.01")
@@ -111,3 +112,8 @@ def cost_range(scenario: Scenario, none: str = NOT_STATED) -> str:
     if scenario.low_cost is None or scenario.high_cost is None:
         return none
     return f"{money(scenario.low_cost)}–{money(scenario.high_cost)}"
+
+
+def token_values(counts: TokenCounts) -> list[int]:
+    """The six token classes of `counts`, in the order reports show them (`TOKEN_COLUMNS`)."""
+    return [getattr(counts, column) for column in TOKEN_COLUMNS]

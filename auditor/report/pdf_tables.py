@@ -23,15 +23,10 @@ from reportlab.platypus import Paragraph, Table, TableStyle
 from auditor.report.formatting import (
     cache_write_total,
     clean_text,
-    contract_basis,
     contract_suffix,
-    cost_range,
     list_cost_label,
     money,
-    percent,
-    ranked_scenarios,
     tokens,
-    top_driver,
 )
 from auditor.result import AuditResult, MonthlyUsage, TokenCounts, UsageEntry
 
@@ -400,31 +395,3 @@ def month_table(result: AuditResult, width: float) -> Table:
         money(t.list_cost) + contract_suffix(t.contract_cost),
     ]
     return fitted_table(columns, rows, width, total, starts)
-
-
-def scenario_table(result: AuditResult, width: float) -> Table:
-    """Candidates, largest savings first; a negative saving is a cost increase."""
-    columns = [
-        Column("#"),
-        Column("candidate", "flex"),
-        Column("baseline"),
-        Column("projected"),
-        Column("savings"),
-        Column("savings\u00a0%"),
-        Column("low\u00a0–\u00a0high"),
-        Column("top\u00a0driver"),
-    ]
-    rows: list[list[Cell]] = [
-        [
-            str(rank),
-            (s.candidate_name, s.candidate),
-            money(s.baseline_cost) + contract_basis(s.baseline_basis),
-            money(s.projected_cost) + contract_basis(s.projected_basis),
-            money(s.savings),
-            percent(s.savings_pct),
-            cost_range(s),
-            top_driver(s),
-        ]
-        for rank, s in enumerate(ranked_scenarios(result), start=1)
-    ]
-    return fitted_table(columns, rows, width)

@@ -30,6 +30,7 @@ from auditor.report.formatting import (
     clean_text,
     list_cost_label,
     reasons_text,
+    token_values,
 )
 from auditor.report.plan_sections import plan_sheet
 from auditor.report.reconciliation import (
@@ -125,14 +126,7 @@ def _fraction(percent: float | None) -> Value:
 
 
 def _token_values(counts: TokenCounts) -> list[Value]:
-    return [
-        counts.input_tokens,
-        counts.cache_read_tokens,
-        counts.cache_write_tokens,
-        counts.cache_write_1h_tokens,
-        counts.output_tokens,
-        counts.reasoning_tokens,
-    ]
+    return list(token_values(counts))
 
 
 def _summary_rows(result: AuditResult) -> list[Row]:
