@@ -187,7 +187,9 @@ def test_months_move_with_the_zone_and_nothing_else_does(run_cli, tmp_path: Path
         # The month list cost adds up to the same total in every zone.
         month_costs = sum(Decimal(m["list_cost"]) for m in result["usage_by_month"] if m["list_cost"])
         assert month_costs == sum(Decimal(m["list_cost"]) for m in utc["usage_by_month"] if m["list_cost"])
-        log, workload, daily = result["inputs"]
+        # Inputs are listed in name order (not the order given): find each by its file.
+        by_name = {Path(i["path"]).name: i for i in result["inputs"]}
+        log, workload, daily = (by_name[p.name] for p in inputs)
         local = sorted(_local_day(t, zone).isoformat() for t in TIMES)
         assert (log["period_start"], log["period_end"]) == (local[0], local[-1])
         # The daily buckets keep their days; the workload's half hours move like requests.
