@@ -333,6 +333,37 @@ def _rated(result: AuditResult) -> AuditResult:
     return result.model_copy(update={"scenarios": scenarios, "data_profile": profile})
 
 
+def test_the_best_safe_saving_passes_over_a_red_candidate(result: AuditResult, tmp_path: Path) -> None:
+    ranked = sorted(result.scenarios, key=lambda s: -s.savings)
+    red = RiskFinding(code="eu-transfer-unverified", severity="red", message="EU data outside the EU.", inputs={},
+                      sources=["GDPR Ch. V"])  # fmt: skip
+    levels = {ranked[0].candidate: ("red", [red]), ranked[1].candidate: ("amber", [])}
+    rated = result.model_copy(
+        update={
+            "scenarios": [
+                s.model_copy(update={"risk": Risk(level=levels.get(s.candidate, ("red", [red]))[0],
+                                                  compliance_score=50.0, operational_score=0.0,
+                                                  findings=levels.get(s.candidate, ("red", [red]))[1])})
+                for s in result.scenarios
+            ]
+        }
+    )  # fmt: skip
+    write_pdf(rated, tmp_path / "rated.pdf")
+    summary = _pages(tmp_path / "rated.pdf")[1]
+    assert f"Best safe saving {money(ranked[1].savings)}" in summary  # the amber one, not the larger red one
+    assert f"({money(ranked[0].savings)}), rates Red by eu-transfer-unverified" in summary
+    # Every candidate red: the largest saving not blocked, titled as such (never called safe).
+    all_red = result.model_copy(
+        update={"scenarios": [s.model_copy(update={"risk": Risk(level="red", compliance_score=70.0,
+                                                                operational_score=0.0, findings=[red])})
+                              for s in result.scenarios]}
+    )  # fmt: skip
+    write_pdf(all_red, tmp_path / "red.pdf")
+    summary = _pages(tmp_path / "red.pdf")[1]
+    assert f"Best saving not blocked {money(ranked[0].savings)}" in summary
+    assert f"Best safe saving {money(ranked[0].savings)}" not in summary
+
+
 def test_risk_register_and_checklists_show_levels_facts_and_tick_boxes(result: AuditResult, tmp_path: Path) -> None:
     rated = _rated(result)
     write_pdf(rated, tmp_path / "rated.pdf")

@@ -39,12 +39,21 @@ from auditor.result import AuditResult, Scenario, is_unpriced
 _COVER_FILES = 12  # input files named on the cover; the appendix lists them all
 
 
+SAFE_LEVELS = ("green", "amber")
+
+
 def best_safe_scenario(result: AuditResult) -> Scenario | None:
-    """The scenario with the largest savings that no hard gate blocks (unrated scenarios count as not blocked)."""
-    for s in ranked_scenarios(result):
-        if s.risk is None or s.risk.level != "blocked":
-            return s
-    return None
+    """The scenario with the largest savings rated green or amber (an unrated one counts as safe); when every
+    candidate is red or blocked, the largest saving not blocked (its red rating is shown with it); None when all
+    are blocked."""
+    ranked = ranked_scenarios(result)
+    safe = next((s for s in ranked if s.risk is None or s.risk.level in SAFE_LEVELS), None)
+    return safe or next((s for s in ranked if s.risk is not None and s.risk.level != "blocked"), None)
+
+
+def _safe_title(scenario: Scenario) -> str:
+    red = scenario.risk is not None and scenario.risk.level not in SAFE_LEVELS
+    return "Best saving not blocked" if red else "Best safe saving"
 
 
 def level_counts(result: AuditResult) -> str:
@@ -195,7 +204,7 @@ def _tiles(result: AuditResult) -> Table:
     else:
         level = level_of(safe.risk.level if safe.risk else None)
         safe_tile = _tile(
-            "Best safe saving",
+            _safe_title(safe),
             money(safe.savings),
             f"{percent(safe.savings_pct)} · {safe.candidate_name} · risk {LEVEL_TEXT[level].lower()}",
             LEVEL_COLOURS[level],
@@ -238,10 +247,12 @@ def overall_risk_text(result: AuditResult) -> tuple[str, str]:
         f"operational {risk.operational_score:g} of 100. All candidates: {level_counts(result)}."
     )
     best = ranked_scenarios(result)[0]
-    if best is not safe and best.risk is not None and best.risk.level == "blocked":
-        gate = next((f for f in best.risk.findings if f.severity == "blocking"), None)
-        why = f" by {gate.code}" if gate else ""
-        text += f" The largest saving, {best.candidate_name} ({money(best.savings)}), is blocked{why}."
+    if best is not safe and best.risk is not None and best.risk.level in ("red", "blocked"):
+        worst = "blocking" if best.risk.level == "blocked" else "red"
+        codes = sorted({f.code for f in best.risk.findings if f.severity == worst})
+        why = f" by {', '.join(codes)}" if codes else ""
+        rated = "is blocked" if best.risk.level == "blocked" else "rates Red"
+        text += f" The largest saving, {best.candidate_name} ({money(best.savings)}), {rated}{why}."
     return risk.level, text
 
 
@@ -328,7 +339,8 @@ def executive_summary(result: AuditResult) -> list[Flowable]:
         note(
             "Savings are over the audited period at the as-of date's list prices; the range puts every migration "
             "assumption at the end that lowers or raises the cost. Best safe saving: the largest saving of a "
-            "candidate no hard compliance gate blocks."
+            "candidate rated Green or Amber; when every candidate is Red or Blocked, the largest saving not blocked, "
+            "shown with its Red rating."
         ),
     ]
     heading = Heading("Executive summary", H1, 0, "summary")
