@@ -17,7 +17,16 @@ import click
 from rich.console import Console
 
 from auditor import __version__
-from auditor.cli_commands import COMMANDS, CSV_OPTION, parse_as_of
+from auditor.cli_commands import (
+    COMMANDS,
+    CSV_OPTION,
+    DEBUG_OPTION,
+    JSON_OPTION,
+    OUT_OPTION,
+    PDF_OPTION,
+    XLSX_OPTION,
+    parse_as_of,
+)
 from auditor.cli_gates import Gate, parse_gate, tripped
 from auditor.config import merged_values, options_from, plan_from
 from auditor.errors import AuditorError, ExitStatus, OptionError
@@ -241,19 +250,12 @@ def cli() -> None:
     show_default=True,
     help="Refuse a CSV file with a line (a row's fields together) longer than this many bytes.",
 )
-@click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
-@click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
-@click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Directory for audit-report.pdf and audit-report.xlsx when no output option is given.",
-)
+@JSON_OPTION
+@XLSX_OPTION
+@PDF_OPTION
+@OUT_OPTION
 @click.option("--quiet", is_flag=True, help="Print nothing but errors (and JSON when --json -).")
-@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@DEBUG_OPTION
 @click.option(
     "--config",
     "config_file",
@@ -349,7 +351,7 @@ def _check_inputs(inputs: tuple[Path, ...]) -> None:
 
 
 @cli.command(WIZARD, context_settings=CONTEXT, epilog=EXIT_CODES, short_help="The guided audit.")
-@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@DEBUG_OPTION
 def wizard(debug: bool) -> None:
     """Guided audit: pick files, check what was detected, choose the data profile, candidates, assumptions and
     outputs, confirm the assumption sheet, run. Prints the equivalent command and saves the answers to a TOML

@@ -62,6 +62,20 @@ def parse_as_of(_ctx: click.Context, _param: click.Parameter, value: str | None)
         raise click.BadParameter(f"'{value}' is not a date; use YYYY-MM-DD, e.g. 2026-11-27") from None
 
 
+# Output options shared by `audit run` and `audit render`.
+JSON_OPTION = click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
+XLSX_OPTION = click.option(
+    "--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here."
+)
+PDF_OPTION = click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
+OUT_OPTION = click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Directory for audit-report.pdf and audit-report.xlsx when no output option is given.",
+)
 CSV_OPTION = click.option(
     "--csv",
     "csv_dir",
@@ -69,7 +83,7 @@ CSV_OPTION = click.option(
     metavar="DIR",
     help="Write usage, usage by month, usage by project, scenarios and rejected rows as CSV files into DIR.",
 )
-_DEBUG = click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+DEBUG_OPTION = click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 
 
 # ---------------------------------------------------------------- formats
@@ -86,7 +100,7 @@ def importer_or_error(name: str) -> Importer:
 
 @click.command("formats", context_settings=CONTEXT, short_help="Supported input formats with an example header.")
 @click.argument("name", required=False)
-@_DEBUG
+@DEBUG_OPTION
 def formats(name: str | None, debug: bool) -> None:
     """Every supported input format with an example header (with NAME: its columns in full)."""
     out = _console()
@@ -280,7 +294,7 @@ def detected_table(found: list[Detected], why: bool = True) -> Table:
 @click.option(
     "--as-of", callback=parse_as_of, metavar="YYYY-MM-DD", help="Price the list cost as of this date. Default: today."
 )
-@_DEBUG
+@DEBUG_OPTION
 def detect(
     inputs: tuple[Path, ...],
     format_name: str | None,
@@ -347,7 +361,7 @@ def endpoint_line(model: CatalogModel) -> str:
     "--as-of", callback=parse_as_of, metavar="YYYY-MM-DD", help="Show the prices in force on this date. Default: today."
 )
 @click.option("--limit", default=25, show_default=True, metavar="N", help="Show at most N models.")
-@_DEBUG
+@DEBUG_OPTION
 def models(query: tuple[str, ...], as_of: date, limit: int, debug: bool) -> None:
     """Search the price catalog: each model's prices per token class (USD per million, at 12:00 UTC, standard
     tier), context window and the provider's endpoint profile (jurisdiction, processing, training, ZDR, BAA).
@@ -400,20 +414,13 @@ def _model_detail(out: Console, model: CatalogModel, as_of: date) -> None:
 
 @click.command("render", context_settings=CONTEXT, short_help="Write PDF, XLSX or JSON from a saved result.")
 @click.argument("result_file", metavar="RESULT.json", type=click.Path(path_type=Path))
-@click.option("--json", "json_path", metavar="PATH", help="Write the result as JSON ('-' for stdout).")
-@click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), help="Write the finance workbook here.")
-@click.option("--pdf", "pdf_path", type=click.Path(path_type=Path), help="Write the PDF report here.")
+@JSON_OPTION
+@XLSX_OPTION
+@PDF_OPTION
 @CSV_OPTION
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Directory for audit-report.pdf and audit-report.xlsx when no output option is given.",
-)
+@OUT_OPTION
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-@_DEBUG
+@DEBUG_OPTION
 def render(
     result_file: Path,
     json_path: str | None,
@@ -521,7 +528,7 @@ def diff_lines(old: AuditResult, new: AuditResult) -> list[str]:
 @click.command("diff", context_settings=CONTEXT, short_help="What changed between two audits, prices included.")
 @click.argument("old_file", metavar="OLD.json", type=click.Path(path_type=Path))
 @click.argument("new_file", metavar="NEW.json", type=click.Path(path_type=Path))
-@_DEBUG
+@DEBUG_OPTION
 def diff(old_file: Path, new_file: Path, debug: bool) -> None:
     """What changed between two audits (audit --json): as-of, period, spend, each candidate's projected cost,
     savings and risk level, and, when the as-of dates differ, the catalog price changes between them."""

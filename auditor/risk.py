@@ -265,17 +265,26 @@ def _split(values: Iterable[str]) -> list[str]:
     return [part.strip() for v in values for part in v.split(",") if part.strip()]
 
 
+def _checked(
+    names: Iterable[str], allowed: Sequence[str], kind: tuple[str, str], where: str, key: Callable[[str], str]
+) -> list[str]:
+    """`names` as their `key`, each once in first-given order; an unknown one is an OptionError naming `where`, with
+    close names or the allowed ones."""
+    out: list[str] = []
+    for name in names:
+        value = key(name)
+        if value not in allowed:
+            close = difflib.get_close_matches(value, allowed, n=2)
+            hint = f"did you mean {', '.join(close)}?" if close else f"{kind[1]}: " + ", ".join(allowed)
+            raise OptionError(f"{where}: unknown {kind[0]} '{name}'", hint)
+        if value not in out:
+            out.append(value)
+    return out
+
+
 def data_classes_of(names: Iterable[str], where: str) -> tuple[str, ...]:
     """Checked data class names (an unknown one, or 'none' with others, is an OptionError naming `where`)."""
-    classes: list[str] = []
-    for name in names:
-        key = name.lower()
-        if key not in DATA_CLASSES:
-            close = difflib.get_close_matches(key, DATA_CLASSES, n=2)
-            hint = f"did you mean {', '.join(close)}?" if close else "data classes: " + ", ".join(DATA_CLASSES)
-            raise OptionError(f"{where}: unknown data class '{name}'", hint)
-        if key not in classes:
-            classes.append(key)
+    classes = _checked(names, DATA_CLASSES, ("data class", "data classes"), where, str.lower)
     if "none" in classes and len(classes) > 1:
         raise OptionError(f"{where}: 'none' cannot be combined with other data classes", "give 'none' alone")
     return tuple(classes)
@@ -283,29 +292,19 @@ def data_classes_of(names: Iterable[str], where: str) -> tuple[str, ...]:
 
 def jurisdictions_of(names: Iterable[str], where: str) -> tuple[str, ...]:
     """Checked jurisdiction codes (CN/China, GB and EEA accepted as aliases)."""
-    out: list[str] = []
-    for name in names:
-        key = _JURISDICTION_ALIASES.get(name.upper(), name.upper())
-        if key not in JURISDICTIONS:
-            close = difflib.get_close_matches(key, JURISDICTIONS, n=2)
-            hint = f"did you mean {', '.join(close)}?" if close else "jurisdictions: " + ", ".join(JURISDICTIONS)
-            raise OptionError(f"{where}: unknown jurisdiction '{name}'", hint)
-        if key not in out:
-            out.append(key)
-    return tuple(out)
+    return tuple(
+        _checked(
+            names,
+            JURISDICTIONS,
+            ("jurisdiction", "jurisdictions"),
+            where,
+            lambda n: _JURISDICTION_ALIASES.get(n.upper(), n.upper()),
+        )
+    )
 
 
 def sectors_of(names: Iterable[str], where: str) -> tuple[str, ...]:
-    out: list[str] = []
-    for name in names:
-        key = name.lower()
-        if key not in SECTORS:
-            close = difflib.get_close_matches(key, SECTORS, n=2)
-            hint = f"did you mean {', '.join(close)}?" if close else "sectors: " + ", ".join(SECTORS)
-            raise OptionError(f"{where}: unknown sector '{name}'", hint)
-        if key not in out:
-            out.append(key)
-    return tuple(out)
+    return tuple(_checked(names, SECTORS, ("sector", "sectors"), where, str.lower))
 
 
 def parse_profile(

@@ -117,3 +117,8 @@ def cost_range(scenario: Scenario, none: str = NOT_STATED) -> str:
 def token_values(counts: TokenCounts) -> list[int]:
     """The six token classes of `counts`, in the order reports show them (`TOKEN_COLUMNS`)."""
     return [getattr(counts, column) for column in TOKEN_COLUMNS]
+
+
+def fraction(percent: float | None) -> float | None:
+    """A percentage as the fraction a percent-formatted cell holds (86.3159 -> 0.863159, no float noise)."""
+    return None if percent is None else float(Decimal(repr(percent)) / 100)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from reportlab.platypus import Flowable, Paragraph
 
-from auditor.report.formatting import money, percent, tokens
+from auditor.report.formatting import fraction, money, percent, tokens
 from auditor.report.pdf_layout import BODY, BULLET, NOTE, WIDTH, block, section, subsection
 from auditor.report.pdf_tables import Cell, Column, esc, fitted_table
 from auditor.result import AuditResult, Plan, PlanSegment, PortfolioShare
@@ -232,10 +232,6 @@ PLAN_HEADERS = [
 ]  # fmt: skip
 
 
-def _fraction(pct: float | None) -> float | None:
-    return None if pct is None else float(Decimal(repr(pct)) / 100)
-
-
 def plan_sheet(result: AuditResult) -> tuple[list[str], list[list[SheetValue]]]:
     """The "Plan" sheet: one long table (a section column to filter on) of every part of the plan."""
     plan = result.plan
@@ -251,13 +247,13 @@ def plan_sheet(result: AuditResult) -> tuple[list[str], list[list[SheetValue]]]:
         rows.append(["segment", *head, None, "savings", s.savings, s.requests, None, " ".join(s.reasons)])
         rows.append(["segment", *head, None, "savings forgone", s.savings_forgone, None, None, None])
         rows.append(["segment", *head, None, "baseline cost", s.baseline_cost, None, None, None])
-        rows.append(["quality", *head, None, s.quality.status, None, None, _fraction(s.quality.coverage_pct),
+        rows.append(["quality", *head, None, s.quality.status, None, None, fraction(s.quality.coverage_pct),
                      s.quality.message])  # fmt: skip
         if s.evaluation_required:
             rows.append(["quality", *head, None, "evaluation required", None, None, None, s.evaluation_required])
         for p in s.phases:
             at = [*head, p.name]
-            share = _fraction(p.traffic_share_pct)
+            share = fraction(p.traffic_share_pct)
             rows.append(["phase", *at, "duration (days)", None, p.min_days, share, None])
             if p.min_requests is not None:
                 rows.append(["phase", *at, "requests", None, p.min_requests, share, None])
@@ -272,19 +268,19 @@ def plan_sheet(result: AuditResult) -> tuple[list[str], list[list[SheetValue]]]:
     rows += [["benchmark", None, None, None, None, None, "compare", None, None, None, c] for c in bench.compare]
     for v in plan.negotiation.vendors:
         rows.append(["negotiation", v.vendor, None, None, None, None, "effective rate per Mtok", v.effective_rate,
-                     v.billed_tokens, _fraction(v.discount_vs_list_pct), v.message])  # fmt: skip
+                     v.billed_tokens, fraction(v.discount_vs_list_pct), v.message])  # fmt: skip
         rows.append(["negotiation", v.vendor, None, None, None, None, "list rate per Mtok", v.list_rate,
                      v.list_tokens, None, None])  # fmt: skip
         for a in v.alternatives:
             rows.append(["negotiation", v.vendor, a.candidate, None, a.rating, None, "alternative rate per Mtok",
-                         a.rate_per_mtok, v.priced_tokens, _fraction(v.price_cut_to_match_pct)
+                         a.rate_per_mtok, v.priced_tokens, fraction(v.price_cut_to_match_pct)
                          if a is v.alternatives[0] else None, a.candidate_name])  # fmt: skip
     for kind, shares in (("provider", plan.portfolio.by_provider), ("jurisdiction", plan.portfolio.by_jurisdiction)):
         for sh in shares:
             rows.append(["portfolio", sh.name, None, None, None, None, f"{kind} before", sh.before_cost, None,
-                         _fraction(sh.before_pct), None])  # fmt: skip
+                         fraction(sh.before_pct), None])  # fmt: skip
             rows.append(["portfolio", sh.name, None, None, None, None, f"{kind} after", sh.after_cost, None,
-                         _fraction(sh.after_pct), None])  # fmt: skip
+                         fraction(sh.after_pct), None])  # fmt: skip
     return PLAN_HEADERS, rows
 
 

@@ -28,6 +28,7 @@ from auditor.report.formatting import (
     UNPRICED,
     best_scenario,
     clean_text,
+    fraction,
     list_cost_label,
     reasons_text,
     token_values,
@@ -121,8 +122,8 @@ def _money_or(value: Decimal | None, missing: str) -> Value:
 
 
 def _fraction(percent: float | None) -> Value:
-    """A percentage as the fraction a percent-formatted cell holds (86.3159 -> 0.863159, no float noise)."""
-    return NOT_STATED if percent is None else float(Decimal(repr(percent)) / 100)
+    value = fraction(percent)
+    return NOT_STATED if value is None else value
 
 
 def _token_values(counts: TokenCounts) -> list[Value]:
