@@ -1,14 +1,20 @@
-"""Benchmark: end-to-end audits of generated request logs, beside DuckDB's bare group-by of the same file.
+"""Benchmark: end-to-end audits of generated logs beside DuckDB's bare group-by of the same file, and of the samples.
 
-Usage: `python bench/run.py [--tz ZONE] [ROWS ...]` (default 1000000 5000000 20000000; `--tz` audits with days
-grouped in that time zone). Needs the `bench` extra (duckdb).
-Each measurement runs in its own process so its peak memory (max RSS) is its own. Prints one table.
+Usage:
+  `python bench/run.py [--tz ZONE] [--format openrouter|openai-usage] [ROWS ...]` (default format openrouter,
+  sizes 1000000 5000000 20000000; `--tz` audits with days grouped in that time zone; `openai-usage` is a bucketed
+  export: one row per model, key and minute);
+  `python bench/run.py samples [ROUNDS]` audits the bundled `samples/` (PDF and XLSX, as `audit samples/` does)
+  ROUNDS times (default 3) and prints each stage's lowest and median wall and CPU time, Python imports included.
+Each measurement runs in its own process so its peak memory (max RSS) and CPU time are its own. Needs the
+`bench` extra (duckdb). Prints tables in Markdown, for `docs/benchmarks.md`.
 """
 
 from __future__ import annotations
 
 import json
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -17,90 +23,145 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
+SAMPLES = HERE.parent / "samples"
 AS_OF = date(2026, 11, 27)
+FORMATS = ("openrouter", "openai-usage")
 
+# Stage wall and CPU times: the run's own hook for the audit's stages, the writers timed one by one. Process CPU
+# time counts every thread (DuckDB scans on all cores), so CPU above wall means the stage ran in parallel.
 _AUDIT = """
-import json, resource, sys, time
+import time
+start, start_cpu = time.perf_counter(), time.process_time()
+import json, resource, sys
 from datetime import date
 from pathlib import Path
 from auditor.options import AuditOptions
 from auditor.outputs import OutputPlan, write_outputs
 from auditor.pipeline import run_audit
+import auditor.report.pdf, auditor.report.xlsx
 from pricing.catalog import default_candidates
-# The 17 default candidates and 3 more: re-pricing 20 candidates is one of the measured figures.
+stages = {"Python imports": (time.perf_counter() - start, time.process_time() - start_cpu)}
+cpu = [time.process_time()]
+def lap(name, seconds):
+    now = time.process_time(); stages[name] = (seconds, now - cpu[0]); cpu[0] = now
+inputs, as_of, out, zone, extra = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4], sys.argv[5] == "extra"
+# With `extra`: the defaults and 3 more candidates (re-pricing 20 candidates is one of the measured figures).
 candidates = [c.ref for c in default_candidates()] + ["openai:gpt-5-nano", "anthropic:claude-haiku-5-5",
-                                                     "moonshotai:kimi-k3"]
-stages = {}
-start = time.perf_counter()
-options = AuditOptions(inputs=(Path(sys.argv[1]),), as_of=date.fromisoformat(sys.argv[2]), candidates=candidates,
-                       timezone=sys.argv[4])
-result = run_audit(options, on_stage=lambda name, s: stages.__setitem__(name, s))
-out = Path(sys.argv[3])
+                                                     "moonshotai:kimi-k3"] if extra else []
+options = AuditOptions(inputs=(Path(inputs),), as_of=date.fromisoformat(as_of), candidates=tuple(candidates),
+                       timezone=zone)
+result = run_audit(options, on_stage=lap)
 for name, plan in (("write JSON", OutputPlan(out / "r.json", False, None, None)),
                    ("write XLSX", OutputPlan(None, False, out / "r.xlsx", None)),
                    ("write PDF", OutputPlan(None, False, None, out / "r.pdf"))):
-    t = time.perf_counter(); write_outputs(result, plan); stages[name] = time.perf_counter() - t
-stages["total"] = time.perf_counter() - start
+    t, c = time.perf_counter(), time.process_time()
+    write_outputs(result, plan)
+    stages[name] = (time.perf_counter() - t, time.process_time() - c)
+stages["total"] = (time.perf_counter() - start, time.process_time() - start_cpu)
 print(json.dumps({"stages": stages, "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+
+# model × key × day × hour, sums of the token and cost columns: the least any audit of the file has to do.
+_REFERENCE_SQL = {
+    "openrouter": """
+  SELECT model_permaslug, api_key_name, CAST(created_at AS DATE) AS day, hour(CAST(created_at AS TIMESTAMP)) AS h,
+         sum(tokens_prompt), sum(tokens_completion), sum(tokens_reasoning), sum(tokens_cached), sum(cost_total)
+  FROM read_csv('{path}', header=true) GROUP BY ALL""",
+    "openai-usage": """
+  SELECT model, api_key_id, CAST(to_timestamp(start_time) AS DATE) AS day, hour(to_timestamp(start_time)) AS h,
+         sum(num_model_requests), sum(input_tokens), sum(output_tokens), sum(input_cached_tokens)
+  FROM read_csv('{path}', header=true) GROUP BY ALL""",
+}
 
 _DUCKDB = """
 import json, resource, sys, time
 import duckdb
-start = time.perf_counter()
-duckdb.sql(f'''
-  SELECT model_permaslug, api_key_name, CAST(created_at AS DATE) AS day, hour(CAST(created_at AS TIMESTAMP)) AS h,
-         sum(tokens_prompt), sum(tokens_completion), sum(tokens_reasoning), sum(tokens_cached), sum(cost_total)
-  FROM read_csv('{sys.argv[1]}', header=true) GROUP BY ALL''').fetchall()
-print(json.dumps({"seconds": time.perf_counter() - start,
+start, start_cpu = time.perf_counter(), time.process_time()
+duckdb.sql(sys.argv[1]).fetchall()
+print(json.dumps({"seconds": time.perf_counter() - start, "cpu": time.process_time() - start_cpu,
                   "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
 def _run(code: str, *args: str) -> dict[str, object]:
-    done = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"bench: the measured process failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def bench(rows: int, zone: str = "UTC") -> None:
-    path = DATA / f"openrouter_{rows}.csv"
+def bench(rows: int, kind: str = "openrouter", zone: str = "UTC") -> None:
+    path = DATA / f"{kind.replace('-', '_')}_{rows}.csv"
     if not path.exists():
         t = time.perf_counter()
         # In a child process: Linux keeps a process's peak RSS across fork and exec, so a parent that
         # generated the file would inflate the measured children's peak memory.
-        subprocess.run([sys.executable, str(HERE / "generate.py"), "openrouter", str(rows), str(path)], check=True)
+        subprocess.run([sys.executable, str(HERE / "generate.py"), kind, str(rows), str(path)], check=True)
         print(f"# generated {path.name} ({path.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t:.1f} s")
-    out = DATA / f"out_{rows}"
+    out = DATA / f"out_{kind}_{rows}"
     out.mkdir(exist_ok=True)
-    audit = _run(_AUDIT, str(path), AS_OF.isoformat(), str(out), zone)
-    duck = _run(_DUCKDB, str(path))
-    stages: dict[str, float] = audit["stages"]  # type: ignore[assignment]
-    ingest = stages["ingest and aggregate"]
-    print(
-        f"\n## {rows:,} requests ({path.stat().st_size / 2**20:,.0f} MiB)" + (f", --tz {zone}" if zone != "UTC" else "")
-    )
-    print("| stage | seconds | rows/s |\n|---|---:|---:|")
-    for name, seconds in stages.items():
-        rate = f"{rows / seconds:,.0f}" if name in ("ingest and aggregate", "total") else ""
-        print(f"| {name} | {seconds:.2f} | {rate} |")
-    print(f"| DuckDB bare group-by (reference) | {duck['seconds']:.2f} | {rows / float(duck['seconds']):,.0f} |")  # type: ignore[arg-type]
+    audit = _run(_AUDIT, str(path), AS_OF.isoformat(), str(out), zone, "extra")
+    duck = _run(_DUCKDB, _REFERENCE_SQL[kind].format(path=path))
+    stages: dict[str, list[float]] = audit["stages"]  # type: ignore[assignment]
+    duck_seconds, duck_cpu = float(duck["seconds"]), float(duck["cpu"])  # type: ignore[arg-type]
+    timed = [(name, wall, cpu) for name, (wall, cpu) in stages.items() if name != "Python imports"]
+    # The audit from its start, imports left out (they are in the samples figures).
+    total = sum(wall for name, wall, _ in timed if name != "total")
+    total_cpu = sum(cpu for name, _, cpu in timed if name != "total")
+    title = f"{rows:,} {'requests' if kind == 'openrouter' else 'bucket rows'} ({path.stat().st_size / 2**20:,.0f} MiB"
+    print(f"\n## {title}, {kind}{', --tz ' + zone if zone != 'UTC' else ''})")
+    print("| stage | seconds | CPU seconds | rows/s |\n|---|---:|---:|---:|")
+    for name, wall, cpu in timed:
+        wall, cpu = (total, total_cpu) if name == "total" else (wall, cpu)
+        rate = f"{rows / wall:,.0f}" if name in ("ingest and aggregate", "total") else ""
+        print(f"| {name} | {wall:.2f} | {cpu:.2f} | {rate} |")
+    print(f"| DuckDB bare group-by (reference) | {duck_seconds:.2f} | {duck_cpu:.2f} | {rows / duck_seconds:,.0f} |")
+    ingest = stages["ingest and aggregate"][0]
     print(
         f"\npeak memory: audit {audit['max_rss_mib']:.0f} MiB, DuckDB {duck['max_rss_mib']:.0f} MiB; "
-        f"end-to-end / DuckDB = {stages['total'] / float(duck['seconds']):.2f}x; "  # type: ignore[arg-type]
-        f"ingest / DuckDB = {ingest / float(duck['seconds']):.2f}x"
-    )  # type: ignore[arg-type]
+        f"end-to-end / DuckDB = {total / duck_seconds:.2f}x; ingest / DuckDB = {ingest / duck_seconds:.2f}x"
+    )
+
+
+def bench_samples(rounds: int) -> None:
+    """The `audit samples/` figures: each stage's lowest and median over `rounds` runs, in separate processes."""
+    runs = []
+    for i in range(rounds):
+        out = DATA / f"out_samples_{i}"
+        out.mkdir(parents=True, exist_ok=True)
+        runs.append(_run(_AUDIT, str(SAMPLES), "2026-11-28", str(out), "UTC", "defaults"))
+    names = list(runs[0]["stages"])  # type: ignore[call-overload]
+    files = sum(1 for p in SAMPLES.rglob("*") if p.is_file() and p.name != "README.md")
+    print(f"\n## samples/ ({files} files), PDF and XLSX, {rounds} runs")
+    print("| stage | wall, lowest | wall, median | CPU, lowest | CPU, median |\n|---|---:|---:|---:|---:|")
+    for name in names:
+        walls = [r["stages"][name][0] for r in runs]  # type: ignore[index]
+        cpus = [r["stages"][name][1] for r in runs]  # type: ignore[index]
+        print(
+            f"| {name} | {min(walls):.2f} | {statistics.median(walls):.2f} | {min(cpus):.2f} | "
+            f"{statistics.median(cpus):.2f} |"
+        )
+    print(f"\npeak memory: {max(float(r['max_rss_mib']) for r in runs):.0f} MiB")  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    tz = "UTC"
-    if args[:1] == ["--tz"]:
-        tz, args = args[1], args[2:]
-    sizes = [int(a) for a in args] or [1_000_000, 5_000_000, 20_000_000]
     print(
         f"# machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
         f"{date.today().isoformat()}"
     )
     DATA.mkdir(exist_ok=True)
-    for n in sizes:
-        bench(n, tz)
+    if args[:1] == ["samples"]:
+        bench_samples(int(args[1]) if len(args) > 1 else 3)
+        sys.exit(0)
+    tz, kind = "UTC", "openrouter"
+    while args[:1] in (["--tz"], ["--format"]):
+        if args[0] == "--tz":
+            tz = args[1]
+        elif args[1] in FORMATS:
+            kind = args[1]
+        else:
+            sys.exit(f"--format: one of {', '.join(FORMATS)}")
+        args = args[2:]
+    for n in [int(a) for a in args] or [1_000_000, 5_000_000, 20_000_000]:
+        bench(n, kind, tz)

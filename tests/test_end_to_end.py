@@ -89,12 +89,16 @@ def test_two_runs_give_byte_identical_json(tmp_path: Path) -> None:
 
 
 def test_results_do_not_depend_on_the_block_size(tmp_path: Path) -> None:
-    log = tmp_path / "openrouter.csv"
+    log, buckets = tmp_path / "openrouter.csv", tmp_path / "openai_usage.csv"
     generate("openrouter", 20_000, log)
-    inputs = (log, *CORE_SAMPLES)
+    generate("openai-usage", 5_000, buckets)  # a bucketed export: one row per model, key and minute
+    inputs = (log, buckets, *CORE_SAMPLES)
     one_block = run_audit(AuditOptions(inputs=inputs, as_of=AS_OF, block_bytes=1 << 30))
     tiny_blocks = run_audit(AuditOptions(inputs=inputs, as_of=AS_OF, block_bytes=16 * 1024))
     assert render_json(one_block) == render_json(tiny_blocks)
+    used = {Path(f.path).name: (f.format, f.rows_used) for f in one_block.inputs}
+    assert used["openrouter.csv"] == ("openrouter_logs_csv", 20_000)
+    assert used["openai_usage.csv"] == ("openai_usage_csv", 5_000)
 
 
 def test_plain_run_writes_pdf_and_xlsx_into_out_dir(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
