@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.errors import AuditorError, OptionError
+from auditor.report.aside import render_aside
 from auditor.report.files import all_or_nothing
 from auditor.report.json_out import render_json, write_json
 from auditor.result import AuditResult
@@ -69,6 +70,22 @@ def _write_all(result: AuditResult, plan: OutputPlan, focus: FocusLedger | None)
     if plan.json_to_stdout:
         sys.stdout.write(render_json(result))
         sys.stdout.flush()
+    if plan.pdf_path is None:
+        return _write_files(result, plan, focus)
+    from auditor.report.pdf import pdf_bytes, write_pdf
+
+    pdf_path = plan.pdf_path
+    # The PDF renders in a child process while this one writes the other files (when there are others).
+    others = replace(plan, json_to_stdout=False, pdf_path=None)
+    if others == OutputPlan(None, False, None, None):
+        return _writing(pdf_path, lambda path: write_pdf(result, path))
+    with render_aside(pdf_bytes, result) as collect_pdf:
+        written = _write_files(result, others, focus)
+        return written + _writing(pdf_path, lambda path: write_pdf(result, path, collect_pdf()))
+
+
+def _write_files(result: AuditResult, plan: OutputPlan, focus: FocusLedger | None) -> list[Path]:
+    """Every file of `plan` but the PDF, which `_write_all` writes."""
     written: list[Path] = []
     if plan.json_path is not None:
         written += _writing(plan.json_path, lambda path: write_json(result, path))
@@ -76,10 +93,6 @@ def _write_all(result: AuditResult, plan: OutputPlan, focus: FocusLedger | None)
         from auditor.report.xlsx import write_xlsx
 
         written += _writing(plan.xlsx_path, lambda path: write_xlsx(result, path))
-    if plan.pdf_path is not None:
-        from auditor.report.pdf import write_pdf
-
-        written += _writing(plan.pdf_path, lambda path: write_pdf(result, path))
     if plan.csv_dir is not None:
         from auditor.report.csv_out import FILES, write_csv
 

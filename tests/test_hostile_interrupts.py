@@ -49,13 +49,14 @@ def _digests(out: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())}
 
 
-def _interrupt_while_writing_the_pdf(source: Path, out: Path, sig: signal.Signals) -> int:
-    """Start a run; send `sig` as soon as its PDF's temporary file appears; return its exit status."""
+def _interrupt_while_writing(source: Path, out: Path, sig: signal.Signals) -> int:
+    """Start a run; send `sig` as soon as its first temporary file appears (its outputs are being written: the files
+    written wait for the PDF, which renders meanwhile); return its exit status."""
     process = subprocess.Popen(_command(source, out), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     try:
-        while not list(out.glob(".report.pdf.*.partial")):
-            assert process.poll() is None, "the run ended before it wrote its PDF: nothing was interrupted"
+        while not list(out.glob(".report.*.partial")):
+            assert process.poll() is None, "the run ended before it wrote its outputs: nothing was interrupted"
             assert time.monotonic() < deadline
             time.sleep(0.002)
         process.send_signal(sig)
@@ -77,7 +78,7 @@ def previous(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 def test_sigkill_while_writing_leaves_the_previous_reports(previous: tuple[Path, dict[str, str]]) -> None:
     out, before = previous
-    status = _interrupt_while_writing_the_pdf(SECOND, out, signal.SIGKILL)
+    status = _interrupt_while_writing(SECOND, out, signal.SIGKILL)
     assert status == -signal.SIGKILL
     assert {n: d for n, d in _digests(out).items() if not n.startswith(".")} == before
     leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
@@ -93,7 +94,7 @@ def test_sigint_while_writing_leaves_the_previous_reports_and_nothing_else(
     previous: tuple[Path, dict[str, str]],
 ) -> None:
     out, before = previous
-    status = _interrupt_while_writing_the_pdf(SECOND, out, signal.SIGINT)
+    status = _interrupt_while_writing(SECOND, out, signal.SIGINT)
     assert status == 2
     assert _digests(out) == before  # no temporary file either
 

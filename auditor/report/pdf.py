@@ -9,6 +9,7 @@ bytes.
 from __future__ import annotations
 
 import calendar
+import io
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -85,15 +86,15 @@ from auditor.result import (
     is_unpriced,
 )
 
-__all__ = ["WIDTH", "build_story", "write_pdf"]
+__all__ = ["WIDTH", "build_story", "pdf_bytes", "write_pdf"]
 
 
 class _AuditDoc(BaseDocTemplate):  # type: ignore[misc]  # reportlab ships no types
     """A4 with one frame, a "page N of M" footer, the outline and contents built from `Heading`s."""
 
-    def __init__(self, path: Path, result: AuditResult) -> None:
+    def __init__(self, out: io.BytesIO, result: AuditResult) -> None:
         super().__init__(
-            str(path),
+            out,
             pagesize=A4,
             invariant=1,
             leftMargin=MARGIN,
@@ -696,11 +697,19 @@ def build_story(result: AuditResult) -> list[Flowable]:
     return [flowable for build in SECTIONS for flowable in build(result)]
 
 
-def write_pdf(result: AuditResult, path: Path) -> None:
-    """Render the PDF report of `result` to `path` (written atomically)."""
+def pdf_bytes(result: AuditResult) -> bytes:
+    """The PDF report of `result`, as the file's bytes."""
     register_fonts()
+    buffer = io.BytesIO()
+    _AuditDoc(buffer, result).multiBuild(build_story(result))
+    return buffer.getvalue()
+
+
+def write_pdf(result: AuditResult, path: Path, data: bytes | None = None) -> None:
+    """Write the PDF report of `result` (or its bytes `data`, already rendered) to `path`, atomically."""
+    content = pdf_bytes(result) if data is None else data
 
     def write(tmp: Path) -> None:
-        _AuditDoc(tmp, result).multiBuild(build_story(result))
+        tmp.write_bytes(content)
 
     write_atomically(path, write)

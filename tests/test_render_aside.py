@@ -1,0 +1,76 @@
+"""Rendering the PDF in a child process while the other outputs are written: same bytes, errors raised here."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from auditor.options import AuditOptions
+from auditor.outputs import OutputPlan, write_outputs
+from auditor.pipeline import run_audit
+from auditor.report.aside import render_aside
+from auditor.report.pdf import pdf_bytes
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+FORKS = sys.platform == "linux" and (os.cpu_count() or 1) > 1
+
+
+def _pid(_: object) -> bytes:
+    return str(os.getpid()).encode()
+
+
+def _no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_forks_where_it_can() -> None:
+    # On a multi-core Linux machine with one thread the render runs in a child: the test below then covers it.
+    assert threading.active_count() == 1
+    with render_aside(_pid, None) as collect:
+        pid = int(collect())
+    assert (pid != os.getpid()) == FORKS
+    assert _no_children_left()
+
+
+def test_a_failing_child_is_rendered_again_here() -> None:
+    parent = os.getpid()
+
+    def fails_in_a_child(_: object) -> bytes:
+        if os.getpid() != parent:
+            raise RuntimeError("child")
+        return b"rendered here"
+
+    with render_aside(fails_in_a_child, None) as collect:
+        assert collect() == b"rendered here"
+
+
+def test_an_error_of_the_render_is_raised_here() -> None:
+    def fails(_: object) -> bytes:
+        raise ValueError("bad chart")
+
+    with pytest.raises(ValueError, match="bad chart"), render_aside(fails, None) as collect:
+        collect()
+    assert _no_children_left()
+
+
+def test_a_child_not_collected_is_ended_with_the_block() -> None:
+    with pytest.raises(KeyError), render_aside(lambda _: b"x" * 1_000_000, None):
+        raise KeyError("the workbook failed")  # the PDF's bytes are never collected
+    assert _no_children_left()
+
+
+def test_the_pdf_written_beside_other_outputs_is_the_one_rendered_alone(tmp_path: Path) -> None:
+    result = run_audit(AuditOptions(inputs=(SAMPLES / "openrouter_logs_csv",), as_of=date(2026, 11, 27)))
+    written = write_outputs(result, OutputPlan(tmp_path / "r.json", False, tmp_path / "r.xlsx", tmp_path / "r.pdf"))
+    assert written == [tmp_path / "r.json", tmp_path / "r.xlsx", tmp_path / "r.pdf"]
+    assert (tmp_path / "r.pdf").read_bytes() == pdf_bytes(result)
+    assert _no_children_left()
