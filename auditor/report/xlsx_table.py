@@ -98,40 +98,49 @@ class Cells:
             found = self._styles[key] = f' s="{cell.style_id}"' if cell.has_style else ""
         return found
 
-    def cell(self, ref: str, value: Value, font: str | None = None, number_format: str | None = None) -> str:
-        """The XML of one cell ("": none); `number_format` replaces the format of a number."""
+    def cell(
+        self, ref: str, value: Value, font: str | None = None, number_format: str | None = None
+    ) -> tuple[str, int]:
+        """The XML of one cell ("": none) and roughly how many characters it shows; `number_format` replaces the
+        format of a number."""
+        if value is None:
+            return "", 0
         if isinstance(value, str):
             text = clean_text(value)[:_MAX_TEXT]
-            wrap = font is None and len(value) <= _WRAP_UP_TO and _shown_width(value) > _MAX_WIDTH
+            width = max(len(line) for line in value.splitlines() or [""])
+            wrap = font is None and width > _MAX_WIDTH and len(value) <= _WRAP_UP_TO
             s = self.style((None, font, wrap, text.startswith(FORMULA_STARTS)))
             if not text:
-                return f'<c r="{ref}"{s} t="inlineStr" />'
+                return f'<c r="{ref}"{s} t="inlineStr" />', width
             stripped = text.strip()
             space = ' xml:space="preserve"' if stripped and stripped != text else ""
-            return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>'
+            return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>', width
         if isinstance(value, Formula):
             s = self.style((value.number_format, font, False, False))
             formula = _escape(value.text[1:])
             cached = value.cached
             if cached is None:
-                return f'<c r="{ref}"{s}><f>{formula}</f><v /></c>'
+                return f'<c r="{ref}"{s}><f>{formula}</f><v /></c>', 0
             if isinstance(cached, str):
-                return f'<c r="{ref}"{s} t="str"><f>{formula}</f><v>{_escape(cached)}</v></c>'
+                return f'<c r="{ref}"{s} t="str"><f>{formula}</f><v>{_escape(cached)}</v></c>', _shown_width(cached)
             number = format(cached, "f") if isinstance(cached, Decimal) else str(cached)
-            return f'<c r="{ref}"{s}><f>{formula}</f><v>{number}</v></c>'
+            return f'<c r="{ref}"{s}><f>{formula}</f><v>{number}</v></c>', _shown_width(cached)
         if isinstance(value, Input):
             s = self.style((value.number_format, "input", False, False))
             if value.value is None:
-                return f'<c r="{ref}"{s} t="n" />'
-            return f'<c r="{ref}"{s} t="n"><v>{safe_string(value.value)}</v></c>'
-        if value is None:
-            return ""
+                return f'<c r="{ref}"{s} t="n" />', 0
+            return f'<c r="{ref}"{s} t="n"><v>{float(value.value):.16g}</v></c>', _shown_width(value.value)
         if isinstance(value, bool):
-            return f'<c r="{ref}"{self.style((None, font, False, False))} t="b"><v>{int(value)}</v></c>'
+            return f'<c r="{ref}"{self.style((None, font, False, False))} t="b"><v>{int(value)}</v></c>', 1
         s = self.style((number_format or _number_format(value), font, False, False))
+        # numbers as openpyxl writes them: '%.16g' of the float (a Decimal's own format would differ)
+        if isinstance(value, int):
+            return f'<c r="{ref}"{s} t="n"><v>{float(value):.16g}</v></c>', len(f"{value:,}")
+        if isinstance(value, Decimal):
+            return f'<c r="{ref}"{s} t="n"><v>{float(value):.16g}</v></c>', len(f"{value:,.2f}") + 1
         if isinstance(value, date):
-            return f'<c r="{ref}"{s} t="n"><v>{safe_string(to_excel(value))}</v></c>'
-        return f'<c r="{ref}"{s} t="n"><v>{safe_string(value)}</v></c>'
+            return f'<c r="{ref}"{s} t="n"><v>{safe_string(to_excel(value))}</v></c>', 10
+        return f'<c r="{ref}"{s} t="n"><v>{safe_string(value)}</v></c>', _shown_width(value)
 
 
 def _escape(text: str) -> str:
@@ -187,16 +196,18 @@ def write_table(
     (in place of the one their type gives)."""
     letters = [get_column_letter(c) for c in range(1, len(headers) + 1)]
     overrides = [(formats or {}).get(c) for c in range(1, len(headers) + 1)]
-    xml = ['<row r="1">', *(cells.cell(f"{x}1", h, "header") for x, h in zip(letters, headers, strict=True)), "</row>"]
+    xml = ['<row r="1">', *(cells.cell(f"{x}1", h, "header")[0] for x, h in zip(letters, headers, strict=True))]
     shown = [len(h) + 2 for h in headers]  # +2 leaves room for the filter button
     for r, row in enumerate(rows, start=2):
-        xml.append(f'<row r="{r}">')
+        xml.append(f'</row><row r="{r}">')
         for c, value in enumerate(row):
-            xml.append(cells.cell(f"{letters[c]}{r}", value, number_format=overrides[c]))
-            shown[c] = max(shown[c], _shown_width(value))
-        xml.append("</row>")
+            cell, width = cells.cell(f"{letters[c]}{r}", value, number_format=overrides[c])
+            xml.append(cell)
+            if width > shown[c]:
+                shown[c] = width
+    xml.append("</row>")
     for n, note in enumerate(notes, start=len(rows) + 3):
-        xml += [f'<row r="{n}">', cells.cell(f"A{n}", note, "note"), "</row>"]
+        xml += [f'<row r="{n}">', cells.cell(f"A{n}", note, "note")[0], "</row>"]
     last_row = len(rows) + 2 + len(notes) if notes else len(rows) + 1
     cells.sheets[sheet.title] = (f"A1:{letters[-1]}{last_row}", "".join(xml))
     for c, width in enumerate(shown, start=1):
