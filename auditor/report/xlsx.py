@@ -11,13 +11,12 @@ text from inputs is always stored as text (`auditor/report/xlsx_table.py`), neve
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl import Workbook, load_workbook
 
 from auditor.report import xlsx_live as live
 from auditor.report.files import write_atomically
@@ -45,10 +44,10 @@ from auditor.report.xlsx_table import (
     COUNT_FORMAT,
     MONEY_FORMAT,
     PERCENT_FORMAT,
-    Cache,
+    Cells,
     Row,
     Value,
-    cache_values,
+    finish,
     write_table,
 )
 from auditor.result import NO_PROJECT, AuditResult, MonthlyUsage, ProjectUsage, TokenCounts, UsageEntry
@@ -268,54 +267,51 @@ def _commitment_rows(result: AuditResult) -> list[Row]:
     ]  # fmt: skip
 
 
-Sheet = Callable[[Worksheet], None]
-
-
 def build_workbook(result: AuditResult) -> Workbook:
-    """The workbook of `result` (its formula cells without cached values: `xlsx_bytes` writes them)."""
-    return build_with_cache(result)[0]
+    """The workbook of `result`, as a reader of the file sees it (every cell, formulas with cached values)."""
+    return load_workbook(io.BytesIO(xlsx_bytes(result)))
 
 
-def build_with_cache(result: AuditResult) -> tuple[Workbook, Cache]:
-    """The workbook of `result`, and the cached values of its formula cells (sheet title → cell → value)."""
+def build_with_cells(result: AuditResult) -> tuple[Workbook, Cells]:
+    """The workbook of `result` without its cells, and the cells of each sheet (`finish` writes them in)."""
     book = Workbook()
     book.remove(book.active)
-    cache: Cache = {}
     model = result.cost_model
     summary = _summary_rows(result)
     baseline_row = len(summary) + 2 if model is not None else None
     baseline_cell = f"$B${baseline_row}" if baseline_row is not None else None
     titles = ["Summary", live.ASSUMPTIONS, live.SCENARIOS, live.PRICES, live.LINES, live.BASELINE_LINES]
     sheets = {title: book.create_sheet(title) for title in titles}
-    inputs = live.assumptions_sheet(book, sheets[live.ASSUMPTIONS], result, cache)
+    cells = Cells(book)
+    inputs = live.assumptions_sheet(book, sheets[live.ASSUMPTIONS], result, cells)
     total = Decimal(0)
     if model is not None:
-        live.prices_sheet(book, sheets[live.PRICES], model, cache)
-        live.lines_sheet(book, sheets[live.LINES], model, inputs, cache)
-        total = live.baseline_sheet(book, sheets[live.BASELINE_LINES], model, cache)
+        live.prices_sheet(book, sheets[live.PRICES], model, cells)
+        live.lines_sheet(book, sheets[live.LINES], model, inputs, cells)
+        total = live.baseline_sheet(book, sheets[live.BASELINE_LINES], model, cells)
         live.name_baseline(book, "Summary", str(baseline_cell))
     else:
         for empty, columns in ((live.PRICES, live.PRICE_HEADERS), (live.LINES, live.LINE_HEADERS),
                                (live.BASELINE_LINES, live.BASELINE_HEADERS)):  # fmt: skip
-            write_table(sheets[empty], columns, [], cache, ["The result carries no cost model: nothing was priced."])
+            write_table(sheets[empty], columns, [], cells, ["The result carries no cost model: nothing was priced."])
     live_rows: list[Row] = []
     if model is not None:
         live_rows = [["Baseline at as-of list prices (live)", live.baseline_formula(total)]]
         live_rows += live.summary_live_rows(result, baseline_cell, len(result.scenarios))
-    write_table(sheets["Summary"], ["item", "value"], [*summary, *live_rows], cache, _SUMMARY_NOTES)
-    live.scenarios_sheet(book, sheets[live.SCENARIOS], result, cache, model is not None, baseline_cell)
+    write_table(sheets["Summary"], ["item", "value"], [*summary, *live_rows], cells, _SUMMARY_NOTES)
+    live.scenarios_sheet(book, sheets[live.SCENARIOS], result, cells, model is not None, baseline_cell)
     tables: list[tuple[str, Sequence[str], Sequence[Row]]] = [
         ("Usage by model", _USAGE_HEADERS, [_usage_row(u) for u in result.usage]),
         ("Usage by month", _MONTH_HEADERS, [_month_row(m) for m in result.usage_by_month]),
     ]
     for title, headers, rows in tables:
-        write_table(book.create_sheet(title), headers, rows, cache)
+        write_table(book.create_sheet(title), headers, rows, cells)
     project_rows: list[Row] = [_project_row(p) for p in result.usage_by_project]
-    write_table(book.create_sheet("Usage by project"), _PROJECT_HEADERS, project_rows, cache, _PROJECT_NOTES)
-    spend_by_month(book.create_sheet("Spend by month"), result, cache)
-    risk_sheet(book.create_sheet("Risk"), result, cache)
-    checklist_sheet(book.create_sheet("Checklist"), result, cache)
-    sources_sheet(book.create_sheet("Sources"), result, cache)
+    write_table(book.create_sheet("Usage by project"), _PROJECT_HEADERS, project_rows, cells, _PROJECT_NOTES)
+    spend_by_month(book.create_sheet("Spend by month"), result, cells)
+    risk_sheet(book.create_sheet("Risk"), result, cells)
+    checklist_sheet(book.create_sheet("Checklist"), result, cells)
+    sources_sheet(book.create_sheet("Sources"), result, cells)
     tables = [
         ("Inputs", _INPUT_HEADERS, _input_rows(result)),
         ("Rejected rows", ["file", "line", "where in the document", "column", "reason"], _rejected_rows(result)),
@@ -330,11 +326,11 @@ def build_with_cache(result: AuditResult) -> tuple[Workbook, Cache]:
     if result.contract_file:
         tables.append(("Commitments", _COMMITMENT_HEADERS, _commitment_rows(result)))
     for title, headers, rows in tables:
-        write_table(book.create_sheet(title), headers, rows, cache)
+        write_table(book.create_sheet(title), headers, rows, cells)
     book.properties.creator = "ai-spend-auditor " + result.tool_version
     book.properties.title = "AI spend audit"
     book.calculation.fullCalcOnLoad = True  # spreadsheet programs recompute on open
-    return book, cache
+    return book, cells
 
 
 _SUMMARY_NOTES = [
@@ -345,11 +341,11 @@ _SUMMARY_NOTES = [
 
 def xlsx_bytes(result: AuditResult) -> bytes:
     """The workbook file's bytes, each formula cell holding the engine's figure as its cached value."""
-    book, cache = build_with_cache(result)
+    book, cells = build_with_cells(result)
     buffer = io.BytesIO()
     book.save(buffer)
     stamp = datetime.combine(result.as_of, time())  # the as-of day, not the clock: the same result, the same bytes
-    return cache_values(buffer.getvalue(), book.sheetnames, cache, stamp)
+    return finish(buffer.getvalue(), book.sheetnames, cells, stamp)
 
 
 def write_xlsx(result: AuditResult, path: Path) -> None:

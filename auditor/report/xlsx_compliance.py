@@ -9,7 +9,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from auditor.report.formatting import ranked_scenarios
-from auditor.report.xlsx_table import MONEY_FORMAT, Cache, Row, write_table
+from auditor.report.xlsx_table import MONEY_FORMAT, Cells, Row, write_table
 from auditor.result import AuditResult
 
 RISK_HEADERS = ["candidate", "name", "level", "compliance score", "operational score", "finding", "severity",
@@ -38,16 +38,13 @@ def risk_rows(result: AuditResult) -> list[Row]:
     return rows
 
 
-def risk_sheet(sheet: Worksheet, result: AuditResult, cache: Cache) -> None:
+def risk_sheet(sheet: Worksheet, result: AuditResult, cells: Cells) -> None:
     notes = ["Scores run from 0 (no exposure or risk found) to 100; n/a: no data profile was given (--data)."]
-    write_table(sheet, RISK_HEADERS, risk_rows(result), cache, notes, widths={8: 60, 9: 50, 10: 60})
-    for row in sheet.iter_rows(min_row=2, max_row=sheet.max_row, min_col=4, max_col=5):
-        for cell in row:
-            if isinstance(cell.value, (int, float, Decimal)):
-                cell.number_format = "0.0"
+    scores = {4: "0.0", 5: "0.0"}
+    write_table(sheet, RISK_HEADERS, risk_rows(result), cells, notes, widths={8: 60, 9: 50, 10: 60}, formats=scores)
 
 
-def checklist_sheet(sheet: Worksheet, result: AuditResult, cache: Cache) -> None:
+def checklist_sheet(sheet: Worksheet, result: AuditResult, cells: Cells) -> None:
     """One row per candidate and item; the status is a drop-down (met, verify, blocking) to track the checks."""
     rows: list[Row] = [
         [s.candidate, s.candidate_name, item.regime, item.item, item.status, item.source, item.as_of]
@@ -58,7 +55,7 @@ def checklist_sheet(sheet: Worksheet, result: AuditResult, cache: Cache) -> None
         "status: met = a documented vendor fact shows it; verify = unknown or partial, or your own step; blocking = "
         "a fact shows it cannot be met. The status cells are a drop-down: update them as the checks are done."
     ]
-    write_table(sheet, CHECKLIST_HEADERS, rows, cache, notes, widths={4: 60, 6: 60})
+    write_table(sheet, CHECKLIST_HEADERS, rows, cells, notes, widths={4: 60, 6: 60})
     status = DataValidation(type="list", formula1='"' + ",".join(STATUSES) + '"', allow_blank=False)
     status.error, status.errorTitle, status.showErrorMessage = "Choose met, verify or blocking.", "Status", True
     sheet.add_data_validation(status)
@@ -100,11 +97,11 @@ def source_rows(result: AuditResult) -> list[Row]:
     return rows
 
 
-def sources_sheet(sheet: Worksheet, result: AuditResult, cache: Cache) -> None:
-    write_table(sheet, SOURCE_HEADERS, source_rows(result), cache, widths={2: 50, 3: 60})
+def sources_sheet(sheet: Worksheet, result: AuditResult, cells: Cells) -> None:
+    write_table(sheet, SOURCE_HEADERS, source_rows(result), cells, widths={2: 50, 3: 60})
 
 
-def spend_by_month(sheet: Worksheet, result: AuditResult, cache: Cache) -> None:
+def spend_by_month(sheet: Worksheet, result: AuditResult, cells: Cells) -> None:
     """List cost by provider and month (priced usage) and the billed total, with a stacked bar chart."""
     months = sorted({m.month for m in result.usage_by_month})
     providers = sorted({m.provider for m in result.usage_by_month if m.list_cost is not None})
@@ -121,7 +118,7 @@ def spend_by_month(sheet: Worksheet, result: AuditResult, cache: Cache) -> None:
         for month in months
     ]
     notes = ["List cost of the priced usage by vendor and month, beside what the sources say was billed."]
-    write_table(sheet, headers, rows, cache, notes)
+    write_table(sheet, headers, rows, cells, notes)
     if rows and providers:
         chart = BarChart()
         chart.type, chart.grouping, chart.overlap = "col", "stacked", 100

@@ -34,7 +34,7 @@ from auditor.report.xlsx_table import (
     MONEY_FORMAT,
     PERCENT_FORMAT,
     RATE_FORMAT,
-    Cache,
+    Cells,
     Formula,
     Input,
     Row,
@@ -80,7 +80,7 @@ ASSUMPTION_HEADERS = ["assumption", "your value (input)", "in effect", "run valu
                       "source"]  # fmt: skip
 
 
-def assumptions_sheet(book: Workbook, sheet: Worksheet, result: AuditResult, cache: Cache) -> Inputs:
+def assumptions_sheet(book: Workbook, sheet: Worksheet, result: AuditResult, cells: Cells) -> Inputs:
     """The six assumptions, each input cell a defined name; returns the inputs as written."""
     inputs = run_inputs(result.assumptions)
     rows: list[Row] = []
@@ -107,11 +107,8 @@ def assumptions_sheet(book: Workbook, sheet: Worksheet, result: AuditResult, cac
         "cache_hit_share, batch_share, offpeak_share: shares from 0 to 1; the other three: positive multipliers.",
         "low / high: the range of the run; the Scenarios sheet's low and high columns are the run's figures (fixed).",
     ]
-    write_table(sheet, ASSUMPTION_HEADERS, rows, cache, notes, widths={7: 60, 8: 60})
-    for c in ("D", "E", "F"):
-        for r in range(2, len(rows) + 2):
-            if not isinstance(sheet[f"{c}{r}"].value, str):
-                sheet[f"{c}{r}"].number_format = FACTOR_FORMAT
+    factor_columns = dict.fromkeys((4, 5, 6), FACTOR_FORMAT)  # run value, low, high
+    write_table(sheet, ASSUMPTION_HEADERS, rows, cells, notes, widths={7: 60, 8: 60}, formats=factor_columns)
     shares = DataValidation(type="decimal", operator="between", formula1="0", formula2="1", allow_blank=True)
     factors = DataValidation(type="decimal", operator="greaterThan", formula1="0", allow_blank=True)
     for dv, title in ((shares, "a share from 0 to 1"), (factors, "a positive multiplier, or empty")):
@@ -132,7 +129,7 @@ PRICE_HEADERS = ["price id", "model", "model name", "role", "service tiers", "ti
                  "output $/Mtok", "reasoning $/Mtok", "$ per 1000 requests", "source"]  # fmt: skip
 
 
-def prices_sheet(book: Workbook, sheet: Worksheet, model: CostModel, cache: Cache) -> None:
+def prices_sheet(book: Workbook, sheet: Worksheet, model: CostModel, cells: Cells) -> None:
     rows: list[Row] = [
         [
             p.id,
@@ -151,7 +148,7 @@ def prices_sheet(book: Workbook, sheet: Worksheet, model: CostModel, cache: Cach
         "The list rates the baseline and the scenarios use, per model and price regime at as-of (yellow: inputs; "
         "change a rate and every line priced at it recomputes). Which rows a token is priced at is fixed.",
     ]
-    write_table(sheet, PRICE_HEADERS, rows, cache, notes, widths={15: 60})
+    write_table(sheet, PRICE_HEADERS, rows, cells, notes, widths={15: 60})
     last = len(rows) + 1
     _column(book, "price_id", PRICES, "A", last)
     for n, (_, name) in enumerate(_PRICE_COLUMNS):
@@ -177,7 +174,7 @@ def _pick(value: Decimal | None, default: Decimal) -> Decimal:
     return default if value is None else value
 
 
-def lines_sheet(book: Workbook, sheet: Worksheet, model: CostModel, inputs: Inputs, cache: Cache) -> None:
+def lines_sheet(book: Workbook, sheet: Worksheet, model: CostModel, inputs: Inputs, cells: Cells) -> None:
     prices = {p.id: p for p in model.prices}
     order = {p.id: i for i, p in enumerate(model.prices, start=1)}
     own = {(s.scenario, s.source_model): s for s in model.source_assumptions}
@@ -245,10 +242,7 @@ def lines_sheet(book: Workbook, sheet: Worksheet, model: CostModel, inputs: Inpu
         "cache writes) + verbosity × answer or reasoning × (native share + (1 − native share) × token ratio) + "
         "requests), each class at its rate per million tokens (requests per thousand).",
     ]
-    write_table(sheet, LINE_HEADERS, rows, cache, notes)
-    for n in range(2, len(rows) + 2):
-        for c in "OPQRS":
-            sheet[f"{c}{n}"].number_format = FACTOR_FORMAT
+    write_table(sheet, LINE_HEADERS, rows, cells, notes, formats=dict.fromkeys(range(15, 20), FACTOR_FORMAT))  # O-S
     last = len(rows) + 1
     _column(book, "line_scenario", LINES, "A", last)
     _column(book, "line_cost", LINES, "AA", last)
@@ -258,7 +252,7 @@ BASELINE_HEADERS = ["source model", "price id", "requests", "input", "cache read
                     "answer (output less reasoning)", "reasoning", "price row", "cost"]  # fmt: skip
 
 
-def baseline_sheet(book: Workbook, sheet: Worksheet, model: CostModel, cache: Cache) -> Decimal:
+def baseline_sheet(book: Workbook, sheet: Worksheet, model: CostModel, cells: Cells) -> Decimal:
     """The baseline's lines (each source model at its own rates); returns the baseline total."""
     prices = {p.id: p for p in model.prices}
     order = {p.id: i for i, p in enumerate(model.prices, start=1)}
@@ -287,7 +281,7 @@ def baseline_sheet(book: Workbook, sheet: Worksheet, model: CostModel, cache: Ca
             ]
         )
     notes = ["The priced workload on its current models at their list rates at as-of: the scenarios' baseline."]
-    write_table(sheet, BASELINE_HEADERS, rows, cache, notes)
+    write_table(sheet, BASELINE_HEADERS, rows, cells, notes)
     _column(book, "baseline_line_cost", BASELINE_LINES, "K", len(rows) + 1)
     return total
 
@@ -316,7 +310,7 @@ def _how_projected(s: Scenario, live_projected: bool) -> str:
 
 
 def scenarios_sheet(
-    book: Workbook, sheet: Worksheet, result: AuditResult, cache: Cache, live: bool, baseline_cell: str | None
+    book: Workbook, sheet: Worksheet, result: AuditResult, cells: Cells, live: bool, baseline_cell: str | None
 ) -> None:
     """Scenarios ranked as the engine ranks them; the rank, savings and (for single scenarios at list prices) the
     projected cost are formulas."""
@@ -361,7 +355,7 @@ def scenarios_sheet(
         "Fixed (the engine's figures): which price row each token is priced at, the hybrid scenario's routing and "
         "cost, costs at contract prices, the low/high range and the top driver.",
     ]
-    write_table(sheet, SCENARIO_HEADERS, rows, cache, notes, widths={8: 40})
+    write_table(sheet, SCENARIO_HEADERS, rows, cells, notes, widths={8: 40})
     if scenarios:
         chart = BarChart()
         chart.type, chart.style, chart.title = "bar", 10, "Projected cost at as-of prices (live)"

@@ -3,7 +3,12 @@
 Every text cell is stored as a string (never a formula), exactly as given, control characters replaced; text
 that begins like a formula (`=`, `+`, `-`, `@`, tab, CR) also gets the quote prefix, so it stays text when a user
 edits the cell. Formulas are only ever written from `Formula` values this package builds; each carries the value
-the engine computed, which `cache_values` writes into the saved file (openpyxl writes formulas without one).
+the engine computed, saved as the formula's cached value.
+
+A table's cells are written straight to the XML of its sheet (the `<sheetData>` part, as openpyxl writes cells:
+inline strings, numbers as `%.16g`, days as serial numbers), which `finish` puts into the file openpyxl saved:
+building an openpyxl cell per value and serialising it costs ten times as much. Cell styles (fonts, fills, number
+formats, alignment, quote prefix) are still openpyxl's, one per combination, registered with the workbook.
 """
 
 from __future__ import annotations
@@ -11,14 +16,17 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
 from openpyxl.cell.cell import Cell
+from openpyxl.compat import safe_string
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
+from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from auditor.report.formatting import FORMULA_STARTS, clean_text
@@ -34,6 +42,8 @@ INPUT_FONT = Font(color="1F4E79", bold=True)
 _MIN_WIDTH, _MAX_WIDTH = 8, 60
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _WRAP_UP_TO = 1000  # longer text (a 5,000-character model name) stays on one line rather than a wall-high row
+_MAX_TEXT = 32767  # the most characters a cell holds (longer text is cut, as openpyxl cuts it)
+_FONTS = {"header": Font(bold=True), "note": Font(italic=True), "input": INPUT_FONT}
 
 
 @dataclass(frozen=True)
@@ -57,17 +67,84 @@ class Input:
 # percentage, date a day.
 Value = str | int | float | Decimal | date | Formula | Input | None
 Row = Sequence[Value]
-# Cached values of formula cells: sheet title -> coordinate -> value.
-Cache = dict[str, dict[str, Decimal | int | str | None]]
+# A cell's style: number format, font ("header", "note", "input" or None), wrapped, quote-prefixed.
+_Style = tuple[str | None, str | None, bool, bool]
 
 
-def set_text(cell: Cell, text: str) -> None:
-    """Store `text` as a string cell, never a formula; quote-prefixed when it begins like one."""
-    text = clean_text(text)
-    cell.value = text
-    cell.data_type = "s"
-    if text.startswith(FORMULA_STARTS):
-        cell.quotePrefix = True
+@dataclass
+class Cells:
+    """The cells of a workbook's sheets as XML (sheet title -> its dimension and `<sheetData>` content), and the
+    `s="N"` attribute of each cell style used, registered with the workbook."""
+
+    book: Workbook
+    sheets: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _styles: dict[_Style, str] = field(default_factory=dict)
+
+    def style(self, key: _Style) -> str:
+        found = self._styles.get(key)
+        if found is None:
+            number_format, font, wrap, quote = key
+            cell = Cell(self.book.worksheets[0])  # stands for every cell of this style
+            if font == "input":
+                cell.fill = INPUT_FILL
+            if font is not None:
+                cell.font = _FONTS[font]
+            if number_format is not None:
+                cell.number_format = number_format
+            if wrap:
+                cell.alignment = _WRAP
+            if quote:
+                cell.quotePrefix = True
+            found = self._styles[key] = f' s="{cell.style_id}"' if cell.has_style else ""
+        return found
+
+    def cell(
+        self, ref: str, value: Value, font: str | None = None, number_format: str | None = None
+    ) -> tuple[str, int]:
+        """The XML of one cell ("": none) and roughly how many characters it shows; `number_format` replaces the
+        format of a number."""
+        if value is None:
+            return "", 0
+        if isinstance(value, str):
+            text = clean_text(value)[:_MAX_TEXT]
+            width = max(len(line) for line in value.splitlines() or [""])
+            wrap = font is None and width > _MAX_WIDTH and len(value) <= _WRAP_UP_TO
+            s = self.style((None, font, wrap, text.startswith(FORMULA_STARTS)))
+            if not text:
+                return f'<c r="{ref}"{s} t="inlineStr" />', width
+            stripped = text.strip()
+            space = ' xml:space="preserve"' if stripped and stripped != text else ""
+            return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>', width
+        if isinstance(value, Formula):
+            s = self.style((value.number_format, font, False, False))
+            formula = _escape(value.text[1:])
+            cached = value.cached
+            if cached is None:
+                return f'<c r="{ref}"{s}><f>{formula}</f><v /></c>', 0
+            if isinstance(cached, str):
+                return f'<c r="{ref}"{s} t="str"><f>{formula}</f><v>{_escape(cached)}</v></c>', _shown_width(cached)
+            number = format(cached, "f") if isinstance(cached, Decimal) else str(cached)
+            return f'<c r="{ref}"{s}><f>{formula}</f><v>{number}</v></c>', _shown_width(cached)
+        if isinstance(value, Input):
+            s = self.style((value.number_format, "input", False, False))
+            if value.value is None:
+                return f'<c r="{ref}"{s} t="n" />', 0
+            return f'<c r="{ref}"{s} t="n"><v>{float(value.value):.16g}</v></c>', _shown_width(value.value)
+        if isinstance(value, bool):
+            return f'<c r="{ref}"{self.style((None, font, False, False))} t="b"><v>{int(value)}</v></c>', 1
+        s = self.style((number_format or _number_format(value), font, False, False))
+        # numbers as openpyxl writes them: '%.16g' of the float (a Decimal's own format would differ)
+        if isinstance(value, int):
+            return f'<c r="{ref}"{s} t="n"><v>{float(value):.16g}</v></c>', len(f"{value:,}")
+        if isinstance(value, Decimal):
+            return f'<c r="{ref}"{s} t="n"><v>{float(value):.16g}</v></c>', len(f"{value:,.2f}") + 1
+        if isinstance(value, date):
+            return f'<c r="{ref}"{s} t="n"><v>{safe_string(to_excel(value))}</v></c>', 10
+        return f'<c r="{ref}"{s} t="n"><v>{safe_string(value)}</v></c>', _shown_width(value)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _number_format(value: Value) -> str | None:
@@ -105,69 +182,58 @@ def _shown_width(value: Value) -> int:
     return max(len(line) for line in str(value).splitlines() or [""])
 
 
-def write_cell(sheet: Worksheet, row: int, column: int, value: Value, cache: Cache) -> Cell:
-    cell = sheet.cell(row=row, column=column)
-    if isinstance(value, str):
-        set_text(cell, value)
-    elif isinstance(value, Formula):
-        cell.value = value.text
-        cache.setdefault(sheet.title, {})[cell.coordinate] = value.cached
-    elif isinstance(value, Input):
-        cell.value = value.value
-        cell.fill, cell.font = INPUT_FILL, INPUT_FONT
-    else:
-        cell.value = value
-    number_format = _number_format(value)
-    if number_format is not None:
-        cell.number_format = number_format
-    return cell
-
-
 def write_table(
     sheet: Worksheet,
     headers: Sequence[str],
     rows: Sequence[Row],
-    cache: Cache,
+    cells: Cells,
     notes: Sequence[str] = (),
     widths: dict[int, int] | None = None,
+    formats: Mapping[int, str] | None = None,
 ) -> None:
     """Bold frozen header, typed and formatted cells, autofilter, column widths from the content; `notes` below
-    the table, after an empty row (outside the filter)."""
-    for c, header in enumerate(headers, start=1):
-        write_cell(sheet, 1, c, header, cache).font = Font(bold=True)
+    the table, after an empty row (outside the filter). `formats`: column -> the number format of its numbers
+    (in place of the one their type gives)."""
+    letters = [get_column_letter(c) for c in range(1, len(headers) + 1)]
+    overrides = [(formats or {}).get(c) for c in range(1, len(headers) + 1)]
+    xml = ['<row r="1">', *(cells.cell(f"{x}1", h, "header")[0] for x, h in zip(letters, headers, strict=True))]
     shown = [len(h) + 2 for h in headers]  # +2 leaves room for the filter button
     for r, row in enumerate(rows, start=2):
-        for c, value in enumerate(row, start=1):
-            cell = write_cell(sheet, r, c, value, cache)
-            width = _shown_width(value)
-            shown[c - 1] = max(shown[c - 1], width)
-            if isinstance(value, str) and width > _MAX_WIDTH and len(value) <= _WRAP_UP_TO:
-                cell.alignment = _WRAP
+        xml.append(f'</row><row r="{r}">')
+        for c, value in enumerate(row):
+            cell, width = cells.cell(f"{letters[c]}{r}", value, number_format=overrides[c])
+            xml.append(cell)
+            if width > shown[c]:
+                shown[c] = width
+    xml.append("</row>")
+    for n, note in enumerate(notes, start=len(rows) + 3):
+        xml += [f'<row r="{n}">', cells.cell(f"A{n}", note, "note")[0], "</row>"]
+    last_row = len(rows) + 2 + len(notes) if notes else len(rows) + 1
+    cells.sheets[sheet.title] = (f"A1:{letters[-1]}{last_row}", "".join(xml))
     for c, width in enumerate(shown, start=1):
         width = (widths or {}).get(c, width)
         sheet.column_dimensions[get_column_letter(c)].width = min(max(width + 2, _MIN_WIDTH), _MAX_WIDTH)
     sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
-    for n, note in enumerate(notes):
-        write_cell(sheet, len(rows) + 3 + n, 1, note, cache).font = Font(italic=True)
+    sheet.auto_filter.ref = f"A1:{letters[-1]}{len(rows) + 1}"
 
 
-_FORMULA_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f><v\s*/></c>', re.S)
+_EMPTY_DIMENSION = re.compile(r'<dimension ref="A1:A1"\s*/>')
+_EMPTY_SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData></sheetData>")
 
 
-def cache_values(data: bytes, titles: Sequence[str], cache: Cache, stamp: datetime) -> bytes:
-    """The saved workbook with each formula cell's cached value written in (sheet N of `titles` is the part
+def finish(data: bytes, titles: Sequence[str], cells: Cells, stamp: datetime) -> bytes:
+    """The workbook openpyxl saved with each sheet's cells written in (sheet N of `titles` is the part
     xl/worksheets/sheetN.xml, as openpyxl writes them), and every timestamp (the archive's entries, the document's
     created and modified dates) set to `stamp`, so the same result gives the same bytes."""
-    parts = {f"xl/worksheets/sheet{n}.xml": cache.get(title, {}) for n, title in enumerate(titles, start=1)}
+    parts = {f"xl/worksheets/sheet{n}.xml": cells.sheets.get(title) for n, title in enumerate(titles, start=1)}
     when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             content = source.read(info.filename)
-            values = parts.get(info.filename)
-            if values:
-                content = _with_values(content.decode("utf-8"), values).encode("utf-8")
+            sheet = parts.get(info.filename)
+            if sheet is not None:
+                content = _with_cells(content.decode("utf-8"), *sheet).encode("utf-8")
             if info.filename == "docProps/core.xml":
                 content = _CORE_DATE.sub(lambda m: f"{m.group(1)}{when}{m.group(2)}", content.decode("utf-8")).encode()
             entry = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
@@ -180,17 +246,9 @@ def cache_values(data: bytes, titles: Sequence[str], cache: Cache, stamp: dateti
 _CORE_DATE = re.compile(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
 
 
-def _with_values(xml: str, values: dict[str, Decimal | int | str | None]) -> str:
-    return _FORMULA_CELL.sub(lambda m: _cached(m, values), xml)
-
-
-def _cached(match: re.Match[str], values: dict[str, Decimal | int | str | None]) -> str:
-    ref, attributes, formula = match.groups()
-    value = values.get(ref)
-    if value is None:
-        return match.group(0)
-    if isinstance(value, str):
-        text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return f'<c r="{ref}"{attributes} t="str"><f>{formula}</f><v>{text}</v></c>'
-    number = format(value, "f") if isinstance(value, Decimal) else str(value)
-    return f'<c r="{ref}"{attributes}><f>{formula}</f><v>{number}</v></c>'
+def _with_cells(xml: str, dimension: str, sheet_data: str) -> str:
+    xml, found = _EMPTY_DIMENSION.subn(lambda _: f'<dimension ref="{dimension}" />', xml, count=1)
+    xml, filled = _EMPTY_SHEET_DATA.subn(lambda _: f"<sheetData>{sheet_data}</sheetData>", xml, count=1)
+    if not (found and filled):
+        raise ValueError("a sheet as saved has no empty <dimension> or <sheetData> to write its cells into")
+    return xml
