@@ -88,6 +88,18 @@ def _font_glyphs() -> frozenset[int]:
     return frozenset(pdfmetrics.getFont(FONT).face.charToGlyph)
 
 
+class Text(Paragraph):  # type: ignore[misc]  # reportlab ships no types
+    """A Paragraph that breaks its lines once per width. Reportlab wraps a paragraph again each time its table is
+    measured, split or drawn, in every pass of the build; the lines depend on the width alone."""
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        if getattr(self, "_wrapped_at", None) == availWidth and hasattr(self, "blPara"):
+            return self.width, self.height
+        size: tuple[float, float] = super().wrap(availWidth, availHeight)
+        self._wrapped_at = availWidth
+        return size
+
+
 @lru_cache(maxsize=64)
 def cell_style(size: float, align: int = TA_LEFT, bold: bool = False) -> ParagraphStyle:
     """Paragraph style for table cells of one size, alignment and weight."""
@@ -112,18 +124,18 @@ class Column:
     min_width: float = 70.0
 
 
-def cell_paragraph(cell: Cell, size: float, align: int, width: float, bold: bool = False) -> Paragraph:
+def cell_paragraph(cell: Cell, size: float, align: int, width: float, bold: bool = False) -> Text:
     """Lay out one cell `width` points wide; a (main, sub) cell gets its sub line smaller and grey."""
     font = FONT_BOLD if bold else FONT
     if isinstance(cell, Mark):
         markup = wrap_markup(cell.text, FONT_BOLD, size, width)
-        return Paragraph(f'<font color="{cell.colour}">{markup}</font>', cell_style(size, align, True))
+        return Text(f'<font color="{cell.colour}">{markup}</font>', cell_style(size, align, True))
     if isinstance(cell, str):
-        return Paragraph(wrap_markup(cell, font, size, width), cell_style(size, align, bold))
+        return Text(wrap_markup(cell, font, size, width), cell_style(size, align, bold))
     main, sub = cell
     grey = wrap_markup(sub, FONT, size - _SUB_SHRINK, width)
     grey = f'<font size="{size - _SUB_SHRINK}" color="#666666">{grey}</font>'
-    return Paragraph(f"{wrap_markup(main, font, size, width)}<br/>{grey}", cell_style(size, align, bold))
+    return Text(f"{wrap_markup(main, font, size, width)}<br/>{grey}", cell_style(size, align, bold))
 
 
 def wrap_markup(text: str, font: str, size: float, width: float) -> str:
