@@ -18,7 +18,7 @@ from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
 from auditor.report.formatting import (
     cache_write_total,
@@ -124,18 +124,75 @@ class Column:
     min_width: float = 70.0
 
 
-def cell_paragraph(cell: Cell, size: float, align: int, width: float, bold: bool = False) -> Text:
-    """Lay out one cell `width` points wide; a (main, sub) cell gets its sub line smaller and grey."""
+def cell_paragraph(
+    cell: Cell, size: float, align: int, width: float, bold: bool = False, fitting: bool = True
+) -> Flowable:
+    """Lay out one cell `width` points wide; a (main, sub) cell gets its sub line smaller and grey. With
+    `fitting`, a cell whose lines all fit as they are is drawn as `Lines` (as it would look as a Paragraph)."""
     font = FONT_BOLD if bold else FONT
+    style = cell_style(size, align, bold or isinstance(cell, Mark))
+    lines = _fitting_lines(cell, style.fontName, size, width) if fitting else None
+    if lines is not None:
+        return Lines(lines, style.leading, align)
     if isinstance(cell, Mark):
         markup = wrap_markup(cell.text, FONT_BOLD, size, width)
-        return Text(f'<font color="{cell.colour}">{markup}</font>', cell_style(size, align, True))
+        return Text(f'<font color="{cell.colour}">{markup}</font>', style)
     if isinstance(cell, str):
-        return Text(wrap_markup(cell, font, size, width), cell_style(size, align, bold))
+        return Text(wrap_markup(cell, font, size, width), style)
     main, sub = cell
     grey = wrap_markup(sub, FONT, size - _SUB_SHRINK, width)
     grey = f'<font size="{size - _SUB_SHRINK}" color="#666666">{grey}</font>'
-    return Text(f"{wrap_markup(main, font, size, width)}<br/>{grey}", cell_style(size, align, bold))
+    return Text(f"{wrap_markup(main, font, size, width)}<br/>{grey}", style)
+
+
+Line = tuple[str, str, float, colors.Color]  # text, font, size, colour
+
+
+def _fitting_lines(cell: Cell, font: str, size: float, width: float) -> list[Line] | None:
+    """The lines of a cell when each fits `width` as it is and holds nothing a Paragraph would change (no run
+    of spaces, no other white space, no empty line); otherwise None."""
+    if isinstance(cell, Mark):
+        parts = [(cell.text, size, colors.HexColor(cell.colour))]
+    elif isinstance(cell, str):
+        parts = [(cell, size, colors.black)]
+    else:  # the sub line is drawn in the cell's font (bold in a bold row), smaller and grey
+        parts = [(cell[0], size, colors.black), (cell[1], size - _SUB_SHRINK, GREY)]
+    lines: list[Line] = []
+    for text, line_size, colour in parts:
+        for line in drawable(clean_text(text)).splitlines() or [""]:
+            if not line.isprintable() or line.split() != line.split(" "):
+                return None
+            if _text_width(line, font, line_size) > width - 1e-6:
+                return None
+            lines.append((line, font, line_size, colour))
+    return lines
+
+
+class Lines(Flowable):  # type: ignore[misc]  # reportlab ships no types
+    """Cell text that needs no wrapping, drawn where reportlab draws a Paragraph's lines (the first baseline a
+    font size below the top, then one leading apart, each line aligned on its own) without parsing markup or
+    breaking lines: most cells are a number or a short name."""
+
+    def __init__(self, lines: Sequence[Line], leading: float, align: int) -> None:
+        super().__init__()
+        self.lines = lines
+        self.leading = leading
+        self.align = align
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self.width, self.height = availWidth, len(self.lines) * self.leading
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canv = self.canv
+        top = self.height - self.lines[0][2]
+        for i, (text, font, size, colour) in enumerate(self.lines):
+            canv.setFillColor(colour)
+            canv.setFont(font, size, self.leading)
+            if self.align == TA_RIGHT:
+                canv.drawRightString(self.width, top - i * self.leading, text)
+            else:
+                canv.drawString(0, top - i * self.leading, text)
 
 
 def wrap_markup(text: str, font: str, size: float, width: float) -> str:
@@ -174,6 +231,7 @@ def _pieces(word: str, font: str, size: float, width: float) -> Iterator[str]:
             yield piece
 
 
+@lru_cache(maxsize=65536)
 def _text_width(text: str, font: str, size: float) -> float:
     return float(pdfmetrics.stringWidth(text, font, size))
 
@@ -297,16 +355,29 @@ def fitted_table(
     aligns = [TA_RIGHT if c.kind == "num" else TA_LEFT for c in columns]
     inner = [w - 2 * _PAD for w in widths]
     layout = list(zip(aligns, inner, strict=True))
-    head = [cell_paragraph(c.header, size, a, w, True) for c, (a, w) in zip(columns, layout, strict=True)]
-    body = [
-        [cell_paragraph(cell, size, a, w, row is total) for cell, (a, w) in zip(row, layout, strict=True)]
-        for row in every
-    ]
+
+    def lay_out(fitting: bool) -> tuple[list[Flowable], list[list[Flowable]]]:
+        made: dict[tuple[Cell, int, float, bool], Flowable] = {}  # a cell repeated in a column is laid out once
+
+        def cell(value: Cell, align: int, inner: float, bold: bool) -> Flowable:
+            key = (value, align, inner, bold)
+            if key not in made:
+                made[key] = cell_paragraph(value, size, align, inner, bold, fitting)
+            return made[key]
+
+        head = [cell(c.header, a, w, True) for c, (a, w) in zip(columns, layout, strict=True)]
+        return head, [
+            [cell(value, a, w, row is total) for value, (a, w) in zip(row, layout, strict=True)] for row in every
+        ]
+
+    head, body = lay_out(fitting=True)
     tall = any(
         max(p.wrap(w, _TALL)[1] for p, w in zip(laid, inner, strict=True)) > _TALL
         for row, laid in zip(every, body, strict=True)
         if max(_chars(cell) for cell in row) >= _TALL_CHARS  # shorter text cannot fill a page
     )
+    if tall:  # rows are split inside: every cell splits as a Paragraph does
+        head, body = lay_out(fitting=False)
     data = [head, *body] if header else body
     table = Table(data, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT", splitInRow=int(tall))
     style = _table_style(len(every), total is not None, group_starts, header)
