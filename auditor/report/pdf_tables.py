@@ -39,6 +39,7 @@ ZEBRA = colors.HexColor("#f6f7f9")
 RULE = colors.HexColor("#c9ced6")
 
 _PAD = 3.0  # left and right cell padding, points
+_TOP_PAD, _BOTTOM_PAD = 2.0, 2.5  # top and bottom cell padding, points
 _SIZES = (7.5, 7.0, 6.5, 6.0, 5.5)  # table font sizes tried, largest first, until the columns fit
 _SUB_SHRINK = 1.5  # the grey second line of a cell is this much smaller
 _SQUEEZE = 0.6  # share of their minimum width flex columns keep when a table does not fit
@@ -314,8 +315,8 @@ def _table_style(rows: int, has_total: bool, group_starts: Sequence[int], header
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
         ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
-        ("TOPPADDING", (0, 0), (-1, -1), 2),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("TOPPADDING", (0, 0), (-1, -1), _TOP_PAD),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), _BOTTOM_PAD),
         ("ROWBACKGROUNDS", (0, first), (-1, -1), [colors.white, ZEBRA]),
         ("LINEBELOW", (0, first), (-1, -1), 0.25, RULE),
     ]
@@ -379,10 +380,19 @@ def fitted_table(
     if tall:  # rows are split inside: every cell splits as a Paragraph does
         head, body = lay_out(fitting=False)
     data = [head, *body] if header else body
-    table = Table(data, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT", splitInRow=int(tall))
+    # Each row as tall as its tallest cell, as reportlab would find it; given, the heights are not measured again
+    # each time the table is split over pages. A table split inside rows measures its own.
+    heights = None if tall else [_row_height(row, inner) for row in data]
+    table = Table(
+        data, colWidths=widths, rowHeights=heights, repeatRows=1 if header else 0, hAlign="LEFT", splitInRow=int(tall)
+    )
     style = _table_style(len(every), total is not None, group_starts, header)
     table.setStyle(style)
     return table
+
+
+def _row_height(row: Sequence[Flowable], inner: Sequence[float]) -> float:
+    return max(cell.wrap(width, _TALL)[1] for cell, width in zip(row, inner, strict=True)) + (_BOTTOM_PAD + _TOP_PAD)
 
 
 # --- the report's tables -------------------------------------------------------------------------------
