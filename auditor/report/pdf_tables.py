@@ -392,7 +392,8 @@ def fitted_table(
 
 
 def _row_height(row: Sequence[Flowable], inner: Sequence[float]) -> float:
-    return max(cell.wrap(width, _TALL)[1] for cell, width in zip(row, inner, strict=True)) + (_BOTTOM_PAD + _TOP_PAD)
+    tallest: float = max(cell.wrap(width, _TALL)[1] for cell, width in zip(row, inner, strict=True))
+    return tallest + (_BOTTOM_PAD + _TOP_PAD)
 
 
 # --- the report's tables -------------------------------------------------------------------------------
