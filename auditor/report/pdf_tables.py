@@ -129,43 +129,64 @@ def cell_paragraph(
     cell: Cell, size: float, align: int, width: float, bold: bool = False, fitting: bool = True
 ) -> Flowable:
     """Lay out one cell `width` points wide; a (main, sub) cell gets its sub line smaller and grey. With
-    `fitting`, a cell whose lines all fit as they are is drawn as `Lines` (as it would look as a Paragraph)."""
+    `fitting`, a cell that reportlab would break into lines at spaces only, none drawn with narrowed spaces, is
+    drawn as `Lines`, broken as reportlab would (it looks the same, for less work)."""
     font = FONT_BOLD if bold else FONT
     style = cell_style(size, align, bold or isinstance(cell, Mark))
-    lines = _fitting_lines(cell, style.fontName, size, width) if fitting else None
+    parts: list[tuple[list[list[str]], float, colors.Color]]  # each part's lines of words, its size and colour
+    if isinstance(cell, Mark):
+        parts = [(broken_lines(cell.text, FONT_BOLD, size, width), size, colors.HexColor(cell.colour))]
+    elif isinstance(cell, str):
+        parts = [(broken_lines(cell, font, size, width), size, colors.black)]
+    else:  # the sub line is measured in the regular font but drawn in the cell's font (bold in a bold row)
+        small = size - _SUB_SHRINK
+        parts = [(broken_lines(cell[0], font, size, width), size, colors.black)]
+        parts.append((broken_lines(cell[1], FONT, small, width), small, GREY))
+    lines = _set_lines(parts, style, width) if fitting else None
     if lines is not None:
         return Lines(lines, style.leading, align)
+    markup = [_markup(segments) for segments, _, _ in parts]
     if isinstance(cell, Mark):
-        markup = wrap_markup(cell.text, FONT_BOLD, size, width)
-        return Text(f'<font color="{cell.colour}">{markup}</font>', style)
+        return Text(f'<font color="{cell.colour}">{markup[0]}</font>', style)
     if isinstance(cell, str):
-        return Text(wrap_markup(cell, font, size, width), style)
-    main, sub = cell
-    grey = wrap_markup(sub, FONT, size - _SUB_SHRINK, width)
-    grey = f'<font size="{size - _SUB_SHRINK}" color="#666666">{grey}</font>'
-    return Text(f"{wrap_markup(main, font, size, width)}<br/>{grey}", style)
+        return Text(markup[0], style)
+    return Text(f'{markup[0]}<br/><font size="{parts[1][1]}" color="#666666">{markup[1]}</font>', style)
 
 
 Line = tuple[str, str, float, colors.Color]  # text, font, size, colour
 
 
-def _fitting_lines(cell: Cell, font: str, size: float, width: float) -> list[Line] | None:
-    """The lines of a cell when each fits `width` as it is and holds nothing a Paragraph would change (no run
-    of spaces, no other white space, no empty line); otherwise None."""
-    if isinstance(cell, Mark):
-        parts = [(cell.text, size, colors.HexColor(cell.colour))]
-    elif isinstance(cell, str):
-        parts = [(cell, size, colors.black)]
-    else:  # the sub line is drawn in the cell's font (bold in a bold row), smaller and grey
-        parts = [(cell[0], size, colors.black), (cell[1], size - _SUB_SHRINK, GREY)]
+def _set_lines(
+    parts: Sequence[tuple[Sequence[Sequence[str]], float, colors.Color]], style: ParagraphStyle, width: float
+) -> list[Line] | None:
+    """The lines a Paragraph of these parts would draw, each line's words filled up to `width` as reportlab fills
+    them; None when the text holds what a Paragraph changes (a run of spaces, other white space, an empty line),
+    or a line would come within a hair of the width or need its spaces narrowed (reportlab's call, not ours)."""
+    font, squeeze = style.fontName, style.spaceShrinkage
     lines: list[Line] = []
-    for text, line_size, colour in parts:
-        for line in drawable(clean_text(text)).splitlines() or [""]:
-            if not line.isprintable() or line.split() != line.split(" "):
+    for segments, size, colour in parts:
+        space = _text_width(" ", font, size)
+        for words in segments:
+            text = " ".join(words)
+            if not text.isprintable() or text.split() != list(words):
                 return None
-            if _text_width(line, font, line_size) > width - 1e-6:
-                return None
-            lines.append((line, font, line_size, colour))
+            line: list[str] = []
+            used = 0.0
+            for word in words:
+                wide = _text_width(word, font, size)
+                if wide > width - 1e-6:
+                    return None
+                if line:
+                    more = used + space + wide
+                    if more <= width - 1e-6:
+                        line.append(word)
+                        used = more
+                        continue
+                    if more <= width + squeeze * space * (len(line) + 1) + 1e-6:
+                        return None  # reportlab may keep the word here, narrowing the spaces
+                    lines.append((" ".join(line), font, size, colour))
+                line, used = [word], wide
+            lines.append((" ".join(line), font, size, colour))
     return lines
 
 
@@ -199,22 +220,39 @@ class Lines(Flowable):  # type: ignore[misc]  # reportlab ships no types
 def wrap_markup(text: str, font: str, size: float, width: float) -> str:
     """Escaped markup of data `text`, its line breaks kept; a word wider than `width` is broken (after
     / - _ : . @ , where it can) into lines that fit, so nothing is ever drawn past its cell."""
-    return "<br/>".join(
-        " ".join(_wrap_word(word, font, size, width) for word in line.split(" "))
-        for line in drawable(clean_text(text)).splitlines() or [""]
-    )
+    return _markup(broken_lines(text, font, size, width))
 
 
-def _wrap_word(word: str, font: str, size: float, width: float) -> str:
+def _markup(segments: Sequence[Sequence[str]]) -> str:
+    return "<br/>".join(escape(" ".join(words)) for words in segments)
+
+
+def broken_lines(text: str, font: str, size: float, width: float) -> list[list[str]]:
+    """The words of data `text` on the lines it must start: its own line breaks, and each line of the pieces
+    of a word wider than `width` (after / - _ : . @ , where it can)."""
+    segments: list[list[str]] = []
+    for line in drawable(clean_text(text)).splitlines() or [""]:
+        words: list[str] = []
+        for word in line.split(" "):
+            first, *rest = _word_lines(word, font, size, width)
+            words.append(first)
+            for piece in rest:
+                segments.append(words)
+                words = [piece]
+        segments.append(words)
+    return segments
+
+
+def _word_lines(word: str, font: str, size: float, width: float) -> list[str]:
     if _text_width(word, font, size) <= width:
-        return escape(word)
+        return [word]
     lines = [""]
     for piece in _pieces(word, font, size, width):
         if lines[-1] and _text_width(lines[-1] + piece, font, size) > width:
             lines.append(piece)
         else:
             lines[-1] += piece
-    return "<br/>".join(escape(line) for line in lines)
+    return lines
 
 
 def _pieces(word: str, font: str, size: float, width: float) -> Iterator[str]:
