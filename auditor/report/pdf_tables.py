@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -18,6 +18,7 @@ from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
 from auditor.report.formatting import (
@@ -153,7 +154,7 @@ def cell_paragraph(
     return Text(f'{markup[0]}<br/><font size="{parts[1][1]}" color="#666666">{markup[1]}</font>', style)
 
 
-Line = tuple[str, str, float, colors.Color]  # text, font, size, colour
+Line = tuple[str, str, float, colors.Color, float]  # text, font, size, colour, width (its words' and spaces')
 
 
 def _set_lines(
@@ -184,9 +185,9 @@ def _set_lines(
                         continue
                     if more <= width + squeeze * space * (len(line) + 1) + 1e-6:
                         return None  # reportlab may keep the word here, narrowing the spaces
-                    lines.append((" ".join(line), font, size, colour))
+                    lines.append((" ".join(line), font, size, colour, used))
                 line, used = [word], wide
-            lines.append((" ".join(line), font, size, colour))
+            lines.append((" ".join(line), font, size, colour, used))
     return lines
 
 
@@ -206,15 +207,43 @@ class Lines(Flowable):  # type: ignore[misc]  # reportlab ships no types
         return self.width, self.height
 
     def draw(self) -> None:
-        canv = self.canv
-        top = self.height - self.lines[0][2]
-        for i, (text, font, size, colour) in enumerate(self.lines):
-            canv.setFillColor(colour)
-            canv.setFont(font, size, self.leading)
-            if self.align == TA_RIGHT:
-                canv.drawRightString(self.width, top - i * self.leading, text)
-            else:
-                canv.drawString(0, top - i * self.leading, text)
+        self.draw_at(self.canv, 0.0, 0.0, self.width)
+
+    def draw_at(self, canv: Canvas, x: float, y: float, width: float) -> None:
+        """Draw the lines in a box `width` points wide whose bottom left corner is (x, y), in one text object.
+
+        Each line is placed at the box's corner, then moved by its offset in the box: the PDF holds the same
+        numbers as when the box is drawn as a translated flowable, so text extraction lays it out the same."""
+        text = canv.beginText()
+        height = len(self.lines) * self.leading
+        first = height - self.lines[0][2]
+        for i, (line, font, size, colour, wide) in enumerate(self.lines):
+            left = width - wide if self.align == TA_RIGHT else 0
+            text.setTextOrigin(x, y)
+            text.moveCursor(left, -(first - i * self.leading))
+            text.setFont(font, size, self.leading)
+            text.setFillColor(colour)
+            text.textOut(line)
+        canv.drawText(text)
+
+
+class _Table(Table):  # type: ignore[misc]  # reportlab ships no types
+    """A Table that draws its `Lines` cells itself, where reportlab would place them, without a flowable's
+    saved state and translation for each."""
+
+    def _drawCell(self, cellval: object, cellstyle: Any, pos: tuple[float, float], size: tuple[float, float]) -> None:
+        if not isinstance(cellval, Lines):
+            super()._drawCell(cellval, cellstyle, pos, size)
+            return
+        (x, y), (width, height) = pos, size
+        lines = len(cellval.lines) * cellval.leading
+        if cellstyle.valign == "BOTTOM":
+            y = y + cellstyle.bottomPadding + lines - lines
+        else:  # TOP
+            y = y + height - cellstyle.topPadding - lines
+        inner = width - cellstyle.leftPadding - cellstyle.rightPadding
+        cellval.draw_at(self.canv, x + cellstyle.leftPadding, y, inner)
+        self._curcellstyle = None  # the fill colour and font are no longer the cell style's
 
 
 def wrap_markup(text: str, font: str, size: float, width: float) -> str:
@@ -421,7 +450,7 @@ def fitted_table(
     # Each row as tall as its tallest cell, as reportlab would find it; given, the heights are not measured again
     # each time the table is split over pages. A table split inside rows measures its own.
     heights = None if tall else [_row_height(row, inner) for row in data]
-    table = Table(
+    table = _Table(
         data, colWidths=widths, rowHeights=heights, repeatRows=1 if header else 0, hAlign="LEFT", splitInRow=int(tall)
     )
     style = _table_style(len(every), total is not None, group_starts, header)
