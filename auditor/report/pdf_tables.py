@@ -261,6 +261,9 @@ def broken_lines(text: str, font: str, size: float, width: float) -> list[list[s
     of a word wider than `width` (after / - _ : . @ , where it can)."""
     segments: list[list[str]] = []
     for line in drawable(clean_text(text)).splitlines() or [""]:
+        if _text_width(line, font, size) <= width:  # then so is each of its words
+            segments.append(line.split(" "))
+            continue
         words: list[str] = []
         for word in line.split(" "):
             first, *rest = _word_lines(word, font, size, width)
