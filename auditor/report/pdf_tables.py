@@ -237,6 +237,7 @@ class _Table(Table):  # type: ignore[misc]  # reportlab ships no types
             return
         (x, y), (width, height) = pos, size
         lines = len(cellval.lines) * cellval.leading
+        # the box's corner in reportlab's own arithmetic (so rounded alike): the top, less the box's height
         if cellstyle.valign == "BOTTOM":
             y = y + cellstyle.bottomPadding + lines - lines
         else:  # TOP
