@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -89,8 +89,53 @@ from auditor.result import (
 __all__ = ["WIDTH", "build_story", "pdf_bytes", "write_pdf"]
 
 
+class _Frame(Frame):  # type: ignore[misc]  # reportlab ships no types
+    """The body frame; while `sketch` is set it places flowables without drawing them."""
+
+    sketch = False
+
+    def add(self, flowable: Flowable, canv: Canvas, trySplit: int = 0) -> int:
+        if not self.sketch:
+            return int(super().add(flowable, canv, trySplit))
+        own = vars(flowable)  # not setattr: a chart's Drawing accepts only its declared attributes
+        own["drawOn"] = _no_drawing  # shadows the method for this call only
+        try:
+            return int(super().add(flowable, canv, trySplit))
+        finally:
+            del own["drawOn"]
+
+
+def _no_drawing(*args: object, **kwargs: object) -> None:
+    return None
+
+
+class _Contents(TableOfContents):  # type: ignore[misc]  # reportlab ships no types
+    """The table of contents, given its lines before the first pass (their page numbers are not known yet) so that
+    it takes its final room from the start."""
+
+    def expect(self, story: Sequence[Flowable]) -> None:
+        """Take the lines of the headings in `story`, page 0 each, as those of a pass before the first."""
+        self.addEntries((h.outline_level, h.outline_title, 0, h.outline_key) for h in _headings(story) if h.in_contents)
+
+    def same_lines(self) -> bool:
+        """The lines of this pass are those the contents was laid out with, page numbers aside."""
+        return [e[:2] + e[3:] for e in self._entries] == [e[:2] + e[3:] for e in self._lastEntries]
+
+
+def _headings(flowables: Sequence[Flowable]) -> Iterator[Heading]:
+    """The headings of a story in order, those kept together with what follows them included."""
+    for f in flowables:
+        if isinstance(f, Heading):
+            yield f
+        yield from _headings(getattr(f, "_content", ()))
+
+
 class _AuditDoc(BaseDocTemplate):  # type: ignore[misc]  # reportlab ships no types
-    """A4 with one frame, a "page N of M" footer, the outline and contents built from `Heading`s."""
+    """A4 with one frame, a "page N of M" footer, the outline and contents built from `Heading`s.
+
+    The pages depend on the lines of the contents only (a heading's page number does not change its height). The
+    first passes lay them out without drawing until the contents' lines are those found; the next pass draws them,
+    and the build ends when the contents' page numbers and the page count are those of the pass before."""
 
     def __init__(self, out: io.BytesIO, result: AuditResult) -> None:
         super().__init__(
@@ -112,8 +157,9 @@ class _AuditDoc(BaseDocTemplate):  # type: ignore[misc]  # reportlab ships no ty
         self._footer_text = f"{TITLE} · {period_text(result.period)} · prices as of {result.as_of.isoformat()}"
         self._pages_before = 0  # page count of the previous pass: the M of "page N of M"
         self._pages = 0
-        frame = Frame(MARGIN, self.bottomMargin, WIDTH, HEIGHT, id="body", leftPadding=0, rightPadding=0)
-        self.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=self._footer)])
+        self._frame = _Frame(MARGIN, self.bottomMargin, WIDTH, HEIGHT, id="body", leftPadding=0, rightPadding=0)
+        self._frame.sketch = True
+        self.addPageTemplates([PageTemplate(id="page", frames=[self._frame], onPage=self._footer)])
 
     def beforeDocument(self) -> None:
         """A new pass: the creation date is the as-of date (00:00 UTC), whatever the clock says."""
@@ -124,7 +170,16 @@ class _AuditDoc(BaseDocTemplate):  # type: ignore[misc]  # reportlab ships no ty
         stamp.dhh = stamp.dmm = 0
         stamp.t = float(calendar.timegm(day.timetuple()))
 
+    def multiBuild(self, story: list[Flowable]) -> int:
+        for f in story:
+            if isinstance(f, _Contents):
+                f.expect(story)
+        return int(super().multiBuild(story))
+
     def _allSatisfied(self) -> bool:
+        if self._frame.sketch:
+            self._frame.sketch = not all(f.same_lines() for f in self._indexingFlowables if isinstance(f, _Contents))
+            return False
         return bool(super()._allSatisfied()) and self._pages == self._pages_before
 
     def _footer(self, canvas: Canvas, doc: BaseDocTemplate) -> None:
@@ -150,7 +205,7 @@ class _AuditDoc(BaseDocTemplate):  # type: ignore[misc]  # reportlab ships no ty
 
 
 def _contents(result: AuditResult) -> list[Flowable]:
-    toc = TableOfContents(dotsMinLevel=0)
+    toc = _Contents(dotsMinLevel=0)
     toc.tableStyle = TableStyle(
         [
             ("FONT", (0, 0), (-1, -1), FONT, 9),

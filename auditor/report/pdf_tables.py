@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -18,7 +18,8 @@ from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, Table, TableStyle
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
 from auditor.report.formatting import (
     cache_write_total,
@@ -39,6 +40,7 @@ ZEBRA = colors.HexColor("#f6f7f9")
 RULE = colors.HexColor("#c9ced6")
 
 _PAD = 3.0  # left and right cell padding, points
+_TOP_PAD, _BOTTOM_PAD = 2.0, 2.5  # top and bottom cell padding, points
 _SIZES = (7.5, 7.0, 6.5, 6.0, 5.5)  # table font sizes tried, largest first, until the columns fit
 _SUB_SHRINK = 1.5  # the grey second line of a cell is this much smaller
 _SQUEEZE = 0.6  # share of their minimum width flex columns keep when a table does not fit
@@ -88,6 +90,18 @@ def _font_glyphs() -> frozenset[int]:
     return frozenset(pdfmetrics.getFont(FONT).face.charToGlyph)
 
 
+class Text(Paragraph):  # type: ignore[misc]  # reportlab ships no types
+    """A Paragraph that breaks its lines once per width. Reportlab wraps a paragraph again each time its table is
+    measured, split or drawn, in every pass of the build; the lines depend on the width alone."""
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        if getattr(self, "_wrapped_at", None) == availWidth and hasattr(self, "blPara"):
+            return self.width, self.height
+        size: tuple[float, float] = super().wrap(availWidth, availHeight)
+        self._wrapped_at = availWidth
+        return size
+
+
 @lru_cache(maxsize=64)
 def cell_style(size: float, align: int = TA_LEFT, bold: bool = False) -> ParagraphStyle:
     """Paragraph style for table cells of one size, alignment and weight."""
@@ -112,39 +126,166 @@ class Column:
     min_width: float = 70.0
 
 
-def cell_paragraph(cell: Cell, size: float, align: int, width: float, bold: bool = False) -> Paragraph:
-    """Lay out one cell `width` points wide; a (main, sub) cell gets its sub line smaller and grey."""
+def cell_paragraph(
+    cell: Cell, size: float, align: int, width: float, bold: bool = False, fitting: bool = True
+) -> Flowable:
+    """Lay out one cell `width` points wide; a (main, sub) cell gets its sub line smaller and grey. With
+    `fitting`, a cell that reportlab would break into lines at spaces only, none drawn with narrowed spaces, is
+    drawn as `Lines`, broken as reportlab would (it looks the same, for less work)."""
     font = FONT_BOLD if bold else FONT
+    style = cell_style(size, align, bold or isinstance(cell, Mark))
+    parts: list[tuple[list[list[str]], float, colors.Color]]  # each part's lines of words, its size and colour
     if isinstance(cell, Mark):
-        markup = wrap_markup(cell.text, FONT_BOLD, size, width)
-        return Paragraph(f'<font color="{cell.colour}">{markup}</font>', cell_style(size, align, True))
+        parts = [(broken_lines(cell.text, FONT_BOLD, size, width), size, colors.HexColor(cell.colour))]
+    elif isinstance(cell, str):
+        parts = [(broken_lines(cell, font, size, width), size, colors.black)]
+    else:  # the sub line is measured in the regular font but drawn in the cell's font (bold in a bold row)
+        small = size - _SUB_SHRINK
+        parts = [(broken_lines(cell[0], font, size, width), size, colors.black)]
+        parts.append((broken_lines(cell[1], FONT, small, width), small, GREY))
+    lines = _set_lines(parts, style, width) if fitting else None
+    if lines is not None:
+        return Lines(lines, style.leading, align)
+    markup = [_markup(segments) for segments, _, _ in parts]
+    if isinstance(cell, Mark):
+        return Text(f'<font color="{cell.colour}">{markup[0]}</font>', style)
     if isinstance(cell, str):
-        return Paragraph(wrap_markup(cell, font, size, width), cell_style(size, align, bold))
-    main, sub = cell
-    grey = wrap_markup(sub, FONT, size - _SUB_SHRINK, width)
-    grey = f'<font size="{size - _SUB_SHRINK}" color="#666666">{grey}</font>'
-    return Paragraph(f"{wrap_markup(main, font, size, width)}<br/>{grey}", cell_style(size, align, bold))
+        return Text(markup[0], style)
+    return Text(f'{markup[0]}<br/><font size="{parts[1][1]}" color="#666666">{markup[1]}</font>', style)
+
+
+Line = tuple[str, str, float, colors.Color, float]  # text, font, size, colour, width (its words' and spaces')
+
+
+def _set_lines(
+    parts: Sequence[tuple[Sequence[Sequence[str]], float, colors.Color]], style: ParagraphStyle, width: float
+) -> list[Line] | None:
+    """The lines a Paragraph of these parts would draw, each line's words filled up to `width` as reportlab fills
+    them; None when the text holds what a Paragraph changes (a run of spaces, other white space, an empty line),
+    or a line would come within a hair of the width or need its spaces narrowed (reportlab's call, not ours)."""
+    font, squeeze = style.fontName, style.spaceShrinkage
+    lines: list[Line] = []
+    for segments, size, colour in parts:
+        space = _text_width(" ", font, size)
+        for words in segments:
+            text = " ".join(words)
+            if not text.isprintable() or text.split() != list(words):
+                return None
+            line: list[str] = []
+            used = 0.0
+            for word in words:
+                wide = _text_width(word, font, size)
+                if wide > width - 1e-6:
+                    return None
+                if line:
+                    more = used + space + wide
+                    if more <= width - 1e-6:
+                        line.append(word)
+                        used = more
+                        continue
+                    if more <= width + squeeze * space * (len(line) + 1) + 1e-6:
+                        return None  # reportlab may keep the word here, narrowing the spaces
+                    lines.append((" ".join(line), font, size, colour, used))
+                line, used = [word], wide
+            lines.append((" ".join(line), font, size, colour, used))
+    return lines
+
+
+class Lines(Flowable):  # type: ignore[misc]  # reportlab ships no types
+    """Cell text that needs no wrapping, drawn where reportlab draws a Paragraph's lines (the first baseline a
+    font size below the top, then one leading apart, each line aligned on its own) without parsing markup or
+    breaking lines: most cells are a number or a short name."""
+
+    def __init__(self, lines: Sequence[Line], leading: float, align: int) -> None:
+        super().__init__()
+        self.lines = lines
+        self.leading = leading
+        self.align = align
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self.width, self.height = availWidth, len(self.lines) * self.leading
+        return self.width, self.height
+
+    def draw(self) -> None:
+        self.draw_at(self.canv, 0.0, 0.0, self.width)
+
+    def draw_at(self, canv: Canvas, x: float, y: float, width: float) -> None:
+        """Draw the lines in a box `width` points wide whose bottom left corner is (x, y), in one text object.
+
+        Each line is placed at the box's corner, then moved by its offset in the box: the PDF holds the same
+        numbers as when the box is drawn as a translated flowable, so text extraction lays it out the same."""
+        text = canv.beginText()
+        height = len(self.lines) * self.leading
+        first = height - self.lines[0][2]
+        for i, (line, font, size, colour, wide) in enumerate(self.lines):
+            left = width - wide if self.align == TA_RIGHT else 0
+            text.setTextOrigin(x, y)
+            text.moveCursor(left, -(first - i * self.leading))
+            text.setFont(font, size, self.leading)
+            text.setFillColor(colour)
+            text.textOut(line)
+        canv.drawText(text)
+
+
+class _Table(Table):  # type: ignore[misc]  # reportlab ships no types
+    """A Table that draws its `Lines` cells itself, where reportlab would place them, without a flowable's
+    saved state and translation for each."""
+
+    def _drawCell(self, cellval: object, cellstyle: Any, pos: tuple[float, float], size: tuple[float, float]) -> None:
+        if not isinstance(cellval, Lines):
+            super()._drawCell(cellval, cellstyle, pos, size)
+            return
+        (x, y), (width, height) = pos, size
+        lines = len(cellval.lines) * cellval.leading
+        # the box's corner in reportlab's own arithmetic (so rounded alike): the top, less the box's height
+        if cellstyle.valign == "BOTTOM":
+            y = y + cellstyle.bottomPadding + lines - lines
+        else:  # TOP
+            y = y + height - cellstyle.topPadding - lines
+        inner = width - cellstyle.leftPadding - cellstyle.rightPadding
+        cellval.draw_at(self.canv, x + cellstyle.leftPadding, y, inner)
+        self._curcellstyle = None  # the fill colour and font are no longer the cell style's
 
 
 def wrap_markup(text: str, font: str, size: float, width: float) -> str:
     """Escaped markup of data `text`, its line breaks kept; a word wider than `width` is broken (after
     / - _ : . @ , where it can) into lines that fit, so nothing is ever drawn past its cell."""
-    return "<br/>".join(
-        " ".join(_wrap_word(word, font, size, width) for word in line.split(" "))
-        for line in drawable(clean_text(text)).splitlines() or [""]
-    )
+    return _markup(broken_lines(text, font, size, width))
 
 
-def _wrap_word(word: str, font: str, size: float, width: float) -> str:
+def _markup(segments: Sequence[Sequence[str]]) -> str:
+    return "<br/>".join(escape(" ".join(words)) for words in segments)
+
+
+def broken_lines(text: str, font: str, size: float, width: float) -> list[list[str]]:
+    """The words of data `text` on the lines it must start: its own line breaks, and each line of the pieces
+    of a word wider than `width` (after / - _ : . @ , where it can)."""
+    segments: list[list[str]] = []
+    for line in drawable(clean_text(text)).splitlines() or [""]:
+        if _text_width(line, font, size) <= width:  # then so is each of its words
+            segments.append(line.split(" "))
+            continue
+        words: list[str] = []
+        for word in line.split(" "):
+            first, *rest = _word_lines(word, font, size, width)
+            words.append(first)
+            for piece in rest:
+                segments.append(words)
+                words = [piece]
+        segments.append(words)
+    return segments
+
+
+def _word_lines(word: str, font: str, size: float, width: float) -> list[str]:
     if _text_width(word, font, size) <= width:
-        return escape(word)
+        return [word]
     lines = [""]
     for piece in _pieces(word, font, size, width):
         if lines[-1] and _text_width(lines[-1] + piece, font, size) > width:
             lines.append(piece)
         else:
             lines[-1] += piece
-    return "<br/>".join(escape(line) for line in lines)
+    return lines
 
 
 def _pieces(word: str, font: str, size: float, width: float) -> Iterator[str]:
@@ -162,6 +303,7 @@ def _pieces(word: str, font: str, size: float, width: float) -> Iterator[str]:
             yield piece
 
 
+@lru_cache(maxsize=65536)
 def _text_width(text: str, font: str, size: float) -> float:
     return float(pdfmetrics.stringWidth(text, font, size))
 
@@ -244,8 +386,8 @@ def _table_style(rows: int, has_total: bool, group_starts: Sequence[int], header
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
         ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
-        ("TOPPADDING", (0, 0), (-1, -1), 2),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("TOPPADDING", (0, 0), (-1, -1), _TOP_PAD),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), _BOTTOM_PAD),
         ("ROWBACKGROUNDS", (0, first), (-1, -1), [colors.white, ZEBRA]),
         ("LINEBELOW", (0, first), (-1, -1), 0.25, RULE),
     ]
@@ -285,21 +427,44 @@ def fitted_table(
     aligns = [TA_RIGHT if c.kind == "num" else TA_LEFT for c in columns]
     inner = [w - 2 * _PAD for w in widths]
     layout = list(zip(aligns, inner, strict=True))
-    head = [cell_paragraph(c.header, size, a, w, True) for c, (a, w) in zip(columns, layout, strict=True)]
-    body = [
-        [cell_paragraph(cell, size, a, w, row is total) for cell, (a, w) in zip(row, layout, strict=True)]
-        for row in every
-    ]
+
+    def lay_out(fitting: bool) -> tuple[list[Flowable], list[list[Flowable]]]:
+        made: dict[tuple[Cell, int, float, bool], Flowable] = {}  # a cell repeated in a column is laid out once
+
+        def cell(value: Cell, align: int, inner: float, bold: bool) -> Flowable:
+            key = (value, align, inner, bold)
+            if key not in made:
+                made[key] = cell_paragraph(value, size, align, inner, bold, fitting)
+            return made[key]
+
+        head = [cell(c.header, a, w, True) for c, (a, w) in zip(columns, layout, strict=True)]
+        return head, [
+            [cell(value, a, w, row is total) for value, (a, w) in zip(row, layout, strict=True)] for row in every
+        ]
+
+    head, body = lay_out(fitting=True)
     tall = any(
         max(p.wrap(w, _TALL)[1] for p, w in zip(laid, inner, strict=True)) > _TALL
         for row, laid in zip(every, body, strict=True)
         if max(_chars(cell) for cell in row) >= _TALL_CHARS  # shorter text cannot fill a page
     )
+    if tall:  # rows are split inside: every cell splits as a Paragraph does
+        head, body = lay_out(fitting=False)
     data = [head, *body] if header else body
-    table = Table(data, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT", splitInRow=int(tall))
+    # Each row as tall as its tallest cell, as reportlab would find it; given, the heights are not measured again
+    # each time the table is split over pages. A table split inside rows measures its own.
+    heights = None if tall else [_row_height(row, inner) for row in data]
+    table = _Table(
+        data, colWidths=widths, rowHeights=heights, repeatRows=1 if header else 0, hAlign="LEFT", splitInRow=int(tall)
+    )
     style = _table_style(len(every), total is not None, group_starts, header)
     table.setStyle(style)
     return table
+
+
+def _row_height(row: Sequence[Flowable], inner: Sequence[float]) -> float:
+    tallest: float = max(cell.wrap(width, _TALL)[1] for cell, width in zip(row, inner, strict=True))
+    return tallest + (_BOTTOM_PAD + _TOP_PAD)
 
 
 # --- the report's tables -------------------------------------------------------------------------------
