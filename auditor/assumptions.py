@@ -34,6 +34,7 @@ from importlib.resources import files
 import numpy as np
 import pandas as pd
 
+from auditor.costing import sums_by_key
 from auditor.errors import OptionError
 from auditor.ledger import TOKEN_COLUMNS
 from pricing.catalog import CatalogModel
@@ -55,6 +56,7 @@ PARTS = (
 VARIANTS = ("as_served", "batch", "off_peak", "batch_off_peak")
 PRICE_KEYS = ["time_slot", "service_tier", "request_size_floor_tokens"]
 _SUMS = ["requests", *TOKEN_COLUMNS]
+_ZERO_PARTS = (Decimal(0),) * len(PARTS)
 
 
 @dataclass(frozen=True)
@@ -175,26 +177,34 @@ def parts_by_group(
 ) -> dict[int, tuple[Decimal, ...]]:
     """Exact cost parts (PARTS) per group of the rows of `frame` at their rate ids: tokens summed per (group, rate
     id), then priced once each."""
-    work = frame[_SUMS].assign(_group=groups, _rate_id=rate_ids)
-    sums = work.groupby(["_group", "_rate_id"], sort=True)[_SUMS].sum()
+    return parts_of_sums(frame[_SUMS].to_numpy(), rate_ids, groups, rates)
+
+
+def parts_of_sums(
+    tokens: np.ndarray, rate_ids: np.ndarray, groups: np.ndarray, rates: list[ClassRates]
+) -> dict[int, tuple[Decimal, ...]]:
+    """`parts_by_group` of rows given as an integer array (rows × requests and TOKEN_COLUMNS)."""
+    groups = np.asarray(groups, dtype=np.int64)
+    first, sums = sums_by_key([groups, rate_ids], tokens)
     out: dict[int, tuple[Decimal, ...]] = {}
-    for (group, rate_id), row in zip(sums.index, sums.to_dict("records"), strict=True):
-        r = rates[int(rate_id)]
+    for row, (requests, inp, cache_read, write, write_1h, output, reasoning) in zip(
+        first.tolist(), sums.tolist(), strict=True
+    ):
+        r = rates[int(rate_ids[row])]
         rate_in, rate_read, rate_write, rate_write_1h, rate_out, rate_reasoning = r.per_token
-        reasoning = int(row["reasoning_tokens"])
-        cache_read = int(row["cache_read_tokens"])
         values = (
-            rate_in * int(row["input_tokens"]),
-            rate_read * cache_read,
-            rate_in * cache_read,
-            rate_write * int(row["cache_write_tokens"]),
-            rate_write_1h * int(row["cache_write_1h_tokens"]),
-            rate_out * (int(row["output_tokens"]) - reasoning),
-            rate_reasoning * reasoning,
-            r.per_request * int(row["requests"]),
+            rate_in * int(inp),
+            rate_read * int(cache_read),
+            rate_in * int(cache_read),
+            rate_write * int(write),
+            rate_write_1h * int(write_1h),
+            rate_out * (int(output) - int(reasoning)),
+            rate_reasoning * int(reasoning),
+            r.per_request * int(requests),
         )
-        before = out.get(int(group), (Decimal(0),) * len(PARTS))
-        out[int(group)] = tuple(t + v for t, v in zip(before, values, strict=True))
+        group = int(groups[row])
+        before = out.get(group, _ZERO_PARTS)
+        out[group] = tuple(t + v for t, v in zip(before, values, strict=True))
     return out
 
 

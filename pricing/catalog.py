@@ -30,8 +30,10 @@ class CatalogModel:
         return f"{self.model.name or self.model.id} ({self.provider.name})"
 
 
+@cache
 def catalog_version() -> str:
-    """The genai-prices package version whose bundled data priced this run."""
+    """The genai-prices package version whose bundled data priced this run (read once: the package metadata is
+    read from disk on every lookup)."""
     return version("genai-prices")
 
 
