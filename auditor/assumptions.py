@@ -314,21 +314,37 @@ def cost_range_of(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> C
     """`cost_range` of a sum of groups, each with its own values and ranges of the same assumptions (per-model
     defaults differ by candidate and segment): a corner puts an assumption at its low, or high, end in every group."""
     names = [a.name for a in groups[0][1]] if groups else []
-    by_group = [({a.name: a for a in assumptions}, parts) for parts, assumptions in groups]
-
-    def total(ends: dict[str, int]) -> Decimal:  # name -> 0 for low, 1 for high; others at their values
-        out = Decimal(0)
-        for by_name, parts in by_group:
-            values = {n: (a.low, a.high)[ends[n]] if n in ends else a.value for n, a in by_name.items()}
-            out += cost_at(parts, values)
-        return out
-
-    base = total({})
+    by_group = _by_name(groups)
+    base = _total(by_group, {})
     ranged = [n for n in names if any(b[n].low != b[n].high for b, _ in by_group)]
-    corners = [total(dict(zip(ranged, ends, strict=True))) for ends in itertools.product((0, 1), repeat=len(ranged))]
-    drivers = [(n, abs(total({n: 1}) - total({n: 0}))) for n in ranged]
+    corners = [
+        _total(by_group, dict(zip(ranged, ends, strict=True))) for ends in itertools.product((0, 1), repeat=len(ranged))
+    ]
+    drivers = [(n, abs(_total(by_group, {n: 1}) - _total(by_group, {n: 0}))) for n in ranged]
     drivers.sort(key=lambda d: (-d[1], d[0]))
     return CostRange(base, min([base, *corners]), max([base, *corners]), drivers)
+
+
+def base_cost(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> Decimal:
+    """The base of `cost_range_of` alone: each group at its assumptions' values."""
+    return _total(_by_name(groups), {})
+
+
+_Groups = list[tuple[dict[str, Assumption], CostParts]]
+
+
+def _by_name(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> _Groups:
+    return [({a.name: a for a in assumptions}, parts) for parts, assumptions in groups]
+
+
+def _total(by_group: _Groups, ends: dict[str, int]) -> Decimal:
+    """The cost of the groups with each assumption in `ends` at its low (0) or high (1) end, the others at their
+    values."""
+    out = Decimal(0)
+    for by_name, parts in by_group:
+        values = {n: (a.low, a.high)[ends[n]] if n in ends else a.value for n, a in by_name.items()}
+        out += cost_at(parts, values)
+    return out
 
 
 RANGE_NOTE = (

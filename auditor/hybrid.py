@@ -31,7 +31,7 @@ from auditor.assumptions import (
     parts_by_group,
 )
 from auditor.costing import cost_by_group
-from auditor.families import ScenarioAssumptions, source_sums
+from auditor.families import ScenarioAssumptions
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import Driver, Scenario, SegmentChoice, money
 from auditor.scenarios import Repricing
@@ -89,13 +89,12 @@ def build_hybrid(
     weights = _weights_float(values)
     # Each source model keeps its own assumption values on a candidate (as in the all-in-one scenarios): a
     # segment routed to a candidate costs there what its rows cost in that candidate's scenario.
-    whole = source_sums(repricing.by_model, MODEL_REF)
     exact = own[own[SEGMENT].isin(segments)].reset_index(drop=True)
     exact_index = exact[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
     exact_seg = pd.Categorical(exact[SEGMENT], categories=seg_names).codes.astype(np.int64)
     exact_refs = exact[MODEL_REF].astype(str).to_numpy()
     per_model: dict[tuple[int, str], ScenarioAssumptions] = {
-        (c, ref): repricing.source_assumptions(assumptions, whole, ref, candidate.ref)
+        (c, ref): repricing.source_assumptions(assumptions, ref, candidate.ref)
         for c, candidate in enumerate(candidates)
         for ref in sorted(set(exact_refs))
     }
