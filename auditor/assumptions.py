@@ -24,12 +24,13 @@ from __future__ import annotations
 import difflib
 import itertools
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -282,18 +283,28 @@ def _weights(values: dict[str, Decimal]) -> dict[str, Decimal]:
     return {"as_served": (1 - b) * (1 - o), "batch": b * (1 - o), "off_peak": (1 - b) * o, "batch_off_peak": b * o}
 
 
-def cost_at(parts: CostParts, values: dict[str, Decimal]) -> Decimal:
-    """The cost of the workload with the assumptions at `values` (name → value)."""
+def cost_at(
+    parts: CostParts, values: dict[str, Decimal], memo: dict[tuple[object, ...], Decimal] | None = None
+) -> Decimal:
+    """The cost of the workload with the assumptions at `values` (name → value). `memo` (one per `parts`) keeps each
+    variant's cost per unit of weight for the token and cache values it was computed at: the corners of a range
+    share them, so each is computed once (the same operations, so the same result)."""
     r, a, q, s = (values[n] for n in ("token_ratio", "output_verbosity", "reasoning_verbosity", "cache_hit_share"))
     wa, wq = parts.answer_native, parts.reasoning_native
     total = parts.fixed
     for variant, weight in _weights(values).items():
         if not weight:
             continue
-        inp, read, read_in, write, write_1h, answer, reasoning, requests = parts.variants[variant]
-        tokens = inp + s * read + (1 - s) * read_in + write + write_1h
-        output = a * answer * (wa + (1 - wa) * r) + q * reasoning * (wq + (1 - wq) * r)
-        total += weight * (r * tokens + output + requests)
+        key = (variant, r, a, q, s)
+        per_weight = memo.get(key) if memo is not None else None
+        if per_weight is None:
+            inp, read, read_in, write, write_1h, answer, reasoning, requests = parts.variants[variant]
+            tokens = inp + s * read + (1 - s) * read_in + write + write_1h
+            output = a * answer * (wa + (1 - wa) * r) + q * reasoning * (wq + (1 - wq) * r)
+            per_weight = r * tokens + output + requests
+            if memo is not None:
+                memo[key] = per_weight
+        total += weight * per_weight
     return total
 
 
@@ -312,14 +323,16 @@ def cost_range(parts: CostParts, assumptions: Sequence[Assumption]) -> CostRange
 
 def cost_range_of(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> CostRange:
     """`cost_range` of a sum of groups, each with its own values and ranges of the same assumptions (per-model
-    defaults differ by candidate and segment): a corner puts an assumption at its low, or high, end in every group."""
+    defaults differ by candidate and segment): a corner puts an assumption at its low, or high, end in every group.
+
+    Every corner is costed in floats first, to choose: only the corners near the cheapest or the dearest can be it,
+    and only those are costed exactly."""
     names = [a.name for a in groups[0][1]] if groups else []
     by_group = _by_name(groups)
     base = _total(by_group, {})
-    ranged = [n for n in names if any(b[n].low != b[n].high for b, _ in by_group)]
-    corners = [
-        _total(by_group, dict(zip(ranged, ends, strict=True))) for ends in itertools.product((0, 1), repeat=len(ranged))
-    ]
+    ranged = [n for n in names if any(g.by_name[n].low != g.by_name[n].high for g in by_group)]
+    ends = list(itertools.product((0, 1), repeat=len(ranged)))
+    corners = [_total(by_group, dict(zip(ranged, ends[c], strict=True))) for c in _extreme_corners(by_group, ranged)]
     drivers = [(n, abs(_total(by_group, {n: 1}) - _total(by_group, {n: 0}))) for n in ranged]
     drivers.sort(key=lambda d: (-d[1], d[0]))
     return CostRange(base, min([base, *corners]), max([base, *corners]), drivers)
@@ -330,21 +343,97 @@ def base_cost(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> Decim
     return _total(_by_name(groups), {})
 
 
-_Groups = list[tuple[dict[str, Assumption], CostParts]]
+_VALUE_NAMES = ("token_ratio", "output_verbosity", "reasoning_verbosity", "cache_hit_share")
+_SHARE_NAMES = ("batch_share", "offpeak_share")
 
 
-def _by_name(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> _Groups:
-    return [({a.name: a for a in assumptions}, parts) for parts, assumptions in groups]
+@dataclass(frozen=True)
+class _Group:
+    """A group of `cost_range_of`: its assumptions by name, its parts, the names its cost depends on (a part that is
+    zero in every variant leaves its assumption without effect), and its costs by the values of those."""
+
+    by_name: dict[str, Assumption]
+    parts: CostParts
+    moves: tuple[str, ...]
+    costs: dict[tuple[Decimal, ...], Decimal]
+    memo: dict[tuple[object, ...], Decimal]
 
 
-def _total(by_group: _Groups, ends: dict[str, int]) -> Decimal:
-    """The cost of the groups with each assumption in `ends` at its low (0) or high (1) end, the others at their
-    values."""
-    out = Decimal(0)
-    for by_name, parts in by_group:
-        values = {n: (a.low, a.high)[ends[n]] if n in ends else a.value for n, a in by_name.items()}
-        out += cost_at(parts, values)
+def _by_name(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> list[_Group]:
+    out = []
+    for parts, assumptions in groups:
+        variants = parts.variants.values()
+        idle = {
+            "output_verbosity": all(not v[5] for v in variants),
+            "reasoning_verbosity": all(not v[6] for v in variants),
+            "cache_hit_share": all(not v[1] and not v[2] for v in variants),
+        }
+        moves = tuple(n for n in (*_VALUE_NAMES, *_SHARE_NAMES) if not idle.get(n, False))
+        out.append(_Group({a.name: a for a in assumptions}, parts, moves, {}, {}))
     return out
+
+
+def _total(by_group: list[_Group], ends: dict[str, int]) -> Decimal:
+    """The cost of the groups with each assumption in `ends` at its low (0) or high (1) end, the others at their
+    values. A group's cost is computed once per distinct values of the assumptions it depends on."""
+    out = Decimal(0)
+    for g in by_group:
+        values = {n: (a.low, a.high)[ends[n]] if n in ends else a.value for n, a in g.by_name.items()}
+        key = tuple(values[n] for n in g.moves)
+        cost = g.costs.get(key)
+        if cost is None:
+            cost = g.costs[key] = cost_at(g.parts, values, g.memo)
+        out += cost
+    return out
+
+
+def _extreme_corners(by_group: list[_Group], ranged: list[str]) -> list[int]:
+    """The corners (in `itertools.product` order of the ranged assumptions' ends) whose cost in floats is within a
+    margin far above float error of the cheapest or the dearest corner: the exact extremes are among them."""
+    corners = 2 ** len(ranged)
+    ends = np.array(list(itertools.product((0, 1), repeat=len(ranged))), dtype=np.int64).reshape(corners, len(ranged))
+    if not by_group:
+        return list(range(corners))
+    column = {n: j for j, n in enumerate(ranged)}
+
+    def values(name: str) -> np.ndarray:  # corners × groups
+        low = np.array([float(g.by_name[name].low) for g in by_group])
+        high = np.array([float(g.by_name[name].high) for g in by_group])
+        value = np.array([float(g.by_name[name].value) for g in by_group])
+        if name not in column:
+            return np.broadcast_to(value, (len(ends), len(by_group)))
+        return np.where(ends[:, [column[name]]] == 0, low, high)
+
+    at = {n: values(n) for n in (*_VALUE_NAMES, *_SHARE_NAMES)}
+    native = (
+        np.array([float(g.parts.answer_native) for g in by_group]),
+        np.array([float(g.parts.reasoning_native) for g in by_group]),
+    )
+    cost = np.full(len(ends), sum(float(g.parts.fixed) for g in by_group))
+    for variant, weight in weights_float(at).items():
+        parts = np.array([[float(x) for x in g.parts.variants[variant]] for g in by_group])
+        cost += (weight * float_cost(parts, at, native)).sum(axis=1)
+    low, high = cost.min(), cost.max()
+    margin = 1e-6 * max(abs(low), abs(high))
+    return np.flatnonzero((cost <= low + margin) | (cost >= high - margin)).tolist()
+
+
+def weights_float(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The weights of the price variants (as `cost_at` gives them) in floats."""
+    b, o = values["batch_share"], values["offpeak_share"]
+    return {"as_served": (1 - b) * (1 - o), "batch": b * (1 - o), "off_peak": (1 - b) * o, "batch_off_peak": b * o}
+
+
+def float_cost(parts: np.ndarray, values: Mapping[str, Any], native: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """`cost_at` of one price variant per unit of its weight, in floats, to choose (never to report): `parts` has
+    PARTS on its last axis; the values and native shares are arrays that broadcast with the rest of it."""
+    r, a, q, s = (values[n] for n in _VALUE_NAMES)
+    wa, wq = native
+    inp, read, read_in, write, write_1h, answer, reasoning, requests = np.moveaxis(parts, -1, 0)
+    tokens = inp + s * read + (1 - s) * read_in + write + write_1h
+    output = a * answer * (wa + (1 - wa) * r) + q * reasoning * (wq + (1 - wq) * r)
+    combined: np.ndarray = r * tokens + output + requests
+    return combined
 
 
 RANGE_NOTE = (
