@@ -136,8 +136,14 @@ def _resolved(model: CatalogModel, at: datetime, service_tier: str) -> tuple[Mod
     key = (id(model.provider), id(model.model), at, service_tier)
     cached = _resolved_cache.get(key)
     if cached is None:
-        cached = _resolved_cache[key] = (model.provider, model.model, _resolve(model, at, service_tier))
+        price, applied = _resolve(model, at, service_tier)
+        # Equal prices (every field) are one object, so their rates are found by identity for every request size.
+        price = _canonical.setdefault(_price_key(price), price)
+        cached = _resolved_cache[key] = (model.provider, model.model, (price, applied))
     return cached[2]
+
+
+_canonical: dict[tuple[tuple[str, str], ...], ModelPrice] = {}
 
 
 def _resolve(model: CatalogModel, at: datetime, service_tier: str) -> tuple[ModelPrice, tuple[str, ...]]:
