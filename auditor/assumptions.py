@@ -16,7 +16,8 @@ candidate, each of four price variants (as served, batch, off-peak, both) is sum
 exact cost parts, and any set of assumption values is a weighted sum of those parts. For a multilinear cost the
 extremes over the low..high box lie at its corners, so `low_cost` and `high_cost` are the cheapest and dearest
 corner (every assumption at once), and each driver's effect is the cost moved by that assumption alone from its low
-to its high end, the others at their values.
+to its high end, the others at their values. The corners are costed in floats first, to choose; only those near the
+extremes are costed exactly.
 """
 
 from __future__ import annotations
@@ -349,13 +350,14 @@ _SHARE_NAMES = ("batch_share", "offpeak_share")
 
 @dataclass(frozen=True)
 class _Group:
-    """A group of `cost_range_of`: its assumptions by name, its parts, the names its cost depends on (a part that is
-    zero in every variant leaves its assumption without effect), and its costs by the values of those."""
+    """A group of `cost_range_of`: its assumptions by name, its parts, the assumptions that move its cost (a range
+    of one value does not; nor does an assumption whose part is zero in every variant), and its costs by where those
+    are (name and end; () for all at their values)."""
 
     by_name: dict[str, Assumption]
     parts: CostParts
     moves: tuple[str, ...]
-    costs: dict[tuple[Decimal, ...], Decimal]
+    costs: dict[tuple[tuple[str, int], ...], Decimal]
     memo: dict[tuple[object, ...], Decimal]
 
 
@@ -368,20 +370,21 @@ def _by_name(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> list[_
             "reasoning_verbosity": all(not v[6] for v in variants),
             "cache_hit_share": all(not v[1] and not v[2] for v in variants),
         }
-        moves = tuple(n for n in (*_VALUE_NAMES, *_SHARE_NAMES) if not idle.get(n, False))
+        moves = tuple(a.name for a in assumptions if a.low != a.high and not idle.get(a.name, False))
         out.append(_Group({a.name: a for a in assumptions}, parts, moves, {}, {}))
     return out
 
 
 def _total(by_group: list[_Group], ends: dict[str, int]) -> Decimal:
     """The cost of the groups with each assumption in `ends` at its low (0) or high (1) end, the others at their
-    values. A group's cost is computed once per distinct values of the assumptions it depends on."""
+    values. A group's cost is computed once per position of the assumptions that move it: the others give the same
+    value whatever their position (a range of one value, or a part that is zero)."""
     out = Decimal(0)
     for g in by_group:
-        values = {n: (a.low, a.high)[ends[n]] if n in ends else a.value for n, a in g.by_name.items()}
-        key = tuple(values[n] for n in g.moves)
+        key = tuple((n, ends[n]) for n in g.moves if n in ends)
         cost = g.costs.get(key)
         if cost is None:
+            values = {n: (a.low, a.high)[ends[n]] if n in ends else a.value for n, a in g.by_name.items()}
             cost = g.costs[key] = cost_at(g.parts, values, g.memo)
         out += cost
     return out
