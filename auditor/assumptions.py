@@ -350,13 +350,14 @@ _SHARE_NAMES = ("batch_share", "offpeak_share")
 
 @dataclass(frozen=True)
 class _Group:
-    """A group of `cost_range_of`: its assumptions by name, its parts, the assumptions that move its cost (a range
-    of one value does not; nor does an assumption whose part is zero in every variant), and its costs by where those
-    are (name and end; () for all at their values)."""
+    """A group of `cost_range_of`: its assumptions by name, its parts, for each assumption that moves its cost the
+    positions its ends stand for (0 low, 1 high; -1 where the end is its value), and its costs by those positions
+    (() for all at their values). A range of one value moves nothing, nor does an assumption whose part is zero in
+    every variant."""
 
     by_name: dict[str, Assumption]
     parts: CostParts
-    moves: tuple[str, ...]
+    moves: dict[str, tuple[int, int]]
     costs: dict[tuple[tuple[str, int], ...], Decimal]
     memo: dict[tuple[object, ...], Decimal]
 
@@ -370,7 +371,11 @@ def _by_name(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> list[_
             "reasoning_verbosity": all(not v[6] for v in variants),
             "cache_hit_share": all(not v[1] and not v[2] for v in variants),
         }
-        moves = tuple(a.name for a in assumptions if a.low != a.high and not idle.get(a.name, False))
+        moves = {
+            a.name: (-1 if a.low == a.value else 0, -1 if a.high == a.value else 1)
+            for a in assumptions
+            if a.low != a.high and not idle.get(a.name, False)
+        }
         out.append(_Group({a.name: a for a in assumptions}, parts, moves, {}, {}))
     return out
 
@@ -378,10 +383,10 @@ def _by_name(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> list[_
 def _total(by_group: list[_Group], ends: dict[str, int]) -> Decimal:
     """The cost of the groups with each assumption in `ends` at its low (0) or high (1) end, the others at their
     values. A group's cost is computed once per position of the assumptions that move it: the others give the same
-    value whatever their position (a range of one value, or a part that is zero)."""
+    value wherever they are (a range of one value, or a part that is zero), and so does an end equal to the value."""
     out = Decimal(0)
     for g in by_group:
-        key = tuple((n, ends[n]) for n in g.moves if n in ends)
+        key = tuple((n, g.moves[n][e]) for n, e in ends.items() if n in g.moves and g.moves[n][e] >= 0)
         cost = g.costs.get(key)
         if cost is None:
             values = {n: (a.low, a.high)[ends[n]] if n in ends else a.value for n, a in g.by_name.items()}

@@ -205,11 +205,15 @@ def _rates_of_price(mp: ModelPrice, size_floor_tokens: int) -> ClassRates:
 
 
 def _rates_of_new_price(mp: ModelPrice, size_floor_tokens: int) -> ClassRates:
-    key = (_price_key(mp), size_floor_tokens)
+    # Request sizes with the same tier starts of this price at or below them get the same tier of every price: the
+    # largest such start stands for them all.
+    starts = [s for value in mp.__dict__.values() for s in _tier_starts(value) if s <= size_floor_tokens]
+    floor = max(starts, default=0)
+    key = (_price_key(mp), floor)
     cached = _rates_cache.get(key)
     if cached is not None:
         return cached
-    flat = _flatten(mp, size_floor_tokens)
+    flat = _flatten(mp, floor)
     per_request = Decimal(0)
     request_price = flat.__dict__.pop(REQUEST_PRICE_KEY, None)
     if request_price is not None:
