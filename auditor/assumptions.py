@@ -16,7 +16,8 @@ candidate, each of four price variants (as served, batch, off-peak, both) is sum
 exact cost parts, and any set of assumption values is a weighted sum of those parts. For a multilinear cost the
 extremes over the low..high box lie at its corners, so `low_cost` and `high_cost` are the cheapest and dearest
 corner (every assumption at once), and each driver's effect is the cost moved by that assumption alone from its low
-to its high end, the others at their values.
+to its high end, the others at their values. The corners are costed in floats first, to choose; only those near the
+extremes are costed exactly.
 """
 
 from __future__ import annotations
@@ -24,16 +25,18 @@ from __future__ import annotations
 import difflib
 import itertools
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from auditor.costing import sums_by_key
 from auditor.errors import OptionError
 from auditor.ledger import TOKEN_COLUMNS
 from pricing.catalog import CatalogModel
@@ -55,6 +58,7 @@ PARTS = (
 VARIANTS = ("as_served", "batch", "off_peak", "batch_off_peak")
 PRICE_KEYS = ["time_slot", "service_tier", "request_size_floor_tokens"]
 _SUMS = ["requests", *TOKEN_COLUMNS]
+_ZERO_PARTS = (Decimal(0),) * len(PARTS)
 
 
 @dataclass(frozen=True)
@@ -175,26 +179,34 @@ def parts_by_group(
 ) -> dict[int, tuple[Decimal, ...]]:
     """Exact cost parts (PARTS) per group of the rows of `frame` at their rate ids: tokens summed per (group, rate
     id), then priced once each."""
-    work = frame[_SUMS].assign(_group=groups, _rate_id=rate_ids)
-    sums = work.groupby(["_group", "_rate_id"], sort=True)[_SUMS].sum()
+    return parts_of_sums(frame[_SUMS].to_numpy(), rate_ids, groups, rates)
+
+
+def parts_of_sums(
+    tokens: np.ndarray, rate_ids: np.ndarray, groups: np.ndarray, rates: list[ClassRates]
+) -> dict[int, tuple[Decimal, ...]]:
+    """`parts_by_group` of rows given as an integer array (rows × requests and TOKEN_COLUMNS)."""
+    groups = np.asarray(groups, dtype=np.int64)
+    first, sums = sums_by_key([groups, rate_ids], tokens)
     out: dict[int, tuple[Decimal, ...]] = {}
-    for (group, rate_id), row in zip(sums.index, sums.to_dict("records"), strict=True):
-        r = rates[int(rate_id)]
+    for row, (requests, inp, cache_read, write, write_1h, output, reasoning) in zip(
+        first.tolist(), sums.tolist(), strict=True
+    ):
+        r = rates[int(rate_ids[row])]
         rate_in, rate_read, rate_write, rate_write_1h, rate_out, rate_reasoning = r.per_token
-        reasoning = int(row["reasoning_tokens"])
-        cache_read = int(row["cache_read_tokens"])
         values = (
-            rate_in * int(row["input_tokens"]),
-            rate_read * cache_read,
-            rate_in * cache_read,
-            rate_write * int(row["cache_write_tokens"]),
-            rate_write_1h * int(row["cache_write_1h_tokens"]),
-            rate_out * (int(row["output_tokens"]) - reasoning),
-            rate_reasoning * reasoning,
-            r.per_request * int(row["requests"]),
+            rate_in * int(inp),
+            rate_read * int(cache_read),
+            rate_in * int(cache_read),
+            rate_write * int(write),
+            rate_write_1h * int(write_1h),
+            rate_out * (int(output) - int(reasoning)),
+            rate_reasoning * int(reasoning),
+            r.per_request * int(requests),
         )
-        before = out.get(int(group), (Decimal(0),) * len(PARTS))
-        out[int(group)] = tuple(t + v for t, v in zip(before, values, strict=True))
+        group = int(groups[row])
+        before = out.get(group, _ZERO_PARTS)
+        out[group] = tuple(t + v for t, v in zip(before, values, strict=True))
     return out
 
 
@@ -272,18 +284,28 @@ def _weights(values: dict[str, Decimal]) -> dict[str, Decimal]:
     return {"as_served": (1 - b) * (1 - o), "batch": b * (1 - o), "off_peak": (1 - b) * o, "batch_off_peak": b * o}
 
 
-def cost_at(parts: CostParts, values: dict[str, Decimal]) -> Decimal:
-    """The cost of the workload with the assumptions at `values` (name → value)."""
+def cost_at(
+    parts: CostParts, values: dict[str, Decimal], memo: dict[tuple[object, ...], Decimal] | None = None
+) -> Decimal:
+    """The cost of the workload with the assumptions at `values` (name → value). `memo` (one per `parts`) keeps each
+    variant's cost per unit of weight for the token and cache values it was computed at: the corners of a range
+    share them, so each is computed once (the same operations, so the same result)."""
     r, a, q, s = (values[n] for n in ("token_ratio", "output_verbosity", "reasoning_verbosity", "cache_hit_share"))
     wa, wq = parts.answer_native, parts.reasoning_native
     total = parts.fixed
     for variant, weight in _weights(values).items():
         if not weight:
             continue
-        inp, read, read_in, write, write_1h, answer, reasoning, requests = parts.variants[variant]
-        tokens = inp + s * read + (1 - s) * read_in + write + write_1h
-        output = a * answer * (wa + (1 - wa) * r) + q * reasoning * (wq + (1 - wq) * r)
-        total += weight * (r * tokens + output + requests)
+        key = (variant, r, a, q, s)
+        per_weight = memo.get(key) if memo is not None else None
+        if per_weight is None:
+            inp, read, read_in, write, write_1h, answer, reasoning, requests = parts.variants[variant]
+            tokens = inp + s * read + (1 - s) * read_in + write + write_1h
+            output = a * answer * (wa + (1 - wa) * r) + q * reasoning * (wq + (1 - wq) * r)
+            per_weight = r * tokens + output + requests
+            if memo is not None:
+                memo[key] = per_weight
+        total += weight * per_weight
     return total
 
 
@@ -302,23 +324,124 @@ def cost_range(parts: CostParts, assumptions: Sequence[Assumption]) -> CostRange
 
 def cost_range_of(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> CostRange:
     """`cost_range` of a sum of groups, each with its own values and ranges of the same assumptions (per-model
-    defaults differ by candidate and segment): a corner puts an assumption at its low, or high, end in every group."""
+    defaults differ by candidate and segment): a corner puts an assumption at its low, or high, end in every group.
+
+    Every corner is costed in floats first, to choose: only the corners near the cheapest or the dearest can be it,
+    and only those are costed exactly."""
     names = [a.name for a in groups[0][1]] if groups else []
-    by_group = [({a.name: a for a in assumptions}, parts) for parts, assumptions in groups]
-
-    def total(ends: dict[str, int]) -> Decimal:  # name -> 0 for low, 1 for high; others at their values
-        out = Decimal(0)
-        for by_name, parts in by_group:
-            values = {n: (a.low, a.high)[ends[n]] if n in ends else a.value for n, a in by_name.items()}
-            out += cost_at(parts, values)
-        return out
-
-    base = total({})
-    ranged = [n for n in names if any(b[n].low != b[n].high for b, _ in by_group)]
-    corners = [total(dict(zip(ranged, ends, strict=True))) for ends in itertools.product((0, 1), repeat=len(ranged))]
-    drivers = [(n, abs(total({n: 1}) - total({n: 0}))) for n in ranged]
+    by_group = _by_name(groups)
+    base = _total(by_group, {})
+    ranged = [n for n in names if any(g.by_name[n].low != g.by_name[n].high for g in by_group)]
+    ends = list(itertools.product((0, 1), repeat=len(ranged)))
+    corners = [_total(by_group, dict(zip(ranged, ends[c], strict=True))) for c in _extreme_corners(by_group, ranged)]
+    drivers = [(n, abs(_total(by_group, {n: 1}) - _total(by_group, {n: 0}))) for n in ranged]
     drivers.sort(key=lambda d: (-d[1], d[0]))
     return CostRange(base, min([base, *corners]), max([base, *corners]), drivers)
+
+
+def base_cost(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> Decimal:
+    """The base of `cost_range_of` alone: each group at its assumptions' values."""
+    return _total(_by_name(groups), {})
+
+
+_VALUE_NAMES = ("token_ratio", "output_verbosity", "reasoning_verbosity", "cache_hit_share")
+_SHARE_NAMES = ("batch_share", "offpeak_share")
+
+
+@dataclass(frozen=True)
+class _Group:
+    """A group of `cost_range_of`: its assumptions by name, its parts, for each assumption that moves its cost the
+    positions its ends stand for (0 low, 1 high; -1 where the end is its value), and its costs by those positions
+    (() for all at their values). A range of one value moves nothing, nor does an assumption whose part is zero in
+    every variant."""
+
+    by_name: dict[str, Assumption]
+    parts: CostParts
+    moves: dict[str, tuple[int, int]]
+    costs: dict[tuple[tuple[str, int], ...], Decimal]
+    memo: dict[tuple[object, ...], Decimal]
+
+
+def _by_name(groups: Sequence[tuple[CostParts, Sequence[Assumption]]]) -> list[_Group]:
+    out = []
+    for parts, assumptions in groups:
+        variants = parts.variants.values()
+        idle = {
+            "output_verbosity": all(not v[5] for v in variants),
+            "reasoning_verbosity": all(not v[6] for v in variants),
+            "cache_hit_share": all(not v[1] and not v[2] for v in variants),
+        }
+        moves = {
+            a.name: (-1 if a.low == a.value else 0, -1 if a.high == a.value else 1)
+            for a in assumptions
+            if a.low != a.high and not idle.get(a.name, False)
+        }
+        out.append(_Group({a.name: a for a in assumptions}, parts, moves, {}, {}))
+    return out
+
+
+def _total(by_group: list[_Group], ends: dict[str, int]) -> Decimal:
+    """The cost of the groups with each assumption in `ends` at its low (0) or high (1) end, the others at their
+    values. A group's cost is computed once per position of the assumptions that move it: the others give the same
+    value wherever they are (a range of one value, or a part that is zero), and so does an end equal to the value."""
+    out = Decimal(0)
+    for g in by_group:
+        key = tuple((n, g.moves[n][e]) for n, e in ends.items() if n in g.moves and g.moves[n][e] >= 0)
+        cost = g.costs.get(key)
+        if cost is None:
+            values = {n: (a.low, a.high)[ends[n]] if n in ends else a.value for n, a in g.by_name.items()}
+            cost = g.costs[key] = cost_at(g.parts, values, g.memo)
+        out += cost
+    return out
+
+
+def _extreme_corners(by_group: list[_Group], ranged: list[str]) -> list[int]:
+    """The corners (in `itertools.product` order of the ranged assumptions' ends) whose cost in floats is within a
+    margin far above float error of the cheapest or the dearest corner: the exact extremes are among them."""
+    corners = 2 ** len(ranged)
+    ends = np.array(list(itertools.product((0, 1), repeat=len(ranged))), dtype=np.int64).reshape(corners, len(ranged))
+    if not by_group:
+        return list(range(corners))
+    column = {n: j for j, n in enumerate(ranged)}
+
+    def values(name: str) -> np.ndarray:  # corners × groups
+        low = np.array([float(g.by_name[name].low) for g in by_group])
+        high = np.array([float(g.by_name[name].high) for g in by_group])
+        value = np.array([float(g.by_name[name].value) for g in by_group])
+        if name not in column:
+            return np.broadcast_to(value, (len(ends), len(by_group)))
+        return np.where(ends[:, [column[name]]] == 0, low, high)
+
+    at = {n: values(n) for n in (*_VALUE_NAMES, *_SHARE_NAMES)}
+    native = (
+        np.array([float(g.parts.answer_native) for g in by_group]),
+        np.array([float(g.parts.reasoning_native) for g in by_group]),
+    )
+    cost = np.full(len(ends), sum(float(g.parts.fixed) for g in by_group))
+    for variant, weight in weights_float(at).items():
+        parts = np.array([[float(x) for x in g.parts.variants[variant]] for g in by_group])
+        cost += (weight * float_cost(parts, at, native)).sum(axis=1)
+    low, high = cost.min(), cost.max()
+    margin = 1e-6 * max(abs(low), abs(high))
+    return np.flatnonzero((cost <= low + margin) | (cost >= high - margin)).tolist()
+
+
+def weights_float(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The weights of the price variants (as `cost_at` gives them) in floats."""
+    b, o = values["batch_share"], values["offpeak_share"]
+    return {"as_served": (1 - b) * (1 - o), "batch": b * (1 - o), "off_peak": (1 - b) * o, "batch_off_peak": b * o}
+
+
+def float_cost(parts: np.ndarray, values: Mapping[str, Any], native: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """`cost_at` of one price variant per unit of its weight, in floats, to choose (never to report): `parts` has
+    PARTS on its last axis; the values and native shares are arrays that broadcast with the rest of it."""
+    r, a, q, s = (values[n] for n in _VALUE_NAMES)
+    wa, wq = native
+    inp, read, read_in, write, write_1h, answer, reasoning, requests = np.moveaxis(parts, -1, 0)
+    tokens = inp + s * read + (1 - s) * read_in + write + write_1h
+    output = a * answer * (wa + (1 - wa) * r) + q * reasoning * (wq + (1 - wq) * r)
+    combined: np.ndarray = r * tokens + output + requests
+    return combined
 
 
 RANGE_NOTE = (

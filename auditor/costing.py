@@ -1,6 +1,7 @@
 """Exact cost of workload tables whose rows carry a rate id: tokens summed per (group, rate), then priced.
 
-The Decimal arithmetic runs once per (output group × rate id), never per input row.
+The Decimal arithmetic runs once per (output group × rate id), never per input row. The sums are plain integer
+numpy (exact), not pandas: the tables are small and a pandas group-by per call costs more than the arithmetic.
 """
 
 from __future__ import annotations
@@ -16,20 +17,46 @@ from pricing.ratebook import NO_RATE
 from pricing.rates import ClassRates, cost_of
 
 
+def sums_by_key(codes: Sequence[np.ndarray], values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`values` (rows × columns) summed per distinct key, a key being the row's entry in each of `codes` (integer
+    arrays), in ascending key order (the first array first), as a sorted group-by gives them: one row of each
+    group (to read its key from) and the sums."""
+    n = len(values)
+    if n == 0:
+        return np.empty(0, dtype=np.int64), values[:0]
+    order = np.lexsort(tuple(reversed(codes))) if codes else np.arange(n)
+    change = np.zeros(n, dtype=bool)
+    change[0] = True
+    for c in codes:
+        ordered = c[order]
+        change[1:] |= ordered[1:] != ordered[:-1]
+    starts = np.flatnonzero(change)
+    return order[starts], np.add.reduceat(values[order], starts, axis=0)
+
+
 def cost_by_group(
     frame: pd.DataFrame, rate_ids: np.ndarray, rates: list[ClassRates], group_by: Sequence[str]
 ) -> dict[tuple[object, ...], Decimal]:
-    """USD cost per group of the rows that have a rate (rows with NO_RATE are left out)."""
+    """USD cost per group of the rows that have a rate (rows with NO_RATE, or a missing group value, are left out),
+    in the groups' sorted order."""
     priced = rate_ids != NO_RATE
     if not priced.any():
         return {}
-    work = frame.loc[priced, [*group_by, *TOKEN_COLUMNS, "requests"]].assign(_rate_id=rate_ids[priced])
-    sums = work.groupby([*group_by, "_rate_id"], sort=True)[[*TOKEN_COLUMNS, "requests"]].sum()
+    factorized = [pd.factorize(frame[c].to_numpy()[priced], sort=True) for c in group_by]
+    keep = np.ones(int(priced.sum()), dtype=bool)
+    for codes, _ in factorized:
+        keep &= codes >= 0  # a missing value: the group-by leaves the row out
+    ids = rate_ids[priced][keep]
+    codes = [c[keep] for c, _ in factorized]
+    values = frame[[*TOKEN_COLUMNS, "requests"]].to_numpy()[priced][keep]
+    first, sums = sums_by_key([*codes, ids], values)
+    names = [list(uniques.tolist()) for _, uniques in factorized]
     out: dict[tuple[object, ...], Decimal] = {}
-    for key, row in zip(sums.index, sums.to_dict("records"), strict=True):
-        *group, rate_id = key if isinstance(key, tuple) else (key,)
-        cost = cost_of(rates[int(rate_id)], {c: int(row[c]) for c in TOKEN_COLUMNS}, int(row["requests"]))
-        out[tuple(group)] = out.get(tuple(group), Decimal(0)) + cost
+    for row, sum_row in zip(first.tolist(), sums.tolist(), strict=True):
+        group = tuple(n[c[row]] for n, c in zip(names, codes, strict=True))
+        *tokens, requests = (int(v) for v in sum_row)
+        cost = cost_of(rates[int(ids[row])], dict(zip(TOKEN_COLUMNS, tokens, strict=True)), requests)
+        out[group] = out.get(group, Decimal(0)) + cost
     return out
 
 

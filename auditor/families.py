@@ -29,7 +29,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 import pandas as pd
@@ -143,10 +143,29 @@ def source_sums(frame: pd.DataFrame, model_column: str | list[str]) -> pd.DataFr
     )
 
 
+Source = tuple[str, int, int, int]
+"""A source model's ref and its input-side, answer and reasoning tokens (a row of `source_sums`)."""
+
+
+def source_rows(sources: pd.DataFrame) -> tuple[Source, ...]:
+    """The rows of a `source_sums` frame as plain tuples."""
+    columns = (sources[c].tolist() for c in ("input", "answer", "reasoning"))
+    return tuple((str(ref), int(i), int(a), int(r)) for ref, i, a, r in zip(sources.index, *columns, strict=True))
+
+
 def scenario_assumptions(
     assumptions: Sequence[Assumption], sources: pd.DataFrame, candidate_ref: str
 ) -> ScenarioAssumptions:
     """The assumptions of the candidate's scenario: each family-driven one that no flag set, from the families."""
+    return assumptions_for(tuple(assumptions), source_rows(sources), candidate_ref)
+
+
+@lru_cache(maxsize=8192)
+def assumptions_for(
+    assumptions: tuple[Assumption, ...], sources: tuple[Source, ...], candidate_ref: str
+) -> ScenarioAssumptions:
+    """`scenario_assumptions` of source models given as plain rows (the scenarios, the hybrid and the negotiation
+    brief ask the same ones again)."""
     by_name = {a.name: a for a in assumptions}
     free = {n for n in FAMILY_DRIVEN if n in by_name and not by_name[n].source.startswith("--assume")}
     if not free:
@@ -157,17 +176,16 @@ def scenario_assumptions(
     reasoning_parts: list[tuple[int, Triple]] = []
     native_answer = native_reasoning = Decimal(0)
     glob = {n: (by_name[n].low, by_name[n].value, by_name[n].high) for n in FAMILY_DRIVEN if n in by_name}
-    for ref, row in sources.iterrows():
-        src = str(ref)
+    for src, input_side, answer, reasoning in sources:
         src_tok, src_verb = family_of(src, "tokenizer"), family_of(src, "verbosity")
         # token ratio
         if cand_tok is not None and src_tok is not None:
             tok = ONE if cand_tok is src_tok else _ratio(cand_tok.triples["english"], src_tok.triples["english"])
         else:
             tok = glob["token_ratio"]
-        tok_parts.append((int(row["input"]), tok))
+        tok_parts.append((input_side, tok))
         # verbosity
-        kind = "reasoning" if int(row["reasoning"]) > 0 else "non_reasoning"
+        kind = "reasoning" if reasoning > 0 else "non_reasoning"
         matched = (
             cand_verb is not None and src_verb is not None and kind in cand_verb.triples and kind in src_verb.triples
         )
@@ -178,7 +196,6 @@ def scenario_assumptions(
             verb = _ratio(cand_verb.triples[kind], src_verb.triples[kind])
         else:
             verb = None
-        answer, reasoning = int(row["answer"]), int(row["reasoning"])
         answer_parts.append((answer, verb or glob["output_verbosity"]))
         reasoning_parts.append((reasoning, verb or glob["reasoning_verbosity"]))
         if verb is not None:

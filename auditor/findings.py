@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -70,11 +69,11 @@ def build_findings(shape: pd.DataFrame, pricebook: Pricebook, as_of: date) -> li
         return []
     work = priced.groupby(_KEYS, sort=True)[_SUMS].sum().reset_index()
     findings: list[Finding] = []
-    for (provider, ref), rows in work.groupby(["provider", MODEL_REF], sort=True):
+    for (provider, ref), frame in work.groupby(["provider", MODEL_REF], sort=True):
         model = pricebook.models.get(str(ref))
         if model is None:
             continue
-        rows = rows.reset_index(drop=True)
+        rows = _Rows(frame.reset_index(drop=True))
         pricing = _Pricing(pricebook, model, as_of)
         for rule in (_cache_not_used, _batch_eligible, _premium_small_requests, _peak_shift):
             found = rule(str(provider), model, rows, pricing)
@@ -83,11 +82,22 @@ def build_findings(shape: pd.DataFrame, pricebook: Pricebook, as_of: date) -> li
     return sorted(findings, key=lambda f: (-f.estimated_savings, f.kind, f.model))
 
 
+class _Rows:
+    """One model's rows (the frame the rate book reads) and their columns as arrays (what the rules sum)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.col = {c: frame[c].to_numpy() for c in [*_SUMS, "service_tier", "time_slot"]}
+
+    def sum(self, columns: list[str], where: np.ndarray | None = None) -> int:
+        return sum(int(self.col[c].sum() if where is None else self.col[c][where].sum()) for c in columns)
+
+
 class _Pricing:
     """Rates of one model's rows at as-of, optionally at another tier, model or slot.
 
-    The rules price the same rows several ways (as served, at the batch tier, in each slot of the day): `many`
-    looks them all up in one call, and the model's rows as served are priced once (`own`)."""
+    The rules price the same rows several ways (as served, at the batch tier, in each slot of the day: those rows
+    stacked into one frame, looked up in one call), and the model's rows as served are priced once (`own`)."""
 
     def __init__(self, pricebook: Pricebook, model: CatalogModel, as_of: date) -> None:
         self.book = pricebook.rates
@@ -102,14 +112,6 @@ class _Pricing:
     def costs(self, rows: pd.DataFrame, model: CatalogModel | None = None) -> list[Decimal]:
         return _costs(self.rates(rows, model), rows)
 
-    def many(self, frames: list[pd.DataFrame]) -> list[list[Decimal]]:
-        """The costs of each frame's rows at this model, looked up together."""
-        if not frames:
-            return []
-        costs = self.costs(pd.concat(frames, ignore_index=True))
-        bounds = np.cumsum([0, *(len(f) for f in frames)])
-        return [costs[int(a) : int(b)] for a, b in pairwise(bounds)]
-
     def own(self, rows: pd.DataFrame) -> tuple[list[ClassRates | None], list[Decimal]]:
         """Rates and costs of the model's rows as served (`rows`, the rows the rules are given)."""
         if self._own is None:
@@ -119,9 +121,10 @@ class _Pricing:
 
 
 def _costs(rates: list[ClassRates | None], rows: pd.DataFrame) -> list[Decimal]:
+    values = rows[[*TOKEN_COLUMNS, "requests"]].to_numpy().tolist()
     return [
-        cost_of(r, {c: int(row[c]) for c in TOKEN_COLUMNS}, int(row["requests"])) if r else Decimal(0)
-        for r, row in zip(rates, rows.to_dict("records"), strict=True)
+        cost_of(r, dict(zip(TOKEN_COLUMNS, (int(v) for v in row), strict=False)), int(row[-1])) if r else Decimal(0)
+        for r, row in zip(rates, values, strict=True)
     ]
 
 
@@ -149,18 +152,18 @@ def _finding(
     )
 
 
-def _cache_not_used(provider: str, model: CatalogModel, rows: pd.DataFrame, pricing: _Pricing) -> Finding | None:
-    plain = int(rows["input_tokens"].sum())
-    all_input = int(rows[_INPUTS].to_numpy().sum())
-    read = int(rows["cache_read_tokens"].sum())
+def _cache_not_used(provider: str, model: CatalogModel, rows: _Rows, pricing: _Pricing) -> Finding | None:
+    plain = rows.sum(["input_tokens"])
+    all_input = rows.sum(_INPUTS)
+    read = rows.sum(["cache_read_tokens"])
     if plain < MIN_CACHE_INPUT or Decimal(read) >= MAX_CACHE_HIT * all_input:
         return None
-    counted = rows[rows["requests"] > 0]
-    average = Decimal(int(counted[_INPUTS].to_numpy().sum())) / int(counted["requests"].sum()) if len(counted) else None
+    counted = rows.col["requests"] > 0
+    average = Decimal(rows.sum(_INPUTS, counted)) / rows.sum(["requests"], counted) if counted.any() else None
     if average is not None and average < MIN_CACHEABLE_PREFIX:
         return None
     saving = Decimal(0)
-    for rates, tokens in zip(pricing.own(rows)[0], rows["input_tokens"], strict=True):
+    for rates, tokens in zip(pricing.own(rows.frame)[0], rows.col["input_tokens"].tolist(), strict=True):
         if rates is None:
             continue
         plain_rate = rates.per_token[_CLASS["input_tokens"]]
@@ -184,19 +187,19 @@ def _cache_not_used(provider: str, model: CatalogModel, rows: pd.DataFrame, pric
     )
 
 
-def _batch_eligible(provider: str, model: CatalogModel, rows: pd.DataFrame, pricing: _Pricing) -> Finding | None:
-    is_standard = (rows["service_tier"] == "standard").to_numpy()
-    standard = rows[is_standard].reset_index(drop=True)
-    if standard.empty:
+def _batch_eligible(provider: str, model: CatalogModel, rows: _Rows, pricing: _Pricing) -> Finding | None:
+    is_standard = rows.col["service_tier"] == "standard"
+    if not is_standard.any():
         return None
-    own = pricing.own(rows)[1]
+    standard = rows.frame[is_standard].reset_index(drop=True)
+    own = pricing.own(rows.frame)[1]
     now = sum((own[i] for i in np.flatnonzero(is_standard)), Decimal(0))
-    batch = sum(pricing.many([standard.assign(service_tier="batch")])[0], Decimal(0))
+    batch = sum(pricing.costs(standard.assign(service_tier="batch")), Decimal(0))
     if batch >= now:
         return None
-    tokens = int(rows[[c for c in TOKEN_COLUMNS if c != "reasoning_tokens"]].to_numpy().sum())
-    on_batch = rows[rows["service_tier"] == "batch"]
-    batch_tokens = int(on_batch[[c for c in TOKEN_COLUMNS if c != "reasoning_tokens"]].to_numpy().sum())
+    counted = [c for c in TOKEN_COLUMNS if c != "reasoning_tokens"]
+    tokens = rows.sum(counted)
+    batch_tokens = rows.sum(counted, rows.col["service_tier"] == "batch")
     return _finding(
         "batch_eligible",
         provider,
@@ -218,20 +221,18 @@ def _small_model(provider: str) -> CatalogModel | None:
     return None
 
 
-def _premium_small_requests(
-    provider: str, model: CatalogModel, rows: pd.DataFrame, pricing: _Pricing
-) -> Finding | None:
-    is_counted = (rows["requests"] > 0).to_numpy()
-    counted = rows[is_counted].reset_index(drop=True)
+def _premium_small_requests(provider: str, model: CatalogModel, rows: _Rows, pricing: _Pricing) -> Finding | None:
+    is_counted = rows.col["requests"] > 0
     target = _small_model(provider)
-    if counted.empty or target is None or target.ref == model.ref:
+    if not is_counted.any() or target is None or target.ref == model.ref:
         return None
-    requests = int(counted["requests"].sum())
-    avg_in = Decimal(int(counted[_INPUTS].to_numpy().sum())) / requests
-    avg_out = Decimal(int(counted["output_tokens"].sum())) / requests
+    requests = rows.sum(["requests"], is_counted)
+    avg_in = Decimal(rows.sum(_INPUTS, is_counted)) / requests
+    avg_out = Decimal(rows.sum(["output_tokens"], is_counted)) / requests
     if avg_in > SMALL_INPUT or avg_out > SMALL_OUTPUT:
         return None
-    own = pricing.own(rows)[1]
+    counted = rows.frame[is_counted].reset_index(drop=True)
+    own = pricing.own(rows.frame)[1]
     now = sum((own[i] for i in np.flatnonzero(is_counted)), Decimal(0))
     small = sum(pricing.costs(counted, target), Decimal(0))
     if small * PREMIUM_RATIO > now:
@@ -252,17 +253,22 @@ def _premium_small_requests(
     )
 
 
-def _peak_shift(provider: str, model: CatalogModel, rows: pd.DataFrame, pricing: _Pricing) -> Finding | None:
+def _peak_shift(provider: str, model: CatalogModel, rows: _Rows, pricing: _Pricing) -> Finding | None:
     if not has_time_windows(model):
         return None
-    is_timed = (rows["time_slot"] >= 0).to_numpy()
-    timed = rows[is_timed].reset_index(drop=True)
-    if timed.empty:
+    is_timed = rows.col["time_slot"] >= 0
+    if not is_timed.any():
         return None
-    own = pricing.own(rows)[1]
+    timed = rows.frame[is_timed].reset_index(drop=True)
+    own = pricing.own(rows.frame)[1]
     now = [own[i] for i in np.flatnonzero(is_timed)]
     # The same rows in every slot of the day: the cheapest is where the traffic could move.
-    per_slot = pricing.many([timed.assign(time_slot=slot) for slot in range(SLOTS_PER_DAY)])
+    n = len(timed)
+    every_slot = timed.iloc[np.tile(np.arange(n), SLOTS_PER_DAY)].assign(
+        time_slot=np.repeat(np.arange(SLOTS_PER_DAY, dtype=np.int64), n)
+    )
+    costs = pricing.costs(every_slot)
+    per_slot = [costs[slot * n : (slot + 1) * n] for slot in range(SLOTS_PER_DAY)]
     cheapest = np.array([[float(c) for c in costs] for costs in per_slot]).argmin(axis=0)
     excess = [now[i] - per_slot[int(s)][i] for i, s in enumerate(cheapest)]
     dear = [i for i, e in enumerate(excess) if e > 0]

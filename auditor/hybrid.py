@@ -27,11 +27,13 @@ from auditor.assumptions import (
     CostParts,
     cost_at,
     cost_range_of,
+    float_cost,
     float_parts_by_row,
     parts_by_group,
+    weights_float,
 )
 from auditor.costing import cost_by_group
-from auditor.families import ScenarioAssumptions, source_sums
+from auditor.families import ScenarioAssumptions
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import Driver, Scenario, SegmentChoice, money
 from auditor.scenarios import Repricing
@@ -86,16 +88,15 @@ def build_hybrid(
     seg_names = pd.Index(segments)
     largest = own[own[SEGMENT].isin(segments)].groupby(SEGMENT)["request_size_floor_tokens"].max()
     values = {a.name: float(a.value) for a in assumptions}
-    weights = _weights_float(values)
+    weights = weights_float(values)
     # Each source model keeps its own assumption values on a candidate (as in the all-in-one scenarios): a
     # segment routed to a candidate costs there what its rows cost in that candidate's scenario.
-    whole = source_sums(repricing.by_model, MODEL_REF)
     exact = own[own[SEGMENT].isin(segments)].reset_index(drop=True)
     exact_index = exact[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
     exact_seg = pd.Categorical(exact[SEGMENT], categories=seg_names).codes.astype(np.int64)
     exact_refs = exact[MODEL_REF].astype(str).to_numpy()
     per_model: dict[tuple[int, str], ScenarioAssumptions] = {
-        (c, ref): repricing.source_assumptions(assumptions, whole, ref, candidate.ref)
+        (c, ref): repricing.source_assumptions(assumptions, ref, candidate.ref)
         for c, candidate in enumerate(candidates)
         for ref in sorted(set(exact_refs))
     }
@@ -114,7 +115,7 @@ def build_hybrid(
         for variant, (_frame, ids) in repricing.on(candidate, pricebook).items():
             if not weights[variant]:
                 continue
-            row_cost = _combine_float(float_parts_by_row(exact, ids[exact_index], book.rates), row_values, native)
+            row_cost = float_cost(float_parts_by_row(exact, ids[exact_index], book.rates), row_values, native)
             np.add.at(approx[c], exact_seg, weights[variant] * row_cost)
     choices: dict[str, int | None] = {}
     any_allowed = allowed is None
@@ -194,24 +195,6 @@ def build_hybrid(
         segmented_by=by,
         segments=chosen_segments,
     )
-
-
-def _weights_float(values: dict[str, float]) -> dict[str, float]:
-    b, o = values["batch_share"], values["offpeak_share"]
-    return {"as_served": (1 - b) * (1 - o), "batch": b * (1 - o), "off_peak": (1 - b) * o, "batch_off_peak": b * o}
-
-
-def _combine_float(
-    parts: np.ndarray, values: dict[str, np.ndarray], native: tuple[np.ndarray, np.ndarray]
-) -> np.ndarray:
-    """`cost_at` in floats, per segment (each value and native share an array over the segments)."""
-    r, a, q, s = (values[n] for n in ("token_ratio", "output_verbosity", "reasoning_verbosity", "cache_hit_share"))
-    wa, wq = native
-    inp, read, read_in, write, write_1h, answer, reasoning, requests = parts.T
-    tokens = inp + s * read + (1 - s) * read_in + write + write_1h
-    output = a * answer * (wa + (1 - wa) * r) + q * reasoning * (wq + (1 - wq) * r)
-    combined: np.ndarray = r * tokens + output + requests
-    return combined
 
 
 def _count(n: int, noun: str) -> str:

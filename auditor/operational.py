@@ -40,9 +40,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from genai_prices.types import ModelPrice, TieredPrices
 
+from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import RiskFinding
 from pricing.catalog import CatalogModel, catalog_version
 from pricing.ratebook import has_time_windows
@@ -61,6 +63,7 @@ WEIGHTS = {
     "capability-gap": 0.66,
 }
 _SIDE = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"]
+_COLUMNS = ["requests", *TOKEN_COLUMNS]
 _PROPOSAL = "score bands and weights: a proposal to calibrate (auditor/operational.py), not sourced facts"
 _SNAPSHOT = re.compile(r"(\d{4}-?\d{2}-?\d{2}|-\d{4}$|-\d{3,4}(?:-|$)|v\d+(?::\d+)?$|@)")
 Inputs = dict[str, str | int | float | None]
@@ -73,9 +76,59 @@ class Factor:
     score: float
 
 
-def _sum(frame: pd.DataFrame, columns: Sequence[str]) -> int:
-    present = [c for c in columns if c in frame.columns]
-    return int(frame[present].to_numpy().sum()) if present and len(frame) else 0
+@dataclass(frozen=True)
+class Measures:
+    """What the factors read from a set of priced rows, summed once for every candidate assessed on them."""
+
+    rows: int
+    sums: dict[str, int]  # requests and each token class (a column the rows lack sums to 0)
+    batch_tokens: int  # input side and output served at the batch tier
+    by_floor: tuple[tuple[int, int, int], ...]  # (request-size bucket floor, requests, input side), floors ascending
+    fine_tuned_tokens: int  # input side and output on fine-tuned model ids (`ft:`)
+    fine_tuned_models: tuple[str, ...]
+    tiers: tuple[str, ...]  # service tiers served, sorted
+    providers: dict[str, tuple[int, int]] | None  # rows, and input side and output, per provider (None: no column)
+
+    @property
+    def side(self) -> int:
+        return sum(self.sums[c] for c in _SIDE)
+
+    @property
+    def tokens(self) -> int:
+        return self.side + self.sums["output_tokens"]
+
+
+def measure(priced: pd.DataFrame) -> Measures:
+    """The sums of `priced` that the factors read."""
+    n = len(priced)
+    columns = {c: priced[c].to_numpy() if c in priced and n else np.zeros(n, dtype=np.int64) for c in _COLUMNS}
+    side = sum((columns[c] for c in _SIDE), np.zeros(n, dtype=np.int64))
+    tokens = side + columns["output_tokens"]
+    tiers = priced["service_tier"].astype(str).to_numpy() if "service_tier" in priced else None
+    floors = priced["request_size_floor_tokens"].to_numpy()
+    by_floor = []
+    for floor in np.unique(floors).tolist():
+        at = floors == floor
+        by_floor.append((int(floor), int(columns["requests"][at].sum()), int(side[at].sum())))
+    raw = priced["model_raw"].astype(str).to_numpy() if "model_raw" in priced else np.array([], dtype=object)
+    fine_tuned = np.array([str(m).startswith("ft:") for m in raw], dtype=bool)
+    by_provider = None
+    if "provider" in priced:
+        providers = priced["provider"].astype(str).to_numpy()
+        by_provider = {}
+        for p in sorted(set(providers.tolist())):
+            at = providers == p
+            by_provider[str(p)] = (int(at.sum()), int(tokens[at].sum()))
+    return Measures(
+        rows=n,
+        sums={c: int(columns[c].sum()) for c in _COLUMNS},
+        batch_tokens=int(tokens[tiers == "batch"].sum()) if tiers is not None else 0,
+        by_floor=tuple(by_floor),
+        fine_tuned_tokens=int(tokens[fine_tuned].sum()) if len(raw) else 0,
+        fine_tuned_models=tuple(sorted(set(raw[fine_tuned].tolist()))) if len(raw) else (),
+        tiers=tuple(sorted(set(tiers.tolist()))) if tiers is not None and n else (),
+        providers=by_provider,
+    )
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -109,8 +162,8 @@ def _mtok(value: object) -> str | None:
     return str(Decimal(str(value)).normalize())
 
 
-def cache_dependence(candidate: CatalogModel, priced: pd.DataFrame, as_of: date) -> Factor:
-    side, read = _sum(priced, _SIDE), _sum(priced, ["cache_read_tokens"])
+def cache_dependence(candidate: CatalogModel, measured: Measures, as_of: date) -> Factor:
+    side, read = measured.side, measured.sums["cache_read_tokens"]
     share = _pct(read, side) or 0.0
     band = 0 if share < 20 else 1 if share < 50 else 2 if share < 80 else 3
     price = _price(candidate, as_of)
@@ -147,10 +200,8 @@ def _has_batch_price(candidate: CatalogModel, as_of: date) -> bool:
     return batch.per_token != standard.per_token
 
 
-def batch_dependence(candidate: CatalogModel, priced: pd.DataFrame, as_of: date) -> Factor:
-    columns = [*_SIDE, "output_tokens"]
-    total = _sum(priced, columns)
-    in_batch = _sum(priced[priced["service_tier"] == "batch"], columns) if "service_tier" in priced else 0
+def batch_dependence(candidate: CatalogModel, measured: Measures, as_of: date) -> Factor:
+    total, in_batch = measured.tokens, measured.batch_tokens
     share = _pct(in_batch, total) or 0.0
     supported = _has_batch_price(candidate, as_of)
     band = 0 if share < 5 else 1 if share < 20 else 2 if share < 50 or supported else 3
@@ -173,17 +224,16 @@ def tier_threshold(candidate: CatalogModel, as_of: date) -> int | None:
     return min(starts) if starts else None
 
 
-def long_context_share(candidate: CatalogModel, priced: pd.DataFrame, as_of: date) -> Factor:
+def long_context_share(candidate: CatalogModel, measured: Measures, as_of: date) -> Factor:
     threshold = tier_threshold(candidate, as_of)
-    requests = _sum(priced, ["requests"])
-    side = _sum(priced, _SIDE)
+    requests, side = measured.sums["requests"], measured.side
     catalog, source = _catalog(candidate, as_of)
     inputs: Inputs = {"long_context_tier_from_tokens": threshold, "requests": requests, **catalog}
     if threshold is None:
         text = f"{candidate.ref} has no long-context price tier in the catalog: the price does not change with size."
         return _factor("long-context-share", 0, text, inputs, ["long-context share (compliance note D1, [77])", source])
-    above = priced[priced["request_size_floor_tokens"] >= threshold]
-    over_r, over_t = _sum(above, ["requests"]), _sum(above, _SIDE)
+    above = [(r, t) for floor, r, t in measured.by_floor if floor >= threshold]
+    over_r, over_t = sum(r for r, _ in above), sum(t for _, t in above)
     share = _pct(over_r, requests) if requests else _pct(over_t, side)
     share = share or 0.0
     band = 0 if share == 0 else 1 if share < 5 else 2 if share < 25 else 3
@@ -197,12 +247,8 @@ def long_context_share(candidate: CatalogModel, priced: pd.DataFrame, as_of: dat
     return _factor("long-context-share", band, text, inputs, ["long-context share (compliance note D1, [77])", source])
 
 
-def lock_in(priced: pd.DataFrame) -> Factor:
-    columns = [*_SIDE, "output_tokens"]
-    total = _sum(priced, columns)
-    fine_tuned = priced[priced["model_raw"].astype(str).str.startswith("ft:")] if "model_raw" in priced else priced[:0]
-    ft = _sum(fine_tuned, columns)
-    models = sorted(set(fine_tuned["model_raw"].astype(str))) if len(fine_tuned) else []
+def lock_in(measured: Measures) -> Factor:
+    total, ft, models = measured.tokens, measured.fine_tuned_tokens, measured.fine_tuned_models
     share = _pct(ft, total) or 0.0
     band = 3 if ft else 0
     text = (
@@ -225,19 +271,12 @@ def lock_in(priced: pd.DataFrame) -> Factor:
     return _factor("lock-in", band, text, inputs, ["lock-in features (compliance note D12, [79][66][61][67])"])
 
 
-def _mix(priced: pd.DataFrame) -> tuple[dict[str, int], int]:
-    from auditor.ledger import TOKEN_COLUMNS
-
-    return {c: _sum(priced, [c]) for c in TOKEN_COLUMNS}, _sum(priced, ["requests"])
-
-
-def price_stability(candidate: CatalogModel, priced: pd.DataFrame, as_of: date) -> Factor:
-    tiers = sorted(set(priced["service_tier"].astype(str))) if "service_tier" in priced and len(priced) else []
-    tiers = tiers or ["standard"]
+def price_stability(candidate: CatalogModel, measured: Measures, as_of: date) -> Factor:
+    tiers = list(measured.tiers) or ["standard"]
     year_ago = as_of - timedelta(days=365)
     past = sorted({c.day for c in price_changes(candidate, year_ago, tiers) if c.day <= as_of})
     ahead = sorted({c.day for c in price_changes(candidate, as_of, tiers)})
-    tokens, requests = _mix(priced)
+    tokens, requests = {c: measured.sums[c] for c in TOKEN_COLUMNS}, measured.sums["requests"]
     then = cost_of(class_rates(candidate, year_ago, 0, "standard", 0), tokens, requests)
     now = cost_of(class_rates(candidate, as_of, 0, "standard", 0), tokens, requests)
     effect = round(float((now - then) / then * 100), 2) if then else None
@@ -315,20 +354,29 @@ def capability_gap(candidate: CatalogModel, needed: Sequence[str]) -> Factor | N
     return _factor("capability-gap", 2, text, inputs, sources)
 
 
-def _tokens(frame: pd.DataFrame) -> pd.Series:
-    present = [c for c in [*_SIDE, "output_tokens"] if c in frame.columns]
-    return frame[present].sum(axis=1)
+def routed_providers(measured: Measures, routed: Sequence[tuple[Measures, str]]) -> dict[str, int]:
+    """Tokens per provider after the move: each routed part of the rows (its measures, and the provider it moves to)
+    on its new provider, the other rows where they are served; only providers left with rows."""
+    left = {p: [rows, tokens] for p, (rows, tokens) in (measured.providers or {}).items()}
+    for part, _ in routed:
+        for p, (rows, tokens) in (part.providers or {}).items():
+            left[p][0] -= rows
+            left[p][1] -= tokens
+    after = {p: tokens for p, (rows, tokens) in left.items() if rows > 0}
+    for part, provider in routed:
+        if part.rows:
+            after[provider] = after.get(provider, 0) + part.tokens
+    return after
 
 
-def provider_concentration(priced: pd.DataFrame, after_provider: pd.Series) -> Factor:
-    """The largest provider's share of the tokens before (as served) and after the move (one provider per row)."""
-    tokens = _tokens(priced)
-    total = int(tokens.sum())
-    before = tokens.groupby(priced["provider"].astype(str)).sum() if total else pd.Series(dtype="int64")
-    after = tokens.groupby(after_provider.astype(str)).sum() if total else pd.Series(dtype="int64")
-    top_before = _pct(int(before.max()), total) if total else None
-    top_after = _pct(int(after.max()), total) if total else None
-    who = str(after.idxmax()) if total else None
+def provider_concentration(measured: Measures, after: dict[str, int]) -> Factor:
+    """The largest provider's share of the tokens before (as served) and after the move (`after`: tokens per provider
+    with rows after it)."""
+    total = measured.tokens
+    before = {p: tokens for p, (_, tokens) in (measured.providers or {}).items()}
+    top_before = _pct(max(before.values()), total) if total else None
+    top_after = _pct(max(after.values()), total) if total else None
+    who = _largest(after) if total else None
     higher = top_after is not None and top_before is not None and top_after > top_before + 0.01
     band = 0 if not higher else 2 if (top_after or 0) >= 80 else 1
     text = (
@@ -336,7 +384,16 @@ def provider_concentration(priced: pd.DataFrame, after_provider: pd.Series) -> F
         if total
         else "No tokens to measure concentration on."
     )
-    inputs: Inputs = {"largest_provider_after": who, "largest_share_after_pct": top_after,
-                      "largest_provider_before": str(before.idxmax()) if total else None,
-                      "largest_share_before_pct": top_before, "providers_after": len(after)}  # fmt: skip
+    inputs: Inputs = {
+        "largest_provider_after": who,
+        "largest_share_after_pct": top_after,
+        "largest_provider_before": _largest(before) if total else None,
+        "largest_share_before_pct": top_before,
+        "providers_after": len(after) if total else 0,
+    }
     return _factor("provider-concentration", band, text, inputs, ["provider concentration of the portfolio (proposal)"])
+
+
+def _largest(tokens: dict[str, int]) -> str:
+    """The provider with the most tokens, the first by name on a tie."""
+    return max(sorted(tokens), key=lambda p: tokens[p])

@@ -82,7 +82,7 @@ from auditor.result import (
     money,
 )
 from auditor.risk import Profile, assess
-from auditor.scenarios import Repricing, build_scenarios
+from auditor.scenarios import Repricing, projected_by
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
 from pricing.endpoints import endpoint_book
@@ -552,7 +552,9 @@ def _benchmark(segments: list[PlanSegment], base: Scenario | None, frame: pd.Dat
 def _negotiation(inputs: PlanInputs, singles: dict[str, Scenario]) -> Negotiation:
     open_ = [c for c in inputs.candidates if not _blocked(singles.get(c.ref))]
     vendors = sorted({u.provider for u in inputs.usage if u.all_tokens() > 0})
-    briefs = [_vendor(inputs, v, open_, singles) for v in vendors]
+    # Each vendor's traffic on the candidates is what the scenario machinery gives on its rows alone.
+    projected, priced_tokens = projected_by(inputs.repricing, inputs.pricebook, open_, inputs.assumptions, "provider")
+    briefs = [_vendor(inputs, v, projected.get(v, []), priced_tokens.get(v, 0), singles) for v in vendors]
     basis = (
         "Effective rate: billed cost of the vendor's lines with tokens (less stated non-token charges) per million of "
         "their tokens; list rate: the same lines at list price when used; alternatives: the vendor's priced traffic "
@@ -571,7 +573,11 @@ def _rate(cost: Decimal | None, tokens: int) -> Decimal | None:
 
 
 def _vendor(
-    inputs: PlanInputs, vendor: str, candidates: list[CatalogModel], singles: dict[str, Scenario]
+    inputs: PlanInputs,
+    vendor: str,
+    projected: list[tuple[CatalogModel, Decimal]],
+    priced_tokens: int,
+    singles: dict[str, Scenario],
 ) -> VendorBrief:
     lines = [u for u in inputs.usage if u.provider == vendor and u.all_tokens() > 0]
     billed = [u for u in lines if u.billed_cost is not None]
@@ -586,21 +592,15 @@ def _vendor(
     list_tokens = sum(u.all_tokens() for u in listed)
     effective, list_rate = _rate(billed_cost, billed_tokens), _rate(list_cost, list_tokens)
     discount = round(float(1 - effective / list_rate) * 100, 2) if effective is not None and list_rate else None
-    shape = inputs.shape[inputs.shape["provider"] == vendor]
-    repricing = Repricing.of(shape, inputs.repricing.as_of)
-    scenarios = build_scenarios(
-        shape, inputs.pricebook, list(candidates), inputs.repricing.as_of, inputs.assumptions, repricing
-    )
-    priced_tokens = int(repricing.priced[_COUNTED].sum().sum())
     alternatives = []
-    for s in sorted(scenarios, key=lambda s: (s.projected_cost, s.candidate))[:ALTERNATIVES]:
-        rate = _rate(s.projected_cost, priced_tokens)
-        single = singles.get(s.candidate)
+    for candidate, cost in sorted(projected, key=lambda item: (item[1], item[0].ref))[:ALTERNATIVES]:
+        rate = _rate(cost, priced_tokens)
+        single = singles.get(candidate.ref)
         alternatives.append(
             AlternativeRate(
-                candidate=s.candidate,
-                candidate_name=s.candidate_name,
-                projected_cost=s.projected_cost,
+                candidate=candidate.ref,
+                candidate_name=candidate.display_name,
+                projected_cost=cost,
                 rate_per_mtok=rate if rate is not None else Decimal(0),
                 rating=single.risk.level if single is not None and single.risk is not None else None,
             )

@@ -332,33 +332,33 @@ class ContextFit:
     straddle: tuple[int, int | None] | None
 
 
-def context_fit(priced: pd.DataFrame, window: int | None) -> ContextFit:
+def context_fit(measured: operational.Measures, window: int | None) -> ContextFit:
     """How much of the priced workload is in request-size buckets above (or straddling) the window."""
     floors = sorted(size_bucket_floors())
-    sizes = priced["request_size_floor_tokens"].clip(lower=0)
-    side = priced[[c for c in _INPUT_SIDE if c in priced.columns]].sum(axis=1)
-    table = pd.DataFrame({"floor": sizes, "requests": priced["requests"], "tokens": side})
-    by_floor = table.groupby("floor")[["requests", "tokens"]].sum()
+    by_floor: dict[int, tuple[int, int]] = {}
+    for floor, requests, tokens in measured.by_floor:
+        f = max(floor, 0)
+        r, t = by_floor.get(f, (0, 0))
+        by_floor[f] = (r + requests, t + tokens)
     over_r = over_t = maybe_r = maybe_t = 0
     straddle: tuple[int, int | None] | None = None
     if window is not None:
-        for floor, row in by_floor.iterrows():
-            f = int(str(floor))
+        for f, (requests, tokens) in sorted(by_floor.items()):
             nxt = next((x for x in floors if x > f), None)
             if f >= window:
-                over_r, over_t = over_r + int(row["requests"]), over_t + int(row["tokens"])
+                over_r, over_t = over_r + requests, over_t + tokens
             elif nxt is None or window < nxt:
-                maybe_r, maybe_t = maybe_r + int(row["requests"]), maybe_t + int(row["tokens"])
+                maybe_r, maybe_t = maybe_r + requests, maybe_t + tokens
                 straddle = (f, nxt)
     return ContextFit(
         window=window,
-        requests=int(table["requests"].sum()),
-        tokens=int(table["tokens"].sum()),
+        requests=measured.sums["requests"],
+        tokens=measured.side,
         over_requests=over_r,
         over_tokens=over_t,
         maybe_requests=maybe_r,
         maybe_tokens=maybe_t,
-        largest_floor=int(sizes.max()) if len(sizes) else 0,
+        largest_floor=max(by_floor, default=0),
         straddle=straddle,
     )
 
@@ -922,15 +922,15 @@ def _compliance(candidate: CatalogModel, profile: Profile, book: EndpointBook) -
 
 
 def _operational(
-    candidate: CatalogModel, profile: Profile, priced: pd.DataFrame, as_of: date | None
+    candidate: CatalogModel, profile: Profile, measured: operational.Measures, as_of: date | None
 ) -> list[operational.Factor]:
-    factors = [operational.lock_in(priced)]
+    factors = [operational.lock_in(measured)]
     if as_of is not None:
         factors += [
-            operational.cache_dependence(candidate, priced, as_of),
-            operational.batch_dependence(candidate, priced, as_of),
-            operational.long_context_share(candidate, priced, as_of),
-            operational.price_stability(candidate, priced, as_of),
+            operational.cache_dependence(candidate, measured, as_of),
+            operational.batch_dependence(candidate, measured, as_of),
+            operational.long_context_share(candidate, measured, as_of),
+            operational.price_stability(candidate, measured, as_of),
             operational.version_stability(candidate, as_of),
         ]
     gap = operational.capability_gap(candidate, profile.capabilities)
@@ -943,17 +943,20 @@ def assess(
     priced: pd.DataFrame,
     book: EndpointBook | None = None,
     as_of: date | None = None,
+    measured: operational.Measures | None = None,
 ) -> Risk:
     """The risk of moving the priced workload to one candidate; the profile is that of the rows' segments.
 
     Without `as_of` the factors read from catalog prices (cache, batch, long-context, price and version stability)
-    are left out."""
+    are left out. `measured`, when given, is `operational.measure(priced)` (assessing several candidates on the same
+    rows measures them once)."""
+    measured = measured if measured is not None else operational.measure(priced)
     profile = profile.for_rows(priced)
-    fit_finding, fit_score = _fit_finding(context_fit(priced, candidate.model.context_window))
-    factors = _operational(candidate, profile, priced, as_of)
-    if as_of is not None and "provider" in priced:
-        after = pd.Series(candidate.provider.id, index=priced.index)
-        factors.append(operational.provider_concentration(priced, after))
+    fit_finding, fit_score = _fit_finding(context_fit(measured, candidate.model.context_window))
+    factors = _operational(candidate, profile, measured, as_of)
+    if as_of is not None and measured.providers is not None:
+        after = operational.routed_providers(measured, [(measured, candidate.provider.id)])
+        factors.append(operational.provider_concentration(measured, after))
     operational_score = max([fit_score, *(f.score for f in factors)])
     compliance = compliance_of(candidate, profile, book)
     findings = [fit_finding, *(f.finding for f in factors), *compliance.findings]
@@ -1014,12 +1017,14 @@ def assess_scenarios(
     """Each scenario with its `risk`; a hybrid takes the worst of the candidates it routes to, each assessed on the
     segments routed to it."""
     by_ref = {c.ref: c for c in candidates}
+    measured = operational.measure(priced)
+    whole = profile.for_rows(priced)
     out = []
     for scenario in scenarios:
         if scenario.kind == "hybrid":
-            risk = _hybrid_risk(scenario, by_ref, priced, profile, as_of)
+            risk = _hybrid_risk(scenario, by_ref, priced, profile, as_of, measured)
         elif scenario.candidate in by_ref:
-            risk = assess(by_ref[scenario.candidate], profile, priced, as_of=as_of)
+            risk = assess(by_ref[scenario.candidate], whole, priced, as_of=as_of, measured=measured)
         else:
             risk = None
         out.append(scenario.model_copy(update={"risk": risk}))
@@ -1045,6 +1050,7 @@ def _hybrid_risk(
     priced: pd.DataFrame,
     profile: Profile,
     as_of: date | None,
+    measured: operational.Measures,
 ) -> Risk | None:
     rows = routed_rows(scenario, priced)
     chosen = sorted(ref for ref in {s.candidate for s in scenario.segments} if ref in by_ref)
@@ -1053,13 +1059,15 @@ def _hybrid_risk(
     findings: list[RiskFinding] = []
     scores: list[float] = []
     operational_score = 0.0
+    parts: dict[str, operational.Measures] = {}
     for ref in chosen:
         mine = rows.get(ref, priced.iloc[0:0])
         own = profile.for_rows(mine) if len(mine) else profile
         compliance = compliance_of(by_ref[ref], own)
         if compliance.score is not None:
             scores.append(compliance.score)
-        factors = _operational(by_ref[ref], own, mine, as_of) if len(mine) else []
+        parts[ref] = operational.measure(mine)
+        factors = _operational(by_ref[ref], own, parts[ref], as_of) if len(mine) else []
         operational_score = max([operational_score, *(f.score for f in factors)])
         # The hybrid routes a segment only to candidates whose window is above its largest request-size bucket
         # floor, so the whole workload's context fit does not apply; each candidate's own findings do.
@@ -1067,12 +1075,9 @@ def _hybrid_risk(
             f.model_copy(update={"message": f"[{ref}] {f.message}"})
             for f in [*(x.finding for x in factors), *compliance.findings]
         ]
-    if as_of is not None and "provider" in priced and len(priced):
-        after = priced["provider"].astype(str).copy()
-        for ref, mine in rows.items():
-            if ref in by_ref:
-                after.loc[mine.index] = by_ref[ref].provider.id
-        concentration = operational.provider_concentration(priced, after)
+    if as_of is not None and measured.providers is not None and len(priced):
+        routed = [(parts[ref], by_ref[ref].provider.id) for ref in rows if ref in by_ref and ref in parts]
+        concentration = operational.provider_concentration(measured, operational.routed_providers(measured, routed))
         operational_score = max(operational_score, concentration.score)
         findings.append(concentration.finding)
     compliance_score = max(scores) if scores else None

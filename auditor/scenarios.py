@@ -16,17 +16,20 @@ from auditor.assumptions import (
     VARIANTS,
     Assumption,
     CostParts,
+    base_cost,
     cost_range_of,
     is_neutral,
-    parts_by_group,
+    parts_of_sums,
     variant_rate_ids,
 )
-from auditor.costing import total_cost
-from auditor.families import ScenarioAssumptions, scenario_assumptions, source_sums
+from auditor.costing import cost_by_group, sums_by_key, total_cost
+from auditor.families import ScenarioAssumptions, Source, assumptions_for, source_rows, source_sums
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import AssumptionOut, Driver, Scenario, money
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
+
+_SUMS = ["requests", *TOKEN_COLUMNS]
 
 
 def priced_shape(shape: pd.DataFrame) -> pd.DataFrame:
@@ -52,7 +55,7 @@ class Repricing:
     variants: dict[str, dict[str, tuple[pd.DataFrame, np.ndarray]]] = field(default_factory=dict)
     _by_model_rows: tuple[np.ndarray, np.ndarray, pd.Index] | None = None
     _one_source: dict[str, pd.DataFrame] | None = None
-    _of_source: dict[tuple[int, str, str], ScenarioAssumptions] = field(default_factory=dict)
+    _sources: dict[str, Source] | None = None
 
     @classmethod
     def of(cls, shape: pd.DataFrame, as_of: date) -> Repricing:
@@ -66,11 +69,14 @@ class Repricing:
         """For the rows of `by_model`: their row in `workload` (the rate ids are of), and their source model (code,
         and the models in code order)."""
         if self._by_model_rows is None:
-            keys = self.workload[PRICE_KEYS].reset_index()
-            index = self.by_model[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
             codes, refs = pd.factorize(self.by_model[MODEL_REF], sort=True)
-            self._by_model_rows = (index, codes, refs)
+            self._by_model_rows = (self.workload_rows(self.by_model), codes, refs)
         return self._by_model_rows
+
+    def workload_rows(self, frame: pd.DataFrame) -> np.ndarray:
+        """For each row of `frame` (priced rows summed on some keys and PRICE_KEYS), its row in `workload`."""
+        keys = self.workload[PRICE_KEYS].reset_index()
+        return frame[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
 
     def one_source(self, sources: pd.DataFrame) -> dict[str, pd.DataFrame]:
         """Each source model's own row of `sources` (its weights), as the one-model frame the families read."""
@@ -78,16 +84,17 @@ class Repricing:
             self._one_source = {str(ref): sources.loc[[ref]] for ref in sources.index}
         return self._one_source
 
+    def sources(self) -> dict[str, Source]:
+        """Each source model's weights (`source_sums` of the whole priced workload) as a plain row, by ref."""
+        if self._sources is None:
+            self._sources = {row[0]: row for row in source_rows(source_sums(self.by_model, MODEL_REF))}
+        return self._sources
+
     def source_assumptions(
-        self, assumptions: Sequence[Assumption], sources: pd.DataFrame, ref: str, candidate_ref: str
+        self, assumptions: Sequence[Assumption], ref: str, candidate_ref: str
     ) -> ScenarioAssumptions:
         """`scenario_assumptions` of one source model on a candidate (the scenarios and the hybrid both ask)."""
-        key = (id(assumptions), ref, candidate_ref)
-        found = self._of_source.get(key)
-        if found is None:
-            found = scenario_assumptions(assumptions, self.one_source(sources)[ref], candidate_ref)
-            self._of_source[key] = found
-        return found
+        return assumptions_for(tuple(assumptions), (self.sources()[ref],), candidate_ref)
 
     def on(self, candidate: CatalogModel, pricebook: Pricebook) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
         """The candidate's price variants of the workload with their rate ids."""
@@ -116,7 +123,7 @@ def build_scenarios(
     book = pricebook.rates
     baseline = money(total_cost(by_model, book.rate_ids(by_model, pricebook.models, on_day=as_of), book.rates))
     scenarios = []
-    sources = source_sums(by_model, MODEL_REF) if assumptions is not None else None
+    sources = tuple(repricing.sources().values()) if assumptions is not None else ()
     for candidate in candidates:
         if assumptions is None:
             ids = book.rate_ids(workload, {}, fixed=candidate, on_day=as_of)
@@ -127,12 +134,10 @@ def build_scenarios(
         drivers: list[Driver] = []
         used: list[AssumptionOut] = []
         if assumptions is not None:
-            assert sources is not None
-            mine = scenario_assumptions(assumptions, sources, candidate.ref)
-            span = cost_range_of(per_source_model(repricing, candidate, pricebook, assumptions, sources))
+            mine = assumptions_for(tuple(assumptions), sources, candidate.ref)
+            span = cost_range_of(per_source_model(repricing, candidate, pricebook, assumptions))
             used = assumption_outs(mine.assumptions)
-            if not is_neutral(mine.assumptions):
-                projected = money(span.base)
+            projected = _projected(mine, projected, span.base)
             low, high = min(money(span.low), projected), max(money(span.high), projected)
             drivers = [Driver(assumption=name, effect=money(effect)) for name, effect in span.drivers]
         savings = baseline - projected
@@ -154,33 +159,88 @@ def build_scenarios(
     return sorted(scenarios, key=lambda s: (-s.savings, s.candidate))
 
 
+def _projected(mine: ScenarioAssumptions, as_served: Decimal, base: Decimal) -> Decimal:
+    """A scenario's projected cost: the observed tokens at list price when every assumption is unchanged, else the
+    base of its range."""
+    return as_served if is_neutral(mine.assumptions) else money(base)
+
+
+def _source_groups(
+    per_variant: dict[str, dict[int, tuple[Decimal, ...]]], mine: Sequence[tuple[int, ScenarioAssumptions]]
+) -> list[tuple[CostParts, Sequence[Assumption]]]:
+    """The cost parts of source groups (each by its code in `per_variant`), each with its own assumptions."""
+    zero = (Decimal(0),) * len(PARTS)
+    return [
+        (
+            CostParts(
+                {name: per_variant[name].get(code, zero) for name in VARIANTS},
+                answer_native=m.answer_native,
+                reasoning_native=m.reasoning_native,
+            ),
+            m.assumptions,
+        )
+        for code, m in mine
+    ]
+
+
 def per_source_model(
-    repricing: Repricing,
-    candidate: CatalogModel,
-    pricebook: Pricebook,
-    assumptions: Sequence[Assumption],
-    sources: pd.DataFrame,
+    repricing: Repricing, candidate: CatalogModel, pricebook: Pricebook, assumptions: Sequence[Assumption]
 ) -> list[tuple[CostParts, Sequence[Assumption]]]:
     """The candidate's exact cost parts per source model of the workload, each with its own assumption values:
     the per-model-family defaults hold per source model, so the cost is exact whatever the mix of sources (one
     average over them would weigh each model's ratio by its tokens, not by what they cost on the candidate)."""
-    by_model = repricing.by_model
     index, codes, refs = repricing.by_model_rows()
+    tokens = repricing.by_model[_SUMS].to_numpy()
+    rates = pricebook.rates.rates
     variants = repricing.on(candidate, pricebook)
-    per_variant = {
-        name: parts_by_group(by_model, ids[index], codes, pricebook.rates.rates) for name, (_, ids) in variants.items()
-    }
-    zero = (Decimal(0),) * len(PARTS)
-    groups: list[tuple[CostParts, Sequence[Assumption]]] = []
-    for code, ref in enumerate(refs):
-        mine = repricing.source_assumptions(assumptions, sources, str(ref), candidate.ref)
-        parts = CostParts(
-            {name: per_variant[name].get(code, zero) for name in VARIANTS},
-            answer_native=mine.answer_native,
-            reasoning_native=mine.reasoning_native,
-        )
-        groups.append((parts, mine.assumptions))
-    return groups
+    per_variant = {name: parts_of_sums(tokens, ids[index], codes, rates) for name, (_, ids) in variants.items()}
+    mine = [(code, repricing.source_assumptions(assumptions, str(ref), candidate.ref)) for code, ref in enumerate(refs)]
+    return _source_groups(per_variant, mine)
+
+
+def projected_by(
+    repricing: Repricing,
+    pricebook: Pricebook,
+    candidates: Sequence[CatalogModel],
+    assumptions: Sequence[Assumption],
+    column: str,
+) -> tuple[dict[str, list[tuple[CatalogModel, Decimal]]], dict[str, int]]:
+    """For each value of `column` (a vendor), each candidate's projected cost of those priced rows alone, as
+    `build_scenarios` on those rows gives it (each source model at its own assumption values there), from the rate
+    ids the whole workload's scenarios looked up; and the counted tokens (input side and output) of those rows."""
+    priced = repricing.priced
+    if priced.empty:
+        return {}, {}
+    table = priced.groupby([column, MODEL_REF, *PRICE_KEYS], sort=True)[_SUMS].sum().reset_index()
+    index = repricing.workload_rows(table)
+    tokens = table[_SUMS].to_numpy()
+    # Source groups: (value, source model) in sorted order, so each value's groups are its models in sorted order.
+    pairs = list(zip(table[column].astype(str).tolist(), table[MODEL_REF].astype(str).tolist(), strict=True))
+    code_of = {pair: code for code, pair in enumerate(dict.fromkeys(pairs))}
+    codes = np.array([code_of[p] for p in pairs], dtype=np.int64)
+    first, sums = sums_by_key([codes], tokens)
+    weights = {pairs[row]: row_sums for row, row_sums in zip(first.tolist(), sums.tolist(), strict=True)}
+    of_value: dict[str, list[tuple[int, Source]]] = {}
+    for (value, ref), code in code_of.items():
+        _, inp, read, write, write_1h, output, reasoning = weights[(value, ref)]
+        source = (ref, inp + read + write + write_1h, output - reasoning, reasoning)
+        of_value.setdefault(value, []).append((code, source))
+    counted = {v: sum(s[1] + s[2] + s[3] for _, s in groups) for v, groups in of_value.items()}
+    rates = pricebook.rates.rates
+    given = tuple(assumptions)
+    out: dict[str, list[tuple[CatalogModel, Decimal]]] = {v: [] for v in of_value}
+    for candidate in candidates:
+        variants = repricing.on(candidate, pricebook)
+        mine = {v: assumptions_for(given, tuple(s for _, s in groups), candidate.ref) for v, groups in of_value.items()}
+        as_served: dict[tuple[object, ...], Decimal] = {}
+        if any(is_neutral(m.assumptions) for m in mine.values()):
+            as_served = cost_by_group(table, variants["as_served"][1][index], rates, [column])
+        per_variant = {name: parts_of_sums(tokens, ids[index], codes, rates) for name, (_, ids) in variants.items()}
+        for value, groups in of_value.items():
+            own = [(code, assumptions_for(given, (source,), candidate.ref)) for code, source in groups]
+            base = base_cost(_source_groups(per_variant, own))
+            out[value].append((candidate, _projected(mine[value], money(as_served.get((value,), Decimal(0))), base)))
+    return out, counted
 
 
 def assumption_outs(assumptions: Sequence[Assumption]) -> list[AssumptionOut]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib.metadata import version
 
 from genai_prices import data_snapshot
@@ -29,9 +29,17 @@ class CatalogModel:
     def display_name(self) -> str:
         return f"{self.model.name or self.model.id} ({self.provider.name})"
 
+    @cached_property
+    def is_own(self) -> bool:
+        """Whether the model is reached at the provider that lists it, not through a fallback provider (a search of
+        the provider's models, which may be many: asked for every price lookup, so kept)."""
+        return any(self.model is m for m in self.provider.models)
 
+
+@cache
 def catalog_version() -> str:
-    """The genai-prices package version whose bundled data priced this run."""
+    """The genai-prices package version whose bundled data priced this run (read once: the package metadata is
+    read from disk on every lookup)."""
     return version("genai-prices")
 
 

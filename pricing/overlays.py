@@ -95,7 +95,7 @@ def overlay_by_id(overlay_id: str) -> Overlay:
 
 def _is_own(model: CatalogModel) -> bool:
     """Reached at the provider that lists it (not through a fallback provider)."""
-    return any(model.model is m for m in model.provider.models)
+    return model.is_own
 
 
 def _weekday_rule(model: CatalogModel) -> WeekdayWindows | None:

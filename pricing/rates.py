@@ -136,14 +136,20 @@ def _resolved(model: CatalogModel, at: datetime, service_tier: str) -> tuple[Mod
     key = (id(model.provider), id(model.model), at, service_tier)
     cached = _resolved_cache.get(key)
     if cached is None:
-        cached = _resolved_cache[key] = (model.provider, model.model, _resolve(model, at, service_tier))
+        price, applied = _resolve(model, at, service_tier)
+        # Equal prices (every field) are one object, so their rates are found by identity for every request size.
+        price = _canonical.setdefault(_price_key(price), price)
+        cached = _resolved_cache[key] = (model.provider, model.model, (price, applied))
     return cached[2]
+
+
+_canonical: dict[tuple[tuple[str, str], ...], ModelPrice] = {}
 
 
 def _resolve(model: CatalogModel, at: datetime, service_tier: str) -> tuple[ModelPrice, tuple[str, ...]]:
     context = price_context_for(service_tier)
     # genai-prices ignores price variants when the model is reached through a fallback provider.
-    if context and not any(model.model is m for m in model.provider.models):
+    if context and not model.is_own:
         context = None
     return resolve_with_overlays(model, at, service_tier, context)
 
@@ -152,12 +158,29 @@ def _resolved_price(model: CatalogModel, at: datetime, service_tier: str) -> Mod
     return _resolved(model, at, service_tier)[0]
 
 
+def _day_resolved(model: CatalogModel, day: date, service_tier: str) -> tuple[tuple[ModelPrice, tuple[str, ...]], ...]:
+    """`_resolved` at each half hour of a day (asked again for every request size and for the overlays)."""
+    key = (id(model.provider), id(model.model), day, service_tier)
+    cached = _day_cache.get(key)
+    if cached is None:
+        slots = tuple(_resolved(model, slot_start(day, s), service_tier) for s in range(SLOTS_PER_DAY))
+        cached = _day_cache[key] = (model.provider, model.model, slots)
+    return cached[2]
+
+
+_day_cache: dict[tuple[int, int, date, str], tuple[object, object, tuple[tuple[ModelPrice, tuple[str, ...]], ...]]] = {}
+
+
 def applied_overlays(model: CatalogModel, day: date, slot: int, service_tier: str) -> tuple[str, ...]:
     """Ids of the price overlays (`pricing/overlays.py`) that change the price on `day` at `slot` (-1: any)."""
-    slots = range(SLOTS_PER_DAY) if slot < 0 else (slot,)
+    resolved = (
+        _day_resolved(model, day, service_tier)
+        if slot < 0
+        else (_resolved(model, slot_start(day, slot), service_tier),)
+    )
     found: dict[str, None] = {}
-    for s in slots:
-        found.update(dict.fromkeys(_resolved(model, slot_start(day, s), service_tier)[1]))
+    for _, applied in resolved:
+        found.update(dict.fromkeys(applied))
     return tuple(found)
 
 
@@ -182,11 +205,15 @@ def _rates_of_price(mp: ModelPrice, size_floor_tokens: int) -> ClassRates:
 
 
 def _rates_of_new_price(mp: ModelPrice, size_floor_tokens: int) -> ClassRates:
-    key = (_price_key(mp), size_floor_tokens)
+    # Request sizes with the same tier starts of this price at or below them get the same tier of every price: the
+    # largest such start stands for them all.
+    starts = [s for value in mp.__dict__.values() for s in _tier_starts(value) if s <= size_floor_tokens]
+    floor = max(starts, default=0)
+    key = (_price_key(mp), floor)
     cached = _rates_cache.get(key)
     if cached is not None:
         return cached
-    flat = _flatten(mp, size_floor_tokens)
+    flat = _flatten(mp, floor)
     per_request = Decimal(0)
     request_price = flat.__dict__.pop(REQUEST_PRICE_KEY, None)
     if request_price is not None:
@@ -202,7 +229,7 @@ def class_rates(model: CatalogModel, day: date, slot: int, service_tier: str, si
     floor = max(size_floor_tokens, 0)
     if slot >= 0:
         return _rates_of_price(_resolved_price(model, slot_start(day, slot), service_tier), floor)
-    per_slot = [class_rates(model, day, s, service_tier, floor) for s in range(SLOTS_PER_DAY)]
+    per_slot = [_rates_of_price(price, floor) for price, _ in _day_resolved(model, day, service_tier)]
     n = Decimal(SLOTS_PER_DAY)
     return ClassRates(
         tuple(sum((r.per_token[i] for r in per_slot), Decimal(0)) / n for i in range(len(TOKEN_COLUMNS))),

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from auditor.errors import OptionError
+from auditor.operational import measure
 from auditor.risk import assess, context_fit, parse_profile
 from pricing.catalog import lookup_candidate
 from tests.conftest import SAMPLES, hybrid_routing_to
@@ -107,7 +108,7 @@ def test_eu_personal_data_to_the_eu_vendor_raises_no_transfer_finding() -> None:
 def test_context_fit_shares_from_request_size_buckets() -> None:
     # Buckets (floors are catalog thresholds): 0-32k: 10 requests, 128k-199,999: 3, 200k-256k: 2, 256k-272k: 1.
     priced = _priced([(0, 10, 50_000), (128_000, 3, 450_000), (200_000, 2, 450_000), (256_000, 1, 260_000)])
-    fit = context_fit(priced, 131_072)
+    fit = context_fit(measure(priced), 131_072)
     # Buckets whose floor is at or above 131,072 (200k, 256k) cannot fit: 3 of 16 requests; 710,000 of 1,210,000
     # input tokens. The 128,000-199,999 bucket straddles the window: 3 more requests may not fit.
     assert (fit.over_requests, fit.requests, fit.over_tokens, fit.tokens) == (3, 16, 710_000, 1_210_000)
