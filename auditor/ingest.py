@@ -28,6 +28,7 @@ from auditor.importers.engine import (
     FILE_COLUMN,
     GIVEN_DAY_VARIABLE,
     CsvSource,
+    FilesSource,
     PriceShape,
     ScanSource,
     aggregate_sql,
@@ -59,7 +60,7 @@ MAX_LISTED_REJECTS = 1000
 DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024
 _LOCATE_CHUNK_ROWS = 50_000
 _DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "cp1252": "latin-1"}
-# A file smaller than this is read once, with the other small files of its format, header and encoding (up to
+# A file smaller than this is read once, with the other small files of its format whatever their headers (up to
 # BATCH_MAX_BYTES a query), into a table of ledger lines that the survey and the scan read: planning a query
 # costs more than reading such files. Larger files are streamed, each alone, with their progress bar.
 SMALL_FILE_BYTES = 1024 * 1024
@@ -156,7 +157,7 @@ def ingest_all(
     """Survey every file, settle what overlapping files leave to each other, then scan every file.
 
     A small file is read once, into a table of its ledger lines that both passes read, with the other small
-    files of its format, header and encoding (`SMALL_FILE_BYTES`, `BATCH_MAX_BYTES`): planning a query costs
+    files of its format (`SMALL_FILE_BYTES`, `BATCH_MAX_BYTES`, `engine.FilesSource`): planning a query costs
     more than reading such files. Each line keeps its file's index, so the accounting and rejected rows stay
     per file. `given` is the day given for each file whose lines carry no time (`engine.given_day()`)."""
     given = list(given) if given is not None else [None] * len(files)
@@ -170,13 +171,14 @@ def ingest_all(
     read: dict[int, _Scanned] = {}
     for number, (members, small) in enumerate(batches):
         day.give(given[members[0]])
-        is_shared = families[members[0]] in shared
         if small:
             read[number] = _read_lines(con, by_index, members, number, block_bytes)
-            surveys.update(_survey_lines(con, by_index, read[number], is_shared))
         else:
             i = members[0]
-            surveys[i] = survey_file(con, *files[i], block_bytes, progress, f"keys_{i}" if is_shared else None)
+            keys = f"keys_{i}" if families[i] in shared else None
+            surveys[i] = survey_file(con, *files[i], block_bytes, progress, keys)
+    in_shared = {i for i, family in enumerate(families) if family in shared}
+    surveys.update(_survey_lines(con, by_index, list(read.values()), in_shared))
     in_order = [surveys[i] for i in range(len(files))]
     formats = [importer.name for _, importer in files]
     detail = [_DETAIL[importer.kind] for _, importer in files]
@@ -204,9 +206,8 @@ def _batches(files: Sequence[tuple[Sniffed, Importer]]) -> list[tuple[list[int],
     for i, (sniffed, importer) in enumerate(files):
         bytes_ = sniffed.path.stat().st_size
         small = bytes_ < SMALL_FILE_BYTES
-        alone = sniffed.is_parquet or importer.in_line_order or importer.dedupe_within_file or importer.day_option
-        header = () if importer.is_json_lines else sniffed.header
-        key: object = i if alone or not small else (id(importer), header, sniffed.encoding, sniffed.gzip)
+        alone = importer.in_line_order or importer.dedupe_within_file or importer.day_option
+        key: object = i if alone or not small else id(importer)
         if key in size and size[key] + bytes_ > BATCH_MAX_BYTES:
             # A full batch: the next files of its kind start another.
             batches[(key, i)] = batches.pop(key)
@@ -235,11 +236,24 @@ class _GivenDay:
         self._day = day
 
 
-def _batch_source(files: _Files, members: list[int], block_bytes: int, rejects: str | None) -> CsvSource:
-    first = files[members[0]][0]
-    encoding = _DUCKDB_ENCODINGS[first.encoding]
-    paths = tuple((str(files[i][0].path), i) for i in members)
-    return CsvSource(str(first.path), first.header, encoding, block_bytes, rejects, first.gzip, files=paths)
+def _batch_source(files: _Files, members: list[int], block_bytes: int, rejects: str | None) -> FilesSource:
+    """Files of one importer as one source: those of one header, encoding and compression in one reading."""
+    alike: dict[object, list[int]] = {}
+    for i in members:
+        sniffed, importer = files[i]
+        header = () if importer.is_json_lines else sniffed.header
+        alike.setdefault(i if sniffed.is_parquet else (header, sniffed.encoding, sniffed.gzip), []).append(i)
+    parts: list[tuple[ScanSource, int | None]] = []
+    for same in alike.values():
+        first = files[same[0]][0]
+        if len(same) == 1:
+            parts.append((_sources(first, block_bytes, rejects), same[0]))
+            continue
+        encoding = _DUCKDB_ENCODINGS[first.encoding]
+        paths = tuple((str(files[i][0].path), i) for i in same)
+        source = CsvSource(str(first.path), first.header, encoding, block_bytes, rejects, first.gzip, paths)
+        parts.append((source, None))
+    return FilesSource(tuple(parts))
 
 
 def _split(frame: pd.DataFrame, members: Sequence[int]) -> dict[int, pd.DataFrame]:
@@ -293,15 +307,21 @@ def _read_lines(
 
 
 def _survey_lines(
-    con: duckdb.DuckDBPyConnection, files: _Files, lines: _Scanned, shared: bool
+    con: duckdb.DuckDBPyConnection, files: _Files, batches: list[_Scanned], shared: set[int]
 ) -> dict[int, pd.DataFrame]:
-    """`survey_file` of small files, from their lines; with `shared`, each file's record keys as `keys_<index>`."""
-    importer = files[lines.members[0]][1]
-    frame = con.execute(lines_survey_sql(importer, lines.table, with_days=shared)).df()
-    if shared:
-        for i in lines.members:
+    """`survey_file` of small files, from their lines (one query); each file of `shared` (a family that several
+    files hold) with its days, and its record keys as `keys_<index>`."""
+    if not batches:
+        return {}
+    parts = []
+    for lines in batches:
+        importer = files[lines.members[0]][1]
+        with_days = lines.members[0] in shared
+        parts.append(lines_survey_sql(importer, lines.table, with_days))
+        for i in lines.members if with_days else ():
             con.execute(f"CREATE TEMP VIEW keys_{i} AS {lines_keys_sql(importer, lines.table, i)}")
-    return _split(frame, lines.members)
+    frame = con.execute(" UNION ALL ".join(f"({part})" for part in parts)).df()
+    return _split(frame, [i for lines in batches for i in lines.members])
 
 
 def _scan_lines(

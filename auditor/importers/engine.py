@@ -171,6 +171,41 @@ class CsvSource:
         )
 
 
+@dataclass(frozen=True)
+class FilesSource:
+    """Several files of one importer read in one query, whatever their headers, encodings or formats: the union
+    of their sources' relations, each row with its file's index (`__file`) and its record key (`__key`, of the
+    columns its own file has, as when the file is read alone). A column a file lacks reads as NULL, which the
+    cleaning turns into the value it gives an absent column. Not for importers reading lines in order or folding
+    repeated lines (`in_line_order`, `dedupe_within_file`): their files are read alone."""
+
+    parts: tuple[tuple[ScanSource, int | None], ...]
+    """Each source with its file's index; None: a `CsvSource` of several files, whose rows carry it."""
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(name for source, _ in self.parts for name in source.header))
+
+    def relation(self, importer: Importer) -> str:
+        columns = [c for c in importer.read_columns if c in present_columns(importer, self.header)]
+        problems = [source.problem_column(importer) for source, _ in self.parts]
+        selects = []
+        for (source, file), problem in zip(self.parts, problems, strict=True):
+            own = present_columns(importer, source.header)
+            fields = [
+                ident(c) if c in own else f"CAST(NULL AS {column_type(importer, c)}) AS {ident(c)}" for c in columns
+            ]
+            if any(problems):
+                fields.append(f"{problem or 'CAST(NULL AS VARCHAR)'} AS __read_problem")
+            fields.append(f"{record_key_sql(importer, own)} AS __key")
+            fields.append(FILE_COLUMN if file is None else f"{int(file)} AS {FILE_COLUMN}")
+            selects.append(f"SELECT {', '.join(fields)} FROM {source.relation(importer)}")
+        return f"({' UNION ALL '.join(selects)})"
+
+    def problem_column(self, importer: Importer) -> str | None:
+        return "__read_problem" if any(source.problem_column(importer) for source, _ in self.parts) else None
+
+
 # A JSON line longer than this (a session log line holding a large tool result) is rejected with its line.
 MAX_JSON_LINE_BYTES = 32 * 1024 * 1024
 
@@ -405,7 +440,10 @@ def lines_sql(importer: Importer, source: ScanSource, by_file: bool = False) -> 
     present = present_columns(importer, source.header)
     relation, problem = source.relation(importer), source.problem_column(importer)
     extra = (FILE_COLUMN,) if by_file else ()
-    mapped = f"({mapped_sql(importer, relation, present, extra, keyed=True, read_problem=problem)})"
+    # A `FilesSource` carries each file's record key.
+    carried = isinstance(source, FilesSource)
+    extra = (*extra, "__key") if carried else extra
+    mapped = f"({mapped_sql(importer, relation, present, extra, keyed=not carried, read_problem=problem)})"
     return f"SELECT * FROM {_fold_repeated_lines(importer, mapped)}"
 
 
