@@ -9,6 +9,8 @@ from importlib.metadata import version
 
 from genai_prices import data_snapshot
 from genai_prices.types import ModelInfo, Provider
+from rapidfuzz import process
+from rapidfuzz.distance import Indel
 
 from auditor.errors import OptionError
 
@@ -55,18 +57,32 @@ def find_model(provider_id: str, model_ref: str) -> CatalogModel | None:
 
 
 def suggest_models(provider_id: str | None, model_ref: str, limit: int = 3) -> list[str]:
-    """Close catalog ids for a name the catalog does not know, as `provider:model`."""
-    pool: list[str] = []
-    providers = providers_by_id()
-    if provider_id not in providers:
+    """Close catalog ids for a name the catalog does not know, as `provider:model` (difflib's closest)."""
+    if provider_id not in providers_by_id():
         provider_id = None  # a provider the catalog does not know: look for the name everywhere
-    for pid, provider in providers.items():
+    by_lower = _ids_by_lower(provider_id)
+    wanted = (f"{provider_id}:{model_ref}" if provider_id else model_ref).lower()
+    # difflib's ratio (2 x matched characters / both lengths) never exceeds the indel similarity (2 x the
+    # longest common subsequence / both lengths): ids below the cutoff by the latter, fast to compute, are
+    # ones difflib refuses; it scores only the others, so the suggestions are the ones it gives over all ids.
+    near = process.extract(
+        wanted, list(by_lower), scorer=Indel.normalized_similarity, score_cutoff=_CLOSE - 1e-9, limit=None
+    )
+    hits = difflib.get_close_matches(wanted, [name for name, _, _ in near], n=limit, cutoff=_CLOSE)
+    return [by_lower[h] for h in hits]
+
+
+_CLOSE = 0.5
+
+
+@cache
+def _ids_by_lower(provider_id: str | None) -> dict[str, str]:
+    """The catalog's `provider:model` ids (of one provider, or all) by their lower case."""
+    pool: list[str] = []
+    for pid, provider in providers_by_id().items():
         if provider_id is None or pid == provider_id:
             pool.extend(f"{pid}:{m.id}" for m in provider.models)
-    wanted = f"{provider_id}:{model_ref}" if provider_id else model_ref
-    by_lower = {p.lower(): p for p in pool}
-    hits = difflib.get_close_matches(wanted.lower(), list(by_lower), n=limit, cutoff=0.5)
-    return [by_lower[h] for h in hits]
+    return {p.lower(): p for p in pool}
 
 
 def lookup_candidate(ref: str) -> CatalogModel:
