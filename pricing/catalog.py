@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import heapq
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
@@ -57,19 +58,31 @@ def find_model(provider_id: str, model_ref: str) -> CatalogModel | None:
 
 
 def suggest_models(provider_id: str | None, model_ref: str, limit: int = 3) -> list[str]:
-    """Close catalog ids for a name the catalog does not know, as `provider:model` (difflib's closest)."""
+    """Close catalog ids for a name the catalog does not know, as `provider:model`: difflib's closest."""
     if provider_id not in providers_by_id():
         provider_id = None  # a provider the catalog does not know: look for the name everywhere
     by_lower = _ids_by_lower(provider_id)
     wanted = (f"{provider_id}:{model_ref}" if provider_id else model_ref).lower()
-    # difflib's ratio (2 x matched characters / both lengths) never exceeds the indel similarity (2 x the
-    # longest common subsequence / both lengths): ids below the cutoff by the latter, fast to compute, are
-    # ones difflib refuses; it scores only the others, so the suggestions are the ones it gives over all ids.
-    near = process.extract(
-        wanted, list(by_lower), scorer=Indel.normalized_similarity, score_cutoff=_CLOSE - 1e-9, limit=None
-    )
-    hits = difflib.get_close_matches(wanted, [name for name, _, _ in near], n=limit, cutoff=_CLOSE)
-    return [by_lower[h] for h in hits]
+    return [by_lower[h] for h in _close_matches(wanted, list(by_lower), limit)]
+
+
+def _close_matches(wanted: str, names: list[str], limit: int) -> list[str]:
+    """`difflib.get_close_matches(wanted, names, limit, _CLOSE)`, scoring fewer names.
+
+    difflib's ratio (2 x matched characters / both lengths) never exceeds the indel similarity (2 x the longest
+    common subsequence / both lengths), fast to compute: names are scored in falling order of it, until it
+    falls below the cutoff or below the last of the `limit` best ratios found (a tie may still enter)."""
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(wanted)
+    bounds = process.extract(wanted, names, scorer=Indel.normalized_similarity, score_cutoff=_CLOSE - 1e-9, limit=None)
+    scored: list[tuple[float, str]] = []
+    for name, bound, _ in bounds:
+        if len(scored) >= limit and bound + 1e-9 < heapq.nlargest(limit, scored)[-1][0]:
+            break
+        matcher.set_seq1(name)
+        if matcher.real_quick_ratio() >= _CLOSE and matcher.quick_ratio() >= _CLOSE and matcher.ratio() >= _CLOSE:
+            scored.append((matcher.ratio(), name))
+    return [name for _, name in heapq.nlargest(limit, scored)]
 
 
 _CLOSE = 0.5
