@@ -36,6 +36,7 @@ from auditor.importers.engine import (
     ident,
     json_fields_relation,
     lines_keys_sql,
+    lines_scan_sql,
     lines_sql,
     lines_survey_sql,
     literal,
@@ -184,15 +185,17 @@ def ingest_all(
     detail = [_DETAIL[importer.kind] for _, importer in files]
     plans = plan_overlaps(families, formats, labels, in_order, detail)
     scanned: list[_Scanned] = []
+    settled: dict[str, tuple[str | None, dict[int, dict[str, str]]]] = {}
     for number, (members, small) in enumerate(batches):
         duplicates = _duplicates(con, number, members, plans, labels, by_file=small)
         counted = {i: plans[i].skip_days for i in members}
         if small:
-            scanned.append(_scan_lines(con, by_index, read[number], surveys, counted, duplicates, zone, pricebook))
+            settled[read[number].table] = (duplicates, counted)
         else:
             day.give(given[members[0]])
             scan = (con, by_index, members, number, surveys, counted, duplicates)
             scanned.append(_scan_batch(*scan, block_bytes, progress, zone, pricebook))
+    scanned += _scan_lines(con, by_index, list(read.values()), surveys, settled, zone, pricebook)
     ingested = _ingested(con, by_index, scanned, pricebook, zone)
     for lines in read.values():
         con.execute(f"DROP TABLE {lines.table}")
@@ -327,26 +330,87 @@ def _survey_lines(
 def _scan_lines(
     con: duckdb.DuckDBPyConnection,
     files: _Files,
-    lines: _Scanned,
+    batches: list[_Scanned],
     surveys: Mapping[int, pd.DataFrame],
-    counted: Mapping[int, Mapping[str, str]],
-    duplicates: str | None,
+    settled: Mapping[str, tuple[str | None, Mapping[int, Mapping[str, str]]]],
     zone: ZoneInfo | None,
     pricebook: Pricebook,
-) -> _Scanned:
-    """Second pass of small files: their lines summed as `scan_sql` sums a file's (the survey saw every line)."""
-    sniffed, importer = files[lines.members[0]]
-    known = pd.concat([surveys[i][["provider", "model_raw"]] for i in lines.members]).drop_duplicates()
-    shape = pricebook.price_shape(known, importer.ledger)
+) -> list[_Scanned]:
+    """Second pass of small files: their lines summed as `scan_sql` sums a file's (the survey saw every line), with
+    their `duplicates` tables and the days other files count (`settled`, by table of lines). The tables whose
+    columns unite without loss are summed in one query (`engine.lines_scan_sql`), into one scan table."""
+    if not batches:
+        return []
+    known = pd.concat([surveys[i][["provider", "model_raw"]] for lines in batches for i in lines.members])
+    shape = pricebook.price_shape(known.drop_duplicates(), None)
     starts = day_starts(zone) if zone is not None else ()
-    source = _sources(sniffed, DEFAULT_BLOCK_BYTES, None)
-    query = scan_sql(importer, source, shape, None, duplicates, starts, counted, lines=lines.table)
-    table = lines.table.replace("lines_", "scan_")
-    try:
-        con.execute(f"CREATE TEMP TABLE {table} AS {query}")
-    except duckdb.Error as exc:
-        raise _read_error(sniffed, exc) from exc
-    return replace(lines, table=table)
+    scanned = []
+    for number, group in enumerate(_united(con, batches)):
+        table = f"scan_lines_{number}"
+        query = lines_scan_sql({lines.table: settled[lines.table] for lines in group}, shape, starts)
+        try:
+            con.execute(f"CREATE TEMP TABLE {table} AS {query}")
+        except duckdb.Error as exc:
+            for lines in group:  # the error named by the first file of the table that causes it
+                try:
+                    con.execute(f"SELECT count(*) FROM ({lines_scan_sql({lines.table: settled[lines.table]}, shape)})")
+                except duckdb.Error as error:
+                    raise _read_error(files[lines.members[0]][0], error) from error
+            raise _read_error(files[group[0].members[0]][0], exc) from exc
+        scanned += [replace(lines, table=table) for lines in group]
+    return scanned
+
+
+def _united(con: duckdb.DuckDBPyConnection, batches: list[_Scanned]) -> list[list[_Scanned]]:
+    """Tables of lines in groups whose union changes no value: a column of one type in all, or of integers and
+    decimals whose union (of the most digits before the point and the most after) still fits DECIMAL(38)."""
+    names = ", ".join(literal(lines.table) for lines in batches)
+    types: dict[str, dict[str, str]] = {lines.table: {} for lines in batches}
+    query = f"SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE table_name IN ({names})"
+    for table, column, kind in con.execute(query).fetchall():
+        types[table][column] = kind
+    groups: list[tuple[list[_Scanned], dict[str, str]]] = []
+    for lines in batches:
+        own = types[lines.table]
+        group = next((g for g in groups if all(_unites(g[1].get(c, k), k) for c, k in own.items())), None)
+        if group is None:
+            groups.append(([lines], dict(own)))
+            continue
+        group[0].append(lines)
+        for column, kind in own.items():
+            group[1][column] = _union_type(group[1].get(column, kind), kind)
+    return [members for members, _ in groups]
+
+
+_INTEGER_DIGITS = {"TINYINT": 3, "SMALLINT": 5, "INTEGER": 10, "BIGINT": 19}
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
+
+def _digits(kind: str) -> tuple[int, int] | None:
+    """Digits before and after the point of an integer or decimal type."""
+    if kind in _INTEGER_DIGITS:
+        return _INTEGER_DIGITS[kind], 0
+    found = _DECIMAL.fullmatch(kind)
+    return (int(found[1]) - int(found[2]), int(found[2])) if found else None
+
+
+def _union_type(a: str, b: str) -> str:
+    """The type holding every value of both (`_unites`), as digits: DECIMAL(p, s) or the wider integer."""
+    if a == b:
+        return a
+    da, db = _digits(a), _digits(b)
+    assert da is not None and db is not None
+    if da[1] == db[1] == 0:
+        return a if da[0] >= db[0] else b
+    before, after = max(da[0], db[0]), max(da[1], db[1])
+    return f"DECIMAL({before + after},{after})"
+
+
+def _unites(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    da, db = _digits(a), _digits(b)
+    return da is not None and db is not None and max(da[0], db[0]) + max(da[1], db[1]) <= 38
 
 
 def _duplicates(
@@ -475,10 +539,10 @@ def _ingested(
     zone: ZoneInfo | None,
 ) -> list[IngestedFile]:
     """Every scanned file's accounting and workload tables, queried from all scan tables at once."""
-    union = " UNION ALL BY NAME ".join(f"SELECT * FROM {s.table}" for s in scanned)
-    con.execute(f"CREATE TEMP TABLE scanned AS {union}")
-    for s in scanned:
-        con.execute(f"DROP TABLE {s.table}")
+    tables = list(dict.fromkeys(s.table for s in scanned))  # small files share theirs
+    con.execute(f"CREATE TEMP TABLE scanned AS {' UNION ALL BY NAME '.join(f'SELECT * FROM {t}' for t in tables)}")
+    for table in tables:
+        con.execute(f"DROP TABLE {table}")
     members = [i for s in scanned for i in s.members]
     accounts: dict[int, FileAccount] = {}
     for s in scanned:
