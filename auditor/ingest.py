@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -261,8 +262,10 @@ def _batch_source(files: _Files, members: list[int], block_bytes: int, rejects: 
 
 def _split(frame: pd.DataFrame, members: Sequence[int]) -> dict[int, pd.DataFrame]:
     """A frame with a `__file` column as one frame per file (in the frame's order), without that column."""
-    parts = {int(str(i)): p.drop(columns=FILE_COLUMN).reset_index(drop=True) for i, p in frame.groupby(FILE_COLUMN)}
-    empty = frame.iloc[0:0].drop(columns=FILE_COLUMN).reset_index(drop=True)
+    body = frame.drop(columns=FILE_COLUMN)
+    rows = frame.groupby(FILE_COLUMN, sort=False).indices
+    parts = {int(str(i)): body.take(np.asarray(at)).reset_index(drop=True) for i, at in rows.items()}
+    empty = body.iloc[0:0].reset_index(drop=True)
     return {i: parts.get(i, empty) for i in members}
 
 
