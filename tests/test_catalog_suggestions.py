@@ -13,9 +13,7 @@ def _difflib_over_the_catalog(provider_id: str | None, model_ref: str, limit: in
     """difflib's close matches over every catalog id of the provider (or of all), as suggestions were made."""
     if provider_id not in providers_by_id():
         provider_id = None
-    pool = [
-        f"{pid}:{m.id}" for pid, p in providers_by_id().items() if provider_id in (None, pid) for m in p.models
-    ]
+    pool = [f"{pid}:{m.id}" for pid, p in providers_by_id().items() if provider_id in (None, pid) for m in p.models]
     by_lower = {p.lower(): p for p in pool}
     wanted = f"{provider_id}:{model_ref}" if provider_id else model_ref
     return [by_lower[h] for h in difflib.get_close_matches(wanted.lower(), list(by_lower), n=limit, cutoff=0.5)]
