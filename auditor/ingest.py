@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -28,6 +29,7 @@ from auditor.importers.engine import (
     FILE_COLUMN,
     GIVEN_DAY_VARIABLE,
     CsvSource,
+    FilesSource,
     PriceShape,
     ScanSource,
     aggregate_sql,
@@ -35,6 +37,7 @@ from auditor.importers.engine import (
     ident,
     json_fields_relation,
     lines_keys_sql,
+    lines_scan_sql,
     lines_sql,
     lines_survey_sql,
     literal,
@@ -59,7 +62,7 @@ MAX_LISTED_REJECTS = 1000
 DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024
 _LOCATE_CHUNK_ROWS = 50_000
 _DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "cp1252": "latin-1"}
-# A file smaller than this is read once, with the other small files of its format, header and encoding (up to
+# A file smaller than this is read once, with the other small files of its format whatever their headers (up to
 # BATCH_MAX_BYTES a query), into a table of ledger lines that the survey and the scan read: planning a query
 # costs more than reading such files. Larger files are streamed, each alone, with their progress bar.
 SMALL_FILE_BYTES = 1024 * 1024
@@ -156,7 +159,7 @@ def ingest_all(
     """Survey every file, settle what overlapping files leave to each other, then scan every file.
 
     A small file is read once, into a table of its ledger lines that both passes read, with the other small
-    files of its format, header and encoding (`SMALL_FILE_BYTES`, `BATCH_MAX_BYTES`): planning a query costs
+    files of its format (`SMALL_FILE_BYTES`, `BATCH_MAX_BYTES`, `engine.FilesSource`): planning a query costs
     more than reading such files. Each line keeps its file's index, so the accounting and rejected rows stay
     per file. `given` is the day given for each file whose lines carry no time (`engine.given_day()`)."""
     given = list(given) if given is not None else [None] * len(files)
@@ -170,27 +173,30 @@ def ingest_all(
     read: dict[int, _Scanned] = {}
     for number, (members, small) in enumerate(batches):
         day.give(given[members[0]])
-        is_shared = families[members[0]] in shared
         if small:
             read[number] = _read_lines(con, by_index, members, number, block_bytes)
-            surveys.update(_survey_lines(con, by_index, read[number], is_shared))
         else:
             i = members[0]
-            surveys[i] = survey_file(con, *files[i], block_bytes, progress, f"keys_{i}" if is_shared else None)
+            keys = f"keys_{i}" if families[i] in shared else None
+            surveys[i] = survey_file(con, *files[i], block_bytes, progress, keys)
+    in_shared = {i for i, family in enumerate(families) if family in shared}
+    surveys.update(_survey_lines(con, by_index, list(read.values()), in_shared))
     in_order = [surveys[i] for i in range(len(files))]
     formats = [importer.name for _, importer in files]
     detail = [_DETAIL[importer.kind] for _, importer in files]
     plans = plan_overlaps(families, formats, labels, in_order, detail)
     scanned: list[_Scanned] = []
+    settled: dict[str, tuple[str | None, dict[int, dict[str, str]]]] = {}
     for number, (members, small) in enumerate(batches):
         duplicates = _duplicates(con, number, members, plans, labels, by_file=small)
         counted = {i: plans[i].skip_days for i in members}
         if small:
-            scanned.append(_scan_lines(con, by_index, read[number], surveys, counted, duplicates, zone, pricebook))
+            settled[read[number].table] = (duplicates, counted)
         else:
             day.give(given[members[0]])
             scan = (con, by_index, members, number, surveys, counted, duplicates)
             scanned.append(_scan_batch(*scan, block_bytes, progress, zone, pricebook))
+    scanned += _scan_lines(con, by_index, list(read.values()), surveys, settled, zone, pricebook)
     ingested = _ingested(con, by_index, scanned, pricebook, zone)
     for lines in read.values():
         con.execute(f"DROP TABLE {lines.table}")
@@ -204,9 +210,8 @@ def _batches(files: Sequence[tuple[Sniffed, Importer]]) -> list[tuple[list[int],
     for i, (sniffed, importer) in enumerate(files):
         bytes_ = sniffed.path.stat().st_size
         small = bytes_ < SMALL_FILE_BYTES
-        alone = sniffed.is_parquet or importer.in_line_order or importer.dedupe_within_file or importer.day_option
-        header = () if importer.is_json_lines else sniffed.header
-        key: object = i if alone or not small else (id(importer), header, sniffed.encoding, sniffed.gzip)
+        alone = importer.in_line_order or importer.dedupe_within_file or importer.day_option
+        key: object = i if alone or not small else id(importer)
         if key in size and size[key] + bytes_ > BATCH_MAX_BYTES:
             # A full batch: the next files of its kind start another.
             batches[(key, i)] = batches.pop(key)
@@ -235,17 +240,32 @@ class _GivenDay:
         self._day = day
 
 
-def _batch_source(files: _Files, members: list[int], block_bytes: int, rejects: str | None) -> CsvSource:
-    first = files[members[0]][0]
-    encoding = _DUCKDB_ENCODINGS[first.encoding]
-    paths = tuple((str(files[i][0].path), i) for i in members)
-    return CsvSource(str(first.path), first.header, encoding, block_bytes, rejects, first.gzip, files=paths)
+def _batch_source(files: _Files, members: list[int], block_bytes: int, rejects: str | None) -> FilesSource:
+    """Files of one importer as one source: those of one header, encoding and compression in one reading."""
+    alike: dict[object, list[int]] = {}
+    for i in members:
+        sniffed, importer = files[i]
+        header = () if importer.is_json_lines else sniffed.header
+        alike.setdefault(i if sniffed.is_parquet else (header, sniffed.encoding, sniffed.gzip), []).append(i)
+    parts: list[tuple[ScanSource, int | None]] = []
+    for same in alike.values():
+        first = files[same[0]][0]
+        if len(same) == 1:
+            parts.append((_sources(first, block_bytes, rejects), same[0]))
+            continue
+        encoding = _DUCKDB_ENCODINGS[first.encoding]
+        paths = tuple((str(files[i][0].path), i) for i in same)
+        source = CsvSource(str(first.path), first.header, encoding, block_bytes, rejects, first.gzip, paths)
+        parts.append((source, None))
+    return FilesSource(tuple(parts))
 
 
 def _split(frame: pd.DataFrame, members: Sequence[int]) -> dict[int, pd.DataFrame]:
     """A frame with a `__file` column as one frame per file (in the frame's order), without that column."""
-    parts = {int(str(i)): p.drop(columns=FILE_COLUMN).reset_index(drop=True) for i, p in frame.groupby(FILE_COLUMN)}
-    empty = frame.iloc[0:0].drop(columns=FILE_COLUMN).reset_index(drop=True)
+    body = frame.drop(columns=FILE_COLUMN)
+    rows = frame.groupby(FILE_COLUMN, sort=False).indices
+    parts = {int(str(i)): body.take(np.asarray(at)).reset_index(drop=True) for i, at in rows.items()}
+    empty = body.iloc[0:0].reset_index(drop=True)
     return {i: parts.get(i, empty) for i in members}
 
 
@@ -293,40 +313,107 @@ def _read_lines(
 
 
 def _survey_lines(
-    con: duckdb.DuckDBPyConnection, files: _Files, lines: _Scanned, shared: bool
+    con: duckdb.DuckDBPyConnection, files: _Files, batches: list[_Scanned], shared: set[int]
 ) -> dict[int, pd.DataFrame]:
-    """`survey_file` of small files, from their lines; with `shared`, each file's record keys as `keys_<index>`."""
-    importer = files[lines.members[0]][1]
-    frame = con.execute(lines_survey_sql(importer, lines.table, with_days=shared)).df()
-    if shared:
-        for i in lines.members:
+    """`survey_file` of small files, from their lines (one query); each file of `shared` (a family that several
+    files hold) with its days, and its record keys as `keys_<index>`."""
+    if not batches:
+        return {}
+    parts = []
+    for lines in batches:
+        importer = files[lines.members[0]][1]
+        with_days = lines.members[0] in shared
+        parts.append(lines_survey_sql(importer, lines.table, with_days))
+        for i in lines.members if with_days else ():
             con.execute(f"CREATE TEMP VIEW keys_{i} AS {lines_keys_sql(importer, lines.table, i)}")
-    return _split(frame, lines.members)
+    frame = con.execute(" UNION ALL ".join(f"({part})" for part in parts)).df()
+    return _split(frame, [i for lines in batches for i in lines.members])
 
 
 def _scan_lines(
     con: duckdb.DuckDBPyConnection,
     files: _Files,
-    lines: _Scanned,
+    batches: list[_Scanned],
     surveys: Mapping[int, pd.DataFrame],
-    counted: Mapping[int, Mapping[str, str]],
-    duplicates: str | None,
+    settled: Mapping[str, tuple[str | None, Mapping[int, Mapping[str, str]]]],
     zone: ZoneInfo | None,
     pricebook: Pricebook,
-) -> _Scanned:
-    """Second pass of small files: their lines summed as `scan_sql` sums a file's (the survey saw every line)."""
-    sniffed, importer = files[lines.members[0]]
-    known = pd.concat([surveys[i][["provider", "model_raw"]] for i in lines.members]).drop_duplicates()
-    shape = pricebook.price_shape(known, importer.ledger)
+) -> list[_Scanned]:
+    """Second pass of small files: their lines summed as `scan_sql` sums a file's (the survey saw every line), with
+    their `duplicates` tables and the days other files count (`settled`, by table of lines). The tables whose
+    columns unite without loss are summed in one query (`engine.lines_scan_sql`), into one scan table."""
+    if not batches:
+        return []
+    known = pd.concat([surveys[i][["provider", "model_raw"]] for lines in batches for i in lines.members])
+    shape = pricebook.price_shape(known.drop_duplicates(), None)
     starts = day_starts(zone) if zone is not None else ()
-    source = _sources(sniffed, DEFAULT_BLOCK_BYTES, None)
-    query = scan_sql(importer, source, shape, None, duplicates, starts, counted, lines=lines.table)
-    table = lines.table.replace("lines_", "scan_")
-    try:
-        con.execute(f"CREATE TEMP TABLE {table} AS {query}")
-    except duckdb.Error as exc:
-        raise _read_error(sniffed, exc) from exc
-    return replace(lines, table=table)
+    scanned = []
+    for number, group in enumerate(_united(con, batches)):
+        table = f"scan_lines_{number}"
+        query = lines_scan_sql({lines.table: settled[lines.table] for lines in group}, shape, starts)
+        try:
+            con.execute(f"CREATE TEMP TABLE {table} AS {query}")
+        except duckdb.Error as exc:
+            for lines in group:  # the error named by the first file of the table that causes it
+                try:
+                    con.execute(f"SELECT count(*) FROM ({lines_scan_sql({lines.table: settled[lines.table]}, shape)})")
+                except duckdb.Error as error:
+                    raise _read_error(files[lines.members[0]][0], error) from error
+            raise _read_error(files[group[0].members[0]][0], exc) from exc
+        scanned += [replace(lines, table=table) for lines in group]
+    return scanned
+
+
+def _united(con: duckdb.DuckDBPyConnection, batches: list[_Scanned]) -> list[list[_Scanned]]:
+    """Tables of lines in groups whose union changes no value: a column of one type in all, or of integers and
+    decimals whose union (of the most digits before the point and the most after) still fits DECIMAL(38)."""
+    names = ", ".join(literal(lines.table) for lines in batches)
+    types: dict[str, dict[str, str]] = {lines.table: {} for lines in batches}
+    query = f"SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE table_name IN ({names})"
+    for table, column, kind in con.execute(query).fetchall():
+        types[table][column] = kind
+    groups: list[tuple[list[_Scanned], dict[str, str]]] = []
+    for lines in batches:
+        own = types[lines.table]
+        group = next((g for g in groups if all(_unites(g[1].get(c, k), k) for c, k in own.items())), None)
+        if group is None:
+            groups.append(([lines], dict(own)))
+            continue
+        group[0].append(lines)
+        for column, kind in own.items():
+            group[1][column] = _union_type(group[1].get(column, kind), kind)
+    return [members for members, _ in groups]
+
+
+_INTEGER_DIGITS = {"TINYINT": 3, "SMALLINT": 5, "INTEGER": 10, "BIGINT": 19}
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
+
+def _digits(kind: str) -> tuple[int, int] | None:
+    """Digits before and after the point of an integer or decimal type."""
+    if kind in _INTEGER_DIGITS:
+        return _INTEGER_DIGITS[kind], 0
+    found = _DECIMAL.fullmatch(kind)
+    return (int(found[1]) - int(found[2]), int(found[2])) if found else None
+
+
+def _union_type(a: str, b: str) -> str:
+    """The type holding every value of both (`_unites`), as digits: DECIMAL(p, s) or the wider integer."""
+    if a == b:
+        return a
+    da, db = _digits(a), _digits(b)
+    assert da is not None and db is not None
+    if da[1] == db[1] == 0:
+        return a if da[0] >= db[0] else b
+    before, after = max(da[0], db[0]), max(da[1], db[1])
+    return f"DECIMAL({before + after},{after})"
+
+
+def _unites(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    da, db = _digits(a), _digits(b)
+    return da is not None and db is not None and max(da[0], db[0]) + max(da[1], db[1]) <= 38
 
 
 def _duplicates(
@@ -455,10 +542,10 @@ def _ingested(
     zone: ZoneInfo | None,
 ) -> list[IngestedFile]:
     """Every scanned file's accounting and workload tables, queried from all scan tables at once."""
-    union = " UNION ALL BY NAME ".join(f"SELECT * FROM {s.table}" for s in scanned)
-    con.execute(f"CREATE TEMP TABLE scanned AS {union}")
-    for s in scanned:
-        con.execute(f"DROP TABLE {s.table}")
+    tables = list(dict.fromkeys(s.table for s in scanned))  # small files share theirs
+    con.execute(f"CREATE TEMP TABLE scanned AS {' UNION ALL BY NAME '.join(f'SELECT * FROM {t}' for t in tables)}")
+    for table in tables:
+        con.execute(f"DROP TABLE {table}")
     members = [i for s in scanned for i in s.members]
     accounts: dict[int, FileAccount] = {}
     for s in scanned:

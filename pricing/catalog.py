@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import heapq
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib.metadata import version
 
 from genai_prices import data_snapshot
 from genai_prices.types import ModelInfo, Provider
+from rapidfuzz import process
+from rapidfuzz.distance import Indel
 
 from auditor.errors import OptionError
 
@@ -63,18 +66,44 @@ def find_model(provider_id: str, model_ref: str) -> CatalogModel | None:
 
 
 def suggest_models(provider_id: str | None, model_ref: str, limit: int = 3) -> list[str]:
-    """Close catalog ids for a name the catalog does not know, as `provider:model`."""
-    pool: list[str] = []
-    providers = providers_by_id()
-    if provider_id not in providers:
+    """Close catalog ids for a name the catalog does not know, as `provider:model`: difflib's closest."""
+    if provider_id not in providers_by_id():
         provider_id = None  # a provider the catalog does not know: look for the name everywhere
-    for pid, provider in providers.items():
+    by_lower = _ids_by_lower(provider_id)
+    wanted = (f"{provider_id}:{model_ref}" if provider_id else model_ref).lower()
+    return [by_lower[h] for h in _close_matches(wanted, list(by_lower), limit)]
+
+
+def _close_matches(wanted: str, names: list[str], limit: int) -> list[str]:
+    """`difflib.get_close_matches(wanted, names, limit, _CLOSE)`, scoring fewer names.
+
+    difflib's ratio (2 x matched characters / both lengths) never exceeds the indel similarity (2 x the longest
+    common subsequence / both lengths), fast to compute: names are scored in falling order of it, until it
+    falls below the cutoff or below the last of the `limit` best ratios found (a tie may still enter)."""
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(wanted)
+    bounds = process.extract(wanted, names, scorer=Indel.normalized_similarity, score_cutoff=_CLOSE - 1e-9, limit=None)
+    scored: list[tuple[float, str]] = []
+    for name, bound, _ in bounds:
+        if len(scored) >= limit and bound + 1e-9 < heapq.nlargest(limit, scored)[-1][0]:
+            break
+        matcher.set_seq1(name)
+        if matcher.real_quick_ratio() >= _CLOSE and matcher.quick_ratio() >= _CLOSE and matcher.ratio() >= _CLOSE:
+            scored.append((matcher.ratio(), name))
+    return [name for _, name in heapq.nlargest(limit, scored)]
+
+
+_CLOSE = 0.5
+
+
+@cache
+def _ids_by_lower(provider_id: str | None) -> dict[str, str]:
+    """The catalog's `provider:model` ids (of one provider, or all) by their lower case."""
+    pool: list[str] = []
+    for pid, provider in providers_by_id().items():
         if provider_id is None or pid == provider_id:
             pool.extend(f"{pid}:{m.id}" for m in provider.models)
-    wanted = f"{provider_id}:{model_ref}" if provider_id else model_ref
-    by_lower = {p.lower(): p for p in pool}
-    hits = difflib.get_close_matches(wanted.lower(), list(by_lower), n=limit, cutoff=0.5)
-    return [by_lower[h] for h in hits]
+    return {p.lower(): p for p in pool}
 
 
 def lookup_candidate(ref: str) -> CatalogModel:

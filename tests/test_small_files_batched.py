@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from auditor.ingest import _batches
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
@@ -58,3 +60,33 @@ def test_rejected_lines_and_accounting_are_per_file_in_a_batch(tmp_path: Path) -
     for name, entry in together.items():
         (alone,) = run_audit(AuditOptions(inputs=(folder / name,), as_of=AS_OF)).inputs
         assert _accounting(alone) == _accounting(entry)
+
+
+def test_files_of_one_format_with_other_headers_or_parquet_are_read_together_as_alone(tmp_path: Path) -> None:
+    """A file whose header orders its columns otherwise, lacks optional columns (cached tokens, BYOK cost) or is
+    Parquet is read in one query with the others of its format: each file's accounting is the one it has alone."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    _copy(folder / "a.csv", "a-", {3: {"tokens_prompt": "x12"}})
+    dropped = ("tokens_cached", "byok_usage_inference")
+    order = [h for h in reversed(HEADER) if h not in dropped]
+    rows = [
+        dict(zip(HEADER, line.split(","), strict=True)) for line in LOG.read_text(encoding="utf-8").splitlines()[1:]
+    ]
+    text = [",".join(order)] + [",".join("b-" + r[h] if h == "generation_id" else r[h] for h in order) for r in rows]
+    (folder / "b.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    workload = SAMPLES / "workload_csv"
+    (folder / "workload.csv").write_bytes((workload / "workload_2026-09.csv").read_bytes())
+    # The Parquet sample holds the CSV's records: its copy names other projects, so no record is counted twice.
+    parquet = workload / "workload_2026-09.parquet"
+    other = f"SELECT * REPLACE ('other-' || coalesce(project, '') AS project) FROM read_parquet('{parquet}')"
+    duckdb.execute(f"COPY ({other}) TO '{folder / 'workload.parquet'}' (FORMAT parquet)")
+    with open_sources((folder,), None, ()) as (sources, _):
+        assert [members for members, _ in _batches([(s.sniffed, s.importer) for s in sources])] == [[0, 1], [2, 3]]
+
+    together = {Path(f.path).name: f for f in run_audit(AuditOptions(inputs=(folder,), as_of=AS_OF)).inputs}
+    assert together["a.csv"].rows_rejected == 1
+    for name, entry in together.items():
+        (alone,) = run_audit(AuditOptions(inputs=(folder / name,), as_of=AS_OF)).inputs
+        assert _accounting(alone) == _accounting(entry)
+        assert (alone.period_start, alone.period_end) == (entry.period_start, entry.period_end)

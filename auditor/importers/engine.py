@@ -171,6 +171,41 @@ class CsvSource:
         )
 
 
+@dataclass(frozen=True)
+class FilesSource:
+    """Several files of one importer read in one query, whatever their headers, encodings or formats: the union
+    of their sources' relations, each row with its file's index (`__file`) and its record key (`__key`, of the
+    columns its own file has, as when the file is read alone). A column a file lacks reads as NULL, which the
+    cleaning turns into the value it gives an absent column. Not for importers reading lines in order or folding
+    repeated lines (`in_line_order`, `dedupe_within_file`): their files are read alone."""
+
+    parts: tuple[tuple[ScanSource, int | None], ...]
+    """Each source with its file's index; None: a `CsvSource` of several files, whose rows carry it."""
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(name for source, _ in self.parts for name in source.header))
+
+    def relation(self, importer: Importer) -> str:
+        columns = [c for c in importer.read_columns if c in present_columns(importer, self.header)]
+        problems = [source.problem_column(importer) for source, _ in self.parts]
+        selects = []
+        for (source, file), problem in zip(self.parts, problems, strict=True):
+            own = present_columns(importer, source.header)
+            fields = [
+                ident(c) if c in own else f"CAST(NULL AS {column_type(importer, c)}) AS {ident(c)}" for c in columns
+            ]
+            if any(problems):
+                fields.append(f"{problem or 'CAST(NULL AS VARCHAR)'} AS __read_problem")
+            fields.append(f"{record_key_sql(importer, own)} AS __key")
+            fields.append(FILE_COLUMN if file is None else f"{int(file)} AS {FILE_COLUMN}")
+            selects.append(f"SELECT {', '.join(fields)} FROM {source.relation(importer)}")
+        return f"({' UNION ALL '.join(selects)})"
+
+    def problem_column(self, importer: Importer) -> str | None:
+        return "__read_problem" if any(source.problem_column(importer) for source, _ in self.parts) else None
+
+
 # A JSON line longer than this (a session log line holding a large tool result) is rejected with its line.
 MAX_JSON_LINE_BYTES = 32 * 1024 * 1024
 
@@ -401,11 +436,14 @@ def record_keys_sql(importer: Importer, source: ScanSource) -> str:
 
 def lines_sql(importer: Importer, source: ScanSource, by_file: bool = False) -> str:
     """Every row as a ledger line with its status and record key: a small file's one pass, kept as a table that
-    `lines_survey_sql`, `lines_keys_sql` and `scan_sql` (with `lines`) then read instead of the file."""
+    `lines_survey_sql`, `lines_keys_sql` and `lines_scan_sql` then read instead of the file."""
     present = present_columns(importer, source.header)
     relation, problem = source.relation(importer), source.problem_column(importer)
     extra = (FILE_COLUMN,) if by_file else ()
-    mapped = f"({mapped_sql(importer, relation, present, extra, keyed=True, read_problem=problem)})"
+    # A `FilesSource` carries each file's record key.
+    carried = isinstance(source, FilesSource)
+    extra = (*extra, "__key") if carried else extra
+    mapped = f"({mapped_sql(importer, relation, present, extra, keyed=not carried, read_problem=problem)})"
     return f"SELECT * FROM {_fold_repeated_lines(importer, mapped)}"
 
 
@@ -435,7 +473,6 @@ def scan_sql(
     duplicates: str | None = None,
     day_starts: tuple[int, ...] = (),
     counted_by_file: Mapping[int, Mapping[str, str]] | None = None,
-    lines: str | None = None,
 ) -> str:
     """Sums of ledger lines by status and segment key for one file, in the two grouping sets.
 
@@ -446,19 +483,42 @@ def scan_sql(
 
     A source reading several files (`CsvSource.files`) is given `counted_by_file` (file index → its
     `counted_elsewhere`) instead, and a `duplicates` table with a `__file` column; the sums are then per file too.
-    With `lines` (a table of `lines_sql`, by file), the lines are read from it and `source` is not read.
     """
     by_file = counted_by_file is not None
-    if lines is not None:
-        mapped = lines
-    else:
-        present = present_columns(importer, source.header)
-        keyed = duplicates is not None or bool(importer.dedupe_within_file)
-        relation, problem = source.relation(importer), source.problem_column(importer)
-        extra = (FILE_COLUMN,) if by_file else ()
-        mapped = _fold_repeated_lines(
-            importer, f"({mapped_sql(importer, relation, present, extra, keyed=keyed, read_problem=problem)})"
-        )
+    present = present_columns(importer, source.header)
+    keyed = duplicates is not None or bool(importer.dedupe_within_file)
+    relation, problem = source.relation(importer), source.problem_column(importer)
+    extra = (FILE_COLUMN,) if by_file else ()
+    mapped = _fold_repeated_lines(
+        importer, f"({mapped_sql(importer, relation, present, extra, keyed=keyed, read_problem=problem)})"
+    )
+    counted = _counted_once(mapped, duplicates, counted_by_file, counted_elsewhere)
+    return aggregate_sql(counted, importer.ledger, shape, day_starts, by_file)
+
+
+def lines_scan_sql(
+    lines: Mapping[str, tuple[str | None, Mapping[int, Mapping[str, str]]]],
+    shape: PriceShape,
+    day_starts: tuple[int, ...] = (),
+) -> str:
+    """`scan_sql` of tables of `lines_sql` (by file, of any formats) in one query: each table with its
+    `duplicates` table (or None) and `counted_by_file`; their union is summed once. Keys an importer sets to a
+    constant are grouped like the others, and sums of constants summed, so `shape` keys every model by provider
+    and name (`model_key` without a mapping). The tables' columns must unite without loss: the same type, or
+    integers and decimals whose union holds every value exactly."""
+    parts = [f"SELECT * FROM {_counted_once(table, d, counted)}" for table, (d, counted) in lines.items()]
+    return aggregate_sql(f"({' UNION ALL BY NAME '.join(parts)})", None, shape, day_starts, by_file=True)
+
+
+def _counted_once(
+    mapped: str,
+    duplicates: str | None,
+    counted_by_file: Mapping[int, Mapping[str, str]] | None,
+    counted_elsewhere: Mapping[str, str] | None = None,
+) -> str:
+    """The lines (of several files with `counted_by_file`) with those skipped whose record another file owns
+    (`duplicates`) or whose day another file counts."""
+    by_file = counted_by_file is not None
     if duplicates is not None:
         owned = "'S::the same record is counted from ' || d.owner"
         same_file = f" AND m.{FILE_COLUMN} = d.{FILE_COLUMN}" if by_file else ""
@@ -472,7 +532,7 @@ def scan_sql(
     if cases:
         status = f"CASE WHEN status = '' THEN CASE {cases} ELSE '' END ELSE status END"
         mapped = f"(SELECT * REPLACE ({status} AS status) FROM {mapped})"
-    return aggregate_sql(mapped, importer.ledger, shape, day_starts, by_file)
+    return mapped
 
 
 def _counted_cases(file: int | None, counted_elsewhere: Mapping[str, str]) -> str:

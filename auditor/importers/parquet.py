@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -51,9 +52,16 @@ class ParquetSchema:
     rows: int
 
 
+@cache
+def _footer_reader() -> duckdb.DuckDBPyConnection:
+    """The in-memory database that reads Parquet footers (one a cursor of it): opening a database per file
+    costs more than reading a footer."""
+    return duckdb.connect(":memory:")
+
+
 def read_schema(path: Path, shown: str) -> ParquetSchema:
     """Column names and types and the row count, from the file's footer; a clear error when it has none."""
-    con = duckdb.connect(":memory:")
+    con = _footer_reader().cursor()
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(str(path))})").fetchall()
         rows = con.execute(
