@@ -32,7 +32,7 @@ from auditor.cli_gates import Gate, parse_gate, tripped
 from auditor.config import merged_values, options_from, plan_from
 from auditor.errors import AuditorError, ExitStatus, OptionError
 from auditor.importers.reader import DEFAULT_LIMITS, MIB
-from auditor.outputs import write_outputs
+from auditor.outputs import import_writers_aside, write_outputs
 from auditor.pipeline import run_audit
 from auditor.progress import ScanProgress
 from auditor.report.focus_out import FocusLedger
@@ -325,11 +325,15 @@ def execute(values: dict[str, Any]) -> AuditResult:
     quiet = bool(values["quiet"])
     focus = FocusLedger(contracted=options.contract_file is None) if plan.focus_path is not None else None
     err = Console(stderr=True)
-    if err.is_terminal and not quiet:
-        with ScanProgress(err) as progress:
-            result = run_audit(options, progress=progress, on_ledger=focus)
-    else:
-        result = run_audit(options, on_ledger=focus)
+    importing = import_writers_aside(plan)
+    try:
+        if err.is_terminal and not quiet:
+            with ScanProgress(err) as progress:
+                result = run_audit(options, progress=progress, on_ledger=focus)
+        else:
+            result = run_audit(options, on_ledger=focus)
+    finally:
+        importing.join()
     if not quiet and not plan.json_to_stdout:
         out = Console()
         print_summary(result, out if out.is_terminal else Console(width=140))

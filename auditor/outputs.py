@@ -7,8 +7,11 @@ result does not hold: only a run over the inputs can write it (it hands its `Foc
 
 from __future__ import annotations
 
+import importlib
 import sys
+import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +53,21 @@ class OutputPlan:
         to_stdout = json_flag == "-"
         json_path = None if json_flag is None or to_stdout else Path(json_flag)
         return cls(json_path, to_stdout, xlsx, pdf, csv_dir, focus)
+
+
+def import_writers_aside(plan: OutputPlan) -> threading.Thread:
+    """Start importing the writers `plan` needs (reportlab, openpyxl: a fifth of a second) in a thread, to run on
+    the other core while the inputs are read (DuckDB releases the GIL as it works); join it before writing."""
+    names = [name for name, path in (("pdf", plan.pdf_path), ("xlsx", plan.xlsx_path)) if path is not None]
+
+    def load() -> None:
+        for name in names:
+            with suppress(Exception):  # a broken install fails again, with its message, when the writer is used
+                importlib.import_module(f"auditor.report.{name}")
+
+    thread = threading.Thread(target=load, name="import-writers", daemon=True)
+    thread.start()
+    return thread
 
 
 def write_outputs(result: AuditResult, plan: OutputPlan, focus: FocusLedger | None = None) -> list[Path]:

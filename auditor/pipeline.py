@@ -121,7 +121,7 @@ def run_audit(
         plan = build_plan(plan_inputs)
         scenario_notes += (plan_notes(plan) if plan else []) + quality_notes(quality)
     clock.lap("plan")
-    return AuditResult(
+    result = AuditResult(
         as_of=options.as_of,
         tool_version=__version__,
         catalog=f"genai-prices {catalog_version()}",
@@ -158,6 +158,8 @@ def run_audit(
         else None,
         usage_by_project=build_usage_by_project(*model_lines(usage_table), pricebook),
     )
+    clock.lap("cost model and result")
+    return result
 
 
 class _StageClock:

@@ -24,14 +24,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import openpyxl
 from defusedxml import DefusedXmlException
-from openpyxl.utils.cell import range_boundaries
-from openpyxl.xml import DEFUSEDXML
 
 from auditor.errors import InputFileError
 from auditor.importers.base import Importer
+
+if TYPE_CHECKING:  # openpyxl is imported when a workbook is read (most runs read none; the import takes 0.1 s)
+    import openpyxl
 
 # How far down a sheet the header may start.
 HEADER_SEARCH_ROWS = 20
@@ -72,6 +73,9 @@ class _Header:
 
 def copy_table_to_csv(path: Path, target: Path, importers: Sequence[Importer]) -> SheetCopy:
     """Write the best-matching sheet's table (from its header on) to `target` as UTF-8 CSV."""
+    import openpyxl
+    from openpyxl.xml import DEFUSEDXML
+
     if not DEFUSEDXML:  # a dependency of the auditor: without it openpyxl would expand XML entities
         raise InputFileError(str(path), "cannot be read safely (defusedxml is not installed)", "install defusedxml")
     try:
@@ -186,6 +190,8 @@ def merged_ranges(workbook: openpyxl.Workbook, sheet: object) -> list[tuple[int,
     The XML is streamed in blocks (the ranges come after all the cells); only the `ref` attribute of
     each `mergeCell` tag is taken, so nothing is expanded and memory stays bounded. Ranges starting below
     the first rows are dropped as they are found."""
+    from openpyxl.utils.cell import range_boundaries
+
     part = getattr(sheet, "_worksheet_path", None)
     archive = getattr(workbook, "_archive", None)
     if part is None or archive is None:

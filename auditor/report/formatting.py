@@ -122,3 +122,12 @@ def token_values(counts: TokenCounts) -> list[int]:
 def fraction(percent: float | None) -> float | None:
     """A percentage as the fraction a percent-formatted cell holds (86.3159 -> 0.863159, no float noise)."""
     return None if percent is None else float(Decimal(repr(percent)) / 100)
+
+
+# A migration plan segment's recommendation as the reports write it.
+RECOMMENDATION_TEXT = {"migrate": "migrate", "migrate-in-phases": "migrate in phases", "stay": "stay"}
+
+
+def rate_per_mtok(value: Decimal | None) -> str:
+    """A rate in dollars per million tokens, to a hundredth of a cent."""
+    return "n/a" if value is None else f"${value.quantize(Decimal('0.0001')):,}"

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from reportlab.platypus import Flowable, Paragraph
 
-from auditor.report.formatting import fraction, money, percent, tokens
+from auditor.report.formatting import RECOMMENDATION_TEXT, fraction, money, percent, rate_per_mtok, tokens
 from auditor.report.pdf_layout import BODY, BULLET, NOTE, WIDTH, block, section, subsection
 from auditor.report.pdf_tables import Cell, Column, esc, fitted_table
 from auditor.result import AuditResult, Plan, PlanSegment, PortfolioShare
@@ -22,7 +22,6 @@ SheetValue = str | int | float | Decimal | None
 
 PDF_PHASED_SEGMENTS = 5  # segments whose phases the PDF shows (largest savings first); all are in the XLSX
 _BODY, _NOTE, _BULLET = BODY, NOTE, BULLET
-_LABEL = {"migrate": "migrate", "migrate-in-phases": "migrate in phases", "stay": "stay"}
 
 
 def _segment_name(segment: str) -> str:
@@ -34,10 +33,6 @@ def _with_models(segment: str, models: Sequence[str]) -> Cell:
     if list(models) == [segment]:
         return segment
     return (_segment_name(segment), ", ".join(models))
-
-
-def _rate(value: Decimal | None) -> str:
-    return "n/a" if value is None else f"${value.quantize(Decimal('0.0001')):,}"
 
 
 def _note(text: str) -> Paragraph:
@@ -108,7 +103,7 @@ def recommendation_table(plan: Plan, width: float) -> Flowable:
     rows: list[list[Cell]] = [
         [
             _with_models(s.segment, s.current_models),
-            _LABEL[s.recommendation],
+            RECOMMENDATION_TEXT[s.recommendation],
             (s.candidate_name, s.candidate) if s.candidate_name and s.candidate else "none cheaper",
             s.rating or "—",
             tokens(s.requests),
@@ -191,10 +186,12 @@ def negotiation_table(plan: Plan, width: float) -> Flowable:
     rows: list[list[Cell]] = [
         [
             v.vendor,
-            _rate(v.effective_rate),
-            _rate(v.list_rate),
+            rate_per_mtok(v.effective_rate),
+            rate_per_mtok(v.list_rate),
             percent(v.discount_vs_list_pct),
-            "\n".join(f"{a.candidate}: {_rate(a.rate_per_mtok)} ({a.rating or 'unrated'})" for a in v.alternatives)
+            "\n".join(
+                f"{a.candidate}: {rate_per_mtok(a.rate_per_mtok)} ({a.rating or 'unrated'})" for a in v.alternatives
+            )
             or "none",
             percent(v.price_cut_to_match_pct, "—"),
         ]
@@ -282,30 +279,3 @@ def plan_sheet(result: AuditResult) -> tuple[list[str], list[list[SheetValue]]]:
             rows.append(["portfolio", sh.name, None, None, None, None, f"{kind} after", sh.after_cost, None,
                          fraction(sh.after_pct), None])  # fmt: skip
     return PLAN_HEADERS, rows
-
-
-# --- the terminal summary ------------------------------------------------------------------------------
-
-
-def plan_lines(result: AuditResult) -> list[str]:
-    """A few terminal lines: the plan's recommendations and savings, and each vendor's negotiation lever."""
-    plan = result.plan
-    if plan is None or not plan.segments:
-        return []
-    counts = {r: sum(1 for s in plan.segments if s.recommendation == r) for r in _LABEL}
-    text = ", ".join(f"{n} {_LABEL[r]}" for r, n in counts.items() if n)
-    line = f"migration plan ({plan.scenario} scenario): {text}; captures {money(plan.savings)}"
-    line += f" of {money(plan.scenario_savings)}"
-    if plan.quality_file is None:
-        line += "; evaluations required before the canaries (--quality)"
-    lines = [line]
-    for v in plan.negotiation.vendors:
-        best = v.alternatives[0] if v.alternatives else None
-        if best is None or v.price_cut_to_match_pct is None:
-            continue
-        now = _rate(v.effective_rate) + " billed" if v.effective_rate is not None else _rate(v.list_rate) + " list"
-        lines.append(
-            f"negotiation {v.vendor}: {now} per Mtok; {best.candidate} {_rate(best.rate_per_mtok)} on the same mix "
-            f"(ask {percent(v.price_cut_to_match_pct)} off)"
-        )
-    return lines

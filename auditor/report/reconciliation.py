@@ -1,4 +1,4 @@
-"""Reconciliation and findings as the reports show them: PDF tables, XLSX rows, the terminal's one line."""
+"""Reconciliation and findings as the reports show them: PDF tables and XLSX rows."""
 
 from __future__ import annotations
 
@@ -127,16 +127,6 @@ def findings_table(findings: Sequence[Finding], width: float) -> Table:
         for f in findings
     ]
     return fitted_table(columns, cells, width)
-
-
-def terminal_line(result: AuditResult) -> str:
-    """One line: how many reconciliation rows leave variance unexplained, and the findings' total saving."""
-    unexplained = sum(1 for r in result.reconciliation if r.unexplained)
-    saving = sum((f.estimated_savings for f in result.findings), Decimal(0))
-    return (
-        f"Reconciliation: {len(result.reconciliation)} model-month(s) billed, {unexplained} with unexplained variance. "
-        f"Findings: {len(result.findings)} quick win(s), estimated saving {money(saving)} over the period."
-    )
 
 
 _PART_TEXT = {

@@ -8,9 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from auditor.report.formatting import cost_range, top_driver
-from auditor.report.plan_sections import plan_lines
-from auditor.report.reconciliation import terminal_line
+from auditor.report.formatting import RECOMMENDATION_TEXT, cost_range, money, percent, rate_per_mtok, top_driver
 from auditor.result import AuditResult, is_unpriced
 from auditor.risk import risk_line
 
@@ -104,3 +102,38 @@ def _scenario_table(result: AuditResult) -> Table:
         projected = usd(s.projected_cost) + (" (contract)" if s.projected_basis == "contract" else "")
         table.add_row(s.candidate, baseline, projected, usd(s.savings), pct, cost_range(s, "—"), top_driver(s))
     return table
+
+
+def terminal_line(result: AuditResult) -> str:
+    """One line: how many reconciliation rows leave variance unexplained, and the findings' total saving."""
+    unexplained = sum(1 for r in result.reconciliation if r.unexplained)
+    saving = sum((f.estimated_savings for f in result.findings), Decimal(0))
+    return (
+        f"Reconciliation: {len(result.reconciliation)} model-month(s) billed, {unexplained} with unexplained variance. "
+        f"Findings: {len(result.findings)} quick win(s), estimated saving {money(saving)} over the period."
+    )
+
+
+def plan_lines(result: AuditResult) -> list[str]:
+    """A few terminal lines: the plan's recommendations and savings, and each vendor's negotiation lever."""
+    plan = result.plan
+    if plan is None or not plan.segments:
+        return []
+    counts = {r: sum(1 for s in plan.segments if s.recommendation == r) for r in RECOMMENDATION_TEXT}
+    text = ", ".join(f"{n} {RECOMMENDATION_TEXT[r]}" for r, n in counts.items() if n)
+    line = f"migration plan ({plan.scenario} scenario): {text}; captures {money(plan.savings)}"
+    line += f" of {money(plan.scenario_savings)}"
+    if plan.quality_file is None:
+        line += "; evaluations required before the canaries (--quality)"
+    lines = [line]
+    for v in plan.negotiation.vendors:
+        best = v.alternatives[0] if v.alternatives else None
+        if best is None or v.price_cut_to_match_pct is None:
+            continue
+        billed = v.effective_rate is not None
+        now = rate_per_mtok(v.effective_rate if billed else v.list_rate) + (" billed" if billed else " list")
+        lines.append(
+            f"negotiation {v.vendor}: {now} per Mtok; {best.candidate} {rate_per_mtok(best.rate_per_mtok)} on the same "
+            f"mix (ask {percent(v.price_cut_to_match_pct)} off)"
+        )
+    return lines
