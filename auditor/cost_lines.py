@@ -29,7 +29,7 @@ from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
 from pricing.overlays import overlay_by_id
 from pricing.ratebook import NO_RATE, has_size_tiers, has_time_windows
-from pricing.rates import SLOT_MINUTES, applied_overlays
+from pricing.rates import SLOT_MINUTES, SLOTS_PER_DAY, applied_overlays
 
 BASELINE = "baseline"
 _TOKENS = ["requests", *TOKEN_COLUMNS]
@@ -279,8 +279,13 @@ def _size_label(model: CatalogModel, floors: set[int]) -> str:
 
 def _source(model: CatalogModel, as_of: date, catalog: str, row_keys: set[tuple[int, str, int]]) -> str:
     text = f"{catalog} list price of {model.ref} on {as_of.isoformat()}"
+    # Without time windows a model has one price over a UTC day (its other constraints are start dates), so its
+    # overlays at any half hour of as-of (or over the whole day, slot -1) are those at slot 0, as the rate book
+    # prices it; each (slot, tier) is asked once, in the order of the keys.
+    timed = has_time_windows(model)
+    asked = dict.fromkeys((slot if timed or slot >= SLOTS_PER_DAY else 0, tier) for slot, tier, _ in sorted(row_keys))
     found: dict[str, None] = {}
-    for slot, tier, _ in sorted(row_keys):
+    for slot, tier in asked:
         found.update(dict.fromkeys(applied_overlays(model, as_of, slot, tier)))
     for overlay_id in found:
         overlay = overlay_by_id(overlay_id)
