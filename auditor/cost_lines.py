@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from auditor.assumptions import VARIANTS, Assumption, default_assumptions
-from auditor.families import scenario_assumptions, source_sums
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import CostLine, CostModel, PriceRow, SourceAssumptions
 from auditor.scenarios import Repricing
@@ -30,7 +29,7 @@ from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
 from pricing.overlays import overlay_by_id
 from pricing.ratebook import NO_RATE, has_size_tiers, has_time_windows
-from pricing.rates import SLOT_MINUTES, applied_overlays
+from pricing.rates import SLOT_MINUTES, SLOTS_PER_DAY, applied_overlays
 
 BASELINE = "baseline"
 _TOKENS = ["requests", *TOKEN_COLUMNS]
@@ -56,21 +55,20 @@ def build_cost_model(
     keys: _Keys = {}
     lines: list[_RawLine] = []
     refs = by_model[MODEL_REF].astype(str).to_numpy()
+    codes, names = pd.factorize(refs)
+    workload = _Workload(codes, [str(n) for n in names], by_model[_TOKENS].to_numpy(dtype=np.int64))
     own_ids = book.rate_ids(by_model, pricebook.models, on_day=as_of)
-    lines += _lines(BASELINE, by_model, refs, {"as_served": own_ids}, keys, refs)
+    lines += _lines(BASELINE, workload, {"as_served": (own_ids, *_price_keys(by_model))}, keys)
     index, _, _ = repricing.by_model_rows()
-    sources = source_sums(by_model, MODEL_REF)
     defaults = default_assumptions()
     per_model: list[SourceAssumptions] = []
     for candidate in candidates:
         variants = repricing.on(candidate, pricebook)
-        ids = {name: variants[name][1][index] for name in VARIANTS}
-        frames = {name: variants[name][0].iloc[index].reset_index(drop=True) for name in VARIANTS}
-        cand_refs = np.full(len(by_model), candidate.ref, dtype=object)
-        lines += _lines(candidate.ref, by_model, refs, ids, keys, cand_refs, frames)
-        per_model += _source_assumptions(candidate.ref, repricing, sources, defaults)
+        ids = {name: (variants[name][1][index], *_price_keys(variants[name][0], index)) for name in VARIANTS}
+        lines += _lines(candidate.ref, workload, ids, keys, candidate.ref)
+        per_model += _source_assumptions(candidate.ref, repricing, defaults)
     models = {**pricebook.models, **{c.ref: c for c in candidates}}
-    current = {str(r) for r in refs}
+    current = set(workload.names)
     prices, ids_of = _price_rows(keys, models, pricebook, as_of, catalog, current, {c.ref for c in candidates})
     # Within a scenario, by source model and price row: the internal rate ids follow the order rows were first
     # priced in, which earlier work in the same process (the wizard's detection) can change.
@@ -81,34 +79,63 @@ def build_cost_model(
     return CostModel(prices=prices, lines=out, source_assumptions=per_model)
 
 
+@dataclass(frozen=True)
+class _Workload:
+    """The rows of `by_model`: their source model (a code into `names`) and their `_TOKENS` as integers."""
+
+    codes: np.ndarray
+    names: list[str]
+    tokens: np.ndarray
+
+
+# Per price variant, for the rows of `by_model`: the rate id, time slot, service tier and request size floor.
+_Priced = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_KEY_COLUMNS = ("time_slot", "service_tier", "request_size_floor_tokens")
+
+
+def _price_keys(frame: pd.DataFrame, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The columns of `frame` that decide a rate (at `rows`, if given)."""
+    slots, tiers, floors = (frame[c].to_numpy() if rows is None else frame[c].to_numpy()[rows] for c in _KEY_COLUMNS)
+    return slots, tiers, floors
+
+
 def _lines(
-    scenario: str,
-    by_model: pd.DataFrame,
-    refs: np.ndarray,
-    ids: dict[str, np.ndarray],
-    keys: _Keys,
-    price_refs: np.ndarray,
-    frames: dict[str, pd.DataFrame] | None = None,
+    scenario: str, workload: _Workload, ids: dict[str, _Priced], keys: _Keys, price_ref: str | None = None
 ) -> list[_RawLine]:
-    """Tokens per (source model, rate id), each set of variants with equal tokens merged into one line."""
+    """Tokens per (source model, rate id), each set of variants with equal tokens merged into one line. The tokens
+    are priced at `price_ref`, or at each source model's own rates when it is None (the baseline)."""
     found: dict[tuple[str, int, tuple[int, ...]], list[str]] = {}
-    for name, rate_ids in ids.items():
-        frame = by_model if frames is None else frames[name]
+    names = workload.names
+    for name, (rate_ids, slots, tiers, floors) in ids.items():
         priced = rate_ids != NO_RATE
-        work = by_model.loc[priced, _TOKENS].assign(_ref=refs[priced], _rate=rate_ids[priced])
-        sums = work.groupby(["_ref", "_rate"], sort=True)[_TOKENS].sum()
-        for (ref, rate), row in zip(sums.index, sums.itertuples(index=False), strict=True):
-            found.setdefault((str(ref), int(rate), tuple(int(v) for v in row)), []).append(name)
-        slots = frame["time_slot"].to_numpy()[priced]
-        tiers = frame["service_tier"].to_numpy()[priced]
-        floors = frame["request_size_floor_tokens"].to_numpy()[priced]
-        for pref, rate, slot, tier, floor in set(
-            zip(price_refs[priced], rate_ids[priced], slots, tiers, floors, strict=True)
+        if not priced.any():
+            continue
+        codes, rates = workload.codes[priced], rate_ids[priced]
+        # Sums per (source model, rate id): the rows sorted on both, each run of equal keys added up (integers).
+        order = np.lexsort((rates, codes))
+        sorted_codes, sorted_rates = codes[order], rates[order]
+        starts = np.flatnonzero(
+            np.r_[True, (sorted_codes[1:] != sorted_codes[:-1]) | (sorted_rates[1:] != sorted_rates[:-1])]
+        )
+        sums = np.add.reduceat(workload.tokens[priced][order], starts, axis=0)
+        for code, rate, row in zip(
+            sorted_codes[starts].tolist(), sorted_rates[starts].tolist(), sums.tolist(), strict=True
         ):
-            keys.setdefault((str(pref), int(rate)), set()).add((int(slot), str(tier), int(floor)))
-    price_ref_of = dict(zip(refs, price_refs, strict=True))
+            found.setdefault((names[code], rate, tuple(row)), []).append(name)
+        prefs = [names[c] for c in codes.tolist()] if price_ref is None else [price_ref] * len(codes)
+        for pref, rate, slot, tier, floor in set(
+            zip(
+                prefs,
+                rates.tolist(),
+                slots[priced].tolist(),
+                tiers[priced].tolist(),
+                floors[priced].tolist(),
+                strict=True,
+            )
+        ):
+            keys.setdefault((pref, rate), set()).add((int(slot), str(tier), int(floor)))
     return [
-        _RawLine(scenario, ref, str(price_ref_of[ref]), rate, variants, tokens)
+        _RawLine(scenario, ref, ref if price_ref is None else price_ref, rate, variants, tokens)
         for (ref, rate, tokens), variants in sorted(found.items())
     ]
 
@@ -126,11 +153,12 @@ class _RawLine:
 
     def line(self, price: str) -> CostLine:
         requests, inp, read, write, write_1h, output, reasoning = self.tokens
-        return CostLine(
+        # Every field is already of the type the model declares (str, a list of variant names, int): no validation.
+        return CostLine.model_construct(
             scenario=self.scenario,
             source_model=self.source_model,
             price=price,
-            variants=self.variants,  # type: ignore[arg-type]
+            variants=self.variants,
             requests=requests,
             input_tokens=inp,
             cache_read_tokens=read,
@@ -142,13 +170,13 @@ class _RawLine:
 
 
 def _source_assumptions(
-    candidate: str, repricing: Repricing, sources: pd.DataFrame, defaults: Sequence[Assumption]
+    candidate: str, repricing: Repricing, defaults: Sequence[Assumption]
 ) -> list[SourceAssumptions]:
     """Per source model, the values the families give on this candidate with no assumption set by a flag (the
     workbook uses them when its input cell is empty, as the engine does when no --assume sets them)."""
     out = []
-    for ref, one in repricing.one_source(sources).items():
-        mine = scenario_assumptions(defaults, one, candidate)
+    for ref in repricing.sources():
+        mine = repricing.source_assumptions(defaults, ref, candidate)
         values = {a.name: a.value for a in mine.assumptions}
         out.append(
             SourceAssumptions(
@@ -251,8 +279,13 @@ def _size_label(model: CatalogModel, floors: set[int]) -> str:
 
 def _source(model: CatalogModel, as_of: date, catalog: str, row_keys: set[tuple[int, str, int]]) -> str:
     text = f"{catalog} list price of {model.ref} on {as_of.isoformat()}"
+    # Without time windows a model has one price over a UTC day (its other constraints are start dates), so its
+    # overlays at any half hour of as-of (or over the whole day, slot -1) are those at slot 0, as the rate book
+    # prices it; each (slot, tier) is asked once, in the order of the keys.
+    timed = has_time_windows(model)
+    asked = dict.fromkeys((slot if timed or slot >= SLOTS_PER_DAY else 0, tier) for slot, tier, _ in sorted(row_keys))
     found: dict[str, None] = {}
-    for slot, tier, _ in sorted(row_keys):
+    for slot, tier in asked:
         found.update(dict.fromkeys(applied_overlays(model, as_of, slot, tier)))
     for overlay_id in found:
         overlay = overlay_by_id(overlay_id)
