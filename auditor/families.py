@@ -153,19 +153,13 @@ def source_rows(sources: pd.DataFrame) -> tuple[Source, ...]:
     return tuple((str(ref), int(i), int(a), int(r)) for ref, i, a, r in zip(sources.index, *columns, strict=True))
 
 
-def scenario_assumptions(
-    assumptions: Sequence[Assumption], sources: pd.DataFrame, candidate_ref: str
-) -> ScenarioAssumptions:
-    """The assumptions of the candidate's scenario: each family-driven one that no flag set, from the families."""
-    return assumptions_for(tuple(assumptions), source_rows(sources), candidate_ref)
-
-
 @lru_cache(maxsize=8192)
 def assumptions_for(
     assumptions: tuple[Assumption, ...], sources: tuple[Source, ...], candidate_ref: str
 ) -> ScenarioAssumptions:
-    """`scenario_assumptions` of source models given as plain rows (the scenarios, the hybrid and the negotiation
-    brief ask the same ones again)."""
+    """The assumptions of the candidate's scenario on source models given as plain rows: each family-driven one
+    that no flag set, from the families (the scenarios, the hybrid and the negotiation brief ask the same ones
+    again)."""
     by_name = {a.name: a for a in assumptions}
     free = {n for n in FAMILY_DRIVEN if n in by_name and not by_name[n].source.startswith("--assume")}
     if not free:

@@ -54,7 +54,6 @@ class Repricing:
     as_of: date
     variants: dict[str, dict[str, tuple[pd.DataFrame, np.ndarray]]] = field(default_factory=dict)
     _by_model_rows: tuple[np.ndarray, np.ndarray, pd.Index] | None = None
-    _one_source: dict[str, pd.DataFrame] | None = None
     _sources: dict[str, Source] | None = None
 
     @classmethod
@@ -78,12 +77,6 @@ class Repricing:
         keys = self.workload[PRICE_KEYS].reset_index()
         return frame[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
 
-    def one_source(self, sources: pd.DataFrame) -> dict[str, pd.DataFrame]:
-        """Each source model's own row of `sources` (its weights), as the one-model frame the families read."""
-        if self._one_source is None:
-            self._one_source = {str(ref): sources.loc[[ref]] for ref in sources.index}
-        return self._one_source
-
     def sources(self) -> dict[str, Source]:
         """Each source model's weights (`source_sums` of the whole priced workload) as a plain row, by ref."""
         if self._sources is None:
@@ -93,7 +86,7 @@ class Repricing:
     def source_assumptions(
         self, assumptions: Sequence[Assumption], ref: str, candidate_ref: str
     ) -> ScenarioAssumptions:
-        """`scenario_assumptions` of one source model on a candidate (the scenarios and the hybrid both ask)."""
+        """`assumptions_for` of one source model on a candidate (the scenarios and the hybrid both ask)."""
         return assumptions_for(tuple(assumptions), (self.sources()[ref],), candidate_ref)
 
     def on(self, candidate: CatalogModel, pricebook: Pricebook) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
