@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import queue
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date
@@ -53,6 +55,7 @@ from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
 from auditor.localtime import day_starts, local_days
 from auditor.overlaps import OverlapPlan, families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
+from auditor.scan import session_cursor
 from auditor.workload import LOCAL_DAY, MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
 
 # Rows the survey reads of a file no other file overlaps; a model first seen later is caught after the scan.
@@ -67,6 +70,9 @@ _DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "cp1252": "latin-1"}
 # costs more than reading such files. Larger files are streamed, each alone, with their progress bar.
 SMALL_FILE_BYTES = 1024 * 1024
 BATCH_MAX_BYTES = 16 * 1024 * 1024
+# Threads reading batches of small files at once, each on its own cursor: DuckDB plans and runs a query without
+# holding the GIL, and planning is most of such a batch's time.
+_READERS = max(1, min(2, os.cpu_count() or 1))
 # When two files of a family hold a day equally, the more detailed one counts it.
 _DETAIL = {"requests": 2, "usage": 1, "cost": 0}
 
@@ -171,14 +177,20 @@ def ingest_all(
     day = _GivenDay(con)
     surveys: dict[int, pd.DataFrame] = {}
     read: dict[int, _Scanned] = {}
-    for number, (members, small) in enumerate(batches):
-        day.give(given[members[0]])
-        if small:
-            read[number] = _read_lines(con, by_index, members, number, block_bytes)
-        else:
-            i = members[0]
-            keys = f"keys_{i}" if families[i] in shared else None
-            surveys[i] = survey_file(con, *files[i], block_bytes, progress, keys)
+    with _Readers(con) as readers:
+        reading = {
+            number: readers.read(by_index, members, number, block_bytes, given[members[0]])
+            for number, (members, small) in enumerate(batches)
+            if small
+        }
+        for number, (members, small) in enumerate(batches):  # an error is the first batch's that fails
+            if small:
+                read[number] = reading[number].result()
+            else:
+                i = members[0]
+                keys = f"keys_{i}" if families[i] in shared else None
+                day.give(given[i])
+                surveys[i] = survey_file(con, *files[i], block_bytes, progress, keys)
     in_shared = {i for i, family in enumerate(families) if family in shared}
     surveys.update(_survey_lines(con, by_index, list(read.values()), in_shared))
     in_order = [surveys[i] for i in range(len(files))]
@@ -219,6 +231,42 @@ def _batches(files: Sequence[tuple[Sniffed, Importer]]) -> list[tuple[list[int],
         batches.setdefault(key, ([], small))[0].append(i)
         size[key] = size.get(key, 0) + bytes_
     return sorted(batches.values(), key=lambda batch: batch[0][0])
+
+
+class _Readers:
+    """Threads that read small files' batches (`_read_lines`), each on a cursor of the run's connection set up as
+    the connection is (`scan.session_cursor`); the caller takes the results in the order of the batches."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._idle: queue.SimpleQueue[tuple[duckdb.DuckDBPyConnection, _GivenDay]] = queue.SimpleQueue()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._pool = ThreadPoolExecutor(max_workers=_READERS)
+
+    def __enter__(self) -> _Readers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for cursor in self._cursors:
+            cursor.close()
+
+    def read(
+        self, files: _Files, members: list[int], number: int, block_bytes: int, day: date | None
+    ) -> Future[_Scanned]:
+        if len(self._cursors) < _READERS:
+            cursor = session_cursor(self._con)
+            self._cursors.append(cursor)
+            self._idle.put((cursor, _GivenDay(cursor)))
+        return self._pool.submit(self._read, files, members, number, block_bytes, day)
+
+    def _read(self, files: _Files, members: list[int], number: int, block_bytes: int, day: date | None) -> _Scanned:
+        cursor, given = self._idle.get()
+        try:
+            given.give(day)
+            return _read_lines(cursor, files, members, number, block_bytes)
+        finally:
+            self._idle.put((cursor, given))
 
 
 class _GivenDay:
@@ -284,18 +332,22 @@ def _batch_failed(files: _Files, members: list[int], exc: duckdb.Error) -> Input
 
 @dataclass
 class _Scanned:
-    """A batch's table (its rows carry `__file`), its reader's reject table, and each file's sha256."""
+    """A batch's table (its rows carry `__file`), the rows its reader rejected and each file's sha256, by file.
+
+    The reader's rejects are read where it ran: DuckDB keeps them in the connection's (or cursor's) own tables."""
 
     members: list[int]
     table: str
-    rejects: str
+    reader_rejects: dict[int, list[RejectedRow]]
     sha256: dict[int, str]
 
 
 def _read_lines(
     con: duckdb.DuckDBPyConnection, files: _Files, members: list[int], number: int, block_bytes: int
 ) -> _Scanned:
-    """Small files' one read: their ledger lines (`engine.lines_sql`) into a table; their sha256 meanwhile."""
+    """Small files' one read: their ledger lines (`engine.lines_sql`) into a table; their sha256 meanwhile.
+
+    The table is the database's, not temporary, for other cursors of the connection to read (`_Readers`)."""
     sniffed, importer = files[members[0]]
     table, rejects = f"lines_{number}", f"rejects_{number}"
     if len(members) == 1:
@@ -306,10 +358,11 @@ def _read_lines(
     with ThreadPoolExecutor(max_workers=1) as pool:
         digests = pool.submit(lambda: {i: sha256_of(files[i][0].path) for i in members})
         try:
-            con.execute(f"CREATE TEMP TABLE {table} AS {query}")
+            con.execute(f"CREATE TABLE {table} AS {query}")
         except duckdb.Error as exc:
             raise (_read_error(sniffed, exc) if len(members) == 1 else _batch_failed(files, members, exc)) from exc
-        return _Scanned(members, table, rejects, digests.result())
+        reader_rejects = _reader_rejects(con, rejects, {i: files[i] for i in members})
+        return _Scanned(members, table, reader_rejects, digests.result())
 
 
 def _survey_lines(
@@ -472,7 +525,7 @@ def _scan_batch(
         con.execute(f"DROP TABLE {table}")
         rejects = f"{rejects}_again"
         _scan(*scan, rejects, fuller, counted[i], duplicates, block_bytes, progress, starts)
-    return _Scanned(members, table, rejects, {i: sha256})
+    return _Scanned(members, table, _reader_rejects(con, rejects, {i: files[i] for i in members}), {i: sha256})
 
 
 def ingest_file(
@@ -568,7 +621,7 @@ def _ingested(
         else:
             rule_rejects[int(file)] += lines
     for s in scanned:
-        reader_rejects = _reader_rejects(con, s.rejects, {i: files[i] for i in s.members})
+        reader_rejects = s.reader_rejects
         for i in s.members:
             sniffed, importer = files[i]
             account = accounts[i]
