@@ -12,12 +12,13 @@ import hashlib
 import os
 import queue
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -70,12 +71,14 @@ _DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "cp1252": "latin-1"}
 # costs more than reading such files. Larger files are streamed, each alone, with their progress bar.
 SMALL_FILE_BYTES = 1024 * 1024
 BATCH_MAX_BYTES = 16 * 1024 * 1024
-# Threads reading batches of small files at once, each on its own cursor: DuckDB plans and runs a query without
-# holding the GIL, and planning is most of such a batch's time.
-_READERS = max(1, min(2, os.cpu_count() or 1))
+# Threads running DuckDB work at once (reading small files' batches, numbering rejected rows), each on a cursor of
+# its own: DuckDB plans and runs a query without holding the GIL, and planning is most of a small batch's time.
+_THREADS = max(1, min(2, os.cpu_count() or 1))
 # When two files of a family hold a day equally, the more detailed one counts it.
 _DETAIL = {"requests": 2, "usage": 1, "cost": 0}
 
+
+_T = TypeVar("_T")
 
 # Files by their index among the run's inputs.
 _Files = Mapping[int, tuple[Sniffed, Importer]]
@@ -177,9 +180,9 @@ def ingest_all(
     day = _GivenDay(con)
     surveys: dict[int, pd.DataFrame] = {}
     read: dict[int, _Scanned] = {}
-    with _Readers(con) as readers:
+    with _Cursors(con) as cursors:
         reading = {
-            number: readers.read(by_index, members, number, block_bytes, given[members[0]])
+            number: cursors.submit(_read_lines, by_index, members, number, block_bytes, given[members[0]])
             for number, (members, small) in enumerate(batches)
             if small
         }
@@ -233,17 +236,18 @@ def _batches(files: Sequence[tuple[Sniffed, Importer]]) -> list[tuple[list[int],
     return sorted(batches.values(), key=lambda batch: batch[0][0])
 
 
-class _Readers:
-    """Threads that read small files' batches (`_read_lines`), each on a cursor of the run's connection set up as
-    the connection is (`scan.session_cursor`); the caller takes the results in the order of the batches."""
+class _Cursors:
+    """Threads running DuckDB work at once (`submit(work, *args)` runs `work(cursor, *args)`), each on a cursor of
+    the run's connection set up as the connection is (`scan.session_cursor`). The caller takes the results in its
+    own order, so that the outcome, or the error, is the one of running the work in that order."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
-        self._idle: queue.SimpleQueue[tuple[duckdb.DuckDBPyConnection, _GivenDay]] = queue.SimpleQueue()
+        self._idle: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
-        self._pool = ThreadPoolExecutor(max_workers=_READERS)
+        self._pool = ThreadPoolExecutor(max_workers=_THREADS)
 
-    def __enter__(self) -> _Readers:
+    def __enter__(self) -> _Cursors:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -251,22 +255,18 @@ class _Readers:
         for cursor in self._cursors:
             cursor.close()
 
-    def read(
-        self, files: _Files, members: list[int], number: int, block_bytes: int, day: date | None
-    ) -> Future[_Scanned]:
-        if len(self._cursors) < _READERS:
-            cursor = session_cursor(self._con)
-            self._cursors.append(cursor)
-            self._idle.put((cursor, _GivenDay(cursor)))
-        return self._pool.submit(self._read, files, members, number, block_bytes, day)
+    def submit(self, work: Callable[..., _T], *args: object) -> Future[_T]:
+        if len(self._cursors) < _THREADS:
+            self._cursors.append(session_cursor(self._con))
+            self._idle.put(self._cursors[-1])
+        return self._pool.submit(self._run, work, *args)
 
-    def _read(self, files: _Files, members: list[int], number: int, block_bytes: int, day: date | None) -> _Scanned:
-        cursor, given = self._idle.get()
+    def _run(self, work: Callable[..., _T], *args: object) -> _T:
+        cursor = self._idle.get()
         try:
-            given.give(day)
-            return _read_lines(cursor, files, members, number, block_bytes)
+            return work(cursor, *args)
         finally:
-            self._idle.put((cursor, given))
+            self._idle.put(cursor)
 
 
 class _GivenDay:
@@ -343,11 +343,13 @@ class _Scanned:
 
 
 def _read_lines(
-    con: duckdb.DuckDBPyConnection, files: _Files, members: list[int], number: int, block_bytes: int
+    con: duckdb.DuckDBPyConnection, files: _Files, members: list[int], number: int, block_bytes: int, day: date | None
 ) -> _Scanned:
     """Small files' one read: their ledger lines (`engine.lines_sql`) into a table; their sha256 meanwhile.
 
-    The table is the database's, not temporary, for other cursors of the connection to read (`_Readers`)."""
+    The table is the database's, not temporary, for other cursors of the connection to read (`_Cursors`).
+    `day` is the day given for files whose lines carry no time."""
+    _GivenDay(con).give(day)
     sniffed, importer = files[members[0]]
     table, rejects = f"lines_{number}", f"rejects_{number}"
     if len(members) == 1:
@@ -620,25 +622,25 @@ def _ingested(
             account.skipped_reasons[status.split(":", 2)[2]] += lines
         else:
             rule_rejects[int(file)] += lines
-    for s in scanned:
-        reader_rejects = s.reader_rejects
-        for i in s.members:
-            sniffed, importer = files[i]
-            account = accounts[i]
-            account.rows_rejected = rule_rejects[i] + len(reader_rejects[i])
-            account.rows_read = account.rows_used + account.rows_skipped + account.rows_rejected
-            listed = reader_rejects[i][:MAX_LISTED_REJECTS]
-            # A line the reader rejected never reached the rules (read again, it may look otherwise).
-            if rule_rejects[i]:
-                read_lines = {r.line for r in listed}  # those numbered by their line
-                listed += [
-                    r
-                    for r in _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS)
-                    if r.line not in read_lines
-                ]
-            first_listed = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
-            account.rejected = [replace(r, where=sniffed.where(r.line)) for r in first_listed]
-    usage, shape = _workload_tables(con, "scanned", pricebook, zone)
+    with _Cursors(con) as cursors:
+        # Files whose rows the rules rejected are read again to number them, meanwhile the workload is queried.
+        locating = {
+            i: cursors.submit(_locate_rule_rejects, *files[i], MAX_LISTED_REJECTS) for i in members if rule_rejects[i]
+        }
+        usage, shape = _workload_tables(con, "scanned", pricebook, zone)
+        for s in scanned:
+            for i in s.members:
+                sniffed, importer = files[i]
+                account = accounts[i]
+                account.rows_rejected = rule_rejects[i] + len(s.reader_rejects[i])
+                account.rows_read = account.rows_used + account.rows_skipped + account.rows_rejected
+                listed = s.reader_rejects[i][:MAX_LISTED_REJECTS]
+                # A line the reader rejected never reached the rules (read again, it may look otherwise).
+                if rule_rejects[i]:
+                    read_lines = {r.line for r in listed}  # those numbered by their line
+                    listed += [r for r in locating[i].result() if r.line not in read_lines]
+                first_listed = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
+                account.rejected = [replace(r, where=sniffed.where(r.line)) for r in first_listed]
     con.execute("DROP TABLE scanned")
     usages, shapes = _split(usage, members), _split(shape, members)
     ingested = []
