@@ -37,6 +37,7 @@ from auditor.importers.engine import (
     ScanSource,
     aggregate_sql,
     column_type,
+    given_day,
     ident,
     json_fields_relation,
     lines_keys_sql,
@@ -194,6 +195,8 @@ def ingest_all(
                 keys = f"keys_{i}" if families[i] in shared else None
                 day.give(given[i])
                 surveys[i] = survey_file(con, *files[i], block_bytes, progress, keys)
+    if batches:  # the connection's day as reading the batches in turn leaves it (`_ingested` locates rows with it)
+        day.give(given[batches[-1][0][0]])
     in_shared = {i for i, family in enumerate(families) if family in shared}
     surveys.update(_survey_lines(con, by_index, list(read.values()), in_shared))
     in_order = [surveys[i] for i in range(len(files))]
@@ -624,9 +627,9 @@ def _ingested(
             rule_rejects[int(file)] += lines
     with _Cursors(con) as cursors:
         # Files whose rows the rules rejected are read again to number them, meanwhile the workload is queried.
-        locating = {
-            i: cursors.submit(_locate_rule_rejects, *files[i], MAX_LISTED_REJECTS) for i in members if rule_rejects[i]
-        }
+        to_locate = [i for i in members if rule_rejects[i]]
+        day = con.execute(f"SELECT {given_day()}").fetchone() if to_locate else None  # as the connection has it
+        locating = {i: cursors.submit(_locate_given, day[0] if day else None, *files[i]) for i in to_locate}
         usage, shape = _workload_tables(con, "scanned", pricebook, zone)
         for s in scanned:
             for i in s.members:
@@ -724,6 +727,14 @@ def _reader_reason(kind: str, message: str) -> str:
     if columns:
         return f"expected {columns['expected']} fields, found {columns['found']}"
     return f"{kind.lower()}: {message.splitlines()[0][:120]}"
+
+
+def _locate_given(
+    con: duckdb.DuckDBPyConnection, day: date | None, sniffed: Sniffed, importer: Importer
+) -> list[RejectedRow]:
+    """`_locate_rule_rejects` on a cursor, given the day files whose lines carry no time are read with."""
+    _GivenDay(con).give(day)
+    return _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS)
 
 
 def _locate_rule_rejects(
