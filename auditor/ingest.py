@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import queue
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -34,6 +37,7 @@ from auditor.importers.engine import (
     ScanSource,
     aggregate_sql,
     column_type,
+    given_day,
     ident,
     json_fields_relation,
     lines_keys_sql,
@@ -53,6 +57,7 @@ from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
 from auditor.localtime import day_starts, local_days
 from auditor.overlaps import OverlapPlan, families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
+from auditor.scan import session_cursor
 from auditor.workload import LOCAL_DAY, MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
 
 # Rows the survey reads of a file no other file overlaps; a model first seen later is caught after the scan.
@@ -67,9 +72,14 @@ _DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "cp1252": "latin-1"}
 # costs more than reading such files. Larger files are streamed, each alone, with their progress bar.
 SMALL_FILE_BYTES = 1024 * 1024
 BATCH_MAX_BYTES = 16 * 1024 * 1024
+# Threads running DuckDB work at once (reading small files' batches, numbering rejected rows), each on a cursor of
+# its own: DuckDB plans and runs a query without holding the GIL, and planning is most of a small batch's time.
+_THREADS = max(1, min(2, os.cpu_count() or 1))
 # When two files of a family hold a day equally, the more detailed one counts it.
 _DETAIL = {"requests": 2, "usage": 1, "cost": 0}
 
+
+_T = TypeVar("_T")
 
 # Files by their index among the run's inputs.
 _Files = Mapping[int, tuple[Sniffed, Importer]]
@@ -171,14 +181,22 @@ def ingest_all(
     day = _GivenDay(con)
     surveys: dict[int, pd.DataFrame] = {}
     read: dict[int, _Scanned] = {}
-    for number, (members, small) in enumerate(batches):
-        day.give(given[members[0]])
-        if small:
-            read[number] = _read_lines(con, by_index, members, number, block_bytes)
-        else:
-            i = members[0]
-            keys = f"keys_{i}" if families[i] in shared else None
-            surveys[i] = survey_file(con, *files[i], block_bytes, progress, keys)
+    with _Cursors(con) as cursors:
+        reading = {
+            number: cursors.submit(_read_lines, by_index, members, number, block_bytes, given[members[0]])
+            for number, (members, small) in enumerate(batches)
+            if small
+        }
+        for number, (members, small) in enumerate(batches):  # an error is the first batch's that fails
+            if small:
+                read[number] = reading[number].result()
+            else:
+                i = members[0]
+                keys = f"keys_{i}" if families[i] in shared else None
+                day.give(given[i])
+                surveys[i] = survey_file(con, *files[i], block_bytes, progress, keys)
+    if batches:  # the connection's day as reading the batches in turn leaves it (`_ingested` locates rows with it)
+        day.give(given[batches[-1][0][0]])
     in_shared = {i for i, family in enumerate(families) if family in shared}
     surveys.update(_survey_lines(con, by_index, list(read.values()), in_shared))
     in_order = [surveys[i] for i in range(len(files))]
@@ -219,6 +237,39 @@ def _batches(files: Sequence[tuple[Sniffed, Importer]]) -> list[tuple[list[int],
         batches.setdefault(key, ([], small))[0].append(i)
         size[key] = size.get(key, 0) + bytes_
     return sorted(batches.values(), key=lambda batch: batch[0][0])
+
+
+class _Cursors:
+    """Threads running DuckDB work at once (`submit(work, *args)` runs `work(cursor, *args)`), each on a cursor of
+    the run's connection set up as the connection is (`scan.session_cursor`). The caller takes the results in its
+    own order, so that the outcome, or the error, is the one of running the work in that order."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._idle: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._pool = ThreadPoolExecutor(max_workers=_THREADS)
+
+    def __enter__(self) -> _Cursors:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for cursor in self._cursors:
+            cursor.close()
+
+    def submit(self, work: Callable[..., _T], *args: object) -> Future[_T]:
+        if len(self._cursors) < _THREADS:
+            self._cursors.append(session_cursor(self._con))
+            self._idle.put(self._cursors[-1])
+        return self._pool.submit(self._run, work, *args)
+
+    def _run(self, work: Callable[..., _T], *args: object) -> _T:
+        cursor = self._idle.get()
+        try:
+            return work(cursor, *args)
+        finally:
+            self._idle.put(cursor)
 
 
 class _GivenDay:
@@ -284,18 +335,24 @@ def _batch_failed(files: _Files, members: list[int], exc: duckdb.Error) -> Input
 
 @dataclass
 class _Scanned:
-    """A batch's table (its rows carry `__file`), its reader's reject table, and each file's sha256."""
+    """A batch's table (its rows carry `__file`), the rows its reader rejected and each file's sha256, by file.
+
+    The reader's rejects are read where it ran: DuckDB keeps them in the connection's (or cursor's) own tables."""
 
     members: list[int]
     table: str
-    rejects: str
+    reader_rejects: dict[int, list[RejectedRow]]
     sha256: dict[int, str]
 
 
 def _read_lines(
-    con: duckdb.DuckDBPyConnection, files: _Files, members: list[int], number: int, block_bytes: int
+    con: duckdb.DuckDBPyConnection, files: _Files, members: list[int], number: int, block_bytes: int, day: date | None
 ) -> _Scanned:
-    """Small files' one read: their ledger lines (`engine.lines_sql`) into a table; their sha256 meanwhile."""
+    """Small files' one read: their ledger lines (`engine.lines_sql`) into a table; their sha256 meanwhile.
+
+    The table is the database's, not temporary, for other cursors of the connection to read (`_Cursors`).
+    `day` is the day given for files whose lines carry no time."""
+    _GivenDay(con).give(day)
     sniffed, importer = files[members[0]]
     table, rejects = f"lines_{number}", f"rejects_{number}"
     if len(members) == 1:
@@ -306,10 +363,11 @@ def _read_lines(
     with ThreadPoolExecutor(max_workers=1) as pool:
         digests = pool.submit(lambda: {i: sha256_of(files[i][0].path) for i in members})
         try:
-            con.execute(f"CREATE TEMP TABLE {table} AS {query}")
+            con.execute(f"CREATE TABLE {table} AS {query}")
         except duckdb.Error as exc:
             raise (_read_error(sniffed, exc) if len(members) == 1 else _batch_failed(files, members, exc)) from exc
-        return _Scanned(members, table, rejects, digests.result())
+        reader_rejects = _reader_rejects(con, rejects, {i: files[i] for i in members})
+        return _Scanned(members, table, reader_rejects, digests.result())
 
 
 def _survey_lines(
@@ -472,7 +530,7 @@ def _scan_batch(
         con.execute(f"DROP TABLE {table}")
         rejects = f"{rejects}_again"
         _scan(*scan, rejects, fuller, counted[i], duplicates, block_bytes, progress, starts)
-    return _Scanned(members, table, rejects, {i: sha256})
+    return _Scanned(members, table, _reader_rejects(con, rejects, {i: files[i] for i in members}), {i: sha256})
 
 
 def ingest_file(
@@ -567,25 +625,25 @@ def _ingested(
             account.skipped_reasons[status.split(":", 2)[2]] += lines
         else:
             rule_rejects[int(file)] += lines
-    for s in scanned:
-        reader_rejects = _reader_rejects(con, s.rejects, {i: files[i] for i in s.members})
-        for i in s.members:
-            sniffed, importer = files[i]
-            account = accounts[i]
-            account.rows_rejected = rule_rejects[i] + len(reader_rejects[i])
-            account.rows_read = account.rows_used + account.rows_skipped + account.rows_rejected
-            listed = reader_rejects[i][:MAX_LISTED_REJECTS]
-            # A line the reader rejected never reached the rules (read again, it may look otherwise).
-            if rule_rejects[i]:
-                read_lines = {r.line for r in listed}  # those numbered by their line
-                listed += [
-                    r
-                    for r in _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS)
-                    if r.line not in read_lines
-                ]
-            first_listed = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
-            account.rejected = [replace(r, where=sniffed.where(r.line)) for r in first_listed]
-    usage, shape = _workload_tables(con, "scanned", pricebook, zone)
+    with _Cursors(con) as cursors:
+        # Files whose rows the rules rejected are read again to number them, meanwhile the workload is queried.
+        to_locate = [i for i in members if rule_rejects[i]]
+        day = con.execute(f"SELECT {given_day()}").fetchone() if to_locate else None  # as the connection has it
+        locating = {i: cursors.submit(_locate_given, day[0] if day else None, *files[i]) for i in to_locate}
+        usage, shape = _workload_tables(con, "scanned", pricebook, zone)
+        for s in scanned:
+            for i in s.members:
+                sniffed, importer = files[i]
+                account = accounts[i]
+                account.rows_rejected = rule_rejects[i] + len(s.reader_rejects[i])
+                account.rows_read = account.rows_used + account.rows_skipped + account.rows_rejected
+                listed = s.reader_rejects[i][:MAX_LISTED_REJECTS]
+                # A line the reader rejected never reached the rules (read again, it may look otherwise).
+                if rule_rejects[i]:
+                    read_lines = {r.line for r in listed}  # those numbered by their line
+                    listed += [r for r in locating[i].result() if r.line not in read_lines]
+                first_listed = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
+                account.rejected = [replace(r, where=sniffed.where(r.line)) for r in first_listed]
     con.execute("DROP TABLE scanned")
     usages, shapes = _split(usage, members), _split(shape, members)
     ingested = []
@@ -669,6 +727,14 @@ def _reader_reason(kind: str, message: str) -> str:
     if columns:
         return f"expected {columns['expected']} fields, found {columns['found']}"
     return f"{kind.lower()}: {message.splitlines()[0][:120]}"
+
+
+def _locate_given(
+    con: duckdb.DuckDBPyConnection, day: date | None, sniffed: Sniffed, importer: Importer
+) -> list[RejectedRow]:
+    """`_locate_rule_rejects` on a cursor, given the day files whose lines carry no time are read with."""
+    _GivenDay(con).give(day)
+    return _locate_rule_rejects(con, sniffed, importer, MAX_LISTED_REJECTS)
 
 
 def _locate_rule_rejects(

@@ -20,14 +20,26 @@ def scan_connection() -> Iterator[duckdb.DuckDBPyConnection]:
     spill = tempfile.mkdtemp(prefix="audit-spill-")
     con = duckdb.connect(":memory:")
     try:
-        con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET memory_limit = {literal(MEMORY_LIMIT)}")
         con.execute(f"SET temp_directory = {literal(spill)}")
         con.execute("SET preserve_insertion_order = false")
-        # Progress is tracked (for our own bar) but never printed by DuckDB itself.
-        con.execute("SET enable_progress_bar = true")
-        con.execute("SET enable_progress_bar_print = false")
+        _session(con)
         yield con
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
+
+
+def session_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor of the connection (for another thread) with the settings DuckDB keeps per connection."""
+    cursor = con.cursor()
+    _session(cursor)
+    return cursor
+
+
+def _session(con: duckdb.DuckDBPyConnection) -> None:
+    # The other settings above are the database's; these are each connection's and cursor's own.
+    con.execute("SET TimeZone = 'UTC'")
+    # Progress is tracked (for our own bar) but never printed by DuckDB itself.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
