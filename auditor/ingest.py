@@ -215,7 +215,7 @@ def ingest_all(
             scan = (con, by_index, members, number, surveys, counted, duplicates)
             scanned.append(_scan_batch(*scan, block_bytes, progress, zone, pricebook))
     scanned += _scan_lines(con, by_index, list(read.values()), surveys, settled, zone, pricebook)
-    ingested = _ingested(con, by_index, scanned, pricebook, zone)
+    ingested = _ingested(con, by_index, scanned, pricebook, zone, dict(enumerate(given)))
     for lines in read.values():
         con.execute(f"DROP TABLE {lines.table}")
     return ingested
@@ -553,7 +553,8 @@ def ingest_file(
     counted = {index: counted_elsewhere or {}}
     scan = (con, files, [index], index, {index: survey}, counted, duplicates)
     scanned = _scan_batch(*scan, block_bytes, progress, zone, pricebook)
-    return _ingested(con, files, [scanned], pricebook, zone)[0]
+    day = con.execute(f"SELECT {given_day()}").fetchone()  # the day the caller gave the connection, if any
+    return _ingested(con, files, [scanned], pricebook, zone, {index: day[0] if day else None})[0]
 
 
 def _scan(
@@ -598,8 +599,10 @@ def _ingested(
     scanned: list[_Scanned],
     pricebook: Pricebook,
     zone: ZoneInfo | None,
+    given: dict[int, date | None],
 ) -> list[IngestedFile]:
-    """Every scanned file's accounting and workload tables, queried from all scan tables at once."""
+    """Every scanned file's accounting and workload tables, queried from all scan tables at once. `given` is each
+    file's given day (for lines that carry no time), with which its rejected rows are read again."""
     tables = list(dict.fromkeys(s.table for s in scanned))  # small files share theirs
     con.execute(f"CREATE TEMP TABLE scanned AS {' UNION ALL BY NAME '.join(f'SELECT * FROM {t}' for t in tables)}")
     for table in tables:
@@ -628,8 +631,7 @@ def _ingested(
     with _Cursors(con) as cursors:
         # Files whose rows the rules rejected are read again to number them, meanwhile the workload is queried.
         to_locate = [i for i in members if rule_rejects[i]]
-        day = con.execute(f"SELECT {given_day()}").fetchone() if to_locate else None  # as the connection has it
-        locating = {i: cursors.submit(_locate_given, day[0] if day else None, *files[i]) for i in to_locate}
+        locating = {i: cursors.submit(_locate_given, given[i], *files[i]) for i in to_locate}
         usage, shape = _workload_tables(con, "scanned", pricebook, zone)
         for s in scanned:
             for i in s.members:

@@ -95,3 +95,16 @@ def test_a_broken_line_is_rejected_with_its_number_and_the_rest_counts(tmp_path:
     assert (entry.rows_read, entry.rows_used, entry.rows_rejected) == (len(lines) + 1, 6, 1)
     assert [(r.line, r.reason) for r in entry.rejected] == [(5, "not valid JSON")]
     assert ours(result) == ours(_audit(SAMPLE))
+
+
+def test_a_broken_line_is_found_on_its_own_files_day_beside_other_files(tmp_path: Path) -> None:
+    """Rejected lines are numbered by reading the file again with its own given day, whichever file was read last."""
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    broken = [*lines[:4], '{"custom_id":"ticket-10299","result":{"type":"succeeded","message":{"id":"msg_', *lines[4:]]
+    path = tmp_path / "a_msgbatch_01Broken_results.jsonl"
+    path.write_text("\n".join(broken) + "\n", encoding="utf-8")
+    other = SAMPLES / "openrouter_logs_csv"  # read after it, with no day given
+    result = _audit(path, other, dates=(f"{path.name}=2026-10-20",))
+    entry = next(i for i in result.inputs if i.path == str(path))
+    assert (entry.rows_read, entry.rows_used, entry.rows_rejected) == (len(lines) + 1, 6, 1)
+    assert [(r.line, r.reason) for r in entry.rejected] == [(5, "not valid JSON")]
