@@ -103,17 +103,22 @@ def test_truncated_parquet(run_cli, tmp_path: Path) -> None:  # type: ignore[no-
     _assert_refused(run_cli, path, "is not a readable Parquet file")
 
 
-def test_parquet_with_a_damaged_page(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def damaged_parquet(path: Path) -> Path:
+    """A workload Parquet file with a damaged data page: its footer reads, its data does not."""
     import pyarrow.parquet as pq
 
-    path = _workload_parquet(tmp_path / "workload.parquet")
+    _workload_parquet(path)
     chunk = pq.ParquetFile(path).metadata.row_group(0).column(4)
     first = chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
     start, size = first + chunk.total_compressed_size // 4, chunk.total_compressed_size // 2
     data = bytearray(path.read_bytes())
     data[start : start + size] = b"\xff" * size
     path.write_bytes(bytes(data))
-    _assert_refused(run_cli, path, "cannot be read as Parquet")
+    return path
+
+
+def test_parquet_with_a_damaged_page(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _assert_refused(run_cli, damaged_parquet(tmp_path / "workload.parquet"), "cannot be read as Parquet")
 
 
 def test_parquet_missing_a_required_column(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from auditor.pipeline import run_audit
 from auditor.result import InputFile
 from auditor.sources import open_sources
 from tests.conftest import AS_OF, SAMPLES
+from tests.test_bad_input import damaged_parquet
 
 LOG = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
 HEADER = LOG.read_text(encoding="utf-8").splitlines()[0].split(",")
@@ -95,31 +96,15 @@ def test_files_of_one_format_with_other_headers_or_parquet_are_read_together_as_
         assert (alone.period_start, alone.period_end) == (entry.period_start, entry.period_end)
 
 
-def _damaged_parquet(path: Path) -> Path:
-    """A small workload Parquet file with a damaged data page: it fails only when its batch is read."""
-    import pyarrow.parquet as pq
-
-    from tests.test_bad_input import _workload_parquet
-
-    _workload_parquet(path)
-    chunk = pq.ParquetFile(path).metadata.row_group(0).column(4)
-    first = chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
-    start, size = first + chunk.total_compressed_size // 4, chunk.total_compressed_size // 2
-    data = bytearray(path.read_bytes())
-    data[start : start + size] = b"\xff" * size
-    path.write_bytes(bytes(data))
-    return path
-
-
 def test_batches_read_at_once_fail_with_the_first_failing_batch_in_order(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Batches are read by several threads at once: the error is still the first failing batch's, every time."""
     monkeypatch.setattr(ingest, "BATCH_MAX_BYTES", 1)  # each file its own batch
     folder = tmp_path / "logs"
     folder.mkdir()
     _copy(folder / "a.csv", "a-", {})
-    _damaged_parquet(folder / "b.parquet")
+    damaged_parquet(folder / "b.parquet")
     _copy(folder / "c.csv", "c-", {})
-    _damaged_parquet(folder / "d.parquet")
+    damaged_parquet(folder / "d.parquet")
     with open_sources((folder,), None, ()) as (sources, _):
         files = [(s.sniffed, s.importer) for s in sources]
         assert [Path(s.sniffed.name).name for s in sources] == ["a.csv", "b.parquet", "c.csv", "d.parquet"]
