@@ -1,7 +1,8 @@
 """Generate synthetic request logs in real export formats for benchmarks (never committed: written at run time).
 
 `python bench/generate.py openrouter N PATH` writes an OpenRouter logs export of N requests;
-`python bench/generate.py openai-usage N PATH` writes an OpenAI usage export of N bucket rows.
+`python bench/generate.py openai-usage N PATH` writes an OpenAI usage export of N bucket rows (1-minute buckets
+over 90 days, as the request log spans).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ SPAN_SECONDS = 90 * 86_400
 CHUNK_ROWS = 1_000_000
 
 
-def openrouter_chunk(rng: np.random.Generator, first: int, n: int) -> pa.Table:
+def openrouter_chunk(rng: np.random.Generator, first: int, n: int, rows: int) -> pa.Table:
     seconds = START_SECONDS + np.sort(rng.integers(0, SPAN_SECONDS, n))
     millis = rng.integers(0, 1000, n)
     stamps = seconds.astype("datetime64[s]").astype(str).astype(object)
@@ -74,14 +75,19 @@ def openrouter_chunk(rng: np.random.Generator, first: int, n: int) -> pa.Table:
     )
 
 
-def openai_usage_chunk(rng: np.random.Generator, first: int, n: int) -> pa.Table:
+def openai_usage_chunk(rng: np.random.Generator, first: int, n: int, rows: int) -> pa.Table:
     models = np.array(["gpt-5-2025-08-07", "gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14", "o3-2025-04-16"])
-    start = START_SECONDS + (np.arange(first, first + n) // 8) * 60  # 1-minute buckets, 8 rows each
+    # 1-minute buckets over the same 90 days whatever the row count: more rows are more rows per minute (as an
+    # export of more models, keys and projects is), not a longer period.
+    start = START_SECONDS + (np.arange(first, first + n) * (SPAN_SECONDS // 60) // rows) * 60
     requests = rng.integers(1, 50, n)
     inp = requests * rng.integers(500, 20_000, n)
     cached = (inp * rng.choice([0, 0.5], n)).astype(np.int64)
     out = requests * rng.integers(20, 2_000, n)
-    f = lambda a: [f"{float(v)}" for v in a]  # noqa: E731 - the export prints integers as floats
+
+    def f(values: np.ndarray) -> list[str]:  # the export prints integers as floats
+        return [f"{float(v)}" for v in values]
+
     return pa.table(
         {
             "start_time": start,
@@ -111,7 +117,7 @@ def generate(kind: str, rows: int, path: Path, seed: int = 1) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = None
     for first in range(0, rows, CHUNK_ROWS):
-        table = make(rng, first, min(CHUNK_ROWS, rows - first))
+        table = make(rng, first, min(CHUNK_ROWS, rows - first), rows)
         if writer is None:
             writer = pa_csv.CSVWriter(str(path), table.schema, write_options=pa_csv.WriteOptions(quoting_style="none"))
         writer.write_table(table)
