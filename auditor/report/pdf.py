@@ -72,6 +72,7 @@ from auditor.report.pdf_tables import (
     model_table,
     month_table,
     register_fonts,
+    spend_total,
 )
 from auditor.report.plan_sections import plan_story
 from auditor.report.reconciliation import findings_groups, reconciliation_table, variance_bridge_table
@@ -268,15 +269,7 @@ def provider_table(result: AuditResult) -> Table:
         Column("list cost"),
         Column("share of list"),
     ]
-    total: list[Cell] = [
-        "Total",
-        f"{len(result.usage):,}",
-        tokens(t.requests),
-        tokens(t.all_tokens()),
-        money(t.billed_cost),
-        money(t.list_cost),
-        "100.0%" if t.list_cost else "n/a",
-    ]
+    total = [*spend_total(t, f"{len(result.usage):,}"), "100.0%" if t.list_cost else "n/a"]
     return fitted_table(columns, rows, WIDTH, total)
 
 
@@ -310,16 +303,7 @@ def month_totals_table(result: AuditResult) -> Table:
         Column("billed"),
         Column("list cost"),
     ]
-    total: list[Cell] = [
-        "Total",
-        "",
-        "",
-        tokens(t.requests),
-        tokens(t.all_tokens()),
-        money(t.billed_cost),
-        money(t.list_cost),
-    ]
-    return fitted_table(columns, rows, WIDTH, total)
+    return fitted_table(columns, rows, WIDTH, spend_total(t, "", ""))
 
 
 def _commitment_table(commitments: Sequence[CommitmentPeriod]) -> Table:

@@ -16,7 +16,7 @@ from reportlab.platypus import Flowable, Table, TableStyle
 from auditor.report.formatting import money, percent, tokens
 from auditor.report.pdf_charts import share_chart, top_shares
 from auditor.report.pdf_layout import WIDTH, block, note, para, subsection
-from auditor.report.pdf_tables import FONT, Cell, Column, fitted_table
+from auditor.report.pdf_tables import FONT, Cell, Column, fitted_table, spend_total
 from auditor.result import AuditResult, ProjectUsage
 
 SHOWN = 25
@@ -118,16 +118,7 @@ def project_table(result: AuditResult) -> Table:
         Column("list cost"),
         Column("share of list"),
     ]
-    total: list[Cell] = [
-        "Total",
-        "",
-        "",
-        tokens(t.requests),
-        tokens(t.all_tokens()),
-        money(t.billed_cost),
-        money(t.list_cost),
-        "100.0%" if t.list_cost else "n/a",
-    ]
+    total = [*spend_total(t, "", ""), "100.0%" if t.list_cost else "n/a"]
     return fitted_table(columns, [_row(p, t.list_cost) for p in shown], WIDTH, total)
 
 

@@ -29,7 +29,7 @@ from auditor.report.formatting import (
     money,
     tokens,
 )
-from auditor.result import AuditResult, MonthlyUsage, TokenCounts, UsageEntry
+from auditor.result import AuditResult, MonthlyUsage, TokenCounts, Totals, UsageEntry
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
@@ -525,6 +525,18 @@ def model_table(result: AuditResult, width: float) -> Table:
     return fitted_table(columns, rows, width, total)
 
 
+def spend_total(totals: Totals, *between: Cell, list_suffix: str = "") -> list[Cell]:
+    """A spend table's "Total" row: `between` cells, then the run's requests, tokens, billed and list cost."""
+    return [
+        "Total",
+        *between,
+        tokens(totals.requests),
+        tokens(totals.all_tokens()),
+        money(totals.billed_cost),
+        money(totals.list_cost) + list_suffix,
+    ]
+
+
 def month_table(result: AuditResult, width: float) -> Table:
     """Spend by calendar month and model; a rule between months."""
     columns = [
@@ -550,13 +562,5 @@ def month_table(result: AuditResult, width: float) -> Table:
         for m in result.usage_by_month
     ]
     t = result.totals
-    total: list[Cell] = [
-        "Total",
-        "",
-        "",
-        tokens(t.requests),
-        tokens(t.all_tokens()),
-        money(t.billed_cost),
-        money(t.list_cost) + contract_suffix(t.contract_cost),
-    ]
+    total = spend_total(t, "", "", list_suffix=contract_suffix(t.contract_cost))
     return fitted_table(columns, rows, width, total, starts)
