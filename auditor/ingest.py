@@ -108,6 +108,10 @@ def _sources(sniffed: Sniffed, block_bytes: int, rejects: str | None) -> ScanSou
 
 
 def _read_error(sniffed: Sniffed, exc: duckdb.Error) -> InputFileError:
+    """The error naming the file DuckDB could not read; running out of memory is not the file's fault: raised as it
+    is (`scan.scanning` runs the work again with more)."""
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        raise exc
     message = str(exc).strip().splitlines()[0]
     kind = "Parquet" if sniffed.is_parquet else "CSV"
     return InputFileError(

@@ -6,9 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import duckdb
 import pandas as pd
 
 from auditor import __version__
@@ -34,7 +32,7 @@ from auditor.quality import load_quality
 from auditor.reconcile import build_reconciliation
 from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
 from auditor.risk import assess_scenarios, risk_notes, route_filter
-from auditor.scan import scan_connection
+from auditor.scan import scanning
 from auditor.scenarios import Repricing, assumption_outs, build_scenarios
 from auditor.sources import Source, open_sources
 from auditor.summary import SOURCE_FILE, model_lines, summarise_usage
@@ -66,11 +64,15 @@ def run_audit(
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
     sources_of_run = open_sources(options.inputs, options.format, own, options.limits)
-    with sources_of_run as (found, skipped), scan_connection() as con:
+    with sources_of_run as (found, skipped):
         # In name order, whatever order they were given in: the result (and who owns an overlap) stays the same.
         sources, skipped_files = sorted(found, key=lambda s: s.sniffed.name), sorted(skipped, key=lambda f: f.path)
         given = _given_days(options.batch_dates, sources)
-        ingested = _ingest_all(con, sources, pricebook, options, progress, given, zone)
+        files = [(s.sniffed, s.importer) for s in sources]
+        ingested = scanning(
+            lambda con: ingest_all(con, files, pricebook, options.block_bytes, progress, given, zone),
+            progress.more_memory if progress else None,
+        )
         dated = [_dated_note(s, day) for s, day in zip(sources, given, strict=True) if day is not None]
     by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]
     usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)
@@ -180,20 +182,6 @@ def _fx_note(rate: FxRate) -> str:
     when = f"in {rate.month}" if rate.month else "in every month"
     per = f"USD per {rate.currency}"
     return f"Amounts billed in {rate.currency} {when} were converted at {rate.usd_per_unit} {per} ({rate.source})."
-
-
-def _ingest_all(
-    con: duckdb.DuckDBPyConnection,
-    sources: list[Source],
-    pricebook: Pricebook,
-    options: AuditOptions,
-    progress: ScanProgress | None,
-    given: list[date | None],
-    zone: ZoneInfo | None,
-) -> list[IngestedFile]:
-    """Survey every file, settle what overlapping files leave to each other, then scan every file."""
-    files = [(s.sniffed, s.importer) for s in sources]
-    return ingest_all(con, files, pricebook, options.block_bytes, progress, given, zone)
 
 
 def _given_days(flags: tuple[str, ...], sources: list[Source]) -> list[date | None]:

@@ -45,6 +45,12 @@ class ScanProgress:
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
 
+    def more_memory(self, limit_mib: int) -> None:
+        """Say that the inputs are read again with more memory (DuckDB ran out: many keys, or many threads)."""
+        self._progress.console.print(
+            f"note: reading the inputs again with more memory ({limit_mib:,} MiB): the first limit was too small"
+        )
+
     @contextmanager
     def scanning(self, path: Path, bytes_per_row: float, poll: Callable[[], float], stage: str) -> Iterator[None]:
         """Show a bar while the body reads `path`; `poll` returns the fraction done (0..1, or below 0)."""

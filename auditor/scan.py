@@ -1,26 +1,91 @@
-"""The DuckDB connection a run scans its files with: UTC, bounded memory, spill files in a private temp dir."""
+"""The DuckDB connection a run scans its files with: UTC, bounded memory, spill files in a private temp dir.
+
+DuckDB's memory is bounded (`memory_limit`) so that a run's peak stays flat whatever the size of its files. What
+a query needs beyond what DuckDB can spill to disk grows with its threads (each reads its own blocks of a file)
+and with the number of distinct keys (grouping sets are held in memory): `scanning` runs the work again, on a
+fresh connection with twice the limit, when DuckDB runs out, up to half the machine's memory."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import duckdb
 
+from auditor.errors import AuditorError
 from auditor.importers.engine import literal
 
-# DuckDB's share of the process's memory; it spills to disk beyond it.
-MEMORY_LIMIT = "160MB"
+MIB = 1024**2
+MAX_THREADS = 4
+"""DuckDB's threads at most: each holds its own read blocks and hash tables, so memory grows with them."""
+BASE_MEMORY_MIB = 96
+THREAD_MEMORY_MIB = 32
+_FALLBACK_MACHINE_MIB = 4096
+
+T = TypeVar("T")
+
+
+def scan_threads() -> int:
+    return max(1, min(os.cpu_count() or 1, MAX_THREADS))
+
+
+def default_memory_mib(threads: int) -> int:
+    """DuckDB's first memory limit: 160 MiB on two threads, 224 MiB on four."""
+    return BASE_MEMORY_MIB + THREAD_MEMORY_MIB * threads
+
+
+def most_memory_mib() -> int:
+    """The highest limit a run raises DuckDB's to: half the machine's memory."""
+    try:
+        machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MIB
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        machine = _FALLBACK_MACHINE_MIB
+    return max(machine // 2, default_memory_mib(MAX_THREADS))
+
+
+class OutOfMemoryError(AuditorError):
+    def __init__(self, limit_mib: int) -> None:
+        super().__init__(
+            f"the inputs need more memory than this machine allows the scan ({limit_mib:,} MiB, half its memory)",
+            "audit the files in smaller parts (by month or by key), or on a machine with more memory",
+        )
+
+
+def scanning(
+    work: Callable[[duckdb.DuckDBPyConnection], T],
+    on_retry: Callable[[int], None] | None = None,
+    memory_mib: int | None = None,
+    most_mib: int | None = None,
+) -> T:
+    """`work` on a scan connection; when DuckDB runs out of memory, again on a new one with twice the limit
+    (`on_retry` is told the new limit), until the limit would pass `most_mib` (half the machine's memory)."""
+    threads = scan_threads()
+    limit = memory_mib or default_memory_mib(threads)
+    most = most_mib or most_memory_mib()
+    while True:
+        try:
+            with scan_connection(limit, threads) as con:
+                return work(con)
+        except duckdb.OutOfMemoryException:
+            if limit * 2 > most:
+                raise OutOfMemoryError(limit) from None
+            limit *= 2
+            if on_retry is not None:
+                on_retry(limit)
 
 
 @contextmanager
-def scan_connection() -> Iterator[duckdb.DuckDBPyConnection]:
+def scan_connection(memory_mib: int | None = None, threads: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    threads = threads or scan_threads()
     spill = tempfile.mkdtemp(prefix="audit-spill-")
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"SET memory_limit = {literal(MEMORY_LIMIT)}")
+        con.execute(f"SET threads = {int(threads)}")
+        con.execute(f"SET memory_limit = {literal(f'{memory_mib or default_memory_mib(threads)}MiB')}")
         con.execute(f"SET temp_directory = {literal(spill)}")
         con.execute("SET preserve_insertion_order = false")
         _session(con)

@@ -2,7 +2,7 @@
 
 `python bench/generate.py openrouter N PATH` writes an OpenRouter logs export of N requests;
 `python bench/generate.py openai-usage N PATH` writes an OpenAI usage export of N bucket rows (1-minute buckets
-over 90 days, as the request log spans).
+over 90 days, as the request log spans). A fourth argument sets the number of API keys (4 unless given).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ SPAN_SECONDS = 90 * 86_400
 CHUNK_ROWS = 1_000_000
 
 
-def openrouter_chunk(rng: np.random.Generator, first: int, n: int, rows: int) -> pa.Table:
+def openrouter_chunk(rng: np.random.Generator, first: int, n: int, rows: int, keys: np.ndarray) -> pa.Table:
     seconds = START_SECONDS + np.sort(rng.integers(0, SPAN_SECONDS, n))
     millis = rng.integers(0, 1000, n)
     stamps = seconds.astype("datetime64[s]").astype(str).astype(object)
@@ -69,13 +69,13 @@ def openrouter_chunk(rng: np.random.Generator, first: int, n: int, rows: int) ->
             "generation_time_ms": rng.integers(100, 20_000, n),
             "time_to_first_token_ms": rng.integers(50, 3_000, n),
             "api_key_disabled": np.full(n, "false"),
-            "api_key_name": KEYS[rng.integers(0, len(KEYS), n)],
+            "api_key_name": keys[rng.integers(0, len(keys), n)],
             "app_name": APPS[rng.integers(0, len(APPS), n)],
         }
     )
 
 
-def openai_usage_chunk(rng: np.random.Generator, first: int, n: int, rows: int) -> pa.Table:
+def openai_usage_chunk(rng: np.random.Generator, first: int, n: int, rows: int, keys: np.ndarray) -> pa.Table:
     models = np.array(["gpt-5-2025-08-07", "gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14", "o3-2025-04-16"])
     # 1-minute buckets over the same 90 days whatever the row count: more rows are more rows per minute (as an
     # export of more models, keys and projects is), not a longer period.
@@ -97,7 +97,7 @@ def openai_usage_chunk(rng: np.random.Generator, first: int, n: int, rows: int) 
             "project_id": np.full(n, "proj_x"),
             "num_model_requests": f(requests),
             "user_id": np.full(n, "user-1"),
-            "api_key_id": KEYS[rng.integers(0, len(KEYS), n)],
+            "api_key_id": keys[rng.integers(0, len(keys), n)],
             "model": models[rng.integers(0, len(models), n)],
             "batch": np.full(n, "False"),
             "service_tier": np.full(n, "default"),
@@ -111,13 +111,19 @@ def openai_usage_chunk(rng: np.random.Generator, first: int, n: int, rows: int) 
     )
 
 
-def generate(kind: str, rows: int, path: Path, seed: int = 1) -> None:
+def key_names(count: int | None) -> np.ndarray:
+    """The API keys' names: the four usual ones, or `key-00000`, `key-00001`... for `count` of them."""
+    return KEYS if count is None else np.array([f"key-{i:05d}" for i in range(count)])
+
+
+def generate(kind: str, rows: int, path: Path, seed: int = 1, keys: int | None = None) -> None:
     rng = np.random.default_rng(seed)
+    names = key_names(keys)
     make = openrouter_chunk if kind == "openrouter" else openai_usage_chunk
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = None
     for first in range(0, rows, CHUNK_ROWS):
-        table = make(rng, first, min(CHUNK_ROWS, rows - first), rows)
+        table = make(rng, first, min(CHUNK_ROWS, rows - first), rows, names)
         if writer is None:
             writer = pa_csv.CSVWriter(str(path), table.schema, write_options=pa_csv.WriteOptions(quoting_style="none"))
         writer.write_table(table)
@@ -126,4 +132,4 @@ def generate(kind: str, rows: int, path: Path, seed: int = 1) -> None:
 
 
 if __name__ == "__main__":
-    generate(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]))
+    generate(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), keys=int(sys.argv[4]) if len(sys.argv) > 4 else None)

@@ -1,9 +1,9 @@
 """Benchmark: end-to-end audits of generated logs beside DuckDB's bare group-by of the same file, and of the samples.
 
 Usage:
-  `python bench/run.py [--tz ZONE] [--format openrouter|openai-usage] [ROWS ...]` (default format openrouter,
-  sizes 1000000 5000000 20000000; `--tz` audits with days grouped in that time zone; `openai-usage` is a bucketed
-  export: one row per model, key and minute);
+  `python bench/run.py [--tz ZONE] [--format openrouter|openai-usage] [--keys N] [ROWS ...]` (default format
+  openrouter, sizes 1000000 5000000 20000000; `--tz` audits with days grouped in that time zone; `openai-usage` is
+  a bucketed export: one row per model, key and minute; `--keys` spreads the rows over N API keys instead of 4);
   `python bench/run.py samples [ROUNDS]` audits the bundled `samples/` (PDF and XLSX, as `audit samples/` does)
   ROUNDS times (default 3) and prints each stage's lowest and median wall and CPU time, Python imports included.
 Each measurement runs in its own process so its peak memory (max RSS) and CPU time are its own. Needs the
@@ -96,15 +96,18 @@ def _run(code: str, *args: str) -> dict[str, object]:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def bench(rows: int, kind: str = "openrouter", zone: str = "UTC") -> None:
-    path = DATA / f"{kind.replace('-', '_')}_{rows}.csv"
+def bench(rows: int, kind: str = "openrouter", zone: str = "UTC", keys: int | None = None) -> None:
+    many = f"_{keys}keys" if keys else ""
+    path = DATA / f"{kind.replace('-', '_')}_{rows}{many}.csv"
     if not path.exists():
         t = time.perf_counter()
         # In a child process: Linux keeps a process's peak RSS across fork and exec, so a parent that
         # generated the file would inflate the measured children's peak memory.
-        subprocess.run([sys.executable, str(HERE / "generate.py"), kind, str(rows), str(path)], check=True)
+        count = [str(keys)] if keys else []
+        generating = [sys.executable, str(HERE / "generate.py"), kind, str(rows), str(path), *count]
+        subprocess.run(generating, check=True)
         print(f"# generated {path.name} ({path.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t:.1f} s")
-    out = DATA / f"out_{kind}_{rows}"
+    out = DATA / f"out_{kind}_{rows}{many}"
     out.mkdir(exist_ok=True)
     audit = _run(_AUDIT, str(path), AS_OF.isoformat(), str(out), zone, "extra")
     duck = _run(_DUCKDB, _REFERENCE_SQL[kind].format(path=path))
@@ -115,7 +118,7 @@ def bench(rows: int, kind: str = "openrouter", zone: str = "UTC") -> None:
     counted = [(name, wall, cpu) for name, wall, cpu in run if not name.startswith(ALONE)]
     total, total_cpu = sum(wall for _, wall, _ in counted), sum(cpu for _, _, cpu in counted)
     title = f"{rows:,} {'requests' if kind == 'openrouter' else 'bucket rows'} ({path.stat().st_size / 2**20:,.0f} MiB"
-    print(f"\n## {title}, {kind}{', --tz ' + zone if zone != 'UTC' else ''})")
+    print(f"\n## {title}, {kind}{', --tz ' + zone if zone != 'UTC' else ''}{f', {keys:,} API keys' if keys else ''})")
     print("| stage | seconds | CPU seconds | rows/s |\n|---|---:|---:|---:|")
     for name, wall, cpu in [*counted, ("total", total, total_cpu)]:
         rate = f"{rows / wall:,.0f}" if name in ("ingest and aggregate", "total") else ""
@@ -166,14 +169,16 @@ if __name__ == "__main__":
     if args[:1] == ["samples"]:
         bench_samples(int(args[1]) if len(args) > 1 else 3)
         sys.exit(0)
-    tz, kind = "UTC", "openrouter"
-    while args[:1] in (["--tz"], ["--format"]):
+    tz, kind, keys = "UTC", "openrouter", None
+    while args[:1] in (["--tz"], ["--format"], ["--keys"]):
         if args[0] == "--tz":
             tz = args[1]
+        elif args[0] == "--keys":
+            keys = int(args[1])
         elif args[1] in FORMATS:
             kind = args[1]
         else:
             sys.exit(f"--format: one of {', '.join(FORMATS)}")
         args = args[2:]
     for n in [int(a) for a in args] or [1_000_000, 5_000_000, 20_000_000]:
-        bench(n, kind, tz)
+        bench(n, kind, tz, keys)

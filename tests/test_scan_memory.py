@@ -1,0 +1,83 @@
+"""DuckDB's memory: bounded, scaled with its threads, and raised (the work run again) when the inputs need more."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from auditor import scan
+from auditor.errors import ExitStatus
+from auditor.scan import OutOfMemoryError, scan_connection, scanning
+from bench.generate import generate
+
+# 2,000,000 numbers in two grouping sets: (a, b) takes every pair of residues of 200,003 and 7 (coprime, so
+# 1,400,021 pairs: the numbers wrap past 200,003 × 7) and (b) its 7 residues; every number is counted once per set.
+GROUPED = (
+    "SELECT count(*), sum(n) FROM (SELECT i % 200003 AS a, i % 7 AS b, count(*) AS n FROM range(2000000) t(i) "
+    "GROUP BY GROUPING SETS ((a, b), (b)))"
+)
+EXPECTED = [(1_400_021 + 7, 2 * 2_000_000)]
+
+
+def _limit_mib(con: duckdb.DuckDBPyConnection) -> float:
+    text = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
+    number, unit = text.split()
+    return float(number) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}[unit]
+
+
+def test_a_query_out_of_memory_runs_again_with_twice_the_limit() -> None:
+    with scan_connection(4) as con, pytest.raises(duckdb.OutOfMemoryException):
+        con.execute(GROUPED).fetchall()  # the premise: 4 MiB is too little for this query
+    retried: list[int] = []
+    limits: list[float] = []
+
+    def work(con: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
+        limits.append(_limit_mib(con))
+        return con.execute(GROUPED).fetchall()  # type: ignore[return-value]
+
+    assert scanning(work, retried.append, memory_mib=4, most_mib=4096) == EXPECTED
+    assert retried[0] == 8 and all(b == 2 * a for a, b in zip([4, *retried], retried, strict=False))
+    assert limits == [4, *retried], "each run had the limit it was told of"
+
+
+def test_past_the_most_memory_the_run_stops_with_a_clear_error() -> None:
+    with pytest.raises(OutOfMemoryError) as caught:
+        scanning(lambda con: con.execute(GROUPED).fetchall(), memory_mib=4, most_mib=4)
+    assert caught.value.exit_status == ExitStatus.INPUT_ERROR
+    assert "need more memory" in caught.value.message and "4 MiB" in caught.value.message
+    assert "smaller parts" in caught.value.hint
+
+
+def test_the_first_limit_grows_with_the_threads_and_the_threads_are_bounded() -> None:
+    assert scan.default_memory_mib(2) == 160 and scan.default_memory_mib(4) == 224
+    assert 1 <= scan.scan_threads() <= scan.MAX_THREADS
+    with scan_connection(threads=3) as con:
+        assert con.execute("SELECT current_setting('threads')").fetchone() == (3,)
+        assert _limit_mib(con) == scan.default_memory_mib(3)
+
+
+def test_a_log_of_many_keys_gives_the_same_audit_when_the_first_limit_is_too_small(
+    run_cli,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log = tmp_path / "openrouter.csv"
+    generate("openrouter", 20_000, log, keys=500)  # keys × apps × models × half hours: groups held in memory
+    as_of = ["--as-of", date(2026, 11, 28).isoformat(), "--quiet"]
+    plenty = run_cli(str(log), "--json", str(tmp_path / "plenty.json"), *as_of)
+    assert plenty.status == 0, plenty.err
+
+    monkeypatch.setattr(scan, "default_memory_mib", lambda threads: 4)
+    monkeypatch.setattr(scan, "most_memory_mib", lambda: 4)
+    short = run_cli(str(log), "--json", str(tmp_path / "short.json"), *as_of)
+    assert short.status == ExitStatus.INPUT_ERROR, "the premise: this log does not fit in 4 MiB"
+    assert "error: the inputs need more memory" in short.err and "cannot be read" not in short.err
+    assert "Traceback" not in short.err
+
+    monkeypatch.setattr(scan, "most_memory_mib", lambda: 4096)
+    again = run_cli(str(log), "--json", str(tmp_path / "again.json"), *as_of)
+    assert again.status == 0, again.err
+    assert (tmp_path / "again.json").read_bytes() == (tmp_path / "plenty.json").read_bytes()
