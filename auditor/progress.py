@@ -48,7 +48,7 @@ class ScanProgress:
     def more_memory(self, limit_mib: int) -> None:
         """Say that the inputs are read again with more memory (DuckDB ran out: many keys, or many threads)."""
         self._progress.console.print(
-            f"note: reading the inputs again with more memory ({limit_mib:,} MiB): the first limit was too small"
+            f"note: more memory needed: reading the inputs again with {limit_mib:,} MiB", highlight=False
         )
 
     @contextmanager

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from rich.console import Console
 
 from auditor import scan
 from auditor.errors import ExitStatus
+from auditor.options import AuditOptions
+from auditor.pipeline import run_audit
+from auditor.progress import ScanProgress
 from auditor.scan import OutOfMemoryError, scan_connection, scanning
 from bench.generate import generate
 
@@ -81,3 +86,14 @@ def test_a_log_of_many_keys_gives_the_same_audit_when_the_first_limit_is_too_sma
     again = run_cli(str(log), "--json", str(tmp_path / "again.json"), *as_of)
     assert again.status == 0, again.err
     assert (tmp_path / "again.json").read_bytes() == (tmp_path / "plenty.json").read_bytes()
+
+
+def test_a_terminal_is_told_when_the_inputs_are_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "openrouter.csv"
+    generate("openrouter", 5_000, log, keys=200)
+    monkeypatch.setattr(scan, "default_memory_mib", lambda threads: 4)
+    shown = io.StringIO()
+    with ScanProgress(Console(file=shown, width=120)) as progress:
+        result = run_audit(AuditOptions(inputs=(log,), as_of=date(2026, 11, 28)), progress=progress)
+    assert "note: more memory needed: reading the inputs again with 8 MiB" in shown.getvalue()
+    assert sum(f.rows_used for f in result.inputs) == 5_000
