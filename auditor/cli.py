@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import difflib
-import gc
 import sys
 import traceback
 from datetime import date
@@ -375,10 +374,6 @@ for _command in COMMANDS:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return (and exit with) a documented exit status."""
     args = sys.argv[1:] if argv is None else argv
-    if argv is None:
-        # The imported modules' objects live as long as the process: left out of the collector's full passes,
-        # which otherwise walk them again and again while the audit allocates (a tenth of the samples' run).
-        gc.freeze()
     debug = "--debug" in args
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:

@@ -218,3 +218,25 @@ def test_every_command_and_option_has_help_and_is_in_the_readme(update_goldens: 
                 long = next(o for o in param.opts if o.startswith("--"))
                 assert long in section, f"audit {name} {long} is not in the README"
     assert section.strip() == block, "the README's CLI section differs from --help: run this test with --update-goldens"
+
+
+def test_the_command_runs_with_the_collector_enabled_and_the_imports_frozen(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gc
+    import tomllib
+
+    from auditor import launch
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["audit"] == "auditor.launch:main"
+    seen: list[tuple[bool, int]] = []
+    monkeypatch.setattr("auditor.cli.main", lambda: seen.append((gc.isenabled(), gc.get_freeze_count())) or 0)
+    gc.unfreeze()
+    try:
+        assert launch.main() == 0
+    finally:
+        gc.unfreeze()
+    enabled, frozen = seen[0]
+    assert enabled and gc.isenabled(), "paused only while importing"
+    assert frozen > 0, "the imported modules' objects are left out of later collections"
