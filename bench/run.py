@@ -31,7 +31,8 @@ ALONE = "(alone) write "  # the writers timed one by one, for information: the t
 # Stage wall and CPU times: the run's own hook for the audit's stages, the writers timed one by one. Process CPU
 # time counts every thread (DuckDB scans on all cores), so CPU above wall means the stage ran in parallel.
 _AUDIT = """
-import time
+import gc, time
+gc.disable()  # as the command's entry point imports (auditor/launch.py)
 start, start_cpu = time.perf_counter(), time.process_time()
 import json, resource, sys
 from datetime import date
@@ -41,6 +42,8 @@ from auditor.outputs import OutputPlan, write_outputs
 from auditor.pipeline import run_audit
 import auditor.report.pdf, auditor.report.xlsx  # the command imports them while it reads (a thread)
 from pricing.catalog import default_candidates
+gc.freeze()
+gc.enable()
 ALONE = "(alone) write "
 stages = {"Python imports": (time.perf_counter() - start, time.process_time() - start_cpu)}
 cpu = [time.process_time()]

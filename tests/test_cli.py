@@ -231,12 +231,21 @@ def test_the_command_runs_with_the_collector_enabled_and_the_imports_frozen(
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["audit"] == "auditor.launch:main"
     seen: list[tuple[bool, int]] = []
-    monkeypatch.setattr("auditor.cli.main", lambda: seen.append((gc.isenabled(), gc.get_freeze_count())) or 0)
+    made: list[list[int]] = []
+
+    def run() -> int:
+        seen.append((gc.isenabled(), gc.get_freeze_count()))
+        made.extend([i] for i in range(1000))  # objects of the run, alive at its end
+        return 0
+
+    monkeypatch.setattr("auditor.cli.main", run)
     gc.unfreeze()
     try:
         assert launch.main() == 0
+        after = gc.get_freeze_count()
     finally:
         gc.unfreeze()
     enabled, frozen = seen[0]
     assert enabled and gc.isenabled(), "paused only while importing"
     assert frozen > 0, "the imported modules' objects are left out of later collections"
+    assert after >= frozen + len(made), "the run's objects are frozen at its end: shutdown does not walk them"
