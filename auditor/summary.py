@@ -79,10 +79,12 @@ def _with_model_lines(segments: pd.DataFrame) -> pd.DataFrame:
     token_names = pd.DataFrame({"provider": segments["provider"], "ref": refs, "raw": raw})[carries & (refs != "")]
     per_model = token_names.drop_duplicates().groupby(["provider", "ref"])["raw"].agg(list)
     single = {key: names[0] for key, names in per_model.items() if len(names) == 1}
-    money_only = ~raw.isin(set(token_names["raw"]))
+    money_only = ~raw.isin(set(token_names["raw"].unique()))
     joined = [
         single.get((p, r), n) if m and r else n
-        for p, r, n, m in zip(segments["provider"], refs, raw, money_only, strict=True)
+        for p, r, n, m in zip(
+            segments["provider"].tolist(), refs.tolist(), raw.tolist(), money_only.tolist(), strict=True
+        )
     ]
     return segments.assign(**{_LINE: joined})
 
@@ -118,7 +120,9 @@ def _usage_entries(
 ) -> list[UsageEntry]:
     keys = ["provider", _LINE]
     sums = segments.groupby(keys, sort=True)[list(SUM_COLUMNS)].sum()
-    bases = segments.groupby(keys, sort=True)["size_basis"].agg(lambda s: sorted(set(s), key=_SIZE_BASIS_ORDER.index))
+    bases = segments.groupby(keys, sort=True)["size_basis"].agg(
+        lambda s: sorted(set(s.unique()), key=_SIZE_BASIS_ORDER.index)
+    )
     catalog_costs = _list_costs(segments, pricebook, keys)
     has_tokens = (segments[list(TOKEN_COLUMNS)].sum(axis=1) > 0) | (segments["requests"] > 0)
     token_files = _files_with(segments, has_tokens, keys, files)
@@ -234,7 +238,7 @@ def _notes(segments: pd.DataFrame, shape: pd.DataFrame) -> list[str]:
     ]
     # Only lines with tokens are priced from request sizes (a cost export's money lines are not).
     with_tokens = segments[segments[list(TOKEN_COLUMNS)].sum(axis=1) > 0] if not segments.empty else segments
-    bases = set(with_tokens["size_basis"]) if not with_tokens.empty else set()
+    bases = set(with_tokens["size_basis"].unique()) if not with_tokens.empty else set()
     if SIZE_BASIS_AVERAGE in bases:
         notes.append(
             "Bucketed exports give no request sizes: long-context tiers are chosen from the average "
@@ -310,7 +314,7 @@ def _token_sources_overlapping(ingested: list[IngestedFile]) -> list[str]:
         with_tokens = f.usage[f.usage[list(TOKEN_COLUMNS)].sum(axis=1) > 0]
         for provider, group in with_tokens.groupby("provider", sort=True):
             key = (str(provider), importer.usage_family)
-            days.setdefault(key, set()).update(group["day"].astype(str))
+            days.setdefault(key, set()).update(group["day"].astype(str).unique())
             files.setdefault(key, set()).add(f.account.format)
     warnings = []
     for provider in sorted({p for p, _ in days}):
