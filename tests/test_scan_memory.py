@@ -10,13 +10,15 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from auditor import scan
+from auditor import pipeline, scan
 from auditor.errors import ExitStatus
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
 from auditor.progress import ScanProgress
+from auditor.report.json_out import render_json
 from auditor.scan import OutOfMemoryError, scan_connection, scanning
 from bench.generate import generate
+from tests.conftest import SAMPLES
 
 # 2,000,000 numbers in two grouping sets: (a, b) takes every pair of residues of 200,003 and 7 (coprime, so
 # 1,400,021 pairs: the numbers wrap past 200,003 × 7) and (b) its 7 residues; every number is counted once per set.
@@ -97,3 +99,16 @@ def test_a_terminal_is_told_when_the_inputs_are_read_again(tmp_path: Path, monke
         result = run_audit(AuditOptions(inputs=(log,), as_of=date(2026, 11, 28)), progress=progress)
     assert "note: more memory needed: reading the inputs again with 8 MiB" in shown.getvalue()
     assert sum(f.rows_used for f in result.inputs) == 5_000
+
+
+def test_small_files_read_again_with_more_memory_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The samples' files of every format, read in batches on two cursors: out of memory in any of them (a batch, a
+    cursor's thread, a file read alone to name it) reads everything again, to the same result."""
+    options = AuditOptions(inputs=(SAMPLES,), as_of=date(2026, 11, 28))
+    plenty = render_json(run_audit(options))
+    monkeypatch.setattr(scan, "default_memory_mib", lambda threads: 4)
+    retried: list[int] = []
+    original = scan.scanning
+    monkeypatch.setattr(pipeline, "scanning", lambda work, on_retry=None: original(work, retried.append))
+    assert render_json(run_audit(options)) == plenty
+    assert retried[:2] == [8, 16], "the premise: 4 MiB is too little for the samples"
