@@ -62,7 +62,7 @@ def scanning(
     most_mib: int | None = None,
 ) -> T:
     """`work` on a scan connection; when DuckDB runs out of memory, again on a new one with twice the limit
-    (`on_retry` is told the new limit), until the limit would pass `most_mib` (half the machine's memory)."""
+    (`on_retry` is told the new limit), up to `most_mib` (half the machine's memory): past it, a one-line error."""
     threads = scan_threads()
     limit = memory_mib or default_memory_mib(threads)
     most = most_mib or most_memory_mib()
@@ -71,9 +71,9 @@ def scanning(
             with scan_connection(limit, threads) as con:
                 return work(con)
         except duckdb.OutOfMemoryException:
-            if limit * 2 > most:
+            if limit >= most:
                 raise OutOfMemoryError(limit) from None
-            limit *= 2
+            limit = min(limit * 2, most)
             if on_retry is not None:
                 on_retry(limit)
 

@@ -51,10 +51,12 @@ def test_a_query_out_of_memory_runs_again_with_twice_the_limit() -> None:
 
 
 def test_past_the_most_memory_the_run_stops_with_a_clear_error() -> None:
+    retried: list[int] = []
     with pytest.raises(OutOfMemoryError) as caught:
-        scanning(lambda con: con.execute(GROUPED).fetchall(), memory_mib=4, most_mib=4)
+        scanning(lambda con: con.execute(GROUPED).fetchall(), retried.append, memory_mib=3, most_mib=5)
+    assert retried == [5], "the last run has the most memory allowed, not less"
     assert caught.value.exit_status == ExitStatus.INPUT_ERROR
-    assert "need more memory" in caught.value.message and "4 MiB" in caught.value.message
+    assert "need more memory" in caught.value.message and "(5 MiB, half its memory)" in caught.value.message
     assert "smaller parts" in caught.value.hint
 
 
