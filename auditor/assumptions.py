@@ -279,7 +279,9 @@ def candidate_parts(variants: dict[str, tuple[pd.DataFrame, np.ndarray]], rates:
     return CostParts(parts)
 
 
-def _weights(values: dict[str, Decimal]) -> dict[str, Decimal]:
+def variant_weights(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The weights of the price variants, from the batch and off-peak shares: Decimals (to cost), or floats and
+    float arrays (to choose)."""
     b, o = values["batch_share"], values["offpeak_share"]
     return {"as_served": (1 - b) * (1 - o), "batch": b * (1 - o), "off_peak": (1 - b) * o, "batch_off_peak": b * o}
 
@@ -290,10 +292,10 @@ def cost_at(
     """The cost of the workload with the assumptions at `values` (name → value). `memo` (one per `parts`) keeps each
     variant's cost per unit of weight for the token and cache values it was computed at: the corners of a range
     share them, so each is computed once (the same operations, so the same result)."""
-    r, a, q, s = (values[n] for n in ("token_ratio", "output_verbosity", "reasoning_verbosity", "cache_hit_share"))
+    r, a, q, s = (values[n] for n in _VALUE_NAMES)
     wa, wq = parts.answer_native, parts.reasoning_native
     total = parts.fixed
-    for variant, weight in _weights(values).items():
+    for variant, weight in variant_weights(values).items():
         if not weight:
             continue
         key = (variant, r, a, q, s)
@@ -418,18 +420,12 @@ def _extreme_corners(by_group: list[_Group], ranged: list[str]) -> list[int]:
         np.array([float(g.parts.reasoning_native) for g in by_group]),
     )
     cost = np.full(len(ends), sum(float(g.parts.fixed) for g in by_group))
-    for variant, weight in weights_float(at).items():
+    for variant, weight in variant_weights(at).items():
         parts = np.array([[float(x) for x in g.parts.variants[variant]] for g in by_group])
         cost += (weight * float_cost(parts, at, native)).sum(axis=1)
     low, high = cost.min(), cost.max()
     margin = 1e-6 * max(abs(low), abs(high))
     return np.flatnonzero((cost <= low + margin) | (cost >= high - margin)).tolist()
-
-
-def weights_float(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The weights of the price variants (as `cost_at` gives them) in floats."""
-    b, o = values["batch_share"], values["offpeak_share"]
-    return {"as_served": (1 - b) * (1 - o), "batch": b * (1 - o), "off_peak": (1 - b) * o, "batch_off_peak": b * o}
 
 
 def float_cost(parts: np.ndarray, values: Mapping[str, Any], native: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.assumptions import VARIANTS, Assumption, default_assumptions
+from auditor.costing import sums_by_key
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import CostLine, CostModel, PriceRow, SourceAssumptions
 from auditor.scenarios import Repricing
@@ -111,16 +112,8 @@ def _lines(
         if not priced.any():
             continue
         codes, rates = workload.codes[priced], rate_ids[priced]
-        # Sums per (source model, rate id): the rows sorted on both, each run of equal keys added up (integers).
-        order = np.lexsort((rates, codes))
-        sorted_codes, sorted_rates = codes[order], rates[order]
-        starts = np.flatnonzero(
-            np.r_[True, (sorted_codes[1:] != sorted_codes[:-1]) | (sorted_rates[1:] != sorted_rates[:-1])]
-        )
-        sums = np.add.reduceat(workload.tokens[priced][order], starts, axis=0)
-        for code, rate, row in zip(
-            sorted_codes[starts].tolist(), sorted_rates[starts].tolist(), sums.tolist(), strict=True
-        ):
+        first, sums = sums_by_key([codes, rates], workload.tokens[priced])  # per (source model, rate id)
+        for code, rate, row in zip(codes[first].tolist(), rates[first].tolist(), sums.tolist(), strict=True):
             found.setdefault((names[code], rate, tuple(row)), []).append(name)
         prefs = [names[c] for c in codes.tolist()] if price_ref is None else [price_ref] * len(codes)
         for pref, rate, slot, tier, floor in set(

@@ -30,7 +30,7 @@ from auditor.assumptions import (
     float_cost,
     float_parts_by_row,
     parts_by_group,
-    weights_float,
+    variant_weights,
 )
 from auditor.costing import cost_by_group
 from auditor.families import ScenarioAssumptions
@@ -88,7 +88,7 @@ def build_hybrid(
     seg_names = pd.Index(segments)
     largest = own[own[SEGMENT].isin(segments)].groupby(SEGMENT)["request_size_floor_tokens"].max()
     values = {a.name: float(a.value) for a in assumptions}
-    weights = weights_float(values)
+    weights = variant_weights(values)
     # Each source model keeps its own assumption values on a candidate (as in the all-in-one scenarios): a
     # segment routed to a candidate costs there what its rows cost in that candidate's scenario.
     exact = own[own[SEGMENT].isin(segments)].reset_index(drop=True)

@@ -199,8 +199,6 @@ def ingest_all(
                 keys = f"keys_{i}" if families[i] in shared else None
                 day.give(given[i])
                 surveys[i] = survey_file(con, *files[i], block_bytes, progress, keys)
-    if batches:  # the connection's day as reading the batches in turn leaves it (`_ingested` locates rows with it)
-        day.give(given[batches[-1][0][0]])
     in_shared = {i for i, family in enumerate(families) if family in shared}
     surveys.update(_survey_lines(con, by_index, list(read.values()), in_shared))
     in_order = [surveys[i] for i in range(len(files))]

@@ -93,24 +93,19 @@ def overlay_by_id(overlay_id: str) -> Overlay:
     return next(o for o in found if o.id == overlay_id)
 
 
-def _is_own(model: CatalogModel) -> bool:
-    """Reached at the provider that lists it (not through a fallback provider)."""
-    return model.is_own
-
-
 def _weekday_rule(model: CatalogModel) -> WeekdayWindows | None:
     return next(
         (
             o
             for o in overlays().weekday_windows
-            if o.provider == model.provider.id and model.model.id in o.models and _is_own(model)
+            if o.provider == model.provider.id and model.model.id in o.models and model.is_own
         ),
         None,
     )
 
 
 def _early_batch_rule(model: CatalogModel) -> EarlyBatch | None:
-    return next((o for o in overlays().early_batch if o.provider == model.provider.id and _is_own(model)), None)
+    return next((o for o in overlays().early_batch if o.provider == model.provider.id and model.is_own), None)
 
 
 def _without_windows(model: CatalogModel, at: datetime) -> ModelPrice:
