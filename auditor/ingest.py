@@ -57,14 +57,14 @@ from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
 from auditor.localtime import day_starts, local_days
 from auditor.overlaps import OverlapPlan, families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
-from auditor.scan import session_cursor
+from auditor.scan import default_block_bytes, scan_threads, session_cursor
 from auditor.workload import LOCAL_DAY, MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
 
 # Rows the survey reads of a file no other file overlaps; a model first seen later is caught after the scan.
 SURVEY_HEAD_ROWS = 200_000
 # Rejected rows listed one by one (with line numbers) per file; the rest are counted.
 MAX_LISTED_REJECTS = 1000
-DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024
+DEFAULT_BLOCK_BYTES = default_block_bytes(scan_threads())
 _LOCATE_CHUNK_ROWS = 50_000
 _DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "cp1252": "latin-1"}
 # A file smaller than this is read once, with the other small files of its format whatever their headers (up to

@@ -68,6 +68,15 @@ def test_the_first_limit_grows_with_the_threads_and_the_threads_are_bounded() ->
         assert _limit_mib(con) == scan.default_memory_mib(3)
 
 
+def test_the_read_blocks_shrink_with_the_threads_and_fit_the_first_limit() -> None:
+    mib = {threads: scan.default_block_bytes(threads) // scan.MIB for threads in range(1, scan.MAX_THREADS + 1)}
+    assert mib == {1: 32, 2: 32, 3: 21, 4: 16}
+    for threads, block in mib.items():  # each thread holds its block and the next, besides its hash tables
+        assert 2 * threads * block <= scan.default_memory_mib(threads) - 32
+    options = AuditOptions(inputs=(SAMPLES,), as_of=date(2026, 11, 28))
+    assert options.block_bytes == scan.default_block_bytes(scan.scan_threads()), "a run reads in this machine's"
+
+
 def test_a_log_of_many_keys_gives_the_same_audit_when_the_first_limit_is_too_small(
     run_cli,  # type: ignore[no-untyped-def]
     tmp_path: Path,
