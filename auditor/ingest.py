@@ -57,7 +57,7 @@ from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
 from auditor.localtime import day_starts, local_days
 from auditor.overlaps import OverlapPlan, families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
-from auditor.scan import default_block_bytes, scan_threads, session_cursor
+from auditor.scan import ReadBlocks, default_block_bytes, read_blocks, scan_threads, session_cursor
 from auditor.workload import LOCAL_DAY, MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
 
 # Rows the survey reads of a file no other file overlaps; a model first seen later is caught after the scan.
@@ -65,6 +65,7 @@ SURVEY_HEAD_ROWS = 200_000
 # Rejected rows listed one by one (with line numbers) per file; the rest are counted.
 MAX_LISTED_REJECTS = 1000
 DEFAULT_BLOCK_BYTES = default_block_bytes(scan_threads())
+DEFAULT_BLOCKS = read_blocks(DEFAULT_BLOCK_BYTES)
 _LOCATE_CHUNK_ROWS = 50_000
 _DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "cp1252": "latin-1"}
 # A file smaller than this is read once, with the other small files of its format whatever their headers (up to
@@ -100,11 +101,11 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _sources(sniffed: Sniffed, block_bytes: int, rejects: str | None) -> ScanSource:
+def _sources(sniffed: Sniffed, blocks: ReadBlocks, rejects: str | None) -> ScanSource:
     if sniffed.is_parquet:
         return ParquetSource(str(sniffed.path), sniffed.header, sniffed.column_types, file_names=sniffed.file_header)
     encoding = _DUCKDB_ENCODINGS[sniffed.encoding]
-    return CsvSource(str(sniffed.path), sniffed.header, encoding, block_bytes, rejects, sniffed.gzip)
+    return CsvSource(str(sniffed.path), sniffed.header, encoding, blocks.of(sniffed.gzip), rejects, sniffed.gzip)
 
 
 def _read_error(sniffed: Sniffed, exc: duckdb.Error) -> InputFileError:
@@ -123,7 +124,7 @@ def survey_file(
     con: duckdb.DuckDBPyConnection,
     sniffed: Sniffed,
     importer: Importer,
-    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    blocks: ReadBlocks = DEFAULT_BLOCKS,
     progress: ScanProgress | None = None,
     keys_table: str | None = None,
 ) -> pd.DataFrame:
@@ -138,7 +139,7 @@ def survey_file(
         if progress
         else nullcontext()
     )
-    source = _sources(sniffed, block_bytes, None)
+    source = _sources(sniffed, blocks, None)
     with shown:
         try:
             if keys_table is None:
@@ -165,7 +166,7 @@ def ingest_all(
     con: duckdb.DuckDBPyConnection,
     files: Sequence[tuple[Sniffed, Importer]],
     pricebook: Pricebook,
-    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    blocks: ReadBlocks = DEFAULT_BLOCKS,
     progress: ScanProgress | None = None,
     given: Sequence[date | None] | None = None,
     zone: ZoneInfo | None = None,
@@ -187,7 +188,7 @@ def ingest_all(
     read: dict[int, _Scanned] = {}
     with _Cursors(con) as cursors:
         reading = {
-            number: cursors.submit(_read_lines, by_index, members, number, block_bytes, given[members[0]])
+            number: cursors.submit(_read_lines, by_index, members, number, blocks, given[members[0]])
             for number, (members, small) in enumerate(batches)
             if small
         }
@@ -198,7 +199,7 @@ def ingest_all(
                 i = members[0]
                 keys = f"keys_{i}" if families[i] in shared else None
                 day.give(given[i])
-                surveys[i] = survey_file(con, *files[i], block_bytes, progress, keys)
+                surveys[i] = survey_file(con, *files[i], blocks, progress, keys)
     in_shared = {i for i, family in enumerate(families) if family in shared}
     surveys.update(_survey_lines(con, by_index, list(read.values()), in_shared))
     in_order = [surveys[i] for i in range(len(files))]
@@ -215,7 +216,7 @@ def ingest_all(
         else:
             day.give(given[members[0]])
             scan = (con, by_index, members, number, surveys, counted, duplicates)
-            scanned.append(_scan_batch(*scan, block_bytes, progress, zone, pricebook))
+            scanned.append(_scan_batch(*scan, blocks, progress, zone, pricebook))
     scanned += _scan_lines(con, by_index, list(read.values()), surveys, settled, zone, pricebook)
     ingested = _ingested(con, by_index, scanned, pricebook, zone, dict(enumerate(given)))
     for lines in read.values():
@@ -293,7 +294,7 @@ class _GivenDay:
         self._day = day
 
 
-def _batch_source(files: _Files, members: list[int], block_bytes: int, rejects: str | None) -> FilesSource:
+def _batch_source(files: _Files, members: list[int], blocks: ReadBlocks, rejects: str | None) -> FilesSource:
     """Files of one importer as one source: those of one header, encoding and compression in one reading."""
     alike: dict[object, list[int]] = {}
     for i in members:
@@ -304,11 +305,11 @@ def _batch_source(files: _Files, members: list[int], block_bytes: int, rejects: 
     for same in alike.values():
         first = files[same[0]][0]
         if len(same) == 1:
-            parts.append((_sources(first, block_bytes, rejects), same[0]))
+            parts.append((_sources(first, blocks, rejects), same[0]))
             continue
         encoding = _DUCKDB_ENCODINGS[first.encoding]
         paths = tuple((str(files[i][0].path), i) for i in same)
-        source = CsvSource(str(first.path), first.header, encoding, block_bytes, rejects, first.gzip, paths)
+        source = CsvSource(str(first.path), first.header, encoding, blocks.of(first.gzip), rejects, first.gzip, paths)
         parts.append((source, None))
     return FilesSource(tuple(parts))
 
@@ -329,7 +330,9 @@ def _batch_failed(files: _Files, members: list[int], exc: duckdb.Error) -> Input
         try:
             with duckdb.connect(":memory:") as alone:
                 alone.execute("SET TimeZone = 'UTC'")
-                alone.execute(f"SELECT count(*) FROM ({lines_sql(importer, _sources(sniffed, 1 << 20, None))})")
+                alone.execute(
+                    f"SELECT count(*) FROM ({lines_sql(importer, _sources(sniffed, read_blocks(1 << 20), None))})"
+                )
         except duckdb.Error as error:
             return _read_error(sniffed, error)
     return _read_error(files[members[0]][0], exc)
@@ -348,7 +351,7 @@ class _Scanned:
 
 
 def _read_lines(
-    con: duckdb.DuckDBPyConnection, files: _Files, members: list[int], number: int, block_bytes: int, day: date | None
+    con: duckdb.DuckDBPyConnection, files: _Files, members: list[int], number: int, blocks: ReadBlocks, day: date | None
 ) -> _Scanned:
     """Small files' one read: their ledger lines (`engine.lines_sql`) into a table; their sha256 meanwhile.
 
@@ -358,10 +361,10 @@ def _read_lines(
     sniffed, importer = files[members[0]]
     table, rejects = f"lines_{number}", f"rejects_{number}"
     if len(members) == 1:
-        one = lines_sql(importer, _sources(sniffed, block_bytes, rejects))
+        one = lines_sql(importer, _sources(sniffed, blocks, rejects))
         query = f"SELECT {members[0]} AS {FILE_COLUMN}, * FROM ({one})"
     else:
-        query = lines_sql(importer, _batch_source(files, members, block_bytes, rejects), by_file=True)
+        query = lines_sql(importer, _batch_source(files, members, blocks, rejects), by_file=True)
     with ThreadPoolExecutor(max_workers=1) as pool:
         digests = pool.submit(lambda: {i: sha256_of(files[i][0].path) for i in members})
         try:
@@ -509,7 +512,7 @@ def _scan_batch(
     surveys: Mapping[int, pd.DataFrame],
     counted: Mapping[int, Mapping[str, str]],
     duplicates: str | None,
-    block_bytes: int,
+    blocks: ReadBlocks,
     progress: ScanProgress | None,
     zone: ZoneInfo | None,
     pricebook: Pricebook,
@@ -525,13 +528,13 @@ def _scan_batch(
     shape = pricebook.price_shape(known, importer.ledger)
     starts = day_starts(zone) if zone is not None else ()
     scan = (con, sniffed, importer, i, table)
-    sha256 = _scan(*scan, rejects, shape, counted[i], duplicates, block_bytes, progress, starts)
+    sha256 = _scan(*scan, rejects, shape, counted[i], duplicates, blocks, progress, starts)
     seen = con.execute(f"SELECT DISTINCT provider, model_raw FROM {table} WHERE status = ''").df()
     fuller = pricebook.price_shape(pd.concat([known, seen]).drop_duplicates(), importer.ledger)
     if fuller != shape:
         con.execute(f"DROP TABLE {table}")
         rejects = f"{rejects}_again"
-        _scan(*scan, rejects, fuller, counted[i], duplicates, block_bytes, progress, starts)
+        _scan(*scan, rejects, fuller, counted[i], duplicates, blocks, progress, starts)
     return _Scanned(members, table, _reader_rejects(con, rejects, {i: files[i] for i in members}), {i: sha256})
 
 
@@ -543,7 +546,7 @@ def ingest_file(
     index: int,
     survey: pd.DataFrame,
     counted_elsewhere: dict[str, str] | None = None,
-    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    blocks: ReadBlocks = DEFAULT_BLOCKS,
     progress: ScanProgress | None = None,
     duplicates: str | None = None,
     zone: ZoneInfo | None = None,
@@ -554,7 +557,7 @@ def ingest_file(
     files = {index: (sniffed, importer)}
     counted = {index: counted_elsewhere or {}}
     scan = (con, files, [index], index, {index: survey}, counted, duplicates)
-    scanned = _scan_batch(*scan, block_bytes, progress, zone, pricebook)
+    scanned = _scan_batch(*scan, blocks, progress, zone, pricebook)
     day = con.execute(f"SELECT {given_day()}").fetchone()  # the day the caller gave the connection, if any
     return _ingested(con, files, [scanned], pricebook, zone, {index: day[0] if day else None})[0]
 
@@ -569,7 +572,7 @@ def _scan(
     shape: PriceShape,
     counted_elsewhere: Mapping[str, str],
     duplicates: str | None,
-    block_bytes: int,
+    blocks: ReadBlocks,
     progress: ScanProgress | None,
     day_starts: tuple[int, ...] = (),
 ) -> str:
@@ -582,7 +585,7 @@ def _scan(
     # The digest is read in a thread while DuckDB scans: hashlib and DuckDB both release the GIL.
     with ThreadPoolExecutor(max_workers=1) as pool, shown:
         digest = pool.submit(sha256_of, sniffed.path)
-        source = _sources(sniffed, block_bytes, rejects)
+        source = _sources(sniffed, blocks, rejects)
         query = scan_sql(importer, source, shape, counted_elsewhere, duplicates, day_starts)
         try:
             con.execute(f"CREATE TEMP TABLE {table} AS SELECT {index} AS {FILE_COLUMN}, * FROM ({query})")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from auditor.importers.reader import DEFAULT_LIMITS, MIB, InputLimits
 from auditor.ingest import DEFAULT_BLOCK_BYTES
+from auditor.scan import ReadBlocks, read_blocks
 
 
 class AuditOptions(BaseModel):
@@ -31,7 +32,8 @@ class AuditOptions(BaseModel):
         default="UTC", description="IANA time zone the report's days and months are grouped in (timestamps stay UTC)"
     )
     block_bytes: int = Field(
-        default=DEFAULT_BLOCK_BYTES, description="bytes DuckDB reads per CSV buffer (results never depend on it)"
+        default=DEFAULT_BLOCK_BYTES,
+        description="bytes DuckDB reads per block of a plain CSV file (results never depend on it)",
     )
     contract_file: Path | None = Field(
         default=None, description="contract file (TOML, CSV or XLSX) of negotiated prices: discounts, custom prices"
@@ -77,6 +79,10 @@ class AuditOptions(BaseModel):
             block = data.get("block_bytes", DEFAULT_BLOCK_BYTES)
             data = {**data, "block_bytes": max(int(block), 2 * int(data["max_field_bytes"]))}
         return data
+
+    @property
+    def read_blocks(self) -> ReadBlocks:
+        return read_blocks(self.block_bytes, self.max_field_bytes)
 
     @property
     def limits(self) -> InputLimits:

@@ -70,7 +70,7 @@ def run_audit(
         given = _given_days(options.batch_dates, sources)
         files = [(s.sniffed, s.importer) for s in sources]
         ingested = scanning(
-            lambda con: ingest_all(con, files, pricebook, options.block_bytes, progress, given, zone),
+            lambda con: ingest_all(con, files, pricebook, options.read_blocks, progress, given, zone),
             progress.more_memory if progress else None,
         )
         dated = [_dated_note(s, day) for s, day in zip(sources, given, strict=True) if day is not None]

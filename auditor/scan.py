@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 
 import duckdb
@@ -27,6 +28,9 @@ THREAD_MEMORY_MIB = 32
 READ_BLOCKS_MIB = 64
 """What the threads' CSV read blocks come to together (each thread holds its block and the next)."""
 MIN_BLOCK_MIB, MAX_BLOCK_MIB = 8, 32
+GZIP_BLOCK_BYTES = 8 * MIB
+"""Bytes per block of a gzip file, whatever the threads: DuckDB holds a stream's blocks until they are used (it
+cannot read them again), and a 20M-line gzip log read in 32 MiB blocks needed twice the first limit."""
 _FALLBACK_MACHINE_MIB = 4096
 
 T = TypeVar("T")
@@ -48,6 +52,24 @@ def default_block_bytes(threads: int) -> int:
     blocks a long file's peak kept rising until about 20M rows, with 32 MiB ones it is reached in the first
     million. The blocks a run holds at once grow with the threads, so the threads share `READ_BLOCKS_MIB`."""
     return max(MIN_BLOCK_MIB, min(READ_BLOCKS_MIB // threads, MAX_BLOCK_MIB)) * MIB
+
+
+@dataclass(frozen=True)
+class ReadBlocks:
+    """Bytes DuckDB reads per CSV block: of plain files, and of gzip files."""
+
+    plain: int
+    gzip: int
+
+    def of(self, gzip: bool) -> int:
+        return self.gzip if gzip else self.plain
+
+
+def read_blocks(plain: int, longest_line_bytes: int | None = None) -> ReadBlocks:
+    """The blocks of a run reading plain files in `plain` bytes: gzip files in `GZIP_BLOCK_BYTES` unless a block
+    must hold two of the longest lines allowed, never more than `plain`."""
+    floor = 2 * longest_line_bytes if longest_line_bytes else 0
+    return ReadBlocks(plain, min(plain, max(GZIP_BLOCK_BYTES, floor)))
 
 
 def most_memory_mib() -> int:

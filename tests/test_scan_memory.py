@@ -77,6 +77,16 @@ def test_the_read_blocks_shrink_with_the_threads_and_fit_the_first_limit() -> No
     assert options.block_bytes == scan.default_block_bytes(scan.scan_threads()), "a run reads in this machine's"
 
 
+def test_gzip_files_are_read_in_smaller_blocks_that_still_hold_two_of_the_longest_lines() -> None:
+    mib = scan.MIB
+    assert scan.read_blocks(32 * mib) == scan.ReadBlocks(plain=32 * mib, gzip=8 * mib)
+    assert scan.read_blocks(16 * 1024).gzip == 16 * 1024, "never more than the plain files' block"
+    options = AuditOptions(inputs=(SAMPLES,), as_of=date(2026, 11, 28))
+    assert options.read_blocks.gzip == 8 * mib and options.read_blocks.of(gzip=False) == options.block_bytes
+    long_lines = AuditOptions(inputs=(SAMPLES,), as_of=date(2026, 11, 28), max_field_bytes=12 * mib)
+    assert long_lines.block_bytes >= 24 * mib and long_lines.read_blocks.gzip == 24 * mib
+
+
 def test_a_log_of_many_keys_gives_the_same_audit_when_the_first_limit_is_too_small(
     run_cli,  # type: ignore[no-untyped-def]
     tmp_path: Path,
