@@ -297,10 +297,18 @@ def _status(importer: Importer, read_problem: str | None) -> str:
     return "coalesce(" + ", ".join(parts) + ")"
 
 
+REQUEST_INPUT = "__request_input_tokens"
+"""The column of a ledger line's average request input (all input classes), which `size_floor_sql` reads."""
+
+
+def request_input_sql() -> str:
+    return "CAST(input_tokens + cache_read_tokens + cache_write_tokens + cache_write_1h_tokens AS DOUBLE) / requests"
+
+
 def size_floor_sql() -> str:
-    """Request-size bucket floor: the largest tier threshold below the (average) request's input."""
-    size = "(CAST(input_tokens + cache_read_tokens + cache_write_tokens + cache_write_1h_tokens AS DOUBLE) / requests)"
-    branches = " ".join(f"WHEN {size} > {t} THEN {t}" for t in reversed(size_bucket_floors()) if t > 0)
+    """Request-size bucket floor: the largest tier threshold below the (average) request's input (`REQUEST_INPUT`,
+    computed once a line rather than once a tier)."""
+    branches = " ".join(f"WHEN {REQUEST_INPUT} > {t} THEN {t}" for t in reversed(size_bucket_floors()) if t > 0)
     return (
         f"CASE WHEN size_basis = {literal(SIZE_BASIS_LABEL)} OR requests <= 0 "
         f"THEN request_size_floor_tokens ELSE CASE {branches} ELSE 0 END END"
@@ -629,7 +637,8 @@ def aggregate_sql(
     sized = (
         f"(SELECT *, {day_part}CASE WHEN {_member(key, shape.slot_models)} THEN time_slot ELSE 0 END AS rate_slot, "
         f"CASE WHEN {_member(key, shape.size_models)} THEN request_size_floor_tokens ELSE 0 END AS rate_floor "
-        f"FROM (SELECT * REPLACE ({size_floor_sql()} AS request_size_floor_tokens) FROM {ledger}))"
+        f"FROM (SELECT * EXCLUDE ({REQUEST_INPUT}) REPLACE ({size_floor_sql()} AS request_size_floor_tokens) "
+        f"FROM (SELECT *, {request_input_sql()} AS {REQUEST_INPUT} FROM {ledger})))"
     )
     sums = ", ".join(_aggregate(out, col, how, mapping) for out, col, how in _AGGREGATES)
     # The size floor is computed here, so it is never the importer's constant.
