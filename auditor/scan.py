@@ -26,7 +26,7 @@ MAX_THREADS = 4
 BASE_MEMORY_MIB = 96
 THREAD_MEMORY_MIB = 32
 READ_BLOCKS_MIB = 64
-"""What the threads' CSV read blocks come to together (each thread holds its block and the next)."""
+"""What the threads' CSV read blocks come to together (a thread may hold its block and the next)."""
 MIN_BLOCK_MIB, MAX_BLOCK_MIB = 8, 32
 GZIP_BLOCK_BYTES = 8 * MIB
 """Bytes per block of a gzip file, whatever the threads: DuckDB holds a stream's blocks until they are used (it
@@ -49,8 +49,9 @@ def default_block_bytes(threads: int) -> int:
     """Bytes DuckDB reads per CSV block: 32 MiB on one or two threads, 16 MiB on four.
 
     DuckDB keeps some blocks it has read until its memory is needed, more of them the smaller they are: with 8 MiB
-    blocks a long file's peak kept rising until about 20M rows, with 32 MiB ones it is reached in the first
-    million. The blocks a run holds at once grow with the threads, so the threads share `READ_BLOCKS_MIB`."""
+    blocks a long file's peak kept rising until about 20M rows, with 32 MiB ones it is reached within the first
+    few million (`docs/benchmarks.md`). The blocks a run holds at once grow with the threads (on four threads
+    32 MiB blocks ran out of the first limit), so the threads share `READ_BLOCKS_MIB`."""
     return max(MIN_BLOCK_MIB, min(READ_BLOCKS_MIB // threads, MAX_BLOCK_MIB)) * MIB
 
 
