@@ -93,11 +93,14 @@ class IngestedFile:
     shape: pd.DataFrame
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, read: list[int] | None = None) -> str:
+    """The file's sha256; `read[0]`, if given, counts the bytes read so far (a progress bar leaves them out)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+            if read is not None:
+                read[0] += len(block)
     return digest.hexdigest()
 
 
@@ -135,7 +138,7 @@ def survey_file(
     key is kept there too, for files that may share records with others.
     """
     shown = (
-        progress.scanning(sniffed.path, sniffed.bytes_per_row, lambda: _done(con), "survey")
+        progress.scanning(sniffed.path, sniffed.bytes_per_row, "survey", lambda: _done(con))
         if progress
         else nullcontext()
     )
@@ -577,14 +580,15 @@ def _scan(
     day_starts: tuple[int, ...] = (),
 ) -> str:
     """Scan the file into `table` (its rows with the file's index); return its sha256, read meanwhile."""
+    hashed = [0]
     shown = (
-        progress.scanning(sniffed.path, sniffed.bytes_per_row, lambda: _done(con), "scan")
+        progress.scanning(sniffed.path, sniffed.bytes_per_row, "scan", lambda: _done(con), lambda: hashed[0])
         if progress
         else nullcontext()
     )
     # The digest is read in a thread while DuckDB scans: hashlib and DuckDB both release the GIL.
     with ThreadPoolExecutor(max_workers=1) as pool, shown:
-        digest = pool.submit(sha256_of, sniffed.path)
+        digest = pool.submit(sha256_of, sniffed.path, hashed)
         source = _sources(sniffed, blocks, rejects)
         query = scan_sql(importer, source, shape, counted_elsewhere, duplicates, day_starts)
         try:
@@ -595,6 +599,7 @@ def _scan(
 
 
 def _done(con: duckdb.DuckDBPyConnection) -> float:
+    """DuckDB's own fraction done (only where the system does not count reads: see `auditor.progress`)."""
     return max(con.query_progress(), 0.0) / 100
 
 

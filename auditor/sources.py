@@ -103,7 +103,11 @@ class _Collector:
             sniffed = replace(sniff(target, sniffed.name), locators=flat.locators)
         source = _detected(sniffed, self.importers, self.forced_format)
         # A file of a known format: a gzip one must inflate within the limits, a delimited one's lines fit.
-        check_stream(source.sniffed, self.limits, line_limit=sniffed.kind == "csv" and not sniffed.is_parquet)
+        checked = source.sniffed
+        inflated = check_stream(checked, self.limits, line_limit=sniffed.kind == "csv" and not sniffed.is_parquet)
+        if checked.gzip and inflated:  # a progress bar counts the bytes read from disk: compressed ones
+            per_row = checked.bytes_per_row * checked.path.stat().st_size / inflated
+            source = replace(source, sniffed=replace(checked, bytes_per_row=per_row))
         return source
 
     def add_archive(self, archive: Path, named: bool, label: str = "") -> None:

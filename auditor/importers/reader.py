@@ -52,8 +52,9 @@ def raise_limit(shown: str, problem: str, flag: str) -> NoReturn:
     raise InputLimitError(shown, problem, flag)
 
 
-def check_stream(sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> None:
-    """One streaming pass over a file (decompressed) that refuses what the reader must not meet.
+def check_stream(sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> int | None:
+    """One streaming pass over a file (decompressed) that refuses what the reader must not meet; returns the bytes it
+    inflated to, or None when no pass was needed.
 
     A gzip file: refused when it inflates past the size or ratio limit (a gzip bomb; stopped as soon as
     it passes, so it costs no more than the limit) or when its stream ends early (cut short). With
@@ -62,7 +63,7 @@ def check_stream(sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> Non
     never lost. Blocks are as long as the field limit (at most 4 MiB): a line longer than the limit
     spans blocks, so two searches a block find it; its number is counted only then."""
     if not (sniffed.gzip or line_limit):
-        return
+        return None
     compressed = sniffed.path.stat().st_size
     most = min(limits.max_decompressed_bytes, inflation_limit(compressed, limits))
     field = limits.max_field_bytes if line_limit else None
@@ -82,6 +83,7 @@ def check_stream(sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> Non
                 run = run + len(block) if first < 0 else len(block) - 1 - block.rfind(b"\n")
     except (EOFError, OSError, zlib.error) as exc:
         raise _cut_short(sniffed.name, exc) from None
+    return inflated
 
 
 def _cut_short(shown: str, exc: Exception) -> InputFileError:
