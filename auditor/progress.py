@@ -3,7 +3,8 @@
 The bytes are those the process reads while the scan runs (Linux counts them, page cache included, in
 `/proc/self/io`), less those its other readers of the file say they read: DuckDB's own progress figure for a
 query of two grouping sets stops near a quarter when the scan is done, so it is used only where the system does
-not count reads."""
+not count reads. Other reads at the same time (small files read beside a large one, modules imported) put the bar
+ahead, never past the file's size."""
 
 from __future__ import annotations
 
