@@ -152,7 +152,7 @@ def build_forecast(
 ) -> Forecast:
     """Scheduled changes of the current models and candidates after as-of, and the 12-month forecast."""
     priced = priced_shape(shape)
-    current_refs = sorted(set(priced[MODEL_REF].unique())) if not priced.empty else []
+    current_refs = sorted(priced[MODEL_REF].unique()) if not priced.empty else []
     current = [pricebook.models[r] for r in current_refs]
     changes = _changes(priced, current, candidates, as_of)
     trend = observed_trend(_daily_volume(usage))
@@ -215,9 +215,9 @@ def _changes(
     priced: pd.DataFrame, current: list[CatalogModel], candidates: list[CatalogModel], as_of: date
 ) -> list[PriceChangeOut]:
     """Price changes after as-of, for the tiers the workload uses, and deprecations, of every model concerned."""
-    all_tiers = sorted(set(priced["service_tier"].unique())) if not priced.empty else ["standard"]
+    all_tiers = sorted(priced["service_tier"].unique()) if not priced.empty else ["standard"]
     tiers_of = {
-        str(ref): sorted(set(group["service_tier"].unique())) for ref, group in priced.groupby(MODEL_REF, sort=True)
+        str(ref): sorted(group["service_tier"].unique()) for ref, group in priced.groupby(MODEL_REF, sort=True)
     } if not priced.empty else {}  # fmt: skip
     roles: dict[str, tuple[CatalogModel, list[str], list[str]]] = {}
     for model in current:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import queue
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -75,7 +74,7 @@ SMALL_FILE_BYTES = 1024 * 1024
 BATCH_MAX_BYTES = 16 * 1024 * 1024
 # Threads running DuckDB work at once (reading small files' batches, numbering rejected rows), each on a cursor of
 # its own: DuckDB plans and runs a query without holding the GIL, and planning is most of a small batch's time.
-_THREADS = max(1, min(2, os.cpu_count() or 1))
+_THREADS = min(2, scan_threads())
 # When two files of a family hold a day equally, the more detailed one counts it.
 _DETAIL = {"requests": 2, "usage": 1, "cost": 0}
 

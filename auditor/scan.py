@@ -19,8 +19,8 @@ import duckdb
 
 from auditor.errors import AuditorError
 from auditor.importers.engine import literal
+from auditor.importers.reader import MIB
 
-MIB = 1024**2
 MAX_THREADS = 4
 """DuckDB's threads at most: each holds its own read blocks and hash tables, so memory grows with them."""
 BASE_MEMORY_MIB = 96

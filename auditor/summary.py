@@ -121,7 +121,7 @@ def _usage_entries(
     keys = ["provider", _LINE]
     sums = segments.groupby(keys, sort=True)[list(SUM_COLUMNS)].sum()
     bases = segments.groupby(keys, sort=True)["size_basis"].agg(
-        lambda s: sorted(set(s.unique()), key=_SIZE_BASIS_ORDER.index)
+        lambda s: sorted(s.unique(), key=_SIZE_BASIS_ORDER.index)
     )
     catalog_costs = _list_costs(segments, pricebook, keys)
     has_tokens = (segments[list(TOKEN_COLUMNS)].sum(axis=1) > 0) | (segments["requests"] > 0)
