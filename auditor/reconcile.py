@@ -66,24 +66,29 @@ def build_reconciliation(
         (p, names[(str(p), str(line))][0], month): (p, line, month)
         for p, line, month in frame[keys].drop_duplicates().itertuples(index=False)
     }
-    columns = {c: frame[c].to_numpy() for c in _COLUMNS}
+    # Days and tiers as codes into their names: the rows' sets and membership tests are then of integers, not of a
+    # Python string per row (over 1,000 API keys, 845,000 rows, those took most of this stage).
+    day_codes, day_names = pd.factorize(frame[LOCAL_DAY], use_na_sentinel=False)
+    tier_codes, tier_names = pd.factorize(frame["service_tier"].astype(str), use_na_sentinel=False)
+    columns = {LOCAL_DAY: day_codes, "service_tier": tier_codes, **{c: frame[c].to_numpy() for c in _COLUMNS}}
+    day_code = {str(day): code for code, day in enumerate(day_names.tolist())}
     positions = frame.groupby(keys, sort=True).indices
-    by_line: dict[tuple[Hashable, ...], dict[Hashable, Decimal]] = {}
+    by_line: dict[tuple[Hashable, ...], dict[int, Decimal]] = {}
     for (*line, day), cost in day_costs.items():
-        by_line.setdefault(tuple(line), {})[day] = cost
+        by_line.setdefault(tuple(line), {})[day_code[str(day)]] = cost
+    tiers = [str(t) for t in tier_names.tolist()]
     rows = []
     for m in billed_months:
         key = shown.get((m.provider, m.model_raw, m.month))
         if key is not None:
             group = {c: values[positions[key]] for c, values in columns.items()}
-            rows.append(_row(m, group, by_line.get(key, {})))
+            rows.append(_row(m, group, by_line.get(key, {}), tiers))
     return rows
 
 
-# The usage table's columns a reconciliation row reads, as arrays (a model line's rows, in table order).
+# The usage table's columns a reconciliation row reads besides its day and tier, as arrays (a model line's rows, in
+# table order).
 _COLUMNS = (
-    LOCAL_DAY,
-    "service_tier",
     "_tokens",
     "billed_lines",
     "billed_nanos",
@@ -96,7 +101,11 @@ def _usd(nanos: object) -> Decimal:
     return Decimal(int(str(nanos))) / NANOS_PER_UNIT
 
 
-def _row(m: MonthlyUsage, group: dict[str, np.ndarray], day_list: dict[Hashable, Decimal]) -> ReconciliationRow:
+def _row(
+    m: MonthlyUsage, group: dict[str, np.ndarray], day_list: dict[int, Decimal], tier_names: list[str]
+) -> ReconciliationRow:
+    """The line's row, from its rows' arrays: `group[LOCAL_DAY]` and `group["service_tier"]` are codes (into the day
+    codes of `day_list`, the list cost of each day, and into `tier_names`)."""
     billed = m.billed_cost if m.billed_cost is not None else Decimal(0)
     days, tiers, tokens = group[LOCAL_DAY], group["service_tier"], group["_tokens"].astype(bool)
     billed_n, list_n = group["billed_nanos"], group["source_list_nanos"]
@@ -123,8 +132,8 @@ def _row(m: MonthlyUsage, group: dict[str, np.ndarray], day_list: dict[Hashable,
     variance = billed - m.list_cost
     is_credit = billed_n < 0
     credits = money(_usd(billed_n[is_charge & is_credit].sum()))
-    token_days = set(days[tokens])
-    charge_days = set(days[is_charge & ~is_credit])
+    token_days = set(days[tokens].tolist())
+    charge_days = set(days[is_charge & ~is_credit].tolist())
     coverage = Decimal(0)
     if token_days:
         elsewhere = is_charge & ~is_credit & ~np.isin(days, list(token_days))
@@ -132,18 +141,19 @@ def _row(m: MonthlyUsage, group: dict[str, np.ndarray], day_list: dict[Hashable,
         unbilled_list = sum((c for d, c in day_list.items() if d not in charge_days), Decimal(0))
         coverage = money(billed_elsewhere - unbilled_list)
     parts = {"discount": Decimal(0), "batch": Decimal(0), "tier": Decimal(0)}
-    token_tiers: dict[object, set[str]] = {}
-    for day, tier in zip(days[tokens], tiers[tokens], strict=True):
-        token_tiers.setdefault(day, set()).add(str(tier))
+    token_tiers: dict[int, set[str]] = {}
+    width = len(tier_names)  # each (day, tier) of the token rows once, as one integer
+    for pair in np.unique(days[tokens] * width + tiers[tokens]).tolist():
+        token_tiers.setdefault(pair // width, set()).add(tier_names[pair % width])
     compared = is_stated & ~is_credit
     if token_days:
         compared &= np.isin(days, list(token_days))
     # Only charge segments whose every billed line states its list price are compared with it.
     compared &= list_lines_n == billed_lines_n
     for i in np.flatnonzero(compared):
-        served = str(tiers[i])
+        served = tier_names[tiers[i]]
         if served == "standard":
-            day_tiers = set(token_tiers.get(days[i], set()))
+            day_tiers = set(token_tiers.get(int(days[i]), set()))
             served = day_tiers.pop() if len(day_tiers) == 1 else "standard"
         parts[_TIER_PARTS.get(served, "discount")] += _usd(billed_n[i] - list_n[i])
     rest = variance - credits - coverage - sum(parts.values(), Decimal(0))

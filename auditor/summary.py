@@ -79,13 +79,11 @@ def _with_model_lines(segments: pd.DataFrame) -> pd.DataFrame:
     token_names = pd.DataFrame({"provider": segments["provider"], "ref": refs, "raw": raw})[carries & (refs != "")]
     per_model = token_names.drop_duplicates().groupby(["provider", "ref"])["raw"].agg(list)
     single = {key: names[0] for key, names in per_model.items() if len(names) == 1}
-    money_only = ~raw.isin(set(token_names["raw"].unique()))
-    joined = [
-        single.get((p, r), n) if m and r else n
-        for p, r, n, m in zip(
-            segments["provider"].tolist(), refs.tolist(), raw.tolist(), money_only.tolist(), strict=True
-        )
-    ]
+    moved = ~raw.isin(set(token_names["raw"].unique())) & (refs != "")  # a name carrying only money, of a model
+    joined = raw.copy()
+    if moved.any():  # the few rows that move, one by one (not the whole table's)
+        found = zip(segments["provider"][moved].tolist(), refs[moved].tolist(), raw[moved].tolist(), strict=True)
+        joined[moved] = pd.Series([single.get((p, r), n) for p, r, n in found], index=joined.index[moved])
     return segments.assign(**{_LINE: joined})
 
 
@@ -108,7 +106,13 @@ def _files_with(lines: pd.DataFrame, mask: pd.Series, keys: list[str], files: li
     """Per group of `keys`, the input files of its rows where `mask` holds."""
     if SOURCE_FILE not in lines or not mask.any():
         return {}
-    found = lines[mask].groupby(keys, sort=True)[SOURCE_FILE].agg(lambda s: sorted({files[int(i)] for i in s}))
+    # Each group's files once, not each of its rows: a group's files are a set.
+    found = (
+        lines.loc[mask, [*keys, SOURCE_FILE]]
+        .drop_duplicates()
+        .groupby(keys, sort=True)[SOURCE_FILE]
+        .agg(lambda s: sorted({files[int(i)] for i in s}))
+    )
     return dict(found.items())
 
 
