@@ -930,14 +930,17 @@ def _grouped(
     sums: tuple[str, ...],
     expressions: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Sums by keys; a key is the column of the same name in `s` unless `expressions` gives another."""
+    """Sums by keys, in key order; a key is the column of the same name in `s` unless `expressions` gives another.
+
+    DuckDB sorts (text in code-point order, as pandas does: `workload.merge_tables` then finds one file's table in
+    order and takes it as it is). Over 1,000 API keys, sorting in pandas took 1.3 s and 260 MiB more at the peak."""
     select_keys = ", ".join(f"{(expressions or {}).get(k, f's.{k}')} AS {k}" for k in keys)
     select_sums = ", ".join(f"CAST(sum(s.{c}) AS BIGINT) AS {c}" for c in sums)
     # Through Arrow: its strings go into pandas' Arrow-backed columns without a Python object each (a usage table of
     # 279,000 rows, 100 API keys, took 480 MiB more and 0.5 s longer through `.df()`).
-    table = con.sql(f"SELECT {select_keys}, {select_sums} {joined} GROUP BY ALL").to_arrow_table()
+    table = con.sql(f"SELECT {select_keys}, {select_sums} {joined} GROUP BY ALL ORDER BY ALL").to_arrow_table()
     frame: pd.DataFrame = table.to_pandas()
-    return frame.sort_values(list(keys), kind="stable").reset_index(drop=True)
+    return frame
 
 
 def ingest_ledger(

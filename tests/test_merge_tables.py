@@ -3,11 +3,15 @@ in order, each once) or summed by the group-by; the rank that decides it orders 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from auditor.workload import key_rank, merge_tables
+from auditor.workload import SHAPE_KEYS, USAGE_KEYS, key_rank, merge_tables
+from bench.generate import generate
+from tests.conftest import ingest_one
 
 KEYS = ("provider", "model_raw", "day", "time_slot")
 SUMS = ("requests", "input_tokens")
@@ -86,3 +90,22 @@ def test_the_rank_orders_rows_as_sorting_on_the_keys_does() -> None:
 def test_too_many_distinct_values_give_no_rank() -> None:
     many = pd.DataFrame({f"k{i}": np.arange(100_000) for i in range(4)})  # 100,000⁴ > 2⁶³
     assert key_rank(many, tuple(many.columns)) is None
+
+
+def test_a_scanned_file_s_tables_come_in_key_order(tmp_path: Path) -> None:
+    """The scan sorts in DuckDB; its order must be pandas' for text beyond ASCII and of mixed case too, or every
+    run would pay for the group-by (the merge would still be right, only slower)."""
+    log = tmp_path / "openrouter.csv"
+    generate("openrouter", 3_000, log, keys=6)
+    names = ["Ünïcode", "alpha", "Beta", "beta", "zeta-key", "Äpfel"]
+    text = log.read_text(encoding="utf-8")
+    for i, name in enumerate(names):
+        text = text.replace(f",key-{i:05d},", f",{name},")
+    log.write_text(text, encoding="utf-8")
+    _, ingested = ingest_one(log)
+    assert set(ingested.usage["api_key"]) == set(names)
+    for table, keys in ((ingested.usage, USAGE_KEYS), (ingested.shape, SHAPE_KEYS)):
+        rank = key_rank(table, keys)
+        assert rank is not None
+        assert bool((np.diff(rank) > 0).all())
+        pd.testing.assert_frame_equal(table, table.sort_values(list(keys), kind="stable").reset_index(drop=True))
