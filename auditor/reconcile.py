@@ -104,8 +104,8 @@ def _usd(nanos: object) -> Decimal:
 def _row(
     m: MonthlyUsage, group: dict[str, np.ndarray], day_list: dict[int, Decimal], tier_names: list[str]
 ) -> ReconciliationRow:
-    """The line's row, from its rows' arrays: `group[LOCAL_DAY]` and `group["service_tier"]` are codes (into the day
-    codes of `day_list`, the list cost of each day, and into `tier_names`)."""
+    """The line's row, from its rows' arrays. Days and tiers are codes: `day_list` (each day's list cost) is keyed by
+    the same day codes, and a tier's code is its index in `tier_names`."""
     billed = m.billed_cost if m.billed_cost is not None else Decimal(0)
     days, tiers, tokens = group[LOCAL_DAY], group["service_tier"], group["_tokens"].astype(bool)
     billed_n, list_n = group["billed_nanos"], group["source_list_nanos"]

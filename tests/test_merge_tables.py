@@ -67,6 +67,14 @@ def test_a_missing_key_is_left_to_the_group_by() -> None:
     pd.testing.assert_frame_equal(merge_tables([table], KEYS, SUMS), _group_by([table]))
 
 
+def test_sums_that_are_not_whole_numbers_go_through_the_group_by() -> None:
+    table = _table(ROWS).astype({"requests": "float64"})
+    table.loc[2, "requests"] = np.nan  # the group-by counts a missing sum as 0
+    merged = merge_tables([table], KEYS, SUMS)
+    pd.testing.assert_frame_equal(merged, _group_by([table]))
+    assert merged.loc[2, "requests"] == 0
+
+
 def test_the_rank_orders_rows_as_sorting_on_the_keys_does() -> None:
     rng = np.random.default_rng(7)
     names = np.array(["a", "B", "b", "é", "z", "Zeta", "ä", ""], dtype=object)
