@@ -2,7 +2,9 @@
 
 `python bench/generate.py openrouter N PATH` writes an OpenRouter logs export of N requests;
 `python bench/generate.py openai-usage N PATH` writes an OpenAI usage export of N bucket rows (1-minute buckets
-over 90 days, as the request log spans). A fourth argument sets the number of API keys (4 unless given).
+over 90 days, as the request log spans); `python bench/generate.py openai-response N PATH` writes N Chat Completions
+responses as JSON lines (the objects the API returns, as an application logs them; 4 models over the same 90 days,
+no API key in the format). A fourth argument sets the number of API keys of the CSV kinds (4 unless given).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -116,7 +119,44 @@ def key_names(count: int | None) -> np.ndarray:
     return KEYS if count is None else np.array([f"key-{i:05d}" for i in range(count)])
 
 
+def openai_responses(rows: int, path: Path, seed: int) -> None:
+    """Chat Completions response objects, one a line, written by DuckDB (as compact as the API's own JSON). Tokens
+    are drawn from a hash of the line number and the seed; a third of the lines have cached input, half reasoning."""
+    models = ["gpt-4o-2024-08-06", "gpt-5-mini-2025-08-07", "gpt-5-2025-08-07", "gpt-4.1-2025-04-14"]
+    tiers = ["default", "flex", "default", "priority"]
+    drawn = (
+        f"SELECT i, CAST(10 + hash(i, {seed}, 1) % 20000 AS BIGINT) AS p, "
+        f"CAST(5 + hash(i, {seed}, 2) % 3000 AS BIGINT) AS c FROM range({rows}) t(i)"
+    )
+    tokens = (
+        "SELECT *, CASE WHEN i % 3 = 0 THEN p // 2 ELSE 0 END AS k, CASE WHEN i % 2 = 0 THEN c // 2 ELSE 0 END AS r "
+        f"FROM ({drawn})"
+    )
+    message = (
+        "{'role': 'assistant', 'content': 'The invoice total matches the purchase order.', "
+        "'refusal': CAST(NULL AS VARCHAR), 'annotations': CAST([] AS VARCHAR[])}"
+    )
+    usage = (
+        "{'prompt_tokens': p, 'completion_tokens': c, 'total_tokens': p + c, "
+        "'prompt_tokens_details': {'cached_tokens': k, 'audio_tokens': 0}, "
+        "'completion_tokens_details': {'reasoning_tokens': r, 'audio_tokens': 0, 'accepted_prediction_tokens': 0, "
+        "'rejected_prediction_tokens': 0}}"
+    )
+    lines = (
+        "SELECT 'chatcmpl-' || lpad(CAST(i AS VARCHAR), 20, '0') AS id, 'chat.completion' AS object, "
+        f"{START_SECONDS} + CAST(i * {SPAN_SECONDS} // {rows} AS BIGINT) AS created, {models}[i % 4 + 1] AS model, "
+        f"[{{'index': 0, 'message': {message}, 'logprobs': CAST(NULL AS VARCHAR), 'finish_reason': 'stop'}}] "
+        f"AS choices, {usage} AS usage, {tiers}[(i // 7) % 4 + 1] AS service_tier, "
+        f"'fp_cbf1785567' AS system_fingerprint FROM ({tokens}) ORDER BY i"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.connect().execute(f"COPY ({lines}) TO '{path}' (FORMAT JSON)")
+
+
 def generate(kind: str, rows: int, path: Path, seed: int = 1, keys: int | None = None) -> None:
+    if kind == "openai-response":
+        openai_responses(rows, path, seed)
+        return
     rng = np.random.default_rng(seed)
     names = key_names(keys)
     make = openrouter_chunk if kind == "openrouter" else openai_usage_chunk

@@ -1,9 +1,10 @@
 """Benchmark: end-to-end audits of generated logs beside DuckDB's bare group-by of the same file, and of the samples.
 
 Usage:
-  `python bench/run.py [--tz ZONE] [--format openrouter|openai-usage] [--keys N] [ROWS ...]` (default format
-  openrouter, sizes 1000000 5000000 20000000; `--tz` audits with days grouped in that time zone; `openai-usage` is
-  a bucketed export: one row per model, key and minute; `--keys` spreads the rows over N API keys instead of 4);
+  `python bench/run.py [--tz ZONE] [--format openrouter|openai-usage|openai-response] [--keys N] [ROWS ...]`
+  (default format openrouter, sizes 1000000 5000000 20000000; `--tz` audits with days grouped in that time zone;
+  `openai-usage` is a bucketed export: one row per model, key and minute; `openai-response` is JSON lines of Chat
+  Completions responses, one per request; `--keys` spreads the rows of a CSV format over N API keys instead of 4);
   `python bench/run.py samples [ROUNDS]` audits the bundled `samples/` (PDF and XLSX, as `audit samples/` does)
   ROUNDS times (default 3) and prints each stage's lowest and median wall and CPU time, Python imports included.
 Each measurement runs in its own process so its peak memory (max RSS) and CPU time are its own. Needs the
@@ -25,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 SAMPLES = HERE.parent / "samples"
 AS_OF = date(2026, 11, 27)
-FORMATS = ("openrouter", "openai-usage")
+FORMATS = ("openrouter", "openai-usage", "openai-response")
 ALONE = "(alone) write "  # the writers timed one by one, for information: the total counts them written together
 
 # Stage wall and CPU times: the run's own hook for the audit's stages, the writers timed one by one. Process CPU
@@ -80,6 +81,11 @@ _REFERENCE_SQL = {
   SELECT model, api_key_id, CAST(to_timestamp(start_time) AS DATE) AS day, hour(to_timestamp(start_time)) AS h,
          sum(num_model_requests), sum(input_tokens), sum(output_tokens), sum(input_cached_tokens)
   FROM read_csv('{path}', header=true) GROUP BY ALL""",
+    "openai-response": """
+  SELECT model, CAST(to_timestamp(created) AS DATE) AS day, hour(to_timestamp(created)) AS h,
+         sum(usage.prompt_tokens), sum(usage.completion_tokens), sum(usage.prompt_tokens_details.cached_tokens),
+         sum(usage.completion_tokens_details.reasoning_tokens)
+  FROM read_json('{path}', format='newline_delimited') GROUP BY ALL""",
 }
 
 _DUCKDB = """
@@ -98,12 +104,12 @@ import json, resource, sys, time
 from pathlib import Path
 import duckdb
 from auditor.importers import IMPORTERS
-from auditor.importers.engine import CsvSource, column_type, ident
+from auditor.importers.engine import CsvSource, column_type, ident, present_columns
 from auditor.importers.reader import detect, sniff
 sniffed = sniff(Path(sys.argv[1]))
 importer = detect(sniffed, IMPORTERS)
 source = CsvSource(str(sniffed.path), sniffed.header, "utf-8", 32 * 2**20, None)
-used = [c for c in importer.read_columns if c in sniffed.header]
+used = [c for c in importer.read_columns if c in present_columns(importer, sniffed.header)]
 read = ", ".join(f"{'count' if column_type(importer, c) == 'VARCHAR' else 'max'}({ident(c)})" for c in used)
 start, start_cpu = time.perf_counter(), time.process_time()
 duckdb.sql(f"SELECT {read} FROM {source.relation(importer)}").fetchall()
@@ -121,7 +127,7 @@ def _run(code: str, *args: str) -> dict[str, object]:
 
 def bench(rows: int, kind: str = "openrouter", zone: str = "UTC", keys: int | None = None) -> None:
     many = f"_{keys}keys" if keys else ""
-    path = DATA / f"{kind.replace('-', '_')}_{rows}{many}.csv"
+    path = DATA / f"{kind.replace('-', '_')}_{rows}{many}.{'jsonl' if kind == 'openai-response' else 'csv'}"
     if not path.exists():
         t = time.perf_counter()
         # In a child process: Linux keeps a process's peak RSS across fork and exec, so a parent that
@@ -141,7 +147,8 @@ def bench(rows: int, kind: str = "openrouter", zone: str = "UTC", keys: int | No
     # The audit from its start, imports left out (they are in the samples figures); the writers alone left out.
     counted = [(name, wall, cpu) for name, wall, cpu in run if not name.startswith(ALONE)]
     total, total_cpu = sum(wall for _, wall, _ in counted), sum(cpu for _, _, cpu in counted)
-    title = f"{rows:,} {'requests' if kind == 'openrouter' else 'bucket rows'} ({path.stat().st_size / 2**20:,.0f} MiB"
+    what = {"openrouter": "requests", "openai-usage": "bucket rows", "openai-response": "responses"}[kind]
+    title = f"{rows:,} {what} ({path.stat().st_size / 2**20:,.0f} MiB"
     print(f"\n## {title}, {kind}{', --tz ' + zone if zone != 'UTC' else ''}{f', {keys:,} API keys' if keys else ''})")
     print("| stage | seconds | CPU seconds | rows/s |\n|---|---:|---:|---:|")
     for name, wall, cpu in [*counted, ("total", total, total_cpu)]:
@@ -221,5 +228,7 @@ if __name__ == "__main__":
         else:
             sys.exit(f"--format: one of {', '.join(FORMATS)}")
         args = args[2:]
+    if keys and kind == "openai-response":
+        sys.exit("--keys: the openai-response format names no API key")
     for n in [int(a) for a in args] or [1_000_000, 5_000_000, 20_000_000]:
         bench(n, kind, tz, keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from genai_prices import Usage, calc_price
 
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
+from bench.generate import generate
 from tests.conftest import AS_OF, SAMPLES
 
 SAMPLE = SAMPLES / "openai_response_jsonl" / "responses-2026-10.jsonl"
@@ -143,3 +145,31 @@ def test_impossible_lines_are_rejected_with_their_reason(tmp_path: Path) -> None
         (3, "cached tokens exceed the input tokens"),
         (4, "response without a creation time"),
     ]
+
+
+def test_the_benchmark_s_response_log_reads_as_the_json_module_reads_it(tmp_path: Path) -> None:
+    """`bench/generate.py openai-response` writes what this importer reads, every line used; gzip reads the same."""
+    log = tmp_path / "responses.jsonl"
+    generate("openai-response", 600, log)
+    tokens, cost = _expected(_lines(log))
+    assert len(tokens) == 4
+    packed = tmp_path / "responses.jsonl.gz"
+    packed.write_bytes(gzip.compress(log.read_bytes()))
+    for path in (log, packed):
+        result = _audit(path)
+        assert {
+            u.model_raw: (
+                u.requests,
+                u.input_tokens,
+                u.cache_read_tokens,
+                u.cache_write_tokens,
+                u.output_tokens,
+                u.reasoning_tokens,
+            )
+            for u in result.usage
+        } == tokens
+        assert {u.model_raw: u.list_cost for u in result.usage} == {
+            m: c.quantize(Decimal("1e-9")) for m, c in cost.items()
+        }
+        entry = result.inputs[0]
+        assert (entry.format, entry.rows_read, entry.rows_used) == ("openai_response_jsonl", 600, 600)
