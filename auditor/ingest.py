@@ -613,9 +613,8 @@ def _ingested(
     """Every scanned file's accounting and workload tables, queried from all scan tables at once. `given` is each
     file's given day (for lines that carry no time), with which its rejected rows are read again."""
     tables = list(dict.fromkeys(s.table for s in scanned))  # small files share theirs
-    con.execute(f"CREATE TEMP TABLE scanned AS {' UNION ALL BY NAME '.join(f'SELECT * FROM {t}' for t in tables)}")
-    for table in tables:
-        con.execute(f"DROP TABLE {table}")
+    # A view, not a copy: over many keys the scan tables hold millions of rows.
+    con.execute(f"CREATE TEMP VIEW scanned AS {' UNION ALL BY NAME '.join(f'SELECT * FROM {t}' for t in tables)}")
     members = [i for s in scanned for i in s.members]
     accounts: dict[int, FileAccount] = {}
     for s in scanned:
@@ -655,7 +654,9 @@ def _ingested(
                     listed += [r for r in locating[i].result() if r.line not in read_lines]
                 first_listed = sorted(listed, key=lambda r: r.line)[:MAX_LISTED_REJECTS]
                 account.rejected = [replace(r, where=sniffed.where(r.line)) for r in first_listed]
-    con.execute("DROP TABLE scanned")
+    con.execute("DROP VIEW scanned")
+    for table in tables:
+        con.execute(f"DROP TABLE {table}")
     usages, shapes = _split(usage, members), _split(shape, members)
     ingested = []
     for i in sorted(members):
