@@ -13,10 +13,13 @@ import pytest
 from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
 
+from auditor.options import AuditOptions
+from auditor.pipeline import run_audit
 from auditor.report.formatting import money, percent, tokens
 from auditor.report.pdf import WIDTH, write_pdf
 from auditor.report.pdf_tables import FONT, Column, fitted_table, register_fonts, wrap_markup
 from auditor.result import AuditResult, ChecklistItem, DataProfile, Period, Risk, RiskFinding, Totals
+from tests.conftest import AS_OF, SAMPLES
 
 FIXTURE = Path(__file__).parent / "fixtures" / "result_small.json"
 SECTIONS = [
@@ -420,3 +423,19 @@ def test_a_row_taller_than_a_page_is_split_not_an_error(result: AuditResult, tmp
     write_pdf(result.model_copy(update={"usage": odd}), tmp_path / "tall.pdf")
     text = " ".join(_pages(tmp_path / "tall.pdf"))
     assert all(f"sugg-{i} " in text + " " for i in (0, 150, 299))
+
+
+def test_a_project_named_like_markup_reads_as_itself_in_the_contents(tmp_path: Path) -> None:
+    """Headings made of data (a plan's phases, by project) are lines of the contents too, which reportlab draws as
+    markup: the name must show literally there as well as in the heading."""
+    sample = SAMPLES / "openai_usage_csv" / "completions_usage_2026-10-01_2026-10-14.csv"
+    name = 'R&D <ops> &amp; "x"'
+    renamed = tmp_path / sample.name
+    renamed.write_text(sample.read_text(encoding="utf-8").replace("proj_support", name), encoding="utf-8")
+    audited = run_audit(AuditOptions(inputs=(renamed,), as_of=AS_OF))
+    assert any(s.segment == name and s.phases for s in audited.plan.segments)
+    write_pdf(audited, tmp_path / "report.pdf")
+    pages = _pages(tmp_path / "report.pdf")
+    contents = next(page for page in pages if "Contents" in page and "Executive summary" in page)
+    assert f"Phases: {name} to " in contents
+    assert f"Phases: {name} to " in " ".join(pages[3:])

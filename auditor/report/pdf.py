@@ -116,7 +116,7 @@ class _Contents(TableOfContents):  # type: ignore[misc]  # reportlab ships no ty
 
     def expect(self, story: Sequence[Flowable]) -> None:
         """Take the lines of the headings in `story`, page 0 each, as those of a pass before the first."""
-        self.addEntries((h.outline_level, h.outline_title, 0, h.outline_key) for h in _headings(story) if h.in_contents)
+        self.addEntries((h.outline_level, h.contents_text, 0, h.outline_key) for h in _headings(story) if h.in_contents)
 
     def same_lines(self) -> bool:
         """The lines of this pass are those the contents was laid out with, page numbers aside."""
@@ -201,7 +201,7 @@ class _AuditDoc(BaseDocTemplate):  # type: ignore[misc]  # reportlab ships no ty
             self.canv.bookmarkPage(flowable.outline_key)
             self.canv.addOutlineEntry(flowable.outline_title, flowable.outline_key, flowable.outline_level)
             if flowable.in_contents:
-                entry = (flowable.outline_level, flowable.outline_title, self.page, flowable.outline_key)
+                entry = (flowable.outline_level, flowable.contents_text, self.page, flowable.outline_key)
                 self.notify("TOCEntry", entry)
 
 

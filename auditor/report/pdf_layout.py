@@ -54,6 +54,7 @@ class Heading(Paragraph):  # type: ignore[misc]  # reportlab ships no types
     def __init__(self, text: str, style: ParagraphStyle, level: int, key: str, toc: bool = True) -> None:
         super().__init__(esc(text), style)
         self.outline_title = text
+        self.contents_text = esc(text)  # the contents draws its lines as Paragraph markup: data text escaped there too
         self.outline_level = level
         self.outline_key = key
         self.in_contents = toc
