@@ -64,14 +64,9 @@ def _expected(lines: list[dict[str, Any]]) -> tuple[dict[str, tuple[int, ...]], 
     return {m: tuple(t) for m, t in tokens.items()}, dict(cost)
 
 
-def _lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def test_tokens_and_list_cost_equal_genai_prices_line_by_line() -> None:
-    result = _audit(SAMPLE)
-    tokens, cost = _expected(_lines(SAMPLE))
-    assert {
+def _tokens_of(result: Any) -> dict[str, tuple[int, ...]]:
+    """Each model's requests and tokens by class, as the audit counted them (in `_expected`'s order)."""
+    return {
         u.model_raw: (
             u.requests,
             u.input_tokens,
@@ -81,7 +76,17 @@ def test_tokens_and_list_cost_equal_genai_prices_line_by_line() -> None:
             u.reasoning_tokens,
         )
         for u in result.usage
-    } == tokens
+    }
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_tokens_and_list_cost_equal_genai_prices_line_by_line() -> None:
+    result = _audit(SAMPLE)
+    tokens, cost = _expected(_lines(SAMPLE))
+    assert _tokens_of(result) == tokens
     assert {u.model_raw: u.list_cost for u in result.usage} == {m: c.quantize(Decimal("1e-9")) for m, c in cost.items()}
     entry = result.inputs[0]
     assert (entry.rows_read, entry.rows_used, entry.rows_skipped, entry.rows_rejected) == (12, 9, 3, 0)
@@ -157,17 +162,7 @@ def test_the_benchmark_s_response_log_reads_as_the_json_module_reads_it(tmp_path
     packed.write_bytes(gzip.compress(log.read_bytes()))
     for path in (log, packed):
         result = _audit(path)
-        assert {
-            u.model_raw: (
-                u.requests,
-                u.input_tokens,
-                u.cache_read_tokens,
-                u.cache_write_tokens,
-                u.output_tokens,
-                u.reasoning_tokens,
-            )
-            for u in result.usage
-        } == tokens
+        assert _tokens_of(result) == tokens
         assert {u.model_raw: u.list_cost for u in result.usage} == {
             m: c.quantize(Decimal("1e-9")) for m, c in cost.items()
         }
