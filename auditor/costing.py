@@ -34,7 +34,7 @@ def sums_by_key(codes: Sequence[np.ndarray], values: np.ndarray) -> tuple[np.nda
     return order[starts], np.add.reduceat(values[order], starts, axis=0)
 
 
-def _factorized(column: pd.Series) -> tuple[np.ndarray, list[object]]:
+def column_codes(column: pd.Series) -> tuple[np.ndarray, list[object]]:
     """The column's codes (-1 where missing) and its distinct values in ascending order. Text is factorized in its
     own (Arrow) array: made into a Python string a row first, a usage table over 1,000 API keys took seconds more."""
     values = column.array if pd.api.types.is_string_dtype(column.dtype) else column.to_numpy()
@@ -50,10 +50,10 @@ def cost_by_group(
     priced = rate_ids != NO_RATE
     if not priced.any():
         return {}
-    factorized = [_factorized(frame[c]) for c in group_by]
+    factorized = [column_codes(frame[c]) for c in group_by]
     keep = np.ones(int(priced.sum()), dtype=bool)
-    for column_codes, _ in factorized:
-        keep &= column_codes[priced] >= 0  # a missing value: the group-by leaves the row out
+    for all_codes, _ in factorized:
+        keep &= all_codes[priced] >= 0  # a missing value: the group-by leaves the row out
     ids = rate_ids[priced][keep]
     codes = [c[priced][keep] for c, _ in factorized]
     values = frame[[*TOKEN_COLUMNS, "requests"]].to_numpy()[priced][keep]
