@@ -72,6 +72,7 @@ def run_audit(
         ingested = scanning(
             lambda con: ingest_all(con, files, pricebook, options.read_blocks, progress, given, zone),
             progress.more_memory if progress else None,
+            json_lines=any(importer.is_json_lines for _, importer in files),
         )
         dated = [_dated_note(s, day) for s, day in zip(sources, given, strict=True) if day is not None]
     by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]

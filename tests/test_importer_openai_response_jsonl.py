@@ -168,3 +168,28 @@ def test_the_benchmark_s_response_log_reads_as_the_json_module_reads_it(tmp_path
         }
         entry = result.inputs[0]
         assert (entry.format, entry.rows_read, entry.rows_used) == ("openai_response_jsonl", 600, 600)
+
+
+def test_broken_lines_anywhere_in_a_long_log_are_each_rejected_and_the_rest_counts(tmp_path: Path) -> None:
+    """Invalid lines among thousands (DuckDB reads 2,048 at a time): each is rejected with its number, in whichever
+    block it falls, and every valid line still counts, as the json module reads them."""
+    log = tmp_path / "generated.jsonl"
+    generate("openai-response", 10_000, log)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    broken = {  # line number (from 1) → what is written there instead
+        1: lines[0][:40],  # cut short
+        2048: lines[2047] + " x",  # a value after the object
+        2049: lines[2048].replace('"', "'"),  # single quotes
+        5000: lines[4999].replace('"model":"', '"model":"a\tb'),  # a raw tab inside a string
+        9999: "{" + lines[9998],  # unbalanced
+        10_000: lines[9999][:-1],  # the last line, cut short and without its newline
+    }
+    written = [broken.get(n, line) for n, line in enumerate(lines, start=1)]
+    path = tmp_path / "responses.jsonl"
+    path.write_text("\n".join(written), encoding="utf-8")  # no newline after the last line
+    tokens, _ = _expected([json.loads(line) for n, line in enumerate(lines, start=1) if n not in broken])
+    result = _audit(path)
+    entry = result.inputs[0]
+    assert (entry.rows_read, entry.rows_used, entry.rows_rejected) == (10_000, 10_000 - len(broken), len(broken))
+    assert [(r.line, r.reason) for r in entry.rejected] == [(n, "not valid JSON") for n in sorted(broken)]
+    assert _tokens_of(result) == tokens

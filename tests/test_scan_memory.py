@@ -12,6 +12,7 @@ from rich.console import Console
 
 from auditor import pipeline, scan
 from auditor.errors import ExitStatus
+from auditor.importers.engine import MAX_JSON_LINE_BYTES
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
 from auditor.progress import ScanProgress
@@ -68,6 +69,32 @@ def test_the_first_limit_grows_with_the_threads_and_the_threads_are_bounded() ->
         assert _limit_mib(con) == scan.default_memory_mib(3)
 
 
+def test_reading_json_lines_the_first_limit_holds_each_thread_s_buffer_of_two_of_the_longest_lines() -> None:
+    for threads in range(1, scan.MAX_THREADS + 1):
+        more = scan.default_memory_mib(threads, json_lines=True) - scan.default_memory_mib(threads)
+        assert more * scan.MIB == threads * 2 * MAX_JSON_LINE_BYTES
+    assert scan.default_memory_mib(2, json_lines=True) == 288
+
+
+def test_a_run_asks_for_the_json_lines_limit_only_when_it_reads_json_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[bool] = []
+    original = scan.scanning
+
+    def scanning(work, on_retry, **kw):  # type: ignore[no-untyped-def]
+        asked.append(kw["json_lines"])
+        return original(work, on_retry, **kw)
+
+    monkeypatch.setattr(pipeline, "scanning", scanning)
+    csv_log, json_log = tmp_path / "openrouter.csv", tmp_path / "responses.jsonl"
+    generate("openrouter", 100, csv_log)
+    generate("openai-response", 100, json_log)
+    for inputs in ((csv_log,), (json_log,), (csv_log, json_log)):
+        run_audit(AuditOptions(inputs=inputs, as_of=date(2026, 11, 28)))
+    assert asked == [False, True, True]
+
+
 def test_the_read_blocks_shrink_with_the_threads_and_fit_the_first_limit() -> None:
     mib = {threads: scan.default_block_bytes(threads) // scan.MIB for threads in range(1, scan.MAX_THREADS + 1)}
     assert mib == {1: 32, 2: 32, 3: 21, 4: 16}
@@ -98,7 +125,7 @@ def test_a_log_of_many_keys_gives_the_same_audit_when_the_first_limit_is_too_sma
     plenty = run_cli(str(log), "--json", str(tmp_path / "plenty.json"), *as_of)
     assert plenty.status == 0, plenty.err
 
-    monkeypatch.setattr(scan, "default_memory_mib", lambda threads: 4)
+    monkeypatch.setattr(scan, "default_memory_mib", lambda threads, json_lines=False: 4)
     monkeypatch.setattr(scan, "most_memory_mib", lambda: 4)
     short = run_cli(str(log), "--json", str(tmp_path / "short.json"), *as_of)
     assert short.status == ExitStatus.INPUT_ERROR, "the premise: this log does not fit in 4 MiB"
@@ -114,7 +141,7 @@ def test_a_log_of_many_keys_gives_the_same_audit_when_the_first_limit_is_too_sma
 def test_a_terminal_is_told_when_the_inputs_are_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = tmp_path / "openrouter.csv"
     generate("openrouter", 5_000, log, keys=200)
-    monkeypatch.setattr(scan, "default_memory_mib", lambda threads: 4)
+    monkeypatch.setattr(scan, "default_memory_mib", lambda threads, json_lines=False: 4)
     shown = io.StringIO()
     with ScanProgress(Console(file=shown, width=120)) as progress:
         result = run_audit(AuditOptions(inputs=(log,), as_of=date(2026, 11, 28)), progress=progress)
@@ -127,9 +154,9 @@ def test_small_files_read_again_with_more_memory_give_the_same_result(monkeypatc
     cursor's thread, a file read alone to name it) reads everything again, to the same result."""
     options = AuditOptions(inputs=(SAMPLES,), as_of=date(2026, 11, 28))
     plenty = render_json(run_audit(options))
-    monkeypatch.setattr(scan, "default_memory_mib", lambda threads: 4)
+    monkeypatch.setattr(scan, "default_memory_mib", lambda threads, json_lines=False: 4)
     retried: list[int] = []
     original = scan.scanning
-    monkeypatch.setattr(pipeline, "scanning", lambda work, on_retry=None: original(work, retried.append))
+    monkeypatch.setattr(pipeline, "scanning", lambda work, on_retry, **kw: original(work, retried.append, **kw))
     assert render_json(run_audit(options)) == plenty
     assert retried[:2] == [8, 16], "the premise: 4 MiB is too little for the samples"
