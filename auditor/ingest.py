@@ -56,7 +56,7 @@ from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
 from auditor.localtime import day_starts, local_days
 from auditor.overlaps import OverlapPlan, families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
-from auditor.scan import ReadBlocks, default_block_bytes, read_blocks, scan_threads, session_cursor
+from auditor.scan import SCANS, ReadBlocks, default_block_bytes, read_blocks, scan_threads, session_cursor
 from auditor.workload import LOCAL_DAY, MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
 
 # Rows the survey reads of a file no other file overlaps; a model first seen later is caught after the scan.
@@ -519,13 +519,13 @@ def _scan_batch(
     zone: ZoneInfo | None,
     pricebook: Pricebook,
 ) -> _Scanned:
-    """Second pass of a file streamed (not small): scan it into a table.
+    """Second pass of a file streamed (not small): scan it into a table of the `SCANS` database file.
 
     If the scan meets a model the survey did not (it may read only the head of a file) whose price moves
     with the time of day or request size, the file is scanned again with that model keyed too."""
     (i,) = members
     sniffed, importer = files[i]
-    table, rejects = f"scan_{number}", f"rejects_{number}"
+    table, rejects = f"{SCANS}.scan_{number}", f"rejects_{number}"
     known = surveys[i][["provider", "model_raw"]].drop_duplicates()
     shape = pricebook.price_shape(known, importer.ledger)
     starts = day_starts(zone) if zone is not None else ()
@@ -591,7 +591,7 @@ def _scan(
         source = _sources(sniffed, blocks, rejects)
         query = scan_sql(importer, source, shape, counted_elsewhere, duplicates, day_starts)
         try:
-            con.execute(f"CREATE TEMP TABLE {table} AS SELECT {index} AS {FILE_COLUMN}, * FROM ({query})")
+            con.execute(f"CREATE TABLE {table} AS SELECT {index} AS {FILE_COLUMN}, * FROM ({query})")
         except duckdb.Error as exc:
             raise _read_error(sniffed, exc) from exc
         return digest.result()

@@ -3,7 +3,11 @@
 DuckDB's memory is bounded (`memory_limit`) so that a run's peak stays flat whatever the size of its files. What
 a query needs beyond what DuckDB can spill to disk grows with its threads (each reads its own blocks of a file)
 and with the number of distinct keys (grouping sets are held in memory): `scanning` runs the work again, on a
-fresh connection with twice the limit, when DuckDB runs out, up to half the machine's memory."""
+fresh connection with twice the limit, when DuckDB runs out, up to half the machine's memory.
+
+A streamed file's scan table goes into a database file in the same private directory (`SCANS`), not into memory:
+DuckDB stores it compressed there and can evict it, where a temporary table stays whole in memory (over 100 API
+keys, a million requests give 483,000 rows: 155 MiB in memory, 9 MiB in the file)."""
 
 from __future__ import annotations
 
@@ -32,6 +36,8 @@ GZIP_BLOCK_BYTES = 8 * MIB
 """Bytes per block of a gzip file, whatever the threads: DuckDB holds a stream's blocks until they are used (it
 cannot read them again), and a 20M-line gzip log read in 32 MiB blocks needed twice the first limit."""
 _FALLBACK_MACHINE_MIB = 4096
+SCANS = "scans"
+"""The database (a file in the connection's private directory) that holds streamed files' scan tables."""
 
 T = TypeVar("T")
 
@@ -127,6 +133,7 @@ def scan_connection(memory_mib: int | None = None, threads: int | None = None) -
         con.execute(f"SET threads = {int(threads)}")
         con.execute(f"SET memory_limit = {literal(f'{memory_mib or default_memory_mib(threads)}MiB')}")
         con.execute(f"SET temp_directory = {literal(spill)}")
+        con.execute(f"ATTACH {literal(os.path.join(spill, SCANS + '.duckdb'))} AS {SCANS}")
         con.execute("SET preserve_insertion_order = false")
         _session(con)
         yield con

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from auditor import pipeline, scan
+from auditor import ingest, pipeline, scan
 from auditor.errors import ExitStatus
 from auditor.importers.engine import MAX_JSON_LINE_BYTES
 from auditor.options import AuditOptions
@@ -160,3 +160,35 @@ def test_small_files_read_again_with_more_memory_give_the_same_result(monkeypatc
     monkeypatch.setattr(pipeline, "scanning", lambda work, on_retry, **kw: original(work, retried.append, **kw))
     assert render_json(run_audit(options)) == plenty
     assert retried[:2] == [8, 16], "the premise: 4 MiB is too little for the samples"
+
+
+def test_a_streamed_file_s_scan_table_is_kept_in_the_scans_file_not_whole_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over many keys a scan table has a row per key, app, model and half hour: in DuckDB's memory it stays whole
+    (a temporary table cannot be evicted); in the scans database file it is compressed, and evictable. (DuckDB
+    writes a table of more than a row group, 122,880 rows, to the file as it goes; a smaller one waits in memory
+    for the next checkpoint.)"""
+    log = tmp_path / "openrouter.csv"
+    generate("openrouter", 100_000, log, keys=2_000)
+    seen: list[tuple[list[tuple[str, str, bool]], int, int]] = []
+    original = ingest._ingested
+
+    def ingested(con, files, scanned, *args):  # type: ignore[no-untyped-def]
+        tables = con.execute(
+            "SELECT database_name, table_name, temporary FROM duckdb_tables() WHERE table_name LIKE 'scan%'"
+        ).fetchall()
+        rows = sum(con.execute(f"SELECT count(*) FROM {s.table}").fetchone()[0] for s in scanned)
+        in_memory = con.execute(
+            "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'"
+        ).fetchone()[0]
+        seen.append((tables, rows, in_memory))
+        return original(con, files, scanned, *args)
+
+    monkeypatch.setattr(ingest, "_ingested", ingested)
+    result = run_audit(AuditOptions(inputs=(log,), as_of=date(2026, 11, 28)))
+    assert sum(f.rows_used for f in result.inputs) == 100_000
+    ((tables, rows, in_memory),) = seen
+    assert tables == [(scan.SCANS, "scan_0", False)]
+    assert rows > 122_880, "the premise: a scan table of more than a row group"
+    assert in_memory < 1 << 20, "no table held whole in memory"
