@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import duckdb
 from auditor.errors import AuditorError
 from auditor.importers.engine import JSON_LINES_BUFFER_BYTES, literal
 from auditor.importers.reader import MIB
+from auditor.scratch import private_dir
 
 MAX_THREADS = 4
 """DuckDB's threads at most: each holds its own read blocks and hash tables, so memory grows with them."""
@@ -127,7 +127,7 @@ def scanning(
 @contextmanager
 def scan_connection(memory_mib: int | None = None, threads: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     threads = threads or scan_threads()
-    spill = tempfile.mkdtemp(prefix="audit-spill-")
+    spill = str(private_dir("spill"))
     con = duckdb.connect(":memory:")
     try:
         con.execute(f"SET threads = {int(threads)}")

@@ -16,7 +16,6 @@ import csv
 import difflib
 import os
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from auditor.importers.reader import (
 )
 from auditor.importers.xlsx import WORKBOOK_HINT, copy_table_to_csv, is_xlsx
 from auditor.result import SkippedFile
+from auditor.scratch import private_dir
 
 ZIP_MAGIC = b"PK\x03\x04"
 # An archive inside an archive is opened; one inside that is skipped (nested archives are a bomb's shape).
@@ -199,7 +199,7 @@ def open_sources(
     _check_format(forced_format, importers)
     # Lines are checked against the field limit before any is read; the csv module may hold one whole.
     csv.field_size_limit(max(csv.field_size_limit(), limits.max_field_bytes))
-    scratch = Path(tempfile.mkdtemp(prefix="audit-members-"))
+    scratch = private_dir("members")
     collector = _Collector(importers, forced_format, scratch, [], [], set(), limits)
     try:
         for given in inputs:

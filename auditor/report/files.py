@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from auditor.scratch import running
+
 _PENDING: list[list[tuple[Path, Path]]] = []
 """Renames (temporary file, target) held back by the open `all_or_nothing()` blocks, innermost last."""
 
@@ -59,18 +61,8 @@ def _remove_orphans(path: Path) -> None:
     """Temporary files of `path` left by processes that no longer run (killed while writing)."""
     for orphan in path.parent.glob(f".{path.name}.*.partial"):
         pid = orphan.name.removeprefix(f".{path.name}.").split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not running(int(pid)):
             orphan.unlink(missing_ok=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def _umask() -> int:

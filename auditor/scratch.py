@@ -1,0 +1,55 @@
+"""A run's private temporary directories, and those that killed runs left behind.
+
+A run keeps copies of its inputs' data on disk while it works: the members of ZIP archives, the scan tables of
+large files and what DuckDB spills. Each directory is made by `tempfile.mkdtemp` (readable by its user only) and
+named after its process (`audit-<kind>-<pid>-<random>`), and the run removes it when it ends, also on Ctrl-C or
+an error. A killed process cannot: the next run that makes a directory of the same kind removes those of
+processes that no longer run. Only the user's own directories are touched, never through a symbolic link.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+
+def private_dir(kind: str) -> Path:
+    """A new private temporary directory for this run's `kind` of files (after removing killed runs' ones)."""
+    remove_orphans(kind)
+    return Path(tempfile.mkdtemp(prefix=f"audit-{kind}-{os.getpid()}-"))
+
+
+def remove_orphans(kind: str, root: Path | None = None) -> list[Path]:
+    """Remove the `kind` directories under `root` (the temporary directory) of processes that no longer run;
+    return them."""
+    removed = []
+    for path in (root or Path(tempfile.gettempdir())).glob(f"audit-{kind}-*-*"):
+        pid = path.name.removeprefix(f"audit-{kind}-").split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or running(int(pid)) or not _own_directory(path):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def running(pid: int) -> bool:
+    """Whether a process of this id runs (another user's counts as running: it cannot be asked)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _own_directory(path: Path) -> bool:
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    owner = getattr(os, "getuid", lambda: info.st_uid)()  # no user ids on Windows: its temp dir is the user's own
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == owner
