@@ -4,7 +4,9 @@ A run keeps copies of its inputs' data on disk while it works: the members of ZI
 large files and what DuckDB spills. Each directory is made by `tempfile.mkdtemp` (readable by its user only) and
 named after its process (`audit-<kind>-<pid>-<random>`), and the run removes it when it ends, also on Ctrl-C or
 an error. A killed process cannot: the next run that makes a directory of the same kind removes those of
-processes that no longer run. Only the user's own directories are touched, never through a symbolic link.
+processes that no longer run, once nothing in them has changed for an hour (a process of another PID namespace
+sharing the directory, a container's, looks gone from here). Only the user's own directories are touched, never
+through a symbolic link.
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
+
+ORPHAN_IDLE_SECONDS = 3600
+"""How long a directory of a process gone stays untouched before the next run removes it."""
 
 
 def private_dir(kind: str) -> Path:
@@ -29,6 +35,8 @@ def remove_orphans(kind: str, root: Path | None = None) -> list[Path]:
     for path in (root or Path(tempfile.gettempdir())).glob(f"audit-{kind}-*-*"):
         pid = path.name.removeprefix(f"audit-{kind}-").split("-", 1)[0]
         if not pid.isdigit() or int(pid) == os.getpid() or running(int(pid)) or not _own_directory(path):
+            continue
+        if _idle_seconds(path) < ORPHAN_IDLE_SECONDS:
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
@@ -53,3 +61,13 @@ def _own_directory(path: Path) -> bool:
         return False
     owner = getattr(os, "getuid", lambda: info.st_uid)()  # no user ids on Windows: its temp dir is the user's own
     return stat.S_ISDIR(info.st_mode) and info.st_uid == owner
+
+
+def _idle_seconds(path: Path) -> float:
+    """Seconds since the directory or anything directly in it last changed."""
+    try:
+        with os.scandir(path) as entries:
+            changed = [path.lstat().st_mtime, *(e.stat(follow_symlinks=False).st_mtime for e in entries)]
+    except OSError:
+        return 0.0
+    return time.time() - max(changed)

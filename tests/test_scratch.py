@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
-from auditor.scratch import private_dir, remove_orphans
+from auditor.scratch import ORPHAN_IDLE_SECONDS, private_dir, remove_orphans
 from tests.conftest import SAMPLES
 
 OPENROUTER = SAMPLES / "openrouter_logs_csv"
@@ -28,10 +29,14 @@ def _gone_pid() -> int:
     return child.pid
 
 
-def _left(root: Path, name: str) -> Path:
+def _left(root: Path, name: str, idle_seconds: float = 2 * ORPHAN_IDLE_SECONDS) -> Path:
+    """A directory as a run leaves it, last changed `idle_seconds` ago."""
     path = root / name
     path.mkdir()
     (path / "scans.duckdb").write_bytes(b"aggregated billing data")
+    then = time.time() - idle_seconds
+    for changed in (path / "scans.duckdb", path):
+        os.utime(changed, (then, then))
     return path
 
 
@@ -42,12 +47,21 @@ def test_only_directories_of_processes_gone_are_removed(tmp_path: Path) -> None:
     live = _left(tmp_path, f"audit-spill-{os.getppid()}-abc")
     mine = _left(tmp_path, f"audit-spill-{os.getpid()}-abc")
     unnamed = _left(tmp_path, "audit-spill-abc")  # no process id in the name
+    recent = _left(tmp_path, f"audit-spill-{gone}-recent", idle_seconds=60)  # maybe a run another namespace sees
     target = _left(tmp_path, "kept")
     (tmp_path / f"audit-spill-{gone}-link").symlink_to(target, target_is_directory=True)
     (tmp_path / f"audit-spill-{gone}-file").write_text("not a directory")
     assert remove_orphans("spill", tmp_path) == [orphan]
     assert not orphan.exists()
-    for kept in (other_kind, live, mine, unnamed, target / "scans.duckdb", tmp_path / f"audit-spill-{gone}-file"):
+    for kept in (
+        other_kind,
+        live,
+        mine,
+        unnamed,
+        recent,
+        target / "scans.duckdb",
+        tmp_path / f"audit-spill-{gone}-file",
+    ):
         assert kept.exists(), kept
     assert (tmp_path / f"audit-spill-{gone}-link").is_symlink()
 
