@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from auditor import __version__
@@ -35,6 +36,7 @@ from auditor.risk import assess_scenarios, risk_notes, route_filter
 from auditor.scan import scanning
 from auditor.scenarios import Repricing, assumption_outs, build_scenarios
 from auditor.sources import Source, open_sources
+from auditor.stream_checks import checks_decide
 from auditor.summary import SOURCE_FILE, model_lines, summarise_usage
 from auditor.workload import MODEL_REF, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
@@ -63,17 +65,23 @@ def run_audit(
     pricebook = Pricebook()
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
-    sources_of_run = open_sources(options.inputs, options.format, own, options.limits)
+    sources_of_run = open_sources(options.inputs, options.format, own, options.limits, check_aside=True)
     with sources_of_run as (found, skipped):
         # In name order, whatever order they were given in: the result (and who owns an overlap) stays the same.
         sources, skipped_files = sorted(found, key=lambda s: s.sniffed.name), sorted(skipped, key=lambda f: f.path)
         given = _given_days(options.batch_dates, sources)
         files = [(s.sniffed, s.importer) for s in sources]
-        ingested = scanning(
-            lambda con: ingest_all(con, files, pricebook, options.read_blocks, progress, given, zone),
-            progress.more_memory if progress else None,
-            json_lines=any(importer.is_json_lines for _, importer in files),
-        )
+        with checks_decide([s.check for s in sources if s.check is not None]) as read_on:
+
+            def ingest(con: duckdb.DuckDBPyConnection) -> list[IngestedFile]:
+                read_on(con)
+                return ingest_all(con, files, pricebook, options.read_blocks, progress, given, zone)
+
+            ingested = scanning(
+                ingest,
+                progress.more_memory if progress else None,
+                json_lines=any(importer.is_json_lines for _, importer in files),
+            )
         dated = [_dated_note(s, day) for s, day in zip(sources, given, strict=True) if day is not None]
     by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]
     usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)

@@ -32,6 +32,7 @@ from auditor.importers.reader import (
     Sniffed,
     check_stream,
     detect,
+    gzip_ratio,
     inflation_limit,
     raise_limit,
     sniff,
@@ -39,6 +40,7 @@ from auditor.importers.reader import (
 from auditor.importers.xlsx import WORKBOOK_HINT, copy_table_to_csv, is_xlsx
 from auditor.result import SkippedFile
 from auditor.scratch import private_dir
+from auditor.stream_checks import CHECKED_ASIDE_BYTES, StreamCheck
 
 ZIP_MAGIC = b"PK\x03\x04"
 # An archive inside an archive is opened; one inside that is skipped (nested archives are a bomb's shape).
@@ -49,6 +51,9 @@ MAX_ARCHIVE_DEPTH = 2
 class Source:
     sniffed: Sniffed
     importer: Importer
+    check: StreamCheck | None = None
+    """The file's input-limit check, still running while the run reads the file (a large gzip file, when the
+    caller asked for it: `open_sources(check_aside=True)`); None: checked already."""
 
 
 @dataclass
@@ -63,6 +68,7 @@ class _Collector:
     inflated: int = 0
     """Bytes the run's archive members have inflated to so far (limited in all, not per archive)."""
     depth: int = 0
+    check_aside: bool = False
 
     def add(self, path: Path, label: str = "", named: bool = False) -> None:
         """Add a file. One named on the command line must be readable; one found in a directory or an
@@ -104,7 +110,12 @@ class _Collector:
         source = _detected(sniffed, self.importers, self.forced_format)
         # A file of a known format: a gzip one must inflate within the limits, a delimited one's lines fit.
         checked = source.sniffed
-        inflated = check_stream(checked, self.limits, line_limit=sniffed.kind == "csv" and not sniffed.is_parquet)
+        line_limit = sniffed.kind == "csv" and not sniffed.is_parquet
+        if self.check_aside and checked.gzip and checked.path.stat().st_size >= CHECKED_ASIDE_BYTES:
+            per_row = checked.bytes_per_row / gzip_ratio(checked.path)  # the bar's estimate, from the first MiB
+            check = StreamCheck(checked, self.limits, line_limit)
+            return replace(source, sniffed=replace(checked, bytes_per_row=per_row), check=check)
+        inflated = check_stream(checked, self.limits, line_limit)
         if checked.gzip and inflated:  # a progress bar counts the bytes read from disk: compressed ones
             per_row = checked.bytes_per_row * checked.path.stat().st_size / inflated
             source = replace(source, sniffed=replace(checked, bytes_per_row=per_row))
@@ -191,16 +202,19 @@ def open_sources(
     forced_format: str | None,
     own_formats: tuple[Importer, ...] = (),
     limits: InputLimits = DEFAULT_LIMITS,
+    check_aside: bool = False,
 ) -> Iterator[tuple[list[Source], list[SkippedFile]]]:
     """The sources of a run, valid inside the `with` block (archive members live in a temporary dir).
 
-    `own_formats` (from `--map`) are tried before the built-in importers."""
+    `own_formats` (from `--map`) are tried before the built-in importers. With `check_aside`, large gzip files
+    are checked while the run reads them (`Source.check`: the caller waits for it, `stream_checks.checks_decide`);
+    checks not waited for are stopped when the block ends."""
     importers = (*own_formats, *IMPORTERS)
     _check_format(forced_format, importers)
     # Lines are checked against the field limit before any is read; the csv module may hold one whole.
     csv.field_size_limit(max(csv.field_size_limit(), limits.max_field_bytes))
     scratch = private_dir("members")
-    collector = _Collector(importers, forced_format, scratch, [], [], set(), limits)
+    collector = _Collector(importers, forced_format, scratch, [], [], set(), limits, check_aside=check_aside)
     try:
         for given in inputs:
             if not (given.is_dir() or given.is_file()):
@@ -211,6 +225,9 @@ def open_sources(
                     collector.add(path, named=given.is_file())
         yield collector.sources, collector.skipped
     finally:
+        for source in collector.sources:
+            if source.check is not None:
+                source.check.cancel()
         shutil.rmtree(scratch, ignore_errors=True)
 
 

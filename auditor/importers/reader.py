@@ -8,6 +8,7 @@ import csv
 import gzip
 import io
 import json
+import threading
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,7 +53,13 @@ def raise_limit(shown: str, problem: str, flag: str) -> NoReturn:
     raise InputLimitError(shown, problem, flag)
 
 
-def check_stream(sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> int | None:
+class CheckCancelled(Exception):
+    """`check_stream` stopped by its caller (the run ended first)."""
+
+
+def check_stream(
+    sniffed: Sniffed, limits: InputLimits, line_limit: bool, cancelled: threading.Event | None = None
+) -> int | None:
     """One streaming pass over a file (decompressed) that refuses what the reader must not meet; returns the bytes it
     inflated to, or None when no pass was needed.
 
@@ -61,7 +68,8 @@ def check_stream(sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> int
     `line_limit`: a line longer than the field limit, named by its number. The scan engine's reader
     cannot hold a line longer than its buffer and may drop one silently: a row must be read or refused,
     never lost. Blocks are as long as the field limit (at most 4 MiB): a line longer than the limit
-    spans blocks, so two searches a block find it; its number is counted only then."""
+    spans blocks, so two searches a block find it; its number is counted only then. `cancelled`, once set, stops
+    the pass (`CheckCancelled`) at its next block."""
     if not (sniffed.gzip or line_limit):
         return None
     compressed = sniffed.path.stat().st_size
@@ -72,6 +80,8 @@ def check_stream(sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> int
     try:
         with sniffed.open_bytes() as handle:
             while block := handle.read(size):
+                if cancelled is not None and cancelled.is_set():
+                    raise CheckCancelled
                 inflated += len(block)
                 if inflated > most:
                     _refuse_inflation(sniffed.name, inflated, compressed, limits)
@@ -84,6 +94,19 @@ def check_stream(sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> int
     except (EOFError, OSError, zlib.error) as exc:
         raise _cut_short(sniffed.name, exc) from None
     return inflated
+
+
+def gzip_ratio(path: Path) -> float:
+    """How many times its size a gzip file inflates to, as its first MiB does (at least 1)."""
+    with path.open("rb") as handle:
+        head = handle.read(MIB)
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        inflated = len(inflater.decompress(head, 64 * MIB))
+    except zlib.error:
+        return 1.0
+    used = len(head) - len(inflater.unconsumed_tail) - len(inflater.unused_data)
+    return max(inflated / used, 1.0) if used > 0 else 1.0
 
 
 def _cut_short(shown: str, exc: Exception) -> InputFileError:

@@ -1,0 +1,105 @@
+"""A large gzip file checked for the input limits while the run reads it: the check still decides, and a refusal
+stops the read."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from auditor import sources
+from auditor.errors import ExitStatus, InputLimitError
+from auditor.importers.reader import InputLimits, sniff
+from auditor.ingest import SMALL_FILE_BYTES
+from auditor.options import AuditOptions
+from auditor.pipeline import run_audit
+from auditor.report.json_out import render_json
+from auditor.stream_checks import StreamCheck, checks_decide
+from bench.generate import generate
+
+AS_OF = ["--as-of", date(2026, 11, 28).isoformat()]
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A gzip'd request log large enough to be scanned on the run's connection (not read as a small file)."""
+    folder = tmp_path_factory.mktemp("packed")
+    plain = folder / "openrouter.csv"
+    generate("openrouter", 100_000, plain)
+    path = folder / "openrouter.csv.gz"
+    with plain.open("rb") as source, gzip.open(path, "wb", compresslevel=6) as target:
+        shutil.copyfileobj(source, target)
+    assert path.stat().st_size >= SMALL_FILE_BYTES, "the premise: a streamed file"
+    return path
+
+
+@pytest.fixture
+def aside(monkeypatch: pytest.MonkeyPatch) -> list[StreamCheck]:
+    """Every gzip file checked aside (the threshold lowered to 1 KiB); the checks made, for the premise."""
+    made: list[StreamCheck] = []
+
+    class Recorded(StreamCheck):
+        def __init__(self, *args) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setattr(sources, "CHECKED_ASIDE_BYTES", 1024)
+    monkeypatch.setattr(sources, "StreamCheck", Recorded)
+    return made
+
+
+def test_checked_aside_or_first_the_audit_is_the_same(packed: Path, aside: list[StreamCheck]) -> None:
+    options = AuditOptions(inputs=(packed,), as_of=date(2026, 11, 28))
+    checked_aside = render_json(run_audit(options))
+    assert len(aside) == 1, "the premise: checked while read"
+    with pytest.MonkeyPatch.context() as first:
+        first.setattr(sources, "CHECKED_ASIDE_BYTES", 1 << 62)
+        assert render_json(run_audit(options)) == checked_aside
+    assert len(aside) == 1
+
+
+def test_a_file_cut_short_is_refused_as_when_checked_first(
+    packed: Path,
+    tmp_path: Path,
+    run_cli,  # type: ignore[no-untyped-def]
+    aside: list[StreamCheck],
+) -> None:
+    cut = tmp_path / "openrouter.csv.gz"
+    cut.write_bytes(packed.read_bytes()[: packed.stat().st_size * 2 // 3])
+    refused = run_cli(str(cut), "--json", str(tmp_path / "out.json"), *AS_OF)
+    assert len(aside) == 1, "the premise: checked while read"
+    assert refused.status == ExitStatus.INPUT_ERROR
+    assert "is cut short or damaged" in refused.err and "cannot be read" not in refused.err
+    assert "Traceback" not in refused.err and not (tmp_path / "out.json").exists()
+
+
+def test_a_file_past_the_ratio_limit_is_refused_while_read(
+    packed: Path,
+    tmp_path: Path,
+    run_cli,  # type: ignore[no-untyped-def]
+    aside: list[StreamCheck],
+) -> None:
+    refused = run_cli(str(packed), "--max-compression-ratio", "2", "--json", str(tmp_path / "out.json"), *AS_OF)
+    assert len(aside) == 1, "the premise: checked while read"
+    assert refused.status == ExitStatus.INPUT_ERROR
+    assert "--max-compression-ratio" in refused.err and "Traceback" not in refused.err
+
+
+def test_a_refusal_interrupts_the_query_reading_the_file(packed: Path) -> None:
+    """The check refuses the file (ratio limit 2) while a long query runs on the connection it was told of."""
+    check = StreamCheck(sniff(packed), InputLimits(max_compression_ratio=2), line_limit=True)
+    with duckdb.connect() as con, pytest.raises(InputLimitError) as refused, checks_decide([check]) as read_on:
+        read_on(con)
+        con.execute("SELECT count(*) FROM range(1000000000000)").fetchall()  # 80 s here, unless interrupted
+    assert refused.value.flag == "--max-compression-ratio"
+    assert isinstance(refused.value.__cause__, duckdb.InterruptException)
+
+
+def test_a_check_left_running_is_stopped_with_the_sources(packed: Path, aside: list[StreamCheck]) -> None:
+    with sources.open_sources((packed,), None, check_aside=True) as (found, _):
+        assert found[0].check is not None
+    assert not aside[0]._thread.is_alive()
