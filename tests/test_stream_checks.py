@@ -102,4 +102,7 @@ def test_a_refusal_interrupts_the_query_reading_the_file(packed: Path) -> None:
 def test_a_check_left_running_is_stopped_with_the_sources(packed: Path, aside: list[StreamCheck]) -> None:
     with sources.open_sources((packed,), None, check_aside=True) as (found, _):
         assert found[0].check is not None
+        # The progress bar counts compressed bytes: its rows are estimated from how the first MiB inflates.
+        estimated = packed.stat().st_size / found[0].sniffed.bytes_per_row
+        assert 0.8 * 100_000 <= estimated <= 1.2 * 100_000
     assert not aside[0]._thread.is_alive()
