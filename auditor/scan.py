@@ -23,7 +23,7 @@ import duckdb
 from auditor.errors import AuditorError
 from auditor.importers.engine import JSON_LINES_BUFFER_BYTES, literal
 from auditor.importers.reader import MIB
-from auditor.scratch import private_dir
+from auditor.scratch import WorkingFilesError, names_private_dir, private_dir
 
 MAX_THREADS = 4
 """DuckDB's threads at most: each holds its own read blocks and hash tables, so memory grows with them."""
@@ -122,6 +122,11 @@ def scanning(
             limit = min(limit * 2, most)
             if on_retry is not None:
                 on_retry(limit)
+        except duckdb.IOException as exc:
+            message = str(exc).strip().splitlines()[0]
+            if names_private_dir(message):  # its spill files or scan tables, outside the reading of a file
+                raise WorkingFilesError(message) from None
+            raise
 
 
 @contextmanager

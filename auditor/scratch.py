@@ -12,20 +12,42 @@ through a symbolic link.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import tempfile
 import time
 from pathlib import Path
 
+from auditor.errors import AuditorError
+
 ORPHAN_IDLE_SECONDS = 3600
 """How long a directory of a process gone stays untouched before the next run removes it."""
+
+
+class WorkingFilesError(AuditorError):
+    """The run cannot write its working files: the temporary directory is full, missing or not writable."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(
+            f"cannot write the run's working files in {tempfile.gettempdir()} ({cause})",
+            "free space there, or set TMPDIR to a directory on a disk with room that you can write to",
+        )
 
 
 def private_dir(kind: str) -> Path:
     """A new private temporary directory for this run's `kind` of files (after removing killed runs' ones)."""
     remove_orphans(kind)
-    return Path(tempfile.mkdtemp(prefix=f"audit-{kind}-{os.getpid()}-"))
+    try:
+        return Path(tempfile.mkdtemp(prefix=f"audit-{kind}-{os.getpid()}-"))
+    except OSError as exc:
+        raise WorkingFilesError(str(exc)) from None
+
+
+def names_private_dir(message: str) -> bool:
+    """Whether an error message names a file in one of this process's private directories (DuckDB's own error when
+    it cannot write its spill files or scan tables: never the input's fault)."""
+    return re.search(rf"audit-[a-z]+-{os.getpid()}-", message) is not None
 
 
 def remove_orphans(kind: str, root: Path | None = None) -> list[Path]:

@@ -12,11 +12,16 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from auditor import scan
+from auditor.errors import ExitStatus, InputFileError
+from auditor.importers.reader import sniff
+from auditor.ingest import _read_error
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
-from auditor.scratch import ORPHAN_IDLE_SECONDS, private_dir, remove_orphans
+from auditor.scratch import ORPHAN_IDLE_SECONDS, WorkingFilesError, private_dir, remove_orphans
 from tests.conftest import SAMPLES
 
 OPENROUTER = SAMPLES / "openrouter_logs_csv"
@@ -91,3 +96,35 @@ def test_a_run_removes_its_own_directories_and_those_a_killed_run_left(
     assert result.inputs and all(f.rows_used for f in result.inputs)
     assert not any(path.exists() for path in left)
     assert list(scratch.iterdir()) == [], "the run's own directories are removed at its end"
+
+
+def test_working_files_that_cannot_be_written_are_reported_as_such_not_as_the_input_s_fault(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    run_cli,  # type: ignore[no-untyped-def]
+) -> None:
+    """DuckDB cannot create its scan tables' file (a directory is in the way, as a full disk would stop it)."""
+    original = scan.private_dir
+
+    def blocked(kind: str) -> Path:
+        made = original(kind)
+        (made / f"{scan.SCANS}.duckdb").mkdir()
+        return made
+
+    monkeypatch.setattr(scan, "private_dir", blocked)
+    failed = run_cli(str(OPENROUTER), "--json", str(tmp_path / "out.json"), "--as-of", "2026-11-28")
+    assert failed.status == ExitStatus.INPUT_ERROR
+    (error, hint) = failed.err.strip().splitlines()
+    assert error.startswith("error: cannot write the run's working files in ") and "scans.duckdb" in error
+    assert hint == "hint: free space there, or set TMPDIR to a directory on a disk with room that you can write to"
+
+
+def test_a_read_that_fails_on_the_run_s_own_files_is_not_the_input_s_fault(tmp_path: Path) -> None:
+    sniffed = sniff(next(OPENROUTER.iterdir()))
+    full = f'IO Error: Could not write file "{tmp_path}/audit-spill-{os.getpid()}-ab/scans.duckdb": No space left'
+    with pytest.raises(WorkingFilesError) as caught:
+        _read_error(sniffed, duckdb.IOException(full))
+    assert "No space left" in caught.value.message
+    elsewhere = full.replace(f"-{os.getpid()}-", f"-{_gone_pid()}-")  # another process's file: not ours
+    assert isinstance(_read_error(sniffed, duckdb.IOException(elsewhere)), InputFileError)
+    assert isinstance(_read_error(sniffed, duckdb.IOException("IO Error: cannot open file")), InputFileError)
