@@ -36,6 +36,8 @@ GZIP_BLOCK_BYTES = 8 * MIB
 """Bytes per block of a gzip file, whatever the threads: DuckDB holds a stream's blocks until they are used (it
 cannot read them again), and a 20M-line gzip log read in 32 MiB blocks needed twice the first limit."""
 _FALLBACK_MACHINE_MIB = 4096
+CTRL_C_MESSAGE = "Query interrupted"
+"""What DuckDB raises (a RuntimeError, where `interrupt()` gives an `InterruptException`) when Ctrl-C ends a query."""
 SCANS = "scans"
 """The database (a file in the connection's private directory) that holds streamed files' scan tables."""
 
@@ -108,7 +110,7 @@ def scanning(
 ) -> T:
     """`work` on a scan connection (that reads `json_lines` or not); when DuckDB runs out of memory, again on a new
     one with twice the limit (`on_retry` is told the new limit), up to `most_mib` (half the machine's memory): past
-    it, a one-line error."""
+    it, a one-line error. Ctrl-C during a query is a `KeyboardInterrupt`, as anywhere else."""
     threads = scan_threads()
     limit = memory_mib or default_memory_mib(threads, json_lines)
     most = most_mib or most_memory_mib()
@@ -126,6 +128,10 @@ def scanning(
             message = str(exc).strip().splitlines()[0]
             if names_private_dir(message):  # its spill files or scan tables, outside the reading of a file
                 raise WorkingFilesError(message) from None
+            raise
+        except RuntimeError as exc:
+            if str(exc) == CTRL_C_MESSAGE:  # DuckDB caught the user's Ctrl-C itself, and ended its query
+                raise KeyboardInterrupt from None
             raise
 
 

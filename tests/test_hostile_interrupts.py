@@ -13,13 +13,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import pytest
 from pypdf import PdfReader
 
+from auditor.scan import scanning
 from tests.conftest import AS_OF, ROOT, SAMPLES
 
 FIRST = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
@@ -131,3 +134,18 @@ def test_orphans_of_a_live_process_are_left_alone(tmp_path: Path) -> None:
     write_atomically(tmp_path / "report.json", lambda tmp: tmp.write_text("{}"))
     assert mine.exists() and not gone.exists()
     assert (tmp_path / "report.json").read_text() == "{}"
+
+
+def test_ctrl_c_during_a_duckdb_query_is_a_keyboard_interrupt() -> None:
+    """DuckDB catches SIGINT itself while a query runs, and ends the query with a RuntimeError: the run must see the
+    user's Ctrl-C (the command then says it aborted, exit 2), not an internal error."""
+
+    def long_query(con: duckdb.DuckDBPyConnection) -> object:
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        # About 90 s here unless interrupted; hashing every number leaves DuckDB no shortcut.
+        return con.execute("SELECT sum(hash(i) % 7) FROM range(20000000000) t(i)").fetchall()
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        scanning(long_query)
+    assert time.monotonic() - started < 30, "the query was interrupted, not run to its end"
