@@ -41,16 +41,33 @@ def process_bytes_read() -> int | None:
     return None
 
 
+_READ_ASIDE = [0]
+_READ_ASIDE_LOCK = threading.Lock()
+
+
+def count_read_aside(count: int) -> None:
+    """Count bytes that a reader beside the scans read (a large gzip file's check, in its own thread): every bar
+    leaves them out."""
+    with _READ_ASIDE_LOCK:
+        _READ_ASIDE[0] += count
+
+
+def _read_aside() -> int:
+    with _READ_ASIDE_LOCK:
+        return _READ_ASIDE[0]
+
+
 def read_fraction(size: int, fallback: Callable[[], float], others: Callable[[], int]) -> Callable[[], float]:
-    """The fraction of `size` bytes the process reads from now on, less the bytes `others` read meanwhile;
-    `fallback` where the system does not count reads."""
-    start = process_bytes_read()
+    """The fraction of `size` bytes the process reads from now on, less the bytes `others` read meanwhile and those
+    counted aside (`count_read_aside`); `fallback` where the system does not count reads."""
+    start, start_aside = process_bytes_read(), _read_aside()
     if start is None or size <= 0:
         return fallback
 
     def fraction() -> float:
         now = process_bytes_read()
-        return fallback() if now is None else max(now - start - others(), 0) / size
+        aside = _read_aside() - start_aside
+        return fallback() if now is None else max(now - start - others() - aside, 0) / size
 
     return fraction
 

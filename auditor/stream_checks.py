@@ -21,6 +21,7 @@ import duckdb
 
 from auditor.errors import InputFileError
 from auditor.importers.reader import MIB, CheckCancelled, InputLimits, Sniffed, check_stream
+from auditor.progress import count_read_aside
 
 CHECKED_ASIDE_BYTES = 16 * MIB
 """Gzip files of at least this many (compressed) bytes are checked while the run reads them."""
@@ -43,7 +44,7 @@ class StreamCheck:
 
     def _run(self, sniffed: Sniffed, limits: InputLimits, line_limit: bool) -> None:
         try:
-            check_stream(sniffed, limits, line_limit, self._cancelled)
+            check_stream(sniffed, limits, line_limit, self._cancelled, count_read_aside)
         except CheckCancelled:
             return
         except BaseException as exc:  # handed to the thread that waits, which raises it

@@ -15,9 +15,10 @@ from rich.console import Console
 from rich.progress import TaskID
 
 from auditor import progress as progress_module
+from auditor.importers.reader import DEFAULT_LIMITS, check_stream, sniff
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
-from auditor.progress import ScanProgress, process_bytes_read, read_fraction
+from auditor.progress import ScanProgress, count_read_aside, process_bytes_read, read_fraction
 from auditor.sources import open_sources
 from bench.generate import generate
 
@@ -52,6 +53,23 @@ def test_the_fraction_counts_the_bytes_read_less_the_other_readers(tmp_path: Pat
     with data.open("rb", buffering=0) as handle:
         others[0] = len(handle.read())  # another reader of the process, as the digest is
     assert 0.4 <= fraction() < 0.45
+
+
+@counted
+def test_the_fraction_leaves_out_the_bytes_counted_aside(tmp_path: Path) -> None:
+    """A large gzip file's check reads it in a thread while DuckDB does (`stream_checks`): its bytes are not the
+    scan's. The check tells how many compressed bytes it read, all of the file by its end."""
+    log = tmp_path / "openrouter.csv"
+    generate("openrouter", ROWS, log)
+    packed = tmp_path / "openrouter.csv.gz"
+    packed.write_bytes(gzip.compress(log.read_bytes()))
+    fraction = read_fraction(packed.stat().st_size, lambda: -1.0, lambda: 0)
+    told: list[int] = []
+    check_stream(sniff(packed), DEFAULT_LIMITS, True, on_read=told.append)
+    assert sum(told) == packed.stat().st_size
+    assert fraction() > 0.9, "the premise: the process read the file"
+    count_read_aside(sum(told))
+    assert fraction() < 0.1
 
 
 def test_where_reads_are_not_counted_the_engine_figure_is_shown(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ import io
 import json
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, NoReturn, TextIO, cast
@@ -58,7 +58,11 @@ class CheckCancelled(Exception):
 
 
 def check_stream(
-    sniffed: Sniffed, limits: InputLimits, line_limit: bool, cancelled: threading.Event | None = None
+    sniffed: Sniffed,
+    limits: InputLimits,
+    line_limit: bool,
+    cancelled: threading.Event | None = None,
+    on_read: Callable[[int], None] | None = None,
 ) -> int | None:
     """One streaming pass over a file (decompressed) that refuses what the reader must not meet; returns the bytes it
     inflated to, or None when no pass was needed.
@@ -69,7 +73,8 @@ def check_stream(
     cannot hold a line longer than its buffer and may drop one silently: a row must be read or refused,
     never lost. Blocks are as long as the field limit (at most 4 MiB): a line longer than the limit
     spans blocks, so two searches a block find it; its number is counted only then. `cancelled`, once set, stops
-    the pass (`CheckCancelled`) at its next block."""
+    the pass (`CheckCancelled`) at its next block; `on_read` is told the bytes read from the file (compressed ones
+    for gzip) after each block."""
     if not (sniffed.gzip or line_limit):
         return None
     compressed = sniffed.path.stat().st_size
@@ -79,9 +84,12 @@ def check_stream(
     inflated, run = 0, 0
     try:
         with sniffed.open_bytes() as handle:
+            raw, read = getattr(handle, "fileobj", handle), 0  # a gzip file's compressed stream, or the file
             while block := handle.read(size):
                 if cancelled is not None and cancelled.is_set():
                     raise CheckCancelled
+                if on_read is not None:
+                    read = _tell_read(on_read, raw, read)
                 inflated += len(block)
                 if inflated > most:
                     _refuse_inflation(sniffed.name, inflated, compressed, limits)
@@ -91,9 +99,18 @@ def check_stream(
                 if (run + len(block) if first < 0 else run + first) > field:
                     _refuse_line(sniffed, inflated - len(block) - run, field)
                 run = run + len(block) if first < 0 else len(block) - 1 - block.rfind(b"\n")
+            if on_read is not None:
+                _tell_read(on_read, raw, read)
     except (EOFError, OSError, zlib.error) as exc:
         raise _cut_short(sniffed.name, exc) from None
     return inflated
+
+
+def _tell_read(on_read: Callable[[int], None], raw: IO[bytes], told: int) -> int:
+    """Tell `on_read` the bytes read from `raw` since `told` of them were; return how many now are."""
+    now = raw.tell()
+    on_read(now - told)
+    return now
 
 
 def gzip_ratio(path: Path) -> float:
