@@ -12,9 +12,12 @@ keys, a million requests give 483,000 rows: 155 MiB in memory, 9 MiB in the file
 from __future__ import annotations
 
 import os
+import select
 import shutil
+import signal
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -39,6 +42,7 @@ _FALLBACK_MACHINE_MIB = 4096
 CTRL_C_MESSAGE = "Query interrupted"
 """What DuckDB raises (a RuntimeError, where `interrupt()` gives an `InterruptException`) when Ctrl-C ends a query."""
 SCANS = "scans"
+_WATCH_SECONDS = 0.2
 """The database (a file in the connection's private directory) that holds streamed files' scan tables."""
 
 T = TypeVar("T")
@@ -114,10 +118,15 @@ def scanning(
     threads = scan_threads()
     limit = memory_mib or default_memory_mib(threads, json_lines)
     most = most_mib or most_memory_mib()
+    ctrl_c = threading.Event()
     while True:
         try:
-            with scan_connection(limit, threads) as con:
+            with scan_connection(limit, threads) as con, _ctrl_c_interrupts(con, ctrl_c):
                 return work(con)
+        except duckdb.InterruptException:
+            if ctrl_c.is_set():  # our watcher ended the query for the user's Ctrl-C
+                raise KeyboardInterrupt from None
+            raise
         except duckdb.OutOfMemoryException:
             if limit >= most:
                 raise OutOfMemoryError(limit) from None
@@ -133,6 +142,41 @@ def scanning(
             if str(exc) == CTRL_C_MESSAGE:  # DuckDB caught the user's Ctrl-C itself, and ended its query
                 raise KeyboardInterrupt from None
             raise
+
+
+@contextmanager
+def _ctrl_c_interrupts(con: duckdb.DuckDBPyConnection, seen: threading.Event) -> Iterator[None]:
+    """While the block runs: Ctrl-C interrupts `con`'s query at once (and sets `seen`).
+
+    DuckDB's client looks for signals only between the tasks the calling thread runs, and that thread can take one
+    long task. Python's own handler writes each signal's number to a wakeup pipe as it arrives, in whatever thread
+    gets it: a thread reading that pipe interrupts the query. POSIX only, from the main thread (elsewhere the
+    client's own check stands)."""
+    if os.name != "posix" or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if select.select([read_end], [], [], _WATCH_SECONDS)[0] and signal.SIGINT in os.read(read_end, 64):
+                seen.set()
+                with suppress(duckdb.Error):
+                    con.interrupt()
+
+    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    watcher = threading.Thread(target=watch, name="ctrl-c", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        done.set()
+        watcher.join()
+        os.close(read_end)
+        os.close(write_end)
 
 
 @contextmanager

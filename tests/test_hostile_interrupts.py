@@ -22,7 +22,7 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from auditor.scan import scanning
+from auditor.scan import _ctrl_c_interrupts, scanning
 from tests.conftest import AS_OF, ROOT, SAMPLES
 
 FIRST = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
@@ -137,13 +137,14 @@ def test_orphans_of_a_live_process_are_left_alone(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_during_a_duckdb_query_is_a_keyboard_interrupt() -> None:
-    """DuckDB catches SIGINT itself while a query runs, and ends the query with a RuntimeError: the run must see the
-    user's Ctrl-C (the command then says it aborted, exit 2), not an internal error."""
+    """Ctrl-C while a query runs (DuckDB ends it with a RuntimeError where it sees the signal itself): the run must
+    see the user's Ctrl-C at once (the command then says it aborted, exit 2), not an internal error."""
 
     def long_query(con: duckdb.DuckDBPyConnection) -> object:
-        # One thread: DuckDB's client looks for signals between the tasks the calling thread runs. With more, that
-        # thread may take one long task of this query and see the signal only at its end (1 run in 6 here).
-        con.execute("SET threads = 1")
+        # On two threads DuckDB's client alone saw the signal at the query's end in 1 run of 6 (it looks between the
+        # tasks the calling thread runs, and that thread can take one long task): `scan._ctrl_c_interrupts` does not
+        # wait for it.
+        con.execute("SET threads = 2")
         threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
         # About 90 s here unless interrupted; hashing every number leaves DuckDB no shortcut.
         return con.execute("SELECT sum(hash(i) % 7) FROM range(20000000000) t(i)").fetchall()
@@ -152,3 +153,28 @@ def test_ctrl_c_during_a_duckdb_query_is_a_keyboard_interrupt() -> None:
     with pytest.raises(KeyboardInterrupt):
         scanning(long_query)
     assert time.monotonic() - started < 30, "the query was interrupted, not run to its end"
+
+
+def test_the_ctrl_c_watcher_interrupts_a_query_duckdb_does_not_check_itself() -> None:
+    """A query run outside the main thread: DuckDB's client cannot see the signal there, only the watcher can."""
+    seen, failed = threading.Event(), []
+    previous = signal.signal(signal.SIGINT, lambda *_: None)  # this test's own Ctrl-C must not stop the session
+    try:
+        with duckdb.connect() as con, _ctrl_c_interrupts(con, seen):
+            con.execute("SET enable_progress_bar = false")
+
+            def run() -> None:
+                try:
+                    con.execute("SELECT sum(hash(i) % 7) FROM range(20000000000) t(i)").fetchall()  # about 90 s
+                except duckdb.Error as exc:
+                    failed.append(exc)
+
+            query = threading.Thread(target=run)
+            query.start()
+            time.sleep(0.5)
+            os.kill(os.getpid(), signal.SIGINT)
+            query.join(30)
+            assert not query.is_alive(), "the query was not interrupted"
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen.is_set() and isinstance(failed[0], duckdb.InterruptException)
