@@ -174,6 +174,7 @@ def _ctrl_c_interrupts(con: duckdb.DuckDBPyConnection, seen: threading.Event) ->
     finally:
         signal.set_wakeup_fd(previous)
         done.set()
+        os.write(write_end, b"\0")  # wakes the watcher now, not at its next timeout
         watcher.join()
         os.close(read_end)
         os.close(write_end)
