@@ -57,7 +57,7 @@ from auditor.localtime import day_starts, local_days
 from auditor.overlaps import OverlapPlan, families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress
 from auditor.scan import SCANS, ReadBlocks, default_block_bytes, read_blocks, scan_threads, session_cursor
-from auditor.scratch import WorkingFilesError, names_private_dir
+from auditor.scratch import working_files_error
 from auditor.workload import LOCAL_DAY, MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
 
 # Rows the survey reads of a file no other file overlaps; a model first seen later is caught after the scan.
@@ -116,9 +116,10 @@ def _read_error(sniffed: Sniffed, exc: duckdb.Error) -> InputFileError:
     is (`scan.scanning` runs the work again with more); nor is a full temporary directory (`WorkingFilesError`)."""
     if isinstance(exc, duckdb.OutOfMemoryException):
         raise exc
+    own = working_files_error(exc)  # DuckDB's own files, not the input
+    if own is not None:
+        raise own from exc
     message = str(exc).strip().splitlines()[0]
-    if isinstance(exc, duckdb.IOException) and names_private_dir(message):  # its working files, not the input
-        raise WorkingFilesError(message) from exc
     kind = "Parquet" if sniffed.is_parquet else "CSV"
     return InputFileError(
         sniffed.name, f"cannot be read as {kind} ({message})", "check that it is the vendor's export, complete"

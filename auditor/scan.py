@@ -12,7 +12,6 @@ keys, a million requests give 483,000 rows: 155 MiB in memory, 9 MiB in the file
 from __future__ import annotations
 
 import os
-import select
 import shutil
 import signal
 import threading
@@ -26,7 +25,7 @@ import duckdb
 from auditor.errors import AuditorError
 from auditor.importers.engine import JSON_LINES_BUFFER_BYTES, literal
 from auditor.importers.reader import MIB
-from auditor.scratch import WorkingFilesError, names_private_dir, private_dir
+from auditor.scratch import private_dir, working_files_error
 
 MAX_THREADS = 4
 """DuckDB's threads at most: each holds its own read blocks and hash tables, so memory grows with them."""
@@ -42,7 +41,6 @@ _FALLBACK_MACHINE_MIB = 4096
 CTRL_C_MESSAGE = "Query interrupted"
 """What DuckDB raises (a RuntimeError, where `interrupt()` gives an `InterruptException`) when Ctrl-C ends a query."""
 SCANS = "scans"
-_WATCH_SECONDS = 0.2
 """The database (a file in the connection's private directory) that holds streamed files' scan tables."""
 
 T = TypeVar("T")
@@ -134,9 +132,9 @@ def scanning(
             if on_retry is not None:
                 on_retry(limit)
         except duckdb.IOException as exc:
-            message = str(exc).strip().splitlines()[0]
-            if names_private_dir(message):  # its spill files or scan tables, outside the reading of a file
-                raise WorkingFilesError(message) from None
+            own = working_files_error(exc)  # its spill files or scan tables, outside the reading of a file
+            if own is not None:
+                raise own from None
             raise
         except RuntimeError as exc:
             if str(exc) == CTRL_C_MESSAGE:  # DuckDB caught the user's Ctrl-C itself, and ended its query
@@ -160,8 +158,8 @@ def _ctrl_c_interrupts(con: duckdb.DuckDBPyConnection, seen: threading.Event) ->
     done = threading.Event()
 
     def watch() -> None:
-        while not done.is_set():
-            if select.select([read_end], [], [], _WATCH_SECONDS)[0] and signal.SIGINT in os.read(read_end, 64):
+        while not done.is_set():  # each read waits for a signal, or for the byte the block's end writes
+            if signal.SIGINT in os.read(read_end, 64):
                 seen.set()
                 with suppress(duckdb.Error):
                     con.interrupt()
@@ -174,7 +172,8 @@ def _ctrl_c_interrupts(con: duckdb.DuckDBPyConnection, seen: threading.Event) ->
     finally:
         signal.set_wakeup_fd(previous)
         done.set()
-        os.write(write_end, b"\0")  # wakes the watcher now, not at its next timeout
+        with suppress(BlockingIOError):  # a full pipe wakes it anyway
+            os.write(write_end, b"\0")  # wakes the watcher, which then ends
         watcher.join()
         os.close(read_end)
         os.close(write_end)

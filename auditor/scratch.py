@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
+
 from auditor.errors import AuditorError
 
 ORPHAN_IDLE_SECONDS = 3600
@@ -44,10 +46,13 @@ def private_dir(kind: str) -> Path:
         raise WorkingFilesError(str(exc)) from None
 
 
-def names_private_dir(message: str) -> bool:
-    """Whether an error message names a file in one of this process's private directories (DuckDB's own error when
-    it cannot write its spill files or scan tables: never the input's fault)."""
-    return re.search(rf"audit-[a-z]+-{os.getpid()}-", message) is not None
+def working_files_error(exc: Exception) -> WorkingFilesError | None:
+    """The run's error for a DuckDB I/O error that names a file in one of this process's private directories (it
+    could not write its spill files or scan tables: never the input's fault); None for any other error."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, duckdb.IOException) and re.search(rf"audit-[a-z]+-{os.getpid()}-", message):
+        return WorkingFilesError(message)
+    return None
 
 
 def remove_orphans(kind: str, root: Path | None = None) -> list[Path]:
