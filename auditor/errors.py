@@ -49,6 +49,11 @@ class OptionError(AuditorError):
     """An option has a value the auditor cannot use (unknown model, bad date, ...)."""
 
 
+class DamagedFileError(InputFileError):
+    """A file of a known format is damaged (cut short, failing its CRC, inflating past what its archive declares):
+    the run is refused wherever the file was found, since its rows would be lost."""
+
+
 class InputLimitError(InputFileError):
     """A file passes a limit that protects the machine (inflated size, compression ratio, line length).
 

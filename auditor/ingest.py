@@ -8,7 +8,6 @@ rejected by the importer's rules is the file read a second time, to find their l
 from __future__ import annotations
 
 import csv
-import hashlib
 import queue
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -16,7 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date
-from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -51,7 +49,7 @@ from auditor.importers.engine import (
     survey_sql,
 )
 from auditor.importers.parquet import ParquetSource
-from auditor.importers.reader import Sniffed
+from auditor.importers.reader import Sniffed, sha256_of
 from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
 from auditor.localtime import day_starts, local_days
 from auditor.overlaps import OverlapPlan, families_in_several_files, plan_overlaps
@@ -91,17 +89,6 @@ class IngestedFile:
     account: FileAccount
     usage: pd.DataFrame
     shape: pd.DataFrame
-
-
-def sha256_of(path: Path, read: list[int] | None = None) -> str:
-    """The file's sha256; `read[0]`, if given, counts the bytes read so far (a progress bar leaves them out)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            if read is not None:
-                read[0] += len(block)
-    return digest.hexdigest()
 
 
 def _sources(sniffed: Sniffed, blocks: ReadBlocks, rejects: str | None) -> ScanSource:
@@ -372,7 +359,7 @@ def _read_lines(
     else:
         query = lines_sql(importer, _batch_source(files, members, blocks, rejects), by_file=True)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        digests = pool.submit(lambda: {i: sha256_of(files[i][0].path) for i in members})
+        digests = pool.submit(lambda: {i: files[i][0].sha256() for i in members})
         try:
             con.execute(f"CREATE TABLE {table} AS {query}")
         except duckdb.Error as exc:
@@ -589,16 +576,18 @@ def _scan(
         if progress
         else nullcontext()
     )
-    # The digest is read in a thread while DuckDB scans: hashlib and DuckDB both release the GIL.
+    # The digest is read in a thread while DuckDB scans: hashlib and DuckDB both release the GIL. A file read from a
+    # copy has its digest from elsewhere, perhaps from its check still running (waited for here, not in the thread,
+    # so that Ctrl-C does not wait for the check).
     with ThreadPoolExecutor(max_workers=1) as pool, shown:
-        digest = pool.submit(sha256_of, sniffed.path, hashed)
+        digest = pool.submit(sha256_of, sniffed.path, hashed) if sniffed.digest is None else None
         source = _sources(sniffed, blocks, rejects)
         query = scan_sql(importer, source, shape, counted_elsewhere, duplicates, day_starts)
         try:
             con.execute(f"CREATE TABLE {table} AS SELECT {index} AS {FILE_COLUMN}, * FROM ({query})")
         except duckdb.Error as exc:
             raise _read_error(sniffed, exc) from exc
-        return digest.result()
+        return digest.result() if digest is not None else sniffed.sha256()
 
 
 def _done(con: duckdb.DuckDBPyConnection) -> float:

@@ -1,8 +1,12 @@
 """Which files an audit reads: expanding directories and ZIP archives, choosing each file's importer.
 
 Files named on the command line must be readable; files found in a directory or an archive that no
-importer recognises (a README, a PDF invoice) are listed as skipped. ZIP members are copied, streaming,
-into a private temporary directory that lives as long as the run; gzip files are read as they are.
+importer recognises (a README, a PDF invoice) are listed as skipped. A deflated ZIP member is read in place, as a
+gzip file: its deflated bytes as the archive holds them, copied under a gzip header into a private temporary
+directory that lives as long as the run (`_write_gzip_view`), so it streams as a gzip file does and takes on disk
+what it takes in the archive. Other members (stored, nested archives, gzip or Parquet files) are copied out
+inflated; gzip files are read as they are. A file the run reads from a copy (an archive member, a workbook's table,
+a JSON document's records) is reported with the sha256 of the file as the user gave it (`Sniffed.digest`).
 
 Every file is untrusted: archives (and workbooks, which are ZIPs) are refused past the inflated-size and
 compression-ratio limits, a gzip file past them by its trailer, a delimited file with a line longer than the
@@ -16,18 +20,22 @@ import csv
 import difflib
 import os
 import shutil
+import struct
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from auditor.errors import InputFileError, InputLimitError, OptionError
+from auditor.errors import DamagedFileError, InputFileError, InputLimitError, OptionError
 from auditor.importers import IMPORTERS
 from auditor.importers.base import Importer
 from auditor.importers.documents import flatten
+from auditor.importers.parquet import PARQUET_MAGIC
 from auditor.importers.reader import (
     DEFAULT_LIMITS,
+    GZIP_MAGIC,
+    Digest,
     InputLimits,
     Sniffed,
     check_stream,
@@ -35,6 +43,7 @@ from auditor.importers.reader import (
     gzip_ratio,
     inflation_limit,
     raise_limit,
+    sha256_of,
     sniff,
 )
 from auditor.importers.xlsx import WORKBOOK_HINT, copy_table_to_csv, is_xlsx
@@ -43,6 +52,10 @@ from auditor.scratch import private_dir
 from auditor.stream_checks import CHECKED_ASIDE_BYTES, StreamCheck
 
 ZIP_MAGIC = b"PK\x03\x04"
+_GZIP_HEADER = GZIP_MAGIC + b"\x08\x00\x00\x00\x00\x00\x00\xff"
+"""Deflate, no flags, no time, no extra flags, an unknown system (RFC 1952, 2.3)."""
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
+"""A member's local header: its signature, then the lengths of its name and extra field (APPNOTE 4.3.7)."""
 # An archive inside an archive is opened; one inside that is skipped (nested archives are a bomb's shape).
 MAX_ARCHIVE_DEPTH = 2
 
@@ -70,9 +83,11 @@ class _Collector:
     depth: int = 0
     check_aside: bool = False
 
-    def add(self, path: Path, label: str = "", named: bool = False) -> None:
+    def add(self, path: Path, label: str = "", named: bool = False, member_bytes: int | None = None) -> None:
         """Add a file. One named on the command line must be readable; one found in a directory or an
-        archive that cannot be read is listed as skipped. A limit passed refuses the run either way."""
+        archive that cannot be read is listed as skipped. A limit passed, or a file of a known format found damaged
+        by its check, refuses the run either way.
+        `member_bytes`: the file is a ZIP member read in place, declared to inflate to that many bytes."""
         try:
             if is_xlsx(path):
                 self.check_archive(path, label or str(path))
@@ -80,9 +95,9 @@ class _Collector:
             elif _is_zip(path):
                 self.add_archive(path, named, label)
             else:
-                self.sources.append(self.text_source(path, label))
+                self.sources.append(self.text_source(path, label, member_bytes))
         except InputFileError as exc:
-            if named or isinstance(exc, InputLimitError):
+            if named or isinstance(exc, (InputLimitError, DamagedFileError)):
                 raise
             self.skipped.append(SkippedFile(path=label or str(path), reason=exc.problem))
 
@@ -95,18 +110,25 @@ class _Collector:
         except InputFileError as exc:
             raise InputFileError(label, exc.problem, exc.hint) from exc
         try:
-            return _source(target, self.importers, self.forced_format, f"{label} [{copy.sheet}]", copy.header_row - 1)
+            source = _source(target, self.importers, self.forced_format, f"{label} [{copy.sheet}]", copy.header_row - 1)
         except InputFileError as exc:  # a header that is not quite the export's (renamed, split differently)
             exc.hint = WORKBOOK_HINT
             raise
+        return replace(source, sniffed=replace(source.sniffed, digest=Digest(sha256_of(path))))
 
-    def text_source(self, path: Path, label: str) -> Source:
-        """A delimited or JSON-lines file as it is; a JSON document flattened into JSON lines first."""
+    def text_source(self, path: Path, label: str, member_bytes: int | None = None) -> Source:
+        """A delimited or JSON-lines file as it is; a JSON document flattened into JSON lines first. A ZIP member read
+        in place (`member_bytes`) has its digest from its check, which reads it whole."""
         sniffed = sniff(path, label)
+        if member_bytes is not None:
+            sniffed = replace(sniffed, member_bytes=member_bytes, digest=Digest())
         if sniffed.kind == "json_document":
+            if sniffed.digest is not None:
+                check_stream(sniffed, self.limits, False)  # the member within its limits, and its digest
+            given = sniffed.digest or Digest(sha256_of(path))
             target = self.scratch / f"document-{len(self.sources)}-{len(self.skipped)}.jsonl"
             flat = flatten(path, sniffed.gzip, sniffed.encoding, target, sniffed.name)
-            sniffed = replace(sniff(target, sniffed.name), locators=flat.locators)
+            sniffed = replace(sniff(target, sniffed.name), locators=flat.locators, digest=given)
         source = _detected(sniffed, self.importers, self.forced_format)
         # A file of a known format: a gzip one must inflate within the limits, a delimited one's lines fit.
         checked = source.sniffed
@@ -136,8 +158,13 @@ class _Collector:
                         continue
                     member_label = f"{shown}!{member.filename}"
                     copy = self.scratch / f"{len(self.seen)}-{self.depth}-{len(self.sources)}-{len(self.skipped)}"
-                    self.extract(bundle, member, copy, member_label)
-                    self.add(copy, member_label)
+                    if _readable_in_place(bundle, member):
+                        _write_gzip_view(archive, member, copy)
+                        self.inflated += member.file_size  # its check refuses it past that
+                        self.add(copy, member_label, member_bytes=member.file_size)
+                    else:
+                        self.extract(bundle, member, copy, member_label)
+                        self.add(copy, member_label)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
             # A damaged archive, or one using a compression or an encryption zipfile cannot read.
             raise InputFileError(shown, f"is not a readable ZIP archive ({exc})", "download it again") from exc
@@ -189,6 +216,37 @@ class _Collector:
                         "download it again",
                     )
                 out.write(block)
+
+
+def _readable_in_place(bundle: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    """Whether the member is deflated, not encrypted, and not itself an archive, a gzip or a Parquet file (which
+    are opened from an inflated copy)."""
+    if member.compress_type != zipfile.ZIP_DEFLATED or member.flag_bits & 0x1:
+        return False
+    with bundle.open(member) as handle:
+        head = handle.read(len(ZIP_MAGIC))
+    return not head.startswith((ZIP_MAGIC, GZIP_MAGIC, PARQUET_MAGIC))
+
+
+def _write_gzip_view(archive: Path, member: zipfile.ZipInfo, target: Path) -> None:
+    """Write the member as a gzip file without inflating it: its deflated bytes as the archive holds them, between
+    a gzip header and a trailer of its CRC-32 and size as its archive declares them (RFC 1952), which reading the
+    file checks, as reading the member does."""
+    with archive.open("rb") as source, target.open("wb") as out:
+        source.seek(member.header_offset)
+        signature, name_bytes, extra_bytes = _LOCAL_HEADER.unpack(source.read(_LOCAL_HEADER.size))
+        if signature != ZIP_MAGIC:
+            raise zipfile.BadZipFile(f"the local header of {member.filename} is missing")
+        source.seek(name_bytes + extra_bytes, os.SEEK_CUR)
+        out.write(_GZIP_HEADER)
+        left = member.compress_size
+        while left:
+            block = source.read(min(left, 1 << 20))
+            if not block:
+                raise zipfile.BadZipFile(f"{member.filename} is cut short")
+            out.write(block)
+            left -= len(block)
+        out.write(struct.pack("<II", member.CRC, member.file_size & 0xFFFFFFFF))
 
 
 def _members(path: Path) -> list[zipfile.ZipInfo]:

@@ -1,10 +1,11 @@
 """Benchmark: end-to-end audits of generated logs beside DuckDB's bare group-by of the same file, and of the samples.
 
 Usage:
-  `python bench/run.py [--tz ZONE] [--format openrouter|openai-usage|openai-response] [--keys N] [ROWS ...]`
-  (default format openrouter, sizes 1000000 5000000 20000000; `--tz` audits with days grouped in that time zone;
-  `openai-usage` is a bucketed export: one row per model, key and minute; `openai-response` is JSON lines of Chat
-  Completions responses, one per request; `--keys` spreads the rows of a CSV format over N API keys instead of 4);
+  `python bench/run.py [--tz ZONE] [--format openrouter|openai-usage|openai-response] [--keys N] [--pack gzip|zip]
+  [ROWS ...]` (default format openrouter, sizes 1000000 5000000 20000000; `--tz` audits with days grouped in that
+  time zone; `openai-usage` is a bucketed export: one row per model, key and minute; `openai-response` is JSON lines
+  of Chat Completions responses, one per request; `--keys` spreads the rows of a CSV format over N API keys instead
+  of 4; `--pack` audits the log gzip'd or zipped, at level 6, DuckDB's reference still reading the plain file);
   `python bench/run.py samples [ROUNDS]` audits the bundled `samples/` (PDF and XLSX, as `audit samples/` does)
   ROUNDS times (default 3) and prints each stage's lowest and median wall and CPU time, Python imports included.
 Each measurement runs in its own process so its peak memory (max RSS) and CPU time are its own. Needs the
@@ -13,12 +14,15 @@ Each measurement runs in its own process so its peak memory (max RSS) and CPU ti
 
 from __future__ import annotations
 
+import gzip
 import json
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -27,6 +31,7 @@ DATA = HERE / "data"
 SAMPLES = HERE.parent / "samples"
 AS_OF = date(2026, 11, 27)
 FORMATS = ("openrouter", "openai-usage", "openai-response")
+PACKS = ("gzip", "zip")
 ALONE = "(alone) write "  # the writers timed one by one, for information: the total counts them written together
 
 # Stage wall and CPU times: the run's own hook for the audit's stages, the writers timed one by one. Process CPU
@@ -125,7 +130,26 @@ def _run(code: str, *args: str) -> dict[str, object]:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def bench(rows: int, kind: str = "openrouter", zone: str = "UTC", keys: int | None = None) -> None:
+def _packed(path: Path, pack: str) -> Path:
+    """The log gzip'd or zipped (level 6, as the command-line tools' default), made once."""
+    packed = path.with_name(path.name + (".gz" if pack == "gzip" else ".zip"))
+    if not packed.exists():
+        t = time.perf_counter()
+        partial = packed.with_name(packed.name + ".partial")
+        if pack == "gzip":
+            with path.open("rb") as source, gzip.open(partial, "wb", compresslevel=6) as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+        else:
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as bundle:
+                bundle.write(path, path.name)
+        partial.rename(packed)
+        print(f"# packed {packed.name} ({packed.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t:.1f} s")
+    return packed
+
+
+def bench(
+    rows: int, kind: str = "openrouter", zone: str = "UTC", keys: int | None = None, pack: str | None = None
+) -> None:
     many = f"_{keys}keys" if keys else ""
     path = DATA / f"{kind.replace('-', '_')}_{rows}{many}.{'jsonl' if kind == 'openai-response' else 'csv'}"
     if not path.exists():
@@ -136,9 +160,10 @@ def bench(rows: int, kind: str = "openrouter", zone: str = "UTC", keys: int | No
         generating = [sys.executable, str(HERE / "generate.py"), kind, str(rows), str(path), *count]
         subprocess.run(generating, check=True)
         print(f"# generated {path.name} ({path.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t:.1f} s")
-    out = DATA / f"out_{kind}_{rows}{many}"
+    audited = _packed(path, pack) if pack else path
+    out = DATA / f"out_{kind}_{rows}{many}{f'_{pack}' if pack else ''}"
     out.mkdir(exist_ok=True)
-    audit = _run(_AUDIT, str(path), AS_OF.isoformat(), str(out), zone, "extra")
+    audit = _run(_AUDIT, str(audited), AS_OF.isoformat(), str(out), zone, "extra")
     duck = _run(_DUCKDB, _REFERENCE_SQL[kind].format(path=path))
     typed = _run(_TYPED_READ, str(path))
     stages: dict[str, list[float]] = audit["stages"]  # type: ignore[assignment]
@@ -149,6 +174,8 @@ def bench(rows: int, kind: str = "openrouter", zone: str = "UTC", keys: int | No
     total, total_cpu = sum(wall for _, wall, _ in counted), sum(cpu for _, _, cpu in counted)
     what = {"openrouter": "requests", "openai-usage": "bucket rows", "openai-response": "responses"}[kind]
     title = f"{rows:,} {what} ({path.stat().st_size / 2**20:,.0f} MiB"
+    if pack:
+        title += f"; audited {pack}'d, {audited.stat().st_size / 2**20:,.0f} MiB, DuckDB reading the plain file"
     print(f"\n## {title}, {kind}{', --tz ' + zone if zone != 'UTC' else ''}{f', {keys:,} API keys' if keys else ''})")
     print("| stage | seconds | CPU seconds | rows/s |\n|---|---:|---:|---:|")
     for name, wall, cpu in [*counted, ("total", total, total_cpu)]:
@@ -217,12 +244,16 @@ if __name__ == "__main__":
     if args[:1] == ["samples"]:
         bench_samples(int(args[1]) if len(args) > 1 else 3)
         sys.exit(0)
-    tz, kind, keys = "UTC", "openrouter", None
-    while args[:1] in (["--tz"], ["--format"], ["--keys"]):
+    tz, kind, keys, pack = "UTC", "openrouter", None, None
+    while args[:1] in (["--tz"], ["--format"], ["--keys"], ["--pack"]):
         if args[0] == "--tz":
             tz = args[1]
         elif args[0] == "--keys":
             keys = int(args[1])
+        elif args[0] == "--pack":
+            if args[1] not in PACKS:
+                sys.exit(f"--pack: one of {', '.join(PACKS)}")
+            pack = args[1]
         elif args[1] in FORMATS:
             kind = args[1]
         else:
@@ -231,4 +262,4 @@ if __name__ == "__main__":
     if keys and kind == "openai-response":
         sys.exit("--keys: the openai-response format names no API key")
     for n in [int(a) for a in args] or [1_000_000, 5_000_000, 20_000_000]:
-        bench(n, kind, tz, keys)
+        bench(n, kind, tz, keys, pack)

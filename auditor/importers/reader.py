@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import threading
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, NoReturn, TextIO, cast
 
-from auditor.errors import InputFileError, InputLimitError, UnknownFormatError
+from auditor.errors import DamagedFileError, InputFileError, InputLimitError, UnknownFormatError
 from auditor.importers.base import Importer
 from auditor.importers.documents import looks_like_document
 from auditor.importers.parquet import is_parquet, read_schema
@@ -57,6 +58,44 @@ class CheckCancelled(Exception):
     """`check_stream` stopped by its caller (the run ended first)."""
 
 
+class Digest:
+    """The sha256 a report gives for a file that the run does not read as the user gave it (a ZIP member read in
+    place, a JSON document or a workbook read from a copy): given at once, or by the pass that reads the file whole
+    (`check_stream`), which may still be running; `hexdigest` waits for it."""
+
+    def __init__(self, hexdigest: str | None = None) -> None:
+        self._hexdigest = hexdigest
+        self._known = threading.Event()
+        if hexdigest is not None:
+            self._known.set()
+
+    @property
+    def known(self) -> bool:
+        return self._known.is_set()
+
+    def give(self, hexdigest: str | None) -> None:
+        """The digest, or None: the pass ended before the end of the file (it refused it, or was stopped)."""
+        self._hexdigest = hexdigest
+        self._known.set()
+
+    def hexdigest(self) -> str:
+        self._known.wait()
+        if self._hexdigest is None:  # the pass's own error (a refusal, Ctrl-C) is the one the run reports
+            raise CheckCancelled
+        return self._hexdigest
+
+
+def sha256_of(path: Path, read: list[int] | None = None) -> str:
+    """The file's sha256; `read[0]`, if given, counts the bytes read so far (a progress bar leaves them out)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(MIB), b""):
+            digest.update(block)
+            if read is not None:
+                read[0] += len(block)
+    return digest.hexdigest()
+
+
 def check_stream(
     sniffed: Sniffed,
     limits: InputLimits,
@@ -74,18 +113,41 @@ def check_stream(
     never lost. Blocks are as long as the field limit (at most 4 MiB): a line longer than the limit
     spans blocks, so two searches a block find it; its number is counted only then. `cancelled`, once set, stops
     the pass (`CheckCancelled`) at its next block; `on_read` is told the bytes read from the file (compressed ones
-    for gzip) after each block."""
+    for gzip) after each block. A ZIP member read in place is refused past what its archive declares, and its
+    digest (`Sniffed.digest`) is the one this pass reads."""
     if not (sniffed.gzip or line_limit):
         return None
+    pending = sniffed.digest if sniffed.digest is not None and not sniffed.digest.known else None
+    digest = hashlib.sha256() if pending is not None else None
+    whole = False
+    try:
+        inflated = _checked_pass(sniffed, limits, line_limit, cancelled, on_read, digest)
+        whole = True
+        return inflated
+    finally:
+        if pending is not None:  # its waiters go on, with the digest or to the pass's own error
+            pending.give(digest.hexdigest() if digest is not None and whole else None)
+
+
+def _checked_pass(
+    sniffed: Sniffed,
+    limits: InputLimits,
+    line_limit: bool,
+    cancelled: threading.Event | None,
+    on_read: Callable[[int], None] | None,
+    digest: hashlib._Hash | None,
+) -> int:
     compressed = sniffed.path.stat().st_size
     most = min(limits.max_decompressed_bytes, inflation_limit(compressed, limits))
     field = limits.max_field_bytes if line_limit else None
     size = min(limits.max_field_bytes, 4 * MIB)
+    declared = sniffed.member_bytes
     inflated, run = 0, 0
     try:
         with sniffed.open_bytes() as handle:
             raw, read = getattr(handle, "fileobj", handle), 0  # a gzip file's compressed stream, or the file
-            while block := handle.read(size):
+            # A member is read no further than a byte past what it declares (where its trailer would be checked).
+            while block := handle.read(size if declared is None else min(size, declared + 1 - inflated)):
                 if cancelled is not None and cancelled.is_set():
                     raise CheckCancelled
                 if on_read is not None:
@@ -93,6 +155,10 @@ def check_stream(
                 inflated += len(block)
                 if inflated > most:
                     _refuse_inflation(sniffed.name, inflated, compressed, limits)
+                if declared is not None and inflated > declared:
+                    _refuse_forged(sniffed.name, declared)
+                if digest is not None:
+                    digest.update(block)
                 if field is None:
                     continue
                 first = block.find(b"\n")
@@ -102,7 +168,7 @@ def check_stream(
             if on_read is not None:
                 _tell_read(on_read, raw, read)
     except (EOFError, OSError, zlib.error) as exc:
-        raise _cut_short(sniffed.name, exc) from None
+        raise _cut_short(sniffed.name, exc, DamagedFileError) from None
     return inflated
 
 
@@ -126,8 +192,8 @@ def gzip_ratio(path: Path) -> float:
     return max(inflated / used, 1.0) if used > 0 else 1.0
 
 
-def _cut_short(shown: str, exc: Exception) -> InputFileError:
-    return InputFileError(shown, f"is cut short or damaged ({exc})", "download or copy the file again")
+def _cut_short(shown: str, exc: Exception, error: type[InputFileError] = InputFileError) -> InputFileError:
+    return error(shown, f"is cut short or damaged ({exc})", "download or copy the file again")
 
 
 def _refuse_inflation(shown: str, inflated: int, compressed: int, limits: InputLimits) -> NoReturn:
@@ -142,6 +208,14 @@ def _refuse_inflation(shown: str, inflated: int, compressed: int, limits: InputL
         f"inflates more than {limits.max_compression_ratio:,} times its size of {compressed:,} bytes, the limit "
         "(a compression bomb?)",
         "--max-compression-ratio",
+    )
+
+
+def _refuse_forged(shown: str, declared: int) -> NoReturn:
+    raise DamagedFileError(
+        shown,
+        f"inflates past the {declared:,} bytes its archive declares (a damaged or forged archive)",
+        "download it again",
     )
 
 
@@ -182,6 +256,11 @@ class Sniffed:
     """A Parquet file's column types, as DuckDB reads them; empty for a text file."""
     file_header: tuple[str, ...] = ()
     """The header as the file writes it, when `header` holds the importer's names for it (empty: the same)."""
+    member_bytes: int | None = None
+    """A ZIP member read in place (its deflated bytes as a gzip file): the bytes its archive declares it inflates to,
+    past which its check refuses it."""
+    digest: Digest | None = None
+    """The sha256 of the file as the user gave it, when `path` is not that file's bytes; None: `path`'s own."""
 
     def where(self, line: int) -> str:
         """How reports name a line: its place in the original document, when the file was one."""
@@ -194,6 +273,10 @@ class Sniffed:
     @property
     def name(self) -> str:
         return self.label or str(self.path)
+
+    def sha256(self, read: list[int] | None = None) -> str:
+        """The sha256 reports give for the file: of its bytes as the user gave them (`read` as in `sha256_of`)."""
+        return self.digest.hexdigest() if self.digest is not None else sha256_of(self.path, read)
 
     def open_bytes(self) -> IO[bytes]:
         """The file's bytes, decompressed."""
