@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -91,6 +92,13 @@ class IngestedFile:
     shape: pd.DataFrame
 
 
+def _shown(sniffed: Sniffed) -> str:
+    """The file's name on a progress bar: as the user gave it (an archive member: `archive.zip!member.csv`), not the
+    name of a copy the run reads), without the folders of the file given."""
+    given, bang, member = sniffed.name.partition("!")
+    return Path(given).name + bang + member
+
+
 def _sources(sniffed: Sniffed, blocks: ReadBlocks, rejects: str | None) -> ScanSource:
     if sniffed.is_parquet:
         return ParquetSource(str(sniffed.path), sniffed.header, sniffed.column_types, file_names=sniffed.file_header)
@@ -128,7 +136,7 @@ def survey_file(
     key is kept there too, for files that may share records with others.
     """
     shown = (
-        progress.scanning(sniffed.path, sniffed.bytes_per_row, "survey", lambda: _done(con))
+        progress.scanning(sniffed.path, _shown(sniffed), sniffed.bytes_per_row, "survey", lambda: _done(con))
         if progress
         else nullcontext()
     )
@@ -572,7 +580,9 @@ def _scan(
     """Scan the file into `table` (its rows with the file's index); return its sha256, read meanwhile."""
     hashed = [0]
     shown = (
-        progress.scanning(sniffed.path, sniffed.bytes_per_row, "scan", lambda: _done(con), lambda: hashed[0])
+        progress.scanning(
+            sniffed.path, _shown(sniffed), sniffed.bytes_per_row, "scan", lambda: _done(con), lambda: hashed[0]
+        )
         if progress
         else nullcontext()
     )

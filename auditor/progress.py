@@ -104,20 +104,21 @@ class ScanProgress:
     def scanning(
         self,
         path: Path,
+        name: str,
         bytes_per_row: float,
         stage: str,
         fallback: Callable[[], float],
         others: Callable[[], int] = lambda: 0,
     ) -> Iterator[None]:
-        """Show a bar while the body reads `path`: the bytes read from the bar's start, less those `others` (other
-        readers of the process, such as a digest) read; `fallback` gives the fraction done where reads are not
-        counted (0..1, or below 0 for not known)."""
+        """Show a bar, named `name`, while the body reads `path`: the bytes read from the bar's start, less those
+        `others` (other readers of the process, such as a digest) read; `fallback` gives the fraction done where
+        reads are not counted (0..1, or below 0 for not known)."""
         size = path.stat().st_size
         if size < MIN_BYTES_FOR_PROGRESS:
             yield
             return
         poll = read_fraction(size, fallback, others)
-        task = self._progress.add_task(f"{path.name} ({stage})", total=size, rows="0")
+        task = self._progress.add_task(f"{name} ({stage})", total=size, rows="0")
         stop = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(task, size, bytes_per_row, poll, stop), daemon=True)
         watcher.start()

@@ -6,6 +6,7 @@ import gzip
 import io
 import shutil
 import threading
+import zipfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from rich.console import Console
 from rich.progress import TaskID
 
+from auditor import ingest
 from auditor import progress as progress_module
 from auditor.importers.reader import DEFAULT_LIMITS, check_stream, sniff
 from auditor.options import AuditOptions
@@ -33,10 +35,12 @@ class _LastFigure(ScanProgress):
     def __init__(self) -> None:
         super().__init__(Console(file=io.StringIO()))
         self.at_end: dict[TaskID, tuple[float, float]] = {}
+        self.names: list[str] = []
 
     def _watch(
         self, task: TaskID, size: int, bytes_per_row: float, poll: Callable[[], float], stop: threading.Event
     ) -> None:
+        self.names += [t.description for t in self._progress.tasks if t.id == task]
         stop.wait()
         self.at_end[task] = (poll(), size / bytes_per_row)
 
@@ -91,6 +95,18 @@ def test_at_the_end_of_a_scan_the_bar_shows_the_whole_file_and_its_rows(
     # DuckDB's own figure for this query ends near a quarter; the digest read the file once more beside it.
     assert 0.97 <= scan_fraction <= 1.05
     assert 0.8 * ROWS <= rows <= 1.2 * ROWS
+
+
+def test_a_bar_names_the_file_as_given_not_the_copy_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "openrouter.csv"
+    generate("openrouter", ROWS, log)
+    with zipfile.ZipFile(tmp_path / "exports.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.write(log, "logs/openrouter.csv")
+    monkeypatch.setattr(progress_module, "MIN_BYTES_FOR_PROGRESS", 0)
+    monkeypatch.setattr(ingest, "SMALL_FILE_BYTES", 0)  # streamed, with its survey and scan bars
+    with _LastFigure() as shown:
+        run_audit(AuditOptions(inputs=(tmp_path / "exports.zip",), as_of=date(2026, 11, 28)), progress=shown)
+    assert shown.names == ["exports.zip!logs/openrouter.csv (survey)", "exports.zip!logs/openrouter.csv (scan)"]
 
 
 def test_a_gzip_files_rows_are_estimated_from_its_compressed_bytes(tmp_path: Path) -> None:
