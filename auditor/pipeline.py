@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from auditor import __version__
 from auditor.assumptions import RANGE_NOTE, assumption_notes, resolve_assumptions
@@ -56,6 +57,9 @@ def run_audit(
     """Audit the given inputs; the same options and inputs always give the same result. `on_ledger`, if given,
     is shown the usage table (amounts in USD nano-units), its pricebook and the input files by index."""
     clock = _StageClock(on_stage)
+    # The usage tables' text columns are Arrow's: its system allocator gives their memory back as it is freed, where
+    # its default (mimalloc) kept it (over 100 API keys the peak after the ingest fell from 538 to 498 MiB).
+    pa.set_memory_pool(pa.system_memory_pool())
     zone = zone_named(options.timezone)
     rates = parse_fx_flags(options.fx) + (load_rates_file(options.rates_file) if options.rates_file else [])
     candidates = [lookup_candidate(ref) for ref in options.candidates or [c.ref for c in default_candidates()]]
