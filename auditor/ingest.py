@@ -94,7 +94,7 @@ class IngestedFile:
 
 def _shown(sniffed: Sniffed) -> str:
     """The file's name on a progress bar: as the user gave it (an archive member: `archive.zip!member.csv`), not the
-    name of a copy the run reads), without the folders of the file given."""
+    name of a copy the run reads, and without the folders of the file given."""
     given, bang, member = sniffed.name.partition("!")
     return Path(given).name + bang + member
 
