@@ -46,7 +46,7 @@ _READ_ASIDE_LOCK = threading.Lock()
 
 
 def count_read_aside(count: int) -> None:
-    """Count bytes that a reader beside the scans read (a large gzip file's check, in its own thread): every bar
+    """Count bytes that a reader beside the scans read (a large file's check, in its own thread): every bar
     leaves them out."""
     with _READ_ASIDE_LOCK:
         _READ_ASIDE[0] += count

@@ -133,8 +133,9 @@ class _Collector:
         # A file of a known format: a gzip one must inflate within the limits, a delimited one's lines fit.
         checked = source.sniffed
         line_limit = sniffed.kind == "csv" and not sniffed.is_parquet
-        if self.check_aside and checked.gzip and checked.path.stat().st_size >= CHECKED_ASIDE_BYTES:
-            per_row = checked.bytes_per_row / gzip_ratio(checked.path)  # the bar's estimate, from the first MiB
+        if self.check_aside and (checked.gzip or line_limit) and checked.path.stat().st_size >= CHECKED_ASIDE_BYTES:
+            # The bar's estimate of a gzip file's rows, from its first MiB.
+            per_row = checked.bytes_per_row / gzip_ratio(checked.path) if checked.gzip else checked.bytes_per_row
             check = StreamCheck(checked, self.limits, line_limit)
             return replace(source, sniffed=replace(checked, bytes_per_row=per_row), check=check)
         inflated = check_stream(checked, self.limits, line_limit)

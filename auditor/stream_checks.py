@@ -1,4 +1,4 @@
-"""Checking a large gzip file while the run reads it, instead of before.
+"""Checking a large gzip or delimited file while the run reads it, instead of before.
 
 Every gzip file is read once, decompressed, for the input limits (`reader.check_stream`: a compression bomb, a
 file cut short, a line longer than the field limit) before anything read from it may count. Decompressing runs on
@@ -8,6 +8,9 @@ file take the two passes one after the other: 7.7 s, then 11.1 s, for 20M reques
 it before it uses anything, and a refusal is the run's error, whatever the scan gave; as soon as the check refuses
 the file, the run's scan is interrupted (a bomb is not read on to its end). Smaller gzip files are checked first, as
 before: they are read on other cursors, and take little time.
+
+A large plain delimited file gets the same: its pass for the field limit (reading the file in Python, 0.77 s for
+3.5 GB) ran before the scan; beside it, the 5M-request log audits 0.1–0.2 s sooner, the 20M one up to 0.5 s.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from auditor.importers.reader import MIB, CheckCancelled, InputLimits, Sniffed, 
 from auditor.progress import count_read_aside
 
 CHECKED_ASIDE_BYTES = 16 * MIB
-"""Gzip files of at least this many (compressed) bytes are checked while the run reads them."""
+"""Gzip and delimited files of at least this many bytes (compressed ones for gzip) are checked while the run reads
+them."""
 INTERRUPT_EVERY_SECONDS = 0.05
 
 

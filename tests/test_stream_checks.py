@@ -89,6 +89,27 @@ def test_a_file_past_the_ratio_limit_is_refused_while_read(
     assert "--max-compression-ratio" in refused.err and "Traceback" not in refused.err
 
 
+def test_a_plain_file_with_a_line_past_the_field_limit_is_refused_while_read(
+    packed: Path,
+    tmp_path: Path,
+    run_cli,  # type: ignore[no-untyped-def]
+    aside: list[StreamCheck],
+) -> None:
+    """A large delimited file's line check runs beside the read too: a line longer than the limit, far into the
+    file, still refuses the run with its number, whatever DuckDB made of it."""
+    lines = gzip.decompress(packed.read_bytes()).split(b"\n")
+    lines[90_000] = lines[90_000] + b"x" * (2 << 20)
+    plain = tmp_path / "openrouter.csv"
+    plain.write_bytes(b"\n".join(lines))
+    refused = run_cli(str(plain), "--max-field-bytes", str(1 << 20), "--json", str(tmp_path / "out.json"), *AS_OF)
+    assert len(aside) == 1, "the premise: checked while read"
+    assert refused.status == ExitStatus.INPUT_ERROR
+    assert refused.err.splitlines()[0] == (
+        f"error: {plain}: line 90001 is longer than 1,048,576 bytes, the limit of a row's fields"
+    )
+    assert "Traceback" not in refused.err and not (tmp_path / "out.json").exists()
+
+
 def test_a_refusal_interrupts_the_query_reading_the_file(packed: Path) -> None:
     """The check refuses the file (ratio limit 2) while a long query runs on the connection it was told of."""
     check = StreamCheck(sniff(packed), InputLimits(max_compression_ratio=2), line_limit=True)
