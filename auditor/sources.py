@@ -134,10 +134,11 @@ class _Collector:
         checked = source.sniffed
         line_limit = sniffed.kind == "csv" and not sniffed.is_parquet
         if self.check_aside and (checked.gzip or line_limit) and checked.path.stat().st_size >= CHECKED_ASIDE_BYTES:
-            # The bar's estimate of a gzip file's rows, from its first MiB.
-            per_row = checked.bytes_per_row / gzip_ratio(checked.path) if checked.gzip else checked.bytes_per_row
-            check = StreamCheck(checked, self.limits, line_limit)
-            return replace(source, sniffed=replace(checked, bytes_per_row=per_row), check=check)
+            if checked.gzip:  # the bar's estimate of its rows, from how its first MiB inflates
+                checked = replace(checked, bytes_per_row=checked.bytes_per_row / gzip_ratio(checked.path))
+            elif checked.digest is None:  # its check reads the file as it is: its digest, in the same pass
+                checked = replace(checked, digest=Digest())
+            return replace(source, sniffed=checked, check=StreamCheck(checked, self.limits, line_limit))
         inflated = check_stream(checked, self.limits, line_limit)
         if checked.gzip and inflated:  # a progress bar counts the bytes read from disk: compressed ones
             per_row = checked.bytes_per_row * checked.path.stat().st_size / inflated

@@ -4,6 +4,7 @@ stops the read."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import shutil
 from datetime import date
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from auditor import sources
+from auditor import ingest, sources
 from auditor.errors import ExitStatus, InputLimitError
 from auditor.importers.reader import InputLimits, sniff
 from auditor.ingest import SMALL_FILE_BYTES
@@ -108,6 +109,26 @@ def test_a_plain_file_with_a_line_past_the_field_limit_is_refused_while_read(
         f"error: {plain}: line 90001 is longer than 1,048,576 bytes, the limit of a row's fields"
     )
     assert "Traceback" not in refused.err and not (tmp_path / "out.json").exists()
+
+
+def test_a_plain_file_checked_while_read_has_its_sha256_from_the_check(
+    packed: Path, tmp_path: Path, aside: list[StreamCheck]
+) -> None:
+    """The check reads a plain file as it is: the digest comes from its pass, not from another read of the file."""
+    plain = tmp_path / "openrouter.csv"
+    plain.write_bytes(gzip.decompress(packed.read_bytes()))
+
+    def read_apart(*args: object) -> str:
+        raise AssertionError("the file was read again for its digest")
+
+    with pytest.MonkeyPatch.context() as no_second_read:
+        no_second_read.setattr(ingest, "sha256_of", read_apart)
+        result = run_audit(AuditOptions(inputs=(plain,), as_of=date(2026, 11, 28)))
+    assert len(aside) == 1, "the premise: checked while read"
+    assert [i.sha256 for i in result.inputs] == [hashlib.sha256(plain.read_bytes()).hexdigest()]
+    with pytest.MonkeyPatch.context() as first:
+        first.setattr(sources, "CHECKED_ASIDE_BYTES", 1 << 62)
+        assert render_json(run_audit(AuditOptions(inputs=(plain,), as_of=date(2026, 11, 28)))) == render_json(result)
 
 
 def test_a_refusal_interrupts_the_query_reading_the_file(packed: Path) -> None:

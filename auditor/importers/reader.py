@@ -59,8 +59,9 @@ class CheckCancelled(Exception):
 
 
 class Digest:
-    """The sha256 a report gives for a file that the run does not read as the user gave it (a ZIP member read in
-    place, a JSON document or a workbook read from a copy): given at once, or by the pass that reads the file whole
+    """The sha256 a report gives for a file, when it does not come from reading `Sniffed.path` apart: of a file the
+    run does not read as the user gave it (a ZIP member read in place, a JSON document or a workbook read from a
+    copy), or of a large plain file its check reads whole anyway. Given at once, or by the pass that reads the file
     (`check_stream`), which may still be running; `hexdigest` waits for it."""
 
     def __init__(self, hexdigest: str | None = None) -> None:
@@ -260,7 +261,8 @@ class Sniffed:
     """A ZIP member read in place (its deflated bytes as a gzip file): the bytes its archive declares it inflates to,
     past which its check refuses it."""
     digest: Digest | None = None
-    """The sha256 of the file as the user gave it, when `path` is not that file's bytes; None: `path`'s own."""
+    """The sha256 of the file as the user gave it, when `path` is not that file's bytes or its check computes it;
+    None: read from `path` apart."""
 
     def where(self, line: int) -> str:
         """How reports name a line: its place in the original document, when the file was one."""
