@@ -185,7 +185,7 @@ def test_a_member_whose_content_fails_its_crc_is_refused(
 
 
 def test_a_member_past_the_ratio_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
-    """What the archive declares is checked first, as before: nothing is copied or read."""
+    """What the archive declares is checked against the limits while the sources are opened, as before."""
     archive = _zip(tmp_path / "exports.zip", {"openrouter.csv": b"generation_id\n" + b"0\n" * (4 << 20)})
     limits = InputLimits(max_compression_ratio=10)
     with (
