@@ -15,7 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date
-from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -54,7 +53,7 @@ from auditor.importers.reader import Sniffed, sha256_of
 from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
 from auditor.localtime import day_starts, local_days
 from auditor.overlaps import OverlapPlan, families_in_several_files, plan_overlaps
-from auditor.progress import ScanProgress
+from auditor.progress import ScanProgress, display_name
 from auditor.scan import SCANS, ReadBlocks, default_block_bytes, read_blocks, scan_threads, session_cursor
 from auditor.scratch import working_files_error
 from auditor.workload import LOCAL_DAY, MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
@@ -90,13 +89,6 @@ class IngestedFile:
     account: FileAccount
     usage: pd.DataFrame
     shape: pd.DataFrame
-
-
-def _shown(sniffed: Sniffed) -> str:
-    """The file's name on a progress bar: as the user gave it (an archive member: `archive.zip!member.csv`), not the
-    name of a copy the run reads, and without the folders of the file given."""
-    given, bang, member = sniffed.name.partition("!")
-    return Path(given).name + bang + member
 
 
 def _sources(sniffed: Sniffed, blocks: ReadBlocks, rejects: str | None) -> ScanSource:
@@ -136,7 +128,7 @@ def survey_file(
     key is kept there too, for files that may share records with others.
     """
     shown = (
-        progress.scanning(sniffed.path, _shown(sniffed), sniffed.bytes_per_row, "survey", lambda: _done(con))
+        progress.scanning(sniffed.path, display_name(sniffed.name), sniffed.bytes_per_row, "survey", lambda: _done(con))
         if progress
         else nullcontext()
     )
@@ -581,7 +573,12 @@ def _scan(
     hashed = [0]
     shown = (
         progress.scanning(
-            sniffed.path, _shown(sniffed), sniffed.bytes_per_row, "scan", lambda: _done(con), lambda: hashed[0]
+            sniffed.path,
+            display_name(sniffed.name),
+            sniffed.bytes_per_row,
+            "scan",
+            lambda: _done(con),
+            lambda: hashed[0],
         )
         if progress
         else nullcontext()

@@ -69,7 +69,7 @@ def run_audit(
     pricebook = Pricebook()
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
-    sources_of_run = open_sources(options.inputs, options.format, own, options.limits, check_aside=True)
+    sources_of_run = open_sources(options.inputs, options.format, own, options.limits, True, progress)
     with sources_of_run as (found, skipped):
         # In name order, whatever order they were given in: the result (and who owns an overlap) stays the same.
         sources, skipped_files = sorted(found, key=lambda s: s.sniffed.name), sorted(skipped, key=lambda f: f.path)

@@ -18,11 +18,15 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.text import Text
 
 # Files smaller than this scan in well under a second: no bar.
 MIN_BYTES_FOR_PROGRESS = 32 * 1024 * 1024
@@ -72,6 +76,38 @@ def read_fraction(size: int, fallback: Callable[[], float], others: Callable[[],
     return fraction
 
 
+def display_name(name: str) -> str:
+    """A file's name on a bar: as the user gave it (an archive member: `archive.zip!member.csv`), not the name of a
+    copy the run reads, and without the folders of the file given."""
+    given, bang, member = name.partition("!")
+    return Path(given).name + bang + member
+
+
+class _SizeColumn(DownloadColumn):
+    """Bytes read of the file's size; a file prepared without a measure (`preparing`): its size."""
+
+    def render(self, task: Task) -> Text:
+        if task.total is None:
+            return Text(f"{task.fields['size'] / 1e6:,.1f} MB", style="progress.download")
+        return super().render(task)
+
+
+class _SpeedColumn(TransferSpeedColumn):
+    def render(self, task: Task) -> Text:
+        return Text("") if task.total is None else super().render(task)
+
+
+class _TimeColumn(ProgressColumn):
+    """Time left; for a file prepared without a measure, the time it has taken so far."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._left, self._taken = TimeRemainingColumn(), TimeElapsedColumn()
+
+    def render(self, task: Task) -> Text:
+        return self._taken.render(task) if task.total is None else self._left.render(task)
+
+
 class ScanProgress:
     """One bar per large input file, driven by the bytes the process reads (see the module's note)."""
 
@@ -79,10 +115,10 @@ class ScanProgress:
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            DownloadColumn(),
-            TextColumn("≈{task.fields[rows]} rows"),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
+            _SizeColumn(),
+            TextColumn("{task.fields[rows]}"),
+            _SpeedColumn(),
+            _TimeColumn(),
             console=console,
             transient=True,
         )
@@ -118,7 +154,7 @@ class ScanProgress:
             yield
             return
         poll = read_fraction(size, fallback, others)
-        task = self._progress.add_task(f"{name} ({stage})", total=size, rows="0")
+        task = self._progress.add_task(f"{name} ({stage})", total=size, rows="≈0 rows")
         stop = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(task, size, bytes_per_row, poll, stop), daemon=True)
         watcher.start()
@@ -129,6 +165,20 @@ class ScanProgress:
             watcher.join()
             self._progress.remove_task(task)
 
+    @contextmanager
+    def preparing(self, path: Path, name: str, stage: str) -> Iterator[None]:
+        """Show a bar without a measure, named `name`, while the body prepares a large file before any scan (a JSON
+        document parsed whole, a workbook's table copied out): a second or more on a file this size, with nothing
+        to count."""
+        if path.stat().st_size < MIN_BYTES_FOR_PROGRESS:
+            yield
+            return
+        task = self._progress.add_task(f"{name} ({stage})", total=None, rows="", size=path.stat().st_size)
+        try:
+            yield
+        finally:
+            self._progress.remove_task(task)
+
     def _watch(
         self, task: TaskID, size: int, bytes_per_row: float, poll: Callable[[], float], stop: threading.Event
     ) -> None:
@@ -136,4 +186,4 @@ class ScanProgress:
             fraction = poll()
             if fraction >= 0:
                 done = int(size * min(fraction, 1.0))
-                self._progress.update(task, completed=done, rows=f"{int(done / max(bytes_per_row, 1)):,}")
+                self._progress.update(task, completed=done, rows=f"≈{int(done / max(bytes_per_row, 1)):,} rows")

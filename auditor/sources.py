@@ -23,7 +23,7 @@ import shutil
 import struct
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -47,6 +47,7 @@ from auditor.importers.reader import (
     sniff,
 )
 from auditor.importers.xlsx import WORKBOOK_HINT, copy_table_to_csv, is_xlsx
+from auditor.progress import ScanProgress, display_name
 from auditor.result import SkippedFile
 from auditor.scratch import private_dir
 from auditor.stream_checks import CHECKED_ASIDE_BYTES, StreamCheck
@@ -82,6 +83,7 @@ class _Collector:
     """Bytes the run's archive members have inflated to so far (limited in all, not per archive)."""
     depth: int = 0
     check_aside: bool = False
+    progress: ScanProgress | None = None
 
     def add(self, path: Path, label: str = "", named: bool = False, member_bytes: int | None = None) -> None:
         """Add a file. One named on the command line must be readable; one found in a directory or an
@@ -106,7 +108,8 @@ class _Collector:
         importers = [i for i in self.importers if self.forced_format in (None, i.name)]
         target = self.scratch / f"book-{len(self.sources)}-{len(self.skipped)}.csv"
         try:
-            copy = copy_table_to_csv(path, target, importers)
+            with self.preparing(path, label, "workbook sheet"):
+                copy = copy_table_to_csv(path, target, importers)
         except InputFileError as exc:
             raise InputFileError(label, exc.problem, exc.hint) from exc
         try:
@@ -127,7 +130,8 @@ class _Collector:
                 check_stream(sniffed, self.limits, False)  # the member within its limits, and its digest
             given = sniffed.digest or Digest(sha256_of(path))
             target = self.scratch / f"document-{len(self.sources)}-{len(self.skipped)}.jsonl"
-            flat = flatten(path, sniffed.gzip, sniffed.encoding, target, sniffed.name)
+            with self.preparing(path, sniffed.name, "JSON document, read whole"):
+                flat = flatten(path, sniffed.gzip, sniffed.encoding, target, sniffed.name)
             sniffed = replace(sniff(target, sniffed.name), locators=flat.locators, digest=given)
         source = _detected(sniffed, self.importers, self.forced_format)
         # A file of a known format: a gzip one must inflate within the limits, a delimited one's lines fit.
@@ -144,6 +148,10 @@ class _Collector:
             per_row = checked.bytes_per_row * checked.path.stat().st_size / inflated
             source = replace(source, sniffed=replace(checked, bytes_per_row=per_row))
         return source
+
+    def preparing(self, path: Path, shown: str, stage: str) -> AbstractContextManager[None]:
+        """A bar while a large file is prepared, when the run shows progress."""
+        return self.progress.preparing(path, display_name(shown), stage) if self.progress else nullcontext()
 
     def add_archive(self, archive: Path, named: bool, label: str = "") -> None:
         """Each member copied to the scratch directory (named by a counter, never by the member's name) and added."""
@@ -263,18 +271,22 @@ def open_sources(
     own_formats: tuple[Importer, ...] = (),
     limits: InputLimits = DEFAULT_LIMITS,
     check_aside: bool = False,
+    progress: ScanProgress | None = None,
 ) -> Iterator[tuple[list[Source], list[SkippedFile]]]:
     """The sources of a run, valid inside the `with` block (archive members live in a temporary dir).
 
-    `own_formats` (from `--map`) are tried before the built-in importers. With `check_aside`, large gzip files
-    are checked while the run reads them (`Source.check`: the caller waits for it, `stream_checks.checks_decide`);
-    checks not waited for are stopped when the block ends."""
+    `own_formats` (from `--map`) are tried before the built-in importers. With `check_aside`, large gzip and
+    delimited files are checked while the run reads them (`Source.check`: the caller waits for it,
+    `stream_checks.checks_decide`); checks not waited for are stopped when the block ends. With `progress`, a large
+    JSON document or workbook shows a bar while it is prepared."""
     importers = (*own_formats, *IMPORTERS)
     _check_format(forced_format, importers)
     # Lines are checked against the field limit before any is read; the csv module may hold one whole.
     csv.field_size_limit(max(csv.field_size_limit(), limits.max_field_bytes))
     scratch = private_dir("members")
-    collector = _Collector(importers, forced_format, scratch, [], [], set(), limits, check_aside=check_aside)
+    collector = _Collector(
+        importers, forced_format, scratch, [], [], set(), limits, check_aside=check_aside, progress=progress
+    )
     try:
         for given in inputs:
             if not (given.is_dir() or given.is_file()):

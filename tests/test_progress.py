@@ -7,7 +7,8 @@ import io
 import shutil
 import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from auditor.progress import ScanProgress, count_read_aside, process_bytes_read,
 from auditor.sources import open_sources
 from bench.generate import generate
 
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
 ROWS = 12_000  # about 2 MB: above the size read with other small files, so streamed with a bar
 
 counted = pytest.mark.skipif(process_bytes_read() is None, reason="the system does not count a process's reads")
@@ -107,6 +110,34 @@ def test_a_bar_names_the_file_as_given_not_the_copy_read(tmp_path: Path, monkeyp
     with _LastFigure() as shown:
         run_audit(AuditOptions(inputs=(tmp_path / "exports.zip",), as_of=date(2026, 11, 28)), progress=shown)
     assert shown.names == ["exports.zip!logs/openrouter.csv (survey)", "exports.zip!logs/openrouter.csv (scan)"]
+
+
+class _Prepared(_LastFigure):
+    """Also the bars shown while a file is prepared, as `preparing` shows them."""
+
+    @contextmanager
+    def preparing(self, path: Path, name: str, stage: str) -> Iterator[None]:
+        with super().preparing(path, name, stage):
+            self.names += [t.description for t in self._progress.tasks]
+            yield
+
+
+def test_a_json_document_or_a_workbook_shows_a_bar_while_it_is_prepared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsed whole or copied out before any scan (seconds on a large file), with nothing to count: a bar without a
+    measure, showing the file's size and the time taken."""
+    document = SAMPLES / "litellm_spend_logs_json" / "spend_logs_2026-10-01_2026-10-11.json"
+    workbook = ROOT / "tests" / "hostile" / "header_row_3.xlsx"
+    monkeypatch.setattr(progress_module, "MIN_BYTES_FOR_PROGRESS", 0)
+    with _Prepared() as shown:
+        run_audit(AuditOptions(inputs=(document, workbook), as_of=date(2026, 11, 28)), progress=shown)
+    assert shown.names == [
+        "spend_logs_2026-10-01_2026-10-11.json (JSON document, read whole)",
+        "header_row_3.xlsx (workbook sheet)",
+    ]
+    monkeypatch.setattr(progress_module, "MIN_BYTES_FOR_PROGRESS", 1 << 40)
+    with _Prepared() as quiet:
+        run_audit(AuditOptions(inputs=(document,), as_of=date(2026, 11, 28)), progress=quiet)
+    assert quiet.names == []
 
 
 def test_a_gzip_files_rows_are_estimated_from_its_compressed_bytes(tmp_path: Path) -> None:
