@@ -9,23 +9,28 @@ results becomes one line of only its bucket fields (an empty bucket, which impor
 Each line's place in the document (`page 1, bucket 3 (2026-10-01T00:00:00Z), result 2`) is kept, so a
 rejected record is named where the user can find it.
 
-Documents are parsed whole, so they are limited in size (`MAX_DOCUMENT_BYTES`); JSON lines stream.
+Documents are read whole, as text, so they are limited in size (`MAX_DOCUMENT_BYTES`); JSON lines stream. A
+document that is one array of records (a gateway's or tracer's export, the large ones) is decoded one record at a
+time from that text (`_array_records`); any other is parsed whole.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from auditor.errors import InputFileError
 
-# An API page is kilobytes; an export of records as one JSON array may be larger, but is parsed whole.
+# An API page is kilobytes; an export of records as one JSON array may be larger, but is held whole as text.
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 _BUCKET_TIME_KEYS = ("start_time_iso", "starting_at", "start_time")
+_SPACE = re.compile(r"[ \t\r\n]*")
 
 
 @dataclass(frozen=True)
@@ -65,16 +70,59 @@ def flatten(path: Path, compressed: bool, encoding: str, target: Path, shown: st
     """Write the document's records to `target` as JSON lines."""
     text = _read(path, compressed, encoding, shown)
     locators: list[str] = []
-    records = 0
     with target.open("w", encoding="utf-8") as out:
-        for record, where in _records(_values(text, shown)):
-            out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-            locators.append(where)
-            records += 1
+        records = _array_records(text, out)
+        if records is None:  # not one array of records: the document read whole
+            out.seek(0)
+            out.truncate()
+            records = 0
+            for record, where in _records(_values(text, shown)):
+                out.write(_line(record))
+                locators.append(where)
+                records += 1
     if not records:
         raise InputFileError(shown, "holds no records (an empty JSON document)", "save the API response again")
     paged = any(w.startswith("page") for w in locators)
     return Flattened(records, tuple(locators) if paged else ())
+
+
+def _array_records(text: str, out: TextIO) -> int | None:
+    """How many records a document that is one JSON array of records holds, written to `out` one by one as each is
+    decoded: a large export of records is held once, as its text, not also as objects (a 194 MB array of 80,000
+    spend-log records took 663 MiB read whole). None, having written what it may have, when the text is not that:
+    an empty array, a page among its values, another value after it, or a syntax error (which reading the document
+    whole then reports, as it always has)."""
+    decoder = json.JSONDecoder()
+    at = _skip_space(text, 0)
+    if not text.startswith("[", at) or text.startswith("]", _skip_space(text, at + 1)):
+        return None
+    at += 1
+    records = 0
+    while True:
+        try:
+            value, at = decoder.raw_decode(text, _skip_space(text, at))
+        except (json.JSONDecodeError, RecursionError):
+            return None
+        if isinstance(value, dict) and _is_page(value):
+            return None
+        out.write(_line(value))
+        records += 1
+        at = _skip_space(text, at)
+        if text.startswith(",", at):
+            at += 1
+            continue
+        at = _skip_space(text, at + 1) if text.startswith("]", at) else -1
+        return records if at == len(text) else None
+
+
+def _skip_space(text: str, at: int) -> int:
+    """The index of the first character at or after `at` that is not JSON whitespace (`len(text)`: none)."""
+    space = _SPACE.match(text, at)
+    return space.end() if space else at
+
+
+def _line(record: object) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def _read(path: Path, compressed: bool, encoding: str, shown: str) -> str:
