@@ -168,8 +168,8 @@ class ScanProgress:
     @contextmanager
     def preparing(self, path: Path, name: str, stage: str) -> Iterator[None]:
         """Show a bar without a measure, named `name`, while the body prepares a large file before any scan (a JSON
-        document parsed whole, a workbook's table copied out): a second or more on a file this size, with nothing
-        to count."""
+        document read and flattened, a workbook's table copied out): a second or more on a file this size, with
+        nothing to count."""
         if path.stat().st_size < MIN_BYTES_FOR_PROGRESS:
             yield
             return
