@@ -10,7 +10,7 @@ the file, the run's scan is interrupted (a bomb is not read on to its end). Smal
 before: they are read on other cursors, and take little time.
 
 A large plain delimited file gets the same: its pass for the field limit (reading the file in Python, 0.77 s for
-3.5 GB) ran before the scan; beside it, the 5M-request log audits 0.1–0.2 s sooner, the 20M one up to 0.5 s.
+3.5 GB) ran before the scan; beside it, the 5M-request log audits 0.1–0.2 s sooner (at 20M, within the noise).
 Its check reads the file as it is, so it computes the file's sha256 too (`Sniffed.digest`): one read fewer.
 """
 
