@@ -170,10 +170,11 @@ class ScanProgress:
         """Show a bar without a measure, named `name`, while the body prepares a large file before any scan (a JSON
         document read and flattened, a workbook's table copied out): a second or more on a file this size, with
         nothing to count."""
-        if path.stat().st_size < MIN_BYTES_FOR_PROGRESS:
+        size = path.stat().st_size
+        if size < MIN_BYTES_FOR_PROGRESS:
             yield
             return
-        task = self._progress.add_task(f"{name} ({stage})", total=None, rows="", size=path.stat().st_size)
+        task = self._progress.add_task(f"{name} ({stage})", total=None, rows="", size=size)
         try:
             yield
         finally:

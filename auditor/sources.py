@@ -140,7 +140,7 @@ class _Collector:
         if self.check_aside and (checked.gzip or line_limit) and checked.path.stat().st_size >= CHECKED_ASIDE_BYTES:
             if checked.gzip:  # the bar's estimate of its rows, from how its first MiB inflates
                 checked = replace(checked, bytes_per_row=checked.bytes_per_row / gzip_ratio(checked.path))
-            elif checked.digest is None:  # its check reads the file as it is: its digest, in the same pass
+            else:  # its check reads the file as it is: its digest, in the same pass
                 checked = replace(checked, digest=Digest())
             return replace(source, sniffed=checked, check=StreamCheck(checked, self.limits, line_limit))
         inflated = check_stream(checked, self.limits, line_limit)

@@ -58,7 +58,7 @@ def test_every_sample_is_reported_with_the_sha256_of_the_file_as_given() -> None
     assert str(DOCUMENT) in digests, "the premise: a JSON document among them"
 
 
-def test_a_workbook_is_reported_with_its_own_sha256(tmp_path: Path) -> None:
+def test_a_workbook_is_reported_with_its_own_sha256() -> None:
     result = run_audit(AuditOptions(inputs=(WORKBOOK,), as_of=AS_OF))
     assert [i.sha256 for i in result.inputs] == [_sha256(WORKBOOK.read_bytes())]
 
