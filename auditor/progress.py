@@ -166,17 +166,25 @@ class ScanProgress:
             self._progress.remove_task(task)
 
     @contextmanager
-    def preparing(self, path: Path, name: str, stage: str) -> Iterator[None]:
-        """Show a bar without a measure, named `name`, while the body prepares a large file before any scan (a JSON
-        document read and flattened, a workbook's table copied out): a second or more on a file this size, with
-        nothing to count."""
+    def preparing(
+        self, path: Path, name: str, stage: str, measured: bool = False, inflated_bytes: int | None = None
+    ) -> Iterator[Callable[[int, int], None] | None]:
+        """Show a bar, named `name`, while the body prepares a large file before any scan (a JSON document
+        flattened, a workbook's table copied out): a second or more on a file this size. `measured`: the body is
+        given a function to tell the bar the bytes read of the file so far and the records written (a document of
+        records, read a piece at a time); else the bar has no measure, and shows the file's size and the time
+        taken. A gzip file is shown by what it inflates to (`inflated_bytes`), however small it is."""
         size = path.stat().st_size
-        if size < MIN_BYTES_FOR_PROGRESS:
-            yield
+        if (inflated_bytes or size) < MIN_BYTES_FOR_PROGRESS:
+            yield None
             return
-        task = self._progress.add_task(f"{name} ({stage})", total=None, rows="", size=size)
+        task = self._progress.add_task(f"{name} ({stage})", total=size if measured else None, rows="", size=size)
+
+        def told(done: int, records: int) -> None:
+            self._progress.update(task, completed=min(done, size), rows=f"{records:,} records")
+
         try:
-            yield
+            yield told if measured else None
         finally:
             self._progress.remove_task(task)
 

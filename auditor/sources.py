@@ -22,7 +22,7 @@ import os
 import shutil
 import struct
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -126,12 +126,12 @@ class _Collector:
         if member_bytes is not None:
             sniffed = replace(sniffed, member_bytes=member_bytes, digest=Digest())
         if sniffed.kind == "json_document":
-            if sniffed.digest is not None:
-                check_stream(sniffed, self.limits, False)  # the member within its limits, and its digest
+            # A gzip document within the limits before it streams (a member read in place: and its digest).
+            inflated = check_stream(sniffed, self.limits, False) if sniffed.gzip else None
             given = sniffed.digest or Digest(sha256_of(path))
             target = self.scratch / f"document-{len(self.sources)}-{len(self.skipped)}.jsonl"
-            with self.preparing(path, sniffed.name, "JSON document, read whole"):
-                flat = flatten(path, sniffed.gzip, sniffed.encoding, target, sniffed.name)
+            with self.preparing(path, sniffed.name, "JSON document", True, inflated) as told:
+                flat = flatten(path, sniffed.gzip, sniffed.encoding, target, sniffed.name, told)
             sniffed = replace(sniff(target, sniffed.name), locators=flat.locators, digest=given)
         source = _detected(sniffed, self.importers, self.forced_format)
         # A file of a known format: a gzip one must inflate within the limits, a delimited one's lines fit.
@@ -149,9 +149,13 @@ class _Collector:
             source = replace(source, sniffed=replace(checked, bytes_per_row=per_row))
         return source
 
-    def preparing(self, path: Path, shown: str, stage: str) -> AbstractContextManager[None]:
-        """A bar while a large file is prepared, when the run shows progress."""
-        return self.progress.preparing(path, display_name(shown), stage) if self.progress else nullcontext()
+    def preparing(
+        self, path: Path, shown: str, stage: str, measured: bool = False, inflated_bytes: int | None = None
+    ) -> AbstractContextManager[Callable[[int, int], None] | None]:
+        """A bar while a large file is prepared, when the run shows progress (see `ScanProgress.preparing`)."""
+        if self.progress is None:
+            return nullcontext()
+        return self.progress.preparing(path, display_name(shown), stage, measured, inflated_bytes)
 
     def add_archive(self, archive: Path, named: bool, label: str = "") -> None:
         """Each member copied to the scratch directory (named by a counter, never by the member's name) and added."""

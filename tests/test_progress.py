@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import shutil
 import threading
 import zipfile
@@ -18,6 +19,7 @@ from rich.progress import TaskID
 
 from auditor import ingest
 from auditor import progress as progress_module
+from auditor.importers import documents
 from auditor.importers.reader import DEFAULT_LIMITS, check_stream, sniff
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
@@ -113,31 +115,59 @@ def test_a_bar_names_the_file_as_given_not_the_copy_read(tmp_path: Path, monkeyp
 
 
 class _Prepared(_LastFigure):
-    """Also the bars shown while a file is prepared, as `preparing` shows them."""
+    """Also the bars shown while a file is prepared, as `preparing` shows them, and how each ends: (bytes done,
+    total, rows) of a measured bar, None for one without a measure."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prepared: dict[str, tuple[float, float | None, str] | None] = {}
 
     @contextmanager
-    def preparing(self, path: Path, name: str, stage: str) -> Iterator[None]:
-        with super().preparing(path, name, stage):
-            self.names += [t.description for t in self._progress.tasks]
-            yield
+    def preparing(
+        self, path: Path, name: str, stage: str, measured: bool = False, inflated_bytes: int | None = None
+    ) -> Iterator[Callable[[int, int], None] | None]:
+        with super().preparing(path, name, stage, measured, inflated_bytes) as told:
+            shown = list(self._progress.tasks)  # none for a small file
+            self.names += [task.description for task in shown]
+            yield told
+            for task in shown:
+                measure = (task.completed, task.total, task.fields["rows"]) if task.total is not None else None
+                self.prepared[task.description] = measure
 
 
 def test_a_json_document_or_a_workbook_shows_a_bar_while_it_is_prepared(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Parsed whole or copied out before any scan (seconds on a large file), with nothing to count: a bar without a
-    measure, showing the file's size and the time taken."""
+    """Flattened or copied out before any scan (seconds on a large file). An array of records is read a piece at a
+    time: its bar counts the bytes read and the records, to the whole file. A workbook's sheet has nothing to count:
+    a bar without a measure, showing the file's size and the time taken."""
     document = SAMPLES / "litellm_spend_logs_json" / "spend_logs_2026-10-01_2026-10-11.json"
     workbook = ROOT / "tests" / "hostile" / "header_row_3.xlsx"
     monkeypatch.setattr(progress_module, "MIN_BYTES_FOR_PROGRESS", 0)
+    monkeypatch.setattr(documents, "READ_CHARS", 1000)  # several pieces
     with _Prepared() as shown:
         run_audit(AuditOptions(inputs=(document, workbook), as_of=date(2026, 11, 28)), progress=shown)
-    assert shown.names == [
-        "spend_logs_2026-10-01_2026-10-11.json (JSON document, read whole)",
-        "header_row_3.xlsx (workbook sheet)",
-    ]
+    named = "spend_logs_2026-10-01_2026-10-11.json (JSON document)"
+    assert shown.names == [named, "header_row_3.xlsx (workbook sheet)"]
+    records = len(json.loads(document.read_text(encoding="utf-8")))
+    size = document.stat().st_size
+    assert shown.prepared == {named: (size, size, f"{records:,} records"), "header_row_3.xlsx (workbook sheet)": None}
     monkeypatch.setattr(progress_module, "MIN_BYTES_FOR_PROGRESS", 1 << 40)
     with _Prepared() as quiet:
         run_audit(AuditOptions(inputs=(document,), as_of=date(2026, 11, 28)), progress=quiet)
     assert quiet.names == []
+
+
+def test_a_gzip_document_shows_its_bar_by_what_it_inflates_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small compressed, large inflated (seconds to flatten): its bar, counting its compressed bytes."""
+    document = SAMPLES / "litellm_spend_logs_json" / "spend_logs_2026-10-01_2026-10-11.json"
+    records = json.loads(document.read_text(encoding="utf-8")) * 40
+    packed = tmp_path / "spend_logs.json.gz"
+    packed.write_bytes(gzip.compress(json.dumps(records, indent=2).encode()))
+    monkeypatch.setattr(progress_module, "MIN_BYTES_FOR_PROGRESS", 1024 * 1024)
+    assert packed.stat().st_size < 1024 * 1024 < len(gzip.decompress(packed.read_bytes())), "the premise"
+    with _Prepared() as shown:
+        run_audit(AuditOptions(inputs=(packed,), as_of=date(2026, 11, 28)), progress=shown)
+    size = packed.stat().st_size
+    assert shown.prepared == {"spend_logs.json.gz (JSON document)": (size, size, f"{len(records):,} records")}
 
 
 def test_a_gzip_files_rows_are_estimated_from_its_compressed_bytes(tmp_path: Path) -> None:

@@ -9,25 +9,28 @@ results becomes one line of only its bucket fields (an empty bucket, which impor
 Each line's place in the document (`page 1, bucket 3 (2026-10-01T00:00:00Z), result 2`) is kept, so a
 rejected record is named where the user can find it.
 
-Documents are read whole, as text, so they are limited in size (`MAX_DOCUMENT_BYTES`); JSON lines stream. A
-document that is one array of records (a gateway's or tracer's export, the large ones) is decoded one record at a
-time from that text (`_array_records`); any other is parsed whole.
+A document of records (an array of them, as gateways and tracers export, the large ones; or several arrays, or
+records one after another) streams: it is read a piece at a time and decoded one record at a time
+(`_streamed_records`), so it may be of any size. A document holding pages is read whole, as text, so it is limited
+in size (`MAX_DOCUMENT_BYTES`).
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import IO, NoReturn, TextIO, cast
 
 from auditor.errors import InputFileError
 
-# An API page is kilobytes; an export of records as one JSON array may be larger, but is held whole as text.
+# An API page is kilobytes: a document holding pages (one of records streams) is held whole as text.
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 _BUCKET_TIME_KEYS = ("start_time_iso", "starting_at", "start_time")
 _SPACE = re.compile(r"[ \t\r\n]*")
@@ -66,17 +69,25 @@ def _is_page(value: dict[str, object]) -> bool:
     return isinstance(value.get("data"), list)
 
 
-def flatten(path: Path, compressed: bool, encoding: str, target: Path, shown: str) -> Flattened:
-    """Write the document's records to `target` as JSON lines."""
-    text = _read(path, compressed, encoding, shown)
+def flatten(
+    path: Path,
+    compressed: bool,
+    encoding: str,
+    target: Path,
+    shown: str,
+    on_read: Callable[[int, int], None] | None = None,
+) -> Flattened:
+    """Write the document's records to `target` as JSON lines. While a document of records is read, `on_read` is told
+    the bytes read from the file so far (compressed ones for gzip) and the records written."""
     locators: list[str] = []
     with target.open("w", encoding="utf-8") as out:
-        records = _array_records(text, out)
-        if records is None:  # not one array of records: the document read whole
+        with _opened(path, compressed, encoding, on_read) as pieces:
+            records = _streamed_records(pieces, out, shown)
+        if records is None:  # pages of an API response (or a syntax error): the document read whole
             out.seek(0)
             out.truncate()
             records = 0
-            for record, where in _records(_values(text, shown)):
+            for record, where in _records(_values(_read(path, compressed, encoding, shown), shown)):
                 out.write(_line(record))
                 locators.append(where)
                 records += 1
@@ -86,33 +97,202 @@ def flatten(path: Path, compressed: bool, encoding: str, target: Path, shown: st
     return Flattened(records, tuple(locators) if paged else ())
 
 
-def _array_records(text: str, out: TextIO) -> int | None:
-    """How many records a document that is one JSON array of records holds, written to `out` one by one as each is
-    decoded: a large export of records is held once, as its text, not also as objects (a 194 MB array of 80,000
-    spend-log records took 663 MiB read whole). None, having written what it may have, when the text is not that:
-    an empty array, a page among its values, another value after it, or a syntax error (which reading the document
-    whole then reports, as it always has)."""
-    decoder = json.JSONDecoder()
-    at = _skip_space(text, 0)
-    if not text.startswith("[", at) or text.startswith("]", _skip_space(text, at + 1)):
+def _streamed_records(pieces: _Pieces, out: TextIO, shown: str) -> int | None:
+    """How many records a document of records holds (an array of them, or several, or records one after another),
+    written to `out` one by one as each is decoded from the text, read a piece at a time: such a document (a
+    gateway's or tracer's export, the large ones) is never held whole, so it may be of any size. None, having
+    written what it may have, when the text is not that: it holds a page of an API response, or a syntax error.
+    Reading the document whole then reports it, as it always has; one larger than `MAX_DOCUMENT_BYTES` is refused
+    here instead, where its problem is."""
+    try:
+        return _records_one_by_one(pieces, out, json.JSONDecoder(), shown)
+    except _NotStreamed as found:
+        pieces.refuse_past_limit(shown, found)
         return None
-    at += 1
-    records = 0
-    while True:
-        try:
-            value, at = decoder.raw_decode(text, _skip_space(text, at))
-        except (json.JSONDecodeError, RecursionError):
-            return None
-        if isinstance(value, dict) and _is_page(value):
-            return None
-        out.write(_line(value))
-        records += 1
-        at = _skip_space(text, at)
-        if text.startswith(",", at):
-            at += 1
+
+
+class _NotStreamed(Exception):
+    """What shows a document is not only records (`what`), and where (`at`, in the text held)."""
+
+    def __init__(self, what: str, at: int) -> None:
+        super().__init__(what)
+        self.what, self.at = what, at
+
+
+def _records_one_by_one(pieces: _Pieces, out: TextIO, decoder: json.JSONDecoder, shown: str) -> int:
+    """`_streamed_records`, raising `_NotStreamed` where it returns None. The records are those reading the document
+    whole gives when it holds no page (`_records`): each value of an array, and each value outside one."""
+    while not pieces.at_end():
+        if not pieces.starts_with("["):
+            _write_record(pieces, out, decoder, shown)
             continue
-        at = _skip_space(text, at + 1) if text.startswith("]", at) else -1
-        return records if at == len(text) else None
+        pieces.at += 1
+        if pieces.starts_with("]"):
+            pieces.at += 1
+            continue
+        while True:
+            _write_record(pieces, out, decoder, shown)
+            if pieces.starts_with(","):
+                pieces.at += 1
+            elif pieces.starts_with("]"):
+                pieces.at += 1
+                break
+            else:
+                raise _NotStreamed(_MISSING_DELIMITER, pieces.at)
+    return pieces.records
+
+
+def _write_record(pieces: _Pieces, out: TextIO, decoder: json.JSONDecoder, shown: str) -> None:
+    value = pieces.decode(decoder, shown)
+    if value is _NOT_WHOLE:
+        raise _NotStreamed("a value that is not whole", pieces.value_at)
+    if isinstance(value, dict) and _is_page(value):
+        raise _NotStreamed("a page of an API response", pieces.value_at)
+    out.write(_line(value))
+    pieces.records += 1
+
+
+_MISSING_DELIMITER = "Expecting ',' delimiter"
+READ_CHARS = 1024 * 1024
+"""Characters of a document read at a time while its records are decoded."""
+_CUT_HINT = "save the API response again; it may be cut short"
+_NOT_WHOLE = object()
+"""What `_Pieces.decode` gives for text that is not a whole JSON value."""
+
+
+@contextmanager
+def _opened(
+    path: Path, compressed: bool, encoding: str, on_read: Callable[[int, int], None] | None
+) -> Iterator[_Pieces]:
+    with gzip.open(path, "rb") if compressed else path.open("rb") as handle:
+        yield _Pieces(cast(IO[bytes], handle), encoding, on_read)
+
+
+class _Pieces:
+    """A document's text read a piece at a time (`READ_CHARS`): the part held (`text`), where decoding is in it
+    (`at`), where the text held starts in the document (`line` and `column`, for errors), and the records written
+    (`records`, for `on_read`). Text is dropped once decoded (`_drop_decoded`), only as whitespace is skipped."""
+
+    def __init__(self, handle: IO[bytes], encoding: str, on_read: Callable[[int, int], None] | None) -> None:
+        self._handle = handle
+        self._raw: IO[bytes] = getattr(handle, "fileobj", handle)  # a gzip file's compressed stream, or the file
+        self._decoded = io.TextIOWrapper(handle, encoding=encoding, errors="replace", newline="")
+        self._on_read = on_read
+        self._started = False
+        self.text, self.at, self.ended, self.records = "", 0, False, 0
+        self.value_at = 0
+        """Where the value `decode` gave last starts in the text held."""
+        self.line, self.column = 1, 1
+
+    def more(self, least: int = 0) -> bool:
+        """Read at least `least` more characters (a piece at least), or to the end; False at the end."""
+        if self.ended:
+            return False
+        piece = self._decoded.read(max(least, READ_CHARS))
+        if self._on_read is not None:
+            self._on_read(self._raw.tell(), self.records)
+        if not piece:
+            self.ended = True
+            return False
+        if not self._started:  # byte-order marks before the document, which reading it whole drops too
+            piece, self._started = piece.lstrip("\ufeff"), True
+        self.text += piece
+        return True
+
+    def skip_space(self) -> None:
+        """Past JSON whitespace, reading on as needed."""
+        while True:
+            self.at = _skip_space(self.text, self.at)
+            self._drop_decoded()
+            if self.at < len(self.text) or not self.more():
+                return
+
+    def starts_with(self, mark: str) -> bool:
+        """Whether the next character that is not whitespace is `mark`."""
+        self.skip_space()
+        return self.text.startswith(mark, self.at)
+
+    def at_end(self) -> bool:
+        self.skip_space()
+        return self.at == len(self.text)
+
+    def decode(self, decoder: json.JSONDecoder, shown: str) -> object:
+        """The next JSON value, read on until it is whole; `_NOT_WHOLE` when it never is. A document larger than
+        `MAX_DOCUMENT_BYTES` (which cannot be read whole instead) is then refused: for its syntax error, or for a value
+        still not whole past that many characters."""
+        self.skip_space()
+        self.value_at = self.at
+        while True:
+            try:
+                value, end = decoder.raw_decode(self.text, self.at)
+            except json.JSONDecodeError as exc:
+                if len(self.text) - self.at <= MAX_DOCUMENT_BYTES and self.more(len(self.text) - self.at):
+                    continue
+                if self.bytes_read <= MAX_DOCUMENT_BYTES:
+                    return _NOT_WHOLE
+                if self.ended:
+                    self._refuse_syntax(exc, shown)
+                self._refuse_long(shown)
+            except RecursionError:
+                raise InputFileError(
+                    shown, "is a JSON document nested too deeply to read", "check that the file is an API response"
+                ) from None
+            if end < len(self.text) or not self.more():  # a number at the piece's end may go on in the next
+                self.at = end
+                return value
+
+    def refuse_past_limit(self, shown: str, found: _NotStreamed) -> None:
+        """Refuse a document found not to be only records once past `MAX_DOCUMENT_BYTES`, where it was found not to
+        be (smaller ones are read whole)."""
+        if self.bytes_read <= MAX_DOCUMENT_BYTES:
+            return
+        line, column = self._place(found.at)
+        if found.what == _MISSING_DELIMITER:  # as reading it whole would say
+            raise InputFileError(shown, f"is not valid JSON ({found.what}, character {column})", _CUT_HINT, line=line)
+        raise InputFileError(
+            shown,
+            f"is a JSON document larger than {MAX_DOCUMENT_BYTES // 1024**2} MiB that is not only records "
+            f"({found.what}, character {column}); such documents are read whole",
+            "write it as JSON lines, one record a line (e.g. `jq -c '.[]' file.json > file.jsonl`), which stream",
+            line=line,
+        )
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the document (inflated) read so far."""
+        return self._handle.tell()
+
+    def _place(self, at: int) -> tuple[int, int]:
+        """The document's line and column (from 1) of the character at `at` in the text held."""
+        lines = self.text.count("\n", 0, at)
+        if not lines:
+            return self.line, self.column + at
+        return self.line + lines, at - self.text.rfind("\n", 0, at)
+
+    def _drop_decoded(self) -> None:
+        """Forget the text decoded, once it is a piece long."""
+        if self.at >= READ_CHARS:
+            self.line, self.column = self._place(self.at)
+            self.text, self.at = self.text[self.at :], 0
+
+    def _refuse_long(self, shown: str) -> NoReturn:
+        line, column = self._place(self.at)
+        raise InputFileError(
+            shown,
+            f"holds a value longer than {MAX_DOCUMENT_BYTES // 1024**2} MiB from character {column}, "
+            "or one that is not valid JSON",
+            "check the file; write it as JSON lines, one record a line, if its records are that large",
+            line=line,
+        )
+
+    def _refuse_syntax(self, problem: json.JSONDecodeError, shown: str) -> NoReturn:
+        line, column = self._place(problem.pos)
+        raise InputFileError(
+            shown,
+            f"is not valid JSON ({problem.msg}, character {column})",
+            _CUT_HINT,
+            line=line,
+        )
 
 
 def _skip_space(text: str, at: int) -> int:
