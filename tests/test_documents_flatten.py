@@ -107,6 +107,27 @@ def test_broken_documents_give_the_error_of_the_whole_read(name: str, tmp_path: 
         assert "holds no records" in str(raised.value)
 
 
+# The encodings the reader finds (`reader._encoding_of`), and bytes that are not UTF-8: a character may be cut between
+# two pieces, and is decoded as reading the document whole decodes it.
+ENCODED = {
+    "utf-16": ("utf-16", json.dumps([RECORD] * 3, ensure_ascii=False).encode("utf-16")),
+    "cp1252": ("cp1252", json.dumps([{"note": "café – €"}] * 3, ensure_ascii=False).encode("cp1252")),
+    "bytes not utf-8": ("utf-8", b'[{"note": "a\xffb"}, {"note": "\xc3\xa9t\xe9"}, {"note": "\xe2\x82"}]'),
+}
+
+
+@PIECES
+@pytest.mark.parametrize("name", ENCODED)
+def test_a_document_in_another_encoding_flattens_as_read_whole(name: str, tmp_path: Path, piece_chars: int) -> None:
+    encoding, data = ENCODED[name]
+    path = tmp_path / "doc.json"
+    path.write_bytes(data)
+    target = tmp_path / "flat.jsonl"
+    flat = flatten(path, False, encoding, target, "doc")
+    lines = target.read_text(encoding="utf-8").split("\n")[:-1]
+    assert (lines, [""] * flat.records) == _read_whole(data.decode(encoding, errors="replace"))
+
+
 # Past the size a document read whole may have (300 bytes here; each document is larger, each record smaller): a
 # document of records streams all the same; a syntax error is the whole read's; one holding a page is refused where the
 # page is.
