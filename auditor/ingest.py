@@ -340,7 +340,8 @@ class _Scanned:
     members: list[int]
     table: str
     reader_rejects: dict[int, list[RejectedRow]]
-    sha256: dict[int, str]
+    sha256: Mapping[int, str | None]
+    """None: given by the file's check, later (see `_scan`)."""
 
 
 def _read_lines(
@@ -568,8 +569,10 @@ def _scan(
     blocks: ReadBlocks,
     progress: ScanProgress | None,
     day_starts: tuple[int, ...] = (),
-) -> str:
-    """Scan the file into `table` (its rows with the file's index); return its sha256, read meanwhile."""
+) -> str | None:
+    """Scan the file into `table` (its rows with the file's index); return its sha256, read meanwhile, or None for a
+    file whose check gives it (`Sniffed.digest`), perhaps still running: the run waits for checks when it has its
+    result (`stream_checks.decided`), and takes their digests then."""
     hashed = [0]
     shown = (
         progress.scanning(
@@ -584,8 +587,7 @@ def _scan(
         else nullcontext()
     )
     # The digest is read in a thread while DuckDB scans: hashlib and DuckDB both release the GIL. A file read from a
-    # copy has its digest from elsewhere, perhaps from its check still running (waited for here, not in the thread,
-    # so that Ctrl-C does not wait for the check).
+    # copy has its digest from elsewhere, given at once or by its check (not waited for here: the scan goes on).
     with ThreadPoolExecutor(max_workers=1) as pool, shown:
         digest = pool.submit(sha256_of, sniffed.path, hashed) if sniffed.digest is None else None
         source = _sources(sniffed, blocks, rejects)
@@ -594,7 +596,9 @@ def _scan(
             con.execute(f"CREATE TABLE {table} AS SELECT {index} AS {FILE_COLUMN}, * FROM ({query})")
         except duckdb.Error as exc:
             raise _read_error(sniffed, exc) from exc
-        return digest.result() if digest is not None else sniffed.sha256()
+        if digest is not None:
+            return digest.result()
+        return sniffed.sha256() if sniffed.digest is not None and sniffed.digest.known else None
 
 
 def _done(con: duckdb.DuckDBPyConnection) -> float:
@@ -620,7 +624,8 @@ def _ingested(
     for s in scanned:
         for i in s.members:
             sniffed, importer = files[i]
-            accounts[i] = FileAccount(path=sniffed.name, format=importer.name, sha256=s.sha256[i])
+            # A digest its check gives is filled in when the run waits for the checks (`pipeline.run_audit`).
+            accounts[i] = FileAccount(path=sniffed.name, format=importer.name, sha256=s.sha256[i] or "")
             accounts[i].numbered_by = "row" if sniffed.is_parquet else "line"
     counts = con.execute(
         f"SELECT {FILE_COLUMN}, status, CAST(sum(lines) AS BIGINT) FROM scanned WHERE NOT in_shape "

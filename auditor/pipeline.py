@@ -37,7 +37,7 @@ from auditor.risk import assess_scenarios, risk_notes, route_filter
 from auditor.scan import scanning
 from auditor.scenarios import Repricing, assumption_outs, build_scenarios
 from auditor.sources import Source, open_sources
-from auditor.stream_checks import checks_decide
+from auditor.stream_checks import checks_decide, decided
 from auditor.summary import SOURCE_FILE, model_lines, summarise_usage
 from auditor.workload import MODEL_REF, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
@@ -75,7 +75,8 @@ def run_audit(
         sources, skipped_files = sorted(found, key=lambda s: s.sniffed.name), sorted(skipped, key=lambda f: f.path)
         given = _given_days(options.batch_dates, sources)
         files = [(s.sniffed, s.importer) for s in sources]
-        with checks_decide([s.check for s in sources if s.check is not None]) as read_on:
+        checks = [s.check for s in sources if s.check is not None]
+        with checks_decide(checks) as read_on:
 
             def ingest(con: duckdb.DuckDBPyConnection) -> list[IngestedFile]:
                 read_on(con)
@@ -87,94 +88,102 @@ def run_audit(
                 json_lines=any(importer.is_json_lines for _, importer in files),
             )
         dated = [_dated_note(s, day) for s, day in zip(sources, given, strict=True) if day is not None]
-    by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]
-    usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)
-    shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
-    if on_ledger is not None:
-        on_ledger(usage_table, pricebook, [f.account.path for f in ingested])
-    clock.lap("ingest and aggregate")
-    usage, by_month, totals, notes, warnings = summarise_usage(usage_table, shape_table, pricebook, ingested, contract)
-    warnings += [
-        f"{f.account.path}: rows are dated up to {f.account.period_end}, after the as-of date {options.as_of}; "
-        "check the file's dates (a clock or a time zone may be wrong)."
-        for f in ingested
-        if f.account.period_end and f.account.period_end > options.as_of.isoformat()
-    ]
-    clock.lap("list cost and summary")
-    repricing = Repricing.of(shape_table, options.as_of)
-    scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
-    # The hybrid routes a segment only to candidates its data profile does not block (hard gates, per segment).
-    allowed = route_filter(profile, repricing.priced)
-    hybrid = build_hybrid(shape_table, pricebook, candidates, options.as_of, assumptions, repricing, allowed)
-    if hybrid is not None:
-        scenarios = sorted([*scenarios, hybrid], key=lambda s: (-s.savings, s.candidate))
-    scenario_notes = [RANGE_NOTE, *assumption_notes(assumptions)] if scenarios else []
-    scenario_notes += [hybrid_note(hybrid)] if hybrid else []
-    if scenarios:
-        source_models = sorted({str(r) for r in repricing.by_model[MODEL_REF]})
-        scenario_notes += family_notes(assumptions, source_models, [c.ref for c in candidates])
-    if contract is not None:
-        scenarios = contract.apply_to_scenarios(scenarios, shape_table, pricebook, candidates, options.as_of)
-    clock.lap("re-price candidates")
-    forecast = build_forecast(usage_table, shape_table, pricebook, candidates, options.as_of)
-    clock.lap("forecast")
-    reconciliation = build_reconciliation(*model_lines(usage_table), pricebook, by_month)
-    findings = build_findings(shape_table, pricebook, options.as_of)
-    clock.lap("reconciliation and findings")
-    if scenarios:
-        scenarios = assess_scenarios(scenarios, candidates, repricing.priced, profile, options.as_of)
-        scenario_notes += risk_notes(profile)
-        scenarios = checklist_scenarios(scenarios, candidates, profile, repricing.priced)
-        scenario_notes += checklist_notes(profile)
-    clock.lap("risk")
-    days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
-    plan = None
-    if scenarios:
-        active_days = int(usage_table["day"].nunique())  # requests per day are over the days with usage
-        plan_inputs = PlanInputs(scenarios, candidates, profile, repricing, pricebook, shape_table, assumptions,
-                                 usage, active_days, quality, options.as_of)  # fmt: skip
-        plan = build_plan(plan_inputs)
-        scenario_notes += (plan_notes(plan) if plan else []) + quality_notes(quality)
-    clock.lap("plan")
-    result = AuditResult(
-        as_of=options.as_of,
-        tool_version=__version__,
-        catalog=f"genai-prices {catalog_version()}",
-        period=Period(start=_day(days[0]) if days else None, end=_day(days[-1]) if days else None),
-        timezone=options.timezone,
-        inputs=[_input_file(f) for f in ingested],
-        skipped_files=skipped_files,
-        usage=usage,
-        usage_by_month=by_month,
-        totals=totals,
-        scenarios=scenarios,
-        fx_rates=[
-            FxRateOut(currency=r.currency, month=r.month, usd_per_unit=r.usd_per_unit, source=r.source) for r in fx_used
-        ],
-        notes=notes
-        + dated
-        + [_fx_note(r) for r in fx_used]
-        + scenario_notes
-        + forecast.notes
-        + (contract.notes() if contract else [])
-        + overlay_notes(pricebook.rates.overlays_used),
-        warnings=warnings,
-        forecast=forecast.months,
-        price_changes=forecast.price_changes,
-        contract_file=options.contract_file.name if options.contract_file else None,
-        commitments=contract.commitment_periods(usage_table, pricebook) if contract else [],
-        reconciliation=reconciliation,
-        findings=findings,
-        assumptions=assumption_outs(assumptions),
-        data_profile=profile.out(repricing.priced),
-        plan=plan,
-        cost_model=build_cost_model(repricing, pricebook, candidates, f"genai-prices {catalog_version()}")
-        if scenarios
-        else None,
-        usage_by_project=build_usage_by_project(*model_lines(usage_table), pricebook),
-    )
-    clock.lap("cost model and result")
-    return result
+        # The checks still running (see `stream_checks`) decide when the stages after the scan are done, before the
+        # result is built: a refusal is the run's error. A file whose check reads it whole has its digest from it.
+        with decided(checks):
+            by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]
+            usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)
+            shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
+            if on_ledger is not None:
+                on_ledger(usage_table, pricebook, [f.account.path for f in ingested])
+            clock.lap("ingest and aggregate")
+            usage, by_month, totals, notes, warnings = summarise_usage(
+                usage_table, shape_table, pricebook, ingested, contract
+            )
+            warnings += [
+                f"{f.account.path}: rows are dated up to {f.account.period_end}, after the as-of date {options.as_of}; "
+                "check the file's dates (a clock or a time zone may be wrong)."
+                for f in ingested
+                if f.account.period_end and f.account.period_end > options.as_of.isoformat()
+            ]
+            clock.lap("list cost and summary")
+            repricing = Repricing.of(shape_table, options.as_of)
+            scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
+            # The hybrid routes a segment only to candidates its data profile does not block (hard gates, per segment).
+            allowed = route_filter(profile, repricing.priced)
+            hybrid = build_hybrid(shape_table, pricebook, candidates, options.as_of, assumptions, repricing, allowed)
+            if hybrid is not None:
+                scenarios = sorted([*scenarios, hybrid], key=lambda s: (-s.savings, s.candidate))
+            scenario_notes = [RANGE_NOTE, *assumption_notes(assumptions)] if scenarios else []
+            scenario_notes += [hybrid_note(hybrid)] if hybrid else []
+            if scenarios:
+                source_models = sorted({str(r) for r in repricing.by_model[MODEL_REF]})
+                scenario_notes += family_notes(assumptions, source_models, [c.ref for c in candidates])
+            if contract is not None:
+                scenarios = contract.apply_to_scenarios(scenarios, shape_table, pricebook, candidates, options.as_of)
+            clock.lap("re-price candidates")
+            forecast = build_forecast(usage_table, shape_table, pricebook, candidates, options.as_of)
+            clock.lap("forecast")
+            reconciliation = build_reconciliation(*model_lines(usage_table), pricebook, by_month)
+            findings = build_findings(shape_table, pricebook, options.as_of)
+            clock.lap("reconciliation and findings")
+            if scenarios:
+                scenarios = assess_scenarios(scenarios, candidates, repricing.priced, profile, options.as_of)
+                scenario_notes += risk_notes(profile)
+                scenarios = checklist_scenarios(scenarios, candidates, profile, repricing.priced)
+                scenario_notes += checklist_notes(profile)
+            clock.lap("risk")
+            days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
+            plan = None
+            if scenarios:
+                active_days = int(usage_table["day"].nunique())  # requests per day are over the days with usage
+                plan_inputs = PlanInputs(scenarios, candidates, profile, repricing, pricebook, shape_table, assumptions,
+                                         usage, active_days, quality, options.as_of)  # fmt: skip
+                plan = build_plan(plan_inputs)
+                scenario_notes += (plan_notes(plan) if plan else []) + quality_notes(quality)
+            clock.lap("plan")
+        for f, s in zip(ingested, sources, strict=True):
+            f.account.sha256 = f.account.sha256 or s.sniffed.sha256()
+        result = AuditResult(
+            as_of=options.as_of,
+            tool_version=__version__,
+            catalog=f"genai-prices {catalog_version()}",
+            period=Period(start=_day(days[0]) if days else None, end=_day(days[-1]) if days else None),
+            timezone=options.timezone,
+            inputs=[_input_file(f) for f in ingested],
+            skipped_files=skipped_files,
+            usage=usage,
+            usage_by_month=by_month,
+            totals=totals,
+            scenarios=scenarios,
+            fx_rates=[
+                FxRateOut(currency=r.currency, month=r.month, usd_per_unit=r.usd_per_unit, source=r.source)
+                for r in fx_used
+            ],
+            notes=notes
+            + dated
+            + [_fx_note(r) for r in fx_used]
+            + scenario_notes
+            + forecast.notes
+            + (contract.notes() if contract else [])
+            + overlay_notes(pricebook.rates.overlays_used),
+            warnings=warnings,
+            forecast=forecast.months,
+            price_changes=forecast.price_changes,
+            contract_file=options.contract_file.name if options.contract_file else None,
+            commitments=contract.commitment_periods(usage_table, pricebook) if contract else [],
+            reconciliation=reconciliation,
+            findings=findings,
+            assumptions=assumption_outs(assumptions),
+            data_profile=profile.out(repricing.priced),
+            plan=plan,
+            cost_model=build_cost_model(repricing, pricebook, candidates, f"genai-prices {catalog_version()}")
+            if scenarios
+            else None,
+            usage_by_project=build_usage_by_project(*model_lines(usage_table), pricebook),
+        )
+        clock.lap("cost model and result")
+        return result
 
 
 class _StageClock:

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import shutil
+import sys
+import threading
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from auditor import ingest, sources
+from auditor import ingest, pipeline, sources, stream_checks
 from auditor.errors import ExitStatus, InputLimitError
-from auditor.importers.reader import InputLimits, sniff
+from auditor.importers.reader import InputLimits, Sniffed, sniff
 from auditor.ingest import SMALL_FILE_BYTES
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
@@ -150,3 +153,87 @@ def test_a_check_left_running_is_stopped_with_the_sources(packed: Path, aside: l
         estimated = packed.stat().st_size / found[0].sniffed.bytes_per_row
         assert 0.8 * 100_000 <= estimated <= 1.2 * 100_000
     assert not aside[0]._thread.is_alive()
+
+
+def _slow_check(monkeypatch: pytest.MonkeyPatch, until: threading.Event, order: list[str], refuse: bool) -> None:
+    """The checks' pass held back until `until` is set (or 10 s pass), then run (or refusing the file)."""
+    checked = stream_checks.check_stream
+
+    def held_back(sniffed: Sniffed, *args: object, **kwargs: object) -> int | None:
+        until.wait(10)
+        order.append("check done")
+        if refuse:  # as a refusing pass does, it gives no digest
+            if sniffed.digest is not None:
+                sniffed.digest.give(None)
+            raise InputLimitError(sniffed.name, "refused late, for the test", "--max-field-bytes")
+        return checked(sniffed, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stream_checks, "check_stream", held_back)
+
+
+@pytest.mark.parametrize("refuse", [False, True], ids=["digest", "refusal"])
+def test_a_plain_files_check_is_waited_for_when_the_run_has_its_result(
+    packed: Path, tmp_path: Path, aside: list[StreamCheck], monkeypatch: pytest.MonkeyPatch, refuse: bool
+) -> None:
+    """The scan does not wait for a plain file's check: the stages after it run meanwhile, and the run waits for the
+    check before it builds its result. Its digest is then the check's; its refusal, the run's error."""
+    plain = tmp_path / "openrouter.csv"
+    plain.write_bytes(gzip.decompress(packed.read_bytes()))
+    stages_done, order = threading.Event(), []
+
+    def on_stage(name: str, seconds: float) -> None:
+        order.append(name)
+        if name == "plan":  # the last stage before the result
+            stages_done.set()
+
+    _slow_check(monkeypatch, stages_done, order, refuse)
+    options = AuditOptions(inputs=(plain,), as_of=date(2026, 11, 28))
+    if refuse:
+        with pytest.raises(InputLimitError, match="refused late"):
+            run_audit(options, on_stage=on_stage)
+    else:
+        result = run_audit(options, on_stage=on_stage)
+        assert [i.sha256 for i in result.inputs] == [hashlib.sha256(plain.read_bytes()).hexdigest()]
+    assert len(aside) == 1, "the premise: checked while read"
+    assert order.index("ingest and aggregate") < order.index("plan") < order.index("check done")
+    assert order[-1] == ("check done" if refuse else "cost model and result")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="threads have their own priority on Linux")
+def test_a_plain_files_check_runs_at_the_lowest_priority_a_gzip_files_does_not(
+    packed: Path, tmp_path: Path, aside: list[StreamCheck], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain file cannot be a bomb: its check yields the cores to the scan. A gzip file's check keeps pace with
+    the scan, to stop a bomb early."""
+    plain = tmp_path / "openrouter.csv"
+    plain.write_bytes(gzip.decompress(packed.read_bytes()))
+    checked, niceness = stream_checks.check_stream, {}
+
+    def observed(sniffed: Sniffed, *args: object, **kwargs: object) -> int | None:
+        niceness[sniffed.path.name] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return checked(sniffed, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stream_checks, "check_stream", observed)
+    run_audit(AuditOptions(inputs=(plain, packed), as_of=date(2026, 11, 28)))
+    assert len(aside) == 2, "the premise: both checked while read"
+    assert niceness == {"openrouter.csv": 19, "openrouter.csv.gz": os.getpriority(os.PRIO_PROCESS, 0)}
+
+
+def test_a_late_refusal_replaces_an_error_of_the_stages_after_the_scan(
+    packed: Path, tmp_path: Path, aside: list[StreamCheck], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As it replaces an error of the read: what the stages made of a refused file is not the run's error."""
+    plain = tmp_path / "openrouter.csv"
+    plain.write_bytes(gzip.decompress(packed.read_bytes()))
+    failed, order = threading.Event(), []
+
+    def failing(*args: object) -> None:
+        failed.set()
+        raise RuntimeError("a stage failed on what the scan read")
+
+    monkeypatch.setattr(pipeline, "build_forecast", failing)
+    _slow_check(monkeypatch, failed, order, refuse=True)
+    with pytest.raises(InputLimitError, match="refused late") as refused:
+        run_audit(AuditOptions(inputs=(plain,), as_of=date(2026, 11, 28)))
+    assert isinstance(refused.value.__cause__, RuntimeError)
+    assert len(aside) == 1, "the premise: checked while read"
