@@ -142,6 +142,7 @@ def run_audit(
                 plan = build_plan(plan_inputs)
                 scenario_notes += (plan_notes(plan) if plan else []) + quality_notes(quality)
             clock.lap("plan")
+        clock.lap("checks still running")
         for f, s in zip(ingested, sources, strict=True):
             f.account.sha256 = f.account.sha256 or s.sniffed.sha256()
         result = AuditResult(

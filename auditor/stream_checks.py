@@ -16,7 +16,8 @@ cannot be a bomb, so on Linux its thread runs at the lowest priority: on two cor
 and now runs mostly where a core is idle, the stages after the scan (single-threaded Python) among them.
 
 Checks are waited for (`decided`) when the run has its result, before it is used (a gzip file's check interrupts
-the scan as soon as it refuses, as before): the 20M-request log audits 5–8% sooner.
+the scan as soon as it refuses, as before). On two cores the 5M-request log audits 0.2–0.5 s sooner; at 20M the
+scan is 1 s shorter, and the run waits about as long for the check at its end (two cores are busy throughout).
 """
 
 from __future__ import annotations
