@@ -121,13 +121,8 @@ def checks_decide(checks: Sequence[StreamCheck]) -> Iterator[Callable[[duckdb.Du
     for check in checks:
         check.on_failure(interrupt)
     try:
-        yield read_on
-    except Exception as exc:
-        _raise_refusal(checks, exc)
-        raise
-    except BaseException:
-        _cancel(checks)
-        raise
+        with _refusal_first(checks):
+            yield read_on
     finally:
         reading.clear()
 
@@ -137,14 +132,8 @@ def decided(checks: Sequence[StreamCheck]) -> Iterator[None]:
     """The block runs while the checks may still run (the stages after the scan); when it ends, every check is
     waited for (in order) and the first refusal raised, also in place of an error of the block's. Ctrl-C stops the
     checks."""
-    try:
+    with _refusal_first(checks):
         yield
-    except Exception as exc:
-        _raise_refusal(checks, exc)
-        raise
-    except BaseException:
-        _cancel(checks)
-        raise
     try:
         for check in checks:
             check.wait()
@@ -153,13 +142,22 @@ def decided(checks: Sequence[StreamCheck]) -> Iterator[None]:
         raise
 
 
-def _raise_refusal(checks: Sequence[StreamCheck], error: Exception) -> None:
-    """Wait for the checks (in order); raise the first refusal, from `error`."""
-    for check in checks:
-        try:
-            check.wait()
-        except InputFileError as refused:
-            raise refused from error
+@contextmanager
+def _refusal_first(checks: Sequence[StreamCheck]) -> Iterator[None]:
+    """When the block fails, the first refusal of the checks (waited for in order) is raised in its place; Ctrl-C
+    stops them."""
+    try:
+        yield
+    except Exception as exc:
+        for check in checks:
+            try:
+                check.wait()
+            except InputFileError as refused:
+                raise refused from exc
+        raise
+    except BaseException:
+        _cancel(checks)
+        raise
 
 
 def _cancel(checks: Sequence[StreamCheck]) -> None:
