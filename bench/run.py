@@ -8,8 +8,8 @@ Usage:
   of 4; `--pack` audits the log gzip'd or zipped, at level 6, DuckDB's reference still reading the plain file);
   `python bench/run.py samples [ROUNDS]` audits the bundled `samples/` (PDF and XLSX, as `audit samples/` does)
   ROUNDS times (default 3) and prints each stage's lowest and median wall and CPU time, Python imports included.
-Each measurement runs in its own process so its peak memory (max RSS) and CPU time are its own. Needs the
-`bench` extra (duckdb). Prints tables in Markdown, for `docs/benchmarks.md`.
+Each measurement runs in its own process so its peak memory (max RSS) and CPU time are its own. Needs nothing
+besides the auditor's own dependencies (DuckDB among them). Prints tables in Markdown, for `docs/benchmarks.md`.
 """
 
 from __future__ import annotations
