@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import sys
 import traceback
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -336,7 +337,11 @@ def execute(values: dict[str, Any]) -> AuditResult:
     if not quiet and not plan.json_to_stdout:
         out = Console()
         print_summary(result, out if out.is_terminal else Console(width=140))
-    written = write_outputs(result, plan, focus)
+    writing: AbstractContextManager[object] = (
+        err.status("writing the reports") if err.is_terminal and not quiet else nullcontext()
+    )
+    with writing:
+        written = write_outputs(result, plan, focus)
     if not quiet:
         for path in written:
             err.print(f"wrote {path}")

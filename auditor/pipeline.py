@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from pathlib import Path
 
@@ -46,6 +47,8 @@ from pricing.fx import FxRate, convert_to_usd, load_rates_file, parse_fx_flags
 from pricing.overlays import overlay_notes
 
 StageHook = Callable[[str, float], None]
+STAGES_AFTER_SCAN = "pricing, re-pricing the candidates, forecast, risk and plan"
+"""What the terminal says while the stages after the scan run."""
 
 
 def run_audit(
@@ -90,7 +93,8 @@ def run_audit(
         dated = [_dated_note(s, day) for s, day in zip(sources, given, strict=True) if day is not None]
         # The checks still running (see `stream_checks`) decide when the stages after the scan are done, before the
         # result is built: a refusal is the run's error. A file whose check reads it whole has its digest from it.
-        with decided(checks):
+        working: AbstractContextManager[None] = progress.working(STAGES_AFTER_SCAN) if progress else nullcontext()
+        with decided(checks), working:
             by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]
             usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)
             shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)

@@ -84,11 +84,13 @@ def display_name(name: str) -> str:
 
 
 class _SizeColumn(DownloadColumn):
-    """Bytes read of the file's size; a file prepared without a measure (`preparing`): its size."""
+    """Bytes read of the file's size; a file prepared without a measure (`preparing`): its size; work that is not a
+    file's (`working`): nothing."""
 
     def render(self, task: Task) -> Text:
         if task.total is None:
-            return Text(f"{task.fields['size'] / 1e6:,.1f} MB", style="progress.download")
+            size = task.fields.get("size")
+            return Text("" if size is None else f"{size / 1e6:,.1f} MB", style="progress.download")
         return super().render(task)
 
 
@@ -185,6 +187,16 @@ class ScanProgress:
 
         try:
             yield told if measured else None
+        finally:
+            self._progress.remove_task(task)
+
+    @contextmanager
+    def working(self, what: str) -> Iterator[None]:
+        """Show a line without a measure, saying `what` the run works on (not a file: the stages after the scan,
+        seconds over many keys), and the time taken."""
+        task = self._progress.add_task(what, total=None, rows="", size=None)
+        try:
+            yield
         finally:
             self._progress.remove_task(task)
 

@@ -22,7 +22,7 @@ from auditor import progress as progress_module
 from auditor.importers import documents
 from auditor.importers.reader import DEFAULT_LIMITS, check_stream, sniff
 from auditor.options import AuditOptions
-from auditor.pipeline import run_audit
+from auditor.pipeline import STAGES_AFTER_SCAN, run_audit
 from auditor.progress import ScanProgress, count_read_aside, process_bytes_read, read_fraction
 from auditor.sources import open_sources
 from bench.generate import generate
@@ -154,6 +154,33 @@ def test_a_json_document_or_a_workbook_shows_a_bar_while_it_is_prepared(monkeypa
     with _Prepared() as quiet:
         run_audit(AuditOptions(inputs=(document,), as_of=date(2026, 11, 28)), progress=quiet)
     assert quiet.names == []
+
+
+class _Working(_LastFigure):
+    """Also the lines shown while the run works on what is not a file, and how each renders."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown: list[str] = []
+
+    @contextmanager
+    def working(self, what: str) -> Iterator[None]:
+        with super().working(what):
+            screen = Console(file=io.StringIO(), width=150, force_terminal=True)
+            screen.print(self._progress.make_tasks_table(self._progress.tasks))
+            self.shown.append(screen.file.getvalue())  # type: ignore[attr-defined]
+            yield
+        assert not self._progress.tasks, "the line is gone with the work"
+
+
+def test_the_stages_after_the_scan_show_a_line_with_the_time_taken() -> None:
+    """Seconds over many keys, after the files' bars: a line without a measure, saying what the run does."""
+    document = SAMPLES / "litellm_spend_logs_json" / "spend_logs_2026-10-01_2026-10-11.json"
+    with _Working() as shown:
+        run_audit(AuditOptions(inputs=(document,), as_of=date(2026, 11, 28)), progress=shown)
+    (line,) = shown.shown
+    assert STAGES_AFTER_SCAN in line and "0:00:00" in line
+    assert "MB" not in line and "rows" not in line
 
 
 def test_a_gzip_document_shows_its_bar_by_what_it_inflates_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
