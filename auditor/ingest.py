@@ -571,8 +571,8 @@ def _scan(
     day_starts: tuple[int, ...] = (),
 ) -> str | None:
     """Scan the file into `table` (its rows with the file's index); return its sha256, read meanwhile, or None for a
-    file whose check gives it (`Sniffed.digest`), perhaps still running: the run waits for checks when it has its
-    result (`stream_checks.decided`), and takes their digests then."""
+    file whose digest comes from elsewhere (`Sniffed.digest`: given at once, or by its check, perhaps still running):
+    the run takes those when it has waited for the checks (`pipeline.run_audit`)."""
     hashed = [0]
     shown = (
         progress.scanning(
@@ -596,9 +596,7 @@ def _scan(
             con.execute(f"CREATE TABLE {table} AS SELECT {index} AS {FILE_COLUMN}, * FROM ({query})")
         except duckdb.Error as exc:
             raise _read_error(sniffed, exc) from exc
-        if digest is not None:
-            return digest.result()
-        return sniffed.sha256() if sniffed.digest is not None and sniffed.digest.known else None
+        return digest.result() if digest is not None else None
 
 
 def _done(con: duckdb.DuckDBPyConnection) -> float:
@@ -624,7 +622,7 @@ def _ingested(
     for s in scanned:
         for i in s.members:
             sniffed, importer = files[i]
-            # A digest its check gives is filled in when the run waits for the checks (`pipeline.run_audit`).
+            # A digest from elsewhere (`Sniffed.digest`) is filled in when the run has waited for the checks.
             accounts[i] = FileAccount(path=sniffed.name, format=importer.name, sha256=s.sha256[i] or "")
             accounts[i].numbered_by = "row" if sniffed.is_parquet else "line"
     counts = con.execute(

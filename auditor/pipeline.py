@@ -92,7 +92,8 @@ def run_audit(
             )
         dated = [_dated_note(s, day) for s, day in zip(sources, given, strict=True) if day is not None]
         # The checks still running (see `stream_checks`) decide when the stages after the scan are done, before the
-        # result is built: a refusal is the run's error. A file whose check reads it whole has its digest from it.
+        # result is built: a refusal is the run's error. A file whose digest comes from elsewhere (its check, or the
+        # file given, read from a copy) has it filled in then.
         working: AbstractContextManager[None] = progress.working(STAGES_AFTER_SCAN) if progress else nullcontext()
         with decided(checks), working:
             by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]

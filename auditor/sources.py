@@ -281,8 +281,8 @@ def open_sources(
 
     `own_formats` (from `--map`) are tried before the built-in importers. With `check_aside`, large gzip and
     delimited files are checked while the run reads them (`Source.check`: the caller waits for it,
-    `stream_checks.checks_decide`); checks not waited for are stopped when the block ends. With `progress`, a large
-    JSON document or workbook shows a bar while it is prepared."""
+    `stream_checks.checks_decide` and `decided`); checks not waited for are stopped when the block ends. With
+    `progress`, a large JSON document or workbook shows a bar while it is prepared."""
     importers = (*own_formats, *IMPORTERS)
     _check_format(forced_format, importers)
     # Lines are checked against the field limit before any is read; the csv module may hold one whole.
