@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import io
+import json
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -192,3 +196,47 @@ def test_a_streamed_file_s_scan_table_is_kept_in_the_scans_file_not_whole_in_mem
     assert tables == [(scan.SCANS, "scan_0", False)]
     assert rows > 122_880, "the premise: a scan table of more than a row group"
     assert in_memory < 1 << 20, "no table held whole in memory"
+
+
+# In a child process (its own heap): malloc's bytes in use (glibc) held by `ingest._grouped`'s frame of a table of
+# text keys and counts, against the frame's own size.
+_FRAME_HELD = """
+import ctypes, json
+import pyarrow as pa
+from auditor import ingest
+from auditor.scan import scan_connection
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks "
+                                              "keepcost".split()]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+def in_use():
+    info = libc.mallinfo2()
+    return info.uordblks + info.hblkhd
+pa.set_memory_pool(pa.system_memory_pool())  # as a run does
+with scan_connection(160) as con:
+    con.execute("CREATE TABLE t AS SELECT 'openrouter' AS p, 'anthropic/claude-' || (i % 8) AS m, "
+                "'key-' || (i % 1000) AS k, i AS a, 2 * i AS b, 3 * i AS c, 4 * i AS d FROM range(600000) r(i)")
+    before = in_use()
+    frame = ingest._grouped(con, "FROM t s", ("p", "m", "k", "a"), ("b", "c", "d"))
+    held = in_use() - before
+print(json.dumps({"held": held, "size": int(frame.memory_usage(deep=True).sum()), "rows": len(frame)}))
+"""
+
+
+def _has_mallinfo2() -> bool:
+    try:
+        return hasattr(ctypes.CDLL("libc.so.6"), "mallinfo2")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_mallinfo2(), reason="measured with glibc's mallinfo2")
+def test_a_workload_frame_holds_its_own_copy_of_duckdb_s_result_not_its_batches() -> None:
+    """DuckDB frees a batch of a result whole, once no column of it is used, and pandas takes a batch's counts
+    without copying them: a frame made straight from DuckDB's result held every batch (its text too, beside
+    pandas' own copy of it), about twice its size. It now holds a copy of its own, and the batches are let go."""
+    done = subprocess.run([sys.executable, "-c", _FRAME_HELD], capture_output=True, text=True, check=True)
+    measured = json.loads(done.stdout)
+    assert measured["rows"] == 600_000
+    assert measured["held"] <= 1.25 * measured["size"], measured
