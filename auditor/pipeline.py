@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -49,6 +50,8 @@ from pricing.overlays import overlay_notes
 StageHook = Callable[[str, float], None]
 STAGES_AFTER_SCAN = "pricing, re-pricing the candidates, forecast, risk and plan"
 """What the terminal says while the stages after the scan run."""
+CHECKS_STILL_RUNNING = "checking the large files to the end (their sha256 and the input limits)"
+"""What the terminal says while the run waits for the checks of large files read beside the scan."""
 
 
 def run_audit(
@@ -95,7 +98,8 @@ def run_audit(
         # result is built: a refusal is the run's error. A file whose digest comes from elsewhere (its check, or the
         # file given, read from a copy) has it filled in then.
         working: AbstractContextManager[None] = progress.working(STAGES_AFTER_SCAN) if progress else nullcontext()
-        with decided(checks), working:
+        waiting = partial(progress.working, CHECKS_STILL_RUNNING) if progress else None
+        with decided(checks, waiting), working:
             by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]
             usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)
             shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)

@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 
 import duckdb
 
@@ -76,6 +76,10 @@ class StreamCheck:
                 self._callbacks.append(callback)
         if failed:
             callback()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def wait(self) -> None:
         self._thread.join()
@@ -128,15 +132,19 @@ def checks_decide(checks: Sequence[StreamCheck]) -> Iterator[Callable[[duckdb.Du
 
 
 @contextmanager
-def decided(checks: Sequence[StreamCheck]) -> Iterator[None]:
+def decided(
+    checks: Sequence[StreamCheck], while_waiting: Callable[[], AbstractContextManager[None]] | None = None
+) -> Iterator[None]:
     """The block runs while the checks may still run (the stages after the scan); when it ends, every check is
-    waited for (in order) and the first refusal raised, also in place of an error of the block's. Ctrl-C stops the
-    checks."""
+    waited for (in order), inside `while_waiting()` if one still runs (a line on the terminal), and the first refusal
+    raised, also in place of an error of the block's. Ctrl-C stops the checks."""
     with _refusal_first(checks):
         yield
+    running = any(check.running for check in checks)
     try:
-        for check in checks:
-            check.wait()
+        with while_waiting() if running and while_waiting is not None else nullcontext():
+            for check in checks:
+                check.wait()
     except BaseException:
         _cancel(checks)
         raise

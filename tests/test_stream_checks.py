@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import shutil
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from rich.console import Console
 
 from auditor import ingest, pipeline, sources, stream_checks
 from auditor.errors import ExitStatus, InputLimitError
 from auditor.importers.reader import InputLimits, Sniffed, sniff
 from auditor.ingest import SMALL_FILE_BYTES
 from auditor.options import AuditOptions
-from auditor.pipeline import run_audit
+from auditor.pipeline import CHECKS_STILL_RUNNING, STAGES_AFTER_SCAN, run_audit
+from auditor.progress import ScanProgress
 from auditor.report.json_out import render_json
 from auditor.stream_checks import StreamCheck, checks_decide
 from bench.generate import generate
@@ -237,3 +242,44 @@ def test_a_late_refusal_replaces_an_error_of_the_stages_after_the_scan(
         run_audit(AuditOptions(inputs=(plain,), as_of=date(2026, 11, 28)))
     assert isinstance(refused.value.__cause__, RuntimeError)
     assert len(aside) == 1, "the premise: checked while read"
+
+
+class _Lines(ScanProgress):
+    """The lines a terminal is shown while the run works on what is not a file, in order; `on_line` is told each."""
+
+    def __init__(self, on_line: Callable[[str], None]) -> None:
+        super().__init__(Console(file=io.StringIO()))
+        self.lines: list[str] = []
+        self._on_line = on_line
+
+    @contextmanager
+    def working(self, what: str) -> Iterator[None]:
+        with super().working(what):
+            self.lines.append(what)
+            self._on_line(what)
+            yield
+
+
+def test_while_the_run_waits_for_a_check_the_terminal_says_so(
+    packed: Path, tmp_path: Path, aside: list[StreamCheck], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to a second at 20M requests, once the stages after the scan are done: not a blank screen."""
+    plain = tmp_path / "openrouter.csv"
+    plain.write_bytes(gzip.decompress(packed.read_bytes()))
+    waiting, order = threading.Event(), []
+    _slow_check(monkeypatch, waiting, order, refuse=False)  # held back until the terminal says the run waits for it
+    shown = _Lines(lambda what: waiting.set() if what == CHECKS_STILL_RUNNING else None)
+    with shown:
+        run_audit(AuditOptions(inputs=(plain,), as_of=date(2026, 11, 28)), progress=shown)
+    assert len(aside) == 1, "the premise: checked while read"
+    assert shown.lines == [STAGES_AFTER_SCAN, CHECKS_STILL_RUNNING]
+    assert order == ["check done"]
+
+
+def test_a_check_done_before_the_stages_end_shows_no_line(packed: Path, aside: list[StreamCheck]) -> None:
+    """No line flashes up when there is nothing to wait for (a check that ended during the scan)."""
+    shown = _Lines(lambda what: None)
+    with shown:
+        run_audit(AuditOptions(inputs=(packed,), as_of=date(2026, 11, 28)), progress=shown)
+    assert len(aside) == 1 and not aside[0].running, "the premise: checked while read, and done"
+    assert shown.lines == [STAGES_AFTER_SCAN]
