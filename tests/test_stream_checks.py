@@ -47,6 +47,14 @@ def packed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def plain(packed: Path, tmp_path: Path) -> Path:
+    """The same request log, not compressed: a plain file, checked while read when large."""
+    path = tmp_path / "openrouter.csv"
+    path.write_bytes(gzip.decompress(packed.read_bytes()))
+    return path
+
+
+@pytest.fixture
 def aside(monkeypatch: pytest.MonkeyPatch) -> list[StreamCheck]:
     """Every gzip file checked aside (the threshold lowered to 1 KiB); the checks made, for the premise."""
     made: list[StreamCheck] = []
@@ -119,12 +127,8 @@ def test_a_plain_file_with_a_line_past_the_field_limit_is_refused_while_read(
     assert "Traceback" not in refused.err and not (tmp_path / "out.json").exists()
 
 
-def test_a_plain_file_checked_while_read_has_its_sha256_from_the_check(
-    packed: Path, tmp_path: Path, aside: list[StreamCheck]
-) -> None:
+def test_a_plain_file_checked_while_read_has_its_sha256_from_the_check(plain: Path, aside: list[StreamCheck]) -> None:
     """The check reads a plain file as it is: the digest comes from its pass, not from another read of the file."""
-    plain = tmp_path / "openrouter.csv"
-    plain.write_bytes(gzip.decompress(packed.read_bytes()))
 
     def read_apart(*args: object) -> str:
         raise AssertionError("the file was read again for its digest")
@@ -178,12 +182,10 @@ def _slow_check(monkeypatch: pytest.MonkeyPatch, until: threading.Event, order: 
 
 @pytest.mark.parametrize("refuse", [False, True], ids=["digest", "refusal"])
 def test_a_plain_files_check_is_waited_for_when_the_run_has_its_result(
-    packed: Path, tmp_path: Path, aside: list[StreamCheck], monkeypatch: pytest.MonkeyPatch, refuse: bool
+    plain: Path, aside: list[StreamCheck], monkeypatch: pytest.MonkeyPatch, refuse: bool
 ) -> None:
     """The scan does not wait for a plain file's check: the stages after it run meanwhile, and the run waits for the
     check before it builds its result. Its digest is then the check's; its refusal, the run's error."""
-    plain = tmp_path / "openrouter.csv"
-    plain.write_bytes(gzip.decompress(packed.read_bytes()))
     stages_done, order = threading.Event(), []
 
     def on_stage(name: str, seconds: float) -> None:
@@ -206,12 +208,10 @@ def test_a_plain_files_check_is_waited_for_when_the_run_has_its_result(
 
 @pytest.mark.skipif(sys.platform != "linux", reason="threads have their own priority on Linux")
 def test_a_plain_files_check_runs_at_the_lowest_priority_a_gzip_files_does_not(
-    packed: Path, tmp_path: Path, aside: list[StreamCheck], monkeypatch: pytest.MonkeyPatch
+    plain: Path, packed: Path, aside: list[StreamCheck], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A plain file cannot be a bomb: its check yields the cores to the scan. A gzip file's check keeps pace with
     the scan, to stop a bomb early."""
-    plain = tmp_path / "openrouter.csv"
-    plain.write_bytes(gzip.decompress(packed.read_bytes()))
     checked, niceness = stream_checks.check_stream, {}
 
     def observed(sniffed: Sniffed, *args: object, **kwargs: object) -> int | None:
@@ -225,11 +225,9 @@ def test_a_plain_files_check_runs_at_the_lowest_priority_a_gzip_files_does_not(
 
 
 def test_a_late_refusal_replaces_an_error_of_the_stages_after_the_scan(
-    packed: Path, tmp_path: Path, aside: list[StreamCheck], monkeypatch: pytest.MonkeyPatch
+    plain: Path, aside: list[StreamCheck], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As it replaces an error of the read: what the stages made of a refused file is not the run's error."""
-    plain = tmp_path / "openrouter.csv"
-    plain.write_bytes(gzip.decompress(packed.read_bytes()))
     failed, order = threading.Event(), []
 
     def failing(*args: object) -> None:
@@ -261,11 +259,9 @@ class _Lines(ScanProgress):
 
 
 def test_while_the_run_waits_for_a_check_the_terminal_says_so(
-    packed: Path, tmp_path: Path, aside: list[StreamCheck], monkeypatch: pytest.MonkeyPatch
+    plain: Path, aside: list[StreamCheck], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Up to a second at 20M requests, once the stages after the scan are done: not a blank screen."""
-    plain = tmp_path / "openrouter.csv"
-    plain.write_bytes(gzip.decompress(packed.read_bytes()))
     waiting, order = threading.Event(), []
     _slow_check(monkeypatch, waiting, order, refuse=False)  # held back until the terminal says the run waits for it
     shown = _Lines(lambda what: waiting.set() if what == CHECKS_STILL_RUNNING else None)
