@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
 
@@ -234,12 +236,31 @@ def bench_samples(rounds: int) -> None:
     print(f"`audit samples/ --out DIR`, the whole command: {shown} s (median {statistics.median(walls):.2f} s)")
 
 
+def _machine() -> str:
+    """What the figures depend on: the processor, its cores, the memory, the system and the libraries' versions."""
+    import duckdb
+    import pandas
+    import pyarrow
+
+    cpu = platform.processor() or platform.machine()
+    with suppress(OSError):
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]  # fmt: skip
+        cpu = f"{platform.machine()}, {names[0]}" if names else cpu
+    try:
+        memory = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB"
+    except (AttributeError, ValueError, OSError):
+        memory = "memory unknown"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {memory}, {platform.system()}, "
+        f"python {platform.python_version()}, DuckDB {duckdb.__version__}, pandas {pandas.__version__}, "
+        f"pyarrow {pyarrow.__version__}"
+    )
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
-    print(
-        f"# machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
-        f"{date.today().isoformat()}"
-    )
+    print(f"# machine: {_machine()}; {date.today().isoformat()}")
     DATA.mkdir(exist_ok=True)
     if args[:1] == ["samples"]:
         bench_samples(int(args[1]) if len(args) > 1 else 3)
