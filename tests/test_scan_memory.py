@@ -233,9 +233,9 @@ def _has_mallinfo2() -> bool:
 
 @pytest.mark.skipif(not _has_mallinfo2(), reason="measured with glibc's mallinfo2")
 def test_a_workload_frame_holds_its_own_copy_of_duckdb_s_result_not_its_batches() -> None:
-    """DuckDB frees a batch of a result whole, once no column of it is used, and pandas takes a batch's counts
-    without copying them: a frame made straight from DuckDB's result held every batch (its text too, beside
-    pandas' own copy of it), about twice its size. It now holds a copy of its own, and the batches are let go."""
+    """DuckDB frees a batch of a result whole, once no column of it is used, and pandas keeps a batch's text bytes
+    as they are (it copies the counts): a frame made straight from DuckDB's result held every batch whole beside its
+    own copies, about twice its size. It now holds a copy of its own, and the batches are let go."""
     done = subprocess.run([sys.executable, "-c", _FRAME_HELD], capture_output=True, text=True, check=True)
     measured = json.loads(done.stdout)
     assert measured["rows"] == 600_000
