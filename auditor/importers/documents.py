@@ -155,7 +155,6 @@ def _write_record(pieces: _Pieces, out: TextIO, decoder: json.JSONDecoder, shown
 _MISSING_DELIMITER = "Expecting ',' delimiter"
 READ_CHARS = 1024 * 1024
 """Characters of a document read at a time while its records are decoded."""
-_CUT_HINT = "save the API response again; it may be cut short"
 _NOT_WHOLE = object()
 """What `_Pieces.decode` gives for text that is not a whole JSON value."""
 
@@ -234,9 +233,7 @@ class _Pieces:
                     self._refuse_syntax(exc, shown)
                 self._refuse_long(shown)
             except RecursionError:
-                raise InputFileError(
-                    shown, "is a JSON document nested too deeply to read", "check that the file is an API response"
-                ) from None
+                raise _nested_too_deeply(shown) from None
             if end < len(self.text) or not self.more():  # a number at the piece's end may go on in the next
                 self.at = end
                 return value
@@ -248,7 +245,7 @@ class _Pieces:
             return
         line, column = self._place(found.at)
         if found.what == _MISSING_DELIMITER:  # as reading it whole would say
-            raise InputFileError(shown, f"is not valid JSON ({found.what}, character {column})", _CUT_HINT, line=line)
+            raise _not_valid_json(shown, found.what, line, column)
         raise InputFileError(
             shown,
             f"is a JSON document larger than {MAX_DOCUMENT_BYTES // 1024**2} MiB that is not only records "
@@ -287,18 +284,23 @@ class _Pieces:
 
     def _refuse_syntax(self, problem: json.JSONDecodeError, shown: str) -> NoReturn:
         line, column = self._place(problem.pos)
-        raise InputFileError(
-            shown,
-            f"is not valid JSON ({problem.msg}, character {column})",
-            _CUT_HINT,
-            line=line,
-        )
+        raise _not_valid_json(shown, problem.msg, line, column)
 
 
 def _skip_space(text: str, at: int) -> int:
     """The index of the first character at or after `at` that is not JSON whitespace (`len(text)`: none)."""
-    space = _SPACE.match(text, at)
-    return space.end() if space else at
+    return cast(re.Match[str], _SPACE.match(text, at)).end()  # the pattern matches everywhere, if only ""
+
+
+def _not_valid_json(shown: str, problem: str, line: int, column: int) -> InputFileError:
+    hint = "save the API response again; it may be cut short"
+    return InputFileError(shown, f"is not valid JSON ({problem}, character {column})", hint, line=line)
+
+
+def _nested_too_deeply(shown: str) -> InputFileError:
+    return InputFileError(
+        shown, "is a JSON document nested too deeply to read", "check that the file is an API response"
+    )
 
 
 def _line(record: object) -> str:
@@ -323,23 +325,15 @@ def _values(text: str, shown: str) -> list[object]:
     values: list[object] = []
     at = 0
     while True:
-        while at < len(text) and text[at] in " \t\r\n":
-            at += 1
+        at = _skip_space(text, at)
         if at >= len(text):
             return values
         try:
             value, at = decoder.raw_decode(text, at)
         except RecursionError:
-            raise InputFileError(
-                shown, "is a JSON document nested too deeply to read", "check that the file is an API response"
-            ) from None
+            raise _nested_too_deeply(shown) from None
         except json.JSONDecodeError as exc:
-            raise InputFileError(
-                shown,
-                f"is not valid JSON ({exc.msg}, character {exc.colno})",
-                "save the API response again; it may be cut short",
-                line=exc.lineno,
-            ) from None
+            raise _not_valid_json(shown, exc.msg, exc.lineno, exc.colno) from None
         values.append(value)
 
 
