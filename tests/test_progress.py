@@ -29,6 +29,7 @@ from bench.generate import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
+SPEND_LOGS = SAMPLES / "litellm_spend_logs_json" / "spend_logs_2026-10-01_2026-10-11.json"  # a JSON array of records
 ROWS = 12_000  # about 2 MB: above the size read with other small files, so streamed with a bar
 
 counted = pytest.mark.skipif(process_bytes_read() is None, reason="the system does not count a process's reads")
@@ -139,7 +140,7 @@ def test_a_json_document_or_a_workbook_shows_a_bar_while_it_is_prepared(monkeypa
     """Flattened or copied out before any scan (seconds on a large file). An array of records is read a piece at a
     time: its bar counts the bytes read and the records, to the whole file. A workbook's sheet has nothing to count:
     a bar without a measure, showing the file's size and the time taken."""
-    document = SAMPLES / "litellm_spend_logs_json" / "spend_logs_2026-10-01_2026-10-11.json"
+    document = SPEND_LOGS
     workbook = ROOT / "tests" / "hostile" / "header_row_3.xlsx"
     monkeypatch.setattr(progress_module, "MIN_BYTES_FOR_PROGRESS", 0)
     monkeypatch.setattr(documents, "READ_CHARS", 1000)  # several pieces
@@ -175,7 +176,7 @@ class _Working(_LastFigure):
 
 def test_the_stages_after_the_scan_show_a_line_with_the_time_taken() -> None:
     """Seconds over many keys, after the files' bars: a line without a measure, saying what the run does."""
-    document = SAMPLES / "litellm_spend_logs_json" / "spend_logs_2026-10-01_2026-10-11.json"
+    document = SPEND_LOGS
     with _Working() as shown:
         run_audit(AuditOptions(inputs=(document,), as_of=date(2026, 11, 28)), progress=shown)
     (line,) = shown.shown
@@ -185,7 +186,7 @@ def test_the_stages_after_the_scan_show_a_line_with_the_time_taken() -> None:
 
 def test_a_gzip_document_shows_its_bar_by_what_it_inflates_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Small compressed, large inflated (seconds to flatten): its bar, counting its compressed bytes."""
-    document = SAMPLES / "litellm_spend_logs_json" / "spend_logs_2026-10-01_2026-10-11.json"
+    document = SPEND_LOGS
     records = json.loads(document.read_text(encoding="utf-8")) * 40
     packed = tmp_path / "spend_logs.json.gz"
     packed.write_bytes(gzip.compress(json.dumps(records, indent=2).encode()))
