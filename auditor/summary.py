@@ -40,18 +40,18 @@ _LINE = "model_line"
 
 
 def summarise_usage(
-    usage_table: pd.DataFrame,
+    lines: pd.DataFrame,
+    names: dict[tuple[str, str], tuple[str, list[str]]],
     shape_table: pd.DataFrame,
     pricebook: Pricebook,
     ingested: list[IngestedFile],
     contract: ContractPricing | None = None,
 ) -> tuple[list[UsageEntry], list[MonthlyUsage], Totals, list[str], list[str]]:
-    """The result's usage sections from the usage table (list cost at the rates in force when used).
+    """The result's usage sections from the usage table with its model lines and their names (`model_lines`; list
+    cost at the rates in force when used).
 
     Months are those of the local day (`--tz`); which (vendor, month)s a usage export covers is judged on
     UTC months, as the exports' own, so the list cost total does not move with the time zone."""
-    lines = _with_model_lines(usage_table)
-    names = _line_names(lines)
     files = [f.account.path for f in ingested]
     usage = _usage_entries(lines, pricebook, names, files)
     by_month = _monthly(lines, pricebook, names, LOCAL_DAY)
