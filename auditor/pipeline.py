@@ -40,7 +40,7 @@ from auditor.scan import scanning
 from auditor.scenarios import Repricing, assumption_outs, build_scenarios
 from auditor.sources import Source, open_sources
 from auditor.stream_checks import checks_decide, decided
-from auditor.summary import SOURCE_FILE, model_lines, summarise_usage
+from auditor.summary import SOURCE_FILE, model_lines, summarise_usage, summed_over_keys
 from auditor.workload import MODEL_REF, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
 from pricing.contract import load_contract
@@ -109,8 +109,9 @@ def run_audit(
             # Each row's model line, found once for the three sections that group on it (over 1,000 API keys, a
             # quarter of a second each time).
             lines, line_names = model_lines(usage_table)
+            keyless = summed_over_keys(lines)
             usage, by_month, totals, notes, warnings = summarise_usage(
-                lines, line_names, shape_table, pricebook, ingested, contract
+                keyless, line_names, shape_table, pricebook, ingested, contract
             )
             warnings += [
                 f"{f.account.path}: rows are dated up to {f.account.period_end}, after the as-of date {options.as_of}; "
@@ -193,7 +194,7 @@ def run_audit(
             cost_model=build_cost_model(repricing, pricebook, candidates, f"genai-prices {catalog_version()}")
             if scenarios
             else None,
-            usage_by_project=build_usage_by_project(lines, line_names, pricebook),
+            usage_by_project=build_usage_by_project(keyless, line_names, pricebook),
         )
         clock.lap("cost model and result")
         return result

@@ -1,0 +1,81 @@
+"""The usage sections and the usage by project read the usage table summed over its API keys
+(`summary.summed_over_keys`): they must come out exactly as from the table by key, for logs over many keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from auditor.ingest import IngestedFile, ingest_all
+from auditor.ledger import SUM_COLUMNS
+from auditor.project_usage import build_usage_by_project
+from auditor.scan import scan_connection
+from auditor.sources import open_sources
+from auditor.summary import SOURCE_FILE, model_lines, summarise_usage, summed_over_keys
+from auditor.workload import USAGE_KEYS, Pricebook, merge_tables
+from bench.generate import generate
+from pricing.fx import convert_to_usd
+from tests.conftest import SAMPLES
+
+Names = dict[tuple[str, str], tuple[str, list[str]]]
+
+
+def _lines(paths: list[Path], pricebook: Pricebook) -> tuple[pd.DataFrame, Names, list[IngestedFile]]:
+    """The files' usage table with its model lines, as the run builds it (one pricebook for all)."""
+    with open_sources(tuple(paths), None) as (sources, _), scan_connection() as con:
+        ingested = ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook)
+    by_file = [f.usage.assign(**{SOURCE_FILE: i}) for i, f in enumerate(ingested)]
+    usage, _ = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), [])
+    lines, names = model_lines(usage)
+    return lines, names, ingested
+
+
+_WITH_KEYS = ("aws_cur2_csv", "azure_cost_csv", "openai_cost_csv", "openai_usage_csv", "litellm_spend_logs_csv")
+
+
+@pytest.fixture(scope="module")
+def many_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    log = tmp_path_factory.mktemp("keys") / "openrouter_logs.csv"
+    generate("openrouter", 30_000, log, keys=10)
+    return log
+
+
+def test_the_sum_over_keys_keeps_every_other_key_and_every_total(many_keys: Path) -> None:
+    lines, _, _ = _lines([many_keys], Pricebook())
+    keyless = summed_over_keys(lines)
+    assert lines["api_key"].nunique() == 10 and "api_key" not in keyless
+    assert len(keyless) < len(lines) / 5, "the premise: the keys multiply the rows"
+    for column in SUM_COLUMNS:
+        assert keyless[column].sum() == lines[column].sum()
+    by = ["provider", "model_raw", "project", "day"]
+    pd.testing.assert_frame_equal(
+        keyless.groupby(by)[list(SUM_COLUMNS)].sum(), lines.groupby(by)[list(SUM_COLUMNS)].sum()
+    )
+
+
+def test_a_missing_key_value_is_a_group_not_a_lost_row() -> None:
+    lines = pd.DataFrame(
+        {"provider": ["a", "a", "a"], "project": ["p", None, None], "api_key": ["k1", "k1", "k2"]}
+        | {c: [1, 2, 3] for c in SUM_COLUMNS}
+    )
+    keyless = summed_over_keys(lines)
+    assert keyless["requests"].tolist() == [1, 5]
+    assert keyless["project"].isna().tolist() == [False, True]
+
+
+@pytest.mark.parametrize("with_samples", [False, True])
+def test_the_usage_sections_are_the_same_from_the_table_by_key(many_keys: Path, with_samples: bool) -> None:
+    paths = [many_keys]
+    if with_samples:  # credits beside charges of another key (AWS, Azure), projects, cost-only lines, several files
+        paths += sorted(p for folder in _WITH_KEYS for p in (SAMPLES / folder).glob("*.csv"))
+    pricebook = Pricebook()
+    lines, names, ingested = _lines(paths, pricebook)
+    shape = pd.DataFrame()  # read only for its notes on request sizes, the same either way
+    keyed = summarise_usage(lines, names, shape, pricebook, ingested)
+    summed = summarise_usage(summed_over_keys(lines), names, shape, pricebook, ingested)
+    assert summed == keyed
+    assert keyed[2].list_cost is not None, "the premise: the list cost is priced"
+    by_project = build_usage_by_project(summed_over_keys(lines), names, pricebook)
+    assert by_project == build_usage_by_project(lines, names, pricebook)
