@@ -49,11 +49,14 @@ _TIER_PARTS = {"batch": "batch", "flex": "tier", "priority": "tier", "fast": "ti
 
 def build_reconciliation(
     lines: pd.DataFrame,
+    summed: pd.DataFrame,
     names: dict[tuple[str, str], tuple[str, list[str]]],
     pricebook: Pricebook,
     by_month: list[MonthlyUsage],
 ) -> list[ReconciliationRow]:
-    """One row per usage-by-month line with a billed cost (`lines`: the usage table with its model lines)."""
+    """One row per usage-by-month line with a billed cost (`lines`: the usage table with its model lines, read row by
+    row; `summed`: the same summed over its API keys, `summary.summed_over_keys`, whose list cost by day is the same
+    and over many keys far quicker to find)."""
     billed_months = [m for m in by_month if m.billed_cost is not None]
     if not billed_months or lines.empty:
         return []
@@ -61,7 +64,8 @@ def build_reconciliation(
     counted = [c for c in TOKEN_COLUMNS if c != "reasoning_tokens"]
     frame = frame.assign(_tokens=(frame[counted].sum(axis=1) > 0) | (frame["requests"] > 0))
     keys = ["provider", MODEL_LINE, "month"]
-    day_costs = cost_by_group(frame, frame[RATE_ID].to_numpy(), pricebook.rates.rates, [*keys, LOCAL_DAY])
+    by_day = summed.assign(month=summed[LOCAL_DAY].str.slice(0, 7))
+    day_costs = cost_by_group(by_day, by_day[RATE_ID].to_numpy(), pricebook.rates.rates, [*keys, LOCAL_DAY])
     shown = {
         (p, names[(str(p), str(line))][0], month): (p, line, month)
         for p, line, month in frame[keys].drop_duplicates().itertuples(index=False)

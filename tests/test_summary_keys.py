@@ -11,6 +11,7 @@ import pytest
 from auditor.ingest import IngestedFile, ingest_all
 from auditor.ledger import SUM_COLUMNS
 from auditor.project_usage import build_usage_by_project
+from auditor.reconcile import build_reconciliation
 from auditor.scan import scan_connection
 from auditor.sources import open_sources
 from auditor.summary import SOURCE_FILE, model_lines, summarise_usage, summed_over_keys
@@ -79,3 +80,16 @@ def test_the_usage_sections_are_the_same_from_the_table_by_key(many_keys: Path, 
     assert keyed[2].list_cost is not None, "the premise: the list cost is priced"
     by_project = build_usage_by_project(summed_over_keys(lines), names, pricebook)
     assert by_project == build_usage_by_project(lines, names, pricebook)
+
+
+def test_the_reconciliation_reads_rows_by_key_and_its_list_cost_by_day_from_the_sum() -> None:
+    pricebook = Pricebook()
+    paths = sorted(p for folder in _WITH_KEYS for p in (SAMPLES / folder).glob("*.csv"))
+    lines, names, ingested = _lines(paths, pricebook)
+    keyless = summed_over_keys(lines)
+    by_month = summarise_usage(keyless, names, pd.DataFrame(), pricebook, ingested)[1]
+    rows = build_reconciliation(lines, keyless, names, pricebook, by_month)
+    assert rows == build_reconciliation(lines, lines, names, pricebook, by_month)
+    assert any(r.credits for r in rows), "the premise: credits"
+    # Why the rows stay by key: summed over the keys, a credit of one key and a charge of another are one row.
+    assert build_reconciliation(keyless, keyless, names, pricebook, by_month) != rows
