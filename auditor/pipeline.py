@@ -107,7 +107,8 @@ def run_audit(
                 on_ledger(usage_table, pricebook, [f.account.path for f in ingested])
             clock.lap("ingest and aggregate")
             # Each row's model line, found once for the three sections that group on it (over 1,000 API keys, a
-            # quarter of a second each time); the summary and the usage by project read them summed over the keys.
+            # quarter of a second each time); the summary, the usage by project and the forecast read them summed over
+            # the keys.
             lines, line_names = model_lines(usage_table)
             keyless = summed_over_keys(lines)
             usage, by_month, totals, notes, warnings = summarise_usage(
@@ -135,7 +136,7 @@ def run_audit(
             if contract is not None:
                 scenarios = contract.apply_to_scenarios(scenarios, shape_table, pricebook, candidates, options.as_of)
             clock.lap("re-price candidates")
-            forecast = build_forecast(usage_table, shape_table, pricebook, candidates, options.as_of)
+            forecast = build_forecast(keyless, shape_table, pricebook, candidates, options.as_of)
             clock.lap("forecast")
             reconciliation = build_reconciliation(lines, keyless, line_names, pricebook, by_month)
             findings = build_findings(shape_table, pricebook, options.as_of)

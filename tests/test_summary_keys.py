@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from auditor.forecast import build_forecast
 from auditor.ingest import IngestedFile, ingest_all
 from auditor.ledger import SUM_COLUMNS
 from auditor.project_usage import build_usage_by_project
@@ -15,8 +17,9 @@ from auditor.reconcile import build_reconciliation
 from auditor.scan import scan_connection
 from auditor.sources import open_sources
 from auditor.summary import SOURCE_FILE, model_lines, summarise_usage, summed_over_keys
-from auditor.workload import USAGE_KEYS, Pricebook, merge_tables
+from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
 from bench.generate import generate
+from pricing.catalog import default_candidates, lookup_candidate
 from pricing.fx import convert_to_usd
 from tests.conftest import SAMPLES
 
@@ -93,3 +96,16 @@ def test_the_reconciliation_reads_rows_by_key_and_its_list_cost_by_day_from_the_
     assert any(r.credits for r in rows), "the premise: credits"
     # Why the rows stay by key: summed over the keys, a credit of one key and a charge of another are one row.
     assert build_reconciliation(keyless, keyless, names, pricebook, by_month) != rows
+
+
+def test_the_forecast_is_the_same_from_the_sum_over_keys(many_keys: Path) -> None:
+    pricebook = Pricebook()
+    with open_sources((many_keys,), None) as (sources, _), scan_connection() as con:
+        ingested = ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook)
+    lines, _ = model_lines(ingested[0].usage.assign(**{SOURCE_FILE: 0}))
+    shape = merge_tables([ingested[0].shape], SHAPE_KEYS, SHAPE_SUMS)
+    candidates = [lookup_candidate(c.ref) for c in default_candidates()]
+    as_of = date.fromisoformat(str(lines["day"].max()))
+    keyed = build_forecast(lines, shape, pricebook, candidates, as_of)
+    assert keyed.months, "the premise: a forecast"
+    assert build_forecast(summed_over_keys(lines), shape, pricebook, candidates, as_of) == keyed
