@@ -1,5 +1,5 @@
-"""The usage sections and the usage by project read the usage table summed over its API keys
-(`summary.summed_over_keys`): they must come out exactly as from the table by key, for logs over many keys."""
+"""The usage sections, the usage by project, the forecast and the reconciliation's list cost by day read the usage
+table summed over its API keys (`summary.summed_over_keys`): they must come out exactly as from the table by key."""
 
 from __future__ import annotations
 
