@@ -1,5 +1,5 @@
 """The workload tables' group-by (`ingest._grouped`): sums by key in the order pandas sorts the keys, whatever DuckDB
-groups and sorts them as (text keys go through codes of their sorted values)."""
+groups and sorts them as: text, or (`coded`, over many rows) codes of the text's sorted values."""
 
 from __future__ import annotations
 
@@ -42,9 +42,10 @@ def _table(con, rows: list[tuple[object, ...]]) -> None:  # type: ignore[no-unty
         con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows)
 
 
-def test_text_keys_are_summed_and_sorted_by_code_point_as_pandas_sorts_them(con) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("coded", [True, False])
+def test_text_keys_are_summed_and_sorted_by_code_point_as_pandas_sorts_them(con, coded: bool) -> None:  # type: ignore[no-untyped-def]
     _table(con, ROWS)
-    frame = ingest._grouped(con, "FROM t s", ("p", "m", "k", "n"), ("t",))
+    frame = ingest._grouped(con, "FROM t s", ("p", "m", "k", "n"), ("t",), coded=coded)
     expected = _expected(ROWS)
     assert frame["m"].tolist() == expected["m"].tolist()  # 'Zeta' < 'a'quote' < 'eclair' < 'zeta' < 'éclair' < 'Ω…'
     assert frame["k"].isna().sum() == 1
@@ -59,19 +60,22 @@ def test_the_text_keys_types_are_gone_after_the_query(con) -> None:  # type: ign
     assert made == []
 
 
-def test_an_empty_source_and_a_key_that_is_always_missing_give_the_plain_result(con) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("coded", [True, False])
+def test_an_empty_source_and_a_key_that_is_always_missing_give_the_plain_result(con, coded: bool) -> None:  # type: ignore[no-untyped-def]
     _table(con, [])
-    empty = ingest._grouped(con, "FROM t s", ("p", "m"), ("t",))
+    empty = ingest._grouped(con, "FROM t s", ("p", "m"), ("t",), coded=coded)
     assert empty.empty and list(empty.columns) == ["p", "m", "t"]
     rows = [("openrouter", "m", None, 1, 1), ("openrouter", "m", None, 1, 2)]
     con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows)
-    frame = ingest._grouped(con, "FROM t s", ("p", "k"), ("t",))
+    frame = ingest._grouped(con, "FROM t s", ("p", "k"), ("t",), coded=coded)
     assert frame["p"].tolist() == ["openrouter"] and frame["k"].isna().all() and frame["t"].tolist() == [3]
 
 
-def test_a_key_given_by_an_expression_is_coded_from_its_own_values(con) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("coded", [True, False])
+def test_a_key_given_by_an_expression_is_coded_from_its_own_values(con, coded: bool) -> None:  # type: ignore[no-untyped-def]
     _table(con, ROWS)
-    frame = ingest._grouped(con, "FROM t s", ("p", "mk"), ("t",), {"mk": "s.m || '/' || coalesce(s.k, '-')"})
+    expressions = {"mk": "s.m || '/' || coalesce(s.k, '-')"}
+    frame = ingest._grouped(con, "FROM t s", ("p", "mk"), ("t",), expressions, coded)
     expected = pd.DataFrame(ROWS, columns=["p", "m", "k", "n", "t"])
     expected["mk"] = expected["m"] + "/" + expected["k"].fillna("-")
     summed = expected.groupby(["p", "mk"])["t"].sum().reset_index()
