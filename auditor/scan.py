@@ -86,12 +86,17 @@ def read_blocks(plain: int, longest_line_bytes: int | None = None) -> ReadBlocks
     return ReadBlocks(plain, min(plain, max(GZIP_BLOCK_BYTES, floor)))
 
 
+def machine_memory_mib() -> int | None:
+    """The machine's memory, where the system says (POSIX)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MIB
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return None
+
+
 def most_memory_mib() -> int:
     """The highest limit a run raises DuckDB's to: half the machine's memory."""
-    try:
-        machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MIB
-    except (AttributeError, ValueError, OSError):  # not a POSIX system
-        machine = _FALLBACK_MACHINE_MIB
+    machine = machine_memory_mib() or _FALLBACK_MACHINE_MIB
     return max(machine // 2, default_memory_mib(MAX_THREADS))
 
 

@@ -242,15 +242,15 @@ def _machine() -> str:
     import pandas
     import pyarrow
 
+    from auditor.scan import machine_memory_mib
+
     cpu = platform.processor() or platform.machine()
     with suppress(OSError):
         names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                  if line.startswith("model name")]  # fmt: skip
         cpu = f"{platform.machine()}, {names[0]}" if names else cpu
-    try:
-        memory = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB"
-    except (AttributeError, ValueError, OSError):
-        memory = "memory unknown"
+    machine_mib = machine_memory_mib()
+    memory = f"{machine_mib / 1024:.1f} GiB" if machine_mib else "memory unknown"
     return (
         f"{cpu}, {os.cpu_count()} cores, {memory}, {platform.system()}, "
         f"python {platform.python_version()}, DuckDB {duckdb.__version__}, pandas {pandas.__version__}, "
