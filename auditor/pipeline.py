@@ -100,9 +100,7 @@ def run_audit(
         working: AbstractContextManager[None] = progress.working(STAGES_AFTER_SCAN) if progress else nullcontext()
         waiting = partial(progress.working, CHECKS_STILL_RUNNING) if progress else None
         with decided(checks, waiting), working:
-            by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]
-            usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)
-            shape_table = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
+            usage_table, fx_used, shape_table = merged_tables(ingested, rates)
             if on_ledger is not None:
                 on_ledger(usage_table, pricebook, [f.account.path for f in ingested])
             clock.lap("ingest and aggregate")
@@ -199,6 +197,14 @@ def run_audit(
         )
         clock.lap("cost model and result")
         return result
+
+
+def merged_tables(ingested: list[IngestedFile], rates: list[FxRate]) -> tuple[pd.DataFrame, list[FxRate], pd.DataFrame]:
+    """The files' usage table as one (amounts in USD, each row with its file's index), the exchange rates used, and
+    their shape table as one: what the stages after the scan read."""
+    by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]
+    usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)
+    return usage_table, fx_used, merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
 
 
 class _StageClock:

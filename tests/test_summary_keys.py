@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import pytest
@@ -12,28 +13,35 @@ import pytest
 from auditor.forecast import build_forecast
 from auditor.ingest import IngestedFile, ingest_all
 from auditor.ledger import SUM_COLUMNS
+from auditor.pipeline import merged_tables
 from auditor.project_usage import build_usage_by_project
 from auditor.reconcile import build_reconciliation
 from auditor.scan import scan_connection
 from auditor.sources import open_sources
-from auditor.summary import SOURCE_FILE, model_lines, summarise_usage, summed_over_keys
-from auditor.workload import SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
+from auditor.summary import model_lines, summarise_usage, summed_over_keys
+from auditor.workload import Pricebook
 from bench.generate import generate
 from pricing.catalog import default_candidates, lookup_candidate
-from pricing.fx import convert_to_usd
 from tests.conftest import SAMPLES
 
 Names = dict[tuple[str, str], tuple[str, list[str]]]
 
 
-def _lines(paths: list[Path], pricebook: Pricebook) -> tuple[pd.DataFrame, Names, list[IngestedFile]]:
-    """The files' usage table with its model lines, as the run builds it (one pricebook for all)."""
+class _Tables(NamedTuple):
+    """The files' usage table with its model lines, as the run builds it (one pricebook for all), and their shape."""
+
+    lines: pd.DataFrame
+    names: Names
+    ingested: list[IngestedFile]
+    shape: pd.DataFrame
+
+
+def _tables(paths: list[Path], pricebook: Pricebook) -> _Tables:
     with open_sources(tuple(paths), None) as (sources, _), scan_connection() as con:
         ingested = ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook)
-    by_file = [f.usage.assign(**{SOURCE_FILE: i}) for i, f in enumerate(ingested)]
-    usage, _ = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), [])
+    usage, _, shape = merged_tables(ingested, [])
     lines, names = model_lines(usage)
-    return lines, names, ingested
+    return _Tables(lines, names, ingested, shape)
 
 
 _WITH_KEYS = ("aws_cur2_csv", "azure_cost_csv", "openai_cost_csv", "openai_usage_csv", "litellm_spend_logs_csv")
@@ -47,7 +55,7 @@ def many_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_sum_over_keys_keeps_every_other_key_and_every_total(many_keys: Path) -> None:
-    lines, _, _ = _lines([many_keys], Pricebook())
+    lines = _tables([many_keys], Pricebook()).lines
     keyless = summed_over_keys(lines)
     assert lines["api_key"].nunique() == 10 and "api_key" not in keyless
     assert len(keyless) < len(lines) / 5, "the premise: the keys multiply the rows"
@@ -75,7 +83,7 @@ def test_the_usage_sections_are_the_same_from_the_table_by_key(many_keys: Path, 
     if with_samples:  # credits beside charges of another key (AWS, Azure), projects, cost-only lines, several files
         paths += sorted(p for folder in _WITH_KEYS for p in (SAMPLES / folder).glob("*.csv"))
     pricebook = Pricebook()
-    lines, names, ingested = _lines(paths, pricebook)
+    lines, names, ingested, _ = _tables(paths, pricebook)
     shape = pd.DataFrame()  # read only for its notes on request sizes, the same either way
     keyed = summarise_usage(lines, names, shape, pricebook, ingested)
     summed = summarise_usage(summed_over_keys(lines), names, shape, pricebook, ingested)
@@ -88,7 +96,7 @@ def test_the_usage_sections_are_the_same_from_the_table_by_key(many_keys: Path, 
 def test_the_reconciliation_reads_rows_by_key_and_its_list_cost_by_day_from_the_sum() -> None:
     pricebook = Pricebook()
     paths = sorted(p for folder in _WITH_KEYS for p in (SAMPLES / folder).glob("*.csv"))
-    lines, names, ingested = _lines(paths, pricebook)
+    lines, names, ingested, _ = _tables(paths, pricebook)
     keyless = summed_over_keys(lines)
     by_month = summarise_usage(keyless, names, pd.DataFrame(), pricebook, ingested)[1]
     rows = build_reconciliation(lines, keyless, names, pricebook, by_month)
@@ -100,10 +108,7 @@ def test_the_reconciliation_reads_rows_by_key_and_its_list_cost_by_day_from_the_
 
 def test_the_forecast_is_the_same_from_the_sum_over_keys(many_keys: Path) -> None:
     pricebook = Pricebook()
-    with open_sources((many_keys,), None) as (sources, _), scan_connection() as con:
-        ingested = ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook)
-    lines, _ = model_lines(ingested[0].usage.assign(**{SOURCE_FILE: 0}))
-    shape = merge_tables([ingested[0].shape], SHAPE_KEYS, SHAPE_SUMS)
+    lines, _, _, shape = _tables([many_keys], pricebook)
     candidates = [lookup_candidate(c.ref) for c in default_candidates()]
     as_of = date.fromisoformat(str(lines["day"].max()))
     keyed = build_forecast(lines, shape, pricebook, candidates, as_of)
