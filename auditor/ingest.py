@@ -915,7 +915,7 @@ def _workload_tables(
         (FILE_COLUMN, *USAGE_KEYS),
         SUM_COLUMNS,
         {"day": "s.rate_day", LOCAL_DAY: local_day, RATE_ID: f"r.{RATE_ID}"},
-        coded,
+        coded=coded,
     )
     shape = _grouped(
         con,
