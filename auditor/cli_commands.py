@@ -81,7 +81,7 @@ CSV_OPTION = click.option(
     "csv_dir",
     type=click.Path(path_type=Path, file_okay=False),
     metavar="DIR",
-    help="Write usage, usage by month, usage by project, scenarios and rejected rows as CSV files into DIR.",
+    help="Write usage, usage by month, by project and by API key, scenarios and rejected rows as CSV files into DIR.",
 )
 DEBUG_OPTION = click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from auditor import __version__
 from auditor.assumptions import RANGE_NOTE, assumption_notes, resolve_assumptions
+from auditor.attributed_usage import build_usage_by_key, build_usage_by_project
 from auditor.checklists import checklist_notes, checklist_scenarios
 from auditor.contract_pricing import ContractPricing
 from auditor.cost_lines import build_cost_model
@@ -31,7 +32,6 @@ from auditor.options import AuditOptions
 from auditor.plan import PlanInputs, build_plan, plan_notes, quality_notes
 from auditor.policy import profile_of
 from auditor.progress import ScanProgress
-from auditor.project_usage import build_usage_by_project
 from auditor.quality import load_quality
 from auditor.reconcile import build_reconciliation
 from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
@@ -194,6 +194,7 @@ def run_audit(
             if scenarios
             else None,
             usage_by_project=build_usage_by_project(keyless, line_names, pricebook),
+            usage_by_key=build_usage_by_key(lines, line_names, pricebook),
         )
         clock.lap("cost model and result")
         return result

@@ -493,6 +493,11 @@ class AuditResult(_Model):
         description="usage and cost by project, vendor, model line and month (of `timezone`); the rows add up to "
         "the totals exactly (billed_cost, list_cost, requests, tokens)",
     )
+    usage_by_key: list[KeyUsage] = Field(
+        default_factory=list,
+        description="usage and cost by API key, vendor, model line and month (of `timezone`); the rows add up to "
+        "the totals exactly (billed_cost, list_cost, requests, tokens)",
+    )
 
 
 Level = Literal["green", "amber", "red", "blocked"]
@@ -706,20 +711,18 @@ class CostModel(_Model):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Usage attributed to projects, for finance.
+# Usage attributed to projects and to API keys, for finance.
 
 NO_PROJECT = "(no project)"
 """The `project` of usage whose source names no project (workspace, account, app or team)."""
+NO_KEY = "(no key)"
+"""The `api_key` of usage whose source names no API key."""
 
 
-class ProjectUsage(TokenCounts):
-    """Usage and cost of one model line of one vendor in one project and one calendar month (of `timezone`).
+class _AttributedUsage(TokenCounts):
+    """The figures of one model line of one vendor in one calendar month (of `timezone`), for one project or key."""
 
-    The project is what the source calls it (an OpenAI project id, an Anthropic workspace, an AWS account, an
-    OpenRouter app, a LiteLLM team, a coding agent's working directory), exactly as the ledger has it."""
-
-    project: str = Field(description="the project as the source names it, or '(no project)' when it names none")
-    attributed: bool = Field(description="False for the usage the source attributes to no project")
+    attributed: bool = Field(description="False for the usage the source attributes to none (no project, no key)")
     month: str = Field(description="YYYY-MM")
     provider: str
     model_raw: str = Field(description="the model line, as in usage[]")
@@ -732,3 +735,27 @@ class ProjectUsage(TokenCounts):
         "cost rounded to the nano-dollar, the rounding of each model line's UTC month given to its largest part, so "
         "the rows add up to totals.list_cost exactly"
     )
+
+
+class _ProjectName(TokenCounts):
+    project: str = Field(description="the project as the source names it, or '(no project)' when it names none")
+
+
+class _KeyName(TokenCounts):
+    api_key: str = Field(description="the API key as the source names it (its name or id), or '(no key)'")
+
+
+# The name's class last among the bases: pydantic lists the fields of later bases first, so the name comes right
+# after the token counts, before the figures, in the JSON.
+class ProjectUsage(_AttributedUsage, _ProjectName):
+    """Usage and cost of one model line of one vendor in one project and one calendar month (of `timezone`).
+
+    The project is what the source calls it (an OpenAI project id, an Anthropic workspace, an AWS account, an
+    OpenRouter app, a LiteLLM team, a coding agent's working directory), exactly as the ledger has it."""
+
+
+class KeyUsage(_AttributedUsage, _KeyName):
+    """Usage and cost of one model line of one vendor under one API key in one calendar month (of `timezone`).
+
+    The key is what the source calls it (an OpenAI key id, an Anthropic key name, an OpenRouter key name, a
+    LiteLLM key's hash), exactly as the ledger has it: a name or an id, not the secret."""

@@ -17,8 +17,8 @@ from auditor.result import AuditResult
 
 FIXTURE = Path(__file__).parent / "fixtures" / "result_small.json"
 SHEETS = ["Summary", "Assumptions", "Scenarios", "Prices", "Scenario lines", "Baseline lines", "Usage by model",
-          "Usage by month", "Usage by project", "Spend by month", "Risk", "Checklist", "Sources", "Inputs",
-          "Rejected rows"]  # fmt: skip
+          "Usage by month", "Usage by project", "Usage by key", "Spend by month", "Risk", "Checklist", "Sources",
+          "Inputs", "Rejected rows"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ from typing import NamedTuple
 import pandas as pd
 import pytest
 
+from auditor.attributed_usage import build_usage_by_project
 from auditor.forecast import build_forecast
 from auditor.ingest import IngestedFile, ingest_all
 from auditor.ledger import SUM_COLUMNS
 from auditor.pipeline import merged_tables
-from auditor.project_usage import build_usage_by_project
 from auditor.reconcile import build_reconciliation
 from auditor.scan import scan_connection
 from auditor.sources import open_sources

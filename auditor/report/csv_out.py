@@ -1,4 +1,5 @@
-"""CSV outputs (`--csv DIR`): usage by model, by month and by project, scenarios and rejected rows, one file each.
+"""CSV outputs (`--csv DIR`): usage by model, by month, by project and by API key, scenarios and rejected rows, one
+file each.
 
 Made for machines and spreadsheets alike: UTF-8 without a byte-order mark, a header row, the columns in a
 fixed order (the lists below), CRLF line ends as RFC 4180 has them. Money is the exact decimal string of the
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from auditor.report.files import write_atomically
 from auditor.report.formatting import safe_text, token_values, top_driver
-from auditor.result import AuditResult, MonthlyUsage, ProjectUsage, TokenCounts, UsageEntry
+from auditor.result import AuditResult, KeyUsage, MonthlyUsage, ProjectUsage, TokenCounts, UsageEntry
 
 Cell = str | int | float | Decimal | date | None
 
@@ -35,17 +36,20 @@ USAGE_HEADERS = [
 MONTH_HEADERS = [
     "month", "provider", "model_raw", "model", "requests", *TOKEN_HEADERS, "billed_cost", "list_cost", "contract_cost",
 ]  # fmt: skip
-PROJECT_HEADERS = [
-    "project", "attributed", "month", "provider", "model_raw", "model", "requests", *TOKEN_HEADERS, "billed_cost",
-    "list_cost",
+ATTRIBUTED_HEADERS = [
+    "attributed", "month", "provider", "model_raw", "model", "requests", *TOKEN_HEADERS, "billed_cost", "list_cost",
 ]  # fmt: skip
+PROJECT_HEADERS = ["project", *ATTRIBUTED_HEADERS]
+KEY_HEADERS = ["api_key", *ATTRIBUTED_HEADERS]
 SCENARIO_HEADERS = [
     "rank", "candidate", "candidate_name", "kind", "baseline_cost", "projected_cost", "savings", "savings_pct",
     "low_cost", "high_cost", "top_driver", "context_window", "baseline_basis", "projected_basis", "risk_level",
 ]  # fmt: skip
 REJECTED_HEADERS = ["file", "line", "numbered_by", "where", "column", "reason"]
 
-FILES = ("usage.csv", "usage_by_month.csv", "usage_by_project.csv", "scenarios.csv", "rejected_rows.csv")
+FILES = (
+    "usage.csv", "usage_by_month.csv", "usage_by_project.csv", "usage_by_key.csv", "scenarios.csv", "rejected_rows.csv"
+)  # fmt: skip
 """The files `write_csv` writes into its directory, in this order."""
 
 
@@ -95,12 +99,16 @@ def _month_row(m: MonthlyUsage) -> list[Cell]:
 
 
 def project_rows(result: AuditResult) -> list[list[Cell]]:
-    return [_project_row(p) for p in result.usage_by_project]
+    return [_attributed_row(p.project, p) for p in result.usage_by_project]
 
 
-def _project_row(p: ProjectUsage) -> list[Cell]:
-    return [p.project, p.attributed, p.month, p.provider, p.model_raw, p.model, p.requests, *_tokens(p),
-            p.billed_cost, p.list_cost]  # fmt: skip
+def key_rows(result: AuditResult) -> list[list[Cell]]:
+    return [_attributed_row(k.api_key, k) for k in result.usage_by_key]
+
+
+def _attributed_row(name: str, p: ProjectUsage | KeyUsage) -> list[Cell]:
+    return [name, p.attributed, p.month, p.provider, p.model_raw, p.model, p.requests, *_tokens(p), p.billed_cost,
+            p.list_cost]  # fmt: skip
 
 
 def scenario_rows(result: AuditResult) -> list[list[Cell]]:
@@ -142,6 +150,7 @@ def tables(result: AuditResult) -> dict[str, str]:
         "usage.csv": render_csv(USAGE_HEADERS, usage_rows(result)),
         "usage_by_month.csv": render_csv(MONTH_HEADERS, month_rows(result)),
         "usage_by_project.csv": render_csv(PROJECT_HEADERS, project_rows(result)),
+        "usage_by_key.csv": render_csv(KEY_HEADERS, key_rows(result)),
         "scenarios.csv": render_csv(SCENARIO_HEADERS, scenario_rows(result)),
         "rejected_rows.csv": render_csv(REJECTED_HEADERS, rejected_rows(result)),
     }

@@ -43,6 +43,7 @@ from auditor.report.formatting import (
     tokens,
     top_driver,
 )
+from auditor.report.pdf_attributed import BY_KEY, BY_PROJECT, attributed_story
 from auditor.report.pdf_charts import provider_colours, savings_risk_chart, share_chart, stacked_month_chart, top_shares
 from auditor.report.pdf_layout import (
     H1,
@@ -59,7 +60,6 @@ from auditor.report.pdf_layout import (
     section,
     subsection,
 )
-from auditor.report.pdf_projects import project_story
 from auditor.report.pdf_risk import checklists, level_mark, risk_register
 from auditor.report.pdf_summary import cover, executive_summary
 from auditor.report.pdf_tables import (
@@ -388,7 +388,8 @@ def _spend(result: AuditResult) -> list[Flowable]:
     if result.totals.reasoning_tokens:
         text += f" Output includes {tokens(result.totals.reasoning_tokens)} reasoning tokens."
     story += [*block([subsection("By model", "spend-model")], model_table(result, WIDTH)), note(text)]
-    story += project_story(result)
+    story += attributed_story(result, BY_PROJECT)
+    story += attributed_story(result, BY_KEY)
     if result.commitments:
         story += block([subsection("Committed spend", "commitments")], _commitment_table(result.commitments))
     return story

@@ -2,8 +2,9 @@
 
 Summary; Assumptions and Prices (the inputs, in the input style, each a defined name); Scenarios, whose baseline
 and projected costs are formulas over Scenario lines and Baseline lines (tokens per source model and price row),
-Prices and Assumptions (`auditor/report/xlsx_live.py`); Usage by model, month and project, Spend by month (chart);
-Risk; Checklist (status drop-down); Sources; then inputs, rejected rows, notes, forecast, reconciliation and findings.
+Prices and Assumptions (`auditor/report/xlsx_live.py`); Usage by model, month, project and API key, Spend by month
+(chart); Risk; Checklist (status drop-down); Sources; then inputs, rejected rows, notes, forecast, reconciliation and
+findings.
 Every formula cell is saved with the engine's figure as its cached value. Money is written as Decimal numbers;
 text from inputs is always stored as text (`auditor/report/xlsx_table.py`), never as a formula.
 """
@@ -50,7 +51,16 @@ from auditor.report.xlsx_table import (
     finish,
     write_table,
 )
-from auditor.result import NO_PROJECT, AuditResult, MonthlyUsage, ProjectUsage, TokenCounts, UsageEntry
+from auditor.result import (
+    NO_KEY,
+    NO_PROJECT,
+    AuditResult,
+    KeyUsage,
+    MonthlyUsage,
+    ProjectUsage,
+    TokenCounts,
+    UsageEntry,
+)
 
 __all__ = ["COUNT_FORMAT", "FORMULA_STARTS", "MONEY_FORMAT", "PERCENT_FORMAT", "build_workbook", "cell_text",
            "write_xlsx"]  # fmt: skip
@@ -79,13 +89,19 @@ _USAGE_HEADERS = [
 _MONTH_HEADERS = [
     "month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed", "list cost", "contract cost"
 ]  # fmt: skip
-_PROJECT_HEADERS = [
-    "project", "month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed", "list cost"
+_ATTRIBUTED_HEADERS = [
+    "month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed", "list cost"
 ]  # fmt: skip
 _PROJECT_NOTES = [
     "Projects as the sources name them (an OpenAI project, an Anthropic workspace, a cloud account or subscription, "
     f"a gateway's app or team, a coding agent's folder); {NO_PROJECT}: usage whose source names none. The rows add "
     "up to the Summary's billed and list cost totals.",
+]
+_KEY_NOTES = [
+    "API keys as the sources name them (an API key's name or id; a LiteLLM key's alias, else its hash), or the "
+    "identity a cloud bill names instead (an AWS IAM principal, an Azure OpenAI resource, a FOCUS resource, a "
+    f"DeepSeek wallet); {NO_KEY}: usage whose source names none. The rows add up to the Summary's billed and list "
+    "cost totals.",
 ]
 _SCENARIO_HEADERS = [
     "rank", "candidate", "name", "baseline", "projected", "savings", "savings %", "context window",
@@ -203,10 +219,10 @@ def _month_row(m: MonthlyUsage) -> Row:
     ]
 
 
-def _project_row(p: ProjectUsage) -> Row:
+def _attributed_row(name: str, p: ProjectUsage | KeyUsage) -> Row:
     unpriced = p.model is None and p.list_cost is None and bool(p.requests or p.all_tokens())
     return [
-        p.project,
+        name,
         p.month,
         p.provider,
         p.model_raw,
@@ -306,8 +322,11 @@ def build_with_cells(result: AuditResult) -> tuple[Workbook, Cells]:
     ]
     for title, headers, rows in tables:
         write_table(book.create_sheet(title), headers, rows, cells)
-    project_rows: list[Row] = [_project_row(p) for p in result.usage_by_project]
-    write_table(book.create_sheet("Usage by project"), _PROJECT_HEADERS, project_rows, cells, _PROJECT_NOTES)
+    project_rows = [_attributed_row(p.project, p) for p in result.usage_by_project]
+    write_table(book.create_sheet("Usage by project"), ["project", *_ATTRIBUTED_HEADERS], project_rows, cells,
+                _PROJECT_NOTES)  # fmt: skip
+    key_rows = [_attributed_row(k.api_key, k) for k in result.usage_by_key]
+    write_table(book.create_sheet("Usage by key"), ["API key", *_ATTRIBUTED_HEADERS], key_rows, cells, _KEY_NOTES)
     spend_by_month(book.create_sheet("Spend by month"), result, cells)
     risk_sheet(book.create_sheet("Risk"), result, cells)
     checklist_sheet(book.create_sheet("Checklist"), result, cells)

@@ -1,13 +1,14 @@
-"""Usage by project: the usage table's rows by project, vendor, model line and month, billed and at list price.
+"""Usage by project and by API key: the usage table's rows by project (or key), vendor, model line and month, billed
+and at list price.
 
 The rows are cut from the same usage table and model lines as `usage` and `usage_by_month` (`auditor/summary.py`),
 so they add up to the totals exactly:
 - billed cost, requests and tokens are integer sums (nano-dollars for money), exact at any cut;
 - the list cost total counts, per vendor, model line and UTC month, the catalog cost of the tokens rounded to the
   nano-dollar, and a cost export's own list price only on a line and month without tokens of a (vendor, month) no
-  usage export covers. Each piece of such a month line (its project and local month) counts the same way: the exact
-  catalog cost rounded to the nano-dollar, and the line's own rounding (at most a few nano-dollars) given to its
-  largest piece, so the pieces add up to the month line, and the rows to the total.
+  usage export covers. Each piece of such a month line (its project or key, and local month) counts the same way:
+  the exact catalog cost rounded to the nano-dollar, and the line's own rounding (at most a few nano-dollars) given
+  to its largest piece, so the pieces add up to the month line, and the rows to the total.
 """
 
 from __future__ import annotations
@@ -19,52 +20,64 @@ import pandas as pd
 
 from auditor.costing import cost_by_group
 from auditor.ledger import NANOS_PER_UNIT, SUM_COLUMNS, TOKEN_COLUMNS
-from auditor.result import NO_PROJECT, ProjectUsage, money
+from auditor.result import NO_KEY, NO_PROJECT, KeyUsage, ProjectUsage, money
 from auditor.summary import MODEL_LINE
 from auditor.workload import LOCAL_DAY, RATE_ID, Pricebook
 from pricing.resolve import resolve_model
 
 _MONTH, _UTC_MONTH = "_month", "_utc_month"
-_ROW = ["project", "provider", MODEL_LINE, _MONTH]
 _UTC_LINE = ["provider", MODEL_LINE, _UTC_MONTH]
+Names = dict[tuple[str, str], tuple[str, list[str]]]
 
 
-def build_usage_by_project(
-    lines: pd.DataFrame, names: dict[tuple[str, str], tuple[str, list[str]]], pricebook: Pricebook
-) -> list[ProjectUsage]:
-    """One row per (project, vendor, model line, month of the local day), from `summary.model_lines`' table."""
+def build_usage_by_project(lines: pd.DataFrame, names: Names, pricebook: Pricebook) -> list[ProjectUsage]:
+    """One row per (project, vendor, model line, month of the local day), from `summary.model_lines`' table (or
+    its sum over API keys)."""
+    rows = _usage_by("project", lines, names, pricebook)
+    return [ProjectUsage.model_validate({"project": name or NO_PROJECT, **row}) for name, row in rows]
+
+
+def build_usage_by_key(lines: pd.DataFrame, names: Names, pricebook: Pricebook) -> list[KeyUsage]:
+    """One row per (API key, vendor, model line, month of the local day), from `summary.model_lines`' table."""
+    rows = _usage_by("api_key", lines, names, pricebook)
+    return [KeyUsage.model_validate({"api_key": name or NO_KEY, **row}) for name, row in rows]
+
+
+def _usage_by(
+    column: str, lines: pd.DataFrame, names: Names, pricebook: Pricebook
+) -> list[tuple[str, dict[str, object]]]:
+    """The rows by `column` (its value, '' for none; then the row's other fields), those with a value first, each
+    part in the order of value, vendor, model line and month."""
     if lines.empty:
         return []
     frame = lines.assign(
         **{_MONTH: lines[LOCAL_DAY].astype(str).str.slice(0, 7), _UTC_MONTH: lines["day"].astype(str).str.slice(0, 7)}
     )
-    frame["project"] = frame["project"].fillna("").astype(str)
+    frame[column] = frame[column].fillna("").astype(str)
     has_tokens = frame[list(TOKEN_COLUMNS)].sum(axis=1) > 0
     frame["_carries"] = has_tokens | (frame["requests"] > 0)
     frame["_tokens"] = has_tokens
     priced = {key for key, (name, _) in names.items() if resolve_model(key[0], name).model is not None}
-    list_costs = _list_costs(frame, pricebook, priced)
-    sums = frame.groupby(_ROW, sort=True)[list(SUM_COLUMNS)].sum()
-    rows = []
+    list_costs = _list_costs(frame, column, pricebook, priced)
+    sums = frame.groupby([column, "provider", MODEL_LINE, _MONTH], sort=True)[list(SUM_COLUMNS)].sum()
+    rows: list[tuple[str, dict[str, object]]] = []
     for key, row in zip(sums.index, sums.to_dict("records"), strict=True):
-        project, provider, line, month = (str(k) for k in key)
+        name, provider, line, month = (str(k) for k in key)
         model_raw, _ = names[(provider, line)]
         resolution = resolve_model(provider, model_raw)
-        rows.append(
-            ProjectUsage(
-                project=project or NO_PROJECT,
-                attributed=bool(project),
-                month=month,
-                provider=provider,
-                model_raw=model_raw,
-                model=resolution.model.ref if resolution.model else None,
-                requests=int(row["requests"]) if row["requests_known_lines"] else None,
-                **{c: int(row[c]) for c in TOKEN_COLUMNS},
-                billed_cost=money(_usd(row["billed_nanos"])) if row["billed_lines"] else None,
-                list_cost=list_costs.get(key),
-            )
-        )
-    return sorted(rows, key=lambda r: (not r.attributed, r.project, r.provider, r.model_raw, r.month))
+        fields: dict[str, object] = {
+            "attributed": bool(name),
+            "month": month,
+            "provider": provider,
+            "model_raw": model_raw,
+            "model": resolution.model.ref if resolution.model else None,
+            "requests": int(row["requests"]) if row["requests_known_lines"] else None,
+            **{c: int(row[c]) for c in TOKEN_COLUMNS},
+            "billed_cost": money(_usd(row["billed_nanos"])) if row["billed_lines"] else None,
+            "list_cost": list_costs.get(key),
+        }
+        rows.append((name, fields))
+    return sorted(rows, key=lambda r: (not r[0], r[0], r[1]["provider"], r[1]["model_raw"], r[1]["month"]))
 
 
 def _usd(nanos: int) -> Decimal:
@@ -72,11 +85,11 @@ def _usd(nanos: int) -> Decimal:
 
 
 def _list_costs(
-    frame: pd.DataFrame, pricebook: Pricebook, priced: set[tuple[str, str]]
+    frame: pd.DataFrame, column: str, pricebook: Pricebook, priced: set[tuple[str, str]]
 ) -> dict[tuple[Hashable, ...], Decimal]:
     """List cost per row key, counted as `summary`'s list cost total counts it (see the module's docstring); a
     row with nothing counted (unpriced, no tokens or requests, no counted list price) has no entry."""
-    pieces = [*_UTC_LINE, "project", _MONTH]
+    pieces = [*_UTC_LINE, column, _MONTH]
     exact = cost_by_group(frame, frame[RATE_ID].to_numpy(), pricebook.rates.rates, pieces)
     line_carries = frame.groupby(_UTC_LINE, sort=True)["_carries"].any()
     covered = frame.groupby(["provider", _UTC_MONTH], sort=True)["_tokens"].any()
@@ -84,8 +97,8 @@ def _list_costs(
     catalog: dict[tuple[Hashable, ...], list[tuple[tuple[Hashable, ...], Decimal]]] = {}
     counted: dict[tuple[Hashable, ...], Decimal] = {}
     for piece, row in zip(sums.index, sums.to_dict("records"), strict=True):
-        provider, line, utc_month, project, month = piece
-        key = (project, provider, line, month)
+        provider, line, utc_month, name, month = piece
+        key = (name, provider, line, month)
         if line_carries[(provider, line, utc_month)]:
             # A piece without tokens or requests has nothing to price (its catalog cost is 0).
             if row["_carries"] and (str(provider), str(line)) in priced:
