@@ -148,7 +148,8 @@ def run_audit(
             days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
             plan = None
             if scenarios:
-                active_days = int(usage_table["day"].nunique())  # requests per day are over the days with usage
+                # Requests per day are over the days with usage (read from the sum over keys: the same days).
+                active_days = int(keyless["day"].nunique())
                 plan_inputs = PlanInputs(scenarios, candidates, profile, repricing, pricebook, shape_table, assumptions,
                                          usage, active_days, quality, options.as_of)  # fmt: skip
                 plan = build_plan(plan_inputs)

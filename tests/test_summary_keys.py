@@ -91,6 +91,8 @@ def test_the_usage_sections_are_the_same_from_the_table_by_key(many_keys: Path, 
     assert keyed[2].list_cost is not None, "the premise: the list cost is priced"
     by_project = build_usage_by_project(summed_over_keys(lines), names, pricebook)
     assert by_project == build_usage_by_project(lines, names, pricebook)
+    # The plan's requests per day are over the days with usage, counted from the sum.
+    assert summed_over_keys(lines)["day"].nunique() == lines["day"].nunique()
 
 
 def test_the_reconciliation_reads_rows_by_key_and_its_list_cost_by_day_from_the_sum() -> None:
