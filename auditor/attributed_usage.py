@@ -81,7 +81,7 @@ def _by_month(lines: pd.DataFrame, column: str) -> pd.DataFrame:
     of these (a cost, of the tokens at one rate), so they come out as from the lines; over 1,000 API keys the table
     is about 30 times shorter."""
     has_tokens = lines[list(TOKEN_COLUMNS)].sum(axis=1) > 0
-    frame = lines[[column, "provider", MODEL_LINE, RATE_ID, *SUM_COLUMNS]].copy()
+    frame = lines[[column, "provider", MODEL_LINE, RATE_ID, *SUM_COLUMNS]]
     frame[_MONTH], frame[_UTC_MONTH] = _months(lines[LOCAL_DAY]), _months(lines["day"])
     frame["_tokens"] = has_tokens.astype(np.int64)
     frame["_carries"] = (has_tokens | (lines["requests"] > 0)).astype(np.int64)
