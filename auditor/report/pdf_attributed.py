@@ -18,7 +18,7 @@ from auditor.report.formatting import money, percent, tokens
 from auditor.report.pdf_charts import share_chart, top_shares
 from auditor.report.pdf_layout import WIDTH, block, note, para, subsection
 from auditor.report.pdf_tables import FONT, Cell, Column, fitted_table, spend_total
-from auditor.result import AuditResult, KeyUsage, ProjectUsage
+from auditor.result import NO_KEY, NO_PROJECT, AuditResult, KeyUsage, ProjectUsage
 
 SHOWN = 25
 """Projects (or keys) listed one by one; the others share an "other" row."""
@@ -187,7 +187,7 @@ BY_PROJECT = Attribution(
     plural="projects",
     rows=lambda result: result.usage_by_project,
     field="project",
-    none_named="(no project)",
+    none_named=NO_PROJECT,
     about="Projects as the sources name them (an OpenAI project, an Anthropic workspace, a cloud account or "
     "subscription, a gateway's app or team, a coding agent's folder); “(no project)”: usage whose source names none.",
     sheet="Usage by project",
@@ -199,7 +199,7 @@ BY_KEY = Attribution(
     plural="keys",
     rows=lambda result: result.usage_by_key,
     field="api_key",
-    none_named="(no key)",
+    none_named=NO_KEY,
     about="Keys as the sources name them: an API key's name or id (OpenAI, Anthropic, OpenRouter, DeepSeek; a "
     "LiteLLM key's alias, else its hash), or the identity a cloud bill names instead (an AWS IAM principal, an Azure "
     "OpenAI resource, a FOCUS resource, a DeepSeek wallet); “(no key)”: usage whose source names none.",
