@@ -65,6 +65,7 @@ from auditor.report.pdf_summary import cover, executive_summary
 from auditor.report.pdf_tables import (
     FONT,
     GREY,
+    SPEND_COLUMNS,
     Cell,
     Column,
     esc,
@@ -260,15 +261,7 @@ def provider_table(result: AuditResult) -> Table:
             ]
         )
     t = result.totals
-    columns = [
-        Column("provider", "flex"),
-        Column("model lines"),
-        Column("requests"),
-        Column("tokens"),
-        Column("billed"),
-        Column("list cost"),
-        Column("share of list"),
-    ]
+    columns = [Column("provider", "flex"), *SPEND_COLUMNS]
     total = [*spend_total(t, f"{len(result.usage):,}"), "100.0%" if t.list_cost else "n/a"]
     return fitted_table(columns, rows, WIDTH, total)
 

@@ -17,7 +17,7 @@ from reportlab.platypus import Flowable, Table, TableStyle
 from auditor.report.formatting import money, percent, tokens
 from auditor.report.pdf_charts import share_chart, top_shares
 from auditor.report.pdf_layout import WIDTH, block, note, para, subsection
-from auditor.report.pdf_tables import FONT, Cell, Column, fitted_table, spend_total
+from auditor.report.pdf_tables import FONT, SPEND_COLUMNS, Cell, Column, fitted_table, spend_total
 from auditor.result import NO_KEY, NO_PROJECT, AuditResult, KeyUsage, ProjectUsage
 
 SHOWN = 25
@@ -128,16 +128,7 @@ def attributed_table(result: AuditResult, by: Attribution) -> Table:
     t = result.totals
     shown = named if len(named) <= SHOWN + 1 else [*named[:SHOWN], _other(named[SHOWN:], by)]
     shown += unnamed
-    columns = [
-        Column(by.singular, "flex", weight=1.4),
-        Column("vendors", "flex"),
-        Column("model lines"),
-        Column("requests"),
-        Column("tokens"),
-        Column("billed"),
-        Column("list cost"),
-        Column("share of list"),
-    ]
+    columns = [Column(by.singular, "flex", weight=1.4), Column("vendors", "flex"), *SPEND_COLUMNS]
     total = [*spend_total(t, "", ""), "100.0%" if t.list_cost else "n/a"]
     return fitted_table(columns, [_row(p, t.list_cost) for p in shown], WIDTH, total)
 

@@ -525,6 +525,17 @@ def model_table(result: AuditResult, width: float) -> Table:
     return fitted_table(columns, rows, width, total)
 
 
+SPEND_COLUMNS = (
+    Column("model lines"),
+    Column("requests"),
+    Column("tokens"),
+    Column("billed"),
+    Column("list cost"),
+    Column("share of list"),
+)
+"""The figures of a row of spend by provider, project or key, after its names."""
+
+
 def spend_total(totals: Totals, *between: Cell, list_suffix: str = "") -> list[Cell]:
     """A spend table's "Total" row: `between` cells, then the run's requests, tokens, billed and list cost."""
     return [
