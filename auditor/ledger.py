@@ -36,14 +36,19 @@ SIZE_BASIS_LABEL = "context_label"
 # line's request-size bucket (set by label-based importers, computed for the others); requests and
 # requests_known (1 when the source counts requests); billed (money the source says was charged),
 # billed_non_token (its part that is not tokens), source_list (the source's own list price),
-# byok_upstream (bring-your-own-key spend billed by another vendor), with *_present flags; currency:
-# the ISO code of those amounts (converted to the reporting currency before any total is made).
+# byok_upstream (bring-your-own-key spend billed by another vendor), with *_present flags; billed_credit and
+# billed_discount (the part of billed that is a credit or refund, or a discount billed on a line of its own,
+# such as AWS's EdpDiscount) and adjustment (the line is such a credit, refund or discount line, not a
+# charge): an importer whose source types its lines says which are which, for the others a line billed below
+# zero is a credit (`base.Importer`); currency: the ISO code of those amounts (converted to the reporting
+# currency before any total is made).
 LEDGER_COLUMNS: dict[str, object] = {
     "provider": "", "model_raw": "", "project": "", "api_key": "", "service_tier": "standard",
     "day": None, "time_slot": -1, "size_basis": SIZE_BASIS_AVERAGE, "request_size_floor_tokens": -1,
     "requests": 0, "requests_known": 0, **dict.fromkeys(TOKEN_COLUMNS, 0),
     "billed": 0, "billed_present": False, "billed_non_token": 0, "source_list": 0,
-    "source_list_present": False, "byok_upstream": 0, "currency": "USD",
+    "source_list_present": False, "byok_upstream": 0, "billed_credit": 0, "billed_discount": 0,
+    "adjustment": False, "currency": "USD",
 }  # fmt: skip
 
 # Sums kept per segment. Money is integer nano-units of USD (exact).
@@ -58,6 +63,9 @@ SUM_COLUMNS: tuple[str, ...] = (
     "source_list_nanos",
     "source_list_lines",
     "byok_upstream_nanos",
+    "billed_credit_nanos",
+    "billed_discount_nanos",
+    "adjustment_lines",
 )
 
 NANOS_PER_UNIT = 1_000_000_000

@@ -136,7 +136,7 @@ def run_audit(
             clock.lap("re-price candidates")
             forecast = build_forecast(keyless, shape_table, pricebook, candidates, options.as_of)
             clock.lap("forecast")
-            reconciliation = build_reconciliation(lines, keyless, line_names, pricebook, by_month)
+            reconciliation = build_reconciliation(keyless, line_names, pricebook, by_month)
             findings = build_findings(shape_table, pricebook, options.as_of)
             clock.lap("reconciliation and findings")
             if scenarios:

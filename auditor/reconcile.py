@@ -4,11 +4,13 @@ For each usage-by-month line that states a billed cost, variance = billed − li
 catalog price of its tokens at the tier as served, or the source's own list price for a line with money only).
 The variance is split into parts that never overlap and always add up to it:
 
-- credits: billed amounts of ledger segments whose charges sum below zero (credit and refund lines);
+- credits: the credit and refund lines (which lines are is the source's word where it types its lines, an AWS
+  CUR's `LineItemType` or FOCUS's `ChargeCategory`; elsewhere a line billed below zero is one);
 - coverage: charges on days the line has no tokens in the inputs, less the list cost of days with tokens
   and no charges (a cost export and a usage export of different spans);
-- discount / batch / tier: on days with both tokens and charges, billed − the source's own list price, on
-  the charge lines that state one (a cost export's `cost_usd` below its `list_price_usd`). It is `batch` or
+- discount / batch / tier: the discount lines (a CUR's `EdpDiscount`), and, on days with both tokens and
+  charges, billed − the source's own list price on the charge lines that state one (a cost export's `cost_usd`
+  below its `list_price_usd`), credit and discount lines left out. It is `batch` or
   `tier` when the charge line was served at that tier, or when every token line of the model that day was
   (a cost export that does not say the tier, beside a usage export that does); otherwise `discount`;
 - unpriced: the whole billed amount, when the line has no list price (an unpriced model, or money without a
@@ -48,24 +50,22 @@ _TIER_PARTS = {"batch": "batch", "flex": "tier", "priority": "tier", "fast": "ti
 
 
 def build_reconciliation(
-    lines: pd.DataFrame,
     summed: pd.DataFrame,
     names: dict[tuple[str, str], tuple[str, list[str]]],
     pricebook: Pricebook,
     by_month: list[MonthlyUsage],
 ) -> list[ReconciliationRow]:
-    """One row per usage-by-month line with a billed cost (`lines`: the usage table with its model lines, read row by
-    row; `summed`: the same summed over its API keys, `summary.summed_over_keys`, whose list cost by day is the same
-    and over many keys far quicker to find)."""
+    """One row per usage-by-month line with a billed cost (`summed`: the usage table with its model lines, summed
+    over its API keys, `summary.summed_over_keys`: no part reads the key, since credits are lines of their own
+    kind, not rows billed below zero)."""
     billed_months = [m for m in by_month if m.billed_cost is not None]
-    if not billed_months or lines.empty:
+    if not billed_months or summed.empty:
         return []
-    frame = lines.assign(month=lines[LOCAL_DAY].str.slice(0, 7))
+    frame = summed.assign(month=summed[LOCAL_DAY].str.slice(0, 7))
     counted = [c for c in TOKEN_COLUMNS if c != "reasoning_tokens"]
     frame = frame.assign(_tokens=(frame[counted].sum(axis=1) > 0) | (frame["requests"] > 0))
     keys = ["provider", MODEL_LINE, "month"]
-    by_day = summed.assign(month=summed[LOCAL_DAY].str.slice(0, 7))
-    day_costs = cost_by_group(by_day, by_day[RATE_ID].to_numpy(), pricebook.rates.rates, [*keys, LOCAL_DAY])
+    day_costs = cost_by_group(frame, frame[RATE_ID].to_numpy(), pricebook.rates.rates, [*keys, LOCAL_DAY])
     shown = {
         (p, names[(str(p), str(line))][0], month): (p, line, month)
         for p, line, month in frame[keys].drop_duplicates().itertuples(index=False)
@@ -98,6 +98,9 @@ _COLUMNS = (
     "billed_nanos",
     "source_list_lines",
     "source_list_nanos",
+    "billed_credit_nanos",
+    "billed_discount_nanos",
+    "adjustment_lines",
 )
 
 
@@ -113,11 +116,14 @@ def _row(
     billed = m.billed_cost if m.billed_cost is not None else Decimal(0)
     days, tiers, tokens = group[LOCAL_DAY], group["service_tier"], group["_tokens"].astype(bool)
     billed_n, list_n = group["billed_nanos"], group["source_list_nanos"]
+    credit_n, discount_n = group["billed_credit_nanos"], group["billed_discount_nanos"]
+    charge_n = billed_n - credit_n - discount_n  # what the segment's charge lines were billed
     billed_lines_n, list_lines_n = group["billed_lines"], group["source_list_lines"]
-    is_charge = billed_lines_n > 0
-    billed_lines = int(billed_lines_n[is_charge].sum())
+    charge_lines_n = billed_lines_n - group["adjustment_lines"]
+    is_billed, is_charge = billed_lines_n > 0, charge_lines_n > 0
+    billed_lines = int(billed_lines_n[is_billed].sum())
     tolerance = rounding_tolerance(billed_lines, billed)
-    is_stated = is_charge & (list_lines_n > 0)
+    is_stated = is_billed & (list_lines_n > 0)
     source_list = money(_usd(list_n[is_stated].sum())) if is_stated.any() else None
     base: dict[str, Any] = {
         "month": m.month,
@@ -134,32 +140,35 @@ def _row(
             **base, variance=None, unpriced=billed, explanation="no list price: the billed cost cannot be compared"
         )
     variance = billed - m.list_cost
-    is_credit = billed_n < 0
-    credits = money(_usd(billed_n[is_charge & is_credit].sum()))
+    credits = money(_usd(credit_n[is_billed].sum()))
     token_days = set(days[tokens].tolist())
-    charge_days = set(days[is_charge & ~is_credit].tolist())
+    charge_days = set(days[is_charge].tolist())
     coverage = Decimal(0)
     if token_days:
-        elsewhere = is_charge & ~is_credit & ~np.isin(days, list(token_days))
-        billed_elsewhere = _usd(billed_n[elsewhere].sum())
+        elsewhere = is_charge & ~np.isin(days, list(token_days))
+        billed_elsewhere = _usd(charge_n[elsewhere].sum())
         unbilled_list = sum((c for d, c in day_list.items() if d not in charge_days), Decimal(0))
         coverage = money(billed_elsewhere - unbilled_list)
-    parts = {"discount": Decimal(0), "batch": Decimal(0), "tier": Decimal(0)}
+    # A discount billed on a line of its own (AWS's EdpDiscount) is a discount whatever the day.
+    parts = {"discount": _usd(discount_n[is_billed].sum()), "batch": Decimal(0), "tier": Decimal(0)}
     token_tiers: dict[int, set[str]] = {}
     width = len(tier_names)  # each (day, tier) of the token rows once, as one integer
     for pair in np.unique(days[tokens] * width + tiers[tokens]).tolist():
         token_tiers.setdefault(pair // width, set()).add(tier_names[pair % width])
-    compared = is_stated & ~is_credit
+    compared = is_charge & (list_lines_n > 0)
     if token_days:
         compared &= np.isin(days, list(token_days))
-    # Only charge segments whose every billed line states its list price are compared with it.
-    compared &= list_lines_n == billed_lines_n
+    # Only charge segments whose every charge line states its list price are compared with it: a source states a
+    # list price on all its lines (FOCUS writes a credit's ListCost, 0) or on its charge lines only (an Anthropic
+    # cost export), so as many lines state one as there are charge lines, or more. A sum over API keys of such
+    # segments is one too.
+    compared &= list_lines_n >= charge_lines_n
     for i in np.flatnonzero(compared):
         served = tier_names[tiers[i]]
         if served == "standard":
             day_tiers = set(token_tiers.get(int(days[i]), set()))
             served = day_tiers.pop() if len(day_tiers) == 1 else "standard"
-        parts[_TIER_PARTS.get(served, "discount")] += _usd(billed_n[i] - list_n[i])
+        parts[_TIER_PARTS.get(served, "discount")] += _usd(charge_n[i] - list_n[i])
     rest = variance - credits - coverage - sum(parts.values(), Decimal(0))
     rounding = rest if abs(rest) <= tolerance else Decimal(0)
     unexplained = money(rest - rounding)

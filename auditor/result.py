@@ -366,8 +366,13 @@ class ReconciliationRow(_Model):
     list_cost: Money | None = Field(description="the usage-by-month list cost; None when there is no list price")
     source_list_cost: Money | None = Field(description="the list price the charge lines state themselves, if any")
     variance: Money | None = Field(description="billed_cost - list_cost; None without a list price")
-    discount: Money = Field(default=Decimal(0), description="billed below the source's own list price")
-    credits: Money = Field(default=Decimal(0), description="credit and refund lines (negative charges)")
+    discount: Money = Field(
+        default=Decimal(0), description="discount lines (AWS's EdpDiscount), and billed below the source's list price"
+    )
+    credits: Money = Field(
+        default=Decimal(0),
+        description="credit and refund lines (by the source's line type where it has one, else lines billed below 0)",
+    )
     tier: Money = Field(default=Decimal(0), description="billed below the source's list at flex, priority, fast")
     batch: Money = Field(default=Decimal(0), description="billed below the source's list at the batch tier")
     unpriced: Money = Field(default=Decimal(0), description="billed cost with no list price to compare it with")

@@ -350,9 +350,7 @@ def model_lines(usage_table: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple[str
 
 def summed_over_keys(lines: pd.DataFrame) -> pd.DataFrame:
     """`model_lines`' table summed over its API keys, in key order: what the usage sections, the usage by project,
-    the forecast, the plan's days with usage and the reconciliation's list cost by day read (their sums and group-bys
-    never look at the key; over 1,000 API keys the table is about 1,000 times shorter).
-    Not for the reconciliation's rows, which read each row's sign (a credit is a row billed below zero, and summed
-    with another key's charge it would be hidden), nor for the usage by key."""
+    the forecast, the plan's days with usage and the reconciliation read (their sums and group-bys never look at
+    the key; over 1,000 API keys the table is about 1,000 times shorter). Not for the usage by key."""
     keys = [c for c in lines.columns if c not in SUM_COLUMNS and c != "api_key"]
     return lines.groupby(keys, sort=True, dropna=False)[list(SUM_COLUMNS)].sum().reset_index()

@@ -16,7 +16,14 @@ import pandas as pd
 from auditor.errors import OptionError
 
 REPORTING_CURRENCY = "USD"
-MONEY_NANO_COLUMNS = ("billed_nanos", "billed_non_token_nanos", "source_list_nanos", "byok_upstream_nanos")
+MONEY_NANO_COLUMNS = (
+    "billed_nanos",
+    "billed_non_token_nanos",
+    "source_list_nanos",
+    "byok_upstream_nanos",
+    "billed_credit_nanos",
+    "billed_discount_nanos",
+)
 
 
 @dataclass(frozen=True)

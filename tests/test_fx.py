@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 
 from auditor.errors import OptionError
-from pricing.fx import FxRate, convert_to_usd, parse_fx_flags
+from pricing.fx import MONEY_NANO_COLUMNS, FxRate, convert_to_usd, parse_fx_flags
 
 
-def _usage(currency: str, billed_nanos: int, day: str = "2026-10-05") -> pd.DataFrame:
+def _usage(currency: str, billed_nanos: int, day: str = "2026-10-05", credit_nanos: int = 0) -> pd.DataFrame:
     return pd.DataFrame({
         "provider": ["deepseek"], "model_raw": ["deepseek-chat"], "day": [day], "currency": [currency],
-        "billed_nanos": [billed_nanos], "billed_non_token_nanos": [0], "source_list_nanos": [0],
-        "byok_upstream_nanos": [0],
+        **{column: [0] for column in MONEY_NANO_COLUMNS},
+        "billed_nanos": [billed_nanos], "billed_credit_nanos": [credit_nanos],
     })  # fmt: skip
 
 
@@ -37,6 +37,13 @@ def test_amounts_are_converted_exactly_and_the_rate_is_reported() -> None:
     assert converted["billed_nanos"].tolist() == [14_050_000_000]  # 100 CNY = 14.05 USD
     assert converted["currency"].tolist() == ["USD"]
     assert used == [FxRate("CNY", Decimal("0.1405"), "--fx")]
+
+
+def test_a_credit_is_converted_with_the_amount_it_is_part_of() -> None:
+    converted, _ = convert_to_usd(
+        _usage("CNY", -20_000_000_000, credit_nanos=-20_000_000_000), parse_fx_flags(("CNY=0.1405",))
+    )
+    assert converted["billed_nanos"].tolist() == converted["billed_credit_nanos"].tolist() == [-2_810_000_000]
 
 
 def test_a_month_rate_wins_over_a_general_one() -> None:

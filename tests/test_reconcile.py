@@ -5,9 +5,12 @@ Expected values come from the sample CSVs read with the csv module, and list pri
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from genai_prices import Usage, calc_price
 
 from auditor.options import AuditOptions
@@ -143,3 +146,99 @@ def test_rounding_tolerance_is_half_a_cent_a_line_capped_at_a_thousandth_of_the_
     assert rounding_tolerance(12, Decimal("3.00")) == Decimal("0.01")  # the cap is at least a cent
     assert rounding_tolerance(2, Decimal("5000")) == Decimal("0.010")  # two lines round by at most a cent
     assert rounding_tolerance(100_000, Decimal("12345.67")) == Decimal("12.34567")  # a log: 0.1%, not $500
+
+
+_CUR_LEGACY = SAMPLES / "aws_cur_legacy_csv" / "cur-2026-10-00001.csv"
+
+
+def test_a_credit_larger_than_the_days_charges_is_a_credit_and_a_discount_line_a_discount() -> None:
+    """The legacy CUR's Haiku line of October: on one day, usage billed at list, an Activate credit larger than the
+    day's charges and an EDP discount, all on the same usage type and account. The line types say which is which;
+    the sign of the day's sum would call it all a credit and the usage unbilled."""
+    result = _audit(_CUR_LEGACY)
+    row = _row(result, "2026-10", "global.Claude4.5Haiku")
+    haiku = [r for r in csv_rows(_CUR_LEGACY) if "Claude4.5Haiku" in r["lineItem/UsageType"]]
+
+    def cost(types: tuple[str, ...], day: str = "") -> Decimal:
+        """The lines of these types (on this day) summed."""
+        lines = [
+            r for r in haiku if r["lineItem/LineItemType"] in types and r["lineItem/UsageStartDate"].startswith(day)
+        ]
+        return sum((Decimal(r["lineItem/UnblendedCost"]) for r in lines), Decimal(0))
+
+    credits, discounts, usage = cost(("Credit", "Refund")), cost(("EdpDiscount",)), cost(("Usage",))
+    assert credits == Decimal("-25") and discounts < 0, "the premise: a credit and a discount line"
+    (credit_day,) = {r["lineItem/UsageStartDate"][:10] for r in haiku if r["lineItem/LineItemType"] == "Credit"}
+    day_usage = cost(("Usage",), credit_day)
+    assert 0 < day_usage < -credits, "the premise: the credit is larger than the day's charges"
+    assert row.billed_cost == usage + credits + discounts
+    assert row.credits == credits and row.discount == discounts
+    assert row.coverage == row.unexplained == row.rounding == 0
+    assert row.explanation == f"credits {credits:+.2f}, discount {discounts.quantize(Decimal('0.01')):+.2f}"
+
+
+def test_focus_credits_adjustments_and_corrections_below_zero_are_credits() -> None:
+    """FOCUS says a row's kind in ChargeCategory (and ChargeClass): a Credit row, or an Adjustment or Correction
+    that gives money back, is a credit; its ListCost is no list price of usage."""
+    paths = sorted((SAMPLES / "focus_csv").glob("*.csv"))
+    result = _audit(*paths)
+    rows = [r for path in paths for r in csv_rows(path) if r["ServiceCategory"] == "AI and Machine Learning"]
+
+    def gives_back(r: dict[str, str]) -> bool:
+        refund = r["ChargeCategory"] == "Adjustment" or r.get("ChargeClass", "").lower() == "correction"
+        return r["ChargeCategory"] == "Credit" or (refund and Decimal(r["BilledCost"]) < 0)
+
+    credit_rows = [r for r in rows if gives_back(r)]
+    assert {r["ChargeCategory"] for r in credit_rows} == {"Credit", "Adjustment", "Usage"}, "the premise: each kind"
+    expected = sum((Decimal(r["BilledCost"]) for r in credit_rows), start=Decimal(0))
+    assert sum((r.credits for r in result.reconciliation), start=Decimal(0)) == expected
+    # The correction's usage line is explained whole: its billed cost is its stated list price, less the refund.
+    sonnet = _row(result, "2026-10", "Claude4.6Sonnet")
+    usage = [r for r in rows if "Claude4.6Sonnet" in r.get("SkuMeter", "") and not gives_back(r)]
+    assert sonnet.source_list_cost == sum((Decimal(r["ListCost"]) for r in usage), start=Decimal(0))
+    assert sonnet.credits < 0 and sonnet.unexplained == sonnet.discount == 0
+
+
+def test_azure_refund_lines_are_credits() -> None:
+    path = SAMPLES / "azure_cost_csv" / "cost-details-2026-09.csv"
+    result = _audit(path)
+    refunds = [r for r in csv_rows(path) if r["chargeType"] == "Refund"]
+    assert refunds, "the premise: a refund"
+    expected = sum((Decimal(r["costInBillingCurrency"]) for r in refunds), start=Decimal(0))
+    assert sum((r.credits for r in result.reconciliation), start=Decimal(0)) == expected
+
+
+@pytest.mark.parametrize("refund_list_price", ["0.00", ""])
+def test_a_line_billed_below_zero_is_a_credit_where_the_source_has_no_line_types(
+    tmp_path: Path, refund_list_price: str
+) -> None:
+    """The Anthropic cost export types no line: a refund on the day, key and model of charges is a credit, and the
+    charges beside it are still compared with their own list price (a sum of the day would hide both)."""
+    source = COST / "cost-2026-03.csv"
+    plain = _audit(source)
+    rows = csv_rows(source)
+    charged = max(rows, key=lambda r: Decimal(r["cost_usd"]))
+    refund = {**charged, "cost_usd": "-1.00", "list_price_usd": refund_list_price}
+    refunded = tmp_path / "cost-2026-03.csv"
+    with refunded.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows([*rows, refund])
+    month = charged["usage_date_utc"][:7]
+    model_raw = _row(plain, month, charged["model"]).model_raw
+    before, after = _row(plain, month, model_raw), _row(_audit(refunded), month, model_raw)
+    assert after.billed_cost == before.billed_cost - 1
+    assert after.credits == before.credits - 1
+    for part in ("discount", "tier", "batch", "coverage", "unexplained"):
+        assert getattr(after, part) == getattr(before, part), part
+
+
+def test_an_importer_without_line_types_reads_credits_from_each_lines_sign() -> None:
+    from auditor.importers import base
+    from auditor.importers.openai_cost_csv import IMPORTER
+
+    assert IMPORTER.ledger["billed_credit"] == f"least({IMPORTER.ledger['billed']}, 0)"
+    assert IMPORTER.ledger["adjustment"] == f"({IMPORTER.ledger['billed']}) < 0"
+    assert "billed_credit" not in base.credits_by_sign({"input_tokens": '"n"'})  # nothing billed: nothing to say
+    with pytest.raises(TypeError, match="adjustment"):
+        base.credits_by_sign({"billed": '"cost"', "billed_credit": '"cost"'})

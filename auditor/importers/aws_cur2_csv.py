@@ -12,7 +12,8 @@ names the model and the token class (`USE1-Claude4.5Haiku-cache-read-input-token
 `line_item_usage_amount` is in `pricing_unit` (`1K tokens` for Bedrock meters, `Units` = million tokens
 for marketplace `MP:` meters) and becomes whole tokens. Cache reads and writes have their own meters, so
 input excludes them. `line_item_unblended_cost` is what was billed, in `line_item_currency_code`; credits,
-refunds and discounts are separate lines with negative cost and no tokens, kept as money. Tax is skipped.
+refunds and discounts are separate lines with negative cost and no tokens, kept as money, and their line
+type says which they are (`CREDIT_LINE_TYPES`, `DISCOUNT_LINE_TYPES`). Tax is skipped.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ BEDROCK_PRODUCT_CODES = ("AmazonBedrock", "AmazonBedrockService", "AmazonBedrock
 # Line types whose usage amount is tokens consumed; every other type (Credit, Refund, EdpDiscount,
 # BundledDiscount, Fee, SavingsPlanNegation, …) is money only.
 USAGE_LINE_TYPES = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage")
+# Line types that give money back: credits and refunds, and discounts billed on lines of their own (the
+# reconciliation explains them as such, whatever else the day's segment holds). Fees and the like are charges.
+CREDIT_LINE_TYPES = ("Credit", "Refund")
+DISCOUNT_LINE_TYPES = (
+    "EdpDiscount", "PrivateRateDiscount", "BundledDiscount", "SppDiscount", "DistributorDiscount",
+    "RiVolumeDiscount", "SavingsPlanNegation",
+)  # fmt: skip
 # `<billing region>-` (USE1-, EUC1-, EU-); a usage type of us-east-1 may lack it.
 _REGION = "^[A-Z]{2,4}[0-9]*-"
 # `<model>[-mantle]-<class>-token(s|-count)[-<qualifiers>]`: model, class and qualifiers.
@@ -216,6 +224,8 @@ def cur_importer(name: str, title: str, cols: CurColumns, unused: tuple[str, ...
     amount = decimal_of(cols.usage_amount)
     per_unit = token_multiplier(q(cols.pricing_unit), q(cols.description), meter.is_marketplace)
     is_usage = f"{line_type} IN ({', '.join(literal(t) for t in USAGE_LINE_TYPES)})"
+    is_credit = f"{line_type} IN ({', '.join(literal(t) for t in CREDIT_LINE_TYPES)})"
+    is_discount = f"{line_type} IN ({', '.join(literal(t) for t in DISCOUNT_LINE_TYPES)})"
     token_usage = f"({bedrock} AND {is_usage} AND {meter.is_token_meter})"
     # A token line: a usage line of a token meter whose unit is tokens (else it is money only, e.g.
     # reserved throughput metered in `1K TPM Hour`).
@@ -259,6 +269,9 @@ def cur_importer(name: str, title: str, cols: CurColumns, unused: tuple[str, ...
             "billed": cost,
             "billed_present": "true",
             "billed_non_token": f"CASE WHEN {token_class} = '' THEN {cost} ELSE 0 END",
+            "billed_credit": f"CASE WHEN {is_credit} THEN {cost} ELSE 0 END",
+            "billed_discount": f"CASE WHEN {is_discount} THEN {cost} ELSE 0 END",
+            "adjustment": f"({is_credit} OR {is_discount})",
             # Amounts stay in the billing currency (usually USD); reports convert them with the user's rates.
             "currency": currency,
         },

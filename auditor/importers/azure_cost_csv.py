@@ -46,6 +46,7 @@ _COST = """CASE WHEN "costInBillingCurrency__present" THEN "costInBillingCurrenc
 
 # Only usage lines carry tokens: a refund or adjustment of a token meter is money (its quantity is negative).
 _USAGE = """coalesce(nullif(trim("chargeType"), ''), 'Usage') = 'Usage'"""
+_REFUND = """trim("chargeType") = 'Refund'"""
 
 
 def meter_model(meter_name: str) -> str:
@@ -107,6 +108,8 @@ IMPORTER = Importer(
         "billed": _COST,
         "billed_present": """("costInBillingCurrency__present" OR "costInUsd__present")""",
         "billed_non_token": f"CASE WHEN {_USAGE} AND {_IS_TOKEN_METER} AND {_CLASS} <> '' THEN 0 ELSE {_COST} END",
+        "billed_credit": f"CASE WHEN {_REFUND} THEN {_COST} ELSE 0 END",
+        "adjustment": _REFUND,
         "currency": """CASE WHEN "costInBillingCurrency__present" THEN upper(trim("billingCurrency")) ELSE 'USD' END""",
     },
     skip_when=((f"NOT {_AI}", "not AI usage"),),

@@ -37,7 +37,9 @@ class Importer:
     money_columns: tuple[str, ...]
     """Money columns: exact decimals (nano-unit precision)."""
     ledger: Mapping[str, str]
-    """Ledger column → SQL expression. Omitted columns take their neutral value (0, "", -1)."""
+    """Ledger column → SQL expression. Omitted columns take their neutral value (0, "", -1), but for which lines
+    are credits: where the importer does not say (`billed_credit`, `billed_discount` and `adjustment`, all with
+    `adjustment`), a line billed below zero is a credit or refund (`credits_by_sign`)."""
     example_header: str
     """The header line of a real export, for error hints."""
     time_columns: tuple[str, ...] = ()
@@ -77,6 +79,9 @@ class Importer:
     """As `carried`, but from the lines before this one only: the value this line follows (a running total
     compared with the one written before it)."""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ledger", credits_by_sign(self.ledger))
+
     def canonical_header(self, header: tuple[str, ...]) -> tuple[str, ...]:
         """The file's header under this importer's column names (unchanged unless it has `header_aliases`)."""
         if not self.header_aliases:
@@ -108,6 +113,26 @@ class Importer:
             return tuple(self.json_fields)
         unused = set(self.unused_columns) - set(self.record_key)
         return tuple(c for c in (*self.required_columns, *self.optional_columns) if c not in unused)
+
+
+_ADJUSTMENT_PARTS = ("billed_credit", "billed_discount")
+
+
+def credits_by_sign(ledger: Mapping[str, str]) -> Mapping[str, str]:
+    """The mapping, with a line billed below zero a credit or refund where it does not say which lines are.
+
+    A source that types its lines (an AWS CUR's `LineItemType`, FOCUS's `ChargeCategory`) maps `adjustment` (the
+    line is a credit, refund or discount line, not a charge) and the parts of `billed` it holds; one that does not
+    has only the sign of each line to go by. A mapping with parts and no `adjustment` is a mistake of the importer."""
+    if "adjustment" in ledger:
+        return ledger
+    stated = [part for part in _ADJUSTMENT_PARTS if part in ledger]
+    if stated:
+        raise TypeError(f"the mapping of {stated} needs `adjustment`: which lines are not charges")
+    billed = ledger.get("billed", "0").strip()
+    if billed == "0":
+        return ledger
+    return {**ledger, "billed_credit": f"least({billed}, 0)", "adjustment": f"({billed}) < 0"}
 
 
 def as_json_records(

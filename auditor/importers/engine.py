@@ -567,6 +567,9 @@ _AGGREGATES: tuple[tuple[str, str, str], ...] = (
     ("source_list_nanos", "source_list", "money"),
     ("source_list_lines", "source_list_present", "flag"),
     ("byok_upstream_nanos", "byok_upstream", "money"),
+    ("billed_credit_nanos", "billed_credit", "money"),
+    ("billed_discount_nanos", "billed_discount", "money"),
+    ("adjustment_lines", "adjustment", "flag"),
 )
 
 

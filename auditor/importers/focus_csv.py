@@ -2,8 +2,10 @@
 
 How it counts: one row per charge. Only `ServiceCategory` "AI and Machine Learning" is AI usage; tax
 is skipped. `BilledCost` (in `BillingCurrency`) is billed, `ListCost` the source's list price;
-`EffectiveCost` (amortised) is not read. FOCUS has no model or token-class column, so tokens are
-counted only when `ConsumedUnit` is tokens and the meter tells the class:
+`EffectiveCost` (amortised) is not read. A `Credit` row, or an `Adjustment` or `Correction` row below
+zero (a refund), is a credit whatever the usage beside it, and its ListCost no list price of usage.
+FOCUS has no model or token-class column, so tokens are counted only when `ConsumedUnit` is tokens and
+the meter tells the class:
 - AWS rows with a `SkuMeter` (1.1+; AWS writes the CUR usage type there) read exactly as in the CUR
   (`aws_cur2_csv`): a Bedrock meter gives model, class, routing and tier, priced through the Bedrock aliases;
 - other rows are classified by the words of `SkuMeter` (else `x_SkuMeterName`, else `ChargeDescription`):
@@ -27,6 +29,7 @@ q = ident
 
 _AI = f"lower(trim({q('ServiceCategory')})) = 'ai and machine learning'"
 _CHARGE = f"trim({q('ChargeCategory')})"
+_CORRECTION = f"lower(trim({q('ChargeClass')})) = 'correction'"
 # 1.3 renames ProviderName to ServiceProviderName (both may be present while the old one is deprecated).
 _PROVIDER_NAME = f"lower(trim(coalesce(nullif(trim({q('ServiceProviderName')}), ''), {q('ProviderName')})))"
 PROVIDER = f"""(CASE WHEN {_PROVIDER_NAME} IN ('aws', 'amazon web services', 'amazon') THEN 'aws'
@@ -63,7 +66,7 @@ _WORDS_CLASS = f"""(CASE WHEN {_UNTOLD} THEN ''
 
 _QUANTITY = decimal_of("ConsumedQuantity")
 _PER_UNIT = token_multiplier(q("ConsumedUnit"))
-_USAGE = f"({_CHARGE} = 'Usage' AND lower(trim({q('ChargeClass')})) <> 'correction')"
+_USAGE = f"({_CHARGE} = 'Usage' AND NOT {_CORRECTION})"
 _TOKEN_ROW = f"({_AI} AND {_USAGE} AND {_PER_UNIT} > 0 AND {_QUANTITY} >= 0)"
 TOKEN_CLASS = (
     f"(CASE WHEN NOT {_TOKEN_ROW} THEN '' WHEN {_IS_AWS_METER} THEN {_BEDROCK.token_class} ELSE {_WORDS_CLASS} END)"
@@ -76,6 +79,9 @@ def _tokens_of(cls: str) -> str:
 
 
 _START, _END, _BILLED = q("ChargePeriodStart"), q("ChargePeriodEnd"), q("BilledCost")
+# A credit, or an adjustment or correction that gives money back (a refund): not a charge. Discounts are in a
+# usage row's BilledCost against its ListCost.
+_CREDIT = f"({_CHARGE} = 'Credit' OR (({_CHARGE} = 'Adjustment' OR {_CORRECTION}) AND {_BILLED} < 0))"
 _CURRENCY, _NO_CURRENCY = currency_code("BillingCurrency")
 
 _READ = (
@@ -135,7 +141,10 @@ IMPORTER = Importer(
         "billed": _BILLED,
         "billed_present": "true",
         "billed_non_token": f"CASE WHEN {TOKEN_CLASS} = '' THEN {_BILLED} ELSE 0 END",
-        "source_list": q("ListCost"),
+        "billed_credit": f"CASE WHEN {_CREDIT} THEN {_BILLED} ELSE 0 END",
+        "adjustment": _CREDIT,
+        # A credit's ListCost (0, or what a correction takes back) is no list price of usage.
+        "source_list": f"CASE WHEN {_CREDIT} THEN 0 ELSE {q('ListCost')} END",
         "source_list_present": q("ListCost__present"),
         "currency": _CURRENCY,
     },
