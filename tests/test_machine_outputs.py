@@ -416,7 +416,9 @@ def test_focus_rows_keep_the_spec_s_value_rules(focus: list[dict[str, str]]) -> 
             assert (row["ListCost"] == "") == (row["x_ListCostStatus"] == "unpriced")
         else:  # a charge row: the bill, no quantity, its list cost on the token rows
             assert row["ConsumedQuantity"] == row["PricingQuantity"] == row["ListCost"] == ""
-            assert row["ChargeCategory"] == ("Credit" if row["BilledCost"].startswith("-") else "Usage")
+            assert row["ChargeCategory"] in ("Usage", "Credit")
+            if row["ChargeCategory"] == "Credit":  # credit and refund lines: money back, no tokens
+                assert row["BilledCost"].startswith("-") and row["x_BilledNonTokenCost"] == row["BilledCost"]
 
 
 def test_focus_totals_equal_the_result(focus: list[dict[str, str]], run: tuple[AuditResult, FocusLedger]) -> None:
@@ -541,9 +543,11 @@ def test_focus_rows_split_output_from_reasoning_and_keep_the_bill_on_its_own_row
     usage = _usage_table([
         {"provider": "openai", "model_raw": "gpt-x", "model_ref": "openai:gpt-x", "day": "2026-10-31",
          "local_day": "2026-10-31", "list_rate_id": 0, "requests": 7, "input_tokens": 1_000, "cache_read_tokens": 0,
-         "output_tokens": 500, "reasoning_tokens": 200, "billed_nanos": 4_250_000_000, "billed_lines": 2},
+         "output_tokens": 500, "reasoning_tokens": 200, "billed_nanos": 3_250_000_000, "billed_lines": 3,
+         "billed_credit_nanos": -1_000_000_000, "billed_non_token_nanos": -1_000_000_000, "adjustment_lines": 1},
         {"provider": "openrouter", "model_raw": hostile, "day": "2026-11-01", "local_day": "2026-11-01",
-         "list_rate_id": NO_RATE, "input_tokens": 3, "billed_nanos": -500_000_000, "billed_lines": 1},
+         "list_rate_id": NO_RATE, "input_tokens": 3, "billed_nanos": -500_000_000, "billed_lines": 1,
+         "billed_credit_nanos": -500_000_000, "billed_non_token_nanos": -500_000_000, "adjustment_lines": 1},
         {"provider": "openrouter", "model_raw": "usage-only", "day": "2026-11-01", "local_day": "2026-11-01",
          "list_rate_id": NO_RATE, "output_tokens": 9},
     ])  # fmt: skip
@@ -558,14 +562,15 @@ def test_focus_rows_split_output_from_reasoning_and_keep_the_bill_on_its_own_row
         ("gpt-x", "output", "300", "10", "0.003", "", "Usage"),
         ("gpt-x", "reasoning", "200", "12", "0.0024", "", "Usage"),
         ("gpt-x", "requests", "7", "0.001", "0.007", "", "Usage"),
-        ("gpt-x", "", "", "", "", "4.25", "Usage"),
+        ("gpt-x", "", "", "", "", "4.25", "Usage"),  # the charges; the credit beside them on its own row
+        ("gpt-x", "", "", "", "", "-1", "Credit"),
         ("'" + hostile, "input", "3", "", "", "", "Usage"),  # unpriced: empty, not 0; text neutralised
-        ("'" + hostile, "", "", "", "", "-0.5", "Credit"),
+        ("'" + hostile, "", "", "", "", "-0.5", "Credit"),  # a credit alone: no charge row
         ("usage-only", "output", "9", "", "", "", "Usage"),  # no money stated: no charge row
     ]
     assert {r["x_SourceFile"] for r in table} == {"in.csv"}
-    assert [r["ChargePeriodStart"] for r in table[:5]] == ["2026-10-31T00:00:00Z"] * 5
-    assert {(r["BillingPeriodStart"], r["BillingPeriodEnd"]) for r in table[5:]} == {
+    assert [r["ChargePeriodStart"] for r in table[:6]] == ["2026-10-31T00:00:00Z"] * 6
+    assert {(r["BillingPeriodStart"], r["BillingPeriodEnd"]) for r in table[6:]} == {
         ("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")
     }
     assert [r["PricingQuantity"] for r in table[:4]] == ["0.001", "0.0003", "0.0002", "7"]

@@ -1,9 +1,10 @@
 """`--focus PATH`: the normalised ledger as a FinOps FOCUS 1.2 cost and usage CSV (see docs/focus.md).
 
 Grain: one row per ledger aggregate (vendor, model as written, project, API key, service tier, UTC day, input
-file) × token class × list unit price, and one charge row per aggregate whose source states money. Token
-rows carry the tokens and their list cost; the charge row carries what the source says was billed (a source
-bills a line, not a token class, so the bill is never split across classes). Token classes do not overlap:
+file) × token class × list unit price, one charge row per aggregate whose source states money besides credits,
+and one credit row per aggregate with credit or refund lines. Token rows carry the tokens and their list cost;
+the charge row carries what the source says was charged, the credit row what it credited (a source bills a line,
+not a token class, so the bill is never split across classes). Token classes do not overlap:
 `input` excludes cache reads and writes, `output` here EXCLUDES reasoning and `reasoning` is its own row,
 so `ConsumedQuantity` adds up to every token once. Money is exact (USD, the result's currency, after
 `--fx`); a figure nobody states is an empty cell (FOCUS null), never 0: `ListCost` of an unpriced model,
@@ -68,7 +69,7 @@ CLASSES: tuple[tuple[str, str, str], ...] = (
 _CLASS_ORDER = {name: i for i, (name, _, _) in enumerate((*CLASSES, ("requests", "", "")))}
 _AGGREGATE = ("provider", "model_raw", MODEL_REF, "project", "api_key", "service_tier", "day", "source_file")
 _MONEY = ("billed_nanos", "billed_lines", "billed_non_token_nanos", "source_list_nanos", "source_list_lines",
-          "byok_upstream_nanos")  # fmt: skip
+          "byok_upstream_nanos", "billed_credit_nanos", "billed_discount_nanos", "adjustment_lines")  # fmt: skip
 
 Row = dict[str, str | int | Decimal | None]
 
@@ -161,12 +162,17 @@ def focus_rows(usage: pd.DataFrame, pricebook: Pricebook, files: list[str], cont
         for column in _MONEY:
             sums[column] += int(record[column])
     rows = [_token_row(k, n, files, contracted) for k, n in quantities.items()]
-    rows += [_charge_row(k, m, files) for k, m in money.items() if _has_money(m)]
+    rows += [_charge_row(k, m, files) for k, m in money.items() if _has_charges(m)]
+    rows += [_credit_row(k, m, files) for k, m in money.items() if m["billed_credit_nanos"]]
     return sorted(rows, key=_order)
 
 
-def _has_money(sums: dict[str, int]) -> bool:
-    return bool(sums["billed_lines"] or sums["source_list_lines"] or sums["byok_upstream_nanos"])
+def _has_charges(sums: dict[str, int]) -> bool:
+    """Whether the aggregate states money besides its credits: charge lines, discount lines, a list price, BYOK."""
+    charge_lines = sums["billed_lines"] - sums["adjustment_lines"]
+    return bool(
+        charge_lines or sums["billed_discount_nanos"] or sums["source_list_lines"] or sums["byok_upstream_nanos"]
+    )
 
 
 def _token_row(slot: tuple[object, ...], quantity: int, files: list[str], contracted: bool) -> Row:
@@ -204,32 +210,53 @@ def _token_row(slot: tuple[object, ...], quantity: int, files: list[str], contra
 
 
 def _charge_row(key: tuple[object, ...], sums: dict[str, int], files: list[str]) -> Row:
+    """What the aggregate was charged (its discount lines netted in), its credits on their own row."""
     row = _common(key, files)
-    billed = _nanos(sums["billed_nanos"]) if sums["billed_lines"] else None
+    stated = bool(sums["billed_lines"])
+    credit = sums["billed_credit_nanos"]
+    billed = _nanos(sums["billed_nanos"] - credit) if stated else None
     row.update(
         {
             "BilledCost": billed,
-            "ChargeCategory": "Credit" if billed is not None and billed < 0 else "Usage",
+            "ChargeCategory": "Usage",
             "ChargeDescription": f"{key[1]} charges as billed, all token classes ({key[5]})",
             "EffectiveCost": billed,
             "x_ListCostStatus": "on token rows",
             "x_SourceListCost": _nanos(sums["source_list_nanos"]) if sums["source_list_lines"] else None,
-            "x_BilledNonTokenCost": _nanos(sums["billed_non_token_nanos"]) if sums["billed_lines"] else None,
+            "x_BilledNonTokenCost": _nanos(sums["billed_non_token_nanos"] - credit) if stated else None,
             "x_ByokUpstreamCost": _nanos(sums["byok_upstream_nanos"]) if sums["byok_upstream_nanos"] else None,
         }
     )
     return row
 
 
+def _credit_row(key: tuple[object, ...], sums: dict[str, int], files: list[str]) -> Row:
+    """The aggregate's credit and refund lines (money without tokens), as FOCUS's `Credit` charge category."""
+    row = _common(key, files)
+    credit = _nanos(sums["billed_credit_nanos"])
+    row.update(
+        {
+            "BilledCost": credit,
+            "ChargeCategory": "Credit",
+            "ChargeDescription": f"{key[1]} credits and refunds as billed ({key[5]})",
+            "EffectiveCost": credit,
+            "x_ListCostStatus": "on token rows",
+            "x_BilledNonTokenCost": credit,
+        }
+    )
+    return row
+
+
 def _order(row: Row) -> tuple[str, ...]:
-    """Day, vendor, model, attribution, file; token rows in class order, then by price; the charge row last."""
+    """Day, vendor, model, attribution, file; token rows in class order, then by price; the charge row, then the
+    credit row, last."""
     token_class = str(row.get("x_TokenClass") or "")
     rank = _CLASS_ORDER.get(token_class, len(_CLASS_ORDER))
     price = row.get("ListUnitPrice")
     return (
         str(row["ChargePeriodStart"]), str(row["ProviderName"]), str(row["x_Model"]), str(row["SubAccountId"] or ""),
         str(row["x_ApiKey"] or ""), str(row["x_ServiceTier"]), str(row["x_SourceFile"]), f"{rank:02d}",
-        "" if price is None else f"{Decimal(str(price)):040.20f}",
+        "" if price is None else f"{Decimal(str(price)):040.20f}", "1" if row["ChargeCategory"] == "Credit" else "0",
     )  # fmt: skip
 
 
