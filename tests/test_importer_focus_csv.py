@@ -85,6 +85,7 @@ def test_money_and_tokens_per_model_match_golden(path: Path) -> None:
     billed: dict[str, Decimal] = defaultdict(Decimal)
     non_token: dict[str, Decimal] = defaultdict(Decimal)
     listed: dict[str, Decimal] = defaultdict(Decimal)
+    credited: dict[str, Decimal] = defaultdict(Decimal)
     for row in _rows(path):
         if not _is_ai(row):
             continue
@@ -92,7 +93,13 @@ def test_money_and_tokens_per_model_match_golden(path: Path) -> None:
         key = f"{_provider(row)}|{model}"
         cost = Decimal(row["BilledCost"])
         billed[key] += cost
-        listed[key] += Decimal(row["ListCost"] or 0)
+        # A credit, or an adjustment or correction below zero (a refund): its ListCost is no list price of usage.
+        gives_back = row["ChargeCategory"] == "Adjustment" or row["ChargeClass"] == "Correction"
+        if row["ChargeCategory"] == "Credit" or (gives_back and cost < 0):
+            credited[key] += cost
+            expected[key]["adjustment_lines"] += 1
+        else:
+            listed[key] += Decimal(row["ListCost"] or 0)
         expected[key]["lines"] += 1
         # Tokens only for usage (not corrections) counted in tokens, of a meter that tells the class.
         if row["ChargeCategory"] == "Usage" and row["ChargeClass"] != "Correction" and column is not None:
@@ -109,6 +116,7 @@ def test_money_and_tokens_per_model_match_golden(path: Path) -> None:
         assert Decimal(models[key].get("billed_nanos", 0)) / NANO == billed[key], key
         assert Decimal(models[key].get("billed_non_token_nanos", 0)) / NANO == non_token[key], key
         assert Decimal(models[key].get("source_list_nanos", 0)) / NANO == listed[key], key
+        assert Decimal(models[key].get("billed_credit_nanos", 0)) / NANO == credited[key], key
 
 
 @pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: p.name)
