@@ -37,11 +37,11 @@ SIZE_BASIS_LABEL = "context_label"
 # requests_known (1 when the source counts requests); billed (money the source says was charged),
 # billed_non_token (its part that is not tokens), source_list (the source's own list price),
 # byok_upstream (bring-your-own-key spend billed by another vendor), with *_present flags; adjustment (the
-# line is a credit, refund or discount line, not a charge) and on such a line billed_credit and billed_discount
-# (its billed amount that is a credit or refund, or a discount billed on a line of its own such as AWS's
-# EdpDiscount; summed over adjustment lines only): an importer whose source types its lines says which are
-# which, for the others a line billed below zero is a credit (`base.credits_by_sign`); currency: the ISO code
-# of those amounts (converted to the reporting currency before any total is made).
+# line is a credit, refund or discount line, not a charge), billed_credit and billed_discount (the part of billed
+# that is a credit or refund, or a discount billed as such: an AWS EdpDiscount line, a Google Cloud discount
+# credit netted into a line): an importer whose source types its lines says which are which, for the others a
+# line billed below zero is a credit (`base.credits_by_sign`); currency: the ISO code of those amounts
+# (converted to the reporting currency before any total is made).
 LEDGER_COLUMNS: dict[str, object] = {
     "provider": "", "model_raw": "", "project": "", "api_key": "", "service_tier": "standard",
     "day": None, "time_slot": -1, "size_basis": SIZE_BASIS_AVERAGE, "request_size_floor_tokens": -1,

@@ -6,6 +6,7 @@ Expected values come from the sample CSVs read with the csv module, and list pri
 from __future__ import annotations
 
 import csv
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -237,8 +238,35 @@ def test_an_importer_without_line_types_reads_credits_from_each_lines_sign() -> 
     from auditor.importers import base
     from auditor.importers.openai_cost_csv import IMPORTER
 
-    assert IMPORTER.ledger["billed_credit"] == IMPORTER.ledger["billed"]  # counted on adjustment lines only
+    assert IMPORTER.ledger["billed_credit"] == f"least({IMPORTER.ledger['billed']}, 0)"
     assert IMPORTER.ledger["adjustment"] == f"({IMPORTER.ledger['billed']}) < 0"
     assert "billed_credit" not in base.credits_by_sign({"input_tokens": '"n"'})  # nothing billed: nothing to say
     with pytest.raises(TypeError, match="adjustment"):
         base.credits_by_sign({"billed": '"cost"', "billed_credit": '"cost"'})
+
+
+@pytest.mark.parametrize(
+    ("credit_type", "part"),
+    [("FREE_TIER", "credits"), ("PROMOTION", "credits"), ("", "credits"), ("SUSTAINED_USAGE_DISCOUNT", "discount")],
+)
+def test_google_cloud_credits_netted_into_a_line_are_split_by_their_type(
+    tmp_path: Path, credit_type: str, part: str
+) -> None:
+    """Google Cloud nets a line's credits into it (cost + credits); each credit's type says whether it is a credit
+    or a discount, and the line's cost stays what was charged."""
+    source = SAMPLES / "gcp_billing_csv" / "gcp_billing_export_2026-09.csv"
+    text = source.read_text(encoding="utf-8")
+    assert text.count('""type"":""FREE_TIER""') == 1, "the premise: one typed credit"
+    typed = f',""type"":""{credit_type}""' if credit_type else ""
+    changed = tmp_path / source.name
+    changed.write_text(text.replace(',""type"":""FREE_TIER""', typed), encoding="utf-8")
+    (row,) = [r for r in csv_rows(changed) if r["credits"] not in ("", "[]")]
+    amount = Decimal(str(json.loads(row["credits"])[0]["amount"]))
+    month = row["usage_start_time"][:7]
+    result = _audit(changed)
+    (line,) = [r for r in result.reconciliation if r.month == month and r.model_raw == "gemini-2.5-flash"]
+    other = "discount" if part == "credits" else "credits"
+    assert getattr(line, part) == amount and getattr(line, other) == 0
+    assert line.coverage == 0
+    plain = _row(_audit(source), month, "gemini-2.5-flash")
+    assert line.billed_cost == plain.billed_cost and line.unexplained == plain.unexplained

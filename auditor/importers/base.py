@@ -122,9 +122,10 @@ def credits_by_sign(ledger: Mapping[str, str]) -> Mapping[str, str]:
     """The mapping, with a line billed below zero a credit or refund where it does not say which lines are.
 
     A source that types its lines (an AWS CUR's `LineItemType`, FOCUS's `ChargeCategory`) maps `adjustment` (the
-    line is a credit, refund or discount line, not a charge) and, on those lines, which of `billed` is a credit
-    (`billed_credit`) and which a discount (`billed_discount`); one that does not has only the sign of each line to
-    go by. A mapping with parts and no `adjustment` is a mistake of the importer."""
+    line is a credit, refund or discount line, not a charge) and which part of `billed` is a credit
+    (`billed_credit`) and which a discount (`billed_discount`), on those lines or netted into a charge line (Google
+    Cloud's credits); one that does not has only the sign of each line to go by. A mapping with parts and no
+    `adjustment` is a mistake of the importer."""
     if "adjustment" in ledger:
         return ledger
     stated = [part for part in _ADJUSTMENT_PARTS if part in ledger]
@@ -133,7 +134,7 @@ def credits_by_sign(ledger: Mapping[str, str]) -> Mapping[str, str]:
     billed = ledger.get("billed", "0").strip()
     if billed == "0":
         return ledger
-    return {**ledger, "billed_credit": billed, "adjustment": f"({billed}) < 0"}
+    return {**ledger, "billed_credit": f"least({billed}, 0)", "adjustment": f"({billed}) < 0"}
 
 
 def as_json_records(

@@ -1,8 +1,9 @@
 """Google Cloud billing export, flattened to CSV (BigQuery `gcp_billing_export_v1_<id>`).
 
 How it counts: one row per SKU × project × hour, `cost` in `currency`, with `credits` (a JSON list of
-negative amounts: free tier, promotions, discounts) netted in: billed = cost + Σ credits. Vertex AI and
-Gemini API rows are AI usage; every other service is skipped as not AI usage. A Gemini token SKU's
+negative amounts: free tier, promotions, discounts) netted in: billed = cost + Σ credits. A credit's `type`
+says whether it is a discount (committed or sustained use, contractual, …: `DISCOUNT_CREDIT_TYPES`) or a
+credit. Vertex AI and Gemini API rows are AI usage; every other service is skipped as not AI usage. A Gemini token SKU's
 `usage.amount` is tokens (when `usage.unit` is a count); the SKU description names the model, the class
 (`Input`, `Output`, `Thinking` output, `Input … Caching` reads), `(Long)` (the > 200k long-context tier,
 which reprices the whole request) and `Batch`. Audio, image and video input, cache storage (per hour),
@@ -28,6 +29,20 @@ _REGULAR = """coalesce(nullif(lower(trim("cost_type")), ''), 'regular') = 'regul
 _AMOUNT = """CAST(round(coalesce(TRY_CAST("usage.amount" AS DOUBLE), 0)) AS BIGINT)"""
 _CREDITS = """coalesce(list_sum(TRY_CAST(json_extract_string(CASE WHEN json_valid("credits") THEN "credits" END,
                                                              '$[*].amount') AS DECIMAL(18, 9)[])), 0)"""
+# Credit types that are discounts on the usage (Google's Cost table reference, "Credit type": committed use,
+# sustained use, contractual spending thresholds, reseller margin, subscriptions, the spend-based CUD fee offset).
+# The others (FREE_TIER, PROMOTION: "a form of payment") and a credit without a type are credits.
+DISCOUNT_CREDIT_TYPES = (
+    "COMMITTED_USAGE_DISCOUNT", "COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE", "DISCOUNT", "FEE_UTILIZATION_OFFSET",
+    "RESELLER_MARGIN", "SUBSCRIPTION_BENEFIT", "SUSTAINED_USAGE_DISCOUNT",
+)  # fmt: skip
+_DISCOUNTS = f"""coalesce(list_sum(list_transform(
+    list_filter(json_extract(CASE WHEN json_valid("credits") THEN "credits" END, '$[*]'),
+                lambda c: json_extract_string(c, '$.type') IN ({", ".join(f"'{t}'" for t in DISCOUNT_CREDIT_TYPES)})),
+    lambda c: TRY_CAST(json_extract_string(c, '$.amount') AS DECIMAL(18, 9)))), 0)"""
+_BILLED = f'("cost" + {_CREDITS})'
+# An invoice-level adjustment below zero is a credit as a whole.
+_ADJUSTMENT = f"""(lower(trim("cost_type")) = 'adjustment' AND {_BILLED} < 0)"""
 _START = '"usage_start_time"'
 # The model is what precedes the first word naming a channel, a modality or a class.
 _AFTER_MODEL = "'\\b(ga|global|text|input|output|thinking|audio|image|video)\\b.*$'"
@@ -91,10 +106,13 @@ IMPORTER = Importer(
         "cache_read_tokens": _tokens("cache_read"),
         "output_tokens": _tokens("output", "reasoning"),
         "reasoning_tokens": _tokens("reasoning"),
-        "billed": f'"cost" + {_CREDITS}',
+        "billed": _BILLED,
         "billed_present": '"cost__present"',
-        "billed_non_token": f"""CASE WHEN {_REGULAR} AND {_COUNT} AND {_CLASS} <> '' THEN 0
-                                ELSE "cost" + {_CREDITS} END""",
+        "billed_non_token": f"""CASE WHEN {_REGULAR} AND {_COUNT} AND {_CLASS} <> '' THEN 0 ELSE {_BILLED} END""",
+        # The credits netted into a line stay part of its charge line: its cost is what was charged.
+        "billed_credit": f"CASE WHEN {_ADJUSTMENT} THEN {_BILLED} ELSE {_CREDITS} - {_DISCOUNTS} END",
+        "billed_discount": f"CASE WHEN {_ADJUSTMENT} THEN 0 ELSE {_DISCOUNTS} END",
+        "adjustment": _ADJUSTMENT,
         "currency": 'upper(trim("currency"))',
     },
     skip_when=((f"NOT {_AI}", "not AI usage"),),
