@@ -550,6 +550,9 @@ def test_focus_rows_split_output_from_reasoning_and_keep_the_bill_on_its_own_row
          "billed_credit_nanos": -500_000_000, "billed_non_token_nanos": -500_000_000, "adjustment_lines": 1},
         {"provider": "openrouter", "model_raw": "usage-only", "day": "2026-11-01", "local_day": "2026-11-01",
          "list_rate_id": NO_RATE, "output_tokens": 9},
+        {"provider": "google", "model_raw": "gemini-x", "day": "2026-11-01", "local_day": "2026-11-01",
+         "list_rate_id": NO_RATE, "output_tokens": 5, "billed_nanos": 190_000_000, "billed_lines": 1,
+         "billed_credit_nanos": -60_000_000},
     ])  # fmt: skip
     rows = focus_out.focus_rows(usage, book, ["in.csv"])
     text = focus_out.render_focus(rows)
@@ -564,6 +567,8 @@ def test_focus_rows_split_output_from_reasoning_and_keep_the_bill_on_its_own_row
         ("gpt-x", "requests", "7", "0.001", "0.007", "", "Usage"),
         ("gpt-x", "", "", "", "", "4.25", "Usage"),  # the charges; the credit beside them on its own row
         ("gpt-x", "", "", "", "", "-1", "Credit"),
+        ("gemini-x", "output", "5", "", "", "", "Usage"),
+        ("gemini-x", "", "", "", "", "0.19", "Usage"),  # a credit netted into a charge line stays in it
         ("'" + hostile, "input", "3", "", "", "", "Usage"),  # unpriced: empty, not 0; text neutralised
         ("'" + hostile, "", "", "", "", "-0.5", "Credit"),  # a credit alone: no charge row
         ("usage-only", "output", "9", "", "", "", "Usage"),  # no money stated: no charge row

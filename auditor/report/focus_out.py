@@ -163,8 +163,14 @@ def focus_rows(usage: pd.DataFrame, pricebook: Pricebook, files: list[str], cont
             sums[column] += int(record[column])
     rows = [_token_row(k, n, files, contracted) for k, n in quantities.items()]
     rows += [_charge_row(k, m, files) for k, m in money.items() if _has_charges(m)]
-    rows += [_credit_row(k, m, files) for k, m in money.items() if m["billed_credit_nanos"]]
+    rows += [_credit_row(k, m, files) for k, m in money.items() if _credit_lines(m)]
     return sorted(rows, key=_order)
+
+
+def _credit_lines(sums: dict[str, int]) -> int:
+    """What the aggregate's credit and refund lines credited: credits a source nets into its charge lines (Google
+    Cloud's) stay on the charge row, as the source bills them."""
+    return sums["billed_credit_nanos"] if sums["adjustment_lines"] else 0
 
 
 def _has_charges(sums: dict[str, int]) -> bool:
@@ -213,7 +219,7 @@ def _charge_row(key: tuple[object, ...], sums: dict[str, int], files: list[str])
     """What the aggregate was charged (its discount lines netted in), its credits on their own row."""
     row = _common(key, files)
     stated = bool(sums["billed_lines"])
-    credit = sums["billed_credit_nanos"]
+    credit = _credit_lines(sums)
     billed = _nanos(sums["billed_nanos"] - credit) if stated else None
     row.update(
         {
@@ -233,7 +239,7 @@ def _charge_row(key: tuple[object, ...], sums: dict[str, int], files: list[str])
 def _credit_row(key: tuple[object, ...], sums: dict[str, int], files: list[str]) -> Row:
     """The aggregate's credit and refund lines (money without tokens), as FOCUS's `Credit` charge category."""
     row = _common(key, files)
-    credit = _nanos(sums["billed_credit_nanos"])
+    credit = _nanos(_credit_lines(sums))
     row.update(
         {
             "BilledCost": credit,
