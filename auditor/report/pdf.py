@@ -425,10 +425,11 @@ def _audit_findings(result: AuditResult) -> list[Flowable]:
         story = block(heads, variance_bridge_table(result.reconciliation, WIDTH))
         story.append(
             note(
-                "Variance is billed minus list cost, split into parts that add up to it. Discount, batch and tier: "
-                "billed below the list price the bill states itself; coverage: charges and tokens of different "
-                "days; rounding: within half a cent per billed line (at most 0.1% of billed). What no part explains "
-                "is unexplained."
+                "Variance is billed minus list cost, split into parts that add up to it. Credits: the bill's credit "
+                "and refund lines (by their type where the bill says it, else lines below zero). Discount: its "
+                "discount lines, and with batch and tier, billed below the list price the bill states itself; "
+                "coverage: charges and tokens of different days; rounding: within half a cent per billed line (at "
+                "most 0.1% of billed). What no part explains is unexplained."
             )
         )
         rows = reconciliation_table(result.reconciliation, WIDTH)

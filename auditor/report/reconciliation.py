@@ -130,7 +130,7 @@ def findings_table(findings: Sequence[Finding], width: float) -> Table:
 
 
 _PART_TEXT = {
-    "discount": "discount (below the bill's own list price)",
+    "discount": "discount (discount lines, or below the bill's own list price)",
     "credits": "credits and refunds",
     "tier": "flex, priority or fast tier",
     "batch": "batch tier",
