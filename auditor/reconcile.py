@@ -4,15 +4,15 @@ For each usage-by-month line that states a billed cost, variance = billed − li
 catalog price of its tokens at the tier as served, or the source's own list price for a line with money only).
 The variance is split into parts that never overlap and always add up to it:
 
-- credits: the credit and refund lines (which lines are is the source's word where it types its lines, an AWS
-  CUR's `LineItemType` or FOCUS's `ChargeCategory`; elsewhere a line billed below zero is one);
+- credits: credits and refunds, as the source types them (an AWS CUR's `LineItemType`, FOCUS's `ChargeCategory`,
+  Google Cloud's credit types), else the lines billed below zero;
 - coverage: charges on days the line has no tokens in the inputs, less the list cost of days with tokens
   and no charges (a cost export and a usage export of different spans);
-- discount / batch / tier: the discount lines (a CUR's `EdpDiscount`), and, on days with both tokens and
-  charges, billed − the source's own list price on the charge lines that state one (a cost export's `cost_usd`
-  below its `list_price_usd`), credit and discount lines left out. It is `batch` or
-  `tier` when the charge line was served at that tier, or when every token line of the model that day was
-  (a cost export that does not say the tier, beside a usage export that does); otherwise `discount`;
+- discount / batch / tier: discounts billed as such (a CUR's `EdpDiscount` lines, Google Cloud's discount
+  credits), and, on days with both tokens and charges, billed − the source's own list price on the charge lines
+  that state one (a cost export's `cost_usd` below its `list_price_usd`), credits and discounts left out. It is
+  `batch` or `tier` when the charge line was served at that tier, or when every token line of the model that day
+  was (a cost export that does not say the tier, beside a usage export that does); otherwise `discount`;
 - unpriced: the whole billed amount, when the line has no list price (an unpriced model, or money without a
   stated list price): there is no variance to explain;
 - rounding: what is left, when within the tolerance: half a cent per billed line (sources round each
@@ -149,20 +149,19 @@ def _row(
         billed_elsewhere = _usd(charge_n[elsewhere].sum())
         unbilled_list = sum((c for d, c in day_list.items() if d not in charge_days), Decimal(0))
         coverage = money(billed_elsewhere - unbilled_list)
-    # A discount billed on a line of its own (AWS's EdpDiscount) is a discount whatever the day.
+    # A discount billed as such (an EdpDiscount line, a Google Cloud discount credit) is one whatever the day.
     parts = {"discount": _usd(discount_n[is_billed].sum()), "batch": Decimal(0), "tier": Decimal(0)}
     token_tiers: dict[int, set[str]] = {}
     width = len(tier_names)  # each (day, tier) of the token rows once, as one integer
     for pair in np.unique(days[tokens] * width + tiers[tokens]).tolist():
         token_tiers.setdefault(pair // width, set()).add(tier_names[pair % width])
-    compared = is_charge & (list_lines_n > 0)
-    if token_days:
-        compared &= np.isin(days, list(token_days))
     # Only charge segments whose every charge line states its list price are compared with it: a source states a
     # list price on all its lines (FOCUS writes a credit's ListCost, 0) or on its charge lines only (an Anthropic
     # cost export), so as many lines state one as there are charge lines, or more. A sum over API keys of such
     # segments is one too.
-    compared &= list_lines_n >= charge_lines_n
+    compared = is_charge & (list_lines_n >= charge_lines_n)
+    if token_days:
+        compared &= np.isin(days, list(token_days))
     for i in np.flatnonzero(compared):
         served = tier_names[tiers[i]]
         if served == "standard":

@@ -38,8 +38,8 @@ class Importer:
     """Money columns: exact decimals (nano-unit precision)."""
     ledger: Mapping[str, str]
     """Ledger column → SQL expression. Omitted columns take their neutral value (0, "", -1), but for which lines
-    are credits: where the importer does not say (`billed_credit`, `billed_discount` and `adjustment`, all with
-    `adjustment`), a line billed below zero is a credit or refund (`credits_by_sign`)."""
+    are credits: where the importer does not map `adjustment` (nor, then, `billed_credit` and `billed_discount`),
+    a line billed below zero is a credit or refund (`credits_by_sign`)."""
     example_header: str
     """The header line of a real export, for error hints."""
     time_columns: tuple[str, ...] = ()
