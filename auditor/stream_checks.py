@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 
@@ -107,15 +106,17 @@ def checks_decide(checks: Sequence[StreamCheck]) -> Iterator[Callable[[duckdb.Du
     (a file cut short fails DuckDB's read too, less clearly); when it ends, the checks may still run: `decided` waits
     for them. Ctrl-C stops the checks."""
     reading: list[duckdb.DuckDBPyConnection] = []
+    ended = threading.Event()
 
     def interrupt() -> None:
-        # Again and again until the block ends: DuckDB drops an interrupt that comes between two queries.
+        # Again and again until the block ends: DuckDB drops an interrupt that comes between two queries, and a check
+        # may refuse its file before the block is told of its connection (a bomb is seen in its first blocks).
         def keep_interrupting() -> None:
-            while reading:
+            while not ended.is_set():
                 for con in reading[-1:]:
                     with suppress(duckdb.Error):
                         con.interrupt()
-                time.sleep(INTERRUPT_EVERY_SECONDS)
+                ended.wait(INTERRUPT_EVERY_SECONDS)
 
         threading.Thread(target=keep_interrupting, name="interrupt the read", daemon=True).start()
 
@@ -128,6 +129,7 @@ def checks_decide(checks: Sequence[StreamCheck]) -> Iterator[Callable[[duckdb.Du
         with _refusal_first(checks):
             yield read_on
     finally:
+        ended.set()
         reading.clear()
 
 

@@ -155,6 +155,20 @@ def test_a_refusal_interrupts_the_query_reading_the_file(packed: Path) -> None:
     assert isinstance(refused.value.__cause__, duckdb.InterruptException)
 
 
+def test_a_refusal_before_the_read_begins_interrupts_it_too(packed: Path) -> None:
+    """A check may refuse its file (a bomb shows in its first blocks) before the block is told of its connection:
+    the query read on it is interrupted all the same, not left to read the whole file."""
+    check = StreamCheck(sniff(packed), InputLimits(max_compression_ratio=2), line_limit=True)
+    with pytest.raises(InputLimitError):
+        check.wait()  # the premise: refused before the query starts
+    with duckdb.connect() as con, pytest.raises(InputLimitError) as refused, checks_decide([check]) as read_on:
+        con.execute("SET enable_progress_bar = false")
+        read_on(con)
+        # About 90 s here unless interrupted.
+        con.execute("SELECT sum(hash(i) % 7) FROM range(20000000000) t(i)").fetchall()
+    assert isinstance(refused.value.__cause__, duckdb.InterruptException)
+
+
 def test_a_check_left_running_is_stopped_with_the_sources(packed: Path, aside: list[StreamCheck]) -> None:
     with sources.open_sources((packed,), None, check_aside=True) as (found, _):
         assert found[0].check is not None
