@@ -260,6 +260,9 @@ def _machine() -> str:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if args[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        sys.exit(0)
     print(f"# machine: {_machine()}; {date.today().isoformat()}")
     DATA.mkdir(exist_ok=True)
     if args[:1] == ["samples"]:
