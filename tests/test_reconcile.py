@@ -270,3 +270,33 @@ def test_google_cloud_credits_netted_into_a_line_are_split_by_their_type(
     assert line.coverage == 0
     plain = _row(_audit(source), month, "gemini-2.5-flash")
     assert line.billed_cost == plain.billed_cost and line.unexplained == plain.unexplained
+
+
+def test_google_cloud_cost_at_list_is_the_list_price_the_bill_states(tmp_path: Path) -> None:
+    """An account with contract prices: `cost` is 20% under `cost_at_list` on the Gemini 2.5 Pro lines. The
+    difference is a discount, compared as a cost export's `cost_usd` against its `list_price_usd`."""
+    source = SAMPLES / "gcp_billing_csv" / "gcp_billing_export_2026-09.csv"
+    rows = csv_rows(source)
+    for row in rows:
+        listed = Decimal(row["cost"])
+        row["cost_at_list"] = str(listed)
+        if row["sku.description"].startswith("Gemini 2.5 Pro"):
+            row["cost"] = str(listed * Decimal("0.8"))
+    contract = tmp_path / source.name
+    with contract.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    pro = [r for r in rows if r["sku.description"].startswith("Gemini 2.5 Pro")]
+    assert pro, "the premise: contract-priced lines"
+    result = _audit(contract)
+    line = _row(result, pro[0]["usage_start_time"][:7], "gemini-2.5-pro")
+    assert line.billed_cost == sum((Decimal(r["cost"]) for r in pro), Decimal(0))
+    assert line.source_list_cost == sum((Decimal(r["cost_at_list"]) for r in pro), Decimal(0))
+    assert line.discount == sum((Decimal(r["cost"]) - Decimal(r["cost_at_list"]) for r in pro), Decimal(0))
+    assert line.discount < 0 and line.unexplained == line.coverage == 0
+    # Where the list equals the cost, the line states its list price and nothing else changes.
+    plain = _row(_audit(source), line.month, "gemini-2.5-flash")
+    flash = _row(result, line.month, "gemini-2.5-flash")
+    assert flash.source_list_cost is not None and plain.source_list_cost is None
+    assert flash.model_copy(update={"source_list_cost": None}) == plain

@@ -3,8 +3,9 @@
 How it counts: one row per SKU × project × hour, `cost` in `currency`, with `credits` (a JSON list of
 negative amounts: free tier, promotions, discounts) netted in: billed = cost + Σ credits. A credit's `type`
 says whether it is a discount (committed or sustained use, contractual, …: `DISCOUNT_CREDIT_TYPES`) or a
-credit. Vertex AI and Gemini API rows are AI usage; every other service is skipped as not AI usage. A Gemini token SKU's
-`usage.amount` is tokens (when `usage.unit` is a count); the SKU description names the model, the class
+credit. `cost_at_list`, where the export has it, is the line at list prices: the bill's own list price.
+Vertex AI and Gemini API rows are AI usage; every other service is skipped as not AI usage. A Gemini token
+SKU's `usage.amount` is tokens (when `usage.unit` is a count); the SKU description names the model, the class
 (`Input`, `Output`, `Thinking` output, `Input … Caching` reads), `(Long)` (the > 200k long-context tier,
 which reprices the whole request) and `Batch`. Audio, image and video input, cache storage (per hour),
 grounding and tool SKUs are money only. `cost_type` tax and adjustments are money only too.
@@ -76,10 +77,11 @@ IMPORTER = Importer(
         "cost_type",
         "labels",
         "export_time",
+        "cost_at_list",
     ),
     unused_columns=("usage.amount_in_pricing_units", "usage.pricing_unit", "labels", "export_time"),
     count_columns=(),
-    money_columns=("cost",),
+    money_columns=("cost", "cost_at_list"),
     time_columns=("usage_start_time",),
     record_key=(
         "billing_account_id",
@@ -113,6 +115,9 @@ IMPORTER = Importer(
         "billed_credit": f"CASE WHEN {_ADJUSTMENT} THEN {_BILLED} ELSE {_CREDITS} - {_DISCOUNTS} END",
         "billed_discount": f"CASE WHEN {_ADJUSTMENT} THEN 0 ELSE {_DISCOUNTS} END",
         "adjustment": _ADJUSTMENT,
+        # The line at list prices (accounts with contract prices; else it equals `cost`), when the export has it.
+        "source_list": f'CASE WHEN {_ADJUSTMENT} THEN 0 ELSE "cost_at_list" END',
+        "source_list_present": f'"cost_at_list__present" AND NOT {_ADJUSTMENT}',
         "currency": 'upper(trim("currency"))',
     },
     skip_when=((f"NOT {_AI}", "not AI usage"),),
