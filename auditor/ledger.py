@@ -35,7 +35,8 @@ SIZE_BASIS_LABEL = "context_label"
 # "average" of the line's requests, or from a "context_label"; request_size_floor_tokens: the floor of the
 # line's request-size bucket (set by label-based importers, computed for the others); requests and
 # requests_known (1 when the source counts requests); billed (money the source says was charged),
-# billed_non_token (its part that is not tokens), source_list (the source's own list price),
+# billed_non_token (its part that is not the tokens' charges: tools, storage, fees, credits; a discount of token
+# charges is part of them), source_list (the source's own list price),
 # byok_upstream (bring-your-own-key spend billed by another vendor), with *_present flags; adjustment (the
 # line is a credit, refund or discount line, not a charge), billed_credit and billed_discount (the part of billed
 # that is a credit or refund, or a discount billed as such: an AWS EdpDiscount line, a Google Cloud discount

@@ -115,7 +115,11 @@ class UsageEntry(TokenCounts):
     )
     requests: int | None = Field(description="None when the source has no request counts")
     billed_cost: Money | None = Field(description="what the source says was charged; None if it does not say")
-    billed_non_token_cost: Money | None = Field(default=None, description="part of billed_cost that is not tokens")
+    billed_non_token_cost: Money | None = Field(
+        default=None,
+        description="part of billed_cost that is not the tokens' charges (tools, storage, fees, credits; "
+        "a discount of token charges is part of them)",
+    )
     byok_upstream_cost: Money | None = Field(default=None, description="bring-your-own-key spend billed upstream")
     list_cost: Money | None = Field(description="list price of the tokens when used; None when unpriced")
     list_cost_basis: Literal["catalog", "source"] | None = Field(

@@ -28,6 +28,8 @@ from tests.conftest import csv_rows as _rows
 NANO = Decimal("1e9")
 BEDROCK = {"AmazonBedrock", "AmazonBedrockService", "AmazonBedrockFoundationModels"}
 USAGE_TYPES = {"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"}
+DISCOUNT_TYPES = {"EdpDiscount", "PrivateRateDiscount", "BundledDiscount", "SppDiscount", "DistributorDiscount",
+                  "RiVolumeDiscount", "SavingsPlanNegation"}  # fmt: skip
 TOKENS_PER_UNIT = {"1K tokens": 1000, "Units": 1_000_000}
 
 # The two header variants: field → column.
@@ -126,8 +128,10 @@ def test_tokens_and_money_per_model_match_golden(path: Path, cols: dict[str, str
         if row[cols["type"]] in USAGE_TYPES and column is not None:
             # Usage amounts are in the pricing unit: 1K tokens, or marketplace Units of a million.
             expected[key][column] += int(Decimal(row[cols["amount"]]) * TOKENS_PER_UNIT[row[cols["unit"]]])
-        else:
-            non_token[key] += cost  # credits, refunds, discounts and non-token meters: money only
+        elif not (row[cols["type"]] in DISCOUNT_TYPES and column is not None):
+            # Credits, refunds and non-token meters: money only. A discount of a token meter lowers the tokens'
+            # charges: it is part of them.
+            non_token[key] += cost
     models = _golden(path)["models"]
     assert isinstance(models, dict)
     assert set(models) == set(billed)
@@ -177,11 +181,16 @@ def test_unknown_meter_is_unpriced_with_its_tokens(run_cli) -> None:  # type: ig
 
 
 def test_global_lines_are_list_priced_at_the_global_rates(run_cli) -> None:  # type: ignore[no-untyped-def]
-    """The sample's global Haiku meters bill the catalog's global rates: list cost = billed before credits."""
-    data = run_cli(str(SAMPLE_FILES[0][0]), "--as-of", AS_OF.isoformat(), "--json", "-").json()
+    """The sample's global Haiku meters bill the catalog's global rates: list cost = billed before credits (not
+    the tokens' charges) and discounts (part of them)."""
+    path, cols = SAMPLE_FILES[0]
+    data = run_cli(str(path), "--as-of", AS_OF.isoformat(), "--json", "-").json()
     haiku = next(u for u in data["usage"] if u["model_raw"] == "global.Claude4.5Haiku")
+    rows = [r for r in _rows(path) if "Claude4.5Haiku" in r[cols["usage_type"]]]
+    discounts = sum((Decimal(r[cols["cost"]]) for r in rows if r[cols["type"]] in DISCOUNT_TYPES), Decimal(0))
+    assert discounts < 0, "the premise: a discount line"
     before_credits = Decimal(haiku["billed_cost"]) - Decimal(haiku["billed_non_token_cost"])
-    assert Decimal(haiku["list_cost"]) == before_credits
+    assert Decimal(haiku["list_cost"]) == before_credits - discounts
 
 
 @pytest.mark.parametrize(("path", "cols"), SAMPLE_FILES, ids=lambda p: getattr(p, "name", ""))
@@ -360,3 +369,19 @@ def test_a_report_split_in_parts_counts_every_part(run_cli, tmp_path: Path) -> N
     whole = run_cli(str(path), "--as-of", AS_OF.isoformat(), "--json", "-").json()
     parts = run_cli(str(tmp_path), "--as-of", AS_OF.isoformat(), "--json", "-").json()
     assert parts["totals"]["billed_cost"] == whole["totals"]["billed_cost"]
+
+
+@pytest.mark.parametrize(("path", "cols"), SAMPLE_FILES, ids=lambda p: getattr(p, "name", ""))
+def test_the_negotiation_rate_counts_discounts_and_not_credits(path: Path, cols: dict[str, str]) -> None:
+    """The negotiation brief's billed cost of AWS is what its token meters were charged net of their discount lines
+    (an EDP discount lowers the price), and before its credits and refunds (money given back, not a price)."""
+    from auditor.options import AuditOptions
+    from auditor.pipeline import run_audit
+
+    result = run_audit(AuditOptions(inputs=(path,), as_of=AS_OF))
+    assert result.plan is not None
+    (aws,) = [v for v in result.plan.negotiation.vendors if v.vendor == "aws"]
+    token_rows = [r for r in _rows(path) if _is_ai(r, cols) and METERS[r[cols["usage_type"]]][1] is not None]
+    charged = [r for r in token_rows if r[cols["type"]] in USAGE_TYPES | DISCOUNT_TYPES]
+    assert any(r[cols["type"]] in ("Credit", "Refund") for r in token_rows), "the premise: a credit on a token meter"
+    assert aws.billed_cost == sum((Decimal(r[cols["cost"]]) for r in charged), Decimal(0))

@@ -270,6 +270,13 @@ def test_google_cloud_credits_netted_into_a_line_are_split_by_their_type(
     assert line.coverage == 0
     plain = _row(_audit(source), month, "gemini-2.5-flash")
     assert line.billed_cost == plain.billed_cost and line.unexplained == plain.unexplained
+    # The negotiation brief's rate: the token lines' cost net of their discounts, before their credits.
+    ai = ("Vertex AI", "Gemini API")
+    tokens = [r for r in csv_rows(changed) if r["service.description"] in ai and r["usage.unit"] == "count"]
+    gross = sum((Decimal(r["cost"]) for r in tokens if r["cost_type"] == "regular"), Decimal(0))
+    assert result.plan is not None
+    (google,) = [v for v in result.plan.negotiation.vendors if v.vendor == "google"]
+    assert google.billed_cost == gross + (amount if part == "discount" else 0)
 
 
 def test_google_cloud_cost_at_list_is_the_list_price_the_bill_states(tmp_path: Path) -> None:

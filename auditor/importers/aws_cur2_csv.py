@@ -268,7 +268,12 @@ def cur_importer(name: str, title: str, cols: CurColumns, unused: tuple[str, ...
             "output_tokens": tokens_of("output"),
             "billed": cost,
             "billed_present": "true",
-            "billed_non_token": f"CASE WHEN {token_class} = '' THEN {cost} ELSE 0 END",
+            # A discount line of a token meter (an EDP discount of the Haiku input tokens) is part of the tokens'
+            # charges, as the price it lowers is; a credit or refund is not.
+            "billed_non_token": (
+                f"CASE WHEN {token_class} = '' AND NOT ({is_discount} AND {meter.is_token_meter}) "
+                f"THEN {cost} ELSE 0 END"
+            ),
             "billed_credit": f"CASE WHEN {is_credit} THEN {cost} ELSE 0 END",
             "billed_discount": f"CASE WHEN {is_discount} THEN {cost} ELSE 0 END",
             "adjustment": f"({is_credit} OR {is_discount})",

@@ -110,7 +110,9 @@ IMPORTER = Importer(
         "reasoning_tokens": _tokens("reasoning"),
         "billed": _BILLED,
         "billed_present": '"cost__present"',
-        "billed_non_token": f"""CASE WHEN {_REGULAR} AND {_COUNT} AND {_CLASS} <> '' THEN 0 ELSE {_BILLED} END""",
+        # A token line's credits are not the tokens' charges; its discounts are (they lower their price).
+        "billed_non_token": f"""CASE WHEN {_REGULAR} AND {_COUNT} AND {_CLASS} <> '' THEN {_CREDITS} - {_DISCOUNTS}
+                                ELSE {_BILLED} END""",
         # The credits netted into a line stay part of its charge line: its cost is what was charged.
         "billed_credit": f"CASE WHEN {_ADJUSTMENT} THEN {_BILLED} ELSE {_CREDITS} - {_DISCOUNTS} END",
         "billed_discount": f"CASE WHEN {_ADJUSTMENT} THEN 0 ELSE {_DISCOUNTS} END",
