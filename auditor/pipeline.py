@@ -105,8 +105,7 @@ def run_audit(
                 on_ledger(usage_table, pricebook, [f.account.path for f in ingested])
             clock.lap("ingest and aggregate")
             # Each row's model line, found once for the sections that group on it (over 1,000 API keys, a quarter of a
-            # second each time); all but the reconciliation's rows and the usage by key read them summed over the keys
-            # (`summed_over_keys`).
+            # second each time); all but the usage by key read them summed over the keys (`summed_over_keys`).
             lines, line_names = model_lines(usage_table)
             keyless = summed_over_keys(lines)
             usage, by_month, totals, notes, warnings = summarise_usage(

@@ -120,10 +120,10 @@ def _row(
     charge_n = billed_n - credit_n - discount_n  # what the segment's charge lines were billed
     billed_lines_n, list_lines_n = group["billed_lines"], group["source_list_lines"]
     charge_lines_n = billed_lines_n - group["adjustment_lines"]
-    is_billed, is_charge = billed_lines_n > 0, charge_lines_n > 0
-    billed_lines = int(billed_lines_n[is_billed].sum())
+    is_charge = charge_lines_n > 0
+    billed_lines = int(billed_lines_n.sum())
     tolerance = rounding_tolerance(billed_lines, billed)
-    is_stated = is_billed & (list_lines_n > 0)
+    is_stated = (billed_lines_n > 0) & (list_lines_n > 0)
     source_list = money(_usd(list_n[is_stated].sum())) if is_stated.any() else None
     base: dict[str, Any] = {
         "month": m.month,
@@ -140,7 +140,7 @@ def _row(
             **base, variance=None, unpriced=billed, explanation="no list price: the billed cost cannot be compared"
         )
     variance = billed - m.list_cost
-    credits = money(_usd(credit_n[is_billed].sum()))
+    credits = money(_usd(credit_n.sum()))
     token_days = set(days[tokens].tolist())
     charge_days = set(days[is_charge].tolist())
     coverage = Decimal(0)
@@ -150,7 +150,7 @@ def _row(
         unbilled_list = sum((c for d, c in day_list.items() if d not in charge_days), Decimal(0))
         coverage = money(billed_elsewhere - unbilled_list)
     # A discount billed as such (an EdpDiscount line, a Google Cloud discount credit) is one whatever the day.
-    parts = {"discount": _usd(discount_n[is_billed].sum()), "batch": Decimal(0), "tier": Decimal(0)}
+    parts = {"discount": _usd(discount_n.sum()), "batch": Decimal(0), "tier": Decimal(0)}
     token_tiers: dict[int, set[str]] = {}
     width = len(tier_names)  # each (day, tier) of the token rows once, as one integer
     for pair in np.unique(days[tokens] * width + tiers[tokens]).tolist():
