@@ -107,13 +107,15 @@ def _squeezed(text: str) -> str:
 
 
 def _shown(name: str) -> str:
-    """A name as the PDF can show it: each character the font has no glyph for as its code point, `[U+1F916]`."""
-    from reportlab.pdfbase import pdfmetrics
+    """A name as the PDF can show it: each character neither bundled font (DejaVu Sans, and Droid Sans Fallback for
+    Chinese, Japanese and Korean) has a glyph for as its code point, `[U+1F916]`."""
+    from reportlab.pdfbase.ttfonts import TTFont
 
-    from auditor.report.pdf_tables import FONT, register_fonts
+    from auditor.report.pdf_fonts import FONT_DIR
 
-    register_fonts()
-    glyphs = pdfmetrics.getFont(FONT).face.charToGlyph
+    glyphs = set()
+    for file in ("DejaVuSans.ttf", "DroidSansFallback.ttf"):
+        glyphs |= set(TTFont(file, str(FONT_DIR / file)).face.charToGlyph)
     return "".join(ch if ord(ch) in glyphs else f"[U+{ord(ch):04X}]" for ch in name)
 
 

@@ -17,7 +17,8 @@ from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
 from auditor.report.formatting import money, percent, tokens
 from auditor.report.pdf import WIDTH, write_pdf
-from auditor.report.pdf_tables import FONT, Column, fitted_table, register_fonts, wrap_markup
+from auditor.report.pdf_fonts import FONT, register_fonts
+from auditor.report.pdf_tables import Column, fitted_table, wrap_markup
 from auditor.result import AuditResult, ChecklistItem, DataProfile, Period, Risk, RiskFinding, Totals
 from tests.conftest import AS_OF, SAMPLES
 

@@ -9,7 +9,8 @@ import pytest
 from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.platypus import Paragraph
 
-from auditor.report.pdf_tables import Cell, Lines, Mark, cell_paragraph, register_fonts
+from auditor.report.pdf_fonts import register_fonts
+from auditor.report.pdf_tables import Cell, Lines, Mark, cell_paragraph
 
 WORDS = ["a", "to", "the", "gpt-4o", "anthropic:claude-sonnet-4-5", "$1,234.56", "W", "iiii", "—", "ü", "data/x.csv"]
 

@@ -45,6 +45,7 @@ from auditor.report.formatting import (
 )
 from auditor.report.pdf_attributed import BY_KEY, BY_PROJECT, attributed_story
 from auditor.report.pdf_charts import provider_colours, savings_risk_chart, share_chart, stacked_month_chart, top_shares
+from auditor.report.pdf_fonts import FONT, register_fonts
 from auditor.report.pdf_layout import (
     H1,
     HEIGHT,
@@ -63,7 +64,6 @@ from auditor.report.pdf_layout import (
 from auditor.report.pdf_risk import checklists, level_mark, risk_register
 from auditor.report.pdf_summary import cover, executive_summary
 from auditor.report.pdf_tables import (
-    FONT,
     GREY,
     SPEND_COLUMNS,
     Cell,
@@ -72,7 +72,6 @@ from auditor.report.pdf_tables import (
     fitted_table,
     model_table,
     month_table,
-    register_fonts,
     spend_total,
 )
 from auditor.report.plan_sections import plan_story

@@ -16,8 +16,9 @@ from reportlab.platypus import Flowable, Table, TableStyle
 
 from auditor.report.formatting import money, percent, tokens
 from auditor.report.pdf_charts import share_chart, top_shares
+from auditor.report.pdf_fonts import FONT
 from auditor.report.pdf_layout import WIDTH, block, note, para, subsection
-from auditor.report.pdf_tables import FONT, SPEND_COLUMNS, Cell, Column, fitted_table, spend_total
+from auditor.report.pdf_tables import SPEND_COLUMNS, Cell, Column, fitted_table, spend_total
 from auditor.result import NO_KEY, NO_PROJECT, AuditResult, KeyUsage, ProjectUsage
 
 SHOWN = 25

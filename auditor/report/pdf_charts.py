@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.shapes import Circle, Drawing, Line, Rect, String
+from reportlab.graphics.shapes import Circle, Drawing, Group, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.pdfbase import pdfmetrics
 
 from auditor.report.formatting import clean_text, money
+from auditor.report.pdf_fonts import FALLBACK, FONT, FONT_BOLD, drawable, runs, text_width
 from auditor.report.pdf_layout import INK, LEVEL_COLOURS, LEVEL_TEXT, level_of
-from auditor.report.pdf_tables import FONT, FONT_BOLD, GREY, RULE, drawable
+from auditor.report.pdf_tables import GREY, RULE
 from auditor.result import AuditResult, Scenario
 
 # Series colours (colour-blind safe, Okabe-Ito order), then grey for "other".
@@ -35,14 +36,25 @@ def _drawing(width: float, height: float) -> Drawing:
 
 
 def fit_text(text: str, font: str, size: float, width: float) -> str:
-    """`text` shortened with "…" to fit `width` points (a chart label; tables show it whole); characters the font
+    """`text` shortened with "…" to fit `width` points (a chart label; tables show it whole); characters the fonts
     cannot draw shown as their code points, as in the tables."""
     text = " ".join(drawable(clean_text(text)).split())
-    if pdfmetrics.stringWidth(text, font, size) <= width:
+    if text_width(text, font, size) <= width:
         return text
-    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
+    while text and text_width(text + "…", font, size) > width:
         text = text[:-1]
     return text + "…"
+
+
+def label(x: float, y: float, text: str, width: float, size: float = 6.5) -> Group:
+    """A chart's data label at (x, y), fitted to `width` points (`fit_text`): a string per run of one font, so
+    Chinese, Japanese and Korean are drawn in the fallback font beside the rest."""
+    group = Group()
+    for part, in_fallback in runs(fit_text(text, FONT, size, width)):
+        font = FALLBACK if in_fallback else FONT
+        group.add(String(x, y, part, fontName=font, fontSize=size))
+        x += pdfmetrics.stringWidth(part, font, size)
+    return group
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -164,7 +176,7 @@ def _legend(
         y = top - i * 11
         colour = colour_of(colours, name)
         drawing.add(Rect(x, y, 7, 7, fillColor=colour, strokeWidth=0))
-        drawing.add(String(x + 10, y + 0.5, fit_text(name, FONT, 6.5, width - 10), fontName=FONT, fontSize=6.5))
+        drawing.add(label(x + 10, y + 0.5, name, width - 10))
 
 
 def share_chart(
@@ -184,7 +196,7 @@ def share_chart(
     largest = max(amount for _, amount in rows)
     for i, (name, amount) in enumerate(rows):
         y = height - 16 - row_h * (i + 1) + 2
-        drawing.add(String(0, y + 1, fit_text(name, FONT, 6.5, label_w - 4), fontName=FONT, fontSize=6.5))
+        drawing.add(label(0, y + 1, name, label_w - 4))
         length = bar_w * float(amount / largest)
         colour = colour_of(colours, name) if colours is not None else PALETTE[i % len(PALETTE)]
         drawing.add(Rect(label_w, y, max(length, 0.5), 7, fillColor=colour, strokeWidth=0))
@@ -260,8 +272,7 @@ def savings_risk_chart(ranked: Sequence[Scenario], width: float) -> Drawing:
         for s in items:
             y -= row_h
             mid = y + row_h / 2
-            label = f"{rank[id(s)]}. {s.candidate_name}"
-            drawing.add(String(12, mid - 2.2, fit_text(label, FONT, 6.5, label_w - 18), fontName=FONT, fontSize=6.5))
+            drawing.add(label(12, mid - 2.2, f"{rank[id(s)]}. {s.candidate_name}", label_w - 18))
             span = savings_range(s)
             if span is not None:
                 drawing.add(

@@ -14,7 +14,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph
 
-from auditor.report.pdf_tables import FONT, FONT_BOLD, GREY, esc
+from auditor.report.pdf_fonts import FONT, FONT_BOLD
+from auditor.report.pdf_tables import GREY, esc
 from auditor.result import Scenario
 
 TITLE = "AI spend audit"

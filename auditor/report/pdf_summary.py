@@ -12,6 +12,7 @@ from reportlab.platypus import Flowable, KeepInFrame, PageBreak, Paragraph, Spac
 
 from auditor.report.formatting import money, percent, period_text, ranked_scenarios, tokens
 from auditor.report.pdf_charts import savings_range
+from auditor.report.pdf_fonts import FONT, FONT_BOLD
 from auditor.report.pdf_layout import (
     ACCENT,
     BODY,
@@ -32,7 +33,7 @@ from auditor.report.pdf_layout import (
     note,
     para,
 )
-from auditor.report.pdf_tables import FONT, FONT_BOLD, HEAD_BG, Cell, Column, Mark, esc, fitted_table
+from auditor.report.pdf_tables import HEAD_BG, Cell, Column, Mark, esc, fitted_table
 from auditor.report.reconciliation import KIND_TEXT
 from auditor.result import AuditResult, Scenario, is_unpriced
 

@@ -1,4 +1,4 @@
-"""PDF building blocks: the bundled fonts, paragraph styles, and tables whose columns fit the page.
+"""PDF building blocks: paragraph styles, and tables whose columns fit the page (fonts: `pdf_fonts`).
 
 Text taken from the result is always escaped (controls replaced, XML escaped): it is data, never markup.
 """
@@ -9,15 +9,11 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
@@ -29,11 +25,9 @@ from auditor.report.formatting import (
     money,
     tokens,
 )
+from auditor.report.pdf_fonts import FONT, FONT_BOLD, drawable, markup, needs_fallback, register_fonts, text_width
 from auditor.result import AuditResult, MonthlyUsage, TokenCounts, Totals, UsageEntry
 
-FONT = "DejaVuSans"
-FONT_BOLD = "DejaVuSans-Bold"
-FONT_DIR = Path(__file__).with_name("fonts")
 GREY = colors.HexColor("#666666")
 HEAD_BG = colors.HexColor("#e8ebf0")
 ZEBRA = colors.HexColor("#f6f7f9")
@@ -61,33 +55,9 @@ class Mark:
 Cell = str | tuple[str, str] | Mark
 
 
-def register_fonts() -> None:
-    """Register the bundled DejaVu Sans (regular and bold) once; the PDF embeds them."""
-    if FONT in pdfmetrics.getRegisteredFontNames():
-        return
-    pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
-    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
-
-
 def esc(text: str) -> str:
     """Data text made safe for a Paragraph: it shows literally, whatever it contains."""
-    return escape(drawable(clean_text(text)))
-
-
-def drawable(text: str) -> str:
-    """A character the embedded font has no glyph for (an emoji, a bidi override) shown as its code point, `[U+1F916]`,
-    rather than as an empty box that the PDF's text would not hold."""
-    glyphs = _font_glyphs()
-    if all(ord(ch) in glyphs or ch in "\n\t" for ch in text):
-        return text
-    return "".join(ch if ord(ch) in glyphs or ch in "\n\t" else f"[U+{ord(ch):04X}]" for ch in text)
-
-
-@lru_cache(maxsize=1)
-def _font_glyphs() -> frozenset[int]:
-    register_fonts()
-    return frozenset(pdfmetrics.getFont(FONT).face.charToGlyph)
+    return markup(drawable(clean_text(text)))
 
 
 class Text(Paragraph):  # type: ignore[misc]  # reportlab ships no types
@@ -169,7 +139,8 @@ def _set_lines(
         space = _text_width(" ", font, size)
         for words in segments:
             text = " ".join(words)
-            if not text.isprintable() or text.split() != list(words):
+            # (text in two fonts is set by a Paragraph, from its markup)
+            if not text.isprintable() or text.split() != list(words) or needs_fallback(text):
                 return None
             line: list[str] = []
             used = 0.0
@@ -254,7 +225,7 @@ def wrap_markup(text: str, font: str, size: float, width: float) -> str:
 
 
 def _markup(segments: Sequence[Sequence[str]]) -> str:
-    return "<br/>".join(escape(" ".join(words)) for words in segments)
+    return "<br/>".join(markup(" ".join(words)) for words in segments)
 
 
 def broken_lines(text: str, font: str, size: float, width: float) -> list[list[str]]:
@@ -305,7 +276,7 @@ def _pieces(word: str, font: str, size: float, width: float) -> Iterator[str]:
 
 @lru_cache(maxsize=65536)
 def _text_width(text: str, font: str, size: float) -> float:
-    return float(pdfmetrics.stringWidth(text, font, size))
+    return text_width(text, font, size)
 
 
 def _widest_line(text: str, font: str, size: float) -> float:

@@ -1,0 +1,96 @@
+"""The PDF's fonts, and data text as they can draw it.
+
+The report is set in the bundled DejaVu Sans (regular and bold). Chinese, Japanese and Korean characters, which
+DejaVu has no glyphs for, are set in the bundled Droid Sans Fallback: a key named `批处理` shows as itself, never
+as boxes, whatever fonts the reading machine has (the PDF embeds the glyphs it uses of both). A character neither
+font can draw (an emoji, a bidi override) is shown as its code point, `[U+1F916]`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+FONT = "DejaVuSans"
+FONT_BOLD = "DejaVuSans-Bold"
+FALLBACK = "DroidSansFallback"
+"""Chinese, Japanese and Korean text, regular and bold alike (the font has one weight)."""
+FONT_DIR = Path(__file__).with_name("fonts")
+
+Run = tuple[str, bool]
+"""A stretch of drawable text, and whether it is set in `FALLBACK` (else in the text's own font)."""
+
+
+def register_fonts() -> None:
+    """Register the bundled fonts once; the PDF embeds the glyphs it uses."""
+    if FONT in pdfmetrics.getRegisteredFontNames():
+        return
+    pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
+    pdfmetrics.registerFont(TTFont(FALLBACK, str(FONT_DIR / "DroidSansFallback.ttf")))
+    # Inside bold text (a table's head, a total) the fallback stays the one weight it has.
+    pdfmetrics.registerFontFamily(FALLBACK, normal=FALLBACK, bold=FALLBACK, italic=FALLBACK, boldItalic=FALLBACK)
+
+
+@lru_cache(maxsize=1)
+def _main_glyphs() -> frozenset[int]:
+    register_fonts()
+    return frozenset(pdfmetrics.getFont(FONT).face.charToGlyph)
+
+
+@lru_cache(maxsize=1)
+def _fallback_glyphs() -> frozenset[int]:
+    register_fonts()
+    # Only what DejaVu lacks is set in the fallback: its Latin letters and digits are never used.
+    return frozenset(pdfmetrics.getFont(FALLBACK).face.charToGlyph) - _main_glyphs()
+
+
+def drawable(text: str) -> str:
+    """`text` with each character neither font can draw shown as its code point, `[U+1F916]`, rather than as an
+    empty box that the PDF's text would not hold."""
+    if text.isascii():
+        return text
+    main, fallback = _main_glyphs(), _fallback_glyphs()
+    if all(ord(ch) in main or ord(ch) in fallback or ch in "\n\t" for ch in text):
+        return text
+    return "".join(
+        ch if ord(ch) in main or ord(ch) in fallback or ch in "\n\t" else f"[U+{ord(ch):04X}]" for ch in text
+    )
+
+
+def needs_fallback(text: str) -> bool:
+    """Whether drawable `text` holds a character set in the fallback font."""
+    if text.isascii():
+        return False
+    fallback = _fallback_glyphs()
+    return any(ord(ch) in fallback for ch in text)
+
+
+def runs(text: str) -> list[Run]:
+    """Drawable `text` cut where its font changes."""
+    if not needs_fallback(text):
+        return [(text, False)]
+    fallback = _fallback_glyphs()
+    found: list[Run] = []
+    for ch in text:
+        in_fallback = ord(ch) in fallback
+        if found and found[-1][1] == in_fallback:
+            found[-1] = (found[-1][0] + ch, in_fallback)
+        else:
+            found.append((ch, in_fallback))
+    return found
+
+
+def markup(text: str) -> str:
+    """Drawable `text` as Paragraph markup: escaped (data, never markup), the fallback's stretches in its font."""
+    return "".join(f'<font face="{FALLBACK}">{escape(s)}</font>' if fb else escape(s) for s, fb in runs(text))
+
+
+def text_width(text: str, font: str, size: float) -> float:
+    """Width in points of drawable `text` set in `font` (its Chinese, Japanese and Korean in the fallback)."""
+    return float(sum(pdfmetrics.stringWidth(s, FALLBACK if fb else font, size) for s, fb in runs(text)))
