@@ -234,6 +234,33 @@ def test_a_line_billed_below_zero_is_a_credit_where_the_source_has_no_line_types
         assert getattr(after, part) == getattr(before, part), part
 
 
+def test_a_credit_read_from_its_sign_is_none_of_the_tokens_charges(tmp_path: Path) -> None:
+    """A request log's line billed below zero that counts tokens (an OpenRouter generation refunded) is a credit:
+    its money is not the tokens' price, so the negotiation brief's effective rate is the one of the charges alone."""
+    source = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
+    rows = csv_rows(source)
+    refund = {**rows[0], "generation_id": "gen-refund-1", "cost_total": "-0.5"}
+    assert int(refund["tokens_prompt"]) > 0, "the premise: the refunded line counts tokens"
+    refunded = tmp_path / source.name
+    with refunded.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows([*rows, refund])
+
+    def brief(result: AuditResult) -> Decimal | None:
+        assert result.plan is not None
+        (vendor,) = [v for v in result.plan.negotiation.vendors if v.vendor == "openrouter"]
+        return vendor.billed_cost
+
+    plain, after = _audit(source), _audit(refunded)
+    assert after.totals.billed_cost == plain.totals.billed_cost - Decimal("0.5")
+    assert sum((r.credits for r in after.reconciliation), Decimal(0)) == Decimal("-0.5")
+    # The charges: each line's cost_total at or above zero, less its web search and file processing (none here).
+    charged = sum((Decimal(r["cost_total"]) - Decimal(r["cost_web_search"]) - Decimal(r["cost_file_processing"])
+                   for r in rows), Decimal(0))  # fmt: skip
+    assert brief(after) == brief(plain) == charged
+
+
 def test_an_importer_without_line_types_reads_credits_from_each_lines_sign() -> None:
     from auditor.importers import base
     from auditor.importers.openai_cost_csv import IMPORTER

@@ -124,8 +124,9 @@ def credits_by_sign(ledger: Mapping[str, str]) -> Mapping[str, str]:
     A source that types its lines (an AWS CUR's `LineItemType`, FOCUS's `ChargeCategory`) maps `adjustment` (the
     line is a credit, refund or discount line, not a charge) and which part of `billed` is a credit
     (`billed_credit`) and which a discount (`billed_discount`), on those lines or netted into a charge line (Google
-    Cloud's credits); one that does not has only the sign of each line to go by. A mapping with parts and no
-    `adjustment` is a mistake of the importer."""
+    Cloud's credits); one that does not has only the sign of each line to go by. Such a credit is then none of the
+    tokens' charges (`billed_non_token`), as a typed credit is not, even on a line that counts tokens. A mapping
+    with parts and no `adjustment` is a mistake of the importer."""
     if "adjustment" in ledger:
         return ledger
     stated = [part for part in _ADJUSTMENT_PARTS if part in ledger]
@@ -134,7 +135,13 @@ def credits_by_sign(ledger: Mapping[str, str]) -> Mapping[str, str]:
     billed = ledger.get("billed", "0").strip()
     if billed == "0":
         return ledger
-    return {**ledger, "billed_credit": f"least({billed}, 0)", "adjustment": f"({billed}) < 0"}
+    non_token = ledger.get("billed_non_token", "0")
+    return {
+        **ledger,
+        "billed_credit": f"least({billed}, 0)",
+        "adjustment": f"({billed}) < 0",
+        "billed_non_token": f"CASE WHEN ({billed}) < 0 THEN {billed} ELSE {non_token} END",
+    }
 
 
 def as_json_records(
