@@ -18,7 +18,7 @@ from reportlab.lib import colors
 from reportlab.pdfbase import pdfmetrics
 
 from auditor.report.formatting import clean_text, money
-from auditor.report.pdf_fonts import FALLBACK, FONT, FONT_BOLD, drawable, runs, text_width
+from auditor.report.pdf_fonts import FALLBACK, FONT, FONT_BOLD, drawable, runs, text_width, visual
 from auditor.report.pdf_layout import INK, LEVEL_COLOURS, LEVEL_TEXT, level_of
 from auditor.report.pdf_tables import GREY, RULE
 from auditor.result import AuditResult, Scenario
@@ -50,7 +50,7 @@ def label(x: float, y: float, text: str, width: float, size: float = 6.5) -> Gro
     """A chart's data label at (x, y), fitted to `width` points (`fit_text`): a string per run of one font, so
     Chinese, Japanese and Korean are drawn in the fallback font beside the rest."""
     group = Group()
-    for part, in_fallback in runs(fit_text(text, FONT, size, width)):
+    for part, in_fallback in runs(visual(fit_text(text, FONT, size, width))):
         font = FALLBACK if in_fallback else FONT
         group.add(String(x, y, part, fontName=font, fontSize=size))
         x += pdfmetrics.stringWidth(part, font, size)

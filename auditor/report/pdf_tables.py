@@ -25,7 +25,16 @@ from auditor.report.formatting import (
     money,
     tokens,
 )
-from auditor.report.pdf_fonts import FONT, FONT_BOLD, drawable, markup, needs_fallback, register_fonts, text_width
+from auditor.report.pdf_fonts import (
+    FONT,
+    FONT_BOLD,
+    drawable,
+    markup,
+    needs_fallback,
+    register_fonts,
+    text_width,
+    visual,
+)
 from auditor.result import AuditResult, MonthlyUsage, TokenCounts, Totals, UsageEntry
 
 GREY = colors.HexColor("#666666")
@@ -139,8 +148,8 @@ def _set_lines(
         space = _text_width(" ", font, size)
         for words in segments:
             text = " ".join(words)
-            # (text in two fonts is set by a Paragraph, from its markup)
-            if not text.isprintable() or text.split() != list(words) or needs_fallback(text):
+            # (text in two fonts, or with right-to-left runs, is set by a Paragraph, from its markup)
+            if not text.isprintable() or text.split() != list(words) or needs_fallback(text) or visual(text) != text:
                 return None
             line: list[str] = []
             used = 0.0
