@@ -41,15 +41,13 @@ Run = tuple[str, bool]
 
 
 def register_fonts() -> None:
-    """Register the bundled fonts once; the PDF embeds the glyphs it uses."""
+    """Register the bundled DejaVu Sans once (the fallback is registered when a text first needs it: reading it
+    takes 0.07 s); the PDF embeds the glyphs it uses."""
     if FONT in pdfmetrics.getRegisteredFontNames():
         return
     pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
-    pdfmetrics.registerFont(TTFont(FALLBACK, str(FONT_DIR / "DroidSansFallback.ttf")))
-    # Inside bold text (a table's head, a total) the fallback stays the one weight it has.
-    pdfmetrics.registerFontFamily(FALLBACK, normal=FALLBACK, bold=FALLBACK, italic=FALLBACK, boldItalic=FALLBACK)
 
 
 @lru_cache(maxsize=1)
@@ -60,8 +58,11 @@ def _main_glyphs() -> frozenset[int]:
 
 @lru_cache(maxsize=1)
 def _fallback_glyphs() -> frozenset[int]:
-    register_fonts()
-    # Only what DejaVu lacks is set in the fallback: its Latin letters and digits are never used.
+    """The characters set in the fallback, which this registers: only what DejaVu lacks (the fallback's Latin
+    letters and digits are never used)."""
+    pdfmetrics.registerFont(TTFont(FALLBACK, str(FONT_DIR / "DroidSansFallback.ttf")))
+    # Inside bold text (a table's head, a total) the fallback stays the one weight it has.
+    pdfmetrics.registerFontFamily(FALLBACK, normal=FALLBACK, bold=FALLBACK, italic=FALLBACK, boldItalic=FALLBACK)
     return frozenset(pdfmetrics.getFont(FALLBACK).face.charToGlyph) - _main_glyphs()
 
 
@@ -75,9 +76,10 @@ def drawable(text: str) -> str:
         text = "".join(f"[U+{ord(ch):04X}]" if ch in BIDI_CONTROLS else ch for ch in text)
     if any(unicodedata.bidirectional(ch) == "AL" for ch in text):
         text = _RESHAPER.reshape(text)
-    main, fallback = _main_glyphs(), _fallback_glyphs()
-    if all(ord(ch) in main or ord(ch) in fallback or ch in "\n\t" for ch in text):
+    main = _main_glyphs()
+    if all(ord(ch) in main or ch in "\n\t" for ch in text):
         return text
+    fallback = _fallback_glyphs()
     return "".join(
         ch if ord(ch) in main or ord(ch) in fallback or ch in "\n\t" else f"[U+{ord(ch):04X}]" for ch in text
     )
@@ -94,6 +96,9 @@ def visual(text: str) -> str:
 def needs_fallback(text: str) -> bool:
     """Whether drawable `text` holds a character set in the fallback font."""
     if text.isascii():
+        return False
+    main = _main_glyphs()
+    if all(ord(ch) in main for ch in text):
         return False
     fallback = _fallback_glyphs()
     return any(ord(ch) in fallback for ch in text)
