@@ -9,6 +9,8 @@ import json
 import os
 import random
 import re
+import stat
+import threading
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, localcontext
@@ -264,6 +266,40 @@ def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
         os.umask(old)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o600
+
+
+def _read_pipe(pipe: Path) -> tuple[threading.Thread, list[bytes]]:
+    """A thread reading a named pipe to its end (it waits for a writer), and what it read."""
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    return reader, got
+
+
+def test_a_pipe_or_device_is_written_to_as_it_is_not_replaced(tmp_path: Path) -> None:
+    """`--json /dev/null` or a named pipe: a rename over it would put a regular file in its place (as root, the
+    system's null device was replaced so)."""
+    from auditor.report.files import write_atomically
+
+    pipe = tmp_path / "out.json"
+    os.mkfifo(pipe)
+    reader, got = _read_pipe(pipe)
+    write_atomically(pipe, lambda target: target.write_bytes(b"{}\n"))
+    reader.join(timeout=10)
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert got == [b"{}\n"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temporary file left beside it
+
+
+def test_the_json_goes_into_a_named_pipe(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pipe = tmp_path / "audit.json"
+    os.mkfifo(pipe)
+    reader, got = _read_pipe(pipe)
+    run = run_cli(str(SAMPLES / "openrouter_logs_csv"), "--as-of", AS_OF.isoformat(), "--json", str(pipe), "--quiet")
+    reader.join(timeout=10)
+    assert run.status == 0, run.err
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert json.loads(got[0])["totals"]["requests"] > 0
 
 
 # --- --csv ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """Writing output files atomically: a temporary file beside the target, renamed over it when complete.
 
+A target that is no regular file (`/dev/null`, a named pipe, `/dev/stdout`) is written to as it is: a rename would
+put a regular file in its place (as root, `--json /dev/null` replaced the system's null device).
+
 Inside `all_or_nothing()` (a run's outputs), the renames wait until every output is written: an interrupted
 run (Ctrl-C, an error, a kill) leaves the previous report files as they were, all of them. Ctrl-C and
 errors remove the temporary files; a killed process cannot, so each temporary file is named after its
@@ -9,6 +12,7 @@ process (`.audit-report.pdf.<pid>.<random>.partial`) and the next run removes th
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +25,11 @@ _PENDING: list[list[tuple[Path, Path]]] = []
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Call `write(tmp)` then rename tmp over `path`; on any failure the previous file stays intact."""
+    """Call `write(tmp)` then rename tmp over `path`; on any failure the previous file stays intact. A device or a
+    pipe at `path` is written to directly, and stays what it is."""
+    if _is_special(path):
+        write(path)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_orphans(path)
     handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".partial", dir=path.parent)
@@ -55,6 +63,15 @@ def all_or_nothing() -> Iterator[None]:
         _PENDING.remove(batch)
         for tmp, _ in batch:
             tmp.unlink(missing_ok=True)
+
+
+def _is_special(path: Path) -> bool:
+    """Whether `path` is a device, a pipe or a socket (followed through links): no file to put in its place."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # none there yet (or not to be looked at): written as a new file, whose errors say why
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def _remove_orphans(path: Path) -> None:
