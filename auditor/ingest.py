@@ -970,7 +970,6 @@ def _frame_of(table: pa.Table) -> pd.DataFrame:
         if pa.types.is_dictionary(column.type):
             column = column.cast(pa.string())
         columns[name] = column.combine_chunks().to_pandas()
-        del column
     return pd.DataFrame(columns, copy=False)
 
 

@@ -14,16 +14,11 @@ from pathlib import Path
 import pandas as pd
 
 from auditor.errors import OptionError
+from auditor.ledger import SUM_COLUMNS
 
 REPORTING_CURRENCY = "USD"
-MONEY_NANO_COLUMNS = (
-    "billed_nanos",
-    "billed_non_token_nanos",
-    "source_list_nanos",
-    "byok_upstream_nanos",
-    "billed_credit_nanos",
-    "billed_discount_nanos",
-)
+MONEY_NANO_COLUMNS = tuple(c for c in SUM_COLUMNS if c.endswith("_nanos"))
+"""The segment sums that are money (in the line's currency until converted)."""
 
 
 @dataclass(frozen=True)

@@ -223,9 +223,15 @@ def cur_importer(name: str, title: str, cols: CurColumns, unused: tuple[str, ...
     meter = BedrockMeter(q(cols.usage_type), q(cols.product_name))
     amount = decimal_of(cols.usage_amount)
     per_unit = token_multiplier(q(cols.pricing_unit), q(cols.description), meter.is_marketplace)
-    is_usage = f"{line_type} IN ({', '.join(literal(t) for t in USAGE_LINE_TYPES)})"
-    is_credit = f"{line_type} IN ({', '.join(literal(t) for t in CREDIT_LINE_TYPES)})"
-    is_discount = f"{line_type} IN ({', '.join(literal(t) for t in DISCOUNT_LINE_TYPES)})"
+
+    def of_types(types: tuple[str, ...]) -> str:
+        return f"{line_type} IN ({', '.join(literal(t) for t in types)})"
+
+    is_usage, is_credit, is_discount = (
+        of_types(USAGE_LINE_TYPES),
+        of_types(CREDIT_LINE_TYPES),
+        of_types(DISCOUNT_LINE_TYPES),
+    )
     token_usage = f"({bedrock} AND {is_usage} AND {meter.is_token_meter})"
     # A token line: a usage line of a token meter whose unit is tokens (else it is money only, e.g.
     # reserved throughput metered in `1K TPM Hour`).

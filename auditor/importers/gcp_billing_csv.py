@@ -41,6 +41,8 @@ _DISCOUNTS = f"""coalesce(list_sum(list_transform(
     list_filter(json_extract(CASE WHEN json_valid("credits") THEN "credits" END, '$[*]'),
                 lambda c: json_extract_string(c, '$.type') IN ({", ".join(f"'{t}'" for t in DISCOUNT_CREDIT_TYPES)})),
     lambda c: TRY_CAST(json_extract_string(c, '$.amount') AS DECIMAL(18, 9)))), 0)"""
+# The credits that are no discount (free tier, promotions, untyped): money given back, not a lower price.
+_OTHER_CREDITS = f"({_CREDITS} - {_DISCOUNTS})"
 _BILLED = f'("cost" + {_CREDITS})'
 # An invoice-level adjustment below zero is a credit as a whole.
 _ADJUSTMENT = f"""(lower(trim("cost_type")) = 'adjustment' AND {_BILLED} < 0)"""
@@ -111,10 +113,10 @@ IMPORTER = Importer(
         "billed": _BILLED,
         "billed_present": '"cost__present"',
         # A token line's credits are not the tokens' charges; its discounts are (they lower their price).
-        "billed_non_token": f"""CASE WHEN {_REGULAR} AND {_COUNT} AND {_CLASS} <> '' THEN {_CREDITS} - {_DISCOUNTS}
+        "billed_non_token": f"""CASE WHEN {_REGULAR} AND {_COUNT} AND {_CLASS} <> '' THEN {_OTHER_CREDITS}
                                 ELSE {_BILLED} END""",
         # The credits netted into a line stay part of its charge line: its cost is what was charged.
-        "billed_credit": f"CASE WHEN {_ADJUSTMENT} THEN {_BILLED} ELSE {_CREDITS} - {_DISCOUNTS} END",
+        "billed_credit": f"CASE WHEN {_ADJUSTMENT} THEN {_BILLED} ELSE {_OTHER_CREDITS} END",
         "billed_discount": f"CASE WHEN {_ADJUSTMENT} THEN 0 ELSE {_DISCOUNTS} END",
         "adjustment": _ADJUSTMENT,
         # The line at list prices (accounts with contract prices; else it equals `cost`), when the export has it.
