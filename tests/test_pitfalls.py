@@ -110,6 +110,29 @@ def test_pitfall_03_cached_tokens_billed_at_full_input() -> None:
     assert rates[1] == rates[0] == Decimal("0.3")
 
 
+def test_pitfall_03_an_audit_prices_cached_tokens_at_the_input_price(tmp_path: Path) -> None:
+    # The same through an audit: an in-house log (read through its mapping) of 1M prompt tokens, 800k of them
+    # cached, on that model at $0.30 per MTok (together.ai/pricing): the cached tokens are counted as cache reads
+    # and cost what input does, so the whole prompt costs $0.30, not $0.06 (cached tokens priced at nothing).
+    log = tmp_path / "gateway.csv"
+    log.write_text(
+        "ts,vendor,llm,calls,prompt_tokens,cached_tokens,completion_tokens\n"
+        "2026-10-05T09:00:00Z,together,Austism/chronos-hermes-13b,1,1000000,800000,0\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "gateway.toml"
+    mapping.write_text(
+        '[source]\nname = "gateway"\nprovider_column = "vendor"\nmodel_column = "llm"\ntime_column = "ts"\n'
+        'requests_column = "calls"\n\n[tokens]\ninput = "prompt_tokens"\ninput_includes_cached = true\n'
+        'cached = "cached_tokens"\noutput = "completion_tokens"\n',
+        encoding="utf-8",
+    )
+    result = run_audit(AuditOptions(inputs=(log,), as_of=AS_OF, map_file=mapping, candidates=("openai:gpt-5",)))
+    (row,) = result.usage
+    assert (row.input_tokens, row.cache_read_tokens) == (200_000, 800_000)
+    assert row.list_cost == money(1_000_000 * Decimal("0.30") / MTOK)
+
+
 def test_pitfall_04_reasoning_tokens_counted_once(tmp_path: Path) -> None:
     # OpenRouter's tokens_reasoning is part of tokens_completion: output 1,000 of which 600 reasoning.
     path = _openrouter(
@@ -172,6 +195,26 @@ def test_pitfall_10_prices_change_history_does_not() -> None:
     # genai-prices history): usage is priced at the price of its own day, whatever the as-of date.
     assert _rate("deepseek:deepseek-v4-pro", date(2026, 7, 1), slot=24)[0] == Decimal("0.435")
     assert _rate("deepseek:deepseek-v4-pro", date(2026, 9, 15), slot=24)[0] == Decimal("0.66")
+
+
+def test_pitfall_10_an_audit_prices_past_usage_alike_at_any_as_of_date(tmp_path: Path) -> None:
+    # The same through audits: an hour of deepseek-v4-pro on 2026-07-01 (20:00 in Beijing, 12:00 UTC), 1M input
+    # tokens, in DeepSeek's hourly usage export (a BOM, CRLF lines). Audited as of the next day or as of
+    # months later, after the price changed, its list cost is the price of its own hour: $0.435.
+    export = tmp_path / "amount-2026-07-01.csv"
+    export.write_bytes(
+        "\ufeffuser_id,start_time_iso,end_time_iso,model,api_key_name,api_key,type,price,amount\r\n"
+        "5f2c1e0a,2026-07-01T20:00:00+08:00,2026-07-01T21:00:00+08:00,deepseek-v4-pro,ops,sk-77e2a****01bd,"
+        "input_cache_miss_tokens,0.000000435,1000000\r\n"
+        "5f2c1e0a,2026-07-01T20:00:00+08:00,2026-07-01T21:00:00+08:00,deepseek-v4-pro,ops,sk-77e2a****01bd,"
+        "request_count,,10\r\n".encode()
+    )
+    costs = set()
+    for as_of in (date(2026, 7, 2), AS_OF):
+        (row,) = run_audit(AuditOptions(inputs=(export,), as_of=as_of, candidates=("openai:gpt-5",))).usage
+        assert (row.input_tokens, row.requests) == (1_000_000, 10)
+        costs.add(row.list_cost)
+    assert costs == {money(1_000_000 * Decimal("0.435") / MTOK)}
 
 
 def test_pitfall_11_duplicate_log_rows(tmp_path: Path) -> None:
