@@ -13,6 +13,8 @@ The variance is split into parts that never overlap and always add up to it:
   that state one (a cost export's `cost_usd` below its `list_price_usd`), credits and discounts left out. It is
   `batch` or `tier` when the charge line was served at that tier, or when every token line of the model that day
   was (a cost export that does not say the tier, beside a usage export that does); otherwise `discount`;
+- BYOK upstream: minus the spend the upstream vendor billed through the customer's own key (bring your own key,
+  an OpenRouter log's `byok_usage_inference`): the gateway's bill leaves that inference out, the list cost does not;
 - unpriced: the whole billed amount, when the line has no list price (an unpriced model, or money without a
   stated list price): there is no variance to explain;
 - rounding: what is left, when within the tolerance: half a cent per billed line (sources round each
@@ -101,6 +103,7 @@ _COLUMNS = (
     "billed_credit_nanos",
     "billed_discount_nanos",
     "adjustment_lines",
+    "byok_upstream_nanos",
 )
 
 
@@ -168,7 +171,10 @@ def _row(
             day_tiers = set(token_tiers.get(int(days[i]), set()))
             served = day_tiers.pop() if len(day_tiers) == 1 else "standard"
         parts[_TIER_PARTS.get(served, "discount")] += _usd(charge_n[i] - list_n[i])
-    rest = variance - credits - coverage - sum(parts.values(), Decimal(0))
+    # Inference billed upstream through the customer's own key: the gateway bills its fee only, the list cost is of
+    # the whole inference.
+    byok = -money(_usd(group["byok_upstream_nanos"].sum()))
+    rest = variance - credits - coverage - byok - sum(parts.values(), Decimal(0))
     rounding = rest if abs(rest) <= tolerance else Decimal(0)
     unexplained = money(rest - rounding)
     return ReconciliationRow(
@@ -178,10 +184,11 @@ def _row(
         credits=credits,
         tier=money(parts["tier"]),
         batch=money(parts["batch"]),
+        byok_upstream=byok,
         coverage=coverage,
         rounding=money(rounding),
         unexplained=unexplained,
-        explanation=_explain(variance, credits, coverage, parts, rounding, unexplained),
+        explanation=_explain(variance, credits, coverage, {**parts, "BYOK upstream": byok}, rounding, unexplained),
     )
 
 

@@ -379,6 +379,11 @@ class ReconciliationRow(_Model):
     )
     tier: Money = Field(default=Decimal(0), description="billed below the source's list at flex, priority, fast")
     batch: Money = Field(default=Decimal(0), description="billed below the source's list at the batch tier")
+    byok_upstream: Money = Field(
+        default=Decimal(0),
+        description="minus the inference the upstream vendor billed through the customer's own key (BYOK), which the "
+        "source's billed cost leaves out",
+    )
     unpriced: Money = Field(default=Decimal(0), description="billed cost with no list price to compare it with")
     coverage: Money = Field(
         default=Decimal(0),

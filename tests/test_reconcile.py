@@ -29,7 +29,7 @@ _CLASSES = {
     "usage_input_tokens_cache_write_1h": {"input_tokens": 1, "cache_write_tokens": 1, "cache_write_1h_tokens": 1},
     "usage_output_tokens": {"output_tokens": 1},
 }
-_PARTS = ("discount", "credits", "tier", "batch", "unpriced", "coverage", "rounding", "unexplained")
+_PARTS = ("discount", "credits", "tier", "batch", "byok_upstream", "unpriced", "coverage", "rounding", "unexplained")
 
 
 def _audit(*paths: object) -> AuditResult:
@@ -334,3 +334,31 @@ def test_google_cloud_cost_at_list_is_the_list_price_the_bill_states(tmp_path: P
     flash = _row(result, line.month, "gemini-2.5-flash")
     assert flash.source_list_cost is not None and plain.source_list_cost is None
     assert flash.model_copy(update={"source_list_cost": None}) == plain
+
+
+def test_inference_billed_upstream_through_your_own_key_explains_the_variance(tmp_path: Path) -> None:
+    """An OpenRouter request served through the customer's own key (BYOK): OpenRouter bills nothing for it
+    (`cost_total` 0; its first BYOK requests of a month are free), the upstream vendor bills the inference
+    (`byok_usage_inference`). openai/gpt-4.1 costs $2 / $8 per MTok (input / output), so 1M prompt and 100k
+    completion tokens are $2.80 at list: billed $0, the whole variance is the upstream's, nothing unexplained."""
+    source = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
+    header = list(csv_rows(source)[0])
+    line = dict.fromkeys(header, "")
+    line.update({
+        "generation_id": "gen-1791000000-Byok0000000000000001", "created_at": "2026-10-12 09:15:00.000",
+        "cost_total": "0", "cost_web_search": "0", "cost_cache": "0", "cost_file_processing": "0",
+        "byok_usage_inference": "2.8", "tokens_prompt": "1000000", "tokens_completion": "100000",
+        "tokens_reasoning": "0", "tokens_cached": "0", "model_permaslug": "openai/gpt-4.1", "provider_name": "OpenAI",
+        "variant": "standard", "cancelled": "false", "streamed": "true", "finish_reason_raw": "stop",
+        "finish_reason_normalized": "stop", "generation_time_ms": "5210", "time_to_first_token_ms": "410",
+        "api_key_disabled": "false", "api_key_name": "byok-key",
+    })  # fmt: skip
+    path = tmp_path / "openrouter_logs_2026-10.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerow(line)
+    (row,) = _audit(path).reconciliation
+    assert (row.billed_cost, row.list_cost, row.variance) == (0, Decimal("2.8"), Decimal("-2.8"))
+    assert (row.byok_upstream, row.unexplained, row.rounding) == (Decimal("-2.8"), 0, 0)
+    assert row.explanation == "BYOK upstream -2.80"

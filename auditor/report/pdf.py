@@ -427,8 +427,9 @@ def _audit_findings(result: AuditResult) -> list[Flowable]:
                 "Variance is billed minus list cost, split into parts that add up to it. Credits: the bill's credit "
                 "and refund lines (by their type where the bill says it, else lines below zero). Discount: its "
                 "discount lines, and with batch and tier, billed below the list price the bill states itself; "
-                "coverage: charges and tokens of different days; rounding: within half a cent per billed line (at "
-                "most 0.1% of billed). What no part explains is unexplained."
+                "BYOK upstream: inference billed by its vendor through your own key, which the gateway's bill leaves "
+                "out; coverage: charges and tokens of different days; rounding: within half a cent per billed line "
+                "(at most 0.1% of billed). What no part explains is unexplained."
             )
         )
         rows = reconciliation_table(result.reconciliation, WIDTH)
@@ -655,7 +656,7 @@ GLOSSARY = [
     ("List cost", "The same tokens at the catalog's list prices in force on the day of use."),
     (
         "Variance",
-        "Billed minus list cost of a model-month, split into discount, credits, tier, batch, "
+        "Billed minus list cost of a model-month, split into discount, credits, tier, batch, BYOK upstream, "
         "unpriced, coverage, rounding and unexplained parts.",
     ),
     (

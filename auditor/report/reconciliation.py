@@ -24,6 +24,7 @@ RECONCILIATION_HEADERS = [
     "credits",
     "tier",
     "batch",
+    "BYOK upstream",
     "unpriced",
     "coverage",
     "rounding",
@@ -32,7 +33,7 @@ RECONCILIATION_HEADERS = [
     "explanation",
 ]
 FINDING_HEADERS = ["kind", "provider", "model", "target", "estimated savings", "evidence", "assumption"]
-_PARTS = ("discount", "credits", "tier", "batch", "unpriced", "coverage", "rounding")
+_PARTS = ("discount", "credits", "tier", "batch", "byok_upstream", "unpriced", "coverage", "rounding")
 KIND_TEXT = {
     "cache_not_used": "cache not used",
     "batch_eligible": "batch-eligible",
@@ -134,6 +135,7 @@ _PART_TEXT = {
     "credits": "credits and refunds",
     "tier": "flex, priority or fast tier",
     "batch": "batch tier",
+    "byok_upstream": "billed upstream through your own key (BYOK)",
     "unpriced": "billed with no list price to compare",
     "coverage": "coverage (charges and tokens of different days)",
     "rounding": "rounding",
