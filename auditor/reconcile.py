@@ -1,7 +1,8 @@
 """Reconciliation: what was billed against the list cost, by vendor, model line and month, the variance explained.
 
 For each usage-by-month line that states a billed cost, variance = billed − list (the line's `list_cost`: the
-catalog price of its tokens at the tier as served, or the source's own list price for a line with money only).
+catalog price of its tokens at the tier as served, or the source's own list price for a line with money only, also
+where the list cost total sets it aside: its `stated_list_cost`).
 The variance is split into parts that never overlap and always add up to it:
 
 - credits: credits and refunds, as the source types them (an AWS CUR's `LineItemType`, FOCUS's `ChargeCategory`,
@@ -117,6 +118,8 @@ def _row(
     """The line's row, from its rows' arrays. Days and tiers are codes: `day_list` (each day's list cost) is keyed by
     the same day codes, and a tier's code is its index in `tier_names`."""
     billed = m.billed_cost if m.billed_cost is not None else Decimal(0)
+    # A line whose own stated list price the list cost total sets aside is still compared with it.
+    listed = m.list_cost if m.list_cost is not None else m.stated_list_cost
     days, tiers, tokens = group[LOCAL_DAY], group["service_tier"], group["_tokens"].astype(bool)
     billed_n, list_n = group["billed_nanos"], group["source_list_nanos"]
     credit_n, discount_n = group["billed_credit_nanos"], group["billed_discount_nanos"]
@@ -134,15 +137,15 @@ def _row(
         "model_raw": m.model_raw,
         "model": m.model,
         "billed_cost": billed,
-        "list_cost": m.list_cost,
+        "list_cost": listed,
         "source_list_cost": source_list,
         "tolerance": money(tolerance),
     }
-    if m.list_cost is None:
+    if listed is None:
         return ReconciliationRow(
             **base, variance=None, unpriced=billed, explanation="no list price: the billed cost cannot be compared"
         )
-    variance = billed - m.list_cost
+    variance = billed - listed
     credits = money(_usd(credit_n.sum()))
     token_days = set(days[tokens].tolist())
     charge_days = set(days[is_charge].tolist())

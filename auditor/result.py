@@ -121,9 +121,16 @@ class UsageEntry(TokenCounts):
         "a discount of token charges is part of them)",
     )
     byok_upstream_cost: Money | None = Field(default=None, description="bring-your-own-key spend billed upstream")
-    list_cost: Money | None = Field(description="list price of the tokens when used; None when unpriced")
+    list_cost: Money | None = Field(
+        description="list price of the tokens when used (what totals.list_cost counts of the line); None when unpriced"
+    )
     list_cost_basis: Literal["catalog", "source"] | None = Field(
         default=None, description="catalog: genai-prices rates; source: the export's own list price column"
+    )
+    stated_list_cost: Money | None = Field(
+        default=None,
+        description="a list price the line's export states for months in which a usage export gives the vendor's "
+        "tokens: shown, not counted in list_cost (the same spend may be among those tokens)",
     )
     size_basis: str = Field(description="request sizes known per request, as an average, or from a label")
     unpriced_reason: str | None = None
@@ -161,6 +168,9 @@ class MonthlyUsage(TokenCounts):
     requests: int | None
     billed_cost: Money | None
     list_cost: Money | None
+    stated_list_cost: Money | None = Field(
+        default=None, description="the line's own stated list price, not counted in list_cost (see UsageEntry)"
+    )
     contract_cost: Money | None = Field(
         default=None, description="cost at the contract's prices where one of its terms applies (see UsageEntry)"
     )
@@ -367,7 +377,10 @@ class ReconciliationRow(_Model):
     model_raw: str
     model: str | None
     billed_cost: Money
-    list_cost: Money | None = Field(description="the usage-by-month list cost; None when there is no list price")
+    list_cost: Money | None = Field(
+        description="the usage-by-month list cost, or its stated_list_cost (the bill's own list price, which the list "
+        "cost total sets aside); None when there is no list price"
+    )
     source_list_cost: Money | None = Field(description="the list price the charge lines state themselves, if any")
     variance: Money | None = Field(description="billed_cost - list_cost; None without a list price")
     discount: Money = Field(

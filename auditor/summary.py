@@ -54,9 +54,10 @@ def summarise_usage(
     UTC months, as the exports' own, so the list cost total does not move with the time zone."""
     files = [f.account.path for f in ingested]
     usage = _usage_entries(lines, pricebook, names, files)
-    by_month = _monthly(lines, pricebook, names, LOCAL_DAY)
+    by_month = _set_aside_stated(_monthly(lines, pricebook, names, LOCAL_DAY))
     same_days = lines[LOCAL_DAY].equals(lines["day"])
-    utc_months = by_month if same_days else _monthly(lines, pricebook, names, "day")
+    utc_months = by_month if same_days else _set_aside_stated(_monthly(lines, pricebook, names, "day"))
+    usage = _stated_by_month(usage, utc_months)
     if contract is not None:
         usage, by_month, utc_months = contract.apply_to_summary(
             lines, _LINE, pricebook, usage, by_month, utc_months, "day" if same_days else LOCAL_DAY
@@ -202,15 +203,50 @@ def _monthly(
     return rows
 
 
+def _set_aside_stated(by_month: list[MonthlyUsage]) -> list[MonthlyUsage]:
+    """The month lines with the list price a cost export states itself set aside (`stated_list_cost`, not
+    `list_cost`) in the (vendor, month)s a usage export covers with tokens: the same spend may be among those
+    tokens, and is never counted from both. Every line's `list_cost` is then what the list cost total counts."""
+    with_tokens = {(m.provider, m.month) for m in by_month if _has_tokens(m)}
+    return [
+        m.model_copy(update={"stated_list_cost": m.list_cost, "list_cost": None})
+        if m.list_cost is not None and not _has_tokens(m) and (m.provider, m.month) in with_tokens
+        else m
+        for m in by_month
+    ]
+
+
+def _stated_by_month(usage: list[UsageEntry], utc_months: list[MonthlyUsage]) -> list[UsageEntry]:
+    """Each line priced by its export's own list price counts the months the total counts (`_set_aside_stated`,
+    on UTC months as the total), and shows the others' as `stated_list_cost`."""
+    counted: dict[tuple[str, str], list[Decimal]] = {}
+    stated: dict[tuple[str, str], Decimal] = {}
+    for m in utc_months:
+        key = (m.provider, m.model_raw)
+        if m.list_cost is not None:
+            counted.setdefault(key, []).append(m.list_cost)
+        if m.stated_list_cost is not None:
+            stated[key] = stated.get(key, Decimal(0)) + m.stated_list_cost
+    out = []
+    for u in usage:
+        key = (u.provider, u.model_raw)
+        if u.list_cost_basis == "source" and key in stated:
+            amounts = counted.get(key)
+            u = u.model_copy(
+                update={
+                    "list_cost": sum(amounts, Decimal(0)) if amounts else None,
+                    "list_cost_basis": "source" if amounts else None,
+                    "stated_list_cost": stated[key],
+                }
+            )
+        out.append(u)
+    return out
+
+
 def _list_cost_total(by_month: list[MonthlyUsage]) -> Decimal | None:
     """Catalog list cost of the tokens, plus list prices stated by cost exports for the (vendor, month)s
-    that no usage export covers: the same spend is never counted from both."""
-    with_tokens = {(m.provider, m.month) for m in by_month if _has_tokens(m)}
-    costs = [
-        m.list_cost
-        for m in by_month
-        if m.list_cost is not None and (_has_tokens(m) or (m.provider, m.month) not in with_tokens)
-    ]
+    that no usage export covers (`_set_aside_stated`): the same spend is never counted from both."""
+    costs = [m.list_cost for m in by_month if m.list_cost is not None]
     return sum(costs, Decimal(0)) if costs else None
 
 

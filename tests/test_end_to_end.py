@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
 from auditor.report.json_out import render_json
+from auditor.result import KeyUsage, MonthlyUsage, ProjectUsage, UsageEntry
 from bench.generate import generate
 from pricing.catalog import default_candidates
 from tests.conftest import AS_OF, SAMPLES
@@ -180,3 +182,26 @@ def test_a_model_first_seen_after_the_surveyed_head_is_priced_exactly(tmp_path: 
     monkeypatch.setattr(auditor.ingest, "SURVEY_HEAD_ROWS", 2)
     head_survey = run_audit(options)
     assert render_json(head_survey) == render_json(whole_survey)
+
+
+def test_every_table_of_list_cost_adds_up_to_the_total() -> None:
+    """The list cost of the usage by model, by month, by project and by key each add up to the total. A list price a
+    cost export states itself, in a month a usage export gives the same vendor's tokens, is left out of the total
+    (the same spend may be among those tokens): its rows show it as `stated_list_cost`, not as list cost, so that no
+    table's rows add up to more than its total row (the samples' Azure reservation, $260, did)."""
+    result = run_audit(AuditOptions(inputs=(SAMPLES,), as_of=AS_OF))
+    total = result.totals.list_cost
+    assert total is not None
+
+    def listed(rows: Sequence[UsageEntry | MonthlyUsage | ProjectUsage | KeyUsage]) -> Decimal:
+        return sum((r.list_cost for r in rows if r.list_cost is not None), Decimal(0))
+
+    for rows in (result.usage, result.usage_by_month, result.usage_by_project, result.usage_by_key):
+        assert listed(rows) == total
+    stated = [u for u in result.usage if u.stated_list_cost is not None]
+    assert {u.model_raw for u in stated} >= {"Azure OpenAI Provisioned Managed reservation"}  # the premise
+    by_month = sum((m.stated_list_cost for m in result.usage_by_month if m.stated_list_cost), Decimal(0))
+    assert sum((u.stated_list_cost or Decimal(0) for u in stated), Decimal(0)) == by_month > 0
+    # The reconciliation still compares such a line's charges with the list price its bill states.
+    (reservation,) = [r for r in result.reconciliation if r.model_raw == "Azure OpenAI Provisioned Managed reservation"]
+    assert reservation.list_cost == Decimal(260) and reservation.unpriced == 0

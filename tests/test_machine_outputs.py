@@ -319,13 +319,14 @@ def test_csv_files_have_fixed_columns_and_exact_figures(written: Path, run: tupl
     assert usage[0] == [
         "provider", "model_raw", "model", "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens",
         "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "billed_cost", "billed_non_token_cost",
-        "byok_upstream_cost", "list_cost", "list_cost_basis", "contract_cost", "size_basis", "unpriced_reason",
-        "also_written_as", "token_files", "billed_files",
+        "byok_upstream_cost", "list_cost", "list_cost_basis", "stated_list_cost", "contract_cost", "size_basis",
+        "unpriced_reason", "also_written_as", "token_files", "billed_files",
     ]  # fmt: skip
     assert len(usage) - 1 == len(data["usage"])
     for row, entry in zip(usage[1:], data["usage"], strict=True):
         cells = dict(zip(usage[0], row, strict=True))
-        for key in ("billed_cost", "billed_non_token_cost", "byok_upstream_cost", "list_cost", "contract_cost"):
+        for key in ("billed_cost", "billed_non_token_cost", "byok_upstream_cost", "list_cost", "stated_list_cost",
+                    "contract_cost"):  # fmt: skip
             assert cells[key] == ("" if entry[key] is None else entry[key])  # the JSON's exact decimal string
         for key in ("input_tokens", "cache_read_tokens", "output_tokens", "reasoning_tokens"):
             assert cells[key] == str(entry[key]) and cells[key].isdigit()

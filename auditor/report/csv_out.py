@@ -30,11 +30,12 @@ TOKEN_HEADERS = [
 ]  # fmt: skip
 USAGE_HEADERS = [
     "provider", "model_raw", "model", "requests", *TOKEN_HEADERS, "billed_cost", "billed_non_token_cost",
-    "byok_upstream_cost", "list_cost", "list_cost_basis", "contract_cost", "size_basis", "unpriced_reason",
-    "also_written_as", "token_files", "billed_files",
+    "byok_upstream_cost", "list_cost", "list_cost_basis", "stated_list_cost", "contract_cost", "size_basis",
+    "unpriced_reason", "also_written_as", "token_files", "billed_files",
 ]  # fmt: skip
 MONTH_HEADERS = [
-    "month", "provider", "model_raw", "model", "requests", *TOKEN_HEADERS, "billed_cost", "list_cost", "contract_cost",
+    "month", "provider", "model_raw", "model", "requests", *TOKEN_HEADERS, "billed_cost", "list_cost",
+    "stated_list_cost", "contract_cost",
 ]  # fmt: skip
 ATTRIBUTED_HEADERS = [
     "attributed", "month", "provider", "model_raw", "model", "requests", *TOKEN_HEADERS, "billed_cost", "list_cost",
@@ -84,8 +85,8 @@ def usage_rows(result: AuditResult) -> list[list[Cell]]:
 def _usage_row(u: UsageEntry) -> list[Cell]:
     return [
         u.provider, u.model_raw, u.model, u.requests, *_tokens(u), u.billed_cost, u.billed_non_token_cost,
-        u.byok_upstream_cost, u.list_cost, u.list_cost_basis, u.contract_cost, u.size_basis, u.unpriced_reason,
-        _joined(u.also_written_as), _joined(u.token_files), _joined(u.billed_files),
+        u.byok_upstream_cost, u.list_cost, u.list_cost_basis, u.stated_list_cost, u.contract_cost, u.size_basis,
+        u.unpriced_reason, _joined(u.also_written_as), _joined(u.token_files), _joined(u.billed_files),
     ]  # fmt: skip
 
 
@@ -95,7 +96,7 @@ def month_rows(result: AuditResult) -> list[list[Cell]]:
 
 def _month_row(m: MonthlyUsage) -> list[Cell]:
     return [m.month, m.provider, m.model_raw, m.model, m.requests, *_tokens(m), m.billed_cost, m.list_cost,
-            m.contract_cost]  # fmt: skip
+            m.stated_list_cost, m.contract_cost]  # fmt: skip
 
 
 def project_rows(result: AuditResult) -> list[list[Cell]]:

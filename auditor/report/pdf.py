@@ -66,6 +66,7 @@ from auditor.report.pdf_summary import cover, executive_summary
 from auditor.report.pdf_tables import (
     GREY,
     SPEND_COLUMNS,
+    STATED_NOTE,
     Cell,
     Column,
     esc,
@@ -379,6 +380,8 @@ def _spend(result: AuditResult) -> list[Flowable]:
     text = "Cache write counts 5-minute and 1-hour writes. n/a: the source does not state the figure."
     if result.totals.reasoning_tokens:
         text += f" Output includes {tokens(result.totals.reasoning_tokens)} reasoning tokens."
+    if any(u.stated_list_cost is not None for u in result.usage):
+        text += " " + STATED_NOTE
     story += [*block([subsection("By model", "spend-model")], model_table(result, WIDTH)), note(text)]
     story += attributed_story(result, BY_PROJECT)
     story += attributed_story(result, BY_KEY)
@@ -694,6 +697,8 @@ def _appendix(result: AuditResult) -> list[Flowable]:
         story += block([subsection("Skipped files", "skipped-files")], _skipped_files_table(result.skipped_files))
     if result.usage_by_month:
         story += block([subsection("Spend by month and model", "month-detail")], month_table(result, WIDTH))
+        if any(m.stated_list_cost is not None for m in result.usage_by_month):
+            story.append(note(STATED_NOTE))
     rows: list[list[Cell]] = [[term, meaning] for term, meaning in GLOSSARY]
     glossary = fitted_table([Column("term", "text", cap=110), Column("meaning", "flex")], rows, WIDTH)
     story += block([subsection("Glossary", "glossary")], glossary)

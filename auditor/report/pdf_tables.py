@@ -474,11 +474,23 @@ def _token_cells(counts: TokenCounts, requests: int | None) -> list[Cell]:
     ]
 
 
+STATED_MARK = "†"
+STATED_NOTE = (
+    f"{STATED_MARK} A list price the vendor's export states itself, for a month in which a usage export gives the "
+    "vendor's tokens: shown, not counted in the list cost (the same spend may be among those tokens)."
+)
+
+
 def list_cost_text(row: UsageEntry | MonthlyUsage) -> str:
-    """List cost of a row: never $0 for usage the catalog cannot price."""
+    """List cost of a row: never $0 for usage the catalog cannot price; a stated list price the total sets aside
+    shown after it, marked (`STATED_NOTE`)."""
+    stated = "" if row.stated_list_cost is None else f"stated {money(row.stated_list_cost)}{STATED_MARK}"
     if row.contract_cost is not None and row.list_cost is None:
         return f"contract {money(row.contract_cost)}"
-    return (list_cost_label(row) or money(row.list_cost)) + contract_suffix(row.contract_cost)
+    if stated and row.list_cost is None:
+        return stated
+    text = (list_cost_label(row) or money(row.list_cost)) + contract_suffix(row.contract_cost)
+    return f"{text} · {stated}" if stated else text
 
 
 def model_table(result: AuditResult, width: float) -> Table:

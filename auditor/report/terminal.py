@@ -63,6 +63,8 @@ def _spend_table(result: AuditResult) -> Table:
         inputs = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.cache_write_1h_tokens
         missing = "unpriced" if is_unpriced(u) else "n/a"
         list_cost = usd(u.list_cost, missing) + (" (source)" if u.list_cost_basis == "source" else "")
+        if u.stated_list_cost is not None:
+            list_cost += f" · stated {usd(u.stated_list_cost)}, not in total"
         if u.contract_cost is not None:
             list_cost = (list_cost + " · " if u.list_cost is not None else "") + f"contract {usd(u.contract_cost)}"
         table.add_row(

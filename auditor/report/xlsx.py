@@ -66,6 +66,9 @@ __all__ = ["COUNT_FORMAT", "FORMULA_STARTS", "MONEY_FORMAT", "PERCENT_FORMAT", "
            "write_xlsx"]  # fmt: skip
 
 _TOKEN_HEADERS = ["input", "cache read", "cache write 5m", "cache write 1h", "output", "reasoning (in output)"]
+STATED_HEADER = "stated list (not in total)"
+"""A list price a vendor's export states itself for a month in which a usage export gives the vendor's tokens: the
+list cost total sets it aside (the same spend may be among those tokens)."""
 _USAGE_HEADERS = [
     "provider",
     "model",
@@ -77,6 +80,7 @@ _USAGE_HEADERS = [
     "BYOK upstream",
     "list cost",
     "list cost basis",
+    STATED_HEADER,
     "size basis",
     "unpriced reason",
     "suggestions",
@@ -87,7 +91,8 @@ _USAGE_HEADERS = [
     "contract terms",
 ]
 _MONTH_HEADERS = [
-    "month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed", "list cost", "contract cost"
+    "month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed", "list cost", STATED_HEADER,
+    "contract cost",
 ]  # fmt: skip
 _ATTRIBUTED_HEADERS = [
     "month", "provider", "model", "catalog id", "requests", *_TOKEN_HEADERS, "billed", "list cost"
@@ -194,6 +199,7 @@ def _usage_row(u: UsageEntry) -> Row:
         _money_or(u.byok_upstream_cost, NOT_STATED),
         _money_or(u.list_cost, list_cost_label(u) or UNPRICED),
         u.list_cost_basis,
+        u.stated_list_cost,
         u.size_basis,
         u.unpriced_reason,
         "; ".join(u.suggestions) or None,
@@ -215,6 +221,7 @@ def _month_row(m: MonthlyUsage) -> Row:
         *_token_values(m),
         _money_or(m.billed_cost, NOT_STATED),
         _money_or(m.list_cost, list_cost_label(m) or UNPRICED),
+        m.stated_list_cost,
         m.contract_cost,
     ]
 
