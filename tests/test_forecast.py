@@ -197,7 +197,9 @@ def test_the_pdf_and_xlsx_show_the_forecast_and_the_price_changes(tmp_path: Path
     changes = list(book["Price changes"].iter_rows(values_only=True))
     change = next(r for r in changes[1:] if r[2] == "google:gemini-3.8-flash")
     assert change[0] is not None and change[0].date() == date(2027, 1, 1)
-    assert change[6:8] == ("0.375", "0.0375")  # old batch input and cache read, USD per million tokens
+    assert change[6:8] == (0.375, 0.0375)  # old batch input and cache read, USD per million tokens: numbers
+    cell = book["Price changes"].cell(changes.index(change) + 1, 8)
+    assert cell.number_format == '"$"#,##0.00####'  # shown to the tenth of a thousandth of a cent, not to the cent
 
     write_pdf(result, tmp_path / "r.pdf")
     text = " ".join(page.extract_text() for page in PdfReader(tmp_path / "r.pdf").pages)

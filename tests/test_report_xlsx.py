@@ -222,3 +222,27 @@ def test_two_renderings_hold_identical_cell_values(result: AuditResult, tmp_path
     assert books[0].sheetnames == books[1].sheetnames
     for title in books[0].sheetnames:
         assert list(books[0][title].values) == list(books[1][title].values), title
+
+
+def test_rate_columns_are_wide_enough_for_their_decimals(tmp_path: Path) -> None:
+    """A number shown with up to six decimals (rates, a line's exact cost) fits its column: a spreadsheet shows a
+    number too wide for its column as ### (on the samples, the baseline's largest lines, $118.596718, were).
+    Formulas are read as the values they were saved with."""
+    from auditor.options import AuditOptions
+    from auditor.pipeline import run_audit
+    from tests.conftest import AS_OF, SAMPLES
+
+    write_xlsx(run_audit(AuditOptions(inputs=(SAMPLES,), as_of=AS_OF)), tmp_path / "samples.xlsx")
+    checked = 0
+    for sheet in load_workbook(tmp_path / "samples.xlsx", data_only=True).worksheets:
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                value = cell.value
+                if cell.number_format != '"$"#,##0.00####' or not isinstance(value, (int, float)):
+                    continue
+                whole, _, decimals = f"{abs(value):,.6f}".partition(".")
+                shown = len(whole) + 1 + max(len(decimals.rstrip("0")), 2) + 1 + (value < 0)
+                width = sheet.column_dimensions[cell.column_letter].width
+                assert width >= shown + 1, (sheet.title, cell.coordinate, value, width)
+                checked += 1
+    assert checked > 100  # the premise: the workbook has such cells

@@ -20,6 +20,8 @@ SheetValue = str | int | Decimal | date | None
 # The scenarios shown month by month in the PDF (every scenario is in the 12-month totals and the XLSX).
 PDF_MONTHLY_SCENARIOS = 3
 _RATES = ("input_mtok", "cache_read_mtok", "cache_write_mtok", "cache_write_1h_mtok", "output_mtok")
+_RATE_NAMES = {"input_mtok": "input", "cache_read_mtok": "cache read", "cache_write_mtok": "cache write 5m",
+               "cache_write_1h_mtok": "cache write 1h", "output_mtok": "output"}  # fmt: skip
 
 
 def _names(result: AuditResult) -> dict[str, str]:
@@ -101,10 +103,12 @@ PRICE_CHANGE_HEADERS = [
     "role",
     "kind",
     "service tier",
-    *(f"old {r.removesuffix('_mtok').replace('_', ' ')} $/Mtok" for r in _RATES),
-    *(f"new {r.removesuffix('_mtok').replace('_', ' ')} $/Mtok" for r in _RATES),
+    *(f"old {_RATE_NAMES[r]} $/Mtok" for r in _RATES),
+    *(f"new {_RATE_NAMES[r]} $/Mtok" for r in _RATES),
     "note",
 ]
+PRICE_CHANGE_RATE_COLUMNS = range(7, 7 + 2 * len(_RATES))
+"""The sheet's columns (1-based) holding rates."""
 
 
 def forecast_sheet(result: AuditResult) -> tuple[list[str], list[list[SheetValue]]]:
@@ -117,14 +121,13 @@ def forecast_sheet(result: AuditResult) -> tuple[list[str], list[list[SheetValue
     return headers, rows
 
 
-def _rate(rates: dict[str, Decimal] | None, name: str) -> str | None:
-    """A rate as exact text (a money cell would round it to cents)."""
-    value = (rates or {}).get(name)
-    return None if value is None else format(value.normalize(), "f")
+def _rate(rates: dict[str, Decimal] | None, name: str) -> Decimal | None:
+    """A rate in USD per million tokens (a number, shown with up to six decimals: `PRICE_CHANGE_FORMATS`)."""
+    return (rates or {}).get(name)
 
 
 def price_change_rows(result: AuditResult) -> list[list[SheetValue]]:
-    """Rows of the XLSX Price changes sheet (rates as exact decimal text)."""
+    """Rows of the XLSX Price changes sheet (rates as numbers in `PRICE_CHANGE_FORMATS`)."""
     return [
         [
             c.date,

@@ -21,7 +21,12 @@ from openpyxl import Workbook, load_workbook
 
 from auditor.report import xlsx_live as live
 from auditor.report.files import write_atomically
-from auditor.report.forecast_tables import PRICE_CHANGE_HEADERS, forecast_sheet, price_change_rows
+from auditor.report.forecast_tables import (
+    PRICE_CHANGE_HEADERS,
+    PRICE_CHANGE_RATE_COLUMNS,
+    forecast_sheet,
+    price_change_rows,
+)
 from auditor.report.formatting import (
     FORMULA_STARTS,
     NOT_STATED,
@@ -45,6 +50,7 @@ from auditor.report.xlsx_table import (
     COUNT_FORMAT,
     MONEY_FORMAT,
     PERCENT_FORMAT,
+    RATE_FORMAT,
     Cells,
     Row,
     Value,
@@ -351,8 +357,9 @@ def build_with_cells(result: AuditResult) -> tuple[Workbook, Cells]:
     ]
     if result.contract_file:
         tables.append(("Commitments", _COMMITMENT_HEADERS, _commitment_rows(result)))
+    rates = dict.fromkeys(PRICE_CHANGE_RATE_COLUMNS, RATE_FORMAT)
     for title, headers, rows in tables:
-        write_table(book.create_sheet(title), headers, rows, cells)
+        write_table(book.create_sheet(title), headers, rows, cells, formats=rates if title == "Price changes" else None)
     book.properties.creator = "ai-spend-auditor " + result.tool_version
     book.properties.title = "AI spend audit"
     book.calculation.fullCalcOnLoad = True  # spreadsheet programs recompute on open

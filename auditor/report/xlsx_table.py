@@ -124,20 +124,23 @@ class Cells:
             if isinstance(cached, str):
                 return f'<c r="{ref}"{s} t="str"><f>{formula}</f><v>{_escape(cached)}</v></c>', _shown_width(cached)
             number = format(cached, "f") if isinstance(cached, Decimal) else str(cached)
-            return f'<c r="{ref}"{s}><f>{formula}</f><v>{number}</v></c>', _shown_width(cached)
+            shown = _shown_width(cached, value.number_format)
+            return f'<c r="{ref}"{s}><f>{formula}</f><v>{number}</v></c>', shown
         if isinstance(value, Input):
             s = self.style((value.number_format, "input", False, False))
             if value.value is None:
                 return f'<c r="{ref}"{s} t="n" />', 0
-            return f'<c r="{ref}"{s} t="n"><v>{float(value.value):.16g}</v></c>', _shown_width(value.value)
+            shown = _shown_width(value.value, value.number_format)
+            return f'<c r="{ref}"{s} t="n"><v>{float(value.value):.16g}</v></c>', shown
         if isinstance(value, bool):
             return f'<c r="{ref}"{self.style((None, font, False, False))} t="b"><v>{int(value)}</v></c>', 1
-        s = self.style((number_format or _number_format(value), font, False, False))
+        shown_format = number_format or _number_format(value)
+        s = self.style((shown_format, font, False, False))
         # numbers as openpyxl writes them: '%.16g' of the float (a Decimal's own format would differ)
         if isinstance(value, int):
             return f'<c r="{ref}"{s} t="n"><v>{float(value):.16g}</v></c>', len(f"{value:,}")
         if isinstance(value, Decimal):
-            return f'<c r="{ref}"{s} t="n"><v>{float(value):.16g}</v></c>', len(f"{value:,.2f}") + 1
+            return f'<c r="{ref}"{s} t="n"><v>{float(value):.16g}</v></c>', _shown_width(value, shown_format)
         if isinstance(value, date):
             return f'<c r="{ref}"{s} t="n"><v>{safe_string(to_excel(value))}</v></c>', 10
         return f'<c r="{ref}"{s} t="n"><v>{safe_string(value)}</v></c>', _shown_width(value)
@@ -163,14 +166,17 @@ def _number_format(value: Value) -> str | None:
     return None
 
 
-def _shown_width(value: Value) -> int:
-    """Roughly how many characters the cell shows."""
+def _shown_width(value: Value, number_format: str | None = None) -> int:
+    """Roughly how many characters the cell shows (a rate's up to six decimals: a column cut narrower shows ###)."""
     if isinstance(value, Formula):
         value = value.cached
     if isinstance(value, Input):
         value = value.value
     if value is None:
         return 0
+    if isinstance(value, Decimal) and number_format == RATE_FORMAT:
+        whole, _, decimals = f"{value:,.6f}".partition(".")
+        return len(whole) + 1 + max(len(decimals.rstrip("0")), 2) + 1
     if isinstance(value, Decimal):
         return len(f"{value:,.2f}") + 1
     if isinstance(value, int):
