@@ -142,8 +142,10 @@ def _row(
         "tolerance": money(tolerance),
     }
     if listed is None:
+        # A catalog model's line has a list price whenever it has tokens: this month it has charges only.
+        why = "no tokens of this model this month" if m.model is not None else "no list price"
         return ReconciliationRow(
-            **base, variance=None, unpriced=billed, explanation="no list price: the billed cost cannot be compared"
+            **base, variance=None, unpriced=billed, explanation=f"{why}: the billed cost cannot be compared"
         )
     variance = billed - listed
     credits = money(_usd(credit_n.sum()))

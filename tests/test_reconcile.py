@@ -362,3 +362,16 @@ def test_inference_billed_upstream_through_your_own_key_explains_the_variance(tm
     assert (row.billed_cost, row.list_cost, row.variance) == (0, Decimal("2.8"), Decimal("-2.8"))
     assert (row.byok_upstream, row.unexplained, row.rounding) == (Decimal("-2.8"), 0, 0)
     assert row.explanation == "BYOK upstream -2.80"
+
+
+def test_charges_of_a_priced_model_in_a_month_without_its_tokens_say_so() -> None:
+    """A catalog model billed in a month the inputs give none of its tokens (the samples' OpenAI cost export of
+    2026-08; the usage exports cover days of 2025-09 and 2026-10) has no list cost that month because it has no
+    tokens, not because the model has no price; a line the catalog cannot price (a fine-tuned model, a tax) has no
+    list price."""
+    result = _audit(SAMPLES)
+    gpt4o = _row(result, "2026-08", "gpt-4o-2024-08-06")
+    assert gpt4o.model == "openai:gpt-4o" and gpt4o.list_cost is None and gpt4o.unpriced == gpt4o.billed_cost
+    assert gpt4o.explanation == "no tokens of this model this month: the billed cost cannot be compared"
+    tax = _row(result, "2026-09", "Tax")
+    assert tax.model is None and tax.explanation == "no list price: the billed cost cannot be compared"
