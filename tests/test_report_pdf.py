@@ -92,7 +92,10 @@ def test_money_tokens_and_percent_formatting() -> None:
     assert money(Decimal("1234.565")) == "$1,234.56"  # half to even
     assert money(Decimal("2.675")) == "$2.68"
     assert money(Decimal("-1216.305")) == "-$1,216.30"
-    assert money(Decimal("-0.004")) == "$0.00"
+    assert money(Decimal(0)) == money(Decimal("0E-9")) == "$0.00"
+    assert money(Decimal("0.004")) == "<$0.01"  # not zero: never shown as free
+    assert money(Decimal("-0.004")) == ">-$0.01"
+    assert money(Decimal("0.005")) == "<$0.01"  # rounds to $0.00 (half to even), and is less than a cent
     assert money(None) == "n/a"
     assert tokens(1234567) == "1,234,567"
     assert percent(86.2849) == "86.3%"

@@ -24,10 +24,13 @@ def quantize_money(value: Decimal) -> Decimal:
 
 
 def money(value: Decimal | None, none: str = NOT_STATED) -> str:
-    """`$1,234.56`, `-$12.00`; `none` when the amount is unknown."""
+    """`$1,234.56`, `-$12.00`; `<$0.01` (`>-$0.01`) for an amount that is not zero but rounds to it, which `$0.00`
+    would show as free; `none` when the amount is unknown."""
     if value is None:
         return none
     cents = quantize_money(value)
+    if not cents and value:
+        return "<$0.01" if value > 0 else ">-$0.01"
     sign = "-" if cents < 0 else ""
     return f"{sign}${abs(cents):,.2f}"
 
