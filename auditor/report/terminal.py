@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from rich.console import Console
 from rich.table import Table
@@ -16,9 +16,8 @@ _SHOWN_SCENARIOS = 10
 
 
 def usd(value: Decimal | None, unknown: str = "—") -> str:
-    if value is None:
-        return unknown
-    return f"${value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,}"
+    """Dollars and cents as the reports show them (`<$0.01` for an amount that is not zero but rounds to it)."""
+    return unknown if value is None else money(value)
 
 
 def _count(value: int | None) -> str:
@@ -64,7 +63,8 @@ def _spend_table(result: AuditResult) -> Table:
         missing = "unpriced" if is_unpriced(u) else "n/a"
         list_cost = usd(u.list_cost, missing) + (" (source)" if u.list_cost_basis == "source" else "")
         if u.stated_list_cost is not None:
-            list_cost += f" · stated {usd(u.stated_list_cost)}, not in total"
+            stated = f"(stated {usd(u.stated_list_cost)})"
+            list_cost = stated if u.list_cost is None else f"{list_cost} {stated}"
         if u.contract_cost is not None:
             list_cost = (list_cost + " · " if u.list_cost is not None else "") + f"contract {usd(u.contract_cost)}"
         table.add_row(
@@ -76,6 +76,12 @@ def _spend_table(result: AuditResult) -> Table:
             usd(u.billed_cost),
             list_cost,
         )
+    if any(u.stated_list_cost is not None for u in result.usage):
+        table.caption = (
+            "(stated …): a list price the vendor's export states for a month in which a usage export gives the "
+            "vendor's tokens; not counted in the list cost (the same spend may be among those tokens)."
+        )
+        table.caption_justify = "left"
     t = result.totals
     table.add_section()
     table.add_row(
