@@ -288,7 +288,7 @@ def audit(
     json_path: str | None,
     xlsx_path: Path | None,
     pdf_path: Path | None,
-    out_dir: Path,
+    out_dir: Path | None,
     quiet: bool,
     debug: bool,
     contract_file: Path | None = None,

@@ -72,9 +72,9 @@ OUT_OPTION = click.option(
     "--out",
     "out_dir",
     type=click.Path(path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Directory for audit-report.pdf and audit-report.xlsx when no output option is given.",
+    default=None,
+    help="Directory for audit-report.pdf and audit-report.xlsx (those --pdf and --xlsx do not name), besides the "
+    "other outputs named. Default: the current directory, when no output option is given.",
 )
 CSV_OPTION = click.option(
     "--csv",
@@ -427,7 +427,7 @@ def render(
     xlsx_path: Path | None,
     pdf_path: Path | None,
     csv_dir: Path | None,
-    out_dir: Path,
+    out_dir: Path | None,
     quiet: bool,
     debug: bool,
 ) -> None:

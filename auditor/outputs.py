@@ -43,13 +43,17 @@ class OutputPlan:
         json_flag: str | None,
         xlsx: Path | None,
         pdf: Path | None,
-        out_dir: Path,
+        out_dir: Path | None,
         csv_dir: Path | None = None,
         focus: Path | None = None,
     ) -> OutputPlan:
-        """Named outputs only; with none named, the PDF and XLSX go into `out_dir`."""
-        if json_flag is None and xlsx is None and pdf is None and csv_dir is None and focus is None:
-            return cls(None, False, out_dir / f"{DEFAULT_STEM}.xlsx", out_dir / f"{DEFAULT_STEM}.pdf")
+        """The outputs named; and the PDF and XLSX not named, into `out_dir` when it is given (`--out`), or into the
+        current directory when no output is named (`audit FILE` writes the reports where it runs)."""
+        named = any(flag is not None for flag in (json_flag, xlsx, pdf, csv_dir, focus))
+        if out_dir is not None or not named:
+            folder = out_dir if out_dir is not None else Path(".")
+            xlsx = xlsx if xlsx is not None else folder / f"{DEFAULT_STEM}.xlsx"
+            pdf = pdf if pdf is not None else folder / f"{DEFAULT_STEM}.pdf"
         to_stdout = json_flag == "-"
         json_path = None if json_flag is None or to_stdout else Path(json_flag)
         return cls(json_path, to_stdout, xlsx, pdf, csv_dir, focus)

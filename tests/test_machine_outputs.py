@@ -53,7 +53,7 @@ def written(run: tuple[AuditResult, FocusLedger], tmp_path_factory: pytest.TempP
     """Every output of the run written into one directory (as `--json --xlsx --pdf --csv --focus` would)."""
     result, ledger = run
     out = tmp_path_factory.mktemp("run")
-    plan = OutputPlan.from_flags(str(out / "r.json"), out / "r.xlsx", out / "r.pdf", out, out / "csv", out / "f.csv")
+    plan = OutputPlan.from_flags(str(out / "r.json"), out / "r.xlsx", out / "r.pdf", None, out / "csv", out / "f.csv")
     write_outputs(result, plan, ledger)
     return out
 
@@ -163,7 +163,7 @@ def test_a_result_loaded_from_its_json_writes_the_same_outputs(written: Path, tm
     """`audit render` is `load_result` then `write_outputs`: the same JSON bytes, CSV bytes, XLSX cells, PDF text."""
     again = tmp_path / "again"
     loaded = load_result(written / "r.json")
-    plan = OutputPlan.from_flags(str(again / "r.json"), again / "r.xlsx", again / "r.pdf", again, again / "csv")
+    plan = OutputPlan.from_flags(str(again / "r.json"), again / "r.xlsx", again / "r.pdf", None, again / "csv")
     write_outputs(loaded, plan)
     assert (again / "r.json").read_bytes() == (written / "r.json").read_bytes()
     for name in csv_out.FILES:
@@ -176,7 +176,7 @@ def test_a_result_loaded_from_its_json_writes_the_same_outputs(written: Path, tm
 
 
 def test_the_focus_file_needs_the_run_not_the_saved_result(written: Path, tmp_path: Path) -> None:
-    plan = OutputPlan.from_flags(None, None, None, tmp_path, focus=tmp_path / "f.csv")
+    plan = OutputPlan.from_flags(None, None, None, None, focus=tmp_path / "f.csv")
     with pytest.raises(OptionError, match="--focus needs the input files"):
         write_outputs(load_result(written / "r.json"), plan)
     assert not (tmp_path / "f.csv").exists()
@@ -202,7 +202,7 @@ def test_shuffled_inputs_in_another_directory_give_byte_identical_outputs(
     ledger = FocusLedger()
     result = run_audit(_options(tuple(shuffled)), on_ledger=ledger)
     out = tmp_path / "out"
-    write_outputs(result, OutputPlan.from_flags(str(out / "r.json"), out / "r.xlsx", None, out, out / "csv",
+    write_outputs(result, OutputPlan.from_flags(str(out / "r.json"), out / "r.xlsx", None, None, out / "csv",
                                                 out / "f.csv"), ledger)  # fmt: skip
     assert (out / "r.json").read_bytes() == (written / "r.json").read_bytes()
     assert (out / "f.csv").read_bytes() == (written / "f.csv").read_bytes()
@@ -229,7 +229,7 @@ def test_every_writer_writes_through_a_temporary_file(
     for module in (json_out, xlsx, pdf, csv_out):
         monkeypatch.setattr(module, "write_atomically", recording)
     result, ledger = run
-    plan = OutputPlan.from_flags(str(tmp_path / "r.json"), tmp_path / "r.xlsx", tmp_path / "r.pdf", tmp_path,
+    plan = OutputPlan.from_flags(str(tmp_path / "r.json"), tmp_path / "r.xlsx", tmp_path / "r.pdf", None,
                                  tmp_path / "csv", tmp_path / "f.csv")  # fmt: skip
     written = write_outputs(result, plan, ledger)
     assert sorted(targets) == sorted(p.name for p in written)
@@ -626,3 +626,21 @@ def test_an_output_that_cannot_be_written_is_a_one_line_error(run_cli, tmp_path:
         assert status.status == 2 and "Traceback" not in status.err
         assert status.err.splitlines()[0].startswith(f"error: cannot write {target}: ")
     assert blocker.read_text(encoding="utf-8") == "not a directory"
+
+
+def test_out_puts_the_reports_not_named_into_its_folder_besides_the_outputs_named() -> None:
+    """`audit FILE`: the PDF and XLSX in the current directory; `--json` alone: the JSON only (a machine's run
+    renders no report); `--out DIR` with other outputs named: the PDF and XLSX those do not name go into DIR too
+    (`audit FILE --out reports --json r.json` wrote r.json and nothing in reports)."""
+    pdf, xlsx = "audit-report.pdf", "audit-report.xlsx"
+    assert OutputPlan.from_flags(None, None, None, None) == OutputPlan(None, False, Path(xlsx), Path(pdf))
+    assert OutputPlan.from_flags("r.json", None, None, None) == OutputPlan(Path("r.json"), False, None, None)
+    assert OutputPlan.from_flags("-", None, None, Path("reports")) == OutputPlan(
+        None, True, Path("reports", xlsx), Path("reports", pdf)
+    )
+    assert OutputPlan.from_flags(None, Path("book.xlsx"), None, Path("reports")) == OutputPlan(
+        None, False, Path("book.xlsx"), Path("reports", pdf)
+    )
+    assert OutputPlan.from_flags(None, None, None, Path("reports"), Path("csv")) == OutputPlan(
+        None, False, Path("reports", xlsx), Path("reports", pdf), Path("csv")
+    )
