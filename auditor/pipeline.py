@@ -150,7 +150,7 @@ def run_audit(
                 # Requests per day are over the days with usage (read from the sum over keys: the same days).
                 active_days = int(keyless["day"].nunique())
                 plan_inputs = PlanInputs(scenarios, candidates, profile, repricing, pricebook, shape_table, assumptions,
-                                         usage, active_days, quality, options.as_of)  # fmt: skip
+                                         usage, active_days, quality, options.as_of, reconciliation)  # fmt: skip
                 plan = build_plan(plan_inputs)
                 scenario_notes += (plan_notes(plan) if plan else []) + quality_notes(quality)
             clock.lap("plan")

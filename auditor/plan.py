@@ -75,6 +75,7 @@ from auditor.result import (
     Portfolio,
     PortfolioShare,
     QualityEvidence,
+    ReconciliationRow,
     Scenario,
     SegmentChoice,
     UsageEntry,
@@ -132,6 +133,7 @@ class PlanInputs:
     days: int  # days with usage in the audited period
     quality: QualityFile | None = None
     as_of: date | None = None  # rates the segments with the same operational factors as the scenarios
+    reconciliation: Sequence[ReconciliationRow] = ()  # lines whose charges and tokens cover different days
 
 
 def sample_size(population: int) -> int:
@@ -557,9 +559,10 @@ def _negotiation(inputs: PlanInputs, singles: dict[str, Scenario]) -> Negotiatio
     briefs = [_vendor(inputs, v, projected.get(v, []), priced_tokens.get(v, 0), singles) for v in vendors]
     basis = (
         "Effective rate: billed cost of the vendor's lines with tokens (less stated non-token charges) per million of "
-        "their tokens; list rate: the same lines at list price when used; alternatives: the vendor's priced traffic "
-        "on each candidate not blocked, at as-of prices with the scenario assumptions, per million tokens of the "
-        "current mix."
+        "their tokens, leaving out lines charged on other days than their tokens (the reconciliation's coverage, or "
+        "a month of charges without tokens); list rate: the vendor's lines at list price when used; below list: "
+        "billed against list cost on the same lines; alternatives: the vendor's priced traffic on each candidate not "
+        "blocked, at as-of prices with the scenario assumptions, per million tokens of the current mix."
     )
     return Negotiation(basis=basis, vendors=briefs)
 
@@ -580,18 +583,28 @@ def _vendor(
     singles: dict[str, Scenario],
 ) -> VendorBrief:
     lines = [u for u in inputs.usage if u.provider == vendor and u.all_tokens() > 0]
-    billed = [u for u in lines if u.billed_cost is not None]
-    billed_cost = (
-        sum((u.billed_cost - (u.billed_non_token_cost or 0) for u in billed if u.billed_cost is not None), Decimal(0))
-        if billed
-        else None
-    )
+    # A line charged on days other than those of its tokens (a cost export and a usage export of different spans, or
+    # a month of charges without tokens): its billed cost is not the price of its tokens (the samples' Anthropic
+    # lines read 85% below list).
+    uneven = {
+        r.model_raw
+        for r in inputs.reconciliation
+        if r.provider == vendor and (r.coverage or (r.list_cost is None and r.model is not None))
+    }
+    billed = [u for u in lines if u.billed_cost is not None and u.model_raw not in uneven]
+    left_out = sorted({u.model_raw for u in lines if u.billed_cost is not None} - {u.model_raw for u in billed})
+    billed_cost = sum((_charged(u) for u in billed), Decimal(0)) if billed else None
     billed_tokens = sum(u.all_tokens() for u in billed)
     listed = [u for u in lines if u.list_cost is not None]
     list_cost = sum((u.list_cost for u in listed if u.list_cost is not None), Decimal(0)) if listed else None
     list_tokens = sum(u.all_tokens() for u in listed)
     effective, list_rate = _rate(billed_cost, billed_tokens), _rate(list_cost, list_tokens)
-    discount = round(float(1 - effective / list_rate) * 100, 2) if effective is not None and list_rate else None
+    # The discount compares the same lines: billed against their own list cost (rates of different mixes would not).
+    both = [u for u in billed if u.list_cost is not None]
+    both_list = sum((u.list_cost for u in both if u.list_cost is not None), Decimal(0))
+    discount = (
+        round(float(1 - sum((_charged(u) for u in both), Decimal(0)) / both_list) * 100, 2) if both_list else None
+    )
     alternatives = []
     for candidate, cost in sorted(projected, key=lambda item: (item[1], item[0].ref))[:ALTERNATIVES]:
         rate = _rate(cost, priced_tokens)
@@ -619,11 +632,17 @@ def _vendor(
         list_tokens=list_tokens,
         list_rate=list_rate,
         discount_vs_list_pct=discount,
+        left_out=left_out,
         priced_tokens=priced_tokens,
         alternatives=alternatives,
         price_cut_to_match_pct=cut,
-        message=_brief_text(vendor, effective, list_rate, discount, best, cut, basis),
+        message=_brief_text(vendor, effective, list_rate, discount, best, cut, basis, left_out),
     )
+
+
+def _charged(line: UsageEntry) -> Decimal:
+    """What a line's tokens were billed: its billed cost less its stated non-token charges."""
+    return (line.billed_cost or Decimal(0)) - (line.billed_non_token_cost or Decimal(0))
 
 
 def _brief_text(
@@ -634,14 +653,20 @@ def _brief_text(
     best: AlternativeRate | None,
     cut: float | None,
     basis: str,
+    left_out: list[str],
 ) -> str:
     text = f"{vendor}: "
+    aside = f"the charges of {', '.join(left_out)} fall on other days than their tokens" if left_out else ""
     if effective is not None:
         text += f"you pay {_usd(effective, 4)} per million tokens of your mix"
-        if list_rate is not None and discount is not None:
-            text += f" against {_usd(list_rate, 4)} at list ({discount:g}% below list)"
+        if list_rate is not None:
+            text += f" against {_usd(list_rate, 4)} at list"
+        if discount is not None:
+            text += f" ({discount:g}% below list on the same lines)"
+        text += f"; {aside}, so they are left out" if aside else ""
     elif list_rate is not None:
-        text += f"no billed cost is stated; the list rate of your mix is {_usd(list_rate, 4)} per million tokens"
+        what = f"no billed rate can be stated ({aside})" if aside else "no billed cost is stated"
+        text += f"{what}; the list rate of your mix is {_usd(list_rate, 4)} per million tokens"
     else:
         text += "neither a billed cost nor a list price is known"
     if best is None:

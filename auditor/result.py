@@ -619,13 +619,24 @@ class VendorBrief(_Model):
     """The negotiation brief for one current vendor."""
 
     vendor: str
-    billed_cost: Money | None = Field(description="what the vendor billed on lines with tokens; None if not stated")
-    billed_tokens: int = Field(description="tokens of the lines whose billed cost is stated")
+    billed_cost: Money | None = Field(
+        description="what the vendor billed on lines with tokens (less their stated non-token charges), the lines in "
+        "left_out aside; None if not stated"
+    )
+    billed_tokens: int = Field(description="tokens of the lines whose billed cost is counted")
     effective_rate: Money | None = Field(description="billed_cost per million billed_tokens")
-    list_cost: Money | None = Field(description="the same traffic at list price when used")
+    list_cost: Money | None = Field(description="the vendor's traffic at list price when used")
     list_tokens: int
     list_rate: Money | None = Field(description="list_cost per million list_tokens")
-    discount_vs_list_pct: float | None = Field(description="1 - effective_rate / list_rate, percent")
+    discount_vs_list_pct: float | None = Field(
+        description="1 - billed / list of the same lines (those of billed_cost that have a list cost), percent"
+    )
+    left_out: list[str] = Field(
+        default_factory=list,
+        description="lines whose charges and tokens cover different days (the reconciliation's coverage, or a month "
+        "of charges without tokens): their billed cost is not the price of their tokens, so they are left out of "
+        "billed_cost and the discount",
+    )
     priced_tokens: int = Field(description="tokens of the vendor's traffic the alternatives are priced on")
     alternatives: list[AlternativeRate] = Field(
         default_factory=list, description="the cheapest candidates not blocked, on the vendor's traffic"

@@ -299,3 +299,31 @@ def test_when_every_candidate_is_blocked_nothing_moves_and_the_brief_says_so() -
     assert [(p.name, p.before_cost, p.after_cost) for p in plan.portfolio.by_provider] == [
         ("openai", result.scenarios[0].baseline_cost, result.scenarios[0].baseline_cost)
     ]
+
+
+def test_the_billed_rate_leaves_out_lines_charged_on_other_days_than_their_tokens() -> None:
+    """On the samples, Anthropic's cost export covers 2026-10-01 to 03 and its usage export 2026-10-01 to 14: the
+    two lines both hold are billed for three days of their fourteen days of tokens (the reconciliation's coverage),
+    which read as 84.6% below list. They are left out of the billed rate, and the discount compares billed with list
+    cost on the same lines. OpenAI's lines are all charged on other days (or months) than their tokens: no billed
+    rate, the brief asks from the list rate."""
+    result = _audit(SAMPLES)
+    assert result.plan is not None
+    briefs = {v.vendor: v for v in result.plan.negotiation.vendors}
+    covered = {r.model_raw for r in result.reconciliation if r.provider == "anthropic" and r.coverage}
+    anthropic = briefs["anthropic"]
+    assert covered and set(anthropic.left_out) == covered
+    lines = [
+        u
+        for u in result.usage
+        if u.provider == "anthropic" and u.all_tokens() and u.billed_cost is not None and u.model_raw not in covered
+    ]
+    billed = sum(
+        (u.billed_cost - (u.billed_non_token_cost or 0) for u in lines if u.billed_cost is not None), Decimal(0)
+    )
+    listed = sum((u.list_cost for u in lines if u.list_cost is not None), Decimal(0))
+    assert anthropic.billed_cost == billed and anthropic.billed_tokens == sum(u.all_tokens() for u in lines)
+    assert anthropic.discount_vs_list_pct == round(float(1 - billed / listed) * 100, 2)
+    openai = briefs["openai"]
+    assert openai.effective_rate is None and openai.billed_cost is None and openai.left_out
+    assert openai.discount_vs_list_pct is None and "ask for" in openai.message and "off the list rate" in openai.message
