@@ -101,6 +101,8 @@ SAMPLE_RULE = (
 QUALITY_TOLERANCE = 0.02  # a candidate within 2% of a current model's score is not worse (proposal)
 COVERAGE_MIN = 80.0  # % of the segment's tokens whose current model has a score (compliance note D13, band 0)
 CANARY_SHARE, RAMP_SHARES, MIN_PHASE_DAYS, FULL_KEEP_DAYS = 5.0, (25.0, 50.0), 7, 30
+UNNAMED_SEGMENT = "(not stated)"
+"""The segment of traffic whose source names no project (or key)."""
 ERROR_MARGIN_PP, LATENCY_FACTOR = 1, 1.5
 ALTERNATIVES = 3
 COMPARE = [
@@ -399,8 +401,8 @@ def _evaluation(
     missing = quality.message if given else "no evaluation results were given"
     return (
         f"Before the canary: evaluate {candidate.ref} against {', '.join(current)} on {n:,} requests sampled from "
-        f"segment '{segment}' (the benchmark plan), scored with the segment's own task metric (pass rate or "
-        f"rubric; tool-call F1, JSON validity and refusal rate where it uses them); both within "
+        f"segment '{segment or UNNAMED_SEGMENT}' (the benchmark plan), scored with the segment's own task metric (pass "
+        f"rate or rubric; tool-call F1, JSON validity and refusal rate where it uses them); both within "
         f"{QUALITY_TOLERANCE:.0%} of each other, the current models covering at least {COVERAGE_MIN:g}% of its "
         f"tokens. Give the results with --quality (model,segment,score). Now: {missing}."
     )
@@ -492,10 +494,7 @@ def _phases(
             min_days=canary_days,
             min_requests=n,
             entry_criteria=canary_entry,
-            metrics=[
-                f"{CANARY_SHARE:g}% of live traffic (about {per_day * CANARY_SHARE / 100:,.0f} requests a day)",
-                *metrics,
-            ],
+            metrics=[_canary_traffic(per_day, n, canary_days, traffic.requests), *metrics],
             rollback_triggers=triggers,
         ),
         PlanPhase(
@@ -503,7 +502,7 @@ def _phases(
             traffic_share_pct=RAMP_SHARES[-1],
             min_days=MIN_PHASE_DAYS * len(RAMP_SHARES),
             min_requests=ramp_requests,
-            entry_criteria=[f"canary ran {canary_days} days and {n:,} requests with no trigger met"],
+            entry_criteria=[f"canary ran {canary_days:,} days and {n:,} requests with no trigger met"],
             metrics=[
                 " then ".join(f"{s:g}%" for s in RAMP_SHARES) + f" of live traffic, {MIN_PHASE_DAYS} days each",
                 *metrics,
@@ -528,6 +527,33 @@ def _phases(
         ),
     ]
     return phases
+
+
+LONG_CANARY_DAYS = 90
+"""A canary longer than this says what a larger share of the traffic would take."""
+
+
+def _canary_traffic(per_day: float, n: int, days: int, requests: int) -> str:
+    """The canary's share of the traffic and what it comes to: its requests a day where the data counts them, and
+    where reaching the sample at that share takes months, how long the ramp's first share would take (or, for a
+    segment whose whole traffic is the sample, that a canary cannot gather one)."""
+    share = f"{CANARY_SHARE:g}% of live traffic"
+    if not per_day:
+        return f"{share} (the data counts no requests of this segment: count them in the shadow run)"
+    rate = per_day * CANARY_SHARE / 100
+    text = f"{share} ({f'about {rate:,.1f}' if rate >= 0.1 else 'fewer than 0.1'} requests a day)"
+    if days > LONG_CANARY_DAYS and requests <= n:
+        text += (
+            f": the segment's {requests:,} requests of the audited period are its whole sample, which a canary "
+            f"would take {days:,} days to gather; evaluate on them and move the segment whole"
+        )
+    elif days > LONG_CANARY_DAYS:
+        larger = max(MIN_PHASE_DAYS, math.ceil(n / (per_day * RAMP_SHARES[0] / 100)))
+        text += (
+            f": {n:,} requests take {days:,} days at this share; at {RAMP_SHARES[0]:g}% they take {larger:,} days, "
+            "or the evaluation accepts a smaller sample"
+        )
+    return text
 
 
 def _benchmark(segments: list[PlanSegment], base: Scenario | None, frame: pd.DataFrame, given: bool) -> BenchmarkPlan:

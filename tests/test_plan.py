@@ -327,3 +327,24 @@ def test_the_billed_rate_leaves_out_lines_charged_on_other_days_than_their_token
     openai = briefs["openai"]
     assert openai.effective_rate is None and openai.billed_cost is None and openai.left_out
     assert openai.discount_vs_list_pct is None and "ask for" in openai.message and "off the list rate" in openai.message
+
+
+def test_the_canary_says_what_its_share_comes_to() -> None:
+    """5% of a segment's traffic: its requests a day where the data counts them, never "about 0 requests a day" for
+    a segment whose source counts none; where the sample takes months to gather at 5%, what 25% would take; and a
+    segment whose whole traffic is the sample is evaluated on it and moved whole (not a 1,160-day canary)."""
+    from auditor.plan import _canary_traffic
+
+    assert _canary_traffic(0.0, 619, 7, 0) == (
+        "5% of live traffic (the data counts no requests of this segment: count them in the shadow run)"
+    )
+    assert _canary_traffic(364.0, 619, 34, 160_000) == "5% of live traffic (about 18.2 requests a day)"
+    # 619 requests at 5% of 10 a day: 1,238 days; at 25%: 248 days.
+    assert _canary_traffic(10.0, 619, 1_238, 4_000) == (
+        "5% of live traffic (about 0.5 requests a day): 619 requests take 1,238 days at this share; at 25% they "
+        "take 248 days, or the evaluation accepts a smaller sample"
+    )
+    assert _canary_traffic(0.0155, 9, 1_160, 9).startswith(
+        "5% of live traffic (fewer than 0.1 requests a day): the segment's 9 requests of the audited period are its "
+        "whole sample"
+    )

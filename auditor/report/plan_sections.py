@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from reportlab.platypus import Flowable, Paragraph
 
+from auditor.plan import UNNAMED_SEGMENT
 from auditor.report.formatting import RECOMMENDATION_TEXT, fraction, money, percent, rate_per_mtok, tokens
 from auditor.report.pdf_layout import BODY, BULLET, NOTE, WIDTH, block, section, subsection
 from auditor.report.pdf_tables import Cell, Column, esc, fitted_table
@@ -25,7 +26,7 @@ _BODY, _NOTE, _BULLET = BODY, NOTE, BULLET
 
 
 def _segment_name(segment: str) -> str:
-    return segment or "(not stated)"
+    return segment or UNNAMED_SEGMENT
 
 
 def _with_models(segment: str, models: Sequence[str]) -> Cell:
@@ -240,7 +241,7 @@ def plan_sheet(result: AuditResult) -> tuple[list[str], list[list[SheetValue]]]:
         ["plan", None, plan.scenario, None, None, None, "savings forgone", plan.savings_forgone, None, None, None],
     ]
     for s in plan.segments:
-        head: list[SheetValue] = [s.segment, s.candidate, s.recommendation, s.rating]
+        head: list[SheetValue] = [_segment_name(s.segment), s.candidate, s.recommendation, s.rating]
         rows.append(["segment", *head, None, "savings", s.savings, s.requests, None, " ".join(s.reasons)])
         rows.append(["segment", *head, None, "savings forgone", s.savings_forgone, None, None, None])
         rows.append(["segment", *head, None, "baseline cost", s.baseline_cost, None, None, None])
@@ -259,8 +260,13 @@ def plan_sheet(result: AuditResult) -> tuple[list[str], list[list[SheetValue]]]:
             rows += [["phase", *at, "rollback trigger", None, None, None, t] for t in p.rollback_triggers]
     bench = plan.benchmark_plan
     for b in bench.segments:
-        rows.append(["benchmark", b.segment, b.candidate, None, None, None, "sample requests", b.shadow_cost,
-                     b.sample_requests, None, f"of {b.population_requests:,} requests in the period"])  # fmt: skip
+        population = (
+            f"of {b.population_requests:,} requests in the period"
+            if b.population_requests
+            else "the data counts no requests of the segment: the sample size is the rule's for an unknown number"
+        )
+        rows.append(["benchmark", _segment_name(b.segment), b.candidate, None, None, None, "sample requests",
+                     b.shadow_cost, b.sample_requests, None, population])  # fmt: skip
     rows.append(["benchmark", None, None, None, None, None, "sample-size rule", None, None, None, bench.rule])
     rows += [["benchmark", None, None, None, None, None, "compare", None, None, None, c] for c in bench.compare]
     for v in plan.negotiation.vendors:
