@@ -246,3 +246,32 @@ def test_rate_columns_are_wide_enough_for_their_decimals(tmp_path: Path) -> None
                 assert width >= shown + 1, (sheet.title, cell.coordinate, value, width)
                 checked += 1
     assert checked > 100  # the premise: the workbook has such cells
+
+
+def test_spend_by_month_has_no_figure_where_there_is_none(tmp_path: Path) -> None:
+    """Spend by month (the chart's table) adds up to the list cost total; a vendor with no priced usage in a month
+    has an empty cell and a month no source states billing for reads n/a, never $0.00 (the samples' 2025-09 is
+    tokens only; OpenAI's 2026-08 is charges without list price)."""
+    from decimal import Decimal
+
+    from auditor.options import AuditOptions
+    from auditor.pipeline import run_audit
+    from tests.conftest import AS_OF, SAMPLES
+
+    result = run_audit(AuditOptions(inputs=(SAMPLES,), as_of=AS_OF))
+    write_xlsx(result, tmp_path / "samples.xlsx")
+    rows = list(load_workbook(tmp_path / "samples.xlsx")["Spend by month"].iter_rows(values_only=True))
+    header, body = rows[0], [r for r in rows[1:] if r[0] and str(r[0])[:2] == "20"]
+    vendors = [str(h).removeprefix("list cost: ") for h in header[1:-1]]
+    total = Decimal(0)
+    for row in body:
+        month = row[0]
+        for vendor, cell in zip(vendors, row[1:-1], strict=True):
+            lines = [m for m in result.usage_by_month if (m.month, m.provider) == (month, vendor)]
+            priced = [m.list_cost for m in lines if m.list_cost is not None]
+            assert (cell is None) == (not priced), (month, vendor, cell)
+            total += sum(priced, Decimal(0))
+        billed = [m.billed_cost for m in result.usage_by_month if m.month == month and m.billed_cost is not None]
+        assert (row[-1] == "n/a") == (not billed), (month, row[-1])
+    assert total == result.totals.list_cost
+    assert any(r[-1] == "n/a" for r in body) and any(c is None for r in body for c in r[1:-1])  # the premise

@@ -8,7 +8,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from auditor.report.formatting import ranked_scenarios
+from auditor.report.formatting import NOT_STATED, ranked_scenarios
 from auditor.report.xlsx_table import MONEY_FORMAT, Cells, Row, write_table
 from auditor.result import AuditResult
 
@@ -113,11 +113,15 @@ def spend_by_month(sheet: Worksheet, result: AuditResult, cells: Cells) -> None:
         if m.billed_cost is not None:
             billed[m.month] = billed.get(m.month, Decimal(0)) + m.billed_cost
     headers = ["month", *(f"list cost: {p}" for p in providers), "billed (all sources that state it)"]
+    # No figure is no figure: empty where a vendor has no priced usage in the month, n/a where no source states
+    # what the month was billed (a $0.00 there read as free).
     rows: list[Row] = [
-        [month, *(listed.get((month, p), Decimal(0)) for p in providers), billed.get(month, Decimal(0))]
-        for month in months
+        [month, *(listed.get((month, p)) for p in providers), billed.get(month, NOT_STATED)] for month in months
     ]
-    notes = ["List cost of the priced usage by vendor and month, beside what the sources say was billed."]
+    notes = [
+        "List cost of the priced usage by vendor and month, beside what the sources say was billed. Empty: no "
+        f"priced usage of the vendor in the month; {NOT_STATED}: no source states what the month was billed."
+    ]
     write_table(sheet, headers, rows, cells, notes)
     if rows and providers:
         chart = BarChart()
