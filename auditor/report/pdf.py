@@ -672,7 +672,11 @@ GLOSSARY = [
         "Low – high",
         "A scenario's cost with every migration assumption at the end of its range that lowers or raises it.",
     ),
-    ("Best safe saving", "The largest saving of a candidate that no hard compliance gate blocks."),
+    (
+        "Best safe saving",
+        "The largest saving of a candidate rated Green or Amber; when every candidate is Red or Blocked, the largest "
+        "saving not blocked, shown with its Red rating.",
+    ),
     (
         "Risk level",
         "Blocked (a hard gate citing its rule), Red, Amber or Green from the compliance and operational scores.",

@@ -112,11 +112,13 @@ def recommendations(result: AuditResult) -> list[Recommendation]:
     unexplained = [r for r in result.reconciliation if r.unexplained]
     if unexplained:
         amount = sum((abs(r.unexplained) for r in unexplained), Decimal(0))
+        net = sum((r.unexplained for r in unexplained), Decimal(0))
         found.append(
             Recommendation(
                 amount,
                 f"Ask the vendors about {money(amount)} of billed-against-list variance no discount, credit, tier "
-                f"or coverage explains ({len(unexplained)} model-month(s); see Audit findings).",
+                f"or coverage explains (each model-month's unexplained part counted whatever its sign; "
+                f"{len(unexplained)} model-month(s), net {money(net)}: see Audit findings).",
             )
         )
     unpriced = [u for u in result.usage if is_unpriced(u)]
