@@ -1,14 +1,14 @@
 """Compliance checklists per candidate: the items each regime triggered by the data profile requires, with a status.
 
 Which regimes a data class triggers, their items and the vendor fact each item rests on are data
-(`pricing/data/checklists.toml`, from the compliance research note, section (a)). An item's status:
+(`pricing/data/checklists.toml`, compiled from the public texts each regime names). An item's status:
 
 - `met`: the endpoint profile documents the fact with a value that meets it (source and as-of date given);
 - `blocking`: a documented fact shows it cannot be met; only where a hard gate of `auditor/risk.py` blocks too;
 - `verify`: the fact is unknown or partial, there is no endpoint profile, or the item is the user's own step.
 
 Sector overlays (`--sector`, or `sectors` in the policy file) trigger their regimes (DORA, US bank supervision,
-FERPA, IRS rules for tax data); an item the research note does not support says `verify` and why. The DOJ Data
+FERPA, IRS rules for tax data); an item its sources do not support says `verify` and why. The DOJ Data
 Security Program's count item rests on the US-person counts of the policy file against the vendor's domicile.
 Without a data profile no regime is triggered and every checklist is empty.
 """
@@ -49,7 +49,7 @@ def _us_persons(profile: Profile, endpoint: Endpoint | None) -> tuple[Status, st
     if found is None:
         if endpoint.jurisdiction.value == "PRC":
             if set(profile.classes) & {"us-government", "dod"}:
-                return "verify", f"{juris}; government-related data is covered by the program (compliance note A9)"
+                return "verify", f"{juris}; government-related data is covered by the program (28 CFR Part 202)"
             return "met", f"{juris}; no US persons' data class in the traffic"
         if not endpoint.jurisdiction.known:
             return "verify", juris
@@ -152,8 +152,8 @@ def checklist_notes(profile: Profile) -> list[str]:
         ]
     return [
         "Compliance checklists: the items each regime triggered by the data classes or a sector overlay requires "
-        "(compliance note section (a)); met = a documented vendor fact shows it (source and as-of date), verify = "
-        "the fact is unknown or partial, the step is the user's own, or the research note does not cover the rule "
+        "(each regime names its source); met = a documented vendor fact shows it (source and as-of date), verify = "
+        "the fact is unknown or partial, the step is the user's own, or the checklist's sources do not cover the rule "
         "(the item says why), blocking = a documented fact shows it cannot be met. An item's as_of is its vendor "
         "fact's checked date, else the date its rule's source was read."
     ]

@@ -1,8 +1,8 @@
-"""Operational migration-risk factors measured from the priced usage, per candidate (compliance note section (d)).
+"""Operational migration-risk factors measured from the priced usage, per candidate.
 
 Each factor gives a finding {code, severity, message, inputs, sources} with the measured values and, for catalog
-facts, the catalog version and the `--as-of` date they were read at, and a band from 0 to 3 (the note's proposed
-score bands where it gives them). The operational score of a candidate is the largest `weight × band / 3 × 100`
+facts, the catalog version and the `--as-of` date they were read at, and a band from 0 to 3 (score bands this tool
+proposes, to be calibrated). The operational score of a candidate is the largest `weight × band / 3 × 100`
 over the factors (context-window fit, in `auditor/risk.py`, scores 0/33/67/100 with weight 1). A finding's severity
 follows its weighted score: red from 67, amber from 34, else info.
 
@@ -65,7 +65,35 @@ WEIGHTS = {
 }
 _SIDE = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"]
 _COLUMNS = ["requests", *TOKEN_COLUMNS]
-_PROPOSAL = "score bands and weights: a proposal to calibrate (auditor/operational.py), not sourced facts"
+_PROPOSAL = "score bands and weights: this tool's proposal, to be calibrated, not sourced facts"
+# The public sources of each factor's facts (caching and batch rules, context windows, price and version history).
+_CACHING = (
+    "prompt-caching dependence (developers.openai.com/api/docs/guides/prompt-caching; "
+    "platform.claude.com/docs/en/about-claude/pricing; api-docs.deepseek.com/guides/kv_cache)"
+)
+_BATCH = (
+    "batch dependence (help.openai.com/en/articles/9197833; "
+    "platform.claude.com/docs/en/build-with-claude/batch-processing)"
+)
+_LONG_CONTEXT = (
+    "long-context share (context windows: support.claude.com article 8606395; MicrosoftDocs azure-ai-docs, 20 Mar 2026)"
+)
+_PRICE_HISTORY = (
+    "price volatility (DeepSeek price history: faxianai.com/news/7934.html; "
+    "docs.apiyi.com/en/news/deepseek-price-increase-2026-08)"
+)
+_LOCK_IN = (
+    "lock-in features (developers.openai.com/api/docs/assistants/migration; "
+    "docs.fireworks.ai/guides/security_compliance/data_handling; console.groq.com/docs/your-data)"
+)
+_VERSIONS = (
+    "model-version stability and deprecations (platform.claude.com/docs/en/about-claude/model-deprecations; "
+    "developers.openai.com/api/docs/assistants/migration; winbuzzer.com, 3 Jul 2026)"
+)
+_CAPABILITIES = (
+    "tool, structured-output and modality dependence (api-docs.deepseek.com/guides/json_mode; "
+    "github.com/MoonshotAI/K2-Vendor-Verifier)"
+)
 _SNAPSHOT = re.compile(r"(\d{4}-?\d{2}-?\d{2}|-\d{4}$|-\d{3,4}(?:-|$)|v\d+(?::\d+)?$|@)")
 Inputs = dict[str, str | int | float | None]
 Severity = Literal["red", "amber", "info"]
@@ -198,9 +226,7 @@ def cache_dependence(candidate: CatalogModel, measured: Measures, as_of: date) -
         "candidate_input_usd_per_mtok": _mtok(price.input_mtok),
         **catalog,
     }
-    return _factor(
-        "cache-dependence", band, text, inputs, ["prompt-caching dependence (compliance note D5, [73])", source]
-    )
+    return _factor("cache-dependence", band, text, inputs, [_CACHING, source])
 
 
 def _has_batch_price(candidate: CatalogModel, as_of: date) -> bool:
@@ -223,7 +249,7 @@ def batch_dependence(candidate: CatalogModel, measured: Measures, as_of: date) -
     )
     inputs: Inputs = {"batch_tokens": in_batch, "tokens": total, "batch_share_pct": share,
                       "candidate_batch_price": "yes" if supported else "no", **catalog}  # fmt: skip
-    return _factor("batch-dependence", band, text, inputs, ["batch dependence (compliance note D6, [74])", source])
+    return _factor("batch-dependence", band, text, inputs, [_BATCH, source])
 
 
 def tier_threshold(candidate: CatalogModel, as_of: date) -> int | None:
@@ -240,7 +266,7 @@ def long_context_share(candidate: CatalogModel, measured: Measures, as_of: date)
     inputs: Inputs = {"long_context_tier_from_tokens": threshold, "requests": requests, **catalog}
     if threshold is None:
         text = f"{candidate.ref} has no long-context price tier in the catalog: the price does not change with size."
-        return _factor("long-context-share", 0, text, inputs, ["long-context share (compliance note D1, [77])", source])
+        return _factor("long-context-share", 0, text, inputs, [_LONG_CONTEXT, source])
     above = [(r, t) for floor, r, t in measured.by_floor if floor >= threshold]
     over_r, over_t = sum(r for r, _ in above), sum(t for _, t in above)
     share = _pct(over_r, requests) if requests else _pct(over_t, side)
@@ -253,7 +279,7 @@ def long_context_share(candidate: CatalogModel, measured: Measures, as_of: date)
     )
     inputs |= {"requests_at_or_above_tier": over_r, "input_side_tokens_at_or_above_tier": over_t,
                "share_at_or_above_tier_pct": share}  # fmt: skip
-    return _factor("long-context-share", band, text, inputs, ["long-context share (compliance note D1, [77])", source])
+    return _factor("long-context-share", band, text, inputs, [_LONG_CONTEXT, source])
 
 
 def lock_in(measured: Measures) -> Factor:
@@ -277,7 +303,7 @@ def lock_in(measured: Measures) -> Factor:
         "fine_tuned_models": ", ".join(models) or None,
         "stateful_api_use": "not in the ledger",
     }
-    return _factor("lock-in", band, text, inputs, ["lock-in features (compliance note D12, [79][66][61][67])"])
+    return _factor("lock-in", band, text, inputs, [_LOCK_IN])
 
 
 def price_stability(candidate: CatalogModel, measured: Measures, as_of: date) -> Factor:
@@ -319,7 +345,7 @@ def price_stability(candidate: CatalogModel, measured: Measures, as_of: date) ->
         "time_of_day_prices": "yes" if time_of_day else "no",
         **catalog,
     }
-    return _factor("price-stability", band, text, inputs, ["price volatility (compliance note D10, [75])", source])
+    return _factor("price-stability", band, text, inputs, [_PRICE_HISTORY, source])
 
 
 def version_stability(candidate: CatalogModel, as_of: date) -> Factor:
@@ -346,7 +372,7 @@ def version_stability(candidate: CatalogModel, as_of: date) -> Factor:
         band,
         text,
         inputs,
-        ["model-version stability and deprecations (compliance note D11, [75][79])", source],
+        [_VERSIONS, source],
     )
 
 
@@ -359,8 +385,7 @@ def capability_gap(candidate: CatalogModel, needed: Sequence[str]) -> Factor | N
     )
     inputs: Inputs = {"capabilities_needed": ", ".join(needed), "candidate": candidate.ref,
                       "candidate_capabilities": "unknown: not in the catalog"}  # fmt: skip
-    sources = ["tool, structured-output and modality dependence (compliance note D3, D4, D16, [76][80])"]
-    return _factor("capability-gap", 2, text, inputs, sources)
+    return _factor("capability-gap", 2, text, inputs, [_CAPABILITIES])
 
 
 def routed_providers(measured: Measures, routed: Sequence[tuple[Measures, str]]) -> dict[str, int]:

@@ -15,7 +15,7 @@ Recommendation rules, in order (the first that applies):
    tolerance (2% of that model's score): forgone as well;
 4. **migrate-in-phases** when the rating is amber, or when there is no quality evidence that supports the move
    (no scores, the candidate or the current models unscored, or the scored current models cover under 80% of the
-   segment's tokens, the compliance note's D13 coverage band); the plan then names the evaluation required before
+   segment's tokens: the lowest band of evaluation coverage); the plan then names the evaluation required before
    the canary;
 5. **migrate** when the rating is green and the evidence supports it.
 
@@ -99,7 +99,7 @@ SAMPLE_RULE = (
     "n = ceil(n0 / (1 + (n0 - 1) / N)) (finite-population correction), sampled at random across its days"
 )
 QUALITY_TOLERANCE = 0.02  # a candidate within 2% of a current model's score is not worse (proposal)
-COVERAGE_MIN = 80.0  # % of the segment's tokens whose current model has a score (compliance note D13, band 0)
+COVERAGE_MIN = 80.0  # % of the segment's tokens whose current model has a score (lowest coverage band)
 CANARY_SHARE, RAMP_SHARES, MIN_PHASE_DAYS, FULL_KEEP_DAYS = 5.0, (25.0, 50.0), 7, 30
 UNNAMED_SEGMENT = "(not stated)"
 """The segment of traffic whose source names no project (or key)."""

@@ -8,7 +8,7 @@ rule's source and each vendor fact with its source and as-of date. Gates come fi
 - EU/UK personal data processed in a non-adequate country (the PRC) without SCCs/IDTA (GDPR Ch. V, UK GDPR);
 - US government or DoD traffic to a model developed in the PRC, wherever it is hosted (FY2026 NDAA 1532, 6604,
   agency bans; for civilian agencies the tool applies the ban as policy, the enacted rules cover DoD and the IC);
-- personal data to inference run in the PRC (PRC state-access laws; the compliance note's default policy);
+- personal data to inference run in the PRC (PRC state-access laws; a proposed default policy);
 - a vendor jurisdiction outside `--allow-jurisdiction`, or a provider named by `--ban-provider`.
 
 The compliance score (0..100) is the mean of vendor-posture gaps (training on API data, retention/ZDR, DPA,
@@ -77,39 +77,46 @@ Severity = Literal["blocking", "red", "amber", "info"]
 Level = Literal["green", "amber", "red", "blocked"]
 Inputs = dict[str, str | int | float | None]
 
-# Rule sources, as the compliance research note cites them (section, source number).
-HIPAA = "HIPAA 45 CFR 164.502(e), 164.504(e): a BAA is required before PHI is disclosed (compliance note A5, [11])"
-PCI = "PCI DSS v4.0 Req. 12.8.1-12.8.5, 12.9.1: TPSP agreement and AOC (compliance note A6, [12])"
+# Rule sources: the statute, regulation or official document, with its public address where it has one.
+HIPAA = (
+    "HIPAA 45 CFR 164.502(e), 164.504(e): a BAA is required before PHI is disclosed (HHS OCR Guidance on HIPAA & "
+    "Cloud Computing, Oct 2016)"
+)
+PCI = "PCI DSS v4.0 Req. 12.8.1-12.8.5, 12.9.1: TPSP agreement and AOC"
 GDPR_TRANSFER = (
-    "GDPR Ch. V Arts 44-49: adequacy (Art. 45) or SCCs (EU) 2021/914 plus a transfer impact assessment "
-    "(EDPB Rec. 01/2020) (compliance note A2, [1][2][3])"
+    "GDPR Ch. V Arts 44-49 (eur-lex.europa.eu/eli/reg/2016/679/oj): adequacy (Art. 45) or SCCs (EU) 2021/914 plus "
+    "a transfer impact assessment (EDPB Rec. 01/2020)"
 )
 UK_TRANSFER = (
-    "UK GDPR / DPA 2018 as amended by DUAA 2025: UK-US data bridge for DPF UK Extension recipients, otherwise "
-    "IDTA or UK Addendum plus a transfer risk assessment (compliance note A3, [6][7][8])"
+    "UK GDPR / DPA 2018 as amended by DUAA 2025 (legislation.gov.uk/ukpga/2025/18/schedule/7): UK-US data bridge "
+    "(SI 2023/1028) for DPF UK Extension recipients, otherwise IDTA or UK Addendum plus a transfer risk assessment"
 )
 PRECEDENTS = (
-    "Enforcement precedents: Garante urgent limitation on DeepSeek, 30 Jan 2025 [28]; Berlin DPA found DeepSeek "
-    "transfers breach GDPR Art. 46(1) and filed a DSA Art. 16 notice, 27 Jun 2025 [40]; Garante fined OpenAI EUR 15M, "
-    "20 Dec 2024 [26] (compliance note A2)"
+    "Enforcement precedents: Garante urgent limitation on DeepSeek, 30 Jan 2025; Berlin DPA found DeepSeek "
+    "transfers breach GDPR Art. 46(1) and filed a DSA Art. 16 notice, 27 Jun 2025; Garante fined OpenAI EUR 15M, "
+    "20 Dec 2024"
 )
 PRC_ACCESS = (
-    "PRC National Intelligence Law Arts 7, 14 and Data Security Law Art. 36 (compliance note A8, [14][15]); "
-    "DOJ Data Security Program 28 CFR Part 202 (A9, [17]); processing geography gate (D15)"
+    "PRC National Intelligence Law Arts 7, 14 (chinalawtranslate.com/en/national-intelligence-law-of-the-p-r-c-2017/) "
+    "and Data Security Law Art. 36 (chinadataregulation.com/translations/dsl/article-36); DOJ Data Security Program "
+    "28 CFR Part 202; processing geography gate"
 )
 GOV = (
     "FY2026 NDAA (P.L. 119-60) 1532: DoD and its contractors may not use covered AI from covered nations, incl. "
-    "DeepSeek; 6604: DeepSeek barred on IC national-security systems [46]; agency bans: Navy [29], DISA [30], "
-    "NASA [31], Commerce GFE [37] (compliance note (c))"
+    "DeepSeek; 6604: DeepSeek barred on IC national-security systems; agency bans: Navy email (24 Jan 2025), DISA "
+    "block (about 28 Jan 2025), NASA memo (31 Jan 2025), Commerce GFE ban (reported by Reuters, 17 Mar 2025)"
 )
-ENTITY_LIST = "BIS Entity List: licence required for EAR items when a listed entity is a party [43][90] (c.2)"
+ENTITY_LIST = (
+    "BIS Entity List: licence required for EAR items when a listed entity is a party (BIS final rule 90 FR 4617, "
+    "16 Jan 2025, frtracker.app/fr/2025-00704; BIS Entity List additions of 7 Oct 2019, FR 9 Oct 2019)"
+)
 
 
 SECTORS = ("eu-financial", "us-bank", "education", "tax")
 SEGMENT_KINDS = ("project", "api_key", "model")
 CAPABILITIES = ("tools", "vision", "structured-output", "audio")
-# DOJ Data Security Program bulk thresholds, 28 CFR 202.205 (12-month look-back): a count ABOVE the number is bulk
-# (compliance note A9, [17]). Geolocation counts devices.
+# DOJ Data Security Program bulk thresholds, 28 CFR 202.205 (12-month look-back): a count ABOVE the number is bulk.
+# Geolocation counts devices.
 DSP_THRESHOLDS = {
     "genomic": 100,
     "omic": 1_000,
@@ -379,7 +386,10 @@ def _fit_finding(fit: ContextFit) -> tuple[RiskFinding, float]:
         "input_side_tokens": fit.tokens,
         "largest_request_size_bucket_floor": fit.largest_floor,
     }
-    source = ["context-window fit (compliance note D1, [77]); window from the genai-prices catalog"]
+    source = [
+        "context-window fit (context windows: support.claude.com article 8606395; MicrosoftDocs azure-ai-docs, "
+        "20 Mar 2026); window from the genai-prices catalog"
+    ]
     if fit.window is None:
         msg = "The catalog does not state the candidate's context window: fit is unknown (scored as adverse)."
         return RiskFinding(code="context-fit", severity="amber", message=msg, inputs=inputs, sources=source), 50.0
@@ -663,7 +673,7 @@ def _government(
                 profile,
                 endpoint,
                 ["restrictions"],
-                "[50] (c.4)",
+                "US government vs Anthropic, 27 Feb-27 Mar 2026 (Taft via mondaq, 10 Mar 2026; Semafor)",
             )
         )
     return found
@@ -769,7 +779,7 @@ DSP = (
     "covered person (typically a PRC-organised or PRC-headquartered vendor) access to bulk US sensitive personal "
     "data is a restricted transaction (CISA security requirements 202.248, Subpart J programme 202.1001); bulk "
     "thresholds 202.205 over a 12-month look-back, anonymised, pseudonymised or encrypted data included (202.206); "
-    "no consent exemption (compliance note A9, [17])"
+    "no consent exemption"
 )
 
 
@@ -915,7 +925,7 @@ def _compliance(candidate: CatalogModel, profile: Profile, book: EndpointBook) -
             inputs=_fact_inputs(
                 endpoint, "training", "zdr", "dpa", "certifications", "jurisdiction", "processing", "restrictions"
             ),
-            sources=["compliance note (b) provider table; pricing note 5.1"],
+            sources=["the vendor facts in the inputs, each with its source and as-of date"],
         )
     )
     return Compliance(tuple(findings), round(100 * sensitivity * sum(gaps.values()) / len(gaps), 1))
@@ -1098,7 +1108,7 @@ def risk_notes(profile: Profile) -> list[str]:
         "Operational factors are measured from the usage against the candidate's catalog prices at the as-of date: "
         "cache and batch dependence, long-context share, lock-in (fine-tuned model ids; stateful APIs are not in "
         "the ledger), price and version stability, provider concentration, stated capabilities. Their score bands "
-        "and weights are a proposal to calibrate, not sourced facts (docs/ARCHITECTURE.md).",
+        "and weights are this tool's proposal, to be calibrated, not sourced facts.",
     ]
     if not profile.classes and not any(s.classes for s in profile.segments):
         notes.append(

@@ -30,7 +30,7 @@ class Item(BaseModel):
     met: tuple[str, ...] = ()
     blocking: tuple[str, ...] = ()
     blocking_if_prc_processing: bool = False
-    verify: str = Field(default="", description="why the item can only be verified: the research note lacks it")
+    verify: str = Field(default="", description="why the item can only be verified: its sources lack it")
 
     @model_validator(mode="after")
     def _fact(self) -> Item:
@@ -55,7 +55,7 @@ class Regime(BaseModel):
     triggers: tuple[str, ...] = ()
     sectors: tuple[str, ...] = Field(default=(), description="sector overlays that trigger the regime")
     source: str
-    checked: date = Field(description="when the source was read (the research note's date)")
+    checked: date = Field(description="when the source was read")
     item: tuple[Item, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -58,7 +58,10 @@ def test_the_same_weights_have_different_endpoints_by_host() -> None:
 
 def test_a_fact_without_source_is_rejected() -> None:
     text = files("pricing").joinpath("data/endpoints.toml").read_text(encoding="utf-8")
-    line = 'baa = { value = "no", detail = "DeepSeek has no BAA", source = "[60]; compliance note (a) A5", '
+    line = (
+        'baa = { value = "no", detail = "DeepSeek has no BAA", '
+        'source = "infercheck.eu/en/provider/deepseek; aiprovidertrust.com/offerings/deepseek-api", '
+    )
     bare = 'baa = { value = "no", detail = "DeepSeek has no BAA" }'
     broken = text.replace(line + 'checked = "2026-11-28" }', bare, 1)
     assert broken != text

@@ -225,7 +225,7 @@ def test_an_eu_financial_entity_gets_dora_items_resting_on_the_vendor_facts() ->
     (dpa,) = [v for k, v in items.items() if "data-protection" in k]
     assert openai["dpa"]["value"] == "yes" and dpa[0] == "met" and openai["dpa"]["source"] in dpa[1]
     (art29,) = [k for k in items if k.startswith("DORA Art. 29")]
-    assert items[art29][0] == "verify" and "(verify: the research note covers Arts 28 and 30 only" in art29
+    assert items[art29][0] == "verify" and "(verify: the sources of this checklist cover Arts 28 and 30 only" in art29
     assert all("2022/2554" in source for _, source in items.values())
 
 
