@@ -58,9 +58,13 @@ def test_pdf_says_so_when_there_is_nothing(result: AuditResult, tmp_path: Path) 
 def test_xlsx_has_a_sheet_each_with_exact_money(result: AuditResult, tmp_path: Path) -> None:
     write_xlsx(result, tmp_path / "r.xlsx")
     book = load_workbook(tmp_path / "r.xlsx")
-    rows = list(book["Reconciliation"].iter_rows(values_only=True))
+    sheet = book["Reconciliation"]
+    last = int(str(sheet.auto_filter.ref).rsplit(":", 1)[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    rows = list(sheet.iter_rows(max_row=last, values_only=True))  # the table; its legend is below, outside the filter
     headers = list(rows[0])
     assert len(rows) - 1 == len(result.reconciliation)
+    legend = [row[0] for row in sheet.iter_rows(min_row=last + 1, values_only=True) if row[0]]
+    assert legend and str(legend[0]).startswith("Variance is billed minus list cost")
     for r, row in zip(result.reconciliation, rows[1:], strict=True):
         cells = dict(zip(headers, row, strict=True))
         assert Decimal(str(cells["billed"])) == r.billed_cost

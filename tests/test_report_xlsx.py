@@ -39,7 +39,9 @@ def book(xlsx: Path) -> Workbook:
 
 
 def _records(sheet: Worksheet) -> list[dict[str, Any]]:
-    rows = list(sheet.iter_rows())
+    """The table's rows by header: those its filter covers (its notes come after an empty row, outside it)."""
+    last = int(str(sheet.auto_filter.ref).rsplit(":", 1)[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    rows = list(sheet.iter_rows(max_row=last))
     headers = [cell.value for cell in rows[0]]
     return [{str(h): cell for h, cell in zip(headers, row, strict=True)} for row in rows[1:]]
 

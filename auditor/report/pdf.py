@@ -76,7 +76,12 @@ from auditor.report.pdf_tables import (
     spend_total,
 )
 from auditor.report.plan_sections import plan_story
-from auditor.report.reconciliation import findings_groups, reconciliation_table, variance_bridge_table
+from auditor.report.reconciliation import (
+    VARIANCE_LEGEND,
+    findings_groups,
+    reconciliation_table,
+    variance_bridge_table,
+)
 from auditor.result import (
     AuditResult,
     CommitmentPeriod,
@@ -426,14 +431,7 @@ def _audit_findings(result: AuditResult) -> list[Flowable]:
     else:
         story = block(heads, variance_bridge_table(result.reconciliation, WIDTH))
         story.append(
-            note(
-                "Variance is billed minus list cost, split into parts that add up to it. Credits: the bill's credit "
-                "and refund lines (by their type where the bill says it, else lines below zero). Discount: its "
-                "discount lines, and with batch and tier, billed below the list price the bill states itself; "
-                "BYOK upstream: inference billed by its vendor through your own key, which the gateway's bill leaves "
-                "out; coverage: charges and tokens of different days; rounding: within half a cent per billed line "
-                "(at most 0.1% of billed). What no part explains is unexplained."
-            )
+            note(VARIANCE_LEGEND)
         )
         rows = reconciliation_table(result.reconciliation, WIDTH)
         story += block([Paragraph("Billed against list by month and model", LABEL)], rows)

@@ -32,6 +32,16 @@ RECONCILIATION_HEADERS = [
     "tolerance",
     "explanation",
 ]
+VARIANCE_LEGEND = (
+    "Variance is billed minus list cost (below zero: billed below list), split into parts that add up to it. "
+    "Credits: the bill's credit and refund lines (by their type where the bill says it, else lines below zero). "
+    "Discount: its discount lines, and with batch and tier, billed below the list price the bill states itself "
+    "(source list); BYOK upstream: inference billed by its vendor through your own key, which the gateway's bill "
+    "leaves out; unpriced: billed with no list price to compare; coverage: charges and tokens of different days; "
+    "rounding: within the tolerance, half a cent per billed line (at most 0.1% of billed). What no part explains is "
+    "unexplained."
+)
+"""What the reconciliation's parts mean: the report's note under its bridge, the workbook's under its sheet."""
 FINDING_HEADERS = ["kind", "provider", "model", "target", "estimated savings", "evidence", "assumption"]
 _PARTS = ("discount", "credits", "tier", "batch", "byok_upstream", "unpriced", "coverage", "rounding")
 KIND_TEXT = {

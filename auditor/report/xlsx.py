@@ -42,6 +42,7 @@ from auditor.report.plan_sections import plan_sheet
 from auditor.report.reconciliation import (
     FINDING_HEADERS,
     RECONCILIATION_HEADERS,
+    VARIANCE_LEGEND,
     finding_rows,
     reconciliation_rows,
 )
@@ -334,7 +335,7 @@ def build_with_cells(result: AuditResult) -> tuple[Workbook, Cells]:
         ("Usage by month", _MONTH_HEADERS, [_month_row(m) for m in result.usage_by_month]),
     ]
     for title, headers, rows in tables:
-        write_table(book.create_sheet(title), headers, rows, cells)
+        write_table(book.create_sheet(title), headers, rows, cells, _SHEET_NOTES.get(title, ()) if rows else ())
     project_rows = [_attributed_row(p.project, p) for p in result.usage_by_project]
     write_table(book.create_sheet("Usage by project"), ["project", *_ATTRIBUTED_HEADERS], project_rows, cells,
                 _PROJECT_NOTES)  # fmt: skip
@@ -359,13 +360,29 @@ def build_with_cells(result: AuditResult) -> tuple[Workbook, Cells]:
         tables.append(("Commitments", _COMMITMENT_HEADERS, _commitment_rows(result)))
     rates = dict.fromkeys(PRICE_CHANGE_RATE_COLUMNS, RATE_FORMAT)
     for title, headers, rows in tables:
-        write_table(book.create_sheet(title), headers, rows, cells, formats=rates if title == "Price changes" else None)
+        formats = rates if title == "Price changes" else None
+        notes = _SHEET_NOTES.get(title, ()) if rows else ()
+        write_table(book.create_sheet(title), headers, rows, cells, notes, formats=formats)
     book.properties.creator = "ai-spend-auditor " + result.tool_version
     book.properties.title = "AI spend audit"
     book.calculation.fullCalcOnLoad = True  # spreadsheet programs recompute on open
     return book, cells
 
 
+_USAGE_NOTES = [
+    "billed: what the sources state was charged (n/a: no source states it); billed non-token: the part of it that is "
+    "not the tokens' charges (tools, storage, fees, credits); BYOK upstream: inference billed by its vendor through "
+    "your own key, not in billed; list cost: the tokens at the catalog's list price on the day of use (unpriced: a "
+    "model the catalog cannot price, never $0), or a cost export's own list price (basis: source); "
+    f"{STATED_HEADER}: a list price a cost export states for a month in which a usage export gives the vendor's "
+    "tokens, not counted (the same spend may be among those tokens); size basis: how request sizes are known (per "
+    "request, as a bucket's average, or from a label), which chooses long-context tiers. Mtok: a million tokens.",
+]
+_SHEET_NOTES = {
+    "Usage by model": _USAGE_NOTES,
+    "Usage by month": _USAGE_NOTES,
+    "Reconciliation": [VARIANCE_LEGEND, "Amounts in USD; tolerance: the rounding allowed on the row."],
+}
 _SUMMARY_NOTES = [
     "Yellow cells on Assumptions and Prices are inputs: Scenarios, the live rows above and the cost lines "
     "recompute from them. Rows marked (live) are formulas; every other figure is the audit's own.",
