@@ -443,3 +443,19 @@ def test_a_project_named_like_markup_reads_as_itself_in_the_contents(tmp_path: P
     contents = next(page for page in pages if "Contents" in page and "Executive summary" in page)
     assert f"Phases: {name} to " in contents
     assert f"Phases: {name} to " in " ".join(pages[3:])
+
+
+def test_the_savings_chart_names_a_hybrid_by_what_it_routes_by(tmp_path: Path) -> None:
+    """The chart's lane labels are cut to their width: a hybrid's name, which counts its segments and candidates in
+    brackets (the table beside gives them), is shown as what it routes by, whole ("Route by project (32 segments,
+    2 c…" was cut on the samples)."""
+    from auditor.options import AuditOptions
+    from auditor.pipeline import run_audit
+    from auditor.report.pdf import write_pdf
+
+    samples = run_audit(AuditOptions(inputs=(SAMPLES,), as_of=AS_OF))
+    hybrid = next(s for s in samples.scenarios if s.kind == "hybrid")
+    assert hybrid.candidate_name.startswith("Route by project (")  # the premise
+    write_pdf(samples, tmp_path / "s.pdf")
+    chart = _between(_pages(tmp_path / "s.pdf"), "Savings against risk level", "Lanes by risk level")
+    assert "Route by project" in chart and "Route by project (" not in chart

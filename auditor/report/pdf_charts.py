@@ -272,7 +272,10 @@ def savings_risk_chart(ranked: Sequence[Scenario], width: float) -> Drawing:
         for s in items:
             y -= row_h
             mid = y + row_h / 2
-            drawing.add(label(12, mid - 2.2, f"{rank[id(s)]}. {s.candidate_name}", label_w - 18))
+            # A hybrid's name counts its segments and candidates in brackets, which the table gives: the lane's
+            # label keeps what it routes by ("Route by project (32 segments, 2 c…" was cut).
+            name = s.candidate_name.split(" (", 1)[0] if s.kind == "hybrid" else s.candidate_name
+            drawing.add(label(12, mid - 2.2, f"{rank[id(s)]}. {name}", label_w - 18))
             span = savings_range(s)
             if span is not None:
                 drawing.add(
