@@ -430,9 +430,7 @@ def _audit_findings(result: AuditResult) -> list[Flowable]:
         story = block(heads, para("No input states a billed cost to reconcile."))
     else:
         story = block(heads, variance_bridge_table(result.reconciliation, WIDTH))
-        story.append(
-            note(VARIANCE_LEGEND)
-        )
+        story.append(note(VARIANCE_LEGEND))
         rows = reconciliation_table(result.reconciliation, WIDTH)
         story += block([Paragraph("Billed against list by month and model", LABEL)], rows)
     unpriced = [u for u in result.usage if is_unpriced(u)]
