@@ -40,6 +40,8 @@ from pricing.catalog import CatalogModel
 from pricing.schedule import deprecation, price_changes, start_dates
 
 FORECAST_MONTHS = 12
+VOLUME_NOTE = "Forecast volume: "
+"""How the method note on the forecast's volume begins (the report shows it beside the forecast)."""
 TREND_MIN_MONTHS = 3
 TREND_MAX_MONTHS = 12
 # Every token once: reasoning is inside output.
@@ -103,15 +105,16 @@ def observed_trend(daily_volume: dict[date, int]) -> Trend | None:
     while month.replace(day=_days_in(month)) <= last:
         full.append(month)
         month = _next_month(month)
+    caution = _gaps_caution(full, {_month_start(d) for d, v in daily_volume.items() if v})
     if len(full) < TREND_MIN_MONTHS:
         days = (last - first).days + 1
         mean = Fraction(sum(daily_volume.values()), days)
         note = (
-            f"Forecast volume: flat at the mean daily token volume of the priced usage from {first} to {last} "
+            f"{VOLUME_NOTE}flat at the mean daily token volume of the priced usage from {first} to {last} "
             f"({days} day{'s' if days > 1 else ''}, {float(mean):,.0f} tokens a day); fewer than "
             f"{TREND_MIN_MONTHS} full months were observed, so no trend is fitted."
         )
-        return Trend(mean, Fraction(0), 0, note)
+        return Trend(mean, Fraction(0), 0, note + caution)
     used = full[-TREND_MAX_MONTHS:]
     xs = [Fraction(_month_index(m) - _month_index(used[0])) for m in used]
     ys = [Fraction(sum(v for d, v in daily_volume.items() if _month_start(d) == m), _days_in(m)) for m in used]
@@ -122,12 +125,27 @@ def observed_trend(daily_volume: dict[date, int]) -> Trend | None:
     intercept = mean_y - slope * mean_x
     change = float(slope / mean_y * 100) if mean_y else 0.0
     note = (
-        f"Forecast volume: least-squares linear trend of the mean daily token volume of the last {len(used)} full "
+        f"{VOLUME_NOTE}least-squares linear trend of the mean daily token volume of the last {len(used)} full "
         f"months of priced usage ({used[0]:%Y-%m} to {used[-1]:%Y-%m}), {change:+.1f}% of their mean a month, "
         "continued for 12 months (never below zero); the observed mix of models, token classes, tiers, times "
         "of day and request sizes is held; no seasonality."
     )
-    return Trend(intercept, slope, _month_index(used[0]), note)
+    return Trend(intercept, slope, _month_index(used[0]), note + caution)
+
+
+def _gaps_caution(full: list[date], with_usage: set[date]) -> str:
+    """A warning when whole months between the first and the last day of usage have none: inputs of different
+    periods (a cost export of one quarter, a log of another) leave such gaps, and a volume or a trend through them
+    is the inputs', not the traffic's."""
+    empty = [m for m in full if m not in with_usage]
+    if not empty:
+        return ""
+    shown = ", ".join(f"{m:%Y-%m}" for m in empty[:6]) + (f" and {len(empty) - 6} more" if len(empty) > 6 else "")
+    return (
+        f" Caution: {len(empty)} whole month(s) between the first and the last day of usage have none ({shown}); if "
+        "the inputs do not cover them (files of different periods), this volume is the inputs', not the traffic's; "
+        "for a forecast, give inputs that cover the same months."
+    )
 
 
 def _daily_volume(usage: pd.DataFrame) -> dict[date, int]:

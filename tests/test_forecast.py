@@ -228,3 +228,16 @@ def test_a_deprecated_candidate_is_listed_without_a_price() -> None:
     listed = [c for c in result.price_changes if c.model == "mistral:devstral-2512"]
     assert [(c.kind, c.date, c.old, c.new) for c in listed] == [("deprecation", date(2026, 5, 22), None, None)]
     assert deprecation(lookup_candidate("openai:gpt-5-mini")) is None
+
+
+def test_months_without_usage_inside_the_span_are_named_as_a_caution() -> None:
+    """Inputs of different periods leave whole months without usage between months with it; the forecast's volume
+    note names them and warns that the volume (and a trend through them) is then the inputs', not the traffic's.
+    Without such months there is no caution."""
+    gappy = observed_trend(_volumes({(2026, 1): 100, (2026, 4): 200, (2026, 5): 300}))
+    assert gappy is not None
+    assert "Caution: 2 whole month(s) between the first and the last day of usage have none (2026-02, 2026-03)" in (
+        gappy.note
+    )
+    whole = observed_trend(_volumes({(2026, 1): 100, (2026, 2): 200, (2026, 3): 300}))
+    assert whole is not None and "Caution" not in whole.note
