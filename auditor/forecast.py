@@ -41,7 +41,9 @@ from pricing.schedule import deprecation, price_changes, start_dates
 
 FORECAST_MONTHS = 12
 VOLUME_NOTE = "Forecast volume: "
-"""How the method note on the forecast's volume begins (the report shows it beside the forecast)."""
+"""How the method note on the forecast's volume begins."""
+CAUTION = " Caution: "
+"""Where that note warns of months without usage (the report shows such a note beside the forecast)."""
 TREND_MIN_MONTHS = 3
 TREND_MAX_MONTHS = 12
 # Every token once: reasoning is inside output.
@@ -142,7 +144,7 @@ def _gaps_caution(full: list[date], with_usage: set[date]) -> str:
         return ""
     shown = ", ".join(f"{m:%Y-%m}" for m in empty[:6]) + (f" and {len(empty) - 6} more" if len(empty) > 6 else "")
     return (
-        f" Caution: {len(empty)} whole month(s) between the first and the last day of usage have none ({shown}); if "
+        f"{CAUTION}{len(empty)} whole month(s) between the first and the last day of usage have none ({shown}); if "
         "the inputs do not cover them (files of different periods), this volume is the inputs', not the traffic's; "
         "for a forecast, give inputs that cover the same months."
     )

@@ -181,8 +181,7 @@ def build_hybrid(
     routed = len({x.candidate for x in chosen_segments if x.candidate})
     return Scenario(
         candidate=HYBRID,
-        candidate_name=f"Route by {by.replace('_', ' ')} ({_count(len(seg_names), 'segment')}, "
-        f"{_count(routed, 'candidate')})",
+        candidate_name=f"{route_name(by)} ({_count(len(seg_names), 'segment')}, {_count(routed, 'candidate')})",
         baseline_cost=baseline,
         projected_cost=projected,
         savings=savings,
@@ -195,6 +194,11 @@ def build_hybrid(
         segmented_by=by,
         segments=chosen_segments,
     )
+
+
+def route_name(by: str) -> str:
+    """What a hybrid routes by, as its name begins: `Route by project`."""
+    return f"Route by {by.replace('_', ' ')}"
 
 
 def _count(n: int, noun: str) -> str:

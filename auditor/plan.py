@@ -617,8 +617,9 @@ def _vendor(
         for r in inputs.reconciliation
         if r.provider == vendor and (r.coverage or (r.list_cost is None and r.model is not None))
     }
-    billed = [u for u in lines if u.billed_cost is not None and u.model_raw not in uneven]
-    left_out = sorted({u.model_raw for u in lines if u.billed_cost is not None} - {u.model_raw for u in billed})
+    charged = [u for u in lines if u.billed_cost is not None]
+    billed = [u for u in charged if u.model_raw not in uneven]
+    left_out = sorted({u.model_raw for u in charged if u.model_raw in uneven})
     billed_cost = sum((_charged(u) for u in billed), Decimal(0)) if billed else None
     billed_tokens = sum(u.all_tokens() for u in billed)
     listed = [u for u in lines if u.list_cost is not None]

@@ -30,7 +30,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.tableofcontents import TableOfContents
 
-from auditor.forecast import VOLUME_NOTE
+from auditor.forecast import CAUTION, VOLUME_NOTE
 from auditor.report.files import write_atomically
 from auditor.report.forecast_tables import forecast_month_table, forecast_total_table, price_change_table
 from auditor.report.formatting import (
@@ -523,7 +523,7 @@ def _forecast(result: AuditResult) -> list[Flowable]:
                 "Baseline: the workload on its current models; beside it the scenarios cheapest over the 12 months. "
                 "Each month at the list prices in force then; the method is under Methodology."
             ),
-            *[note(n) for n in result.notes if n.startswith(VOLUME_NOTE) and "Caution:" in n],
+            *[note(n) for n in result.notes if n.startswith(VOLUME_NOTE) and CAUTION in n],
             *block([subsection("12 months by scenario", "forecast-totals")], forecast_total_table(result, WIDTH)),
         ]
     changes = result.price_changes

@@ -335,7 +335,7 @@ def build_with_cells(result: AuditResult) -> tuple[Workbook, Cells]:
         ("Usage by month", _MONTH_HEADERS, [_month_row(m) for m in result.usage_by_month]),
     ]
     for title, headers, rows in tables:
-        write_table(book.create_sheet(title), headers, rows, cells, _SHEET_NOTES.get(title, ()) if rows else ())
+        _sheet(book, title, headers, rows, cells)
     project_rows = [_attributed_row(p.project, p) for p in result.usage_by_project]
     write_table(book.create_sheet("Usage by project"), ["project", *_ATTRIBUTED_HEADERS], project_rows, cells,
                 _PROJECT_NOTES)  # fmt: skip
@@ -358,11 +358,8 @@ def build_with_cells(result: AuditResult) -> tuple[Workbook, Cells]:
     ]
     if result.contract_file:
         tables.append(("Commitments", _COMMITMENT_HEADERS, _commitment_rows(result)))
-    rates = dict.fromkeys(PRICE_CHANGE_RATE_COLUMNS, RATE_FORMAT)
     for title, headers, rows in tables:
-        formats = rates if title == "Price changes" else None
-        notes = _SHEET_NOTES.get(title, ()) if rows else ()
-        write_table(book.create_sheet(title), headers, rows, cells, notes, formats=formats)
+        _sheet(book, title, headers, rows, cells)
     book.properties.creator = "ai-spend-auditor " + result.tool_version
     book.properties.title = "AI spend audit"
     book.calculation.fullCalcOnLoad = True  # spreadsheet programs recompute on open
@@ -383,6 +380,15 @@ _SHEET_NOTES = {
     "Usage by month": _USAGE_NOTES,
     "Reconciliation": [VARIANCE_LEGEND, "Amounts in USD; tolerance: the rounding allowed on the row."],
 }
+_SHEET_FORMATS = {"Price changes": dict.fromkeys(PRICE_CHANGE_RATE_COLUMNS, RATE_FORMAT)}
+
+
+def _sheet(book: Workbook, title: str, headers: Sequence[str], rows: Sequence[Row], cells: Cells) -> None:
+    """A sheet of one table, with its legend (`_SHEET_NOTES`, when it has rows) and column formats."""
+    notes = _SHEET_NOTES.get(title, ()) if rows else ()
+    write_table(book.create_sheet(title), headers, rows, cells, notes, formats=_SHEET_FORMATS.get(title))
+
+
 _SUMMARY_NOTES = [
     "Yellow cells on Assumptions and Prices are inputs: Scenarios, the live rows above and the cost lines "
     "recompute from them. Rows marked (live) are formulas; every other figure is the audit's own.",
