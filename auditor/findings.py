@@ -31,7 +31,7 @@ import pandas as pd
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import Finding, FindingKind, money
 from auditor.scenarios import priced_shape
-from auditor.workload import MODEL_REF, Pricebook
+from auditor.workload import MODEL_REF, REQUESTS_KNOWN, Pricebook
 from pricing.catalog import CatalogModel, find_model
 from pricing.ratebook import NO_RATE, has_time_windows
 from pricing.rates import SLOTS_PER_DAY, ClassRates, cost_of
@@ -57,7 +57,7 @@ SMALL_MODELS: dict[str, tuple[str, ...]] = {
 """The vendor's small model that premium traffic would move to (the first the catalog knows)."""
 
 _SUMS = ["requests", *TOKEN_COLUMNS]
-_KEYS = ["provider", MODEL_REF, "time_slot", "service_tier", "request_size_floor_tokens"]
+_KEYS = ["provider", MODEL_REF, "time_slot", "service_tier", "request_size_floor_tokens", REQUESTS_KNOWN]
 _INPUTS = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"]
 _CLASS = {c: i for i, c in enumerate(TOKEN_COLUMNS)}
 
@@ -87,7 +87,7 @@ class _Rows:
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
-        self.col = {c: frame[c].to_numpy() for c in [*_SUMS, "service_tier", "time_slot"]}
+        self.col = {c: frame[c].to_numpy() for c in [*_SUMS, "service_tier", "time_slot", REQUESTS_KNOWN]}
 
     def sum(self, columns: list[str], where: np.ndarray | None = None) -> int:
         return sum(int(self.col[c].sum() if where is None else self.col[c][where].sum()) for c in columns)
@@ -158,8 +158,9 @@ def _cache_not_used(provider: str, model: CatalogModel, rows: _Rows, pricing: _P
     read = rows.sum(["cache_read_tokens"])
     if plain < MIN_CACHE_INPUT or Decimal(read) >= MAX_CACHE_HIT * all_input:
         return None
-    counted = rows.col["requests"] > 0
-    average = Decimal(rows.sum(_INPUTS, counted)) / rows.sum(["requests"], counted) if counted.any() else None
+    counted = rows.col[REQUESTS_KNOWN] > 0  # rows whose source counts requests (their tokens may be in other rows)
+    requests = rows.sum(["requests"], counted)
+    average = Decimal(rows.sum(_INPUTS, counted)) / requests if requests else None
     if average is not None and average < MIN_CACHEABLE_PREFIX:
         return None
     saving = Decimal(0)
@@ -222,11 +223,11 @@ def _small_model(provider: str) -> CatalogModel | None:
 
 
 def _premium_small_requests(provider: str, model: CatalogModel, rows: _Rows, pricing: _Pricing) -> Finding | None:
-    is_counted = rows.col["requests"] > 0
+    is_counted = rows.col[REQUESTS_KNOWN] > 0
     target = _small_model(provider)
-    if not is_counted.any() or target is None or target.ref == model.ref:
-        return None
     requests = rows.sum(["requests"], is_counted)
+    if not requests or target is None or target.ref == model.ref:
+        return None
     avg_in = Decimal(rows.sum(_INPUTS, is_counted)) / requests
     avg_out = Decimal(rows.sum(["output_tokens"], is_counted)) / requests
     if avg_in > SMALL_INPUT or avg_out > SMALL_OUTPUT:

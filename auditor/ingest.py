@@ -56,7 +56,16 @@ from auditor.overlaps import OverlapPlan, families_in_several_files, plan_overla
 from auditor.progress import ScanProgress, display_name
 from auditor.scan import SCANS, ReadBlocks, default_block_bytes, read_blocks, scan_threads, session_cursor
 from auditor.scratch import working_files_error
-from auditor.workload import LOCAL_DAY, MODEL_REF, RATE_ID, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook
+from auditor.workload import (
+    LOCAL_DAY,
+    MODEL_REF,
+    RATE_ID,
+    REQUESTS_KNOWN,
+    SHAPE_KEYS,
+    SHAPE_SUMS,
+    USAGE_KEYS,
+    Pricebook,
+)
 
 # Rows the survey reads of a file no other file overlaps; a model first seen later is caught after the scan.
 SURVEY_HEAD_ROWS = 200_000
@@ -923,6 +932,7 @@ def _workload_tables(
         f"WHERE s.status = '' AND s.in_shape) s",
         (FILE_COLUMN, *SHAPE_KEYS),
         SHAPE_SUMS,
+        {REQUESTS_KNOWN: f"CAST(s.{REQUESTS_KNOWN} AS BIGINT)"},
         coded=coded,
     )
     for name in ("rates", "models", *(["local_days"] if zone is not None else [])):

@@ -84,7 +84,7 @@ from auditor.result import (
 )
 from auditor.risk import Profile, assess
 from auditor.scenarios import Repricing, projected_by
-from auditor.workload import MODEL_REF, Pricebook
+from auditor.workload import MODEL_REF, REQUESTS_KNOWN, Pricebook
 from pricing.catalog import CatalogModel
 from pricing.endpoints import endpoint_book
 
@@ -179,15 +179,16 @@ def build_plan(inputs: PlanInputs) -> Plan | None:
     by = base.segmented_by if base is not None else None
     frame = priced.assign(**{_SEGMENT: priced[MODEL_REF if by in (None, "model") else by].astype(str)})
     book = inputs.pricebook.rates
-    own = frame.groupby([_SEGMENT, MODEL_REF, *PRICE_KEYS], sort=True)[_SUMS].sum().reset_index()
+    own = frame.groupby([_SEGMENT, MODEL_REF, REQUESTS_KNOWN, *PRICE_KEYS], sort=True)[_SUMS].sum().reset_index()
     ids = book.rate_ids(own, inputs.pricebook.models, on_day=inputs.repricing.as_of)
     costs = cost_by_group(own, ids, book.rates, [_SEGMENT, MODEL_REF])
     model_cost = {(str(s), str(m)): c for (s, m), c in costs.items()}
+    counted_shares = _counted_shares(cost_by_group(own, ids, book.rates, [_SEGMENT, REQUESTS_KNOWN]))
     singles = {s.candidate: s for s in inputs.scenarios if s.kind == "single"}
     by_ref = {c.ref: c for c in inputs.candidates}
     segments: list[PlanSegment] = []
     if base is not None:
-        segments = _segments(inputs, base, frame, own, singles, by_ref)
+        segments = _segments(inputs, base, frame, own, counted_shares, singles, by_ref)
     captured = sum((s.savings for s in segments), Decimal(0))
     forgone = sum((s.savings_forgone for s in segments), Decimal(0))
     return Plan(
@@ -197,10 +198,21 @@ def build_plan(inputs: PlanInputs) -> Plan | None:
         savings_forgone=forgone,
         quality_file=inputs.quality.name if inputs.quality is not None else None,
         segments=segments,
-        benchmark_plan=_benchmark(segments, base, frame, inputs.quality is not None),
+        benchmark_plan=_benchmark(segments, base, counted_shares),
         negotiation=_negotiation(inputs, singles),
         portfolio=_portfolio(model_cost, segments, by_ref, base),
     )
+
+
+def _counted_shares(by_counting: dict[tuple[object, ...], Decimal]) -> dict[str, Decimal]:
+    """Each segment's share of its list cost on rows whose source counts requests (`REQUESTS_KNOWN`)."""
+    whole: dict[str, Decimal] = {}
+    counted: dict[str, Decimal] = {}
+    for (segment, known), cost in by_counting.items():
+        whole[str(segment)] = whole.get(str(segment), Decimal(0)) + cost
+        if known:
+            counted[str(segment)] = counted.get(str(segment), Decimal(0)) + cost
+    return {k: counted.get(k, Decimal(0)) / v if v else Decimal(1) for k, v in whole.items()}
 
 
 def _segments(
@@ -208,6 +220,7 @@ def _segments(
     base: Scenario,
     frame: pd.DataFrame,
     own: pd.DataFrame,
+    counted_shares: dict[str, Decimal],
     singles: dict[str, Scenario],
     by_ref: dict[str, CatalogModel],
 ) -> list[PlanSegment]:
@@ -215,18 +228,28 @@ def _segments(
     raw = {name: c.baseline_cost - c.projected_cost for name, c in choices.items()}
     routed = {name: c.baseline_cost for name, c in choices.items() if c.candidate is not None}
     shares = allocate(base.savings, raw, routed)
-    tokens = (
-        own.assign(_side=own[_INPUT_SIDE].sum(axis=1))
-        .groupby([_SEGMENT, MODEL_REF])[["requests", "_side", *_COUNTED]]
-        .sum()
-    )
+    with_side = own.assign(_side=own[_INPUT_SIDE].sum(axis=1))
+    tokens = with_side.groupby([_SEGMENT, MODEL_REF])[["requests", "_side", *_COUNTED]].sum()
+    # Tokens per request are of the rows whose source counts requests: a cost export's tokens have no requests.
+    counting = with_side[with_side[REQUESTS_KNOWN] > 0].groupby(_SEGMENT)[["_side", "output_tokens"]].sum()
+    per_request = {str(k): (int(side), int(output)) for k, side, output in counting.itertuples()}
     names = _names_by_ref(inputs.usage)
     by_segment = {str(k): rows for k, rows in frame.groupby(_SEGMENT, sort=False)}
     out = []
     for name, choice in choices.items():
         rows = by_segment[name]
         seg_tokens = tokens[tokens.index.get_level_values(0) == name].droplevel(0)
-        out.append(_segment(inputs, choice, shares[name], rows, seg_tokens, singles, by_ref, names))
+        side, output = per_request.get(name, (0, 0))
+        traffic = _Traffic(
+            requests=int(seg_tokens["requests"].sum()),
+            days=inputs.days,
+            side=side,
+            output=output,
+            baseline=choice.baseline_cost,
+            projected=choice.projected_cost,
+            counted_share=counted_shares.get(name, Decimal(1)),
+        )
+        out.append(_segment(inputs, choice, shares[name], rows, seg_tokens, traffic, singles, by_ref, names))
     return out
 
 
@@ -244,7 +267,9 @@ def _model_names(ref: str, names: dict[str, set[str]]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class _Traffic:
-    """A segment's traffic in the audited period, per request where counted."""
+    """A segment's traffic in the audited period. Its requests, and the input-side and output tokens per request
+    (`side`, `output`), are those of the rows whose source counts requests; `counted_share` is those rows' share of
+    the segment's list cost, by which a cost of the whole segment is taken to those rows before it is divided."""
 
     requests: int
     days: int  # days with usage in the audited period
@@ -252,13 +277,14 @@ class _Traffic:
     output: int
     baseline: Decimal
     projected: Decimal
+    counted_share: Decimal = Decimal(1)
 
     @property
     def per_day(self) -> float:
         return self.requests / self.days if self.days else 0.0
 
     def per_request(self, amount: Decimal) -> Decimal | None:
-        return amount / self.requests if self.requests else None
+        return amount * self.counted_share / self.requests if self.requests else None
 
 
 def _segment(
@@ -267,19 +293,12 @@ def _segment(
     share: Decimal,
     rows: pd.DataFrame,
     seg_tokens: pd.DataFrame,
+    traffic: _Traffic,
     singles: dict[str, Scenario],
     by_ref: dict[str, CatalogModel],
     names: dict[str, set[str]],
 ) -> PlanSegment:
     current = [str(m) for m in seg_tokens.index]
-    traffic = _Traffic(
-        requests=int(seg_tokens["requests"].sum()),
-        days=inputs.days,
-        side=int(seg_tokens["_side"].sum()),
-        output=int(seg_tokens["output_tokens"].sum()),
-        baseline=choice.baseline_cost,
-        projected=choice.projected_cost,
-    )
     candidate = by_ref.get(choice.candidate) if choice.candidate else None
     counted = seg_tokens[_COUNTED].sum(axis=1)
     weights = {m: int(counted[m]) for m in current}
@@ -556,14 +575,15 @@ def _canary_traffic(per_day: float, n: int, days: int, requests: int) -> str:
     return text
 
 
-def _benchmark(segments: list[PlanSegment], base: Scenario | None, frame: pd.DataFrame, given: bool) -> BenchmarkPlan:
+def _benchmark(segments: list[PlanSegment], base: Scenario | None, counted_shares: dict[str, Decimal]) -> BenchmarkPlan:
     choices = {c.segment: c for c in base.segments} if base is not None else {}
     out = []
     for s in segments:
         if s.recommendation == "stay" or s.candidate is None:
             continue
         n = sample_size(s.requests)
-        projected = choices[s.segment].projected_cost
+        # The cost of the rows whose source counts the requests the sample is drawn from.
+        projected = choices[s.segment].projected_cost * counted_shares.get(s.segment, Decimal(1))
         out.append(
             BenchmarkSegment(
                 segment=s.segment,

@@ -27,7 +27,10 @@ RATE_ID = "list_rate_id"
 LOCAL_DAY = "local_day"
 ATTRIBUTION_KEYS: tuple[str, ...] = ("provider", "model_raw", MODEL_REF, "project", "api_key", "service_tier")
 USAGE_KEYS: tuple[str, ...] = (*ATTRIBUTION_KEYS, "day", LOCAL_DAY, "size_basis", RATE_ID, "currency")
-SHAPE_KEYS: tuple[str, ...] = (*ATTRIBUTION_KEYS, "time_slot", "request_size_floor_tokens")
+# REQUESTS_KNOWN: 1 where the rows' source counts requests, 0 where it does not (a cost export): figures per request
+# are of the rows that count them, whatever else the segment holds.
+REQUESTS_KNOWN = "requests_known"
+SHAPE_KEYS: tuple[str, ...] = (*ATTRIBUTION_KEYS, "time_slot", "request_size_floor_tokens", REQUESTS_KNOWN)
 SHAPE_SUMS: tuple[str, ...] = ("requests", *TOKEN_COLUMNS)
 
 
@@ -69,7 +72,7 @@ class Pricebook:
 
 def _empty(keys: list[str], sums: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame({k: pd.Series(dtype="object") for k in keys})
-    for k in (*sums, *(k for k in keys if k in ("time_slot", "request_size_floor_tokens", RATE_ID))):
+    for k in (*sums, *(k for k in keys if k in ("time_slot", "request_size_floor_tokens", REQUESTS_KNOWN, RATE_ID))):
         frame[k] = pd.Series(dtype="int64")
     return frame
 

@@ -20,13 +20,15 @@ NANO = Decimal("1e-9")
 
 
 def _findings(*rows: dict[str, object]) -> tuple[list[Finding], Pricebook]:
-    """Findings of a shape table holding `rows` (provider, model_raw, tokens, requests, tier, slot)."""
+    """Findings of a shape table holding `rows` (provider, model_raw, tokens, requests, tier, slot; by default
+    from a source that counts requests)."""
     defaults: dict[str, object] = {
         "project": "",
         "api_key": "",
         "service_tier": "standard",
         "time_slot": -1,
         "request_size_floor_tokens": 0,
+        "requests_known": 1,
         "requests": 0,
         **dict.fromkeys(TOKEN_COLUMNS, 0),
     }
@@ -100,6 +102,24 @@ def test_small_requests_on_a_premium_model_move_to_the_vendors_small_model() -> 
     assert finding.target == "openai:gpt-5-mini"
     assert finding.estimated_savings == (now - small).quantize(NANO)
     assert finding.evidence["average_input"] == "500" and finding.evidence["average_output"] == "50"
+
+
+def test_requests_counted_in_rows_of_their_own_average_over_their_sources_tokens() -> None:
+    """DeepSeek's usage export counts requests in rows of their own (`request_count`), beside the rows of tokens: the
+    averages are of the tokens and requests of the sources that count requests, not of the rows that hold requests
+    (those have no tokens: 0 tokens a request). A usage export that counts no requests is left out of them."""
+    tokens = {"provider": "openai", "model_raw": "gpt-4o", "input_tokens": 1_500_000, "output_tokens": 90_000}
+    requests = {"provider": "openai", "model_raw": "gpt-4o", "requests": 1000}
+    uncounted = {**tokens, "requests_known": 0, "input_tokens": 90_000_000, "api_key": "cost export"}
+    found, _ = _findings(tokens, requests, uncounted)
+    (small,) = _of(found, "premium_small_requests")
+    assert small.evidence["average_input"] == "1500" and small.evidence["average_output"] == "90"
+    assert small.evidence["requests"] == "1000"
+    now = 1000 * _price("gpt-4o", "openai", input_tokens=1500, output_tokens=90)
+    target = 1000 * _price("gpt-5-mini", "openai", input_tokens=1500, output_tokens=90)
+    assert small.estimated_savings == (now - target).quantize(NANO)
+    (cache,) = _of(found, "cache_not_used")
+    assert cache.evidence["average_request_input"] == "1500"
 
 
 def test_large_requests_are_not_flagged_as_small() -> None:

@@ -16,7 +16,7 @@ from auditor.pipeline import run_audit
 from auditor.plan import allocate, sample_size
 from auditor.result import AuditResult
 from pricing.endpoints import endpoint_book
-from tests.conftest import AS_OF, ROOT, SAMPLES
+from tests.conftest import AS_OF, ROOT, SAMPLES, csv_rows
 
 OPENAI = SAMPLES / "openai_usage_csv"
 OPENROUTER = SAMPLES / "openrouter_activity_csv" / "openrouter_activity_2026-10.csv"
@@ -166,8 +166,6 @@ def test_phases_carry_numbers_from_the_segments_traffic(openai_plain: AuditResul
 
 
 def _csv_rows(folder: Path) -> list[dict[str, str]]:
-    from tests.conftest import csv_rows
-
     return [row for path in sorted(folder.glob("*.csv")) for row in csv_rows(path)]
 
 
@@ -348,3 +346,37 @@ def test_the_canary_says_what_its_share_comes_to() -> None:
         "5% of live traffic (fewer than 0.1 requests a day): the segment's 9 requests of the audited period are its "
         "whole sample"
     )
+
+
+def test_figures_per_request_are_of_the_sources_that_count_requests() -> None:
+    """A segment fed by a request log and by a usage export that counts no requests (Anthropic's usage CSV): its
+    tokens and cost per request are the request log's alone, the same as when the log is audited by itself (the
+    export's 35M tokens over the log's 20 requests read 1.6M input-side tokens per request)."""
+    log = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
+    mixed = _audit(log, SAMPLES / "anthropic_usage_csv")
+    alone = _audit(log)
+
+    def research(result: AuditResult) -> Any:
+        assert result.plan is not None
+        return {s.segment: s for s in result.plan.segments}["Research"]
+
+    rows = [r for r in csv_rows(log) if r["app_name"] == "Research"]
+    requests = len(rows)
+    side = sum(int(r["tokens_prompt"]) for r in rows) / requests
+    output = sum(int(r["tokens_completion"]) for r in rows) / requests
+    for result in (mixed, alone):
+        seg = research(result)
+        assert seg.requests == requests == 20
+        metrics = seg.phases[1].metrics
+        assert any(m.startswith(f"input-side tokens per request: now {side:,.0f};") for m in metrics), metrics
+        assert any(m.startswith(f"output tokens per request: now {output:,.0f};") for m in metrics), metrics
+    # The cost per request: the segment's cost on the log's rows (here at list price, as the log audited alone).
+    now = (research(alone).baseline_cost / requests).quantize(Decimal("0.000001"))
+    assert research(mixed).baseline_cost > research(alone).baseline_cost
+    for result in (mixed, alone):
+        assert (
+            f"cost per request above ${now} (the current models': no saving left)"
+            in research(result).phases[1].rollback_triggers
+        )
+    (bench,) = [b for b in mixed.plan.benchmark_plan.segments if b.segment == "Research"]  # type: ignore[union-attr]
+    assert bench.shadow_cost is not None and bench.shadow_cost < research(mixed).baseline_cost

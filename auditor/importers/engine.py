@@ -595,7 +595,7 @@ def _aggregate(out: str, column: str, how: str, mapping: Mapping[str, str] | Non
 
 ATTRIBUTION_KEYS = ("provider", "model_raw", "project", "api_key", "service_tier")
 USAGE_SET = (*ATTRIBUTION_KEYS, "day", "size_basis", "rate_slot", "rate_floor", "currency")
-SHAPE_SET = (*ATTRIBUTION_KEYS, "time_slot", "request_size_floor_tokens")
+SHAPE_SET = (*ATTRIBUTION_KEYS, "time_slot", "request_size_floor_tokens", "requests_known")
 _ALL_KEYS = tuple(dict.fromkeys((*USAGE_SET, *SHAPE_SET)))
 
 
@@ -632,7 +632,8 @@ def aggregate_sql(
 
     - usage (`in_shape` = 0): status × attribution × day × the keys that can move the model's list
       price (half hour and size bucket, only for the models of `shape`, else 0);
-    - shape (`in_shape` = 1): status × attribution × half hour × size bucket, without the day.
+    - shape (`in_shape` = 1): status × attribution × half hour × size bucket × whether the source counts
+      requests (`requests_known`), without the day.
 
     Both stay small on request logs, where the cross product of all keys would not. Keys and sums the
     importer's `mapping` sets to a constant are not hashed or summed row by row. With `day_starts` (the
