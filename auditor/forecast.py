@@ -1,11 +1,15 @@
 """The 12-month forecast after `--as-of`, and the scheduled price changes and deprecations it applies.
 
 Volume. The priced workload's token volume (every token class once: input, cache reads and writes, output)
-is summed per UTC day. A calendar month counts as observed in full when the first and last day of the
-priced usage enclose it. With at least 3 such months, the last (up to 12) of them give a least-squares
-straight line of the mean daily volume against the month's index, and each forecast month's daily volume is
-that line continued (never below zero). With fewer, the volume is flat: the mean daily volume over every day
-from the first to the last day of priced usage (days without usage count as zero).
+is summed per UTC day and per source: the files of one usage family (the files whose records or days the scan
+already counts once between them). A source covers the days from each of its files' first to last day of used
+rows; a day no file covers is unknown, not a day without usage. A calendar month counts as observed in full
+when the source covers each of its days. With at least 3 such months, the last (up to 12) of them give a
+least-squares straight line of the mean daily volume against the month's index, continued (never below zero).
+With fewer, the volume is flat: the mean daily volume over the days the source covers (covered days without
+usage count as zero). The forecast's daily volume is the sum of the sources' own: inputs of different formats
+or periods (a cost export of one quarter, a log of another) are never compared month by month, where one line
+through all of them would read the months between their periods as months without traffic.
 
 Cost. The mix of the observed workload (models, token classes, tiers, time of day and request sizes) is held
 as observed: a forecast month's cost is the cost of the whole observed workload at the prices in force,
@@ -16,14 +20,14 @@ prices changes (a `StartDateConstraint` of the catalog) is split at the change, 
 prices and weighted by its days.
 
 Limits: no seasonality, no change of mix, no new models or retirements acted on (a deprecation is listed,
-not applied), and a straight line fitted on a few months can move a lot; the method note in the result
-says which case applied.
+not applied), a source that ends before the others is held as if it went on (the note cautions), and a
+straight line fitted on a few months can move a lot; the method note in the result says which case applied.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -35,6 +39,7 @@ from auditor.costing import total_cost
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import ForecastMonth, PriceChangeOut, money
 from auditor.scenarios import priced_shape
+from auditor.summary import SOURCE_FILE
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
 from pricing.schedule import deprecation, price_changes, start_dates
@@ -43,7 +48,10 @@ FORECAST_MONTHS = 12
 VOLUME_NOTE = "Forecast volume: "
 """How the method note on the forecast's volume begins."""
 CAUTION = " Caution: "
-"""Where that note warns of months without usage (the report shows such a note beside the forecast)."""
+"""Where that note warns of sources that end before the others (the report shows such a note beside the forecast)."""
+STALE_DAYS = 31
+"""A source whose last covered day is more than this before the latest source's is named in the caution."""
+FLAT_SOURCES_LISTED = 4
 TREND_MIN_MONTHS = 3
 TREND_MAX_MONTHS = 12
 # Every token once: reasoning is inside output.
@@ -86,37 +94,75 @@ def forecast_months(as_of: date) -> list[date]:
 
 @dataclass(frozen=True)
 class Trend:
-    """Predicted daily token volume per month: `intercept + slope * (month index - origin)`, at least 0."""
+    """Predicted daily token volume per month: `intercept + slope * (month index - origin)`, at least 0, fitted on
+    `fitted_months` full months (0: flat). `summary` says how it was found; `note` is the forecast's note when it
+    is the only source's."""
 
     intercept: Fraction
     slope: Fraction
     origin: int
     note: str
+    summary: str = ""
+    fitted_months: int = 0  # 0: flat
 
     def daily(self, first: date) -> Fraction:
         return max(Fraction(0), self.intercept + self.slope * (_month_index(first) - self.origin))
 
 
-def observed_trend(daily_volume: dict[date, int]) -> Trend | None:
-    """The volume trend of the priced usage (see the module docstring), or None without usage."""
+@dataclass(frozen=True)
+class SourceVolume:
+    """One source's priced token volume by UTC day, and the days its files cover."""
+
+    files: tuple[str, ...]
+    daily: dict[date, int]
+    covered: frozenset[date]
+
+
+@dataclass(frozen=True)
+class Volume:
+    """The forecast's daily token volume per month: the sum of its sources' trends."""
+
+    trends: tuple[Trend, ...]
+    note: str
+
+    def daily(self, first: date) -> Fraction:
+        return sum((t.daily(first) for t in self.trends), Fraction(0))
+
+
+def _days(first: date, last: date) -> frozenset[date]:
+    return frozenset(first + timedelta(days=i) for i in range((last - first).days + 1))
+
+
+def observed_trend(daily_volume: dict[date, int], covered: frozenset[date] | None = None) -> Trend | None:
+    """The volume trend of one source's priced usage (see the module docstring), or None without usage. `covered`:
+    the days its files cover (by default every day from its first to its last day of usage)."""
     if not daily_volume or sum(daily_volume.values()) == 0:
         return None
-    first, last = min(daily_volume), max(daily_volume)
+    if covered is None:
+        covered = _days(min(daily_volume), max(daily_volume))
+    first, last = min(covered), max(covered)
     full: list[date] = []
-    month = first if first.day == 1 else _next_month(_month_start(first))
-    while month.replace(day=_days_in(month)) <= last:
-        full.append(month)
+    uncovered: list[date] = []
+    month = _month_start(first)
+    while month <= last:
+        in_month = _days(month, month.replace(day=_days_in(month)))
+        if in_month <= covered:
+            full.append(month)
+        elif first < month and month.replace(day=_days_in(month)) < last and not in_month & covered:
+            uncovered.append(month)
         month = _next_month(month)
-    caution = _gaps_caution(full, {_month_start(d) for d, v in daily_volume.items() if v})
+    between = _uncovered_note(uncovered)
     if len(full) < TREND_MIN_MONTHS:
-        days = (last - first).days + 1
+        days = len(covered)
         mean = Fraction(sum(daily_volume.values()), days)
+        span = f"{days} day{'s' if days > 1 else ''}"
+        summary = f"flat at {float(mean):,.0f} tokens a day (the mean over the {span} covered, {first} to {last})"
         note = (
-            f"{VOLUME_NOTE}flat at the mean daily token volume of the priced usage from {first} to {last} "
-            f"({days} day{'s' if days > 1 else ''}, {float(mean):,.0f} tokens a day); fewer than "
-            f"{TREND_MIN_MONTHS} full months were observed, so no trend is fitted."
+            f"{VOLUME_NOTE}flat at the mean daily token volume of the priced usage over the {span} the inputs cover "
+            f"({first} to {last}; {float(mean):,.0f} tokens a day); fewer than {TREND_MIN_MONTHS} full months were "
+            f"observed, so no trend is fitted.{between}"
         )
-        return Trend(mean, Fraction(0), 0, note + caution)
+        return Trend(mean, Fraction(0), 0, note, summary)
     used = full[-TREND_MAX_MONTHS:]
     xs = [Fraction(_month_index(m) - _month_index(used[0])) for m in used]
     ys = [Fraction(sum(v for d, v in daily_volume.items() if _month_start(d) == m), _days_in(m)) for m in used]
@@ -126,36 +172,120 @@ def observed_trend(daily_volume: dict[date, int]) -> Trend | None:
     slope /= sum(((x - mean_x) ** 2 for x in xs), zero)
     intercept = mean_y - slope * mean_x
     change = float(slope / mean_y * 100) if mean_y else 0.0
+    fitted = f"{len(used)} full months ({used[0]:%Y-%m} to {used[-1]:%Y-%m})"
+    summary = f"least-squares trend of the last {fitted}, {change:+.1f}% of their mean a month"
     note = (
-        f"{VOLUME_NOTE}least-squares linear trend of the mean daily token volume of the last {len(used)} full "
-        f"months of priced usage ({used[0]:%Y-%m} to {used[-1]:%Y-%m}), {change:+.1f}% of their mean a month, "
-        "continued for 12 months (never below zero); the observed mix of models, token classes, tiers, times "
-        "of day and request sizes is held; no seasonality."
+        f"{VOLUME_NOTE}least-squares linear trend of the mean daily token volume of the last {fitted} of priced usage, "
+        f"{change:+.1f}% of their mean a month, continued for 12 months (never below zero); the observed mix of "
+        f"models, token classes, tiers, times of day and request sizes is held; no seasonality.{between}"
     )
-    return Trend(intercept, slope, _month_index(used[0]), note + caution)
+    return Trend(intercept, slope, _month_index(used[0]), note, summary, len(used))
 
 
-def _gaps_caution(full: list[date], with_usage: set[date]) -> str:
-    """A warning when whole months between the first and the last day of usage have none: inputs of different
-    periods (a cost export of one quarter, a log of another) leave such gaps, and a volume or a trend through them
-    is the inputs', not the traffic's."""
-    empty = [m for m in full if m not in with_usage]
-    if not empty:
+def _uncovered_note(uncovered: list[date]) -> str:
+    """Whole months between a source's files that none of them covers: left out, not read as months without
+    usage (a file of March and one of October say nothing of the months between)."""
+    if not uncovered:
         return ""
-    shown = ", ".join(f"{m:%Y-%m}" for m in empty[:6]) + (f" and {len(empty) - 6} more" if len(empty) > 6 else "")
     return (
-        f"{CAUTION}{len(empty)} whole month(s) between the first and the last day of usage have none ({shown}); if "
-        "the inputs do not cover them (files of different periods), this volume is the inputs', not the traffic's; "
-        "for a forecast, give inputs that cover the same months."
+        f" {len(uncovered)} whole month(s) between the inputs' periods are covered by none of them "
+        f"({_months_shown(uncovered)}): left out, not counted as months without usage."
     )
 
 
-def _daily_volume(usage: pd.DataFrame) -> dict[date, int]:
-    priced = usage[usage[MODEL_REF] != ""]
-    if priced.empty:
-        return {}
-    volume = priced[VOLUME_COLUMNS].sum(axis=1).groupby(priced["day"].astype(str)).sum()
-    return {date.fromisoformat(str(d)): int(v) for d, v in volume.items()}
+def _months_shown(months: list[date]) -> str:
+    shown = ", ".join(f"{m:%Y-%m}" for m in months[:6])
+    return shown + (f" and {len(months) - 6} more" if len(months) > 6 else "")
+
+
+def forecast_volume(sources: Sequence[SourceVolume]) -> Volume | None:
+    """The sum of the sources' own trends, with the note that says how each was found; None without usage."""
+    found = [(s, t) for s in sources if (t := observed_trend(s.daily, s.covered)) is not None]
+    if not found:
+        return None
+    caution = _stale_caution([s for s, _ in found])
+    if len(found) == 1:
+        return Volume((found[0][1],), found[0][1].note + caution)
+    trended = [(s, t) for s, t in found if t.fitted_months]
+    flat = [(s, t) for s, t in found if not t.fitted_months]
+    parts = [f"{_files(s)}: {t.summary}" for s, t in trended]
+    if len(flat) <= FLAT_SOURCES_LISTED:
+        parts += [f"{_files(s)}: {t.summary}" for s, t in flat]
+    else:
+        together = sum((t.intercept for _, t in flat), Fraction(0))
+        which = f"{len(flat)} others" if trended else f"all {len(flat)}"
+        parts.append(
+            f"{which} flat at their mean daily volume over the days their files cover "
+            f"({float(together):,.0f} tokens a day together)"
+        )
+    note = (
+        f"{VOLUME_NOTE}the sum of {len(found)} sources' own volumes, each continued from the days its own files "
+        "cover (inputs of different formats or periods are not compared month by month): "
+        f"{'; '.join(parts)}. Never below zero; the observed mix of models, token classes, tiers, times of day and "
+        f"request sizes is held; no seasonality.{caution}"
+    )
+    return Volume(tuple(t for _, t in found), note)
+
+
+def _files(source: SourceVolume) -> str:
+    names = source.files
+    return ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
+
+
+def _stale_caution(sources: list[SourceVolume]) -> str:
+    """Sources that end well before the latest: held as if they went on, which a stopped traffic did not."""
+    latest = max(max(s.covered) for s in sources)
+    stale = sorted(
+        (s for s in sources if (latest - max(s.covered)).days > STALE_DAYS), key=lambda s: (max(s.covered), s.files)
+    )
+    if not stale:
+        return ""
+    shown = "; ".join(f"{_files(s)} (to {max(s.covered)})" for s in stale[:4])
+    more = f"; and {len(stale) - 4} more" if len(stale) > 4 else ""
+    return (
+        f"{CAUTION}{len(stale)} source(s) end more than {STALE_DAYS} days before the latest ({latest}): {shown}{more}. "
+        "Their volume is held as if they went on; if that traffic has stopped, leave their files out."
+    )
+
+
+@dataclass(frozen=True)
+class ForecastInput:
+    """What the forecast needs to know of an input file: its name, its usage family (the files whose records or days
+    the scan counts once between them: one source) and whether it is a bill (`kind` "cost"), which covers whole
+    calendar months: a bill's lines fall on the days something was charged, its period is the billing month."""
+
+    name: str
+    family: str
+    is_bill: bool
+
+
+def source_volumes(usage: pd.DataFrame, files: Sequence[ForecastInput], as_of: date) -> list[SourceVolume]:
+    """Each source's priced daily volume and covered days from the usage table (rows carry their file's index in
+    SOURCE_FILE), `files` by that index. A file covers the days from its first to its last used row, or, a bill,
+    the calendar months they are in up to as-of."""
+    if usage.empty:
+        return []
+    day_of = {d: date.fromisoformat(d) for d in usage["day"].astype(str).unique().tolist()}
+    days = usage["day"].astype(str).map(day_of)
+    spans = days.groupby(usage[SOURCE_FILE]).agg(["min", "max"])
+    priced = usage[MODEL_REF] != ""
+    volume = usage.loc[priced, VOLUME_COLUMNS].sum(axis=1)
+    by_file_day = volume.groupby([usage.loc[priced, SOURCE_FILE], days[priced]]).sum()
+    families: dict[str, tuple[list[str], dict[date, int], set[date]]] = {}
+    for index, first, last in zip(spans.index.tolist(), spans["min"].tolist(), spans["max"].tolist(), strict=True):
+        file = files[int(index)]
+        names, _, covered = families.setdefault(file.family, ([], {}, set()))
+        names.append(file.name)
+        if file.is_bill:
+            first, last = _month_start(first), max(last, min(as_of, _next_month(_month_start(last)) - timedelta(1)))
+        covered.update(_days(first, last))
+    for (index, day), tokens in zip(by_file_day.index.tolist(), by_file_day.tolist(), strict=True):
+        daily = families[files[int(index)].family][1]
+        daily[day] = daily.get(day, 0) + int(tokens)
+    return [
+        SourceVolume(tuple(sorted(names)), daily, frozenset(covered))
+        for _, (names, daily, covered) in sorted(families.items())
+    ]
 
 
 def _regime(model: CatalogModel, day: date) -> date | None:
@@ -168,14 +298,20 @@ def _scaled(cost: Decimal, factor: Fraction) -> Decimal:
 
 
 def build_forecast(
-    usage: pd.DataFrame, shape: pd.DataFrame, pricebook: Pricebook, candidates: list[CatalogModel], as_of: date
+    usage: pd.DataFrame,
+    shape: pd.DataFrame,
+    pricebook: Pricebook,
+    candidates: list[CatalogModel],
+    as_of: date,
+    files: Sequence[ForecastInput],
 ) -> Forecast:
-    """Scheduled changes of the current models and candidates after as-of, and the 12-month forecast."""
+    """Scheduled changes of the current models and candidates after as-of, and the 12-month forecast. `files`: the
+    input files by their index in the usage table's SOURCE_FILE."""
     priced = priced_shape(shape)
     current_refs = sorted(priced[MODEL_REF].unique()) if not priced.empty else []
     current = [pricebook.models[r] for r in current_refs]
     changes = _changes(priced, current, candidates, as_of)
-    trend = observed_trend(_daily_volume(usage))
+    trend = forecast_volume(source_volumes(usage, files, as_of))
     volume = int(priced[VOLUME_COLUMNS].to_numpy().sum()) if not priced.empty else 0
     if trend is None or volume == 0:
         return Forecast([], changes, [])

@@ -22,7 +22,7 @@ from auditor.cost_lines import build_cost_model
 from auditor.errors import OptionError
 from auditor.families import family_notes
 from auditor.findings import build_findings
-from auditor.forecast import build_forecast
+from auditor.forecast import ForecastInput, build_forecast
 from auditor.hybrid import build_hybrid, hybrid_note
 from auditor.importers.mapping import load_mapping
 from auditor.ingest import IngestedFile, ingest_all
@@ -133,7 +133,11 @@ def run_audit(
             if contract is not None:
                 scenarios = contract.apply_to_scenarios(scenarios, shape_table, pricebook, candidates, options.as_of)
             clock.lap("re-price candidates")
-            forecast = build_forecast(keyless, shape_table, pricebook, candidates, options.as_of)
+            by_file = [
+                ForecastInput(f.account.path, s.importer.usage_family, s.importer.kind == "cost")
+                for f, s in zip(ingested, sources, strict=True)
+            ]
+            forecast = build_forecast(keyless, shape_table, pricebook, candidates, options.as_of, by_file)
             clock.lap("forecast")
             reconciliation = build_reconciliation(keyless, line_names, pricebook, by_month)
             findings = build_findings(shape_table, pricebook, options.as_of)

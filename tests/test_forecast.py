@@ -13,7 +13,7 @@ from genai_prices import Usage, calc_price
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from auditor.forecast import forecast_months, observed_trend
+from auditor.forecast import CAUTION, VOLUME_NOTE, SourceVolume, forecast_months, forecast_volume, observed_trend
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
 from auditor.report.formatting import money
@@ -21,7 +21,7 @@ from auditor.report.pdf import write_pdf
 from auditor.report.xlsx import write_xlsx
 from pricing.catalog import lookup_candidate
 from pricing.schedule import deprecation
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, csv_rows
 from tests.test_importer_openai_batch_jsonl import batch_sample_requests
 
 SAMPLE = SAMPLES / "openai_batch_jsonl" / "batch_6790a1b7_output.jsonl"
@@ -230,14 +230,74 @@ def test_a_deprecated_candidate_is_listed_without_a_price() -> None:
     assert deprecation(lookup_candidate("openai:gpt-5-mini")) is None
 
 
-def test_months_without_usage_inside_the_span_are_named_as_a_caution() -> None:
-    """Inputs of different periods leave whole months without usage between months with it; the forecast's volume
-    note names them and warns that the volume (and a trend through them) is then the inputs', not the traffic's.
-    Without such months there is no caution."""
-    gappy = observed_trend(_volumes({(2026, 1): 100, (2026, 4): 200, (2026, 5): 300}))
+def test_months_no_input_covers_are_left_out_and_covered_months_without_usage_count_as_zero() -> None:
+    """A month between two files' periods that neither covers says nothing of the traffic: it is left out (and
+    named), never fitted as a month without usage. A month a file covers without usage is one (it is fitted)."""
+    daily = _volumes({(2026, 1): 100, (2026, 4): 200, (2026, 5): 300, (2026, 6): 400})
+    covered = frozenset(daily)  # a file of January, one of April to June
+    gappy = observed_trend(daily, covered)
     assert gappy is not None
-    assert "Caution: 2 whole month(s) between the first and the last day of usage have none (2026-02, 2026-03)" in (
-        gappy.note
+    # Fitted on the full months the files cover, each at its own index: January, and April to June.
+    assert gappy.fitted_months == 4
+    xs, ys = [0, 3, 4, 5], [100, 200, 300, 400]
+    mean_x, mean_y = Fraction(sum(xs), 4), Fraction(sum(ys), 4)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
+    assert gappy.slope == slope
+    assert "2 whole month(s) between the inputs' periods are covered by none of them (2026-02, 2026-03)" in gappy.note
+    # The same days read as one file's period: February and March are months without usage, fitted as zero.
+    whole = observed_trend(daily)
+    assert whole is not None and whole.fitted_months == 6 and "covered by none" not in whole.note
+    assert whole.slope != gappy.slope
+
+
+def test_a_flat_volume_is_the_mean_over_the_days_the_inputs_cover() -> None:
+    """Two exports of a few days each, months apart: the mean is over their days, not over the months between
+    (which a mean from the first to the last day would read as months without usage)."""
+    daily = {date(2025, 9, 1): 300, date(2025, 9, 3): 300, date(2026, 10, 1): 400}
+    covered = frozenset([date(2025, 9, 1), date(2025, 9, 2), date(2025, 9, 3), date(2026, 10, 1)])
+    trend = observed_trend(daily, covered)
+    assert trend is not None and trend.fitted_months == 0
+    assert trend.daily(date(2027, 1, 1)) == Fraction(1000, 4)
+    assert "over the 4 days the inputs cover (2025-09-01 to 2026-10-01" in trend.note
+
+
+def test_sources_of_different_periods_are_forecast_each_on_its_own_and_summed() -> None:
+    """One line through a January export of one vendor and an April-to-June log of another would compare months
+    of different inputs; each source is continued on its own, and the forecast's volume is their sum. A source
+    that ends more than a month before the latest is named in the caution."""
+    january = SourceVolume(("a.csv",), _volumes({(2026, 1): 100}), frozenset(_volumes({(2026, 1): 1})))
+    later = _volumes({(2026, 4): 200, (2026, 5): 300, (2026, 6): 400})
+    log = SourceVolume(("b.jsonl", "c.jsonl"), later, frozenset(later))
+    volume = forecast_volume([january, log])
+    assert volume is not None
+    alone = observed_trend(log.daily, log.covered)
+    assert alone is not None and alone.fitted_months == 3 and alone.slope == 100
+    for month in (date(2026, 7, 1), date(2027, 3, 1)):
+        assert volume.daily(month) == 100 + alone.daily(month)
+    assert "the sum of 2 sources' own volumes" in volume.note
+    assert "b.jsonl, c.jsonl: least-squares trend of the last 3 full months (2026-04 to 2026-06)" in volume.note
+    assert "a.csv: flat at 100 tokens a day" in volume.note
+    assert f"{CAUTION}1 source(s) end more than 31 days before the latest (2026-06-30): a.csv (to 2026-01-31)" in (
+        volume.note
     )
-    whole = observed_trend(_volumes({(2026, 1): 100, (2026, 2): 200, (2026, 3): 300}))
-    assert whole is not None and "Caution" not in whole.note
+    # One source: its own note, no caution.
+    only = forecast_volume([log])
+    assert only is not None and only.note == alone.note and CAUTION not in only.note
+
+
+def test_a_bill_covers_its_billing_months() -> None:
+    """A cloud bill's lines fall on the days something was charged; its period is the month: an AWS CUR with
+    Bedrock lines on 1 and 2 October covers October (up to as-of), a request log only its first to last request."""
+    cur = SAMPLES / "aws_cur_legacy_csv" / "cur-2026-10-00001.csv"
+    result = run_audit(AuditOptions(inputs=(cur,), as_of=date(2026, 11, 28)))
+    tokens = sum(u.all_tokens() for u in result.usage if u.model is not None)
+    note = next(n for n in result.notes if n.startswith(VOLUME_NOTE))
+    assert "over the 31 days the inputs cover (2026-10-01 to 2026-10-31" in note, note
+    assert result.forecast[0].month == "2026-12"
+    assert result.forecast[0].tokens == round(Fraction(tokens, 31) * 31)
+    log = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
+    days = {r["created_at"][:10] for r in csv_rows(log)}
+    logged = run_audit(AuditOptions(inputs=(log,), as_of=date(2026, 11, 28)))
+    note = next(n for n in logged.notes if n.startswith(VOLUME_NOTE))
+    span = (date.fromisoformat(max(days)) - date.fromisoformat(min(days))).days + 1
+    assert f"over the {span} days the inputs cover ({min(days)} to {max(days)}" in note, note

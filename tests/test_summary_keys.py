@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from auditor.attributed_usage import build_usage_by_project
-from auditor.forecast import build_forecast
+from auditor.forecast import ForecastInput, build_forecast
 from auditor.ingest import IngestedFile, ingest_all
 from auditor.ledger import SUM_COLUMNS
 from auditor.pipeline import merged_tables
@@ -114,6 +114,7 @@ def test_the_forecast_is_the_same_from_the_sum_over_keys(many_keys: Path) -> Non
     lines, _, _, shape = _tables([many_keys], pricebook)
     candidates = [lookup_candidate(c.ref) for c in default_candidates()]
     as_of = date.fromisoformat(str(lines["day"].max()))
-    keyed = build_forecast(lines, shape, pricebook, candidates, as_of)
+    files = [ForecastInput(many_keys.name, "openrouter_requests", False)]
+    keyed = build_forecast(lines, shape, pricebook, candidates, as_of, files)
     assert keyed.months, "the premise: a forecast"
-    assert build_forecast(summed_over_keys(lines), shape, pricebook, candidates, as_of) == keyed
+    assert build_forecast(summed_over_keys(lines), shape, pricebook, candidates, as_of, files) == keyed
