@@ -136,6 +136,32 @@ def test_orphans_of_a_live_process_are_left_alone(tmp_path: Path) -> None:
     assert (tmp_path / "report.json").read_text() == "{}"
 
 
+def test_ctrl_c_just_after_the_temporary_file_is_made_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C can come between any two steps: here as soon as the temporary file exists, before the writer has its
+    name (the run interrupted as soon as its first temporary file appears, below, hit that window once, leaving an
+    empty `.report.json.<pid>.<random>.partial`). The previous file stays, and no temporary file is left."""
+    import tempfile
+
+    from auditor.report.files import write_atomically
+
+    made = tempfile.mkstemp
+
+    def interrupted(**kwargs: object) -> tuple[int, str]:
+        handle, _ = made(**kwargs)  # type: ignore[call-overload]
+        os.close(handle)
+        raise KeyboardInterrupt
+
+    target = tmp_path / "report.json"
+    target.write_text("previous")
+    monkeypatch.setattr(tempfile, "mkstemp", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(target, lambda tmp: tmp.write_text("{}"))
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+    assert target.read_text() == "previous"
+
+
 def test_ctrl_c_during_a_duckdb_query_is_a_keyboard_interrupt() -> None:
     """Ctrl-C while a query runs (DuckDB ends it with a RuntimeError where it sees the signal itself): the run must
     see the user's Ctrl-C at once (the command then says it aborted, exit 2), not an internal error."""

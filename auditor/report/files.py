@@ -11,6 +11,7 @@ process (`.audit-report.pdf.<pid>.<random>.partial`) and the next run removes th
 
 from __future__ import annotations
 
+import glob
 import os
 import stat
 import tempfile
@@ -32,11 +33,13 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_orphans(path)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".partial", dir=path.parent)
-    os.close(handle)
-    tmp = Path(tmp_name)
+    prefix = f".{path.name}.{os.getpid()}."
+    tmp: Path | None = None
     held = False
     try:
+        handle, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".partial", dir=path.parent)
+        tmp = Path(tmp_name)
+        os.close(handle)
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the output gets the mode any new file gets
         if _PENDING:  # renamed (or removed) when the block ends
@@ -45,8 +48,12 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         else:
             os.replace(tmp, path)
     finally:
-        if not held:
+        if tmp is not None and not held:
             tmp.unlink(missing_ok=True)
+        elif tmp is None:
+            # Ctrl-C between the file's creation and its name being kept here: this process's file of this path.
+            for made in path.parent.glob(f"{glob.escape(prefix)}*.partial"):
+                made.unlink(missing_ok=True)
 
 
 @contextmanager
