@@ -33,11 +33,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import pandas as pd
 
 from auditor.costing import total_cost
 from auditor.ledger import TOKEN_COLUMNS
-from auditor.result import ForecastMonth, PriceChangeOut, money
+from auditor.result import ForecastMonth, PriceChangeOut, Scenario, money
 from auditor.scenarios import priced_shape
 from auditor.summary import SOURCE_FILE
 from auditor.workload import MODEL_REF, Pricebook
@@ -304,9 +305,12 @@ def build_forecast(
     candidates: list[CatalogModel],
     as_of: date,
     files: Sequence[ForecastInput],
+    hybrid: Scenario | None = None,
 ) -> Forecast:
     """Scheduled changes of the current models and candidates after as-of, and the 12-month forecast. `files`: the
-    input files by their index in the usage table's SOURCE_FILE."""
+    input files by their index in the usage table's SOURCE_FILE. `hybrid`, the route-by-segment scenario, is
+    forecast beside the candidates: each segment's rows on the candidate it routes them to, or on their own models
+    where it stays."""
     priced = priced_shape(shape)
     current_refs = sorted(priced[MODEL_REF].unique()) if not priced.empty else []
     current = [pricebook.models[r] for r in current_refs]
@@ -321,17 +325,24 @@ def build_forecast(
     book = pricebook.rates
     costs: dict[Hashable, Decimal] = {}
 
-    def baseline_at(day: date) -> Decimal:
-        key = ("", tuple(_regime(m, day) for m in current))
+    def cost_at(part: str, rows: pd.DataFrame, model: CatalogModel | None, day: date) -> Decimal:
+        """`rows` at the prices in force on `day`: on `model`, or (None) each on its own model."""
+        regime = _regime(model, day) if model is not None else tuple(_regime(m, day) for m in current)
+        key = (part, model.ref if model is not None else "", regime)
         if key not in costs:
-            costs[key] = total_cost(by_model, book.rate_ids(by_model, pricebook.models, on_day=day), book.rates)
+            ids = (
+                book.rate_ids(rows, {}, fixed=model, on_day=day)
+                if model
+                else book.rate_ids(rows, pricebook.models, on_day=day)
+            )
+            costs[key] = total_cost(rows, ids, book.rates)
         return costs[key]
 
-    def candidate_at(candidate: CatalogModel, day: date) -> Decimal:
-        key = (candidate.ref, _regime(candidate, day))
-        if key not in costs:
-            costs[key] = total_cost(workload, book.rate_ids(workload, {}, fixed=candidate, on_day=day), book.rates)
-        return costs[key]
+    plans: dict[str, list[tuple[str, pd.DataFrame, CatalogModel | None]]] = {
+        c.ref: [("all", workload, c)] for c in candidates
+    }
+    if hybrid is not None:
+        plans[hybrid.candidate] = _hybrid_parts(priced, hybrid, {c.ref: c for c in candidates})
 
     breaks = sorted({d for m in [*current, *candidates] for d in start_dates(m)})
     months = []
@@ -341,12 +352,13 @@ def build_forecast(
         parts = [(s, ((starts[i + 1] if i + 1 < len(starts) else end) - s).days) for i, s in enumerate(starts)]
         daily = trend.daily(first)
         baseline = Decimal(0)
-        projected = {c.ref: Decimal(0) for c in candidates}
+        projected = dict.fromkeys(plans, Decimal(0))
         for start, days in parts:
             factor = daily * days / volume
-            baseline += _scaled(baseline_at(start), factor)
-            for c in candidates:
-                projected[c.ref] += _scaled(candidate_at(c, start), factor)
+            baseline += _scaled(cost_at("all", by_model, None, start), factor)
+            for name, plan in plans.items():
+                on_day = sum((cost_at(part, rows, model, start) for part, rows, model in plan), Decimal(0))
+                projected[name] += _scaled(on_day, factor)
         months.append(
             ForecastMonth(
                 month=f"{first:%Y-%m}",
@@ -357,7 +369,8 @@ def build_forecast(
         )
     notes = [
         trend.note,
-        "Forecast cost: the baseline on the current models and each scenario on its candidate at the list "
+        "Forecast cost: the baseline on the current models and each scenario on its candidate (the route-by-segment "
+        "scenario: each segment on the candidate it is routed to, or on its own models where it stays) at the list "
         "prices in force in each month, scheduled price changes of the catalog applied from their day "
         "(see price_changes); deprecations are listed, not applied. The forecast prices the observed token mix "
         "as it is: the migration assumptions (tokenizer, verbosity, cache, batch and off-peak shares) that the "
@@ -365,6 +378,27 @@ def build_forecast(
         "projected cost can differ by them.",
     ]
     return Forecast(months, changes, notes)
+
+
+def _hybrid_parts(
+    priced: pd.DataFrame, hybrid: Scenario, candidates: dict[str, CatalogModel]
+) -> list[tuple[str, pd.DataFrame, CatalogModel | None]]:
+    """The hybrid's rows as the forecast prices them: summed per candidate a segment is routed to, and the rows of
+    segments that stay (or that it does not name) on their own models."""
+    by = hybrid.segmented_by
+    segment = priced[MODEL_REF if by in (None, "model") else str(by)].astype(str)
+    routes = {c.segment: c.candidate for c in hybrid.segments if c.candidate is not None}
+    routed = np.array([routes.get(name, "") for name in segment.tolist()], dtype=object)
+    sums = ["requests", *TOKEN_COLUMNS]
+    parts: list[tuple[str, pd.DataFrame, CatalogModel | None]] = []
+    for ref in sorted(set(routes.values())):
+        rows = priced[routed == ref].groupby(_PRICE_KEYS, sort=True)[sums].sum().reset_index()
+        parts.append((f"hybrid {ref}", rows, candidates[ref]))
+    stays = priced[routed == ""]
+    if not stays.empty:
+        rows = stays.groupby([MODEL_REF, *_PRICE_KEYS], sort=True)[sums].sum().reset_index()
+        parts.append(("hybrid stays", rows, None))
+    return parts
 
 
 def _changes(

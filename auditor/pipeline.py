@@ -137,7 +137,7 @@ def run_audit(
                 ForecastInput(f.account.path, s.importer.usage_family, s.importer.kind == "cost")
                 for f, s in zip(ingested, sources, strict=True)
             ]
-            forecast = build_forecast(keyless, shape_table, pricebook, candidates, options.as_of, by_file)
+            forecast = build_forecast(keyless, shape_table, pricebook, candidates, options.as_of, by_file, hybrid)
             clock.lap("forecast")
             reconciliation = build_reconciliation(keyless, line_names, pricebook, by_month)
             findings = build_findings(shape_table, pricebook, options.as_of)

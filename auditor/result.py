@@ -349,7 +349,9 @@ class ForecastMonth(_Model):
     tokens: int = Field(description="predicted token volume of the priced workload in the month")
     baseline_cost: Money = Field(description="the workload on its current models at the prices in force that month")
     projected_cost: dict[str, Money] = Field(
-        description="per scenario (candidate id), the workload on the candidate at the prices in force that month"
+        description="per scenario (candidate id; 'hybrid' for the route-by-segment scenario), the workload on the "
+        "candidate (the hybrid: each segment on its routed candidate, or on its own models where it stays) at the "
+        "prices in force that month"
     )
 
 

@@ -60,8 +60,10 @@ def test_forecast_shows_a_candidates_scheduled_price_change_after_as_of() -> Non
     december = _workload_on("google", "gemini-3.8-flash", date(2026, 12, 15)) * 31 / days
     january = _workload_on("google", "gemini-3.8-flash", date(2027, 1, 15)) * 31 / days
     assert january > december
-    assert months["2026-12"].projected_cost == {"google:gemini-3.8-flash": december.quantize(NANO)}
-    assert months["2027-01"].projected_cost == {"google:gemini-3.8-flash": january.quantize(NANO)}
+    # The candidate's scenario and the route-by-segment scenario (over its segments: `..._segment_by_segment`).
+    assert set(months["2026-12"].projected_cost) == {"google:gemini-3.8-flash", "hybrid"}
+    assert months["2026-12"].projected_cost["google:gemini-3.8-flash"] == december.quantize(NANO)
+    assert months["2027-01"].projected_cost["google:gemini-3.8-flash"] == january.quantize(NANO)
     # Month length moves the volume, not the price: February has 28 days at January's prices.
     february = _workload_on("google", "gemini-3.8-flash", date(2027, 2, 15)) * 28 / days
     assert months["2027-02"].projected_cost["google:gemini-3.8-flash"] == february.quantize(NANO)
@@ -170,8 +172,9 @@ def test_price_changes_and_forecast_are_in_the_json() -> None:
     assert [m["month"] for m in data["forecast"]][:2] == ["2026-12", "2027-01"]
     first = data["forecast"][0]
     assert set(first) >= {"month", "baseline_cost", "projected_cost"}
-    # Each all-in-one scenario is forecast (the route-by-segment scenario is not).
-    assert set(first["projected_cost"]) == {s["candidate"] for s in data["scenarios"] if s["kind"] == "single"}
+    # Each scenario is forecast, the route-by-segment one too.
+    assert "hybrid" in {s["candidate"] for s in data["scenarios"]}
+    assert set(first["projected_cost"]) == {s["candidate"] for s in data["scenarios"]}
     assert isinstance(first["baseline_cost"], str)
     change = next(c for c in data["price_changes"] if c["model"] == "google:gemini-3.8-flash")
     assert set(change) >= {"model", "date", "old", "new"} and change["date"] == "2027-01-01"
@@ -186,14 +189,12 @@ def test_the_pdf_and_xlsx_show_the_forecast_and_the_price_changes(tmp_path: Path
     write_xlsx(result, tmp_path / "r.xlsx")
     book = load_workbook(tmp_path / "r.xlsx")
     rows = list(book["Forecast"].iter_rows(values_only=True))
-    assert rows[0] == ("month", "tokens", "baseline", "google:gemini-3.8-flash")
+    assert rows[0][:3] == ("month", "tokens", "baseline")
+    assert sorted(str(h) for h in rows[0][3:]) == ["google:gemini-3.8-flash", "hybrid"]
     assert [r[0] for r in rows[1:]] == [m.month for m in result.forecast]
     for row, month in zip(rows[1:], result.forecast, strict=True):
-        assert row[1:] == (
-            month.tokens,
-            float(month.baseline_cost),
-            float(month.projected_cost["google:gemini-3.8-flash"]),
-        )
+        assert row[1:3] == (month.tokens, float(month.baseline_cost))
+        assert row[3:] == tuple(float(month.projected_cost[str(ref)]) for ref in rows[0][3:])
     changes = list(book["Price changes"].iter_rows(values_only=True))
     change = next(r for r in changes[1:] if r[2] == "google:gemini-3.8-flash")
     assert change[0] is not None and change[0].date() == date(2027, 1, 1)
@@ -301,3 +302,48 @@ def test_a_bill_covers_its_billing_months() -> None:
     note = next(n for n in logged.notes if n.startswith(VOLUME_NOTE))
     span = (date.fromisoformat(max(days)) - date.fromisoformat(min(days))).days + 1
     assert f"over the {span} days the inputs cover ({min(days)} to {max(days)}" in note, note
+
+
+def test_the_route_by_segment_scenario_is_forecast_segment_by_segment() -> None:
+    """The hybrid is in the forecast as each segment on the candidate it routes it to, or on its own models where
+    it stays. Routing every segment to one candidate gives that candidate's forecast; routing none gives the
+    baseline; and two complementary routings add up to both (each segment is priced on its own)."""
+    from auditor.forecast import ForecastInput, build_forecast
+    from auditor.ingest import ingest_all
+    from auditor.pipeline import merged_tables
+    from auditor.scan import scan_connection
+    from auditor.sources import open_sources
+    from auditor.workload import Pricebook
+
+    paths = (SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv", SAMPLES / "anthropic_usage_csv")
+    result = run_audit(AuditOptions(inputs=paths, as_of=date(2026, 11, 28)))
+    (hybrid,) = [s for s in result.scenarios if s.kind == "hybrid"]
+    assert all(m.projected_cost["hybrid"] < m.baseline_cost for m in result.forecast)
+    pricebook = Pricebook()
+    with open_sources(paths, None) as (sources, _), scan_connection() as con:
+        ingested = ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook)
+        files = [
+            ForecastInput(f.account.path, s.importer.usage_family, False)
+            for f, s in zip(ingested, sources, strict=True)
+        ]
+    usage, _, shape = merged_tables(ingested, [])
+    x = lookup_candidate("google:gemini-2.5-flash-lite")
+    segments = sorted(c.segment for c in hybrid.segments)
+    assert len(segments) >= 2, "the premise: segments to route"
+
+    def forecast(routed: set[str]) -> list[tuple[Decimal, Decimal, Decimal]]:
+        choices = [c.model_copy(update={"candidate": x.ref if c.segment in routed else None}) for c in hybrid.segments]
+        scenario = hybrid.model_copy(update={"segments": choices})
+        months = build_forecast(usage, shape, pricebook, [x], date(2026, 11, 28), files, scenario).months
+        return [(m.baseline_cost, m.projected_cost[x.ref], m.projected_cost["hybrid"]) for m in months]
+
+    every, none = forecast(set(segments)), forecast(set())
+    half = set(segments[::2])
+    one, other = forecast(half), forecast(set(segments) - half)
+    assert len(every) == 12
+    for (baseline, single, routed_all), (_, _, routed_none), (_, _, a), (_, _, b) in zip(
+        every, none, one, other, strict=True
+    ):
+        assert routed_all == single and routed_none == baseline
+        assert abs(a + b - (single + baseline)) <= Decimal("2e-9")  # each month's figure is rounded to the nano
+        assert a != single and a != baseline
