@@ -67,3 +67,20 @@ def test_text_a_paragraph_would_change_keeps_the_paragraph() -> None:
     for cell in ["two  spaces", " lead", "trail ", "tab\there", "no\u00a0break", "soft\xadhyphen", "", "a\n\nb"]:
         assert not isinstance(cell_paragraph(cell, 7.0, TA_LEFT, 200.0), Lines)
     assert isinstance(cell_paragraph("plain words", 7.0, TA_LEFT, 200.0), Lines)
+
+
+def test_a_total_row_never_starts_a_page_alone() -> None:
+    """Split where every body row fits and the total does not: the total goes over with the row above it, not alone
+    under the repeated header (the appendix's month table once ended on a page of its header and "Total")."""
+    from auditor.report.pdf_tables import Column, fitted_table
+
+    register_fonts()
+    rows: list[list[Cell]] = [[f"row {i}", f"{i:,}"] for i in range(30)]
+    table = fitted_table([Column("name", "text"), Column("value")], rows, 300, ["Total", "435"])
+    table.wrap(300, 10_000)
+    heights = table._rowHeights  # header, 30 rows, total
+    first, second = table.split(300, sum(heights[:-1]) + 0.1)
+    assert len(first._cellvalues) == 1 + 29  # the header and rows 0 to 28
+    assert len(second._cellvalues) == 1 + 2  # the header repeated, row 29 and the total
+    texts = [" ".join(line[0] for line in row[0].lines) for row in second._cellvalues]
+    assert texts == ["name", "row 29", "Total"]

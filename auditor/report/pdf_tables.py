@@ -384,6 +384,8 @@ def _table_style(rows: int, has_total: bool, group_starts: Sequence[int], header
             ("LINEABOVE", (0, last), (-1, last), 0.8, colors.black),
             ("BACKGROUND", (0, last), (-1, last), HEAD_BG),
         ]
+        if last > first:  # the total stays with the row above it: never alone under a repeated header
+            commands.append(("NOSPLIT", (0, last - 1), (-1, last)))
     return TableStyle(commands)
 
 
