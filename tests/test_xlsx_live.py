@@ -132,6 +132,11 @@ def test_cached_values_are_the_engines_figures(result: AuditResult, xlsx: Path) 
     book = load_workbook(xlsx)
     projected_col = [c.value for c in book["Scenarios"]["E"][1 : len(result.scenarios) + 1]]
     assert sum(str(v).startswith("=SUMPRODUCT(") for v in projected_col) == len(result.scenarios) - 1  # hybrid fixed
+    # A fixed projected cost has a fixed baseline: its savings never mix edited prices with the engine's cost.
+    for row in book["Scenarios"].iter_rows(min_row=2, max_row=len(result.scenarios) + 1):
+        baseline_formula, projected_formula = str(row[3].value).startswith("="), str(row[4].value).startswith("=")
+        assert baseline_formula == projected_formula, row[1].value
+        assert str(row[5].value) == f"=D{row[0].row}-E{row[0].row}"
     assert book.calculation.fullCalcOnLoad
 
 

@@ -320,7 +320,9 @@ def scenarios_sheet(
     rows: list[Row] = []
     for n, (rank, s) in enumerate(enumerate(scenarios, start=1), start=2):
         live_projected = live and s.kind == "single" and s.projected_basis == "list" and s.candidate in have_lines
-        live_baseline = live and baseline_cell is not None and s.baseline_basis == "list"
+        # A fixed projected cost keeps its baseline fixed: savings of a live baseline less a fixed cost would mix
+        # the edited prices with the engine's.
+        live_baseline = live_projected and baseline_cell is not None and s.baseline_basis == "list"
         baseline: Formula | Decimal = s.baseline_cost
         if live_baseline:
             baseline = Formula(f"={BASELINE_NAME}", s.baseline_cost)
@@ -353,7 +355,8 @@ def scenarios_sheet(
         "Live: the baseline (Baseline lines), each single scenario's projected cost at list prices (Scenario lines), "
         "savings, savings % and rank recompute when an Assumptions input or a Prices rate changes.",
         "Fixed (the engine's figures): which price row each token is priced at, the hybrid scenario's routing and "
-        "cost, costs at contract prices, the low/high range and the top driver.",
+        "cost, costs at contract prices, the low/high range and the top driver. A row whose projected cost is fixed "
+        "keeps its baseline fixed too, so its savings stay the engine's.",
     ]
     write_table(sheet, SCENARIO_HEADERS, rows, cells, notes, widths={8: 40})
     if scenarios:
