@@ -64,6 +64,8 @@ from auditor.ledger import TOKEN_COLUMNS
 from auditor.quality import QualityFile
 from auditor.result import (
     NANO,
+    NO_KEY,
+    NO_PROJECT,
     AlternativeRate,
     BenchmarkPlan,
     BenchmarkSegment,
@@ -102,7 +104,7 @@ QUALITY_TOLERANCE = 0.02  # a candidate within 2% of a current model's score is 
 COVERAGE_MIN = 80.0  # % of the segment's tokens whose current model has a score (lowest coverage band)
 CANARY_SHARE, RAMP_SHARES, MIN_PHASE_DAYS, FULL_KEEP_DAYS = 5.0, (25.0, 50.0), 7, 30
 UNNAMED_SEGMENT = "(not stated)"
-"""The segment of traffic whose source names no project (or key)."""
+"""The segment of traffic whose source does not name what the plan segments by (see `segment_label`)."""
 ERROR_MARGIN_PP, LATENCY_FACTOR = 1, 1.5
 ALTERNATIVES = 3
 COMPARE = [
@@ -170,6 +172,14 @@ def allocate(total: Decimal, parts: dict[str, Decimal], weights: dict[str, Decim
     return out
 
 
+def segment_label(segment: str, by: str | None) -> str:
+    """A segment as the report names it: the traffic whose source names no project is "(no project)", as in the
+    usage by project (and "(no key)" by key)."""
+    if segment:
+        return segment
+    return NO_PROJECT if by == "project" else NO_KEY if by == "api_key" else UNNAMED_SEGMENT
+
+
 def build_plan(inputs: PlanInputs) -> Plan | None:
     """The migration plan, or None when nothing is priced."""
     priced = inputs.repricing.priced
@@ -193,6 +203,7 @@ def build_plan(inputs: PlanInputs) -> Plan | None:
     forgone = sum((s.savings_forgone for s in segments), Decimal(0))
     return Plan(
         scenario=base.candidate if base is not None else None,
+        segmented_by=by,
         scenario_savings=base.savings if base is not None else None,
         savings=captured,
         savings_forgone=forgone,
@@ -249,7 +260,8 @@ def _segments(
             projected=choice.projected_cost,
             counted_share=counted_shares.get(name, Decimal(1)),
         )
-        out.append(_segment(inputs, choice, shares[name], rows, seg_tokens, traffic, singles, by_ref, names))
+        label = segment_label(name, base.segmented_by)
+        out.append(_segment(inputs, choice, label, shares[name], rows, seg_tokens, traffic, singles, by_ref, names))
     return out
 
 
@@ -290,6 +302,7 @@ class _Traffic:
 def _segment(
     inputs: PlanInputs,
     choice: SegmentChoice,
+    label: str,
     share: Decimal,
     rows: pd.DataFrame,
     seg_tokens: pd.DataFrame,
@@ -341,7 +354,7 @@ def _segment(
     n = sample_size(traffic.requests)
     evaluation = None
     if recommendation == "migrate-in-phases" and candidate is not None and quality.status != "supports":
-        evaluation = _evaluation(choice.segment, candidate, current, n, quality, inputs.quality is not None)
+        evaluation = _evaluation(label, candidate, current, n, quality, inputs.quality is not None)
     phases: list[PlanPhase] = []
     if recommendation != "stay" and candidate is not None:
         single = singles.get(candidate.ref)
@@ -415,12 +428,12 @@ def _verdict(
 
 
 def _evaluation(
-    segment: str, candidate: CatalogModel, current: list[str], n: int, quality: QualityEvidence, given: bool
+    label: str, candidate: CatalogModel, current: list[str], n: int, quality: QualityEvidence, given: bool
 ) -> str:
     missing = quality.message if given else "no evaluation results were given"
     return (
         f"Before the canary: evaluate {candidate.ref} against {', '.join(current)} on {n:,} requests sampled from "
-        f"segment '{segment or UNNAMED_SEGMENT}' (the benchmark plan), scored with the segment's own task metric (pass "
+        f"segment '{label}' (the benchmark plan), scored with the segment's own task metric (pass "
         f"rate or rubric; tool-call F1, JSON validity and refusal rate where it uses them); both within "
         f"{QUALITY_TOLERANCE:.0%} of each other, the current models covering at least {COVERAGE_MIN:g}% of its "
         f"tokens. Give the results with --quality (model,segment,score). Now: {missing}."

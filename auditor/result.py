@@ -674,6 +674,9 @@ class Plan(_Model):
     """The migration plan, built on one scenario (the route-by-segment one when there is one)."""
 
     scenario: str | None = Field(description="the candidate id of the scenario the plan is built on")
+    segmented_by: Literal["project", "api_key", "model"] | None = Field(
+        default=None, description="what the plan's segments are (the route-by-segment scenario's segmentation)"
+    )
     scenario_savings: Money | None = Field(description="that scenario's savings")
     savings: Money = Field(description="the savings the plan captures: the sum of its segments' savings")
     savings_forgone: Money = Field(

@@ -380,3 +380,31 @@ def test_figures_per_request_are_of_the_sources_that_count_requests() -> None:
         )
     (bench,) = [b for b in mixed.plan.benchmark_plan.segments if b.segment == "Research"]  # type: ignore[union-attr]
     assert bench.shadow_cost is not None and bench.shadow_cost < research(mixed).baseline_cost
+
+
+def test_the_segment_whose_source_names_no_project_is_named_as_the_usage_by_project_names_it(
+    tmp_path: Path,
+) -> None:
+    """LiteLLM's spend log leaves some requests without a team: the plan (segmented by project) calls that segment
+    "(no project)", as the usage by project does, in its evaluation text, the PDF and the workbook; the JSON keeps
+    the source's own value ('')."""
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    from auditor.report.pdf import write_pdf
+    from auditor.report.xlsx import write_xlsx
+    from auditor.result import NO_PROJECT
+
+    result = _audit(SAMPLES / "litellm_spend_logs_csv")
+    assert result.plan is not None and result.plan.segmented_by == "project"
+    unnamed = {s.segment: s for s in result.plan.segments}[""]
+    assert NO_PROJECT in {p.project for p in result.usage_by_project}
+    assert unnamed.evaluation_required is not None and f"segment '{NO_PROJECT}'" in unnamed.evaluation_required
+    write_xlsx(result, tmp_path / "r.xlsx")
+    plan_rows = list(load_workbook(tmp_path / "r.xlsx")["Plan"].iter_rows(values_only=True))
+    names = {r[1] for r in plan_rows if r[0] in ("segment", "benchmark") and r[2] is not None}  # not the rule's row
+    assert names == {NO_PROJECT, "research", "search", "support-bot"}
+    write_pdf(result, tmp_path / "r.pdf")
+    text = " ".join(page.extract_text() for page in PdfReader(tmp_path / "r.pdf").pages)
+    assert NO_PROJECT in text.split("Migration plan", 1)[1]
+    assert "(not stated)" not in text

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from reportlab.platypus import Flowable, Paragraph
 
-from auditor.plan import UNNAMED_SEGMENT
+from auditor.plan import segment_label
 from auditor.report.formatting import RECOMMENDATION_TEXT, fraction, money, percent, rate_per_mtok, tokens
 from auditor.report.pdf_layout import BODY, BULLET, NOTE, WIDTH, block, section, subsection
 from auditor.report.pdf_tables import Cell, Column, esc, fitted_table
@@ -25,15 +25,11 @@ PDF_PHASED_SEGMENTS = 5  # segments whose phases the PDF shows (largest savings 
 _BODY, _NOTE, _BULLET = BODY, NOTE, BULLET
 
 
-def _segment_name(segment: str) -> str:
-    return segment or UNNAMED_SEGMENT
-
-
-def _with_models(segment: str, models: Sequence[str]) -> Cell:
+def _with_models(segment: str, models: Sequence[str], by: str | None) -> Cell:
     """The segment, with its current models below unless it is one of them (segments by model)."""
     if list(models) == [segment]:
         return segment
-    return (_segment_name(segment), ", ".join(models))
+    return (segment_label(segment, by), ", ".join(models))
 
 
 def _note(text: str) -> Paragraph:
@@ -56,7 +52,7 @@ def plan_story(result: AuditResult) -> list[Flowable]:
     shown = sorted(plan.segments, key=lambda s: (-s.savings, s.segment))[:PDF_PHASED_SEGMENTS]
     for i, s in enumerate(shown):
         if s.phases:
-            title = f"Phases: {_segment_name(s.segment)} to {s.candidate}"
+            title = f"Phases: {segment_label(s.segment, plan.segmented_by)} to {s.candidate}"
             story += block([sub(title, f"plan-phases-{i}")], phase_table(s, width))
             if s.evaluation_required:
                 story.append(_note(s.evaluation_required))
@@ -103,7 +99,7 @@ def recommendation_table(plan: Plan, width: float) -> Flowable:
     ]
     rows: list[list[Cell]] = [
         [
-            _with_models(s.segment, s.current_models),
+            _with_models(s.segment, s.current_models, plan.segmented_by),
             RECOMMENDATION_TEXT[s.recommendation],
             (s.candidate_name, s.candidate) if s.candidate_name and s.candidate else "none cheaper",
             s.rating or "—",
@@ -164,7 +160,7 @@ def benchmark_table(plan: Plan, width: float) -> Flowable:
     ]
     rows: list[list[Cell]] = [
         [
-            _with_models(b.segment, b.current_models),
+            _with_models(b.segment, b.current_models, plan.segmented_by),
             b.candidate,
             tokens(b.population_requests) if b.population_requests else "not counted",
             tokens(b.sample_requests),
@@ -241,7 +237,7 @@ def plan_sheet(result: AuditResult) -> tuple[list[str], list[list[SheetValue]]]:
         ["plan", None, plan.scenario, None, None, None, "savings forgone", plan.savings_forgone, None, None, None],
     ]
     for s in plan.segments:
-        head: list[SheetValue] = [_segment_name(s.segment), s.candidate, s.recommendation, s.rating]
+        head: list[SheetValue] = [segment_label(s.segment, plan.segmented_by), s.candidate, s.recommendation, s.rating]
         rows.append(["segment", *head, None, "savings", s.savings, s.requests, None, " ".join(s.reasons)])
         rows.append(["segment", *head, None, "savings forgone", s.savings_forgone, None, None, None])
         rows.append(["segment", *head, None, "baseline cost", s.baseline_cost, None, None, None])
@@ -265,7 +261,8 @@ def plan_sheet(result: AuditResult) -> tuple[list[str], list[list[SheetValue]]]:
             if b.population_requests
             else "the data counts no requests of the segment: the sample size is the rule's for an unknown number"
         )
-        rows.append(["benchmark", _segment_name(b.segment), b.candidate, None, None, None, "sample requests",
+        name = segment_label(b.segment, plan.segmented_by)
+        rows.append(["benchmark", name, b.candidate, None, None, None, "sample requests",
                      b.shadow_cost, b.sample_requests, None, population])  # fmt: skip
     rows.append(["benchmark", None, None, None, None, None, "sample-size rule", None, None, None, bench.rule])
     rows += [["benchmark", None, None, None, None, None, "compare", None, None, None, c] for c in bench.compare]
