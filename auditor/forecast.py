@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.costing import total_cost
+from auditor.hybrid import segment_names
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import ForecastMonth, PriceChangeOut, Scenario, money
 from auditor.scenarios import priced_shape
@@ -385,8 +386,7 @@ def _hybrid_parts(
 ) -> list[tuple[str, pd.DataFrame, CatalogModel | None]]:
     """The hybrid's rows as the forecast prices them: summed per candidate a segment is routed to, and the rows of
     segments that stay (or that it does not name) on their own models."""
-    by = hybrid.segmented_by
-    segment = priced[MODEL_REF if by in (None, "model") else str(by)].astype(str)
+    segment = segment_names(priced, hybrid.segmented_by)
     routes = {c.segment: c.candidate for c in hybrid.segments if c.candidate is not None}
     routed = np.array([routes.get(name, "") for name in segment.tolist()], dtype=object)
     sums = ["requests", *TOKEN_COLUMNS]

@@ -46,6 +46,11 @@ _SUMS = ["requests", *TOKEN_COLUMNS]
 Segmentation = Literal["project", "api_key", "model"]
 
 
+def segment_names(priced: pd.DataFrame, by: str | None) -> pd.Series:
+    """Each row's segment under a segmentation (`segmentation`; None: by model), as text."""
+    return priced[MODEL_REF if by in (None, "model") else str(by)].astype(str)
+
+
 def segmentation(priced: pd.DataFrame) -> Segmentation:
     """Projects if the data names at least two, else keys if at least two, else models."""
     for column in ("project", "api_key"):
@@ -78,7 +83,7 @@ def build_hybrid(
     if priced.empty or not candidates:
         return None
     by = segmentation(priced)
-    priced = priced.assign(**{SEGMENT: priced[MODEL_REF if by == "model" else by].astype(str)})
+    priced = priced.assign(**{SEGMENT: segment_names(priced, by)})
     book = pricebook.rates
     # Baseline per segment: its rows on their own models at as-of prices.
     own = priced.groupby([SEGMENT, MODEL_REF, *PRICE_KEYS], sort=True)[_SUMS].sum().reset_index()

@@ -60,6 +60,7 @@ import pandas as pd
 
 from auditor.assumptions import PRICE_KEYS, Assumption
 from auditor.costing import cost_by_group
+from auditor.hybrid import segment_names
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.quality import QualityFile
 from auditor.result import (
@@ -187,7 +188,7 @@ def build_plan(inputs: PlanInputs) -> Plan | None:
         return None
     base = next((s for s in inputs.scenarios if s.kind == "hybrid"), None)
     by = base.segmented_by if base is not None else None
-    frame = priced.assign(**{_SEGMENT: priced[MODEL_REF if by in (None, "model") else by].astype(str)})
+    frame = priced.assign(**{_SEGMENT: segment_names(priced, by)})
     book = inputs.pricebook.rates
     own = frame.groupby([_SEGMENT, MODEL_REF, REQUESTS_KNOWN, *PRICE_KEYS], sort=True)[_SUMS].sum().reset_index()
     ids = book.rate_ids(own, inputs.pricebook.models, on_day=inputs.repricing.as_of)
@@ -279,9 +280,10 @@ def _model_names(ref: str, names: dict[str, set[str]]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class _Traffic:
-    """A segment's traffic in the audited period. Its requests, and the input-side and output tokens per request
-    (`side`, `output`), are those of the rows whose source counts requests; `counted_share` is those rows' share of
-    the segment's list cost, by which a cost of the whole segment is taken to those rows before it is divided."""
+    """A segment's traffic in the audited period. Its requests and its input-side and output tokens (`side`,
+    `output`: divided by the requests, the figures per request) are those of the rows whose source counts
+    requests; `counted_share` is those rows' share of the segment's list cost, by which a cost of the whole segment
+    is taken to those rows before it is divided."""
 
     requests: int
     days: int  # days with usage in the audited period
