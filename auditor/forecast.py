@@ -50,9 +50,11 @@ FORECAST_MONTHS = 12
 VOLUME_NOTE = "Forecast volume: "
 """How the method note on the forecast's volume begins."""
 CAUTION = " Caution: "
-"""Where that note warns of sources that end before the others (the report shows such a note beside the forecast)."""
+"""Where that note warns of sources that end before the others, or inputs that end well before as-of (the report
+shows such a note beside the forecast)."""
 STALE_DAYS = 31
-"""A source whose last covered day is more than this before the latest source's is named in the caution."""
+"""A source whose last covered day is more than this before the latest source's (or the latest, before as-of) is
+named in the caution."""
 FLAT_SOURCES_LISTED = 4
 TREND_MIN_MONTHS = 3
 TREND_MAX_MONTHS = 12
@@ -200,12 +202,12 @@ def _months_shown(months: list[date]) -> str:
     return shown + (f" and {len(months) - 6} more" if len(months) > 6 else "")
 
 
-def forecast_volume(sources: Sequence[SourceVolume]) -> Volume | None:
+def forecast_volume(sources: Sequence[SourceVolume], as_of: date) -> Volume | None:
     """The sum of the sources' own trends, with the note that says how each was found; None without usage."""
     found = [(s, t) for s in sources if (t := observed_trend(s.daily, s.covered)) is not None]
     if not found:
         return None
-    caution = _stale_caution([s for s, _ in found])
+    caution = _stale_caution([s for s, _ in found], as_of)
     if len(found) == 1:
         return Volume((found[0][1],), found[0][1].note + caution)
     trended = [(s, t) for s, t in found if t.fitted_months]
@@ -234,20 +236,28 @@ def _files(source: SourceVolume) -> str:
     return ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
 
 
-def _stale_caution(sources: list[SourceVolume]) -> str:
-    """Sources that end well before the latest: held as if they went on, which a stopped traffic did not."""
+def _stale_caution(sources: list[SourceVolume], as_of: date) -> str:
+    """Sources that end well before the latest, or inputs that end well before as-of: their volume is held as it
+    was, which a traffic that has stopped or grown since is not."""
     latest = max(max(s.covered) for s in sources)
     stale = sorted(
         (s for s in sources if (latest - max(s.covered)).days > STALE_DAYS), key=lambda s: (max(s.covered), s.files)
     )
-    if not stale:
-        return ""
-    shown = "; ".join(f"{_files(s)} (to {max(s.covered)})" for s in stale[:4])
-    more = f"; and {len(stale) - 4} more" if len(stale) > 4 else ""
-    return (
-        f"{CAUTION}{len(stale)} source(s) end more than {STALE_DAYS} days before the latest ({latest}): {shown}{more}. "
-        "Their volume is held as if they went on; if that traffic has stopped, leave their files out."
-    )
+    parts = []
+    if stale:
+        shown = "; ".join(f"{_files(s)} (to {max(s.covered)})" for s in stale[:4])
+        more = f"; and {len(stale) - 4} more" if len(stale) > 4 else ""
+        parts.append(
+            f"{len(stale)} source(s) end more than {STALE_DAYS} days before the latest ({latest}): {shown}{more}. "
+            "Their volume is held as if they went on; if that traffic has stopped, leave their files out."
+        )
+    behind = (as_of - latest).days
+    if behind > STALE_DAYS:
+        parts.append(
+            f"The inputs end on {latest}, {behind} days before the as-of date ({as_of}): the forecast holds the "
+            "volume they show, whatever it has become since."
+        )
+    return CAUTION + " ".join(parts) if parts else ""
 
 
 @dataclass(frozen=True)
@@ -316,7 +326,7 @@ def build_forecast(
     current_refs = sorted(priced[MODEL_REF].unique()) if not priced.empty else []
     current = [pricebook.models[r] for r in current_refs]
     changes = _changes(priced, current, candidates, as_of)
-    trend = forecast_volume(source_volumes(usage, files, as_of))
+    trend = forecast_volume(source_volumes(usage, files, as_of), as_of)
     volume = int(priced[VOLUME_COLUMNS].to_numpy().sum()) if not priced.empty else 0
     if trend is None or volume == 0:
         return Forecast([], changes, [])

@@ -269,7 +269,7 @@ def test_sources_of_different_periods_are_forecast_each_on_its_own_and_summed() 
     january = SourceVolume(("a.csv",), _volumes({(2026, 1): 100}), frozenset(_volumes({(2026, 1): 1})))
     later = _volumes({(2026, 4): 200, (2026, 5): 300, (2026, 6): 400})
     log = SourceVolume(("b.jsonl", "c.jsonl"), later, frozenset(later))
-    volume = forecast_volume([january, log])
+    volume = forecast_volume([january, log], date(2026, 7, 1))
     assert volume is not None
     alone = observed_trend(log.daily, log.covered)
     assert alone is not None and alone.fitted_months == 3 and alone.slope == 100
@@ -282,8 +282,14 @@ def test_sources_of_different_periods_are_forecast_each_on_its_own_and_summed() 
         volume.note
     )
     # One source: its own note, no caution.
-    only = forecast_volume([log])
+    only = forecast_volume([log], date(2026, 7, 1))
     assert only is not None and only.note == alone.note and CAUTION not in only.note
+    # Inputs that end more than a month before as-of: the forecast holds a volume that may have changed since.
+    late = forecast_volume([log], date(2026, 9, 1))
+    assert late is not None and late.note == alone.note + (
+        f"{CAUTION}The inputs end on 2026-06-30, 63 days before the as-of date (2026-09-01): the forecast holds the "
+        "volume they show, whatever it has become since."
+    )
 
 
 def test_a_bill_covers_its_billing_months() -> None:
