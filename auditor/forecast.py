@@ -32,12 +32,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from auditor.costing import total_cost
 from auditor.hybrid import segment_names
+from auditor.importers.base import Importer
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import ForecastMonth, PriceChangeOut, Scenario, money
 from auditor.scenarios import priced_shape
@@ -260,21 +262,30 @@ def _stale_caution(sources: list[SourceVolume], as_of: date) -> str:
     return CAUTION + " ".join(parts) if parts else ""
 
 
+Covers = Literal["days", "months", "log"]
+
+
 @dataclass(frozen=True)
 class ForecastInput:
     """What the forecast needs to know of an input file: its name, its usage family (the files whose records or days
-    the scan counts once between them: one source) and whether it is a bill (`kind` "cost"), which covers whole
-    calendar months: a bill's lines fall on the days something was charged, its period is the billing month."""
+    the scan counts once between them: one source) and what it covers (`Covers`): "days", the days from its first
+    to its last used row (an export of a chosen range); "months", the calendar months of its lines (a bill: its lines
+    fall on the days something was charged, its period is the billing month); "log", with the other files of its log
+    every day from the first to the last (a log kept in files by session, object or job: `Importer.split_log`)."""
 
     name: str
     family: str
-    is_bill: bool
+    covers: Covers
+
+    @staticmethod
+    def of(name: str, importer: Importer) -> ForecastInput:
+        covers: Covers = "months" if importer.kind == "cost" else "log" if importer.split_log else "days"
+        return ForecastInput(name, importer.usage_family, covers)
 
 
 def source_volumes(usage: pd.DataFrame, files: Sequence[ForecastInput], as_of: date) -> list[SourceVolume]:
     """Each source's priced daily volume and covered days from the usage table (rows carry their file's index in
-    SOURCE_FILE), `files` by that index. A file covers the days from its first to its last used row, or, a bill,
-    the calendar months they are in up to as-of."""
+    SOURCE_FILE), `files` by that index, each covering what its `covers` says (a bill's months up to as-of)."""
     if usage.empty:
         return []
     day_of = {d: date.fromisoformat(d) for d in usage["day"].astype(str).unique().tolist()}
@@ -284,13 +295,20 @@ def source_volumes(usage: pd.DataFrame, files: Sequence[ForecastInput], as_of: d
     volume = usage.loc[priced, VOLUME_COLUMNS].sum(axis=1)
     by_file_day = volume.groupby([usage.loc[priced, SOURCE_FILE], days[priced]]).sum()
     families: dict[str, tuple[list[str], dict[date, int], set[date]]] = {}
+    logs: dict[str, tuple[date, date]] = {}  # each family's log files: from their first day to their last
     for index, first, last in zip(spans.index.tolist(), spans["min"].tolist(), spans["max"].tolist(), strict=True):
         file = files[int(index)]
         names, _, covered = families.setdefault(file.family, ([], {}, set()))
         names.append(file.name)
-        if file.is_bill:
+        if file.covers == "log":
+            start, end = logs.get(file.family, (first, last))
+            logs[file.family] = (min(start, first), max(end, last))
+            continue
+        if file.covers == "months":
             first, last = _month_start(first), max(last, min(as_of, _next_month(_month_start(last)) - timedelta(1)))
         covered.update(_days(first, last))
+    for family, (first, last) in logs.items():
+        families[family][2].update(_days(first, last))
     for (index, day), tokens in zip(by_file_day.index.tolist(), by_file_day.tolist(), strict=True):
         daily = families[files[int(index)].family][1]
         daily[day] = daily.get(day, 0) + int(tokens)

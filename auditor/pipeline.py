@@ -133,10 +133,7 @@ def run_audit(
             if contract is not None:
                 scenarios = contract.apply_to_scenarios(scenarios, shape_table, pricebook, candidates, options.as_of)
             clock.lap("re-price candidates")
-            by_file = [
-                ForecastInput(f.account.path, s.importer.usage_family, s.importer.kind == "cost")
-                for f, s in zip(ingested, sources, strict=True)
-            ]
+            by_file = [ForecastInput.of(f.account.path, s.importer) for f, s in zip(ingested, sources, strict=True)]
             forecast = build_forecast(keyless, shape_table, pricebook, candidates, options.as_of, by_file, hybrid)
             clock.lap("forecast")
             reconciliation = build_reconciliation(keyless, line_names, pricebook, by_month)

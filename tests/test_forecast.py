@@ -328,10 +328,7 @@ def test_the_route_by_segment_scenario_is_forecast_segment_by_segment() -> None:
     pricebook = Pricebook()
     with open_sources(paths, None) as (sources, _), scan_connection() as con:
         ingested = ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook)
-        files = [
-            ForecastInput(f.account.path, s.importer.usage_family, False)
-            for f, s in zip(ingested, sources, strict=True)
-        ]
+        files = [ForecastInput.of(f.account.path, s.importer) for f, s in zip(ingested, sources, strict=True)]
     usage, _, shape = merged_tables(ingested, [])
     x = lookup_candidate("google:gemini-2.5-flash-lite")
     segments = sorted(c.segment for c in hybrid.segments)
@@ -353,3 +350,22 @@ def test_the_route_by_segment_scenario_is_forecast_segment_by_segment() -> None:
         assert routed_all == single and routed_none == baseline
         assert abs(a + b - (single + baseline)) <= Decimal("2e-9")  # each month's figure is rounded to the nano
         assert a != single and a != baseline
+
+
+def test_a_log_kept_in_many_files_covers_the_days_between_them() -> None:
+    """Codex CLI writes a file per session: the sessions' days are not all the log covers, a day without a session
+    had no usage. Its volume is the mean over every day from the first session to the last, not over the sessions'
+    days (an export of a chosen range covers only its own days: `..._the_days_the_inputs_cover`)."""
+    folder = SAMPLES / "codex_cli_jsonl"
+    result = run_audit(AuditOptions(inputs=(folder,), as_of=date(2026, 11, 28)))
+    stamps = sorted(p.name.removeprefix("rollout-")[:10] for p in folder.glob("rollout-*.jsonl"))
+    first, last = date.fromisoformat(stamps[0]), date.fromisoformat(stamps[-1])
+    note = next(n for n in result.notes if n.startswith(VOLUME_NOTE))
+    assert len(stamps) == 3 and (last - first).days > 365, "the premise: sessions more than a year apart"
+    # 13 full months from the first session to the last: a trend over the last 12, months without a session as 0.
+    assert (first, last) == (date(2025, 9, 16), date(2026, 11, 4))
+    assert (
+        "least-squares linear trend of the mean daily token volume of the last 12 full months (2025-11 to 2026-10)"
+        in (note)
+    ), note
+    assert "covered by none" not in note

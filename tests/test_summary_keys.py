@@ -114,7 +114,7 @@ def test_the_forecast_is_the_same_from_the_sum_over_keys(many_keys: Path) -> Non
     lines, _, _, shape = _tables([many_keys], pricebook)
     candidates = [lookup_candidate(c.ref) for c in default_candidates()]
     as_of = date.fromisoformat(str(lines["day"].max()))
-    files = [ForecastInput(many_keys.name, "openrouter_requests", False)]
+    files = [ForecastInput(many_keys.name, "openrouter_requests", "days")]
     keyed = build_forecast(lines, shape, pricebook, candidates, as_of, files)
     assert keyed.months, "the premise: a forecast"
     assert build_forecast(summed_over_keys(lines), shape, pricebook, candidates, as_of, files) == keyed

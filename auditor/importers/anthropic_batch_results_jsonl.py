@@ -25,6 +25,7 @@ IMPORTER = Importer(
     name="anthropic_batch_results_jsonl",
     title="Anthropic Message Batches results (msgbatch_<id>_results.jsonl)",
     kind="requests",
+    split_log=True,
     required_columns=("custom_id", "result"),
     optional_columns=(),
     json_fields={

@@ -94,6 +94,7 @@ IMPORTER = Importer(
     name="anthropic_message_jsonl",
     title="Anthropic message log (one Messages API Message object per line, with the logger's timestamp)",
     kind="requests",
+    split_log=True,
     required_columns=("id", "type", "role", "model", "usage"),
     optional_columns=("content", "stop_reason", "stop_sequence", "container", "timestamp", "created_at", "error"),
     json_fields={

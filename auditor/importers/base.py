@@ -59,6 +59,10 @@ class Importer:
     dedupe_within_file: str = ""
     """For a source that writes one record on several lines (Claude Code): the SQL order of a record's
     lines; only the first line of each record key counts, the others are skipped. Empty: no such lines."""
+    split_log: bool = False
+    """A log kept in many files, by session, storage object or batch job (Claude Code, Bedrock invocation logs):
+    together its files cover every day from their first to their last, and a day without a file had no usage.
+    False: each file is an export of the days it spans (the forecast reads no further: `auditor.forecast`)."""
     header_aliases: Mapping[str, str] = field(default_factory=dict)
     """Header names other variants of the export write (lower-cased) → this importer's column names. When set,
     the header is matched case-insensitively too (Azure's EA export writes `MeterName` where MCA writes

@@ -32,6 +32,7 @@ IMPORTER = Importer(
     name="bedrock_invocation_jsonl",
     title="Amazon Bedrock model invocation logs (AWSLogs/<account>/BedrockModelInvocationLogs/…/*.json.gz)",
     kind="requests",
+    split_log=True,
     required_columns=("schemaType", "timestamp", "requestId", "modelId"),
     optional_columns=(
         "schemaVersion",

@@ -20,6 +20,7 @@ IMPORTER = Importer(
     name="claude_code_jsonl",
     title="Claude Code session logs (~/.claude/projects/<project>/<session>.jsonl)",
     kind="requests",
+    split_log=True,
     required_columns=("sessionId", "timestamp", "type"),
     optional_columns=(
         "message",

@@ -51,6 +51,7 @@ IMPORTER = Importer(
     name="codex_cli_jsonl",
     title="OpenAI Codex CLI session logs (~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl)",
     kind="requests",
+    split_log=True,
     required_columns=("timestamp", "type", "payload"),
     optional_columns=(),
     json_fields={

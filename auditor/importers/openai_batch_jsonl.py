@@ -71,6 +71,7 @@ IMPORTER = Importer(
     name="openai_batch_jsonl",
     title="OpenAI Batch API output (batch_<id>_output.jsonl)",
     kind="requests",
+    split_log=True,
     required_columns=("id", "custom_id", "response", "error"),
     optional_columns=(),
     json_fields={

@@ -40,6 +40,7 @@ IMPORTER = Importer(
     name="openai_response_jsonl",
     title="OpenAI response log (one chat.completion or response object per line, .jsonl)",
     kind="requests",
+    split_log=True,
     required_columns=("id", "object", "model", "usage"),
     optional_columns=(
         "created",
