@@ -38,7 +38,7 @@ import pandas as pd
 
 from auditor import operational
 from auditor.errors import OptionError
-from auditor.hybrid import segmentation
+from auditor.hybrid import segment_names, segmentation
 from auditor.result import AuditResult, DataProfile, DataSegment, Risk, RiskFinding, Scenario
 from auditor.workload import MODEL_REF
 from pricing.catalog import CatalogModel
@@ -990,17 +990,12 @@ def _level(findings: Sequence[RiskFinding], compliance: float | None, operationa
     return "green"
 
 
-def segment_keys(priced: pd.DataFrame, segmented_by: str) -> pd.Series:
-    """Each priced row's segment name, as the hybrid scenario names segments."""
-    return priced[MODEL_REF if segmented_by == "model" else segmented_by].astype(str)
-
-
 def route_filter(profile: Profile, priced: pd.DataFrame) -> Callable[[str, CatalogModel], bool] | None:
     """For the hybrid: whether a segment may be routed to a candidate, i.e. the segment's own data profile does not
     block it (a PHI project blocks a candidate for that project only). None without a data profile."""
     if not profile.given:
         return None
-    keys = segment_keys(priced, segmentation(priced))
+    keys = segment_names(priced, segmentation(priced))
     whole = dict(profile.for_rows(priced).us_persons)
     profiles: dict[str, Profile] = {}
 
@@ -1046,7 +1041,7 @@ def routed_rows(scenario: Scenario, priced: pd.DataFrame) -> dict[str, pd.DataFr
     column = MODEL_REF if scenario.segmented_by == "model" else scenario.segmented_by
     if not scenario.segmented_by or priced.empty or column not in priced:
         return {}
-    keys = segment_keys(priced, scenario.segmented_by)
+    keys = segment_names(priced, scenario.segmented_by)
     out: dict[str, pd.DataFrame] = {}
     for ref in sorted({s.candidate for s in scenario.segments if s.candidate is not None}):
         names = {s.segment for s in scenario.segments if s.candidate == ref}
