@@ -206,6 +206,14 @@ def route_name(by: str) -> str:
     return f"Route by {by.replace('_', ' ')}"
 
 
+def short_name(scenario: Scenario) -> str:
+    """A scenario's name where space is short (a chart's label, a table's column): a hybrid's says what it routes by;
+    its segments and candidates, which its full name counts, are in the tables beside."""
+    if scenario.kind == "hybrid" and scenario.segmented_by:
+        return route_name(scenario.segmented_by)
+    return scenario.candidate_name
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 

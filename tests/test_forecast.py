@@ -369,3 +369,27 @@ def test_a_log_kept_in_many_files_covers_the_days_between_them() -> None:
         in (note)
     ), note
     assert "covered by none" not in note
+
+
+def test_the_monthly_table_names_the_hybrids_column_by_what_it_routes_by() -> None:
+    """The monthly table's columns are narrow: the hybrid's column says "Route by project", not its full name with
+    its segment and candidate counts (the 12-month table beside gives that)."""
+    from auditor.report.forecast_tables import forecast_month_table, forecast_total_table
+    from auditor.report.pdf_fonts import register_fonts
+
+    register_fonts()
+    paths = (SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv", SAMPLES / "anthropic_usage_csv")
+    result = run_audit(AuditOptions(inputs=paths, as_of=date(2026, 11, 28), candidates=("google:gemini-2.5-flash",)))
+    (hybrid,) = [s for s in result.scenarios if s.kind == "hybrid"]
+    assert hybrid.candidate_name.startswith("Route by project (")
+
+    def texts(table: object) -> list[list[str]]:
+        cells = table._cellvalues  # type: ignore[attr-defined]
+        return [
+            [" ".join(line[0] for line in c.lines) if hasattr(c, "lines") else str(c) for c in row] for row in cells
+        ]
+
+    header = texts(forecast_month_table(result, 500))[0]
+    assert header[:3] == ["month", "tokens", "baseline"] and "Route by project" in header
+    assert not any("segments" in h for h in header)
+    assert any(hybrid.candidate_name in " ".join(row) for row in texts(forecast_total_table(result, 500)))

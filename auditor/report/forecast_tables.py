@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from reportlab.platypus import Table
 
+from auditor.hybrid import short_name
 from auditor.report.formatting import money, tokens
 from auditor.report.pdf_tables import Cell, Column, fitted_table
 from auditor.result import AuditResult, PriceChangeOut
@@ -35,9 +36,10 @@ def _order(result: AuditResult) -> list[str]:
 
 
 def forecast_month_table(result: AuditResult, width: float) -> Table:
-    """Month by month: predicted tokens, the baseline and the scenarios cheapest over the 12 months."""
+    """Month by month: predicted tokens, the baseline and the scenarios cheapest over the 12 months (each column
+    named short: the 12-month table below gives the full names)."""
     shown = _order(result)[:PDF_MONTHLY_SCENARIOS]
-    names = _names(result)
+    names = {s.candidate: short_name(s) for s in result.scenarios}
     columns = [Column("month", "text"), Column("tokens"), Column("baseline")]
     columns += [Column(names.get(ref, ref)) for ref in shown]
     rows: list[list[Cell]] = [

@@ -17,7 +17,7 @@ from reportlab.graphics.shapes import Circle, Drawing, Group, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.pdfbase import pdfmetrics
 
-from auditor.hybrid import route_name
+from auditor.hybrid import short_name
 from auditor.report.formatting import clean_text, money
 from auditor.report.pdf_fonts import FALLBACK, FONT, FONT_BOLD, drawable, runs, text_width, visual
 from auditor.report.pdf_layout import INK, LEVEL_COLOURS, LEVEL_TEXT, level_of
@@ -275,7 +275,7 @@ def savings_risk_chart(ranked: Sequence[Scenario], width: float) -> Drawing:
             mid = y + row_h / 2
             # A hybrid's name counts its segments and candidates, which the table gives: the lane's label says what
             # it routes by ("Route by project (32 segments, 2 c…" was cut).
-            name = route_name(s.segmented_by) if s.kind == "hybrid" and s.segmented_by else s.candidate_name
+            name = short_name(s)
             drawing.add(label(12, mid - 2.2, f"{rank[id(s)]}. {name}", label_w - 18))
             span = savings_range(s)
             if span is not None:
