@@ -200,8 +200,13 @@ def _uncovered_note(uncovered: list[date]) -> str:
 
 
 def _months_shown(months: list[date]) -> str:
-    shown = ", ".join(f"{m:%Y-%m}" for m in months[:6])
-    return shown + (f" and {len(months) - 6} more" if len(months) > 6 else "")
+    return _listed([f"{m:%Y-%m}" for m in months], 6)
+
+
+def _listed(texts: list[str], limit: int, sep: str = ", ", before_more: str = " ") -> str:
+    """The first `limit` texts, then how many more there are."""
+    rest = len(texts) - limit
+    return sep.join(texts[:limit]) + (f"{before_more}and {rest} more" if rest > 0 else "")
 
 
 def forecast_volume(sources: Sequence[SourceVolume], as_of: date) -> Volume | None:
@@ -234,8 +239,7 @@ def forecast_volume(sources: Sequence[SourceVolume], as_of: date) -> Volume | No
 
 
 def _files(source: SourceVolume) -> str:
-    names = source.files
-    return ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
+    return _listed(list(source.files), 2)
 
 
 def _stale_caution(sources: list[SourceVolume], as_of: date) -> str:
@@ -247,10 +251,9 @@ def _stale_caution(sources: list[SourceVolume], as_of: date) -> str:
     )
     parts = []
     if stale:
-        shown = "; ".join(f"{_files(s)} (to {max(s.covered)})" for s in stale[:4])
-        more = f"; and {len(stale) - 4} more" if len(stale) > 4 else ""
+        shown = _listed([f"{_files(s)} (to {max(s.covered)})" for s in stale], 4, "; ", "; ")
         parts.append(
-            f"{len(stale)} source(s) end more than {STALE_DAYS} days before the latest ({latest}): {shown}{more}. "
+            f"{len(stale)} source(s) end more than {STALE_DAYS} days before the latest ({latest}): {shown}. "
             "Their volume is held as if they went on; if that traffic has stopped, leave their files out."
         )
     behind = (as_of - latest).days
@@ -288,8 +291,8 @@ def source_volumes(usage: pd.DataFrame, files: Sequence[ForecastInput], as_of: d
     SOURCE_FILE), `files` by that index, each covering what its `covers` says (a bill's months up to as-of)."""
     if usage.empty:
         return []
-    day_of = {d: date.fromisoformat(d) for d in usage["day"].astype(str).unique().tolist()}
-    days = usage["day"].astype(str).map(day_of)
+    text_days = usage["day"].astype(str)
+    days = text_days.map({d: date.fromisoformat(d) for d in text_days.unique().tolist()})
     spans = days.groupby(usage[SOURCE_FILE]).agg(["min", "max"])
     priced = usage[MODEL_REF] != ""
     volume = usage.loc[priced, VOLUME_COLUMNS].sum(axis=1)

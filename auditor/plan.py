@@ -241,7 +241,7 @@ def _segments(
     routed = {name: c.baseline_cost for name, c in choices.items() if c.candidate is not None}
     shares = allocate(base.savings, raw, routed)
     with_side = own.assign(_side=own[_INPUT_SIDE].sum(axis=1))
-    tokens = with_side.groupby([_SEGMENT, MODEL_REF])[["requests", "_side", *_COUNTED]].sum()
+    tokens = with_side.groupby([_SEGMENT, MODEL_REF])[["requests", *_COUNTED]].sum()
     # Tokens per request are of the rows whose source counts requests: a cost export's tokens have no requests.
     counting = with_side[with_side[REQUESTS_KNOWN] > 0].groupby(_SEGMENT)[["_side", "output_tokens"]].sum()
     per_request = {str(k): (int(side), int(output)) for k, side, output in counting.itertuples()}
