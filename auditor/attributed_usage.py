@@ -23,7 +23,7 @@ from auditor.costing import cost_by_group
 from auditor.ledger import NANOS_PER_UNIT, SUM_COLUMNS, TOKEN_COLUMNS
 from auditor.result import NO_KEY, NO_PROJECT, KeyUsage, ProjectUsage, money
 from auditor.summary import MODEL_LINE
-from auditor.workload import LOCAL_DAY, RATE_ID, Pricebook
+from auditor.workload import LOCAL_DAY, LOCAL_MONTH, RATE_ID, UTC_MONTH, Pricebook
 from pricing.resolve import resolve_model
 
 _MONTH, _UTC_MONTH = "_month", "_utc_month"
@@ -32,14 +32,14 @@ Names = dict[tuple[str, str], tuple[str, list[str]]]
 
 
 def build_usage_by_project(lines: pd.DataFrame, names: Names, pricebook: Pricebook) -> list[ProjectUsage]:
-    """One row per (project, vendor, model line, month of the local day), from `summary.model_lines`' table (or
-    its sum over API keys)."""
+    """One row per (project, vendor, model line, month of the local day), from `summary.model_lines`' table."""
     rows = _usage_by("project", lines, names, pricebook)
     return [ProjectUsage.model_validate({"project": name or NO_PROJECT, **row}) for name, row in rows]
 
 
 def build_usage_by_key(lines: pd.DataFrame, names: Names, pricebook: Pricebook) -> list[KeyUsage]:
-    """One row per (API key, vendor, model line, month of the local day), from `summary.model_lines`' table."""
+    """One row per (API key, vendor, model line, month of the local day), from the usage by API key with its model
+    lines (`summary.with_lines_of`)."""
     rows = _usage_by("api_key", lines, names, pricebook)
     return [KeyUsage.model_validate({"api_key": name or NO_KEY, **row}) for name, row in rows]
 
@@ -78,12 +78,15 @@ def _usage_by(
 def _by_month(lines: pd.DataFrame, column: str) -> pd.DataFrame:
     """The lines summed by `column` (its value, '' for none), vendor, model line, UTC and local month, and rate, with
     how many of them carry tokens (`_tokens`) and tokens or requests (`_carries`). Every figure of the rows is a sum
-    of these (a cost, of the tokens at one rate), so they come out as from the lines; over 1,000 API keys the table
-    is about 30 times shorter."""
+    of these (a cost, of the tokens at one rate), so they come out as from the lines. Counts of rows are read as
+    "any": a sum of token counts (never below 0) carries tokens where one of its rows did."""
     has_tokens = lines[list(TOKEN_COLUMNS)].sum(axis=1) > 0
     frame = lines[[column, "provider", MODEL_LINE, RATE_ID, *SUM_COLUMNS]]
-    frame[_MONTH] = lines[LOCAL_DAY].astype(str).str.slice(0, 7)
-    frame[_UTC_MONTH] = lines["day"].astype(str).str.slice(0, 7)
+    if LOCAL_MONTH in lines.columns:  # the usage by API key is by month already
+        frame[_MONTH], frame[_UTC_MONTH] = lines[LOCAL_MONTH].astype(str), lines[UTC_MONTH].astype(str)
+    else:
+        frame[_MONTH] = lines[LOCAL_DAY].astype(str).str.slice(0, 7)
+        frame[_UTC_MONTH] = lines["day"].astype(str).str.slice(0, 7)
     frame["_tokens"] = has_tokens.astype(np.int64)
     frame["_carries"] = (has_tokens | (lines["requests"] > 0)).astype(np.int64)
     keys = [column, "provider", MODEL_LINE, _UTC_MONTH, _MONTH, RATE_ID]

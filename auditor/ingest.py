@@ -50,20 +50,24 @@ from auditor.importers.engine import (
 )
 from auditor.importers.parquet import ParquetSource
 from auditor.importers.reader import Sniffed, sha256_of
-from auditor.ledger import SUM_COLUMNS, FileAccount, RejectedRow
+from auditor.ledger import SUM_COLUMNS, TOKEN_COLUMNS, FileAccount, RejectedRow
 from auditor.localtime import day_starts, local_days
 from auditor.overlaps import OverlapPlan, families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress, display_name
 from auditor.scan import SCANS, ReadBlocks, default_block_bytes, read_blocks, scan_threads, session_cursor
 from auditor.scratch import working_files_error
 from auditor.workload import (
+    KEY_DAY_KEYS,
+    KEY_USAGE_KEYS,
     LOCAL_DAY,
+    LOCAL_MONTH,
     MODEL_REF,
     RATE_ID,
     REQUESTS_KNOWN,
     SHAPE_KEYS,
     SHAPE_SUMS,
     USAGE_KEYS,
+    UTC_MONTH,
     Pricebook,
 )
 
@@ -95,9 +99,13 @@ _Files = Mapping[int, tuple[Sniffed, Importer]]
 
 @dataclass
 class IngestedFile:
+    """A file's accounting and workload tables (see `workload.py`); `key_days` only when the run asked for it."""
+
     account: FileAccount
     usage: pd.DataFrame
+    key_usage: pd.DataFrame
     shape: pd.DataFrame
+    key_days: pd.DataFrame | None = None
 
 
 def _sources(sniffed: Sniffed, blocks: ReadBlocks, rejects: str | None) -> ScanSource:
@@ -172,8 +180,12 @@ def ingest_all(
     progress: ScanProgress | None = None,
     given: Sequence[date | None] | None = None,
     zone: ZoneInfo | None = None,
+    key_days: bool = False,
+    keys_named: bool = False,
 ) -> list[IngestedFile]:
-    """Survey every file, settle what overlapping files leave to each other, then scan every file.
+    """Survey every file, settle what overlapping files leave to each other, then scan every file; with `key_days`,
+    each file's usage by API key and day is made too (a FOCUS file's rows); with `keys_named` (a policy file names
+    API keys), the shape table keeps its keys (`_workload_tables`).
 
     A small file is read once, into a table of its ledger lines that both passes read, with the other small
     files of its format (`SMALL_FILE_BYTES`, `BATCH_MAX_BYTES`, `engine.FilesSource`): planning a query costs
@@ -220,7 +232,7 @@ def ingest_all(
             scan = (con, by_index, members, number, surveys, counted, duplicates)
             scanned.append(_scan_batch(*scan, blocks, progress, zone, pricebook))
     scanned += _scan_lines(con, by_index, list(read.values()), surveys, settled, zone, pricebook)
-    ingested = _ingested(con, by_index, scanned, pricebook, zone, dict(enumerate(given)))
+    ingested = _ingested(con, by_index, scanned, pricebook, zone, dict(enumerate(given)), key_days, keys_named)
     for lines in read.values():
         con.execute(f"DROP TABLE {lines.table}")
     return ingested
@@ -620,6 +632,8 @@ def _ingested(
     pricebook: Pricebook,
     zone: ZoneInfo | None,
     given: dict[int, date | None],
+    key_days: bool = False,
+    keys_named: bool = False,
 ) -> list[IngestedFile]:
     """Every scanned file's accounting and workload tables, queried from all scan tables at once. `given` is each
     file's given day (for lines that carry no time), with which its rejected rows are read again."""
@@ -652,7 +666,7 @@ def _ingested(
         # Files whose rows the rules rejected are read again to number them, meanwhile the workload is queried.
         to_locate = [i for i in members if rule_rejects[i]]
         locating = {i: cursors.submit(_locate_given, given[i], *files[i]) for i in to_locate}
-        usage, shape = _workload_tables(con, "scanned", pricebook, zone)
+        workload = _workload_tables(con, "scanned", pricebook, zone, key_days, keys_named)
         for s in scanned:
             for i in s.members:
                 sniffed, importer = files[i]
@@ -669,13 +683,14 @@ def _ingested(
     con.execute("DROP VIEW scanned")
     for table in tables:
         con.execute(f"DROP TABLE {table}")
-    usages, shapes = _split(usage, members), _split(shape, members)
+    usages, keys, shapes = (_split(t, members) for t in (workload.usage, workload.key_usage, workload.shape))
+    by_key_day = _split(workload.key_days, members) if workload.key_days is not None else {}
     ingested = []
     for i in sorted(members):
         if not usages[i].empty:  # the first and last day of used rows, in the zone
             accounts[i].period_start = str(usages[i][LOCAL_DAY].min())
             accounts[i].period_end = str(usages[i][LOCAL_DAY].max())
-        ingested.append(IngestedFile(accounts[i], usages[i], shapes[i]))
+        ingested.append(IngestedFile(accounts[i], usages[i], keys[i], shapes[i], by_key_day.get(i)))
     return ingested
 
 
@@ -885,10 +900,31 @@ def _csv_chunks(sniffed: Sniffed, present: list[str]) -> Iterator[pd.DataFrame]:
             yield pd.DataFrame(rows, columns=[*present, "__line"], dtype=object)
 
 
+@dataclass
+class WorkloadTables:
+    """The workload tables of scanned files (by `__file`); `key_days` only when asked for (`KEY_DAY_KEYS`)."""
+
+    usage: pd.DataFrame
+    key_usage: pd.DataFrame
+    shape: pd.DataFrame
+    key_days: pd.DataFrame | None = None
+
+
 def _workload_tables(
-    con: duckdb.DuckDBPyConnection, table: str, pricebook: Pricebook, zone: ZoneInfo | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The usage and shape tables of scanned files (by `__file`), with catalog models and list-rate ids.
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    pricebook: Pricebook,
+    zone: ZoneInfo | None = None,
+    key_days: bool = False,
+    keys_named: bool = False,
+) -> WorkloadTables:
+    """The usage, key usage and shape tables of scanned files (by `__file`), with catalog models and list-rate ids;
+    with `key_days`, the usage by API key and day too.
+
+    The shape table keeps each row's API key only where a stage reads it: the route-by-segment scenario segments by
+    key where the priced workload names fewer than two projects (`hybrid.segmentation`), and the data profile reads
+    the keys a policy file names (`keys_named`). Elsewhere its key is '' (by key and half hour, the shape of 5M
+    requests over 1,000 keys had 1.7M rows; without, 6,500).
 
     List rates are those of the UTC day and half hour; with a `zone`, each line's `local_day` is its day
     in that zone, from its UTC day and part of the day (kept by the scan), else the UTC day."""
@@ -916,28 +952,45 @@ def _workload_tables(
     combos[RATE_ID] = pricebook.rates.rate_ids(combos, pricebook.models)
     con.register("rates", combos)
     coded = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] >= CODED_ROWS
-    usage = _grouped(
-        con,
+    joined = (
         f"FROM {usage_rows} s JOIN rates r ON r.{MODEL_REF} = s.{MODEL_REF} AND r.day = s.rate_day "
         f"AND r.time_slot = s.rate_slot AND r.service_tier = s.service_tier "
-        f"AND r.request_size_floor_tokens = s.rate_floor",
-        (FILE_COLUMN, *USAGE_KEYS),
-        SUM_COLUMNS,
-        {"day": "s.rate_day", LOCAL_DAY: local_day, RATE_ID: f"r.{RATE_ID}"},
-        coded=coded,
+        f"AND r.request_size_floor_tokens = s.rate_floor"
     )
-    shape = _grouped(
-        con,
+    shape_rows = (
         f"FROM (SELECT s.*, m.{MODEL_REF} FROM {table} s JOIN models m USING (provider, model_raw) "
-        f"WHERE s.status = '' AND s.in_shape) s",
-        (FILE_COLUMN, *SHAPE_KEYS),
-        SHAPE_SUMS,
-        {REQUESTS_KNOWN: f"CAST(s.{REQUESTS_KNOWN} AS BIGINT)"},
-        coded=coded,
+        f"WHERE s.status = '' AND s.in_shape) s"
+    )
+    keep_keys = keys_named or _priced_projects(con, shape_rows) < 2
+    days = {"day": "s.rate_day", LOCAL_DAY: local_day, RATE_ID: f"r.{RATE_ID}"}
+    months = {UTC_MONTH: "left(s.rate_day, 7)", LOCAL_MONTH: f"left({local_day}, 7)", RATE_ID: f"r.{RATE_ID}"}
+    tables = WorkloadTables(
+        usage=_grouped(con, joined, (FILE_COLUMN, *USAGE_KEYS), SUM_COLUMNS, days, coded=coded),
+        key_usage=_grouped(con, joined, (FILE_COLUMN, *KEY_USAGE_KEYS), SUM_COLUMNS, months, coded=coded),
+        shape=_grouped(
+            con,
+            shape_rows,
+            (FILE_COLUMN, *SHAPE_KEYS),
+            SHAPE_SUMS,
+            {REQUESTS_KNOWN: f"CAST(s.{REQUESTS_KNOWN} AS BIGINT)", **({} if keep_keys else {"api_key": "''"})},
+            coded=coded,
+        ),
+        key_days=_grouped(con, joined, (FILE_COLUMN, *KEY_DAY_KEYS), SUM_COLUMNS, days, coded=coded)
+        if key_days
+        else None,
     )
     for name in ("rates", "models", *(["local_days"] if zone is not None else [])):
         con.unregister(name)
-    return usage, shape
+    return tables
+
+
+def _priced_projects(con: duckdb.DuckDBPyConnection, shape_rows: str) -> int:
+    """Projects the priced workload names (`scenarios.priced_shape`: rows with a catalog model and requests or tokens
+    besides reasoning), as `hybrid.segmentation` counts them. No count is below 0, so a row of the shape table has
+    some where one of its lines has."""
+    counted = " + ".join(f"s.{c}" for c in ("requests", *TOKEN_COLUMNS) if c != "reasoning_tokens")
+    found = con.execute(f"SELECT count(DISTINCT s.project) {shape_rows} WHERE s.{MODEL_REF} <> '' AND {counted} > 0")
+    return int(found.fetchall()[0][0])
 
 
 def _grouped(
@@ -1031,6 +1084,6 @@ def ingest_ledger(
     shape = pricebook.price_shape(lines[["provider", "model_raw"]].drop_duplicates(), None)
     con.execute(f"CREATE TEMP TABLE {table} AS SELECT 0 AS {FILE_COLUMN}, * FROM ({aggregate_sql(typed, None, shape)})")
     con.unregister("ledger_lines")
-    usage, shape_table = _workload_tables(con, table, pricebook)
+    tables = _workload_tables(con, table, pricebook)
     con.execute(f"DROP TABLE {table}")
-    return _split(usage, [0])[0], _split(shape_table, [0])[0]
+    return _split(tables.usage, [0])[0], _split(tables.shape, [0])[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -40,11 +41,23 @@ from auditor.scan import scanning
 from auditor.scenarios import Repricing, assumption_outs, build_scenarios
 from auditor.sources import Source, open_sources
 from auditor.stream_checks import checks_decide, decided
-from auditor.summary import SOURCE_FILE, model_lines, summarise_usage, summed_over_keys
-from auditor.workload import MODEL_REF, SHAPE_KEYS, SHAPE_SUMS, USAGE_KEYS, Pricebook, merge_tables
+from auditor.summary import SOURCE_FILE, model_lines, summarise_usage, with_lines_of
+from auditor.workload import (
+    KEY_DAY_KEYS,
+    KEY_USAGE_KEYS,
+    LOCAL_DAY,
+    LOCAL_MONTH,
+    MODEL_REF,
+    RATE_ID,
+    SHAPE_KEYS,
+    SHAPE_SUMS,
+    USAGE_KEYS,
+    Pricebook,
+    merge_tables,
+)
 from pricing.catalog import catalog_version, default_candidates, lookup_candidate
 from pricing.contract import load_contract
-from pricing.fx import FxRate, convert_to_usd, load_rates_file, parse_fx_flags
+from pricing.fx import FxRate, convert_part_to_usd, convert_to_usd, load_rates_file, parse_fx_flags
 from pricing.overlays import overlay_notes
 
 StageHook = Callable[[str, float], None]
@@ -61,7 +74,7 @@ def run_audit(
     on_ledger: Callable[[pd.DataFrame, Pricebook, list[str]], None] | None = None,
 ) -> AuditResult:
     """Audit the given inputs; the same options and inputs always give the same result. `on_ledger`, if given,
-    is shown the usage table (amounts in USD nano-units), its pricebook and the input files by index."""
+    is shown the usage by API key and day (amounts in USD nano-units), its pricebook and the input files by index."""
     clock = _StageClock(on_stage)
     # The usage tables' text columns are Arrow's: its system allocator gives their memory back as it is freed, where
     # its default (mimalloc) kept it (over 100 API keys the peak after the ingest fell from 538 to 498 MiB).
@@ -86,7 +99,10 @@ def run_audit(
 
             def ingest(con: duckdb.DuckDBPyConnection) -> list[IngestedFile]:
                 read_on(con)
-                return ingest_all(con, files, pricebook, options.read_blocks, progress, given, zone)
+                key_days = on_ledger is not None  # a FOCUS file's rows are by API key and day
+                keys_named = any(s.kind == "api_key" for s in profile.segments)
+                blocks = options.read_blocks
+                return ingest_all(con, files, pricebook, blocks, progress, given, zone, key_days, keys_named)
 
             ingested = scanning(
                 ingest,
@@ -100,16 +116,15 @@ def run_audit(
         working: AbstractContextManager[None] = progress.working(STAGES_AFTER_SCAN) if progress else nullcontext()
         waiting = partial(progress.working, CHECKS_STILL_RUNNING) if progress else None
         with decided(checks, waiting), working:
-            usage_table, fx_used, shape_table = merged_tables(ingested, rates)
+            tables = merged_tables(ingested, rates)
+            usage_table, shape_table, fx_used = tables.usage, tables.shape, tables.fx_used
             if on_ledger is not None:
-                on_ledger(usage_table, pricebook, [f.account.path for f in ingested])
+                on_ledger(key_days_table(ingested, rates), pricebook, [f.account.path for f in ingested])
             clock.lap("ingest and aggregate")
-            # Each row's model line, found once for the sections that group on it (over 1,000 API keys, a quarter of a
-            # second each time); all but the usage by key read them summed over the keys (`summed_over_keys`).
+            # Each row's model line, found once for the sections that group on it.
             lines, line_names = model_lines(usage_table)
-            keyless = summed_over_keys(lines)
             usage, by_month, totals, notes, warnings = summarise_usage(
-                keyless, line_names, shape_table, pricebook, ingested, contract
+                lines, line_names, shape_table, pricebook, ingested, contract
             )
             warnings += [
                 f"{f.account.path}: rows are dated up to {f.account.period_end}, after the as-of date {options.as_of}; "
@@ -134,9 +149,9 @@ def run_audit(
                 scenarios = contract.apply_to_scenarios(scenarios, shape_table, pricebook, candidates, options.as_of)
             clock.lap("re-price candidates")
             by_file = [ForecastInput.of(f.account.path, s.importer) for f, s in zip(ingested, sources, strict=True)]
-            forecast = build_forecast(keyless, shape_table, pricebook, candidates, options.as_of, by_file, hybrid)
+            forecast = build_forecast(lines, shape_table, pricebook, candidates, options.as_of, by_file, hybrid)
             clock.lap("forecast")
-            reconciliation = build_reconciliation(keyless, line_names, pricebook, by_month)
+            reconciliation = build_reconciliation(lines, line_names, pricebook, by_month)
             findings = build_findings(shape_table, pricebook, options.as_of)
             clock.lap("reconciliation and findings")
             if scenarios:
@@ -148,8 +163,7 @@ def run_audit(
             days = sorted({d for f in ingested for d in (f.account.period_start, f.account.period_end) if d})
             plan = None
             if scenarios:
-                # Requests per day are over the days with usage (read from the sum over keys: the same days).
-                active_days = int(keyless["day"].nunique())
+                active_days = int(lines["day"].nunique())  # requests per day are over the days with usage
                 plan_inputs = PlanInputs(scenarios, candidates, profile, repricing, pricebook, shape_table, assumptions,
                                          usage, active_days, quality, options.as_of, reconciliation)  # fmt: skip
                 plan = build_plan(plan_inputs)
@@ -194,19 +208,47 @@ def run_audit(
             cost_model=build_cost_model(repricing, pricebook, candidates, f"genai-prices {catalog_version()}")
             if scenarios
             else None,
-            usage_by_project=build_usage_by_project(keyless, line_names, pricebook),
-            usage_by_key=build_usage_by_key(lines, line_names, pricebook),
+            usage_by_project=build_usage_by_project(lines, line_names, pricebook),
+            usage_by_key=build_usage_by_key(with_lines_of(tables.key_usage, lines), line_names, pricebook),
         )
         clock.lap("cost model and result")
         return result
 
 
-def merged_tables(ingested: list[IngestedFile], rates: list[FxRate]) -> tuple[pd.DataFrame, list[FxRate], pd.DataFrame]:
-    """The files' usage table as one (amounts in USD, each row with its file's index), the exchange rates used, and
-    their shape table as one: what the stages after the scan read."""
-    by_file = [f.usage.assign(**{SOURCE_FILE: index}) for index, f in enumerate(ingested)]
-    usage_table, fx_used = convert_to_usd(merge_tables(by_file, (*USAGE_KEYS, SOURCE_FILE), SUM_COLUMNS), rates)
-    return usage_table, fx_used, merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
+@dataclass
+class MergedTables:
+    """The files' workload tables, each as one (amounts in USD, each usage row with its file's index), and the
+    exchange rates used: what the stages after the scan read."""
+
+    usage: pd.DataFrame
+    key_usage: pd.DataFrame
+    shape: pd.DataFrame
+    fx_used: list[FxRate]
+
+
+def merged_tables(ingested: list[IngestedFile], rates: list[FxRate]) -> MergedTables:
+    """The files' tables merged; the usage by API key converted to add up to the usage table, month by month."""
+    usage = _merged(ingested, lambda f: f.usage, USAGE_KEYS)
+    usage_usd, fx_used = convert_to_usd(usage, rates)
+    key_usage = _merged(ingested, lambda f: f.key_usage, KEY_USAGE_KEYS)
+    by_month = usage.assign(**{LOCAL_MONTH: usage[LOCAL_DAY].str.slice(0, 7)})
+    keys = ["provider", "model_raw", MODEL_REF, RATE_ID, LOCAL_MONTH, SOURCE_FILE]
+    key_usage_usd = convert_part_to_usd(key_usage, by_month, usage_usd, keys, rates)
+    return MergedTables(
+        usage_usd, key_usage_usd, merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS), fx_used
+    )
+
+
+def key_days_table(ingested: list[IngestedFile], rates: list[FxRate]) -> pd.DataFrame:
+    """The files' usage by API key and day as one (amounts in USD, converted row by row): a FOCUS file's rows."""
+    return convert_to_usd(_merged(ingested, lambda f: f.key_days, KEY_DAY_KEYS), rates)[0]
+
+
+def _merged(
+    ingested: list[IngestedFile], table_of: Callable[[IngestedFile], pd.DataFrame | None], keys: tuple[str, ...]
+) -> pd.DataFrame:
+    by_file = [t.assign(**{SOURCE_FILE: i}) for i, f in enumerate(ingested) if (t := table_of(f)) is not None]
+    return merge_tables(by_file, (*keys, SOURCE_FILE), SUM_COLUMNS)
 
 
 class _StageClock:

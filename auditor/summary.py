@@ -384,9 +384,8 @@ def model_lines(usage_table: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple[str
     return lines, _line_names(lines)
 
 
-def summed_over_keys(lines: pd.DataFrame) -> pd.DataFrame:
-    """`model_lines`' table summed over its API keys, in key order: what the usage sections, the usage by project,
-    the forecast, the plan's days with usage and the reconciliation read (their sums and group-bys never look at
-    the key; over 1,000 API keys the table is about 1,000 times shorter). Not for the usage by key."""
-    keys = [c for c in lines.columns if c not in SUM_COLUMNS and c != "api_key"]
-    return lines.groupby(keys, sort=True, dropna=False)[list(SUM_COLUMNS)].sum().reset_index()
+def with_lines_of(table: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """Another cut of `lines`' rows (the usage by API key) with the model line `model_lines` gave each model: a
+    model's line is found over the whole usage, so it is the same in every cut."""
+    names = lines[["provider", "model_raw", MODEL_REF, _LINE]].drop_duplicates(["provider", "model_raw", MODEL_REF])
+    return table.merge(names, on=["provider", "model_raw", MODEL_REF], how="left", validate="many_to_one")

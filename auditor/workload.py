@@ -1,10 +1,14 @@
 """The workload: the tables re-pricing works on, and the catalog models and rate ids they refer to.
 
-Each scanned file gives two tables (see `ingest.py`):
-- usage: attribution × UTC day × local day × the id of the list rates in force when used (reports and list
-  cost; the local day is the UTC day unless `--tz` names another zone);
+Each scanned file gives three tables (see `ingest.py`):
+- usage: attribution but the API key × UTC day × local day × the id of the list rates in force when used
+  (reports and list cost; the local day is the UTC day unless `--tz` names another zone);
+- key usage: API key × model × UTC month × local month × list rates (the usage by API key);
 - shape: attribution × time-of-day slot × request-size bucket (re-pricing on candidates at a date).
-Summing on rate ids instead of on (day, slot, size) keys keeps the usage table small on request logs.
+Summing on rate ids instead of on (day, slot, size) keys keeps the usage table small on request logs. The API key
+is in the usage table by month only: by day, its rows grow with the log (a gateway's 1,000 keys × models × days:
+845,000 rows of 1M requests, 1.7M of 5M), by month they stay few. A FOCUS file, whose rows are by key and day,
+asks the scan for that table too (`KEY_DAY_KEYS`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,28 @@ RATE_ID = "list_rate_id"
 # The day in the report's time zone (`--tz`); `day` stays the UTC day, as list rates and exchange rates use it.
 LOCAL_DAY = "local_day"
 ATTRIBUTION_KEYS: tuple[str, ...] = ("provider", "model_raw", MODEL_REF, "project", "api_key", "service_tier")
-USAGE_KEYS: tuple[str, ...] = (*ATTRIBUTION_KEYS, "day", LOCAL_DAY, "size_basis", RATE_ID, "currency")
+USAGE_KEYS: tuple[str, ...] = (
+    *(k for k in ATTRIBUTION_KEYS if k != "api_key"),
+    "day",
+    LOCAL_DAY,
+    "size_basis",
+    RATE_ID,
+    "currency",
+)
+# The months of the usage by key: the UTC month (exchange rates and list cost count by it) and the local one.
+UTC_MONTH = "month"
+LOCAL_MONTH = "local_month"
+KEY_USAGE_KEYS: tuple[str, ...] = (
+    "provider",
+    "model_raw",
+    MODEL_REF,
+    "api_key",
+    UTC_MONTH,
+    LOCAL_MONTH,
+    RATE_ID,
+    "currency",
+)
+KEY_DAY_KEYS: tuple[str, ...] = (*ATTRIBUTION_KEYS, "day", LOCAL_DAY, "size_basis", RATE_ID, "currency")
 # REQUESTS_KNOWN: 1 where the rows' source counts requests, 0 where it does not (a cost export): figures per request
 # are of the rows that count them, whatever else the segment holds.
 REQUESTS_KNOWN = "requests_known"

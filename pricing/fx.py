@@ -81,7 +81,7 @@ def convert_to_usd(usage: pd.DataFrame, rates: list[FxRate]) -> tuple[pd.DataFra
         return usage, []
     out = usage.copy()
     used: dict[tuple[str, str | None], FxRate] = {}
-    months = out["day"].str.slice(0, 7)
+    months = _utc_months(out)
     groups = out[foreign].groupby([out["currency"], months]).groups
     for key, index in groups.items():
         currency, month = (str(part) for part in key)  # type: ignore[attr-defined]
@@ -96,6 +96,41 @@ def convert_to_usd(usage: pd.DataFrame, rates: list[FxRate]) -> tuple[pd.DataFra
             out.loc[index, column] = [_convert(int(v), rate.usd_per_unit) for v in out.loc[index, column]]
     out.loc[foreign, "currency"] = REPORTING_CURRENCY
     return out, sorted(used.values(), key=lambda r: (r.currency, r.month or ""))
+
+
+def _utc_months(table: pd.DataFrame) -> pd.Series:
+    """Each row's UTC month: its `month` where the table is by month (the usage by API key), else its `day`'s."""
+    return table["month"] if "month" in table.columns else table["day"].str.slice(0, 7)
+
+
+def convert_part_to_usd(
+    part: pd.DataFrame, whole: pd.DataFrame, whole_usd: pd.DataFrame, keys: list[str], rates: list[FxRate]
+) -> pd.DataFrame:
+    """`part` (the same rows as `whole`, summed on other keys) in USD, adding up to `whole_usd` (`whole` converted).
+
+    Converted row by row, two cuts of the same amounts round apart by a few nano-dollars: a month's row of the usage
+    by API key is not rounded where its days were. Each group of `part` on `keys` (columns of both tables, the UTC
+    month among them whether a table is by day or by month) is made to add up to the same group of `whole_usd`: the
+    nano-dollars between them go to the group's row of the largest amount (the first, on a tie)."""
+    foreign = part["currency"] != REPORTING_CURRENCY
+    out, _ = convert_to_usd(part, rates)
+    if not foreign.any():
+        return out
+    whole_foreign = whole["currency"] != REPORTING_CURRENCY
+    groups = [*keys, "_month", "_currency"]
+    money = list(MONEY_NANO_COLUMNS)
+    of_whole = whole.loc[whole_foreign, keys].assign(_month=_utc_months(whole), _currency=whole["currency"])
+    of_whole[money] = whole_usd.loc[whole_foreign, money]
+    of_part = out.loc[foreign, [*keys, *money]].assign(_month=_utc_months(part), _currency=part["currency"])
+    targets = of_whole.groupby(groups, sort=False)[money].sum()
+    summed = of_part.groupby(groups, sort=False)[money].sum()
+    missing = (targets.reindex(summed.index) - summed).fillna(0).astype("int64")
+    for column in MONEY_NANO_COLUMNS:
+        largest = of_part[column].abs().groupby([of_part[k] for k in groups], sort=False).idxmax()
+        rests = missing[column].reindex(largest.index)
+        nonzero = rests != 0
+        out.loc[largest[nonzero].to_numpy(), column] += rests[nonzero].to_numpy()
+    return out
 
 
 def _convert(nanos: int, usd_per_unit: Decimal) -> int:

@@ -329,7 +329,8 @@ def test_the_route_by_segment_scenario_is_forecast_segment_by_segment() -> None:
     with open_sources(paths, None) as (sources, _), scan_connection() as con:
         ingested = ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook)
         files = [ForecastInput.of(f.account.path, s.importer) for f, s in zip(ingested, sources, strict=True)]
-    usage, _, shape = merged_tables(ingested, [])
+    tables = merged_tables(ingested, [])
+    usage, shape = tables.usage, tables.shape
     x = lookup_candidate("google:gemini-2.5-flash-lite")
     segments = sorted(c.segment for c in hybrid.segments)
     assert len(segments) >= 2, "the premise: segments to route"

@@ -157,7 +157,8 @@ def test_broken_metadata_is_rejected_with_its_line_and_never_stops_the_scan(tmp_
     assert "not JSON" in rejected.reason
     groq = ingested.usage[ingested.usage["provider"] == "groq"].iloc[0]
     assert groq["input_tokens"] == int(rows[plain]["prompt_tokens"])
-    assert groq["api_key"] == rows[plain]["api_key"], "without the alias, the hashed key"
+    (key,) = ingested.key_usage[ingested.key_usage["provider"] == "groq"]["api_key"]
+    assert key == rows[plain]["api_key"], "without the alias, the hashed key"
 
 
 def test_inconsistent_cache_counts_are_rejected(tmp_path: Path) -> None:

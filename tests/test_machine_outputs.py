@@ -556,14 +556,15 @@ def test_focus_with_a_contract_leaves_the_contracted_cost_empty(run_cli, tmp_pat
 
 
 def _usage_table(rows: list[dict[str, Any]]) -> Any:
-    """A usage table as the pipeline hands it over: its keys, then sums, money in USD nano-units."""
+    """A usage table by key and day as the pipeline hands it to the FOCUS ledger: its keys, then sums, money in USD
+    nano-units."""
     import pandas as pd
 
     from auditor.ledger import SUM_COLUMNS
     from auditor.summary import SOURCE_FILE
-    from auditor.workload import USAGE_KEYS
+    from auditor.workload import KEY_DAY_KEYS
 
-    keys = dict.fromkeys(USAGE_KEYS, "") | {"service_tier": "standard", "size_basis": "request", "currency": "USD"}
+    keys = dict.fromkeys(KEY_DAY_KEYS, "") | {"service_tier": "standard", "size_basis": "request", "currency": "USD"}
     full = [keys | dict.fromkeys(SUM_COLUMNS, 0) | {SOURCE_FILE: 0} | row for row in rows]
     return pd.DataFrame(full)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditor.workload import SHAPE_KEYS, USAGE_KEYS, key_rank, merge_tables
+from auditor.workload import KEY_USAGE_KEYS, SHAPE_KEYS, USAGE_KEYS, key_rank, merge_tables
 from bench.generate import generate
 from tests.conftest import ingest_one
 
@@ -111,8 +111,9 @@ def test_a_scanned_file_s_tables_come_in_key_order(tmp_path: Path) -> None:
         text = text.replace(f",key-{i:05d},", f",{name},")
     log.write_text(text, encoding="utf-8")
     _, ingested = ingest_one(log)
-    assert set(ingested.usage["api_key"]) == set(names)
-    for table, keys in ((ingested.usage, USAGE_KEYS), (ingested.shape, SHAPE_KEYS)):
+    assert set(ingested.key_usage["api_key"]) == set(names)
+    tables = ((ingested.usage, USAGE_KEYS), (ingested.key_usage, KEY_USAGE_KEYS), (ingested.shape, SHAPE_KEYS))
+    for table, keys in tables:
         rank = key_rank(table, keys)
         assert rank is not None
         assert bool((np.diff(rank) > 0).all())

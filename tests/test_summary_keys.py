@@ -1,24 +1,26 @@
-"""The usage sections, the usage by project, the forecast and the reconciliation's list cost by day read the usage
-table summed over its API keys (`summary.summed_over_keys`): they must come out exactly as from the table by key."""
+"""The scan gives the usage table summed over API keys, and the usage by API key by month (`ingest._workload_tables`):
+every section must come out exactly as from the table by key and day (`key_days`, the rows of a FOCUS file)."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
 import pytest
 
-from auditor.attributed_usage import build_usage_by_project
+from auditor.attributed_usage import build_usage_by_key, build_usage_by_project
 from auditor.forecast import ForecastInput, build_forecast
 from auditor.ingest import IngestedFile, ingest_all
 from auditor.ledger import SUM_COLUMNS
-from auditor.pipeline import merged_tables
+from auditor.options import AuditOptions
+from auditor.pipeline import key_days_table, merged_tables, run_audit
 from auditor.reconcile import build_reconciliation
 from auditor.scan import scan_connection
 from auditor.sources import open_sources
-from auditor.summary import model_lines, summarise_usage, summed_over_keys
+from auditor.summary import model_lines, summarise_usage, with_lines_of
 from auditor.workload import Pricebook
 from bench.generate import generate
 from pricing.catalog import default_candidates, lookup_candidate
@@ -28,20 +30,25 @@ Names = dict[tuple[str, str], tuple[str, list[str]]]
 
 
 class _Tables(NamedTuple):
-    """The files' usage table with its model lines, as the run builds it (one pricebook for all), and their shape."""
+    """The files' tables as the run builds them (one pricebook for all): the usage table with its model lines, the
+    usage by key with its model lines, and the shape; and the table by key and day with its model lines."""
 
     lines: pd.DataFrame
     names: Names
     ingested: list[IngestedFile]
     shape: pd.DataFrame
+    key_lines: pd.DataFrame
+    key_days: pd.DataFrame
 
 
 def _tables(paths: list[Path], pricebook: Pricebook) -> _Tables:
     with open_sources(tuple(paths), None) as (sources, _), scan_connection() as con:
-        ingested = ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook)
-    usage, _, shape = merged_tables(ingested, [])
-    lines, names = model_lines(usage)
-    return _Tables(lines, names, ingested, shape)
+        ingested = ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook, key_days=True)
+    tables = merged_tables(ingested, [])
+    lines, names = model_lines(tables.usage)
+    by_day, day_names = model_lines(key_days_table(ingested, []))
+    assert day_names == names
+    return _Tables(lines, names, ingested, tables.shape, with_lines_of(tables.key_usage, lines), by_day)
 
 
 _WITH_KEYS = ("aws_cur2_csv", "azure_cost_csv", "openai_cost_csv", "openai_usage_csv", "litellm_spend_logs_csv")
@@ -54,45 +61,40 @@ def many_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return log
 
 
-def test_the_sum_over_keys_keeps_every_other_key_and_every_total(many_keys: Path) -> None:
-    lines = _tables([many_keys], Pricebook()).lines
-    keyless = summed_over_keys(lines)
-    assert lines["api_key"].nunique() == 10 and "api_key" not in keyless
-    assert len(keyless) < len(lines) / 5, "the premise: the keys multiply the rows"
-    for column in SUM_COLUMNS:
-        assert keyless[column].sum() == lines[column].sum()
-    by = ["provider", "model_raw", "project", "day"]
+def test_the_usage_table_is_the_table_by_key_and_day_summed_over_its_keys(many_keys: Path) -> None:
+    tables = _tables([many_keys], Pricebook())
+    lines, by_day = tables.lines, tables.key_days
+    assert by_day["api_key"].nunique() == 10 and "api_key" not in lines
+    assert len(lines) < len(by_day) / 5, "the premise: the keys multiply the rows"
+    by = [c for c in lines.columns if c not in SUM_COLUMNS]
     pd.testing.assert_frame_equal(
-        keyless.groupby(by)[list(SUM_COLUMNS)].sum(), lines.groupby(by)[list(SUM_COLUMNS)].sum()
+        lines.set_index(by)[list(SUM_COLUMNS)], by_day.groupby(by, sort=True)[list(SUM_COLUMNS)].sum()
     )
-
-
-def test_a_missing_key_value_is_a_group_not_a_lost_row() -> None:
-    lines = pd.DataFrame(
-        {"provider": ["a", "a", "a"], "project": ["p", None, None], "api_key": ["k1", "k1", "k2"]}
-        | {c: [1, 2, 3] for c in SUM_COLUMNS}
+    # and the usage by key is it by month
+    months = by_day.assign(month=by_day["day"].str.slice(0, 7), local_month=by_day["local_day"].str.slice(0, 7))
+    keys = ["provider", "model_raw", "api_key", "month", "local_month", "list_rate_id"]
+    pd.testing.assert_frame_equal(
+        tables.key_lines.groupby(keys)[list(SUM_COLUMNS)].sum(), months.groupby(keys)[list(SUM_COLUMNS)].sum()
     )
-    keyless = summed_over_keys(lines)
-    assert keyless["requests"].tolist() == [1, 5]
-    assert keyless["project"].isna().tolist() == [False, True]
 
 
 @pytest.mark.parametrize("with_samples", [False, True])
-def test_the_usage_sections_are_the_same_from_the_table_by_key(many_keys: Path, with_samples: bool) -> None:
+def test_the_usage_sections_are_the_same_from_the_table_by_key_and_day(many_keys: Path, with_samples: bool) -> None:
     paths = [many_keys]
     if with_samples:  # credits beside charges of another key (AWS, Azure), projects, cost-only lines, several files
         paths += sorted(p for folder in _WITH_KEYS for p in (SAMPLES / folder).glob("*.csv"))
     pricebook = Pricebook()
-    lines, names, ingested, _ = _tables(paths, pricebook)
+    lines, names, ingested, _, key_lines, by_day = _tables(paths, pricebook)
     shape = pd.DataFrame()  # read only for its notes on request sizes, the same either way
-    keyed = summarise_usage(lines, names, shape, pricebook, ingested)
-    summed = summarise_usage(summed_over_keys(lines), names, shape, pricebook, ingested)
-    assert summed == keyed
-    assert keyed[2].list_cost is not None, "the premise: the list cost is priced"
-    by_project = build_usage_by_project(summed_over_keys(lines), names, pricebook)
-    assert by_project == build_usage_by_project(lines, names, pricebook)
+    summed = summarise_usage(lines, names, shape, pricebook, ingested)
+    assert summed == summarise_usage(by_day, names, shape, pricebook, ingested)
+    assert summed[2].list_cost is not None, "the premise: the list cost is priced"
+    assert build_usage_by_project(lines, names, pricebook) == build_usage_by_project(by_day, names, pricebook)
+    by_key = build_usage_by_key(key_lines, names, pricebook)
+    assert by_key == build_usage_by_key(by_day, names, pricebook)
+    assert len({k.api_key for k in by_key}) >= 10, "the premise: keys"
     # The plan's requests per day are over the days with usage, counted from the sum.
-    assert summed_over_keys(lines)["day"].nunique() == lines["day"].nunique()
+    assert lines["day"].nunique() == by_day["day"].nunique()
 
 
 def test_the_reconciliation_is_the_same_from_the_sum_over_keys() -> None:
@@ -100,21 +102,43 @@ def test_the_reconciliation_is_the_same_from_the_sum_over_keys() -> None:
     charges (the samples' AWS and Azure bills) is the same credit in the sum over keys."""
     pricebook = Pricebook()
     paths = sorted(p for folder in _WITH_KEYS for p in (SAMPLES / folder).glob("*.csv"))
-    lines, names, ingested, _ = _tables(paths, pricebook)
-    keyless = summed_over_keys(lines)
-    assert len(keyless) < len(lines), "the premise: rows of several keys summed"
-    by_month = summarise_usage(keyless, names, pd.DataFrame(), pricebook, ingested)[1]
-    rows = build_reconciliation(keyless, names, pricebook, by_month)
-    assert rows == build_reconciliation(lines, names, pricebook, by_month)
+    lines, names, ingested, _, _, by_day = _tables(paths, pricebook)
+    assert len(lines) < len(by_day), "the premise: rows of several keys summed"
+    by_month = summarise_usage(lines, names, pd.DataFrame(), pricebook, ingested)[1]
+    rows = build_reconciliation(lines, names, pricebook, by_month)
+    assert rows == build_reconciliation(by_day, names, pricebook, by_month)
     assert any(r.credits for r in rows), "the premise: credits"
 
 
 def test_the_forecast_is_the_same_from_the_sum_over_keys(many_keys: Path) -> None:
     pricebook = Pricebook()
-    lines, _, _, shape = _tables([many_keys], pricebook)
+    tables = _tables([many_keys], pricebook)
     candidates = [lookup_candidate(c.ref) for c in default_candidates()]
-    as_of = date.fromisoformat(str(lines["day"].max()))
+    as_of = date.fromisoformat(str(tables.lines["day"].max()))
     files = [ForecastInput(many_keys.name, "openrouter_requests", "days")]
-    keyed = build_forecast(lines, shape, pricebook, candidates, as_of, files)
-    assert keyed.months, "the premise: a forecast"
-    assert build_forecast(summed_over_keys(lines), shape, pricebook, candidates, as_of, files) == keyed
+    summed = build_forecast(tables.lines, tables.shape, pricebook, candidates, as_of, files)
+    assert summed.months, "the premise: a forecast"
+    assert build_forecast(tables.key_days, tables.shape, pricebook, candidates, as_of, files) == summed
+
+
+def test_the_usage_by_key_adds_up_to_the_totals_in_another_currency(tmp_path: Path) -> None:
+    """Converted row by row, a key's month and the days of the usage table round apart: the usage by key is made to
+    add up to the usage table, nano-dollar for nano-dollar, line by line and month by month (at this rate, the keys'
+    months converted on their own are a nano-dollar short of the total)."""
+    source = SAMPLES / "openai_cost_csv" / "cost_2026-08-18_2026-08-21.csv"
+    text = source.read_text(encoding="utf-8")
+    assert text.count(",usd,") >= 10, "the premise: the export is in USD"
+    bill = tmp_path / source.name
+    bill.write_text(text.replace(",usd,", ",eur,"), encoding="utf-8")
+    options = AuditOptions(inputs=(bill,), as_of=date(2026, 11, 27), fx=("EUR=1.123456789",))
+    result = run_audit(options)
+    assert len({k.api_key for k in result.usage_by_key}) >= 2, "the premise: several keys"
+    assert result.totals.billed_cost is not None
+    keyed: dict[tuple[str, str, str], Decimal] = {}
+    for k in result.usage_by_key:
+        if k.billed_cost is not None:
+            line = (k.provider, k.model_raw, k.month)
+            keyed[line] = keyed.get(line, Decimal(0)) + k.billed_cost
+    assert sum(keyed.values(), Decimal(0)) == result.totals.billed_cost
+    monthly = {(m.provider, m.model_raw, m.month): m.billed_cost for m in result.usage_by_month if m.billed_cost}
+    assert keyed == monthly

@@ -136,7 +136,8 @@ def _common(key: tuple[object, ...], files: list[str]) -> Row:
 
 
 def focus_rows(usage: pd.DataFrame, pricebook: Pricebook, files: list[str], contracted: bool = True) -> list[Row]:
-    """The FOCUS rows of a usage table (money in USD nano-units, as the pipeline holds it), in a stable order."""
+    """The FOCUS rows of the usage by API key and day (money in USD nano-units, as the pipeline holds it), in a stable
+    order."""
     if usage.empty:
         return []
     rates = pricebook.rates.rates

@@ -1,0 +1,89 @@
+"""The shape table keeps API keys only where a stage reads them (`ingest._workload_tables`): the route-by-segment
+scenario segments by key where the priced workload names fewer than two projects, and a policy file's key segments
+are read from it. Elsewhere its key is '', and every stage must come out as with the keys."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from auditor.assumptions import resolve_assumptions
+from auditor.findings import build_findings
+from auditor.hybrid import build_hybrid, segmentation
+from auditor.ingest import ingest_all
+from auditor.options import AuditOptions
+from auditor.pipeline import merged_tables, run_audit
+from auditor.scan import scan_connection
+from auditor.scenarios import Repricing, build_scenarios
+from auditor.sources import open_sources
+from auditor.workload import Pricebook
+from bench.generate import generate
+from pricing.catalog import default_candidates, lookup_candidate
+from tests.conftest import AS_OF, SAMPLES, csv_rows
+
+OPENROUTER = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
+DEEPSEEK, OPENAI = "deepseek:deepseek-flash", "openai:gpt-5-mini"
+
+
+def _shape(path: Path, keys_named: bool) -> tuple[pd.DataFrame, Pricebook]:
+    pricebook = Pricebook()
+    with open_sources((path,), None) as (sources, _), scan_connection() as con:
+        ingested = ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook, keys_named=keys_named)
+    return merged_tables(ingested, []).shape, pricebook
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("keys") / "openrouter_logs.csv"
+    generate("openrouter", 20_000, path, keys=10)  # 3 applications (projects) and none, 10 keys
+    return path
+
+
+def test_with_projects_to_segment_the_shape_has_no_keys_and_every_stage_is_the_same(log: Path) -> None:
+    without, pricebook = _shape(log, keys_named=False)
+    kept, _ = _shape(log, keys_named=True)
+    assert set(without["api_key"]) == {""} and kept["api_key"].nunique() == 10
+    assert len(without) < len(kept) / 4, "the premise: the keys multiply the shape's rows"
+    as_of = date(2026, 11, 27)
+    candidates = [lookup_candidate(c.ref) for c in default_candidates()]
+    assumptions = resolve_assumptions(())
+    for shape in (without, kept):
+        assert segmentation(Repricing.of(shape, as_of).priced) == "project"
+    scenarios = [build_scenarios(s, pricebook, candidates, as_of, assumptions) for s in (without, kept)]
+    assert scenarios[0] == scenarios[1] and scenarios[0]
+    hybrids = [build_hybrid(s, pricebook, candidates, as_of, assumptions) for s in (without, kept)]
+    assert hybrids[0] == hybrids[1] and hybrids[0] is not None
+    assert build_findings(without, pricebook, as_of) == build_findings(kept, pricebook, as_of)
+
+
+def test_with_one_project_the_shape_keeps_its_keys_and_the_hybrid_segments_by_key(log: Path, tmp_path: Path) -> None:
+    header, *body = log.read_text(encoding="utf-8").splitlines()
+    assert header.endswith(',"app_name"'), "the premise: the application is the last column"
+    one = tmp_path / "openrouter_logs.csv"
+    one.write_text("\n".join([header, *(line.rsplit(",", 1)[0] + ",Search" for line in body)]) + "\n", "utf-8")
+    shape, _ = _shape(one, keys_named=False)
+    assert set(shape["project"]) == {"Search"}
+    assert shape["api_key"].nunique() == 10
+    result = run_audit(AuditOptions(inputs=(one,), as_of=date(2026, 11, 27)))
+    (hybrid,) = [s for s in result.scenarios if s.kind == "hybrid"]
+    assert {s.segment for s in hybrid.segments} == {f"key-{i:05d}" for i in range(10)}
+
+
+def test_a_policy_file_s_key_segment_is_read_beside_projects(tmp_path: Path) -> None:
+    rows = csv_rows(OPENROUTER)
+    assert len({r["app_name"] for r in rows}) >= 2, "the premise: projects segment the hybrid"
+    key = sorted({r["api_key_name"] for r in rows if r["api_key_name"]})[0]
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'data = ["none"]\n[[segment]]\napi_key = "{key}"\ndata = ["phi"]\n', encoding="utf-8")
+    options = AuditOptions(inputs=(OPENROUTER,), as_of=AS_OF, candidates=(DEEPSEEK, OPENAI), policy_file=policy)
+    result = run_audit(options)
+    assert result.data_profile is not None
+    assert [(s.name, s.matched) for s in result.data_profile.segments] == [(key, True)]
+    single = {s.candidate: s for s in result.scenarios if s.kind == "single"}
+    risk = single[DEEPSEEK].risk
+    assert risk is not None and risk.level == "blocked"
+    baa = next(f for f in risk.findings if f.code == "phi-no-baa")
+    assert f"api_key '{key}': phi" in str(baa.inputs["data_from"])
