@@ -12,7 +12,7 @@ import queue
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TypeVar
@@ -35,6 +35,7 @@ from auditor.importers.engine import (
     aggregate_sql,
     column_type,
     given_day,
+    head_projects_sql,
     ident,
     json_fields_relation,
     lines_keys_sql,
@@ -220,18 +221,35 @@ def ingest_all(
     formats = [importer.name for _, importer in files]
     detail = [_DETAIL[importer.kind] for _, importer in files]
     plans = plan_overlaps(families, formats, labels, in_order, detail)
-    scanned: list[_Scanned] = []
     settled: dict[str, tuple[str | None, dict[int, dict[str, str]]]] = {}
+    streamed: list[tuple[int, list[int], str | None, dict[int, dict[str, str]]]] = []
     for number, (members, small) in enumerate(batches):
         duplicates = _duplicates(con, number, members, plans, labels, by_file=small)
         counted = {i: plans[i].skip_days for i in members}
         if small:
             settled[read[number].table] = (duplicates, counted)
         else:
+            streamed.append((number, members, duplicates, counted))
+
+    def scan_all(keyed: bool, attempt: str = "") -> list[_Scanned]:
+        scanned = []
+        for number, members, duplicates, counted in streamed:
             day.give(given[members[0]])
             scan = (con, by_index, members, number, surveys, counted, duplicates)
-            scanned.append(_scan_batch(*scan, blocks, progress, zone, pricebook))
-    scanned += _scan_lines(con, by_index, list(read.values()), surveys, settled, zone, pricebook)
+            scanned.append(_scan_batch(*scan, blocks, progress, zone, pricebook, keyed, attempt))
+        lines = list(read.values())
+        return scanned + _scan_lines(con, by_index, lines, surveys, settled, zone, pricebook, keyed, attempt)
+
+    # The shape set leaves the API key out when the workload names projects (the hybrid then segments by project):
+    # over many keys it is most of what the scan holds. Guessed from the files' heads, checked on the scan tables;
+    # a wrong guess scans again with the keys.
+    heads = [by_index[members[0]] for _, members, _, _ in streamed]
+    keyed = keys_named or _projects_in_heads(con, heads, [r.table for r in read.values()], blocks, pricebook) < 2
+    scanned = scan_all(keyed)
+    if not keyed and _priced_projects(con, _scanned_view(con, scanned), pricebook) < 2:
+        for table in dict.fromkeys(s.table for s in scanned):
+            con.execute(f"DROP TABLE {table}")
+        scanned = scan_all(True, "_keyed")
     ingested = _ingested(con, by_index, scanned, pricebook, zone, dict(enumerate(given)), key_days, keys_named)
     for lines in read.values():
         con.execute(f"DROP TABLE {lines.table}")
@@ -416,18 +434,21 @@ def _scan_lines(
     settled: Mapping[str, tuple[str | None, Mapping[int, Mapping[str, str]]]],
     zone: ZoneInfo | None,
     pricebook: Pricebook,
+    keyed: bool = True,
+    attempt: str = "",
 ) -> list[_Scanned]:
     """Second pass of small files: their lines summed as `scan_sql` sums a file's (the survey saw every line), with
     their `duplicates` tables and the days other files count (`settled`, by table of lines). The tables whose
-    columns unite without loss are summed in one query (`engine.lines_scan_sql`), into one scan table."""
+    columns unite without loss are summed in one query (`engine.lines_scan_sql`), into one scan table (its shape
+    set by API key where `keyed`)."""
     if not batches:
         return []
     known = pd.concat([surveys[i][["provider", "model_raw"]] for lines in batches for i in lines.members])
-    shape = pricebook.price_shape(known.drop_duplicates(), None)
+    shape = replace(pricebook.price_shape(known.drop_duplicates(), None), keyed=keyed)
     starts = day_starts(zone) if zone is not None else ()
     scanned = []
     for number, group in enumerate(_united(con, batches)):
-        table = f"scan_lines_{number}"
+        table = f"scan_lines_{number}{attempt}"
         query = lines_scan_sql({lines.table: settled[lines.table] for lines in group}, shape, starts)
         try:
             con.execute(f"CREATE TEMP TABLE {table} AS {query}")
@@ -531,21 +552,24 @@ def _scan_batch(
     progress: ScanProgress | None,
     zone: ZoneInfo | None,
     pricebook: Pricebook,
+    keyed: bool = True,
+    attempt: str = "",
 ) -> _Scanned:
-    """Second pass of a file streamed (not small): scan it into a table of the `SCANS` database file.
+    """Second pass of a file streamed (not small): scan it into a table of the `SCANS` database file (its shape set
+    by API key where `keyed`; `attempt` tells a second scan's tables apart).
 
     If the scan meets a model the survey did not (it may read only the head of a file) whose price moves
     with the time of day or request size, the file is scanned again with that model keyed too."""
     (i,) = members
     sniffed, importer = files[i]
-    table, rejects = f"{SCANS}.scan_{number}", f"rejects_{number}"
+    table, rejects = f"{SCANS}.scan_{number}{attempt}", f"rejects_{number}{attempt}"
     known = surveys[i][["provider", "model_raw"]].drop_duplicates()
-    shape = pricebook.price_shape(known, importer.ledger)
+    shape = replace(pricebook.price_shape(known, importer.ledger), keyed=keyed)
     starts = day_starts(zone) if zone is not None else ()
     scan = (con, sniffed, importer, i, table)
     sha256 = _scan(*scan, rejects, shape, counted[i], duplicates, blocks, progress, starts)
     seen = con.execute(f"SELECT DISTINCT provider, model_raw FROM {table} WHERE status = ''").df()
-    fuller = pricebook.price_shape(pd.concat([known, seen]).drop_duplicates(), importer.ledger)
+    fuller = replace(pricebook.price_shape(pd.concat([known, seen]).drop_duplicates(), importer.ledger), keyed=keyed)
     if fuller != shape:
         con.execute(f"DROP TABLE {table}")
         rejects = f"{rejects}_again"
@@ -638,8 +662,7 @@ def _ingested(
     """Every scanned file's accounting and workload tables, queried from all scan tables at once. `given` is each
     file's given day (for lines that carry no time), with which its rejected rows are read again."""
     tables = list(dict.fromkeys(s.table for s in scanned))  # small files share theirs
-    # A view, not a copy: over many keys the scan tables hold millions of rows.
-    con.execute(f"CREATE TEMP VIEW scanned AS {' UNION ALL BY NAME '.join(f'SELECT * FROM {t}' for t in tables)}")
+    _scanned_view(con, scanned)
     members = [i for s in scanned for i in s.members]
     accounts: dict[int, FileAccount] = {}
     for s in scanned:
@@ -924,7 +947,7 @@ def _workload_tables(
     The shape table keeps each row's API key only where a stage reads it: the route-by-segment scenario segments by
     key where the priced workload names fewer than two projects (`hybrid.segmentation`), and the data profile reads
     the keys a policy file names (`keys_named`). Elsewhere its key is '' (by key and half hour, the shape of 5M
-    requests over 1,000 keys had 1.7M rows; without, 6,500).
+    requests over 1,000 keys had 1.7M rows; without, 9,100).
 
     List rates are those of the UTC day and half hour; with a `zone`, each line's `local_day` is its day
     in that zone, from its UTC day and part of the day (kept by the scan), else the UTC day."""
@@ -961,7 +984,7 @@ def _workload_tables(
         f"FROM (SELECT s.*, m.{MODEL_REF} FROM {table} s JOIN models m USING (provider, model_raw) "
         f"WHERE s.status = '' AND s.in_shape) s"
     )
-    keep_keys = keys_named or _priced_projects(con, shape_rows) < 2
+    keep_keys = keys_named or _priced_projects(con, table, pricebook) < 2
     days = {"day": "s.rate_day", LOCAL_DAY: local_day, RATE_ID: f"r.{RATE_ID}"}
     months = {UTC_MONTH: "left(s.rate_day, 7)", LOCAL_MONTH: f"left({local_day}, 7)", RATE_ID: f"r.{RATE_ID}"}
     tables = WorkloadTables(
@@ -984,13 +1007,54 @@ def _workload_tables(
     return tables
 
 
-def _priced_projects(con: duckdb.DuckDBPyConnection, shape_rows: str) -> int:
-    """Projects the priced workload names (`scenarios.priced_shape`: rows with a catalog model and requests or tokens
-    besides reasoning), as `hybrid.segmentation` counts them. No count is below 0, so a row of the shape table has
-    some where one of its lines has."""
+def _scanned_view(con: duckdb.DuckDBPyConnection, scanned: list[_Scanned]) -> str:
+    """The view `scanned` of all scan tables (small files share theirs). A view, not a copy: over many keys the scan
+    tables hold millions of rows."""
+    tables = dict.fromkeys(s.table for s in scanned)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW scanned AS {' UNION ALL BY NAME '.join(f'SELECT * FROM {t}' for t in tables)}"
+    )
+    return "scanned"
+
+
+def _projects_in_heads(
+    con: duckdb.DuckDBPyConnection,
+    streamed: list[tuple[Sniffed, Importer]],
+    lines_tables: list[str],
+    blocks: ReadBlocks,
+    pricebook: Pricebook,
+) -> int:
+    """Projects of catalog models in the streamed files' heads and the small files' lines: a guess at what
+    `_priced_projects` will count (a head that cannot be read guesses nothing)."""
+    found = [con.execute(f"SELECT DISTINCT provider, model_raw, project FROM {t}").df() for t in lines_tables]
+    for sniffed, importer in streamed:
+        with suppress(duckdb.Error):
+            query = head_projects_sql(importer, _sources(sniffed, blocks, None), SURVEY_HEAD_ROWS)
+            found.append(con.execute(query).df())
+    if not found:
+        return 0
+    seen = pd.concat(found, ignore_index=True)
+    return int(seen.loc[pricebook.model_refs(seen) != "", "project"].nunique())
+
+
+def _priced_projects(con: duckdb.DuckDBPyConnection, table: str, pricebook: Pricebook) -> int:
+    """Projects the priced workload names (`scenarios.priced_shape`: shape rows with a catalog model and requests or
+    tokens besides reasoning), as `hybrid.segmentation` counts them. No count is below 0, so a row of the shape
+    table has some where one of its lines has."""
+    pairs = con.execute(f"SELECT DISTINCT provider, model_raw FROM {table} WHERE status = '' AND in_shape").df()
+    priced = pairs[pricebook.model_refs(pairs) != ""]
+    if priced.empty:
+        return 0
     counted = " + ".join(f"s.{c}" for c in ("requests", *TOKEN_COLUMNS) if c != "reasoning_tokens")
-    found = con.execute(f"SELECT count(DISTINCT s.project) {shape_rows} WHERE s.{MODEL_REF} <> '' AND {counted} > 0")
-    return int(found.fetchall()[0][0])
+    con.register("priced_models", priced)
+    try:
+        found = con.execute(
+            f"SELECT count(DISTINCT s.project) FROM {table} s JOIN priced_models USING (provider, model_raw) "
+            f"WHERE s.status = '' AND s.in_shape AND {counted} > 0"
+        )
+        return int(found.fetchall()[0][0])
+    finally:
+        con.unregister("priced_models")
 
 
 def _grouped(

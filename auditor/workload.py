@@ -6,8 +6,8 @@ Each scanned file gives three tables (see `ingest.py`):
 - key usage: API key × model × UTC month × local month × list rates (the usage by API key);
 - shape: attribution × time-of-day slot × request-size bucket (re-pricing on candidates at a date).
 Summing on rate ids instead of on (day, slot, size) keys keeps the usage table small on request logs. The API key
-is in the usage table by month only: by day, its rows grow with the log (a gateway's 1,000 keys × models × days:
-845,000 rows of 1M requests, 1.7M of 5M), by month they stay few. A FOCUS file, whose rows are by key and day,
+is kept by month only (the key usage): by day, its rows grow with the log (a gateway's 1,000 keys × models × days:
+845,000 rows of 1M requests, 2.4M of 5M), by month they stay few. A FOCUS file, whose rows are by key and day,
 asks the scan for that table too (`KEY_DAY_KEYS`).
 """
 

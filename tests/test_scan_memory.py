@@ -169,12 +169,12 @@ def test_small_files_read_again_with_more_memory_give_the_same_result(monkeypatc
 def test_a_streamed_file_s_scan_table_is_kept_in_the_scans_file_not_whole_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Over many keys a scan table has a row per key, app, model and half hour: in DuckDB's memory it stays whole
-    (a temporary table cannot be evicted); in the scans database file it is compressed, and evictable. (DuckDB
+    """Over many keys a scan table has a row per key, app, model and day (or half hour): in DuckDB's memory it stays
+    whole (a temporary table cannot be evicted); in the scans database file it is compressed, and evictable. (DuckDB
     writes a table of more than a row group, 122,880 rows, to the file as it goes; a smaller one waits in memory
     for the next checkpoint.)"""
     log = tmp_path / "openrouter.csv"
-    generate("openrouter", 100_000, log, keys=2_000)
+    generate("openrouter", 150_000, log, keys=2_000)
     seen: list[tuple[list[tuple[str, str, bool]], int, int]] = []
     original = ingest._ingested
 
@@ -191,7 +191,7 @@ def test_a_streamed_file_s_scan_table_is_kept_in_the_scans_file_not_whole_in_mem
 
     monkeypatch.setattr(ingest, "_ingested", ingested)
     result = run_audit(AuditOptions(inputs=(log,), as_of=date(2026, 11, 28)))
-    assert sum(f.rows_used for f in result.inputs) == 100_000
+    assert sum(f.rows_used for f in result.inputs) == 150_000
     ((tables, rows, in_memory),) = seen
     assert tables == [(scan.SCANS, "scan_0", False)]
     assert rows > 122_880, "the premise: a scan table of more than a row group"

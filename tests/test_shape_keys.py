@@ -87,3 +87,22 @@ def test_a_policy_file_s_key_segment_is_read_beside_projects(tmp_path: Path) -> 
     assert risk is not None and risk.level == "blocked"
     baa = next(f for f in risk.findings if f.code == "phi-no-baa")
     assert f"api_key '{key}': phi" in str(baa.inputs["data_from"])
+
+
+def test_a_wrong_guess_from_the_heads_scans_again_with_the_keys(log: Path, tmp_path: Path) -> None:
+    """The scan leaves the key out of its shape set when the heads name two projects of catalog models; one of them
+    only on a rejected row, the priced workload names one: the files are scanned again with the keys, and the
+    hybrid segments by key as it would have."""
+    header, *body = log.read_text(encoding="utf-8").splitlines()
+    columns = header.replace('"', "").split(",")
+    rows = [line.rsplit(",", 1)[0] + ",Search" for line in body]
+    broken = rows[5].split(",")
+    broken[columns.index("tokens_prompt")] = "-5"  # a negative count: the row is rejected
+    broken[columns.index("app_name")] = "Other"
+    rows[5] = ",".join(broken)
+    one = tmp_path / "openrouter_logs.csv"
+    one.write_text("\n".join([header, *rows]) + "\n", "utf-8")
+    result = run_audit(AuditOptions(inputs=(one,), as_of=date(2026, 11, 27)))
+    assert result.inputs[0].rows_rejected == 1, "the premise: the other project's one row is rejected"
+    (hybrid,) = [s for s in result.scenarios if s.kind == "hybrid"]
+    assert {s.segment for s in hybrid.segments} == {f"key-{i:05d}" for i in range(10)}

@@ -426,6 +426,14 @@ def survey_sql(importer: Importer, source: ScanSource, with_days: bool = True, h
     return survey_of(f"(SELECT provider, model_raw, {day}, {_WEIGHT} AS weight FROM {mapped}{_unfolded(importer)})")
 
 
+def head_projects_sql(importer: Importer, source: ScanSource, head_rows: int) -> str:
+    """The (provider, model_raw, project)s of a file's first rows: a guess at whether the workload names projects."""
+    present = present_columns(importer, source.header)
+    relation = f"(SELECT * FROM {source.relation(importer)} LIMIT {int(head_rows)})"
+    mapped = mapped_sql(importer, relation, present, read_problem=source.problem_column(importer))
+    return f"SELECT DISTINCT provider, model_raw, project FROM ({mapped})"
+
+
 def survey_of(rows: str) -> str:
     """Models and days with their weight, from rows of (provider, model_raw, day, weight)."""
     return (
@@ -601,10 +609,12 @@ _ALL_KEYS = tuple(dict.fromkeys((*USAGE_SET, *SHAPE_SET)))
 
 @dataclass(frozen=True)
 class PriceShape:
-    """Which models' prices the time of day or the request size can change, by model key (see `model_key`)."""
+    """Which models' prices the time of day or the request size can change, by model key (see `model_key`); and
+    whether the shape set keeps the API key (`keyed`; see `ingest.ingest_all`)."""
 
     slot_models: frozenset[str] = frozenset()
     size_models: frozenset[str] = frozenset()
+    keyed: bool = True
 
 
 def model_key_sql(mapping: Mapping[str, str] | None) -> str:
@@ -633,7 +643,7 @@ def aggregate_sql(
     - usage (`in_shape` = 0): status × attribution × day × the keys that can move the model's list
       price (half hour and size bucket, only for the models of `shape`, else 0);
     - shape (`in_shape` = 1): status × attribution × half hour × size bucket × whether the source counts
-      requests (`requests_known`), without the day.
+      requests (`requests_known`), without the day; and without the API key (NULL) unless `shape.keyed`.
 
     Both stay small on request logs, where the cross product of all keys would not. Keys and sums the
     importer's `mapping` sets to a constant are not hashed or summed row by row. With `day_starts` (the
@@ -659,7 +669,8 @@ def aggregate_sql(
     parts = ("day_part",) if day_starts else ()
     file = (FILE_COLUMN,) if by_file else ()
     usage = ", ".join(["status", *(k for k in USAGE_SET if k not in constant), *parts, *file])
-    shape_set = ", ".join(["status", *(k for k in SHAPE_SET if k not in constant), *file])
+    shape_keys = [k for k in SHAPE_SET if k not in constant and (shape.keyed or k != "api_key")]
+    shape_set = ", ".join(["status", *shape_keys, *file])
     varying = ", ".join([*(k for k in _ALL_KEYS if k not in constant), *parts, *file])
     grouped = (
         f"SELECT GROUPING(rate_slot) > 0 AS in_shape, status, {varying}, "
