@@ -226,7 +226,7 @@ def test_every_writer_writes_through_a_temporary_file(
         targets.append(path.name)
         write_atomically(path, write)
 
-    for module in (json_out, xlsx, pdf, csv_out):
+    for module in (json_out, xlsx, pdf, csv_out, focus_out):
         monkeypatch.setattr(module, "write_atomically", recording)
     result, ledger = run
     plan = OutputPlan.from_flags(str(tmp_path / "r.json"), tmp_path / "r.xlsx", tmp_path / "r.pdf", None,
@@ -456,6 +456,15 @@ def test_focus_rows_keep_the_spec_s_value_rules(focus: list[dict[str, str]]) -> 
             assert row["ChargeCategory"] in ("Usage", "Credit")
             if row["ChargeCategory"] == "Credit":  # credit and refund lines: money back, no tokens
                 assert row["BilledCost"].startswith("-") and row["x_BilledNonTokenCost"] == row["BilledCost"]
+
+
+def test_focus_rows_made_a_day_at_a_time_are_the_rows_made_whole(run: tuple[AuditResult, FocusLedger]) -> None:
+    """The file is written as its rows are made, a UTC day at a time: the same rows, in the same order, as made
+    from the whole ledger at once."""
+    _, ledger = run
+    assert ledger.usage is not None and ledger.usage["day"].nunique() > 10, "the premise: many days"
+    whole = focus_out.focus_rows(ledger.usage, ledger.pricebook, ledger.files, contracted=ledger.contracted)
+    assert list(ledger.rows()) == whole
 
 
 def test_focus_totals_equal_the_result(focus: list[dict[str, str]], run: tuple[AuditResult, FocusLedger]) -> None:
