@@ -149,17 +149,28 @@ def build_hybrid(
             ids = repricing.on(candidate, pricebook)[variant][1][exact_index[mine]]
             for p, part in parts_by_group(exact[mine], ids, pair_codes[mine], book.rates).items():
                 by_pair.setdefault(p, {})[variant] = part
-    groups: list[tuple[CostParts, Sequence[Assumption]]] = []
+    # The range is of the pairs summed per (candidate, source model): those share their assumptions, and the cost is
+    # linear in the parts, so the sum is the same; over 1,000 segments it is a few hundred groups, not thousands.
+    by_model: dict[tuple[int, str], dict[str, tuple[Decimal, ...]]] = {}
     segment_cost: dict[str, Decimal] = {}
     for p, chosen in by_pair.items():
         s, ref = pairs[p]
-        m = per_model[(int(seg_choice_by_segment[s]), ref)]
+        c = int(seg_choice_by_segment[s])
+        m = per_model[(c, ref)]
         group = CostParts(chosen, answer_native=m.answer_native, reasoning_native=m.reasoning_native)
         name = str(seg_names[s])
         segment_cost[name] = segment_cost.get(name, Decimal(0)) + cost_at(
             group, {a.name: a.value for a in m.assumptions}
         )
-        groups.append((group, m.assumptions))
+        summed = by_model.setdefault((c, ref), {})
+        for variant, part in chosen.items():
+            before = summed.get(variant)
+            summed[variant] = part if before is None else tuple(x + y for x, y in zip(before, part, strict=True))
+    groups: list[tuple[CostParts, Sequence[Assumption]]] = []
+    for (c, ref), summed in by_model.items():
+        m = per_model[(c, ref)]
+        parts = CostParts(summed, answer_native=m.answer_native, reasoning_native=m.reasoning_native)
+        groups.append((parts, m.assumptions))
     zero = (Decimal(0),) * len(PARTS)
     groups.append((CostParts(dict.fromkeys(VARIANTS, zero), fixed), assumptions))
     span = cost_range_of(groups)

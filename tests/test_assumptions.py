@@ -234,3 +234,28 @@ def test_per_family_defaults_are_exact_for_a_mix_of_source_models(tmp_path: Path
     assert len(alone) >= 3
     assert abs(whole.projected_cost - sum(s.projected_cost for s in alone)) <= NANO * len(slugs)
     assert whole.baseline_cost == sum(s.baseline_cost for s in alone)
+
+
+def test_groups_of_the_same_assumptions_give_the_range_of_their_sum() -> None:
+    """The hybrid sums its (segment, source model) groups per (candidate, source model) before taking its range:
+    groups with the same assumptions cost, at the base and at every corner, what their sum costs."""
+    from auditor.assumptions import PARTS, VARIANTS, CostParts, cost_range_of
+    from auditor.result import money
+
+    assumptions = resolve_assumptions(())
+    native = {"answer_native": Decimal("0.25"), "reasoning_native": Decimal("0.5")}
+
+    def parts(k: int) -> dict[str, tuple[Decimal, ...]]:
+        return {
+            v: tuple(Decimal(f"{k * (i + 1) * (j + 2)}.123456789") for i in range(len(PARTS)))
+            for j, v in enumerate(VARIANTS)
+        }
+
+    a, b = parts(3), parts(7)
+    summed = {v: tuple(x + y for x, y in zip(a[v], b[v], strict=True)) for v in VARIANTS}
+    apart = cost_range_of([(CostParts(a, **native), assumptions), (CostParts(b, **native), assumptions)])
+    together = cost_range_of([(CostParts(summed, **native), assumptions)])
+    assert money(apart.low) < money(apart.base) < money(apart.high), "the premise: the assumptions move the cost"
+    for one, other in ((apart.base, together.base), (apart.low, together.low), (apart.high, together.high)):
+        assert money(one) == money(other)
+    assert [(n, money(e)) for n, e in apart.drivers] == [(n, money(e)) for n, e in together.drivers]
