@@ -28,7 +28,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from auditor.ledger import TOKEN_COLUMNS
+from auditor.ledger import COUNTED_TOKENS, TOKEN_COLUMNS
 from auditor.result import Finding, FindingKind, money
 from auditor.scenarios import priced_shape
 from auditor.workload import MODEL_REF, REQUESTS_KNOWN, Pricebook
@@ -198,7 +198,7 @@ def _batch_eligible(provider: str, model: CatalogModel, rows: _Rows, pricing: _P
     batch = sum(pricing.costs(standard.assign(service_tier="batch")), Decimal(0))
     if batch >= now:
         return None
-    counted = [c for c in TOKEN_COLUMNS if c != "reasoning_tokens"]
+    counted = list(COUNTED_TOKENS)
     tokens = rows.sum(counted)
     batch_tokens = rows.sum(counted, rows.col["service_tier"] == "batch")
     return _finding(

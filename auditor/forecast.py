@@ -40,7 +40,7 @@ import pandas as pd
 from auditor.costing import total_cost
 from auditor.hybrid import segment_names
 from auditor.importers.base import Importer
-from auditor.ledger import TOKEN_COLUMNS
+from auditor.ledger import COUNTED_TOKENS, TOKEN_COLUMNS
 from auditor.result import ForecastMonth, PriceChangeOut, Scenario, money
 from auditor.scenarios import priced_shape
 from auditor.summary import SOURCE_FILE
@@ -60,8 +60,7 @@ named in the caution."""
 FLAT_SOURCES_LISTED = 4
 TREND_MIN_MONTHS = 3
 TREND_MAX_MONTHS = 12
-# Every token once: reasoning is inside output.
-VOLUME_COLUMNS = [c for c in TOKEN_COLUMNS if c != "reasoning_tokens"]
+VOLUME_COLUMNS = list(COUNTED_TOKENS)
 _PRICE_KEYS = ["time_slot", "service_tier", "request_size_floor_tokens"]
 
 

@@ -51,7 +51,7 @@ from auditor.importers.engine import (
 )
 from auditor.importers.parquet import ParquetSource
 from auditor.importers.reader import Sniffed, sha256_of
-from auditor.ledger import SUM_COLUMNS, TOKEN_COLUMNS, FileAccount, RejectedRow
+from auditor.ledger import COUNTED_TOKENS, SUM_COLUMNS, FileAccount, RejectedRow
 from auditor.localtime import day_starts, local_days
 from auditor.overlaps import OverlapPlan, families_in_several_files, plan_overlaps
 from auditor.progress import ScanProgress, display_name
@@ -246,11 +246,12 @@ def ingest_all(
     heads = [by_index[members[0]] for _, members, _, _ in streamed]
     keyed = keys_named or _projects_in_heads(con, heads, [r.table for r in read.values()], blocks, pricebook) < 2
     scanned = scan_all(keyed)
-    if not keyed and _priced_projects(con, _scanned_view(con, scanned), pricebook) < 2:
+    shape_keys = keys_named or _priced_projects(con, _scanned_view(con, scanned), pricebook) < 2
+    if shape_keys and not keyed:
         for table in dict.fromkeys(s.table for s in scanned):
             con.execute(f"DROP TABLE {table}")
         scanned = scan_all(True, "_keyed")
-    ingested = _ingested(con, by_index, scanned, pricebook, zone, dict(enumerate(given)), key_days, keys_named)
+    ingested = _ingested(con, by_index, scanned, pricebook, zone, dict(enumerate(given)), key_days, shape_keys)
     for lines in read.values():
         con.execute(f"DROP TABLE {lines.table}")
     return ingested
@@ -598,7 +599,8 @@ def ingest_file(
     scan = (con, files, [index], index, {index: survey}, counted, duplicates)
     scanned = _scan_batch(*scan, blocks, progress, zone, pricebook)
     day = con.execute(f"SELECT {given_day()}").fetchone()  # the day the caller gave the connection, if any
-    return _ingested(con, files, [scanned], pricebook, zone, {index: day[0] if day else None})[0]
+    shape_keys = _priced_projects(con, _scanned_view(con, [scanned]), pricebook) < 2
+    return _ingested(con, files, [scanned], pricebook, zone, {index: day[0] if day else None}, shape_keys=shape_keys)[0]
 
 
 def _scan(
@@ -657,10 +659,11 @@ def _ingested(
     zone: ZoneInfo | None,
     given: dict[int, date | None],
     key_days: bool = False,
-    keys_named: bool = False,
+    shape_keys: bool = True,
 ) -> list[IngestedFile]:
-    """Every scanned file's accounting and workload tables, queried from all scan tables at once. `given` is each
-    file's given day (for lines that carry no time), with which its rejected rows are read again."""
+    """Every scanned file's accounting and workload tables, queried from all scan tables at once (the shape by API
+    key where `shape_keys`). `given` is each file's given day (for lines that carry no time), with which its rejected
+    rows are read again."""
     tables = list(dict.fromkeys(s.table for s in scanned))  # small files share theirs
     _scanned_view(con, scanned)
     members = [i for s in scanned for i in s.members]
@@ -689,7 +692,7 @@ def _ingested(
         # Files whose rows the rules rejected are read again to number them, meanwhile the workload is queried.
         to_locate = [i for i in members if rule_rejects[i]]
         locating = {i: cursors.submit(_locate_given, given[i], *files[i]) for i in to_locate}
-        workload = _workload_tables(con, "scanned", pricebook, zone, key_days, keys_named)
+        workload = _workload_tables(con, "scanned", pricebook, zone, key_days, shape_keys)
         for s in scanned:
             for i in s.members:
                 sniffed, importer = files[i]
@@ -939,15 +942,15 @@ def _workload_tables(
     pricebook: Pricebook,
     zone: ZoneInfo | None = None,
     key_days: bool = False,
-    keys_named: bool = False,
+    shape_keys: bool = True,
 ) -> WorkloadTables:
     """The usage, key usage and shape tables of scanned files (by `__file`), with catalog models and list-rate ids;
     with `key_days`, the usage by API key and day too.
 
-    The shape table keeps each row's API key only where a stage reads it: the route-by-segment scenario segments by
-    key where the priced workload names fewer than two projects (`hybrid.segmentation`), and the data profile reads
-    the keys a policy file names (`keys_named`). Elsewhere its key is '' (by key and half hour, the shape of 5M
-    requests over 1,000 keys had 1.7M rows; without, 9,100).
+    The shape table keeps each row's API key only where a stage reads it (`shape_keys`, decided by the caller): the
+    route-by-segment scenario segments by key where the priced workload names fewer than two projects
+    (`hybrid.segmentation`), and the data profile reads the keys a policy file names. Elsewhere its key is '' (by
+    key and half hour, the shape of 5M requests over 1,000 keys had 1.7M rows; without, 9,100).
 
     List rates are those of the UTC day and half hour; with a `zone`, each line's `local_day` is its day
     in that zone, from its UTC day and part of the day (kept by the scan), else the UTC day."""
@@ -984,7 +987,6 @@ def _workload_tables(
         f"FROM (SELECT s.*, m.{MODEL_REF} FROM {table} s JOIN models m USING (provider, model_raw) "
         f"WHERE s.status = '' AND s.in_shape) s"
     )
-    keep_keys = keys_named or _priced_projects(con, table, pricebook) < 2
     days = {"day": "s.rate_day", LOCAL_DAY: local_day, RATE_ID: f"r.{RATE_ID}"}
     months = {UTC_MONTH: "left(s.rate_day, 7)", LOCAL_MONTH: f"left({local_day}, 7)", RATE_ID: f"r.{RATE_ID}"}
     tables = WorkloadTables(
@@ -995,7 +997,7 @@ def _workload_tables(
             shape_rows,
             (FILE_COLUMN, *SHAPE_KEYS),
             SHAPE_SUMS,
-            {REQUESTS_KNOWN: f"CAST(s.{REQUESTS_KNOWN} AS BIGINT)", **({} if keep_keys else {"api_key": "''"})},
+            {REQUESTS_KNOWN: f"CAST(s.{REQUESTS_KNOWN} AS BIGINT)", **({} if shape_keys else {"api_key": "''"})},
             coded=coded,
         ),
         key_days=_grouped(con, joined, (FILE_COLUMN, *KEY_DAY_KEYS), SUM_COLUMNS, days, coded=coded)
@@ -1045,7 +1047,7 @@ def _priced_projects(con: duckdb.DuckDBPyConnection, table: str, pricebook: Pric
     priced = pairs[pricebook.model_refs(pairs) != ""]
     if priced.empty:
         return 0
-    counted = " + ".join(f"s.{c}" for c in ("requests", *TOKEN_COLUMNS) if c != "reasoning_tokens")
+    counted = " + ".join(f"s.{c}" for c in ("requests", *COUNTED_TOKENS))
     con.register("priced_models", priced)
     try:
         found = con.execute(
@@ -1148,6 +1150,6 @@ def ingest_ledger(
     shape = pricebook.price_shape(lines[["provider", "model_raw"]].drop_duplicates(), None)
     con.execute(f"CREATE TEMP TABLE {table} AS SELECT 0 AS {FILE_COLUMN}, * FROM ({aggregate_sql(typed, None, shape)})")
     con.unregister("ledger_lines")
-    tables = _workload_tables(con, table, pricebook)
+    tables = _workload_tables(con, table, pricebook, shape_keys=_priced_projects(con, table, pricebook) < 2)
     con.execute(f"DROP TABLE {table}")
     return _split(tables.usage, [0])[0], _split(tables.shape, [0])[0]

@@ -22,6 +22,8 @@ TOKEN_COLUMNS: tuple[str, ...] = (
     "output_tokens",
     "reasoning_tokens",
 )
+COUNTED_TOKENS: tuple[str, ...] = tuple(c for c in TOKEN_COLUMNS if c != "reasoning_tokens")
+"""Every token once: reasoning tokens are inside output tokens (so they never make a row priced on their own)."""
 
 SIZE_BASIS_REQUEST = "request"
 SIZE_BASIS_AVERAGE = "average"

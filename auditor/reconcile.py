@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.costing import cost_by_group
-from auditor.ledger import NANOS_PER_UNIT, TOKEN_COLUMNS
+from auditor.ledger import COUNTED_TOKENS, NANOS_PER_UNIT
 from auditor.result import MonthlyUsage, ReconciliationRow, money
 from auditor.summary import MODEL_LINE
 from auditor.workload import LOCAL_DAY, RATE_ID, Pricebook
@@ -65,8 +65,7 @@ def build_reconciliation(
     if not billed_months or summed.empty:
         return []
     frame = summed.assign(month=summed[LOCAL_DAY].str.slice(0, 7))
-    counted = [c for c in TOKEN_COLUMNS if c != "reasoning_tokens"]
-    frame = frame.assign(_tokens=(frame[counted].sum(axis=1) > 0) | (frame["requests"] > 0))
+    frame = frame.assign(_tokens=(frame[list(COUNTED_TOKENS)].sum(axis=1) > 0) | (frame["requests"] > 0))
     keys = ["provider", MODEL_LINE, "month"]
     day_costs = cost_by_group(frame, frame[RATE_ID].to_numpy(), pricebook.rates.rates, [*keys, LOCAL_DAY])
     shown = {

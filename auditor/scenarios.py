@@ -24,7 +24,7 @@ from auditor.assumptions import (
 )
 from auditor.costing import cost_by_group, sums_by_key, total_cost
 from auditor.families import ScenarioAssumptions, Source, assumptions_for, source_rows, source_sums
-from auditor.ledger import TOKEN_COLUMNS
+from auditor.ledger import COUNTED_TOKENS, TOKEN_COLUMNS
 from auditor.result import AssumptionOut, Driver, Scenario, money
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
@@ -34,8 +34,7 @@ _SUMS = ["requests", *TOKEN_COLUMNS]
 
 def priced_shape(shape: pd.DataFrame) -> pd.DataFrame:
     """Shape rows that have tokens and a catalog model: the workload scenarios re-price."""
-    # Reasoning tokens are inside output tokens: they never make a row priced on their own.
-    counted = ["requests", *(c for c in TOKEN_COLUMNS if c != "reasoning_tokens")]
+    counted = ["requests", *COUNTED_TOKENS]
     return shape[(shape[MODEL_REF] != "") & (shape[counted].sum(axis=1) > 0)].reset_index(drop=True)
 
 
