@@ -236,9 +236,10 @@ def ingest_all(
         for number, members, duplicates, counted in streamed:
             day.give(given[members[0]])
             scan = (con, by_index, members, number, surveys, counted, duplicates)
-            scanned.append(_scan_batch(*scan, blocks, progress, zone, pricebook, keyed, attempt))
+            scanned.append(_scan_batch(*scan, blocks, progress, zone, pricebook, keyed, attempt, not key_days))
         lines = list(read.values())
-        return scanned + _scan_lines(con, by_index, lines, surveys, settled, zone, pricebook, keyed, attempt)
+        scan_lines = (con, by_index, lines, surveys, settled, zone, pricebook)
+        return scanned + _scan_lines(*scan_lines, keyed, attempt, not key_days)
 
     # The shape set leaves the API key out when the workload names projects (the hybrid then segments by project):
     # over many keys it is most of what the scan holds. Guessed from the files' heads, checked on the scan tables;
@@ -437,15 +438,16 @@ def _scan_lines(
     pricebook: Pricebook,
     keyed: bool = True,
     attempt: str = "",
+    by_period: bool = True,
 ) -> list[_Scanned]:
     """Second pass of small files: their lines summed as `scan_sql` sums a file's (the survey saw every line), with
     their `duplicates` tables and the days other files count (`settled`, by table of lines). The tables whose
     columns unite without loss are summed in one query (`engine.lines_scan_sql`), into one scan table (its shape
-    set by API key where `keyed`)."""
+    set by API key where `keyed`; the usage by API key summed `by_period`, see `engine.PriceShape`)."""
     if not batches:
         return []
     known = pd.concat([surveys[i][["provider", "model_raw"]] for lines in batches for i in lines.members])
-    shape = replace(pricebook.price_shape(known.drop_duplicates(), None), keyed=keyed)
+    shape = pricebook.price_shape(known.drop_duplicates(), None, keyed, by_period)
     starts = day_starts(zone) if zone is not None else ()
     scanned = []
     for number, group in enumerate(_united(con, batches)):
@@ -555,9 +557,11 @@ def _scan_batch(
     pricebook: Pricebook,
     keyed: bool = True,
     attempt: str = "",
+    by_period: bool = True,
 ) -> _Scanned:
     """Second pass of a file streamed (not small): scan it into a table of the `SCANS` database file (its shape set
-    by API key where `keyed`; `attempt` tells a second scan's tables apart).
+    by API key where `keyed`; its usage by API key summed `by_period`, see `engine.PriceShape`; `attempt` tells a
+    second scan's tables apart).
 
     If the scan meets a model the survey did not (it may read only the head of a file) whose price moves
     with the time of day or request size, the file is scanned again with that model keyed too."""
@@ -565,13 +569,14 @@ def _scan_batch(
     sniffed, importer = files[i]
     table, rejects = f"{SCANS}.scan_{number}{attempt}", f"rejects_{number}{attempt}"
     known = surveys[i][["provider", "model_raw"]].drop_duplicates()
-    shape = replace(pricebook.price_shape(known, importer.ledger), keyed=keyed)
+    shape = pricebook.price_shape(known, importer.ledger, keyed, by_period)
     starts = day_starts(zone) if zone is not None else ()
     scan = (con, sniffed, importer, i, table)
     sha256 = _scan(*scan, rejects, shape, counted[i], duplicates, blocks, progress, starts)
     seen = con.execute(f"SELECT DISTINCT provider, model_raw FROM {table} WHERE status = ''").df()
-    fuller = replace(pricebook.price_shape(pd.concat([known, seen]).drop_duplicates(), importer.ledger), keyed=keyed)
-    if fuller != shape:
+    fuller = pricebook.price_shape(pd.concat([known, seen]).drop_duplicates(), importer.ledger, keyed, by_period)
+    # A model the survey did not see keeps its usage by API key by day (correct whatever its prices): not scanned again.
+    if shape.moves_rates(fuller):
         con.execute(f"DROP TABLE {table}")
         rejects = f"{rejects}_again"
         _scan(*scan, rejects, fuller, counted[i], duplicates, blocks, progress, starts)
@@ -675,7 +680,7 @@ def _ingested(
             accounts[i] = FileAccount(path=sniffed.name, format=importer.name, sha256=s.sha256[i] or "")
             accounts[i].numbered_by = "row" if sniffed.is_parquet else "line"
     counts = con.execute(
-        f"SELECT {FILE_COLUMN}, status, CAST(sum(lines) AS BIGINT) FROM scanned WHERE NOT in_shape "
+        f"SELECT {FILE_COLUMN}, status, CAST(sum(lines) AS BIGINT) FROM scanned WHERE NOT in_shape AND NOT in_keys "
         f"GROUP BY ALL ORDER BY {FILE_COLUMN}, status"
     ).fetchall()
     rule_rejects = dict.fromkeys(members, 0)
@@ -957,10 +962,12 @@ def _workload_tables(
     pairs = con.execute(f"SELECT DISTINCT provider, model_raw FROM {table} WHERE status = ''").df()
     pairs[MODEL_REF] = pricebook.model_refs(pairs)
     con.register("models", pairs)
+    # The rows of the usage set and of the usage by API key (by price period, where the scan summed it so).
     usage_rows = (
         f"(SELECT s.*, m.{MODEL_REF}, strftime(s.day, '%Y-%m-%d') AS rate_day FROM {table} s "
         f"JOIN models m USING (provider, model_raw) WHERE s.status = '' AND NOT s.in_shape)"
     )
+    by_period = con.execute(f"SELECT count(*) FROM {table} WHERE in_keys").fetchall()[0][0] > 0
     local_day = "s.rate_day"
     if zone is not None:
         parts = con.execute(f"SELECT DISTINCT rate_day, day_part FROM {usage_rows}").df()
@@ -989,9 +996,11 @@ def _workload_tables(
     )
     days = {"day": "s.rate_day", LOCAL_DAY: local_day, RATE_ID: f"r.{RATE_ID}"}
     months = {UTC_MONTH: "left(s.rate_day, 7)", LOCAL_MONTH: f"left({local_day}, 7)", RATE_ID: f"r.{RATE_ID}"}
+    usage_joined = f"{joined} WHERE NOT s.in_keys"
+    keys_joined = f"{joined} WHERE s.in_keys" if by_period else usage_joined
     tables = WorkloadTables(
-        usage=_grouped(con, joined, (FILE_COLUMN, *USAGE_KEYS), SUM_COLUMNS, days, coded=coded),
-        key_usage=_grouped(con, joined, (FILE_COLUMN, *KEY_USAGE_KEYS), SUM_COLUMNS, months, coded=coded),
+        usage=_grouped(con, usage_joined, (FILE_COLUMN, *USAGE_KEYS), SUM_COLUMNS, days, coded=coded),
+        key_usage=_grouped(con, keys_joined, (FILE_COLUMN, *KEY_USAGE_KEYS), SUM_COLUMNS, months, coded=coded),
         shape=_grouped(
             con,
             shape_rows,
@@ -1000,7 +1009,7 @@ def _workload_tables(
             {REQUESTS_KNOWN: f"CAST(s.{REQUESTS_KNOWN} AS BIGINT)", **({} if shape_keys else {"api_key": "''"})},
             coded=coded,
         ),
-        key_days=_grouped(con, joined, (FILE_COLUMN, *KEY_DAY_KEYS), SUM_COLUMNS, days, coded=coded)
+        key_days=_grouped(con, usage_joined, (FILE_COLUMN, *KEY_DAY_KEYS), SUM_COLUMNS, days, coded=coded)
         if key_days
         else None,
     )

@@ -7,14 +7,16 @@ Each scanned file gives three tables (see `ingest.py`):
 - shape: attribution × time-of-day slot × request-size bucket (re-pricing on candidates at a date).
 Summing on rate ids instead of on (day, slot, size) keys keeps the usage table small on request logs. The API key
 is kept by month only (the key usage): by day, its rows grow with the log (a gateway's 1,000 keys × models × days:
-845,000 rows of 1M requests, 2.4M of 5M), by month they stay few. A FOCUS file, whose rows are by key and day,
-asks the scan for that table too (`KEY_DAY_KEYS`).
+845,000 rows of 1M requests, 2.4M of 5M), by month they stay few; the scan sums it by price period
+(`engine.key_day_sql`). A FOCUS file, whose rows are by key and day, asks the scan for that table too
+(`KEY_DAY_KEYS`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -22,7 +24,7 @@ import pandas as pd
 from auditor.importers.engine import PriceShape, model_key
 from auditor.ledger import TOKEN_COLUMNS
 from pricing.catalog import CatalogModel
-from pricing.ratebook import RateBook, has_size_tiers, has_time_windows
+from pricing.ratebook import RateBook, has_size_tiers, has_time_windows, price_change_days
 from pricing.resolve import resolve_model
 
 MODEL_REF = "model_ref"
@@ -79,20 +81,30 @@ class Pricebook:
         refs = pd.Series(list(zip(lines["provider"], lines["model_raw"], strict=True))).map(self._ref_of)
         return refs.to_numpy(dtype=object)
 
-    def price_shape(self, pairs: pd.DataFrame, mapping: Mapping[str, str] | None) -> PriceShape:
-        """Which of these (provider, model_raw) pairs have prices that the time of day or request size moves."""
+    def price_shape(
+        self, pairs: pd.DataFrame, mapping: Mapping[str, str] | None, keyed: bool = True, by_period: bool = True
+    ) -> PriceShape:
+        """Which of these (provider, model_raw) pairs have prices that the time of day or request size moves, and
+        on which days their list prices can change (`PriceShape.key_periods`, where the usage by API key is summed
+        `by_period`; a model without a list price has none). `keyed`: the shape set keeps the API key."""
         slot, size = set(), set()
+        periods: dict[str, tuple[date, ...]] = {}
         for (provider, model_raw), ref in zip(
             pairs[["provider", "model_raw"]].itertuples(index=False), self.model_refs(pairs), strict=True
         ):
-            if not ref:
-                continue
             key = model_key(str(provider), str(model_raw), mapping)
+            if not ref:
+                periods[key] = ()
+                continue
             if has_time_windows(self.models[ref]):
                 slot.add(key)
             if has_size_tiers(self.models[ref]):
                 size.add(key)
-        return PriceShape(frozenset(slot), frozenset(size))
+            days = price_change_days(self.models[ref])
+            if days is not None:
+                periods[key] = days
+        key_periods = tuple(sorted(periods.items())) if by_period else None
+        return PriceShape(frozenset(slot), frozenset(size), keyed, key_periods)
 
 
 def _empty(keys: list[str], sums: list[str]) -> pd.DataFrame:

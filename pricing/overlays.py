@@ -93,6 +93,14 @@ def overlay_by_id(overlay_id: str) -> Overlay:
     return next(o for o in found if o.id == overlay_id)
 
 
+def overlay_change_days(model: CatalogModel) -> tuple[date, ...] | None:
+    """The UTC days from which an overlay can change the model's price (None: the weekday can, on any day)."""
+    if _weekday_rule(model) is not None:
+        return None
+    batch = _early_batch_rule(model)
+    return (batch.start,) if batch is not None else ()
+
+
 def _weekday_rule(model: CatalogModel) -> WeekdayWindows | None:
     return next(
         (

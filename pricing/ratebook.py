@@ -11,9 +11,10 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from genai_prices.types import ModelPrice, TieredPrices, TimeOfDateConstraint
+from genai_prices.types import ModelPrice, StartDateConstraint, TieredPrices, TimeOfDateConstraint
 
 from pricing.catalog import CatalogModel
+from pricing.overlays import overlay_change_days
 from pricing.rates import ClassRates, applied_overlays, class_rates
 
 NO_RATE = -1
@@ -44,6 +45,25 @@ def has_size_tiers(model: CatalogModel) -> bool:
     )
     prices += [v.prices for v in model.model.price_variants or ()]
     return any(isinstance(value, TieredPrices) for mp in prices for value in mp.__dict__.values())
+
+
+def price_change_days(model: CatalogModel) -> tuple[date, ...] | None:
+    """The UTC days on which the model's list price can change (for every service tier and request size), sorted:
+    from one of them up to the next, a day's rates are those of the first day. None: they can change on any day
+    (time-of-day windows, which may hold on some weekdays only).
+
+    The catalog dates a price by its start day (UTC), and so do the price overlays; nothing else moves a price."""
+    if has_time_windows(model):
+        return None
+    overlay_days = overlay_change_days(model)
+    if overlay_days is None:
+        return None
+    conditions = [] if isinstance(model.model.prices, ModelPrice) else [c.constraint for c in model.model.prices]
+    conditions += [v.constraint for v in model.model.price_variants or ()]
+    if not all(c is None or isinstance(c, StartDateConstraint) for c in conditions):
+        return None  # a kind of condition this code does not know: any day may differ
+    starts = {c.start_date for c in conditions if isinstance(c, StartDateConstraint)}
+    return tuple(sorted(starts | set(overlay_days)))
 
 
 class RateBook:

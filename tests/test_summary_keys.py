@@ -1,12 +1,14 @@
-"""The scan gives the usage table summed over API keys, and the usage by API key by month (`ingest._workload_tables`):
-every section must come out exactly as from the table by key and day (`key_days`, the rows of a FOCUS file)."""
+"""The scan gives the usage table summed over API keys, and the usage by API key by month, summed by price period
+(`engine.key_day_sql`, `ingest._workload_tables`): every section must come out exactly as from the table by key and
+day (`key_days`, the rows of a FOCUS file, scanned on their own)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -24,6 +26,7 @@ from auditor.summary import model_lines, summarise_usage, with_lines_of
 from auditor.workload import Pricebook
 from bench.generate import generate
 from pricing.catalog import default_candidates, lookup_candidate
+from pricing.ratebook import has_time_windows, price_change_days
 from tests.conftest import SAMPLES
 
 Names = dict[tuple[str, str], tuple[str, list[str]]]
@@ -41,12 +44,20 @@ class _Tables(NamedTuple):
     key_days: pd.DataFrame
 
 
-def _tables(paths: list[Path], pricebook: Pricebook) -> _Tables:
+def _ingested(
+    paths: list[Path], pricebook: Pricebook, key_days: bool, zone: ZoneInfo | None = None
+) -> list[IngestedFile]:
     with open_sources(tuple(paths), None) as (sources, _), scan_connection() as con:
-        ingested = ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook, key_days=True)
+        return ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook, zone=zone, key_days=key_days)
+
+
+def _tables(paths: list[Path], pricebook: Pricebook) -> _Tables:
+    """The tables as a run without `--focus` builds them, and the table by key and day from a scan with `key_days`."""
+    ingested = _ingested(paths, pricebook, key_days=False)
+    assert all(f.key_days is None for f in ingested)
     tables = merged_tables(ingested, [])
     lines, names = model_lines(tables.usage)
-    by_day, day_names = model_lines(key_days_table(ingested, []))
+    by_day, day_names = model_lines(key_days_table(_ingested(paths, pricebook, key_days=True), []))
     assert day_names == names
     return _Tables(lines, names, ingested, tables.shape, with_lines_of(tables.key_usage, lines), by_day)
 
@@ -76,6 +87,52 @@ def test_the_usage_table_is_the_table_by_key_and_day_summed_over_its_keys(many_k
     pd.testing.assert_frame_equal(
         tables.key_lines.groupby(keys)[list(SUM_COLUMNS)].sum(), months.groupby(keys)[list(SUM_COLUMNS)].sum()
     )
+
+
+@pytest.fixture(scope="module")
+def weekday_priced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workload file of a model whose peak price holds on weekdays only (`pricing/data/price_overlays.toml`): two
+    keys, at a peak half hour and off-peak, every day across a month's end and two weekends."""
+    header = "provider,model,project,api_key,service_tier,day,half_hour,request_size_floor_tokens,requests,"
+    header += "input_tokens,cache_read_tokens,output_tokens,reasoning_tokens,billed_cost,currency\n"
+    rows = [
+        f"deepseek,deepseek-v4-flash,Search,{key},standard,{date(2026, 9, 26) + timedelta(days=n)},{half_hour},0,"
+        f"3,{1000 + n},200,{300 + half_hour},0,0.004,USD\n"
+        for n in range(10)
+        for half_hour in (3, 20, 47)
+        for key in ("key-a", "key-b")
+    ]
+    path = tmp_path_factory.mktemp("weekdays") / "workload_2026-09.csv"
+    path.write_text(header + "".join(rows), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("zone", [None, "America/Los_Angeles", "Pacific/Kiritimati"])
+def test_the_usage_by_key_summed_by_price_period_is_the_usage_by_key_and_day_by_month(
+    many_keys: Path, weekday_priced: Path, zone: str | None
+) -> None:
+    """A key's days between two price changes of its model, within a month, are summed as one: their list rates are
+    the same (a model whose price moves with the time of day keeps its days). In a time zone, the first and last day
+    of a month stay apart, as their local day may be in another month. The log's 90 days cross two months' ends and
+    price changes of its models (the premise); the samples add a model priced by the time of day, credits and
+    cost-only lines; `weekday_priced` a model whose peak price holds on weekdays only."""
+    keyed_samples = sorted(p for folder in _WITH_KEYS for p in (SAMPLES / folder).glob("*.csv"))
+    paths = [many_keys, weekday_priced, *keyed_samples]
+    pricebook = Pricebook()  # one for both: equal rates, one id
+    where = ZoneInfo(zone) if zone else None
+    by_period = merged_tables(_ingested(paths, pricebook, key_days=False, zone=where), []).key_usage
+    by_day = merged_tables(_ingested(paths, pricebook, key_days=True, zone=where), []).key_usage
+    pd.testing.assert_frame_equal(by_period, by_day)
+    changes = {
+        (ref, change)
+        for ref, model in pricebook.models.items()
+        for change in price_change_days(model) or ()
+        if date(2026, 9, 2) < change <= date(2026, 11, 29)
+    }
+    assert changes, "the premise: list prices that change within the log's months"
+    assert any(has_time_windows(model) for model in pricebook.models.values()), "the premise: a model priced by hour"
+    if zone:
+        assert (by_period["month"] != by_period["local_month"]).any(), "the premise: local months"
 
 
 @pytest.mark.parametrize("with_samples", [False, True])

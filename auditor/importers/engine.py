@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
 from auditor.importers.base import Importer
@@ -604,17 +605,29 @@ def _aggregate(out: str, column: str, how: str, mapping: Mapping[str, str] | Non
 ATTRIBUTION_KEYS = ("provider", "model_raw", "project", "api_key", "service_tier")
 USAGE_SET = (*ATTRIBUTION_KEYS, "day", "size_basis", "rate_slot", "rate_floor", "currency")
 SHAPE_SET = (*ATTRIBUTION_KEYS, "time_slot", "request_size_floor_tokens", "requests_known")
+# The usage by API key: what its list rates and months depend on (`key_day` besides, see `key_day_sql`).
+KEY_SET = ("provider", "model_raw", "api_key", "service_tier", "rate_slot", "rate_floor", "currency")
 _ALL_KEYS = tuple(dict.fromkeys((*USAGE_SET, *SHAPE_SET)))
 
 
 @dataclass(frozen=True)
 class PriceShape:
     """Which models' prices the time of day or the request size can change, by model key (see `model_key`); and
-    whether the shape set keeps the API key (`keyed`; see `ingest.ingest_all`)."""
+    whether the shape set keeps the API key (`keyed`; see `ingest.ingest_all`).
+
+    `key_periods`: where the usage by API key is summed by price period, in a grouping set of its own (the usage set
+    then leaves the key out): for each model key whose list price can change only on given days, those days
+    (`ratebook.price_change_days`; none for a model without a list price). None: the usage set keeps the API key by
+    day (a FOCUS file's rows are by key and day)."""
 
     slot_models: frozenset[str] = frozenset()
     size_models: frozenset[str] = frozenset()
     keyed: bool = True
+    key_periods: tuple[tuple[str, tuple[date, ...]], ...] | None = None
+
+    def moves_rates(self, other: PriceShape) -> bool:
+        """Whether the time of day or the request size moves the prices of other models in `other`."""
+        return (self.slot_models, self.size_models) != (other.slot_models, other.size_models)
 
 
 def model_key_sql(mapping: Mapping[str, str] | None) -> str:
@@ -631,6 +644,31 @@ def _member(key_sql: str, values: frozenset[str]) -> str:
     return f"{key_sql} IN ({', '.join(literal(v) for v in sorted(values))})" if values else "false"
 
 
+def key_day_sql(key_sql: str, key_periods: tuple[tuple[str, tuple[date, ...]], ...], zoned: bool = False) -> str:
+    """SQL: the day a line's usage by API key is summed on (`key_day`). A day of a model of `key_periods` becomes
+    the first day of its price period within its UTC month; any other day stays itself. The list rates of that day
+    are the line's own, and so is its month. With `zoned` (a report time zone, whose local month may differ), the
+    first and last day of a month stay themselves (their local day may fall in the month before or after), and
+    the other days' period starts no earlier than the month's second day (so its local day is in the month too,
+    whatever the zone: offsets are under a day)."""
+    month = "CAST(date_trunc('month', day) AS DATE)"
+    second = f"({month} + 1)" if zoned else month
+    models: dict[tuple[date, ...], set[str]] = {}
+    for model, days in key_periods:
+        models.setdefault(days, set()).add(model)
+    branches = []
+    for days, keys in sorted(models.items()):
+        starts = " ".join(
+            f"WHEN day >= DATE {literal(d.isoformat())} THEN DATE {literal(d.isoformat())}" for d in reversed(days)
+        )
+        start = f"greatest({second}, CASE {starts} END)" if days else second
+        branches.append(f"WHEN {_member(key_sql, frozenset(keys))} THEN {start}")
+    if not branches:
+        return "day"
+    edges = f"WHEN day = {month} OR day = last_day(day) THEN day " if zoned else ""
+    return f"CASE {edges}{' '.join(branches)} ELSE day END"
+
+
 def aggregate_sql(
     ledger: str,
     mapping: Mapping[str, str] | None = None,
@@ -643,7 +681,10 @@ def aggregate_sql(
     - usage (`in_shape` = 0): status × attribution × day × the keys that can move the model's list
       price (half hour and size bucket, only for the models of `shape`, else 0);
     - shape (`in_shape` = 1): status × attribution × half hour × size bucket × whether the source counts
-      requests (`requests_known`), without the day; and without the API key (NULL) unless `shape.keyed`.
+      requests (`requests_known`), without the day; and without the API key (NULL) unless `shape.keyed`;
+    - with `shape.key_periods`, the usage by API key (`in_keys` = 1; the usage set then without the key):
+      status × model × API key × service tier × the keys that move list prices × `key_day` (as the row's
+      `day`, see `key_day_sql`). Over many keys it stays small where the usage set by key and day would not.
 
     Both stay small on request logs, where the cross product of all keys would not. Keys and sums the
     importer's `mapping` sets to a constant are not hashed or summed row by row. With `day_starts` (the
@@ -655,8 +696,11 @@ def aggregate_sql(
     key = model_key_sql(mapping)
     part = " ".join(f"WHEN time_slot >= {s} THEN {s}" for s in sorted(day_starts, reverse=True))
     day_part = f"CASE {part} ELSE time_slot END AS day_part, " if day_starts else ""
+    by_period = shape.key_periods is not None
+    key_day = f"{key_day_sql(key, shape.key_periods or (), bool(day_starts))} AS key_day, " if by_period else ""
     sized = (
-        f"(SELECT *, {day_part}CASE WHEN {_member(key, shape.slot_models)} THEN time_slot ELSE 0 END AS rate_slot, "
+        f"(SELECT *, {day_part}{key_day}"
+        f"CASE WHEN {_member(key, shape.slot_models)} THEN time_slot ELSE 0 END AS rate_slot, "
         f"CASE WHEN {_member(key, shape.size_models)} THEN request_size_floor_tokens ELSE 0 END AS rate_floor "
         f"FROM (SELECT * EXCLUDE ({REQUEST_INPUT}) REPLACE ({size_floor_sql()} AS request_size_floor_tokens) "
         f"FROM (SELECT *, {request_input_sql()} AS {REQUEST_INPUT} FROM {ledger})))"
@@ -668,13 +712,18 @@ def aggregate_sql(
     }
     parts = ("day_part",) if day_starts else ()
     file = (FILE_COLUMN,) if by_file else ()
-    usage = ", ".join(["status", *(k for k in USAGE_SET if k not in constant), *parts, *file])
+    usage_keys = [k for k in USAGE_SET if k not in constant and not (by_period and k == "api_key")]
     shape_keys = [k for k in SHAPE_SET if k not in constant and (shape.keyed or k != "api_key")]
-    shape_set = ", ".join(["status", *shape_keys, *file])
-    varying = ", ".join([*(k for k in _ALL_KEYS if k not in constant), *parts, *file])
+    sets = [["status", *usage_keys, *parts, *file], ["status", *shape_keys, *file]]
+    if by_period:
+        sets.append(["status", *(k for k in KEY_SET if k not in constant), "key_day", *parts, *file])
+    # A row of the key set carries its key day as its day.
+    day = "CASE WHEN GROUPING(key_day) = 0 THEN key_day ELSE day END AS day" if by_period else "day"
+    varying = ", ".join([*(day if k == "day" else k for k in _ALL_KEYS if k not in constant), *parts, *file])
+    in_keys = "GROUPING(key_day) = 0" if by_period else "false"
     grouped = (
-        f"SELECT GROUPING(rate_slot) > 0 AS in_shape, status, {varying}, "
-        f"count(*) AS lines, {sums} FROM {sized} GROUP BY GROUPING SETS (({usage}), ({shape_set}))"
+        f"SELECT GROUPING(rate_slot) > 0 AS in_shape, {in_keys} AS in_keys, status, {varying}, count(*) AS lines, "
+        f"{sums} FROM {sized} GROUP BY GROUPING SETS ({', '.join('(' + ', '.join(keys) + ')' for keys in sets)})"
     )
     if not constant:
         return grouped
