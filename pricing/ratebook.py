@@ -16,6 +16,7 @@ from genai_prices.types import ModelPrice, StartDateConstraint, TieredPrices, Ti
 from pricing.catalog import CatalogModel
 from pricing.overlays import overlay_change_days
 from pricing.rates import ClassRates, applied_overlays, class_rates
+from pricing.schedule import start_dates
 
 NO_RATE = -1
 WEEK_OF = "week of "
@@ -31,11 +32,15 @@ def _mean(rates: list[ClassRates]) -> ClassRates:
     return ClassRates(per_token, sum((r.per_request for r in rates), Decimal(0)) / n)
 
 
+def _conditions(model: CatalogModel) -> list[object]:
+    """The conditions of the model's prices and price variants (None: a price without one)."""
+    conditions = [] if isinstance(model.model.prices, ModelPrice) else [c.constraint for c in model.model.prices]
+    return conditions + [v.constraint for v in model.model.price_variants or ()]
+
+
 def has_time_windows(model: CatalogModel) -> bool:
     """Whether the time of day can change this model's price (peak / off-peak windows)."""
-    conditions = [] if isinstance(model.model.prices, ModelPrice) else [c.constraint for c in model.model.prices]
-    conditions += [v.constraint for v in model.model.price_variants or ()]
-    return any(isinstance(c, TimeOfDateConstraint) for c in conditions)
+    return any(isinstance(c, TimeOfDateConstraint) for c in _conditions(model))
 
 
 def has_size_tiers(model: CatalogModel) -> bool:
@@ -58,12 +63,9 @@ def price_change_days(model: CatalogModel) -> tuple[date, ...] | None:
     overlay_days = overlay_change_days(model)
     if overlay_days is None:
         return None
-    conditions = [] if isinstance(model.model.prices, ModelPrice) else [c.constraint for c in model.model.prices]
-    conditions += [v.constraint for v in model.model.price_variants or ()]
-    if not all(c is None or isinstance(c, StartDateConstraint) for c in conditions):
+    if not all(c is None or isinstance(c, StartDateConstraint) for c in _conditions(model)):
         return None  # a kind of condition this code does not know: any day may differ
-    starts = {c.start_date for c in conditions if isinstance(c, StartDateConstraint)}
-    return tuple(sorted(starts | set(overlay_days)))
+    return tuple(sorted({*start_dates(model), *overlay_days}))
 
 
 class RateBook:
