@@ -59,9 +59,10 @@ from typing import Literal
 import pandas as pd
 
 from auditor.assumptions import PRICE_KEYS, Assumption
-from auditor.costing import cost_by_group
+from auditor.costing import column_codes, cost_by_group
 from auditor.hybrid import segment_names
 from auditor.ledger import TOKEN_COLUMNS
+from auditor.operational import Measures, measure_groups
 from auditor.quality import QualityFile
 from auditor.result import (
     NANO,
@@ -247,6 +248,9 @@ def _segments(
     per_request = {str(k): (int(side), int(output)) for k, side, output in counting.itertuples()}
     names = _names_by_ref(inputs.usage)
     by_segment = {str(k): rows for k, rows in frame.groupby(_SEGMENT, sort=False)}
+    # Each segment's rows measured for its risk, all in one pass.
+    codes, labels = column_codes(frame[_SEGMENT].astype(str))
+    measured = dict(zip(map(str, labels), measure_groups(frame, codes, len(labels)), strict=True))
     out = []
     for name, choice in choices.items():
         rows = by_segment[name]
@@ -262,7 +266,8 @@ def _segments(
             counted_share=counted_shares.get(name, Decimal(1)),
         )
         label = segment_label(name, base.segmented_by)
-        out.append(_segment(inputs, choice, label, shares[name], rows, seg_tokens, traffic, singles, by_ref, names))
+        seg = (rows, seg_tokens, traffic, measured[name])
+        out.append(_segment(inputs, choice, label, shares[name], *seg, singles, by_ref, names))
     return out
 
 
@@ -309,6 +314,7 @@ def _segment(
     rows: pd.DataFrame,
     seg_tokens: pd.DataFrame,
     traffic: _Traffic,
+    measured: Measures,
     singles: dict[str, Scenario],
     by_ref: dict[str, CatalogModel],
     names: dict[str, set[str]],
@@ -330,7 +336,7 @@ def _segment(
             f"({choice.passing_candidates} fit) is cheaper than the current models."
         )
     else:
-        risk = assess(candidate, inputs.profile, rows, as_of=inputs.as_of)
+        risk = assess(candidate, inputs.profile, rows, as_of=inputs.as_of, measured=measured)
         rating = risk.level
         flagged = [f"{f.code} ({f.severity})" for f in risk.findings if f.severity != "info"]
         seen = f"rating {rating}" + (f": {', '.join(flagged)}" if flagged else "")

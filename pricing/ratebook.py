@@ -34,7 +34,9 @@ def _mean(rates: list[ClassRates]) -> ClassRates:
 
 def _conditions(model: CatalogModel) -> list[object]:
     """The conditions of the model's prices and price variants (None: a price without one)."""
-    conditions = [] if isinstance(model.model.prices, ModelPrice) else [c.constraint for c in model.model.prices]
+    conditions: list[object] = []
+    if not isinstance(model.model.prices, ModelPrice):
+        conditions += [c.constraint for c in model.model.prices]
     return conditions + [v.constraint for v in model.model.price_variants or ()]
 
 

@@ -6,13 +6,22 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 from genai_prices import Usage, calc_price
 
+from auditor.costing import column_codes
+from auditor.ingest import ingest_all
+from auditor.operational import measure, measure_groups
+from auditor.pipeline import merged_tables
 from auditor.risk import Profile, assess, parse_profile
+from auditor.scan import scan_connection
+from auditor.scenarios import Repricing
+from auditor.sources import open_sources
+from auditor.workload import Pricebook
 from pricing.catalog import lookup_candidate
-from tests.conftest import AS_OF, hybrid_routing_to
+from tests.conftest import AS_OF, SAMPLES, hybrid_routing_to
 
 MIDNIGHT = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
 
@@ -162,3 +171,28 @@ def test_provider_concentration_of_the_hybrid_portfolio(routed: list[str]) -> No
         assert finding.severity == "amber"
     else:
         assert (finding.inputs["largest_share_after_pct"], finding.inputs["band_0_to_3"]) == (50.0, 0)
+
+
+def test_measures_of_groups_taken_at_once_are_each_group_measured_alone() -> None:
+    """The plan measures every segment's rows in one pass (`operational.measure_groups`): each group's measures are
+    those of its rows alone, on the samples' priced shape (tiers, request sizes, providers, fine-tuned models), by
+    API key and in random groups."""
+    pricebook = Pricebook()
+    paths = tuple(sorted(p for p in SAMPLES.rglob("*") if p.is_file() and p.name != "README.md"))
+    with open_sources(paths, None) as (sources, _), scan_connection() as con:
+        ingested = ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook, keys_named=True)
+    priced = Repricing.of(merged_tables(ingested, []).shape, AS_OF).priced
+    # The samples' fine-tuned model is unpriced: some rows are named as fine-tuned ids here.
+    tuned = priced.index % 17 == 0
+    priced["model_raw"] = priced["model_raw"].astype(object)
+    priced.loc[tuned, "model_raw"] = "ft:" + priced.loc[tuned, "model_raw"].astype(str) + ":org::a1"
+    key_codes, keys = column_codes(priced["api_key"].astype(str))
+    random_codes = np.random.default_rng(7).integers(0, 9, len(priced))
+    for codes, count in ((key_codes, len(keys)), (random_codes, 9)):
+        together = measure_groups(priced, codes, count)
+        alone = [measure(priced[codes == g]) for g in range(count)]
+        assert together == alone
+    measured = measure(priced)
+    assert len(keys) > 10 and len(measured.tiers) > 1 and len(measured.by_floor) > 1, "the premise: varied rows"
+    assert measured.providers is not None and len(measured.providers) > 3
+    assert measured.fine_tuned_models, "the premise: a fine-tuned model"
