@@ -129,18 +129,20 @@ class RateBook:
         days = [WEEK_OF + on_day.isoformat()] * n if on_day is not None else frame["day"].to_numpy()
         refs = [fixed.ref] * n if fixed is not None else frame[model_column].to_numpy()
         model_of: dict[object, CatalogModel | None] = {}
+        windows_of: dict[object, bool] = {}
         id_of: dict[tuple[object, ...], int] = {}
         ids = np.empty(n, dtype=np.int64)
         # Each distinct key is looked up once, in the order it first appears.
         for row, (ref, day, slot, tier, floor) in enumerate(zip(refs, days, slots, tiers, floors, strict=True)):
             if ref not in model_of:
-                model_of[ref] = fixed if fixed is not None else models.get(str(ref))
+                of_ref = model_of[ref] = fixed if fixed is not None else models.get(str(ref))
+                windows_of[ref] = of_ref is not None and self._has_windows(of_ref)
             model = model_of[ref]
             if model is None:
                 ids[row] = NO_RATE
                 continue
             # The time of day cannot change the price of a model without time windows (`_id_for` keys it on 0).
-            key = (ref, day, slot if self._has_windows(model) else 0, tier, floor)
+            key = (ref, day, slot if windows_of[ref] else 0, tier, floor)
             found = id_of.get(key)
             if found is None:
                 found = id_of[key] = self._id_for(model, str(day), int(key[2]), str(tier), int(floor))
