@@ -408,3 +408,36 @@ def test_the_segment_whose_source_names_no_project_is_named_as_the_usage_by_proj
     text = " ".join(page.extract_text() for page in PdfReader(tmp_path / "r.pdf").pages)
     assert NO_PROJECT in text.split("Migration plan", 1)[1]
     assert "(not stated)" not in text
+
+
+def test_the_pdf_lists_the_segments_with_the_largest_savings_and_sums_the_others(tmp_path: Path) -> None:
+    """Past 25 segments (over many API keys, a thousand), the PDF's recommendations and benchmark plan list the 25
+    with the largest savings, captured or forgone, and sum the others on one row; the totals are the plan's."""
+    from pypdf import PdfReader
+
+    from auditor.report.formatting import money, tokens
+    from auditor.report.pdf import write_pdf
+
+    result = run_audit(AuditOptions(inputs=(SAMPLES,), as_of=AS_OF))
+    plan = result.plan
+    assert plan is not None and len(plan.segments) > 25, "the premise: more segments than the PDF lists"
+    ranked = sorted(plan.segments, key=lambda s: (-(s.savings + s.savings_forgone), s.segment))
+    listed, others = ranked[:25], ranked[25:]
+    write_pdf(result, tmp_path / "r.pdf")
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(tmp_path / "r.pdf").pages)
+    recommendations = text[text.index("Recommendations segment") : text.index("The plan is built on")]
+    row = (
+        f"{len(others)} other segments {len(others)} migrate in phases {tokens(sum(s.requests for s in others))} "
+        f"{money(sum((s.savings for s in others), Decimal(0)))} {money(Decimal(0))}"
+    )
+    assert all(s.recommendation == "migrate-in-phases" for s in others), "the premise: the row's words"
+    assert row in recommendations
+    assert f"Total {money(plan.savings)} {money(plan.savings_forgone)}" in recommendations
+    named = [s for s in plan.segments if s.segment and s.segment.startswith("/")]  # names no other cell holds
+    assert named and all((s.segment in recommendations) == (s in listed) for s in named)
+    benchmark = text[text.index("Benchmark plan segment") : text.index("Sample size:")]
+    benched = [b for b in plan.benchmark_plan.segments if b.segment in {s.segment for s in others}]
+    costed = sum((b.shadow_cost for b in benched if b.shadow_cost is not None), Decimal(0))
+    requests = sum(b.population_requests for b in benched)
+    samples = sum(b.sample_requests for b in benched)
+    assert f"{len(benched)} other segments {tokens(requests)} {tokens(samples)} {money(costed)}" in benchmark

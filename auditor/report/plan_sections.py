@@ -22,6 +22,9 @@ from auditor.result import AuditResult, Plan, PlanSegment, PortfolioShare
 SheetValue = str | int | float | Decimal | None
 
 PDF_PHASED_SEGMENTS = 5  # segments whose phases the PDF shows (largest savings first); all are in the XLSX
+PDF_LISTED_SEGMENTS = 25
+"""Segments the PDF's recommendation and benchmark tables list one by one: past this, those with the largest savings
+(captured or forgone), the others summed on one row. Every segment is in the XLSX (sheet Plan) and the JSON."""
 _BODY, _NOTE, _BULLET = BODY, NOTE, BULLET
 
 
@@ -36,6 +39,16 @@ def _note(text: str) -> Paragraph:
     return Paragraph(esc(text), _NOTE)
 
 
+def _listed(plan: Plan) -> set[str]:
+    """The segments the PDF's tables list one by one (`PDF_LISTED_SEGMENTS`)."""
+    ranked = sorted(plan.segments, key=lambda s: (-(s.savings + s.savings_forgone), s.segment))
+    return {s.segment for s in ranked[:PDF_LISTED_SEGMENTS]}
+
+
+def _others(count: int) -> str:
+    return f"{count:,} other segment" + ("" if count == 1 else "s")
+
+
 def plan_story(result: AuditResult) -> list[Flowable]:
     """The plan's PDF section, in the report's headings and styles."""
     width, sub = WIDTH, subsection
@@ -47,6 +60,14 @@ def plan_story(result: AuditResult) -> list[Flowable]:
     if plan.segments:
         story += block([*heads, sub("Recommendations", "plan-recommendations")], recommendation_table(plan, width))
         story.append(_note(_savings_text(plan)))
+        if len(plan.segments) > PDF_LISTED_SEGMENTS:
+            story.append(
+                _note(
+                    f"The {PDF_LISTED_SEGMENTS} segments with the largest savings (captured or forgone) are listed, "
+                    f"the other {len(plan.segments) - PDF_LISTED_SEGMENTS:,} summed on one row; every segment is in "
+                    "the XLSX (sheet Plan) and the JSON (plan.segments)."
+                )
+            )
     else:
         story += block(heads, Paragraph("No route-by-segment scenario: no segment to plan.", _BODY))
     shown = sorted(plan.segments, key=lambda s: (-s.savings, s.segment))[:PDF_PHASED_SEGMENTS]
@@ -97,6 +118,7 @@ def recommendation_table(plan: Plan, width: float) -> Flowable:
         Column("forgone"),
         Column("quality evidence", "flex"),
     ]
+    listed = _listed(plan)
     rows: list[list[Cell]] = [
         [
             _with_models(s.segment, s.current_models, plan.segmented_by),
@@ -109,7 +131,23 @@ def recommendation_table(plan: Plan, width: float) -> Flowable:
             _quality_cell(s),
         ]
         for s in plan.segments
+        if s.segment in listed
     ]
+    others = [s for s in plan.segments if s.segment not in listed]
+    if others:
+        counts = {r: sum(1 for s in others if s.recommendation == r) for r in RECOMMENDATION_TEXT}
+        rows.append(
+            [
+                _others(len(others)),
+                ", ".join(f"{n:,} {RECOMMENDATION_TEXT[r]}" for r, n in counts.items() if n),
+                "",
+                "",
+                tokens(sum(s.requests for s in others)),
+                money(sum((s.savings for s in others), Decimal(0))),
+                money(sum((s.savings_forgone for s in others), Decimal(0))),
+                "",
+            ]
+        )
     total: list[Cell] = ["Total", "", "", "", "", money(plan.savings), money(plan.savings_forgone), ""]
     return fitted_table(columns, rows, width, total)
 
@@ -158,6 +196,7 @@ def benchmark_table(plan: Plan, width: float) -> Flowable:
         Column("sample"),
         Column("sample cost on candidate"),
     ]
+    listed = _listed(plan)
     rows: list[list[Cell]] = [
         [
             _with_models(b.segment, b.current_models, plan.segmented_by),
@@ -167,7 +206,23 @@ def benchmark_table(plan: Plan, width: float) -> Flowable:
             money(b.shadow_cost),
         ]
         for b in plan.benchmark_plan.segments
+        if b.segment in listed
     ]
+    others = [b for b in plan.benchmark_plan.segments if b.segment not in listed]
+    if others:
+        counted = sum(b.population_requests for b in others)
+        costed = [b.shadow_cost for b in others if b.shadow_cost is not None]
+        uncosted = len(others) - len(costed)
+        rows.append(
+            [
+                _others(len(others)),
+                "",
+                tokens(counted) if counted else "not counted",
+                tokens(sum(b.sample_requests for b in others)),
+                money(sum(costed, Decimal(0)) if costed else None)
+                + (f" ({uncosted:,} without request counts)" if costed and uncosted else ""),
+            ]
+        )
     return fitted_table(columns, rows, width)
 
 
