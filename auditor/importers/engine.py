@@ -492,7 +492,7 @@ def scan_sql(
     day_starts: tuple[int, ...] = (),
     counted_by_file: Mapping[int, Mapping[str, str]] | None = None,
 ) -> str:
-    """Sums of ledger lines by status and segment key for one file, in the two grouping sets.
+    """Sums of ledger lines by status and segment key for one file, in the grouping sets of `aggregate_sql`.
 
     `counted_elsewhere` maps a day (YYYY-MM-DD) to another file that counts that day: this file's rows of
     that day are skipped. `duplicates` names a table of (day, __key, owner): this file's records found
@@ -676,7 +676,7 @@ def aggregate_sql(
     day_starts: tuple[int, ...] = (),
     by_file: bool = False,
 ) -> str:
-    """Sums of ledger lines (LEDGER_COLUMNS and `status`) in two grouping sets, one scan:
+    """Sums of ledger lines (LEDGER_COLUMNS and `status`) in grouping sets, one scan:
 
     - usage (`in_shape` = 0): status × attribution × day × the keys that can move the model's list
       price (half hour and size bucket, only for the models of `shape`, else 0);
@@ -686,12 +686,12 @@ def aggregate_sql(
       status × model × API key × service tier × the keys that move list prices × `key_day` (as the row's
       `day`, see `key_day_sql`). Over many keys it stays small where the usage set by key and day would not.
 
-    Both stay small on request logs, where the cross product of all keys would not. Keys and sums the
+    They stay small on request logs, where the cross product of all keys would not. Keys and sums the
     importer's `mapping` sets to a constant are not hashed or summed row by row. With `day_starts` (the
     half hours at which a day of the report's time zone can start, for `--tz`), the usage set also keeps
     `day_part`: the first half hour of the span between two of them that the line's half hour is in
     (-1 for a daily bucket), which is all its local day depends on besides its UTC day. `by_file`: the lines
-    carry their file's index (`__file`), and both sets keep it.
+    carry their file's index (`__file`), and every set keeps it.
     """
     key = model_key_sql(mapping)
     part = " ".join(f"WHEN time_slot >= {s} THEN {s}" for s in sorted(day_starts, reverse=True))
