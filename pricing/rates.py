@@ -154,6 +154,12 @@ def _resolve(model: CatalogModel, at: datetime, service_tier: str) -> tuple[Mode
     return resolve_with_overlays(model, at, service_tier, context)
 
 
+def resolved_at(model: CatalogModel, at: datetime, service_tier: str) -> tuple[ModelPrice, tuple[str, ...]]:
+    """The model's price at `at` for the tier, and the price overlays applied: equal prices are one object (the same
+    `id`) for as long as the run lasts."""
+    return _resolved(model, at, service_tier)
+
+
 def _resolved_price(model: CatalogModel, at: datetime, service_tier: str) -> ModelPrice:
     return _resolved(model, at, service_tier)[0]
 
