@@ -949,8 +949,10 @@ def _workload_tables(
     key_days: bool = False,
     shape_keys: bool = True,
 ) -> WorkloadTables:
-    """The usage, key usage and shape tables of scanned files (by `__file`), with catalog models and list-rate ids;
-    with `key_days`, the usage by API key and day too.
+    """The usage, key usage and shape tables of scanned files (by `__file`), with catalog models and list-rate ids.
+    The key usage is the scan's set by price period (`engine.PriceShape.key_periods`); with `key_days` the scan kept
+    the usage set by API key and day instead (a FOCUS file's rows, given as `key_days` too), and the key usage is
+    summed from it.
 
     The shape table keeps each row's API key only where a stage reads it (`shape_keys`, decided by the caller): the
     route-by-segment scenario segments by key where the priced workload names fewer than two projects
@@ -962,12 +964,11 @@ def _workload_tables(
     pairs = con.execute(f"SELECT DISTINCT provider, model_raw FROM {table} WHERE status = ''").df()
     pairs[MODEL_REF] = pricebook.model_refs(pairs)
     con.register("models", pairs)
-    # The rows of the usage set and of the usage by API key (by price period, where the scan summed it so).
+    # The rows of the usage set and of the usage by API key.
     usage_rows = (
         f"(SELECT s.*, m.{MODEL_REF}, strftime(s.day, '%Y-%m-%d') AS rate_day FROM {table} s "
         f"JOIN models m USING (provider, model_raw) WHERE s.status = '' AND NOT s.in_shape)"
     )
-    by_period = con.execute(f"SELECT count(*) FROM {table} WHERE in_keys").fetchall()[0][0] > 0
     local_day = "s.rate_day"
     if zone is not None:
         parts = con.execute(f"SELECT DISTINCT rate_day, day_part FROM {usage_rows}").df()
@@ -997,7 +998,7 @@ def _workload_tables(
     days = {"day": "s.rate_day", LOCAL_DAY: local_day, RATE_ID: f"r.{RATE_ID}"}
     months = {UTC_MONTH: "left(s.rate_day, 7)", LOCAL_MONTH: f"left({local_day}, 7)", RATE_ID: f"r.{RATE_ID}"}
     usage_joined = f"{joined} WHERE NOT s.in_keys"
-    keys_joined = f"{joined} WHERE s.in_keys" if by_period else usage_joined
+    keys_joined = usage_joined if key_days else f"{joined} WHERE s.in_keys"
     tables = WorkloadTables(
         usage=_grouped(con, usage_joined, (FILE_COLUMN, *USAGE_KEYS), SUM_COLUMNS, days, coded=coded),
         key_usage=_grouped(con, keys_joined, (FILE_COLUMN, *KEY_USAGE_KEYS), SUM_COLUMNS, months, coded=coded),

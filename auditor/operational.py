@@ -180,8 +180,8 @@ def measure_groups(priced: pd.DataFrame, groups: np.ndarray, count: int) -> list
         providers = [{} for _ in range(count)]
         for code, p in enumerate(names):
             at = codes == code
-            in_rows, in_tokens = np.bincount(groups[at], minlength=count).tolist(), summed(tokens, at)
-            for g in holding(at):
+            in_rows, in_tokens = np.bincount(groups[at], minlength=count), summed(tokens, at)
+            for g in np.flatnonzero(in_rows).tolist():
                 providers[g][str(p)] = (int(in_rows[g]), in_tokens[g])
     return [
         Measures(

@@ -16,7 +16,7 @@ from genai_prices.types import ModelPrice, StartDateConstraint, TieredPrices, Ti
 
 from pricing.catalog import CatalogModel
 from pricing.overlays import overlay_change_days
-from pricing.rates import SLOTS_PER_DAY, ClassRates, applied_overlays, class_rates, resolved_at, slot_start
+from pricing.rates import SLOTS_PER_DAY, ClassRates, applied_overlays, class_rates, day_resolved
 from pricing.schedule import start_dates
 
 NO_RATE = -1
@@ -78,13 +78,12 @@ def same_rate_slots(models: Iterable[CatalogModel], on_day: date, tiers: Iterabl
     size; a model without time windows prices every half hour alike."""
     windowed = [m for m in models if has_time_windows(m)]
     days = [on_day + timedelta(days=n) for n in range(7)]
-    tiers = sorted(set(tiers))
+    by_day = [day_resolved(m, d, t) for m in windowed for d in days for t in sorted(set(tiers))]
     first: dict[tuple[object, ...], int] = {}
-    classes = []
-    for slot in range(SLOTS_PER_DAY):
-        resolved = (resolved_at(m, slot_start(d, slot), t) for m in windowed for d in days for t in tiers)
-        classes.append(first.setdefault(tuple((id(price), applied) for price, applied in resolved), slot))
-    return classes
+    return [
+        first.setdefault(tuple((id(day[slot][0]), day[slot][1]) for day in by_day), slot)
+        for slot in range(SLOTS_PER_DAY)
+    ]
 
 
 class RateBook:

@@ -154,18 +154,13 @@ def _resolve(model: CatalogModel, at: datetime, service_tier: str) -> tuple[Mode
     return resolve_with_overlays(model, at, service_tier, context)
 
 
-def resolved_at(model: CatalogModel, at: datetime, service_tier: str) -> tuple[ModelPrice, tuple[str, ...]]:
-    """The model's price at `at` for the tier, and the price overlays applied: equal prices are one object (the same
-    `id`) for as long as the run lasts."""
-    return _resolved(model, at, service_tier)
-
-
 def _resolved_price(model: CatalogModel, at: datetime, service_tier: str) -> ModelPrice:
     return _resolved(model, at, service_tier)[0]
 
 
-def _day_resolved(model: CatalogModel, day: date, service_tier: str) -> tuple[tuple[ModelPrice, tuple[str, ...]], ...]:
-    """`_resolved` at each half hour of a day (asked again for every request size and for the overlays)."""
+def day_resolved(model: CatalogModel, day: date, service_tier: str) -> tuple[tuple[ModelPrice, tuple[str, ...]], ...]:
+    """The price and the overlays applied at each half hour of a day (asked again for every request size, for the
+    overlays and for the half hours of the same prices): equal prices are one object (one `id`) while the run lasts."""
     key = (id(model.provider), id(model.model), day, service_tier)
     cached = _day_cache.get(key)
     if cached is None:
@@ -180,9 +175,7 @@ _day_cache: dict[tuple[int, int, date, str], tuple[object, object, tuple[tuple[M
 def applied_overlays(model: CatalogModel, day: date, slot: int, service_tier: str) -> tuple[str, ...]:
     """Ids of the price overlays (`pricing/overlays.py`) that change the price on `day` at `slot` (-1: any)."""
     resolved = (
-        _day_resolved(model, day, service_tier)
-        if slot < 0
-        else (_resolved(model, slot_start(day, slot), service_tier),)
+        day_resolved(model, day, service_tier) if slot < 0 else (_resolved(model, slot_start(day, slot), service_tier),)
     )
     found: dict[str, None] = {}
     for _, applied in resolved:
@@ -235,7 +228,7 @@ def class_rates(model: CatalogModel, day: date, slot: int, service_tier: str, si
     floor = max(size_floor_tokens, 0)
     if slot >= 0:
         return _rates_of_price(_resolved_price(model, slot_start(day, slot), service_tier), floor)
-    per_slot = [_rates_of_price(price, floor) for price, _ in _day_resolved(model, day, service_tier)]
+    per_slot = [_rates_of_price(price, floor) for price, _ in day_resolved(model, day, service_tier)]
     n = Decimal(SLOTS_PER_DAY)
     return ClassRates(
         tuple(sum((r.per_token[i] for r in per_slot), Decimal(0)) / n for i in range(len(TOKEN_COLUMNS))),
