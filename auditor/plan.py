@@ -86,7 +86,7 @@ from auditor.result import (
     VendorBrief,
     money,
 )
-from auditor.risk import Profile, assess
+from auditor.risk import Profile, assess_measured
 from auditor.scenarios import Repricing, projected_by
 from auditor.workload import MODEL_REF, REQUESTS_KNOWN, Pricebook
 from pricing.catalog import CatalogModel
@@ -241,23 +241,29 @@ def _segments(
     raw = {name: c.baseline_cost - c.projected_cost for name, c in choices.items()}
     routed = {name: c.baseline_cost for name, c in choices.items() if c.candidate is not None}
     shares = allocate(base.savings, raw, routed)
-    with_side = own.assign(_side=own[_INPUT_SIDE].sum(axis=1))
-    tokens = with_side.groupby([_SEGMENT, MODEL_REF])[["requests", *_COUNTED]].sum()
+    with_side = own.assign(_side=own[_INPUT_SIDE].sum(axis=1), _counted=own[_COUNTED].sum(axis=1))
+    tokens = with_side.groupby([_SEGMENT, MODEL_REF])[["requests", "_counted"]].sum()
+    # Each segment's models (sorted) with their counted tokens, and its requests.
+    models: dict[str, dict[str, int]] = {}
+    requests: dict[str, int] = {}
+    for (segment, ref), n, counted in tokens.itertuples():
+        models.setdefault(str(segment), {})[str(ref)] = int(counted)
+        requests[str(segment)] = requests.get(str(segment), 0) + int(n)
     # Tokens per request are of the rows whose source counts requests: a cost export's tokens have no requests.
     counting = with_side[with_side[REQUESTS_KNOWN] > 0].groupby(_SEGMENT)[["_side", "output_tokens"]].sum()
     per_request = {str(k): (int(side), int(output)) for k, side, output in counting.itertuples()}
     names = _names_by_ref(inputs.usage)
-    by_segment = {str(k): rows for k, rows in frame.groupby(_SEGMENT, sort=False)}
-    # Each segment's rows measured for its risk, all in one pass.
+    # Each segment's rows measured for its risk, all in one pass. The rows themselves are read only by a data
+    # profile that names segments (`Profile.for_rows`).
     codes, labels = column_codes(frame[_SEGMENT].astype(str))
     measured = dict(zip(map(str, labels), measure_groups(frame, codes, len(labels)), strict=True))
+    split = frame.groupby(_SEGMENT, sort=False).indices if inputs.profile.segments else None
     out = []
     for name, choice in choices.items():
-        rows = by_segment[name]
-        seg_tokens = tokens[tokens.index.get_level_values(0) == name].droplevel(0)
+        profile = inputs.profile.for_rows(frame.iloc[split[name]]) if split is not None else inputs.profile
         side, output = per_request.get(name, (0, 0))
         traffic = _Traffic(
-            requests=int(seg_tokens["requests"].sum()),
+            requests=requests[name],
             days=inputs.days,
             side=side,
             output=output,
@@ -266,7 +272,7 @@ def _segments(
             counted_share=counted_shares.get(name, Decimal(1)),
         )
         label = segment_label(name, base.segmented_by)
-        seg = (rows, seg_tokens, traffic, measured[name])
+        seg = (profile, models[name], traffic, measured[name])
         out.append(_segment(inputs, choice, label, shares[name], *seg, singles, by_ref, names))
     return out
 
@@ -311,18 +317,18 @@ def _segment(
     choice: SegmentChoice,
     label: str,
     share: Decimal,
-    rows: pd.DataFrame,
-    seg_tokens: pd.DataFrame,
+    profile: Profile,
+    weights: dict[str, int],
     traffic: _Traffic,
     measured: Measures,
     singles: dict[str, Scenario],
     by_ref: dict[str, CatalogModel],
     names: dict[str, set[str]],
 ) -> PlanSegment:
-    current = [str(m) for m in seg_tokens.index]
+    """One segment's recommendation; `profile` is the data profile of its rows, `weights` its models' counted
+    tokens (input side and output)."""
+    current = list(weights)
     candidate = by_ref.get(choice.candidate) if choice.candidate else None
-    counted = seg_tokens[_COUNTED].sum(axis=1)
-    weights = {m: int(counted[m]) for m in current}
     quality = _evidence(inputs.quality, choice.segment, candidate, weights, names)
     rating: Level | None = None
     recommendation: Recommendation
@@ -336,7 +342,7 @@ def _segment(
             f"({choice.passing_candidates} fit) is cheaper than the current models."
         )
     else:
-        risk = assess(candidate, inputs.profile, rows, as_of=inputs.as_of, measured=measured)
+        risk = assess_measured(candidate, profile, measured, as_of=inputs.as_of)
         rating = risk.level
         flagged = [f"{f.code} ({f.severity})" for f in risk.findings if f.severity != "info"]
         seen = f"rating {rating}" + (f": {', '.join(flagged)}" if flagged else "")

@@ -961,7 +961,18 @@ def assess(
     are left out. `measured`, when given, is `operational.measure(priced)` (assessing several candidates on the same
     rows measures them once)."""
     measured = measured if measured is not None else operational.measure(priced)
-    profile = profile.for_rows(priced)
+    return assess_measured(candidate, profile.for_rows(priced), measured, book, as_of)
+
+
+def assess_measured(
+    candidate: CatalogModel,
+    profile: Profile,
+    measured: operational.Measures,
+    book: EndpointBook | None = None,
+    as_of: date | None = None,
+) -> Risk:
+    """`assess` of rows already measured (`operational.measure`), the profile already that of the rows
+    (`Profile.for_rows`)."""
     fit_finding, fit_score = _fit_finding(context_fit(measured, candidate.model.context_window))
     factors = _operational(candidate, profile, measured, as_of)
     if as_of is not None and measured.providers is not None:

@@ -26,7 +26,6 @@ from pricing.catalog import CatalogModel
 from pricing.rates import (
     SLOT_MINUTES,
     ClassRates,
-    _price_key,
     _resolved_price,
     class_rates,
     slot_start,
@@ -103,7 +102,7 @@ def price_changes(model: CatalogModel, after: date, service_tiers: list[str]) ->
             for slot in _probe_slots():
                 old_price = _resolved_price(model, slot_start(before, slot), tier)
                 new_price = _resolved_price(model, slot_start(day, slot), tier)
-                if _price_key(old_price) != _price_key(new_price):
+                if old_price is not new_price:  # equal prices are one object (`rates._resolved`)
                     old = rates_per_million(class_rates(model, before, slot, tier, 0))
                     new = rates_per_million(class_rates(model, day, slot, tier, 0))
                     changes.append(PriceChange(model, day, tier, old, new))
