@@ -165,9 +165,10 @@ def resolve(
         if unwindowed is not standard:
             standard = unwindowed
             applied.append(rule.id)
+    if not context:
+        return standard, tuple(applied)  # the catalog's own object, not changed here (copying it costs time)
     price = copy(standard)
-    if context:
-        price.__dict__.update(_variant_overrides(model, at, context))
+    price.__dict__.update(_variant_overrides(model, at, context))
     batch = _early_batch_rule(model) if context == BATCH_CONTEXT and service_tier == "batch" else None
     if batch is not None and at.date() >= batch.start and not _variant_overrides(model, at, BATCH_CONTEXT):
         variants = [v for v in model.model.price_variants or () if v.when == BATCH_CONTEXT]
