@@ -139,28 +139,32 @@ class RateBook:
         `on_day`. Other models are priced on `on_day` itself.
         """
         n = len(frame)
-        slots = frame["time_slot"].to_numpy()
+        slots = frame["time_slot"].to_numpy(dtype=np.int64)
+        floors = frame["request_size_floor_tokens"].to_numpy(dtype=np.int64)
         tiers = frame["service_tier"].to_numpy()
-        floors = frame["request_size_floor_tokens"].to_numpy()
-        days = [WEEK_OF + on_day.isoformat()] * n if on_day is not None else frame["day"].to_numpy()
-        refs = [fixed.ref] * n if fixed is not None else frame[model_column].to_numpy()
-        model_of: dict[object, CatalogModel | None] = {}
-        windows_of: dict[object, bool] = {}
-        id_of: dict[tuple[object, ...], int] = {}
-        ids = np.empty(n, dtype=np.int64)
-        # Each distinct key is looked up once, in the order it first appears.
-        for row, (ref, day, slot, tier, floor) in enumerate(zip(refs, days, slots, tiers, floors, strict=True)):
-            if ref not in model_of:
-                of_ref = model_of[ref] = fixed if fixed is not None else models.get(str(ref))
-                windows_of[ref] = of_ref is not None and self._has_windows(of_ref)
-            model = model_of[ref]
-            if model is None:
-                ids[row] = NO_RATE
-                continue
-            # The time of day cannot change the price of a model without time windows (`_id_for` keys it on 0).
-            key = (ref, day, slot if windows_of[ref] else 0, tier, floor)
-            found = id_of.get(key)
-            if found is None:
-                found = id_of[key] = self._id_for(model, str(day), int(key[2]), str(tier), int(floor))
-            ids[row] = found
-        return ids
+        days = frame["day"].to_numpy() if on_day is None else None
+        if fixed is None:
+            ref_codes, ref_names = pd.factorize(frame[model_column].to_numpy(), use_na_sentinel=False)
+            ref_models = [models.get(str(ref)) for ref in ref_names]
+        else:
+            ref_codes, ref_models = np.zeros(n, dtype=np.int64), [fixed]
+        # The time of day cannot change the price of a model without time windows (`_id_for` keys it on 0).
+        windowed = np.array([m is not None and self._has_windows(m) for m in ref_models], dtype=bool)
+        slot_keys = np.where(windowed[ref_codes], slots, 0)
+        keys = pd.DataFrame({"ref": ref_codes, "slot": slot_keys, "floor": floors})
+        keys["tier"] = pd.factorize(tiers, use_na_sentinel=False)[0]
+        keys["day"] = pd.factorize(days, use_na_sentinel=False)[0] if days is not None else 0
+        # Rows of one key share their id: each distinct key is looked up once, in the order it first appears.
+        codes = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+        firsts = np.unique(codes, return_index=True)[1]
+        week = WEEK_OF + on_day.isoformat() if on_day is not None else ""
+        found = np.empty(len(firsts), dtype=np.int64)
+        for group, row in enumerate(firsts):
+            model = ref_models[ref_codes[row]]
+            day = week if days is None else str(days[row])
+            found[group] = (
+                NO_RATE
+                if model is None
+                else self._id_for(model, day, int(slot_keys[row]), str(tiers[row]), int(floors[row]))
+            )
+        return found[codes]
