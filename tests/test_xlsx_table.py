@@ -10,9 +10,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font
 
+from auditor.report import xlsx_table
 from auditor.report.xlsx_table import (
     COUNT_FORMAT,
     DATE_FORMAT,
@@ -46,6 +48,10 @@ ROWS: list[Row] = [
     ["-minus", 3, Input(4, FACTOR_FORMAT), None],
     [],
     [None, None, None, None],
+    # Texts met again, as the header's and the note's (other fonts) and the rows' own: each cell its own style.
+    ["x" * 70, "A note.", "text", " padded "],
+    ["=1+2", "plain", "text", "ctrl\x01char\x7f"],
+    ["A note.", "=not a formula", "line one\nline two\n", "plain"],
 ]
 NOTES = ["A note.", "=not a formula"]
 FORMATS = {4: FACTOR_FORMAT}
@@ -130,7 +136,7 @@ def test_cells_are_the_ones_openpyxl_writes() -> None:
     assert _sheet_data(ours) == _sheet_data(theirs)
     assert _facts(ours) == _facts(theirs)
     assert 'xml:space="preserve"> padded </t>' in _sheet_data(ours)
-    assert load_workbook(io.BytesIO(ours)).active.dimensions == "A1:D17"
+    assert load_workbook(io.BytesIO(ours)).active.dimensions == "A1:D20"
 
 
 def test_formulas_hold_their_cached_values() -> None:
@@ -143,4 +149,10 @@ def test_widths_filter_and_frozen_header() -> None:
     sheet = load_workbook(io.BytesIO(_ours())).active
     widths = {letter: sheet.column_dimensions[letter].width for letter in "ABCD"}
     assert widths == {"A": 32, "B": 25, "C": 12, "D": 12}  # A given; B: 1e17 as 100,000,000,000,000,000
-    assert sheet.auto_filter.ref == "A1:D14" and sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:D17" and sheet.freeze_panes == "A2"
+
+
+def test_texts_kept_or_not_give_the_same_workbook(monkeypatch: pytest.MonkeyPatch) -> None:
+    kept = _ours()
+    monkeypatch.setattr(xlsx_table, "_KEPT_TEXTS", 0)
+    assert _ours() == kept
