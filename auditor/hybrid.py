@@ -115,7 +115,10 @@ def build_hybrid(
     own_cost = cost_by_group(own, book.rate_ids(own, pricebook.models, on_day=as_of), book.rates, [SEGMENT])
     segments = sorted({str(k[0]) for k in own_cost})
     seg_names = pd.Index(segments)
-    largest = own[own[SEGMENT].isin(segments)].groupby(SEGMENT)["request_size_floor_tokens"].max()
+    largest = {
+        str(k): int(v)
+        for k, v in own[own[SEGMENT].isin(segments)].groupby(SEGMENT)["request_size_floor_tokens"].max().items()
+    }
     values = {a.name: float(a.value) for a in assumptions}
     weights = variant_weights(values)
     # Each source model keeps its own assumption values on a candidate (as in the all-in-one scenarios): a
@@ -148,11 +151,13 @@ def build_hybrid(
             row_cost = float_cost(float_parts_by_row(exact, ids[exact_index], book.rates), row_values, native)
             np.add.at(approx[c], exact_seg, weights[variant] * row_cost)
     choices: dict[str, int | None] = {}
+    passing_count: dict[str, int] = {}
     any_allowed = allowed is None
     for s, name in enumerate(seg_names):
         permitted = [c for c, cand in enumerate(candidates) if allowed is None or allowed(str(name), cand)]
         any_allowed = any_allowed or bool(permitted)
-        passing = [c for c in permitted if _fits(candidates[c], int(largest[name]))]
+        passing = [c for c in permitted if _fits(candidates[c], largest[name])]
+        passing_count[str(name)] = len(passing)
         best = min(passing, key=lambda c: (approx[c, s], candidates[c].ref), default=None)
         current = float(own_cost[(name,)])
         choices[str(name)] = best if best is not None and approx[best, s] < current else None
@@ -213,10 +218,8 @@ def build_hybrid(
                 candidate_name=None if cand is None else cand.display_name,
                 baseline_cost=money(own_cost[(name,)]),
                 projected_cost=money(own_cost[(name,)] if cand is None else segment_cost[str(name)]),
-                largest_request_tokens=int(largest[name]),
-                passing_candidates=sum(
-                    _fits(x, int(largest[name])) and (allowed is None or allowed(str(name), x)) for x in candidates
-                ),
+                largest_request_tokens=largest[name],
+                passing_candidates=passing_count[str(name)],
             )
         )
     routed = len({x.candidate for x in chosen_segments if x.candidate})
