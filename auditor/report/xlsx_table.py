@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -74,11 +74,12 @@ _Style = tuple[str | None, str | None, bool, bool]
 
 @dataclass
 class Cells:
-    """The cells of a workbook's sheets as XML (sheet title -> its dimension and `<sheetData>` content), and the
-    `s="N"` attribute of each cell style used, registered with the workbook."""
+    """The cells of a workbook's sheets as XML (sheet title -> its dimension and the `<row>` elements of its
+    `<sheetData>`, one string a row), and the `s="N"` attribute of each cell style used, registered with the
+    workbook."""
 
     book: Workbook
-    sheets: dict[str, tuple[str, str]] = field(default_factory=dict)
+    sheets: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     _styles: dict[_Style, str] = field(default_factory=dict)
     # A text cell's XML after its reference, and its width, by (text, font): a plan over 1,000 segments has
     # 540,000 text cells of 7,600 distinct texts. Up to `_KEPT_TEXTS` of them.
@@ -145,7 +146,6 @@ class Cells:
         if isinstance(value, date):
             return f'<c r="{ref}"{s} t="n"><v>{safe_string(to_excel(value))}</v></c>', 10
         return f'<c r="{ref}"{s} t="n"><v>{safe_string(value)}</v></c>', _shown_width(value)
-
 
     def _text(self, value: str, font: str | None) -> tuple[str, int]:
         """A text cell's XML after its reference (`<c r="A1"` comes before), and its width."""
@@ -216,20 +216,24 @@ def write_table(
     (in place of the one their type gives)."""
     letters = [get_column_letter(c) for c in range(1, len(headers) + 1)]
     overrides = [(formats or {}).get(c) for c in range(1, len(headers) + 1)]
-    xml = ['<row r="1">', *(cells.cell(f"{x}1", h, "header")[0] for x, h in zip(letters, headers, strict=True))]
+    header = (cells.cell(f"{x}1", h, "header")[0] for x, h in zip(letters, headers, strict=True))
+    # One string a row: over 1,000 segments the Plan sheet has 1.1 million cells, a string each until its row is
+    # joined.
+    xml = [f'<row r="1">{"".join(header)}</row>']
     shown = [len(h) + 2 for h in headers]  # +2 leaves room for the filter button
     for r, row in enumerate(rows, start=2):
-        xml.append(f'</row><row r="{r}">')
+        parts = [f'<row r="{r}">']
         for c, value in enumerate(row):
             cell, width = cells.cell(f"{letters[c]}{r}", value, number_format=overrides[c])
-            xml.append(cell)
+            parts.append(cell)
             if width > shown[c]:
                 shown[c] = width
-    xml.append("</row>")
+        parts.append("</row>")
+        xml.append("".join(parts))
     for n, note in enumerate(notes, start=len(rows) + 3):
-        xml += [f'<row r="{n}">', cells.cell(f"A{n}", note, "note")[0], "</row>"]
+        xml.append(f'<row r="{n}">{cells.cell(f"A{n}", note, "note")[0]}</row>')
     last_row = len(rows) + 2 + len(notes) if notes else len(rows) + 1
-    cells.sheets[sheet.title] = (f"A1:{letters[-1]}{last_row}", "".join(xml))
+    cells.sheets[sheet.title] = (f"A1:{letters[-1]}{last_row}", xml)
     for c, width in enumerate(shown, start=1):
         width = (widths or {}).get(c, width)
         sheet.column_dimensions[get_column_letter(c)].width = min(max(width + 2, _MIN_WIDTH), _MAX_WIDTH)
@@ -251,24 +255,33 @@ def finish(data: bytes, titles: Sequence[str], cells: Cells, stamp: datetime) ->
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             content = source.read(info.filename)
-            sheet = parts.get(info.filename)
-            if sheet is not None:
-                content = _with_cells(content.decode("utf-8"), *sheet).encode("utf-8")
             if info.filename == "docProps/core.xml":
                 content = _CORE_DATE.sub(lambda m: f"{m.group(1)}{when}{m.group(2)}", content.decode("utf-8")).encode()
             entry = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = info.external_attr
-            target.writestr(entry, content)
+            sheet = parts.get(info.filename)
+            # A sheet's rows are compressed into the archive as they are encoded, never made one string.
+            pieces = [content] if sheet is None else _with_cells(content.decode("utf-8"), *sheet)
+            with target.open(entry, "w") as written:
+                for piece in pieces:
+                    written.write(piece)
     return out.getvalue()
 
 
 _CORE_DATE = re.compile(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
 
 
-def _with_cells(xml: str, dimension: str, sheet_data: str) -> str:
+_ROWS_A_PIECE = 1000
+
+
+def _with_cells(xml: str, dimension: str, rows: list[str]) -> Iterator[bytes]:
+    """The sheet as saved, its dimension and rows written in, in UTF-8 pieces of up to `_ROWS_A_PIECE` rows."""
     xml, found = _EMPTY_DIMENSION.subn(lambda _: f'<dimension ref="{dimension}" />', xml, count=1)
-    xml, filled = _EMPTY_SHEET_DATA.subn(lambda _: f"<sheetData>{sheet_data}</sheetData>", xml, count=1)
-    if not (found and filled):
+    empty = _EMPTY_SHEET_DATA.search(xml)
+    if not (found and empty):
         raise ValueError("a sheet as saved has no empty <dimension> or <sheetData> to write its cells into")
-    return xml
+    yield f"{xml[: empty.start()]}<sheetData>".encode()
+    for start in range(0, len(rows), _ROWS_A_PIECE):
+        yield "".join(rows[start : start + _ROWS_A_PIECE]).encode()
+    yield f"</sheetData>{xml[empty.end() :]}".encode()
