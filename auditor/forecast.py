@@ -337,11 +337,13 @@ def build_forecast(
     as_of: date,
     files: Sequence[ForecastInput],
     hybrid: Scenario | None = None,
+    segmented: pd.DataFrame | None = None,
 ) -> Forecast:
     """Scheduled changes of the current models and candidates after as-of, and the 12-month forecast. `files`: the
     input files by their index in the usage table's SOURCE_FILE. `hybrid`, the route-by-segment scenario, is
     forecast beside the candidates: each segment's rows on the candidate it routes them to, or on their own models
-    where it stays."""
+    where it stays; the rows by segment are `segmented` (`Repricing.priced`, by API key where the run has the shape
+    by key), else the shape's."""
     priced = priced_shape(shape)
     current_refs = sorted(priced[MODEL_REF].unique()) if not priced.empty else []
     current = [pricebook.models[r] for r in current_refs]
@@ -373,7 +375,8 @@ def build_forecast(
         c.ref: [("all", workload, c)] for c in candidates
     }
     if hybrid is not None:
-        plans[hybrid.candidate] = _hybrid_parts(priced, hybrid, {c.ref: c for c in candidates})
+        by_segment = segmented if segmented is not None else priced
+        plans[hybrid.candidate] = _hybrid_parts(by_segment, hybrid, {c.ref: c for c in candidates})
 
     breaks = sorted({d for m in [*current, *candidates] for d in start_dates(m)})
     months = []

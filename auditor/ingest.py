@@ -100,13 +100,15 @@ _Files = Mapping[int, tuple[Sniffed, Importer]]
 
 @dataclass
 class IngestedFile:
-    """A file's accounting and workload tables (see `workload.py`); `key_days` only when the run asked for it."""
+    """A file's accounting and workload tables (see `workload.py`); `key_days` only when the run asked for it,
+    `key_shape` only where a stage reads the shape by API key (see `_workload_tables`)."""
 
     account: FileAccount
     usage: pd.DataFrame
     key_usage: pd.DataFrame
     shape: pd.DataFrame
     key_days: pd.DataFrame | None = None
+    key_shape: pd.DataFrame | None = None
 
 
 def _sources(sniffed: Sniffed, blocks: ReadBlocks, rejects: str | None) -> ScanSource:
@@ -716,12 +718,15 @@ def _ingested(
         con.execute(f"DROP TABLE {table}")
     usages, keys, shapes = (_split(t, members) for t in (workload.usage, workload.key_usage, workload.shape))
     by_key_day = _split(workload.key_days, members) if workload.key_days is not None else {}
+    by_key_shape = _split(workload.key_shape, members) if workload.key_shape is not None else {}
     ingested = []
     for i in sorted(members):
         if not usages[i].empty:  # the first and last day of used rows, in the zone
             accounts[i].period_start = str(usages[i][LOCAL_DAY].min())
             accounts[i].period_end = str(usages[i][LOCAL_DAY].max())
-        ingested.append(IngestedFile(accounts[i], usages[i], keys[i], shapes[i], by_key_day.get(i)))
+        ingested.append(
+            IngestedFile(accounts[i], usages[i], keys[i], shapes[i], by_key_day.get(i), by_key_shape.get(i))
+        )
     return ingested
 
 
@@ -939,6 +944,7 @@ class WorkloadTables:
     key_usage: pd.DataFrame
     shape: pd.DataFrame
     key_days: pd.DataFrame | None = None
+    key_shape: pd.DataFrame | None = None
 
 
 def _workload_tables(
@@ -954,10 +960,10 @@ def _workload_tables(
     the usage set by API key and day instead (a FOCUS file's rows, given as `key_days` too), and the key usage is
     summed from it.
 
-    The shape table keeps each row's API key only where a stage reads it (`shape_keys`, decided by the caller): the
-    route-by-segment scenario segments by key where the priced workload names fewer than two projects
-    (`hybrid.segmentation`), and the data profile reads the keys a policy file names. Elsewhere its key is '' (by
-    key and half hour, the shape of 5M requests over 1,000 keys had 1.7M rows; without, 9,100).
+    The shape table has no API key (''). The shape by API key (`key_shape`, its half hours summed by span of the same
+    prices, see `engine.aggregate_sql`) is made only where a stage reads the keys (`shape_keys`, decided by the
+    caller): the route-by-segment scenario segments by key where the priced workload names fewer than two projects
+    (`hybrid.segmentation`), and the data profile reads the keys a policy file names.
 
     List rates are those of the UTC day and half hour; with a `zone`, each line's `local_day` is its day
     in that zone, from its UTC day and part of the day (kept by the scan), else the UTC day."""
@@ -995,6 +1001,7 @@ def _workload_tables(
         f"FROM (SELECT s.*, m.{MODEL_REF} FROM {table} s JOIN models m USING (provider, model_raw) "
         f"WHERE s.status = '' AND s.in_shape) s"
     )
+    shape_sums = {REQUESTS_KNOWN: f"CAST(s.{REQUESTS_KNOWN} AS BIGINT)"}
     days = {"day": "s.rate_day", LOCAL_DAY: local_day, RATE_ID: f"r.{RATE_ID}"}
     months = {UTC_MONTH: "left(s.rate_day, 7)", LOCAL_MONTH: f"left({local_day}, 7)", RATE_ID: f"r.{RATE_ID}"}
     usage_joined = f"{joined} WHERE NOT s.in_keys"
@@ -1004,14 +1011,19 @@ def _workload_tables(
         key_usage=_grouped(con, keys_joined, (FILE_COLUMN, *KEY_USAGE_KEYS), SUM_COLUMNS, months, coded=coded),
         shape=_grouped(
             con,
-            shape_rows,
+            f"{shape_rows} WHERE NOT s.in_key_shape",
             (FILE_COLUMN, *SHAPE_KEYS),
             SHAPE_SUMS,
-            {REQUESTS_KNOWN: f"CAST(s.{REQUESTS_KNOWN} AS BIGINT)", **({} if shape_keys else {"api_key": "''"})},
+            {**shape_sums, "api_key": "''"},
             coded=coded,
         ),
         key_days=_grouped(con, usage_joined, (FILE_COLUMN, *KEY_DAY_KEYS), SUM_COLUMNS, days, coded=coded)
         if key_days
+        else None,
+        key_shape=_grouped(
+            con, f"{shape_rows} WHERE s.in_key_shape", (FILE_COLUMN, *SHAPE_KEYS), SHAPE_SUMS, shape_sums, coded=coded
+        )
+        if shape_keys
         else None,
     )
     for name in ("rates", "models", *(["local_days"] if zone is not None else [])):

@@ -133,7 +133,7 @@ def run_audit(
                 if f.account.period_end and f.account.period_end > options.as_of.isoformat()
             ]
             clock.lap("list cost and summary")
-            repricing = Repricing.of(shape_table, options.as_of)
+            repricing = Repricing.of(shape_table, options.as_of, tables.key_shape)
             scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
             # The hybrid routes a segment only to candidates its data profile does not block (hard gates, per segment).
             allowed = route_filter(profile, repricing.priced)
@@ -149,7 +149,9 @@ def run_audit(
                 scenarios = contract.apply_to_scenarios(scenarios, shape_table, pricebook, candidates, options.as_of)
             clock.lap("re-price candidates")
             by_file = [ForecastInput.of(f.account.path, s.importer) for f, s in zip(ingested, sources, strict=True)]
-            forecast = build_forecast(lines, shape_table, pricebook, candidates, options.as_of, by_file, hybrid)
+            forecast = build_forecast(
+                lines, shape_table, pricebook, candidates, options.as_of, by_file, hybrid, repricing.priced
+            )
             clock.lap("forecast")
             reconciliation = build_reconciliation(lines, line_names, pricebook, by_month)
             findings = build_findings(shape_table, pricebook, options.as_of)
@@ -224,6 +226,8 @@ class MergedTables:
     key_usage: pd.DataFrame
     shape: pd.DataFrame
     fx_used: list[FxRate]
+    key_shape: pd.DataFrame | None = None
+    """The shape by API key, where a stage reads the keys (see `ingest._workload_tables`)."""
 
 
 def merged_tables(ingested: list[IngestedFile], rates: list[FxRate]) -> MergedTables:
@@ -234,9 +238,10 @@ def merged_tables(ingested: list[IngestedFile], rates: list[FxRate]) -> MergedTa
     by_month = usage.assign(**{LOCAL_MONTH: usage[LOCAL_DAY].str.slice(0, 7)})
     keys = ["provider", "model_raw", MODEL_REF, RATE_ID, LOCAL_MONTH, SOURCE_FILE]
     key_usage_usd = convert_part_to_usd(key_usage, by_month, usage_usd, keys, rates)
-    return MergedTables(
-        usage_usd, key_usage_usd, merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS), fx_used
-    )
+    shape = merge_tables([f.shape for f in ingested], SHAPE_KEYS, SHAPE_SUMS)
+    by_key = [f.key_shape for f in ingested if f.key_shape is not None]
+    key_shape = merge_tables(by_key, SHAPE_KEYS, SHAPE_SUMS) if by_key else None
+    return MergedTables(usage_usd, key_usage_usd, shape, fx_used, key_shape)
 
 
 def key_days_table(ingested: list[IngestedFile], rates: list[FxRate]) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from auditor.ledger import COUNTED_TOKENS, TOKEN_COLUMNS
 from auditor.result import AssumptionOut, Driver, Scenario, money
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
+from pricing.rates import same_price_spans
 
 _SUMS = ["requests", *TOKEN_COLUMNS]
 
@@ -45,6 +46,10 @@ class Repricing:
     At one date, only the time of day, tier and request size move a price: everything else is summed away
     first, so re-pricing costs the same whatever the number of rows, keys or projects. The rate ids of each
     candidate's price variants (see `auditor.assumptions`) are looked up once and shared by all scenarios.
+
+    `priced` holds the rows the stages that segment read (by project, and by API key where the run has the shape by
+    key: its half hours are then the first of their span of the same prices, `pricing.rates.same_price_spans`);
+    `by_model` and `workload` are by half hour.
     """
 
     priced: pd.DataFrame
@@ -56,12 +61,14 @@ class Repricing:
     _sources: dict[str, Source] | None = None
 
     @classmethod
-    def of(cls, shape: pd.DataFrame, as_of: date) -> Repricing:
+    def of(cls, shape: pd.DataFrame, as_of: date, key_shape: pd.DataFrame | None = None) -> Repricing:
+        """From the shape table, and the shape by API key where the run has it."""
         priced = priced_shape(shape)
         sums = ["requests", *TOKEN_COLUMNS]
         by_model = priced.groupby([MODEL_REF, *PRICE_KEYS], sort=True)[sums].sum().reset_index()
         workload = by_model.groupby(PRICE_KEYS, sort=True)[sums].sum().reset_index()
-        return cls(priced, by_model, workload, as_of)
+        segmented = priced_shape(key_shape) if key_shape is not None else priced
+        return cls(segmented, by_model, workload, as_of)
 
     def by_model_rows(self) -> tuple[np.ndarray, np.ndarray, pd.Index]:
         """For the rows of `by_model`: their row in `workload` (the rate ids are of), and their source model (code,
@@ -72,9 +79,20 @@ class Repricing:
         return self._by_model_rows
 
     def workload_rows(self, frame: pd.DataFrame) -> np.ndarray:
-        """For each row of `frame` (priced rows summed on some keys and PRICE_KEYS), its row in `workload`."""
+        """For each row of `frame` (priced rows summed on some keys and PRICE_KEYS), its row in `workload`; for a row
+        of the shape by API key whose half hour (the first of its span) the workload lacks, the first row of the
+        same span, tier and size: the same rates on any model, any day."""
         keys = self.workload[PRICE_KEYS].reset_index()
-        return frame[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"].to_numpy()
+        rows = frame[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"]
+        if not rows.isna().any():
+            return rows.to_numpy()
+        spans = np.asarray(same_price_spans(), dtype=np.int64)
+        first = keys.assign(time_slot=_span_of(keys["time_slot"].to_numpy(dtype=np.int64), spans))
+        first = first.drop_duplicates(PRICE_KEYS)  # the first row of each span, tier and size
+        missing = frame[PRICE_KEYS][rows.isna().to_numpy()]
+        found = missing.assign(time_slot=_span_of(missing["time_slot"].to_numpy(dtype=np.int64), spans))
+        rows[rows.isna()] = found.merge(first, on=PRICE_KEYS, how="left")["index"].to_numpy()
+        return rows.to_numpy(dtype=np.int64)
 
     def sources(self) -> dict[str, Source]:
         """Each source model's weights (`source_sums` of the whole priced workload) as a plain row, by ref."""
@@ -93,6 +111,12 @@ class Repricing:
         if candidate.ref not in self.variants:
             self.variants[candidate.ref] = variant_rate_ids(self.workload, candidate, self.as_of, pricebook.rates)
         return self.variants[candidate.ref]
+
+
+def _span_of(slots: np.ndarray, spans: np.ndarray) -> np.ndarray:
+    """Each half hour's span (its first half hour); a daily bucket's (-1) stays itself."""
+    found = spans[np.searchsorted(spans, np.clip(slots, 0, None), side="right") - 1]
+    return np.where(slots >= 0, found, slots)
 
 
 def build_scenarios(

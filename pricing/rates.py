@@ -84,22 +84,41 @@ def size_bucket_floors() -> tuple[int, ...]:
     return tuple(sorted(starts))
 
 
-@cache
-def time_window_boundaries_minutes() -> frozenset[int]:
-    """Minutes of the day at which any catalog time-of-day price starts or ends (UTC)."""
-    minutes: set[int] = set()
+def _time_window_times() -> list[time]:
+    """The start and end of every catalog time-of-day price."""
+    times: list[time] = []
     for provider in providers_by_id().values():
         for model in provider.models:
             conditions = [] if isinstance(model.prices, ModelPrice) else [c.constraint for c in model.prices]
             conditions += [v.constraint for v in model.price_variants or ()]
-            for c in conditions:
-                if isinstance(c, TimeOfDateConstraint):
-                    for t in (c.start_time, c.end_time):
-                        utc = datetime.combine(date(2000, 1, 1), t)
-                        if t.tzinfo is not None:
-                            utc = utc.astimezone(UTC)
-                        minutes.add(utc.hour * 60 + utc.minute)
+            times += [t for c in conditions if isinstance(c, TimeOfDateConstraint) for t in (c.start_time, c.end_time)]
+    return times
+
+
+@cache
+def time_window_boundaries_minutes() -> frozenset[int]:
+    """Minutes of the day at which any catalog time-of-day price starts or ends (UTC)."""
+    minutes: set[int] = set()
+    for t in _time_window_times():
+        utc = datetime.combine(date(2000, 1, 1), t)
+        if t.tzinfo is not None:
+            utc = utc.astimezone(UTC)
+        minutes.add(utc.hour * 60 + utc.minute)
     return frozenset(minutes)
+
+
+@cache
+def same_price_spans() -> tuple[int, ...]:
+    """The first half hour of each span of the UTC day within which no price of the catalog changes, on any day, at
+    any service tier: the spans between the catalog's time-of-day boundaries. A half hour is priced at its start,
+    and a time-of-day price holds from its start up to, not including, its end, so a boundary inside a half hour
+    starts the span of the next one. The price overlays change which days a window holds on, never its times.
+
+    Every half hour is a span of its own where a window is in a zone whose offset from UTC moves (daylight saving
+    time): its boundaries in UTC then differ between days."""
+    if any(t.tzinfo is not None and t.tzinfo.utcoffset(None) is None for t in _time_window_times()):
+        return tuple(range(SLOTS_PER_DAY))
+    return tuple(sorted({0, *(-(-m // SLOT_MINUTES) % SLOTS_PER_DAY for m in time_window_boundaries_minutes())}))
 
 
 def slot_start(day: date, slot: int) -> datetime:

@@ -181,7 +181,8 @@ def test_measures_of_groups_taken_at_once_are_each_group_measured_alone() -> Non
     paths = tuple(sorted(p for p in SAMPLES.rglob("*") if p.is_file() and p.name != "README.md"))
     with open_sources(paths, None) as (sources, _), scan_connection() as con:
         ingested = ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook, keys_named=True)
-    priced = Repricing.of(merged_tables(ingested, []).shape, AS_OF).priced
+    tables = merged_tables(ingested, [])
+    priced = Repricing.of(tables.shape, AS_OF, tables.key_shape).priced
     # The samples' fine-tuned model is unpriced: some rows are named as fine-tuned ids here.
     tuned = priced.index % 17 == 0
     priced["model_raw"] = priced["model_raw"].astype(object)

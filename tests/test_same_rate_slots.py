@@ -16,6 +16,7 @@ import pytest
 from auditor import hybrid
 from auditor.assumptions import resolve_assumptions
 from auditor.hybrid import build_hybrid, segmentation
+from auditor.importers import engine
 from auditor.ingest import ingest_all
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.pipeline import merged_tables
@@ -60,14 +61,18 @@ def test_the_hybrid_over_keys_is_the_same_with_its_half_hours_summed(
     assert header.endswith(',"app_name"'), "the premise: the application is the last column"
     log.write_text("\n".join([header, *(line.rsplit(",", 1)[0] + ",Search" for line in body)]) + "\n", "utf-8")
     pricebook = Pricebook()
+    # The shape by key with every half hour apart (the scan sums them by span of the same prices: see
+    # `tests/test_shape_keys.py`), so that the hybrid's own summing is what is tested here.
+    monkeypatch.setattr(engine, "same_price_spans", lambda: tuple(range(SLOTS_PER_DAY)))
     with open_sources((log,), None) as (sources, _), scan_connection() as con:
-        shape = merged_tables(ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook), []).shape
+        tables = merged_tables(ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook), [])
+    shape, key_shape = tables.shape, tables.key_shape
     as_of = date(2026, 11, 27)
     # Candidates priced by the hour (DeepSeek's peak windows, on weekdays only), and one that is not.
     candidates = [lookup_candidate(r) for r in ("deepseek:deepseek-flash", "deepseek:deepseek-v4-pro", "openai:gpt-5")]
-    assert segmentation(Repricing.of(shape, as_of).priced) == "api_key"
+    repricing = Repricing.of(shape, as_of, key_shape)
+    assert segmentation(repricing.priced) == "api_key"
     # The premise: the segments' half hours are summed (before the half hours are kept apart below).
-    repricing = Repricing.of(shape, as_of)
     keys = [hybrid.SEGMENT, "model_ref", "time_slot", "service_tier", "request_size_floor_tokens"]
     own = repricing.priced.assign(**{hybrid.SEGMENT: repricing.priced["api_key"]})
     rows = own.groupby(keys)[["requests", *TOKEN_COLUMNS]].sum().reset_index()
@@ -75,9 +80,9 @@ def test_the_hybrid_over_keys_is_the_same_with_its_half_hours_summed(
     merged, _ = hybrid._slots_merged(rows, repricing.workload_rows(rows), [*models, *candidates], as_of)
     assert len(merged) < len(rows) / 2
     assumptions = resolve_assumptions(())
-    summed = build_hybrid(shape, pricebook, candidates, as_of, assumptions)
+    summed = build_hybrid(shape, pricebook, candidates, as_of, assumptions, Repricing.of(shape, as_of, key_shape))
     monkeypatch.setattr(hybrid, "same_rate_slots", lambda *_: list(range(SLOTS_PER_DAY)))
-    apart = build_hybrid(shape, pricebook, candidates, as_of, assumptions)
+    apart = build_hybrid(shape, pricebook, candidates, as_of, assumptions, Repricing.of(shape, as_of, key_shape))
     assert summed == apart and summed is not None and len(summed.segments) == 10
     routed = {s.candidate for s in summed.segments}
     assert routed & {"deepseek:deepseek-flash", "deepseek:deepseek-v4-pro"}, "the premise: routed to hourly prices"

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from auditor.importers.base import Importer
 from auditor.ledger import LEDGER_COLUMNS, SIZE_BASIS_LABEL, TOKEN_COLUMNS
-from pricing.rates import size_bucket_floors
+from pricing.rates import same_price_spans, size_bucket_floors
 
 COUNT_TYPE = "DOUBLE"
 # 18 digits hold any single amount below a billion, and sum fast; larger sums widen to 38 digits.
@@ -613,7 +613,7 @@ _ALL_KEYS = tuple(dict.fromkeys((*USAGE_SET, *SHAPE_SET)))
 @dataclass(frozen=True)
 class PriceShape:
     """Which models' prices the time of day or the request size can change, by model key (see `model_key`); and
-    whether the shape set keeps the API key (`keyed`; see `ingest.ingest_all`).
+    whether the scan also sums the shape by API key (`keyed`; see `ingest.ingest_all` and `aggregate_sql`).
 
     `key_periods`: where the usage by API key is summed by price period, in a grouping set of its own (the usage set
     then leaves the key out): for each model key whose list price can change only on given days, those days
@@ -681,7 +681,11 @@ def aggregate_sql(
     - usage (`in_shape` = 0): status × attribution × day × the keys that can move the model's list
       price (half hour and size bucket, only for the models of `shape`, else 0);
     - shape (`in_shape` = 1): status × attribution × half hour × size bucket × whether the source counts
-      requests (`requests_known`), without the day; and without the API key (NULL) unless `shape.keyed`;
+      requests (`requests_known`), without the day and without the API key (NULL);
+    - with `shape.keyed`, the shape by API key (`in_shape` and `in_key_shape` = 1): the same with the API key, and
+      the half hour summed to the first of its span of the same prices (`pricing.rates.same_price_spans`: the
+      same rates on every day, for every model and tier). By key and half hour, the shape of 1M requests over
+      1,000 keys of one application had 406,000 groups, more than DuckDB's first memory limit holds;
     - with `shape.key_periods`, the usage by API key (`in_keys` = 1; the usage set then without the key):
       status × model × API key × service tier × the keys that move list prices × `key_day` (as the row's
       `day`, see `key_day_sql`). Over many keys it stays small where the usage set by key and day would not.
@@ -698,8 +702,11 @@ def aggregate_sql(
     day_part = f"CASE {part} ELSE time_slot END AS day_part, " if day_starts else ""
     by_period = shape.key_periods is not None
     key_day = f"{key_day_sql(key, shape.key_periods or (), bool(day_starts))} AS key_day, " if by_period else ""
+    spans = " ".join(f"WHEN time_slot >= {s} THEN {s}" for s in sorted(same_price_spans(), reverse=True))
+    # A daily bucket's half hour (-1) stays itself.
+    slot_span = f"CASE {spans} ELSE time_slot END AS slot_span, " if shape.keyed else ""
     sized = (
-        f"(SELECT *, {day_part}{key_day}"
+        f"(SELECT *, {day_part}{key_day}{slot_span}"
         f"CASE WHEN {_member(key, shape.slot_models)} THEN time_slot ELSE 0 END AS rate_slot, "
         f"CASE WHEN {_member(key, shape.size_models)} THEN request_size_floor_tokens ELSE 0 END AS rate_floor "
         f"FROM (SELECT * EXCLUDE ({REQUEST_INPUT}) REPLACE ({size_floor_sql()} AS request_size_floor_tokens) "
@@ -713,17 +720,24 @@ def aggregate_sql(
     parts = ("day_part",) if day_starts else ()
     file = (FILE_COLUMN,) if by_file else ()
     usage_keys = [k for k in USAGE_SET if k not in constant and not (by_period and k == "api_key")]
-    shape_keys = [k for k in SHAPE_SET if k not in constant and (shape.keyed or k != "api_key")]
+    shape_keys = [k for k in SHAPE_SET if k not in constant and k != "api_key"]
     sets = [["status", *usage_keys, *parts, *file], ["status", *shape_keys, *file]]
     if by_period:
         sets.append(["status", *(k for k in KEY_SET if k not in constant), "key_day", *parts, *file])
-    # A row of the key set carries its key day as its day.
+    if shape.keyed:
+        by_key = [k for k in SHAPE_SET if k not in constant or k in ("api_key", "time_slot")]
+        sets.append(["status", *("slot_span" if k == "time_slot" else k for k in by_key), *file])
+    # A row of the key set carries its key day as its day; a row of the shape by key, its span's first half hour.
     day = "CASE WHEN GROUPING(key_day) = 0 THEN key_day ELSE day END AS day" if by_period else "day"
-    varying = ", ".join([*(day if k == "day" else k for k in _ALL_KEYS if k not in constant), *parts, *file])
+    slot = "CASE WHEN GROUPING(slot_span) = 0 THEN slot_span ELSE time_slot END AS time_slot" if shape.keyed else ""
+    renamed = {"day": day, "time_slot": slot or "time_slot"}
+    varying = ", ".join([*(renamed.get(k, k) for k in _ALL_KEYS if k not in constant), *parts, *file])
     in_keys = "GROUPING(key_day) = 0" if by_period else "false"
+    in_key_shape = "GROUPING(slot_span) = 0" if shape.keyed else "false"
     grouped = (
-        f"SELECT GROUPING(rate_slot) > 0 AS in_shape, {in_keys} AS in_keys, status, {varying}, count(*) AS lines, "
-        f"{sums} FROM {sized} GROUP BY GROUPING SETS ({', '.join('(' + ', '.join(keys) + ')' for keys in sets)})"
+        f"SELECT GROUPING(rate_slot) > 0 AS in_shape, {in_keys} AS in_keys, {in_key_shape} AS in_key_shape, status, "
+        f"{varying}, count(*) AS lines, {sums} FROM {sized} "
+        f"GROUP BY GROUPING SETS ({', '.join('(' + ', '.join(keys) + ')' for keys in sets)})"
     )
     if not constant:
         return grouped
