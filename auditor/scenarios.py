@@ -28,7 +28,7 @@ from auditor.ledger import COUNTED_TOKENS, TOKEN_COLUMNS
 from auditor.result import AssumptionOut, Driver, Scenario, money
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
-from pricing.rates import same_price_spans
+from pricing.rates import span_starts
 
 _SUMS = ["requests", *TOKEN_COLUMNS]
 
@@ -86,11 +86,10 @@ class Repricing:
         rows = frame[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"]
         if not rows.isna().any():
             return rows.to_numpy()
-        spans = np.asarray(same_price_spans(), dtype=np.int64)
-        first = keys.assign(time_slot=_span_of(keys["time_slot"].to_numpy(dtype=np.int64), spans))
+        first = keys.assign(time_slot=span_starts(keys["time_slot"].to_numpy(dtype=np.int64)))
         first = first.drop_duplicates(PRICE_KEYS)  # the first row of each span, tier and size
         missing = frame[PRICE_KEYS][rows.isna().to_numpy()]
-        found = missing.assign(time_slot=_span_of(missing["time_slot"].to_numpy(dtype=np.int64), spans))
+        found = missing.assign(time_slot=span_starts(missing["time_slot"].to_numpy(dtype=np.int64)))
         rows[rows.isna()] = found.merge(first, on=PRICE_KEYS, how="left")["index"].to_numpy()
         return rows.to_numpy(dtype=np.int64)
 
@@ -111,12 +110,6 @@ class Repricing:
         if candidate.ref not in self.variants:
             self.variants[candidate.ref] = variant_rate_ids(self.workload, candidate, self.as_of, pricebook.rates)
         return self.variants[candidate.ref]
-
-
-def _span_of(slots: np.ndarray, spans: np.ndarray) -> np.ndarray:
-    """Each half hour's span (its first half hour); a daily bucket's (-1) stays itself."""
-    found = spans[np.searchsorted(spans, np.clip(slots, 0, None), side="right") - 1]
-    return np.where(slots >= 0, found, slots)
 
 
 def build_scenarios(

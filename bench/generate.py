@@ -4,7 +4,9 @@
 `python bench/generate.py openai-usage N PATH` writes an OpenAI usage export of N bucket rows (1-minute buckets
 over 90 days, as the request log spans); `python bench/generate.py openai-response N PATH` writes N Chat Completions
 responses as JSON lines (the objects the API returns, as an application logs them; 4 models over the same 90 days,
-no API key in the format). A fourth argument sets the number of API keys of the CSV kinds (4 unless given).
+no API key in the format). A fourth argument sets the number of API keys of the CSV kinds (4 unless given); a fifth,
+`one-app`, gives every request of an OpenRouter log the same application (the route-by-segment scenario then
+segments by API key).
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ SPAN_SECONDS = 90 * 86_400
 CHUNK_ROWS = 1_000_000
 
 
-def openrouter_chunk(rng: np.random.Generator, first: int, n: int, rows: int, keys: np.ndarray) -> pa.Table:
+def openrouter_chunk(
+    rng: np.random.Generator, first: int, n: int, rows: int, keys: np.ndarray, apps: np.ndarray = APPS
+) -> pa.Table:
     seconds = START_SECONDS + np.sort(rng.integers(0, SPAN_SECONDS, n))
     millis = rng.integers(0, 1000, n)
     stamps = seconds.astype("datetime64[s]").astype(str).astype(object)
@@ -73,7 +77,7 @@ def openrouter_chunk(rng: np.random.Generator, first: int, n: int, rows: int, ke
             "time_to_first_token_ms": rng.integers(50, 3_000, n),
             "api_key_disabled": np.full(n, "false"),
             "api_key_name": keys[rng.integers(0, len(keys), n)],
-            "app_name": APPS[rng.integers(0, len(APPS), n)],
+            "app_name": apps[rng.integers(0, len(apps), n)],
         }
     )
 
@@ -153,17 +157,23 @@ def openai_responses(rows: int, path: Path, seed: int) -> None:
     duckdb.connect().execute(f"COPY ({lines}) TO '{path}' (FORMAT JSON)")
 
 
-def generate(kind: str, rows: int, path: Path, seed: int = 1, keys: int | None = None) -> None:
+def generate(kind: str, rows: int, path: Path, seed: int = 1, keys: int | None = None, one_app: bool = False) -> None:
     if kind == "openai-response":
         openai_responses(rows, path, seed)
         return
     rng = np.random.default_rng(seed)
     names = key_names(keys)
-    make = openrouter_chunk if kind == "openrouter" else openai_usage_chunk
+    if one_app and kind != "openrouter":
+        raise ValueError("one application: OpenRouter logs only")
+    apps = APPS[:1] if one_app else APPS
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = None
     for first in range(0, rows, CHUNK_ROWS):
-        table = make(rng, first, min(CHUNK_ROWS, rows - first), rows, names)
+        n = min(CHUNK_ROWS, rows - first)
+        if kind == "openrouter":
+            table = openrouter_chunk(rng, first, n, rows, names, apps)
+        else:
+            table = openai_usage_chunk(rng, first, n, rows, names)
         if writer is None:
             writer = pa_csv.CSVWriter(str(path), table.schema, write_options=pa_csv.WriteOptions(quoting_style="none"))
         writer.write_table(table)
@@ -172,4 +182,5 @@ def generate(kind: str, rows: int, path: Path, seed: int = 1, keys: int | None =
 
 
 if __name__ == "__main__":
-    generate(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), keys=int(sys.argv[4]) if len(sys.argv) > 4 else None)
+    keys = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] != "-" else None
+    generate(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), keys=keys, one_app=sys.argv[5:6] == ["one-app"])

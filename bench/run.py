@@ -1,11 +1,13 @@
 """Benchmark: end-to-end audits of generated logs beside DuckDB's bare group-by of the same file, and of the samples.
 
 Usage:
-  `python bench/run.py [--tz ZONE] [--format openrouter|openai-usage|openai-response] [--keys N] [--pack gzip|zip]
-  [ROWS ...]` (default format openrouter, sizes 1000000 5000000 20000000; `--tz` audits with days grouped in that
-  time zone; `openai-usage` is a bucketed export: one row per model, key and minute; `openai-response` is JSON lines
-  of Chat Completions responses, one per request; `--keys` spreads the rows of a CSV format over N API keys instead
-  of 4; `--pack` audits the log gzip'd or zipped, at level 6, DuckDB's reference still reading the plain file);
+  `python bench/run.py [--tz ZONE] [--format openrouter|openai-usage|openai-response] [--keys N] [--one-app]
+  [--pack gzip|zip] [ROWS ...]` (default format openrouter, sizes 1000000 5000000 20000000; `--tz` audits with days
+  grouped in that time zone; `openai-usage` is a bucketed export: one row per model, key and minute;
+  `openai-response` is JSON lines of Chat Completions responses, one per request; `--keys` spreads the rows of a CSV
+  format over N API keys instead of 4; `--one-app` gives every request of an OpenRouter log one application, so the
+  route-by-segment scenario and the plan segment by API key; `--pack` audits the log gzip'd or zipped, at level 6,
+  DuckDB's reference still reading the plain file);
   `python bench/run.py samples [ROUNDS]` audits the bundled `samples/` (PDF and XLSX, as `audit samples/` does)
   ROUNDS times (default 3) and prints each stage's lowest and median wall and CPU time, Python imports included.
 Each measurement runs in its own process so its peak memory (max RSS) and CPU time are its own. Needs nothing
@@ -150,15 +152,20 @@ def _packed(path: Path, pack: str) -> Path:
 
 
 def bench(
-    rows: int, kind: str = "openrouter", zone: str = "UTC", keys: int | None = None, pack: str | None = None
+    rows: int,
+    kind: str = "openrouter",
+    zone: str = "UTC",
+    keys: int | None = None,
+    pack: str | None = None,
+    one_app: bool = False,
 ) -> None:
-    many = f"_{keys}keys" if keys else ""
+    many = (f"_{keys}keys" if keys else "") + ("_oneapp" if one_app else "")
     path = DATA / f"{kind.replace('-', '_')}_{rows}{many}.{'jsonl' if kind == 'openai-response' else 'csv'}"
     if not path.exists():
         t = time.perf_counter()
         # In a child process: Linux keeps a process's peak RSS across fork and exec, so a parent that
         # generated the file would inflate the measured children's peak memory.
-        count = [str(keys)] if keys else []
+        count = [str(keys) if keys else "-", "one-app"] if one_app else [str(keys)] if keys else []
         generating = [sys.executable, str(HERE / "generate.py"), kind, str(rows), str(path), *count]
         subprocess.run(generating, check=True)
         print(f"# generated {path.name} ({path.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t:.1f} s")
@@ -178,7 +185,8 @@ def bench(
     title = f"{rows:,} {what} ({path.stat().st_size / 2**20:,.0f} MiB"
     if pack:
         title += f"; audited {pack}'d, {audited.stat().st_size / 2**20:,.0f} MiB, DuckDB reading the plain file"
-    print(f"\n## {title}, {kind}{', --tz ' + zone if zone != 'UTC' else ''}{f', {keys:,} API keys' if keys else ''})")
+    keyed = (f", {keys:,} API keys" if keys else "") + (", one application" if one_app else "")
+    print(f"\n## {title}, {kind}{', --tz ' + zone if zone != 'UTC' else ''}{keyed})")
     print("| stage | seconds | CPU seconds | rows/s |\n|---|---:|---:|---:|")
     for name, wall, cpu in [*counted, ("total", total, total_cpu)]:
         rate = f"{rows / wall:,.0f}" if name in ("ingest and aggregate", "total") else ""
@@ -268,8 +276,11 @@ if __name__ == "__main__":
     if args[:1] == ["samples"]:
         bench_samples(int(args[1]) if len(args) > 1 else 3)
         sys.exit(0)
-    tz, kind, keys, pack = "UTC", "openrouter", None, None
-    while args[:1] in (["--tz"], ["--format"], ["--keys"], ["--pack"]):
+    tz, kind, keys, pack, one_app = "UTC", "openrouter", None, None, False
+    while args[:1] in (["--tz"], ["--format"], ["--keys"], ["--pack"], ["--one-app"]):
+        if args[0] == "--one-app":
+            one_app, args = True, args[1:]
+            continue
         if args[0] == "--tz":
             tz = args[1]
         elif args[0] == "--keys":
@@ -285,5 +296,7 @@ if __name__ == "__main__":
         args = args[2:]
     if keys and kind == "openai-response":
         sys.exit("--keys: the openai-response format names no API key")
+    if one_app and kind != "openrouter":
+        sys.exit("--one-app: OpenRouter logs only")
     for n in [int(a) for a in args] or [1_000_000, 5_000_000, 20_000_000]:
-        bench(n, kind, tz, keys, pack)
+        bench(n, kind, tz, keys, pack, one_app)

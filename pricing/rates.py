@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
 
+import numpy as np
 from genai_prices import Usage
 from genai_prices.types import ConditionalPrice, ModelPrice, TieredPrices, TimeOfDateConstraint
 
@@ -119,6 +120,14 @@ def same_price_spans() -> tuple[int, ...]:
     if any(t.tzinfo is not None and t.tzinfo.utcoffset(None) is None for t in _time_window_times()):
         return tuple(range(SLOTS_PER_DAY))
     return tuple(sorted({0, *(-(-m // SLOT_MINUTES) % SLOTS_PER_DAY for m in time_window_boundaries_minutes())}))
+
+
+def span_starts(slots: np.ndarray) -> np.ndarray:
+    """Each half hour's span of the same prices (`same_price_spans`), as the span's first half hour; a daily
+    bucket's (-1) stays itself."""
+    spans = np.asarray(same_price_spans(), dtype=np.int64)
+    found = spans[np.searchsorted(spans, np.clip(slots, 0, None), side="right") - 1]
+    return np.where(slots >= 0, found, slots)
 
 
 def slot_start(day: date, slot: int) -> datetime:
