@@ -1001,7 +1001,7 @@ def _workload_tables(
         f"FROM (SELECT s.*, m.{MODEL_REF} FROM {table} s JOIN models m USING (provider, model_raw) "
         f"WHERE s.status = '' AND s.in_shape) s"
     )
-    shape_sums = {REQUESTS_KNOWN: f"CAST(s.{REQUESTS_KNOWN} AS BIGINT)"}
+    shape_exprs = {REQUESTS_KNOWN: f"CAST(s.{REQUESTS_KNOWN} AS BIGINT)"}
     days = {"day": "s.rate_day", LOCAL_DAY: local_day, RATE_ID: f"r.{RATE_ID}"}
     months = {UTC_MONTH: "left(s.rate_day, 7)", LOCAL_MONTH: f"left({local_day}, 7)", RATE_ID: f"r.{RATE_ID}"}
     usage_joined = f"{joined} WHERE NOT s.in_keys"
@@ -1014,14 +1014,14 @@ def _workload_tables(
             f"{shape_rows} WHERE NOT s.in_key_shape",
             (FILE_COLUMN, *SHAPE_KEYS),
             SHAPE_SUMS,
-            {**shape_sums, "api_key": "''"},
+            {**shape_exprs, "api_key": "''"},
             coded=coded,
         ),
         key_days=_grouped(con, usage_joined, (FILE_COLUMN, *KEY_DAY_KEYS), SUM_COLUMNS, days, coded=coded)
         if key_days
         else None,
         key_shape=_grouped(
-            con, f"{shape_rows} WHERE s.in_key_shape", (FILE_COLUMN, *SHAPE_KEYS), SHAPE_SUMS, shape_sums, coded=coded
+            con, f"{shape_rows} WHERE s.in_key_shape", (FILE_COLUMN, *SHAPE_KEYS), SHAPE_SUMS, shape_exprs, coded=coded
         )
         if shape_keys
         else None,

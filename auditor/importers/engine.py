@@ -702,9 +702,7 @@ def aggregate_sql(
     day_part = f"CASE {part} ELSE time_slot END AS day_part, " if day_starts else ""
     by_period = shape.key_periods is not None
     key_day = f"{key_day_sql(key, shape.key_periods or (), bool(day_starts))} AS key_day, " if by_period else ""
-    spans = " ".join(f"WHEN time_slot >= {s} THEN {s}" for s in sorted(same_price_spans(), reverse=True))
-    # A daily bucket's half hour (-1) stays itself.
-    slot_span = f"CASE {spans} ELSE time_slot END AS slot_span, " if shape.keyed else ""
+    slot_span = f"{_span_sql()} AS slot_span, " if shape.keyed else ""
     sized = (
         f"(SELECT *, {day_part}{key_day}{slot_span}"
         f"CASE WHEN {_member(key, shape.slot_models)} THEN time_slot ELSE 0 END AS rate_slot, "
@@ -728,9 +726,11 @@ def aggregate_sql(
         by_key = [k for k in SHAPE_SET if k not in constant or k in ("api_key", "time_slot")]
         sets.append(["status", *("slot_span" if k == "time_slot" else k for k in by_key), *file])
     # A row of the key set carries its key day as its day; a row of the shape by key, its span's first half hour.
-    day = "CASE WHEN GROUPING(key_day) = 0 THEN key_day ELSE day END AS day" if by_period else "day"
-    slot = "CASE WHEN GROUPING(slot_span) = 0 THEN slot_span ELSE time_slot END AS time_slot" if shape.keyed else ""
-    renamed = {"day": day, "time_slot": slot or "time_slot"}
+    renamed: dict[str, str] = {}
+    if by_period:
+        renamed["day"] = "CASE WHEN GROUPING(key_day) = 0 THEN key_day ELSE day END AS day"
+    if shape.keyed:
+        renamed["time_slot"] = "CASE WHEN GROUPING(slot_span) = 0 THEN slot_span ELSE time_slot END AS time_slot"
     varying = ", ".join([*(renamed.get(k, k) for k in _ALL_KEYS if k not in constant), *parts, *file])
     in_keys = "GROUPING(key_day) = 0" if by_period else "false"
     in_key_shape = "GROUPING(slot_span) = 0" if shape.keyed else "false"
@@ -743,6 +743,13 @@ def aggregate_sql(
         return grouped
     # Keys the importer sets to a constant are added after grouping: hashing them costs time for nothing.
     return f"SELECT {', '.join(f'{e} AS {k}' for k, e in constant.items())}, * FROM ({grouped})"
+
+
+def _span_sql() -> str:
+    """SQL: the first half hour of the line's span of the same prices (`pricing.rates.same_price_spans`); a daily
+    bucket's half hour (-1) stays itself."""
+    spans = " ".join(f"WHEN time_slot >= {s} THEN {s}" for s in sorted(same_price_spans(), reverse=True))
+    return f"CASE {spans} ELSE time_slot END"
 
 
 _STRING_LITERAL = re.compile(r"^'(?:[^']|'')*'$")
