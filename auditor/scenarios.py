@@ -28,7 +28,7 @@ from auditor.ledger import COUNTED_TOKENS, TOKEN_COLUMNS
 from auditor.result import AssumptionOut, Driver, Scenario, money
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
-from pricing.rates import span_starts
+from pricing.rates import same_price_slot_of
 
 _SUMS = ["requests", *TOKEN_COLUMNS]
 
@@ -48,8 +48,8 @@ class Repricing:
     candidate's price variants (see `auditor.assumptions`) are looked up once and shared by all scenarios.
 
     `priced` holds the rows the stages that segment read (by project, and by API key where the run has the shape by
-    key: its half hours are then the first of their span of the same prices, `pricing.rates.same_price_spans`);
-    `by_model` and `workload` are by half hour.
+    key: its half hours are then the first of the same prices, `pricing.rates.same_price_slots`); `by_model` and
+    `workload` are by half hour.
     """
 
     priced: pd.DataFrame
@@ -80,16 +80,16 @@ class Repricing:
 
     def workload_rows(self, frame: pd.DataFrame) -> np.ndarray:
         """For each row of `frame` (priced rows summed on some keys and PRICE_KEYS), its row in `workload`; for a row
-        of the shape by API key whose half hour (the first of its span) the workload lacks, the first row of the
-        same span, tier and size: the same rates on any model, any day."""
+        of the shape by API key whose half hour (the first of the same prices) the workload lacks, the first row of
+        the same prices, tier and size: the same rates on any model, any day."""
         keys = self.workload[PRICE_KEYS].reset_index()
         rows = frame[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"]
         if not rows.isna().any():
             return rows.to_numpy()
-        first = keys.assign(time_slot=span_starts(keys["time_slot"].to_numpy(dtype=np.int64)))
-        first = first.drop_duplicates(PRICE_KEYS)  # the first row of each span, tier and size
+        first = keys.assign(time_slot=same_price_slot_of(keys["time_slot"].to_numpy(dtype=np.int64)))
+        first = first.drop_duplicates(PRICE_KEYS)  # the first row of the same prices, tier and size
         missing = frame[PRICE_KEYS][rows.isna().to_numpy()]
-        found = missing.assign(time_slot=span_starts(missing["time_slot"].to_numpy(dtype=np.int64)))
+        found = missing.assign(time_slot=same_price_slot_of(missing["time_slot"].to_numpy(dtype=np.int64)))
         rows[rows.isna()] = found.merge(first, on=PRICE_KEYS, how="left")["index"].to_numpy()
         return rows.to_numpy(dtype=np.int64)
 

@@ -16,7 +16,7 @@ from genai_prices.types import ModelPrice, StartDateConstraint, TieredPrices, Ti
 
 from pricing.catalog import CatalogModel
 from pricing.overlays import overlay_change_days
-from pricing.rates import SLOTS_PER_DAY, ClassRates, applied_overlays, class_rates, day_resolved, span_starts
+from pricing.rates import SLOTS_PER_DAY, ClassRates, applied_overlays, class_rates, day_resolved, same_price_slot_of
 from pricing.schedule import start_dates
 
 NO_RATE = -1
@@ -148,10 +148,10 @@ class RateBook:
             ref_models = [models.get(str(ref)) for ref in ref_names]
         else:
             ref_codes, ref_models = np.zeros(n, dtype=np.int64), [fixed]
-        # The time of day cannot change the price of a model without time windows (`_id_for` keys it on 0); that of
-        # a model with them, only from one span of the same prices to the next (keyed on the span's first half hour).
+        # The time of day cannot change the price of a model without time windows (`_id_for` keys it on 0); a model
+        # with them is keyed on the first half hour of the same prices (`same_price_slots`).
         windowed = np.array([m is not None and self._has_windows(m) for m in ref_models], dtype=bool)
-        slot_keys = np.where(windowed[ref_codes], span_starts(slots), 0)
+        slot_keys = np.where(windowed[ref_codes], same_price_slot_of(slots), 0)
         keys = pd.DataFrame({"ref": ref_codes, "slot": slot_keys, "floor": floors})
         keys["tier"] = pd.factorize(tiers, use_na_sentinel=False)[0]
         keys["day"] = pd.factorize(days, use_na_sentinel=False)[0] if days is not None else 0

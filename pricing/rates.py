@@ -85,22 +85,22 @@ def size_bucket_floors() -> tuple[int, ...]:
     return tuple(sorted(starts))
 
 
-def _time_window_times() -> list[time]:
-    """The start and end of every catalog time-of-day price."""
-    times: list[time] = []
+def _time_windows() -> list[TimeOfDateConstraint]:
+    """Every catalog time-of-day price condition (of a model's prices and of its price variants)."""
+    windows: list[TimeOfDateConstraint] = []
     for provider in providers_by_id().values():
         for model in provider.models:
             conditions = [] if isinstance(model.prices, ModelPrice) else [c.constraint for c in model.prices]
             conditions += [v.constraint for v in model.price_variants or ()]
-            times += [t for c in conditions if isinstance(c, TimeOfDateConstraint) for t in (c.start_time, c.end_time)]
-    return times
+            windows += [c for c in conditions if isinstance(c, TimeOfDateConstraint)]
+    return windows
 
 
 @cache
 def time_window_boundaries_minutes() -> frozenset[int]:
     """Minutes of the day at which any catalog time-of-day price starts or ends (UTC)."""
     minutes: set[int] = set()
-    for t in _time_window_times():
+    for t in (t for w in _time_windows() for t in (w.start_time, w.end_time)):
         utc = datetime.combine(date(2000, 1, 1), t)
         if t.tzinfo is not None:
             utc = utc.astimezone(UTC)
@@ -109,25 +109,30 @@ def time_window_boundaries_minutes() -> frozenset[int]:
 
 
 @cache
-def same_price_spans() -> tuple[int, ...]:
-    """The first half hour of each span of the UTC day within which no price of the catalog changes, on any day, at
-    any service tier: the spans between the catalog's time-of-day boundaries. A half hour is priced at its start,
-    and a time-of-day price holds from its start up to, not including, its end, so a boundary inside a half hour
-    starts the span of the next one. The price overlays change which days a window holds on, never its times.
+def same_price_slots() -> tuple[int, ...]:
+    """For each half hour of the UTC day, the first half hour whose prices are its own for every catalog model, at
+    every service tier, on any day: the one where the same time-of-day conditions of the catalog hold. A half hour
+    is priced at its start; what else moves a price (the catalog's start dates, the price overlays' days and
+    weekdays) is the same all day (a UTC day). Over DeepSeek's windows, four classes: neither window, the 00:30-16:30
+    one alone, and with each of the other model's two.
 
-    Every half hour is a span of its own where a window is in a zone whose offset from UTC moves (daylight saving
-    time): its boundaries in UTC then differ between days."""
-    if any(t.tzinfo is not None and t.tzinfo.utcoffset(None) is None for t in _time_window_times()):
+    Every half hour is its own where a window is in a zone whose offset from UTC moves (daylight saving time): when
+    it holds in UTC then differs between days."""
+    windows = _time_windows()
+    times = [t for w in windows for t in (w.start_time, w.end_time)]
+    if any(t.tzinfo is not None and t.tzinfo.utcoffset(None) is None for t in times):
         return tuple(range(SLOTS_PER_DAY))
-    return tuple(sorted({0, *(-(-m // SLOT_MINUTES) % SLOTS_PER_DAY for m in time_window_boundaries_minutes())}))
+    any_day = date(2000, 1, 1)
+    first: dict[tuple[bool, ...], int] = {}
+    held = (tuple(w.active(slot_start(any_day, slot)) for w in windows) for slot in range(SLOTS_PER_DAY))
+    return tuple(first.setdefault(conditions, slot) for slot, conditions in enumerate(held))
 
 
-def span_starts(slots: np.ndarray) -> np.ndarray:
-    """Each half hour's span of the same prices (`same_price_spans`), as the span's first half hour; a daily
-    bucket's (-1) stays itself."""
-    spans = np.asarray(same_price_spans(), dtype=np.int64)
-    found = spans[np.searchsorted(spans, np.clip(slots, 0, None), side="right") - 1]
-    return np.where(slots >= 0, found, slots)
+def same_price_slot_of(slots: np.ndarray) -> np.ndarray:
+    """Each half hour's first half hour of the same prices (`same_price_slots`); a daily bucket's (-1) stays
+    itself."""
+    first = np.asarray(same_price_slots(), dtype=np.int64)
+    return np.where(slots >= 0, first[np.clip(slots, 0, SLOTS_PER_DAY - 1)], slots)
 
 
 def slot_start(day: date, slot: int) -> datetime:

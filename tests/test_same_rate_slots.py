@@ -61,9 +61,9 @@ def test_the_hybrid_over_keys_is_the_same_with_its_half_hours_summed(
     assert header.endswith(',"app_name"'), "the premise: the application is the last column"
     log.write_text("\n".join([header, *(line.rsplit(",", 1)[0] + ",Search" for line in body)]) + "\n", "utf-8")
     pricebook = Pricebook()
-    # The shape by key with every half hour apart (the scan sums them by span of the same prices: see
+    # The shape by key with every half hour apart (the scan sums those of the same prices: see
     # `tests/test_shape_keys.py`), so that the hybrid's own summing is what is tested here.
-    monkeypatch.setattr(engine, "same_price_spans", lambda: tuple(range(SLOTS_PER_DAY)))
+    monkeypatch.setattr(engine, "same_price_slots", lambda: tuple(range(SLOTS_PER_DAY)))
     with open_sources((log,), None) as (sources, _), scan_connection() as con:
         tables = merged_tables(ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook), [])
     shape, key_shape = tables.shape, tables.key_shape

@@ -1,7 +1,7 @@
 """The shape by API key is made only where a stage reads the keys (`ingest._workload_tables`): the route-by-segment
 scenario segments by key where the priced workload names fewer than two projects, and a policy file's key segments
 are read from it. The shape table itself has no keys, and every stage must come out as with the keys. The shape by
-key sums its half hours by span of the same prices: every stage must come out as with each half hour apart."""
+key sums its half hours of the same prices: every stage must come out as with each half hour apart."""
 
 from __future__ import annotations
 
@@ -57,7 +57,6 @@ def test_with_projects_to_segment_there_is_no_shape_by_key_and_every_stage_is_th
     kept, _ = _shapes(log, keys_named=True)
     assert without.key_shape is None and kept.key_shape is not None and kept.key_shape["api_key"].nunique() == 10
     assert set(without.shape["api_key"]) == set(kept.shape["api_key"]) == {""}
-    assert len(kept.key_shape) > len(without.shape), "the premise: the keys multiply the shape's rows"
     as_of = date(2026, 11, 27)
     candidates = [lookup_candidate(c.ref) for c in default_candidates()]
     assumptions = resolve_assumptions(())
@@ -83,22 +82,22 @@ def test_with_one_project_there_is_a_shape_by_key_and_the_hybrid_segments_by_key
     assert {s.segment for s in hybrid.segments} == {f"key-{i:05d}" for i in range(10)}
 
 
-def test_the_shape_by_key_summed_by_span_gives_the_audit_of_each_half_hour_apart(
+def test_the_shape_by_key_of_the_same_prices_gives_the_audit_of_each_half_hour_apart(
     log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every stage that reads the keys (the route-by-segment scenario, its forecast, risk and plan, the data profile)
-    comes out the same from the shape by key with its half hours summed by span of the same prices as from the one
-    with every half hour apart. Two candidates are DeepSeek's, priced by the time of day (on weekdays only)."""
+    comes out the same from the shape by key with its half hours of the same prices summed as from the one with
+    every half hour apart. Two candidates are DeepSeek's, priced by the time of day (on weekdays only)."""
     one = _one_application(log, tmp_path / "openrouter_logs.csv")
-    by_span, _ = _shapes(one, keys_named=False)
+    by_prices, _ = _shapes(one, keys_named=False)
     candidates = ("deepseek:deepseek-flash", "deepseek:deepseek-v4-pro", "openai:gpt-5", "openai:gpt-5-mini")
     options = AuditOptions(inputs=(one,), as_of=date(2026, 11, 27), candidates=candidates)
     summed = run_audit(options)
-    monkeypatch.setattr(engine, "same_price_spans", lambda: tuple(range(SLOTS_PER_DAY)))
+    monkeypatch.setattr(engine, "same_price_slots", lambda: tuple(range(SLOTS_PER_DAY)))
     by_half_hour, _ = _shapes(one, keys_named=False)
     apart = run_audit(options)
-    assert by_span.key_shape is not None and by_half_hour.key_shape is not None
-    assert len(by_span.key_shape) < len(by_half_hour.key_shape) / 2, "the premise: the spans sum half hours"
+    assert by_prices.key_shape is not None and by_half_hour.key_shape is not None
+    assert len(by_prices.key_shape) < len(by_half_hour.key_shape) / 2, "the premise: half hours are summed"
     (hybrid,) = [s for s in summed.scenarios if s.kind == "hybrid"]
     routed = {s.candidate for s in hybrid.segments}
     assert hybrid.segmented_by == "api_key" and any(has_time_windows(lookup_candidate(r)) for r in routed if r), (

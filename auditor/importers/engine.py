@@ -16,7 +16,7 @@ from typing import Protocol
 
 from auditor.importers.base import Importer
 from auditor.ledger import LEDGER_COLUMNS, SIZE_BASIS_LABEL, TOKEN_COLUMNS
-from pricing.rates import same_price_spans, size_bucket_floors
+from pricing.rates import same_price_slots, size_bucket_floors
 
 COUNT_TYPE = "DOUBLE"
 # 18 digits hold any single amount below a billion, and sum fast; larger sums widen to 38 digits.
@@ -683,9 +683,9 @@ def aggregate_sql(
     - shape (`in_shape` = 1): status × attribution × half hour × size bucket × whether the source counts
       requests (`requests_known`), without the day and without the API key (NULL);
     - with `shape.keyed`, the shape by API key (`in_shape` and `in_key_shape` = 1): the same with the API key, and
-      the half hour summed to the first of its span of the same prices (`pricing.rates.same_price_spans`: the
-      same rates on every day, for every model and tier). By key and half hour, the shape of 1M requests over
-      1,000 keys of one application had 406,000 groups, more than DuckDB's first memory limit holds;
+      the half hour summed to the first half hour of the same prices (`pricing.rates.same_price_slots`: the same
+      rates on every day, for every model and tier). By key and half hour, the shape of 1M requests over 1,000
+      keys of one application had 406,000 groups, more than DuckDB's first memory limit holds;
     - with `shape.key_periods`, the usage by API key (`in_keys` = 1; the usage set then without the key):
       status × model × API key × service tier × the keys that move list prices × `key_day` (as the row's
       `day`, see `key_day_sql`). Over many keys it stays small where the usage set by key and day would not.
@@ -702,9 +702,9 @@ def aggregate_sql(
     day_part = f"CASE {part} ELSE time_slot END AS day_part, " if day_starts else ""
     by_period = shape.key_periods is not None
     key_day = f"{key_day_sql(key, shape.key_periods or (), bool(day_starts))} AS key_day, " if by_period else ""
-    slot_span = f"{_span_sql()} AS slot_span, " if shape.keyed else ""
+    slot_class = f"{_same_price_slot_sql()} AS slot_class, " if shape.keyed else ""
     sized = (
-        f"(SELECT *, {day_part}{key_day}{slot_span}"
+        f"(SELECT *, {day_part}{key_day}{slot_class}"
         f"CASE WHEN {_member(key, shape.slot_models)} THEN time_slot ELSE 0 END AS rate_slot, "
         f"CASE WHEN {_member(key, shape.size_models)} THEN request_size_floor_tokens ELSE 0 END AS rate_floor "
         f"FROM (SELECT * EXCLUDE ({REQUEST_INPUT}) REPLACE ({size_floor_sql()} AS request_size_floor_tokens) "
@@ -724,16 +724,16 @@ def aggregate_sql(
         sets.append(["status", *(k for k in KEY_SET if k not in constant), "key_day", *parts, *file])
     if shape.keyed:
         by_key = [k for k in SHAPE_SET if k not in constant or k in ("api_key", "time_slot")]
-        sets.append(["status", *("slot_span" if k == "time_slot" else k for k in by_key), *file])
-    # A row of the key set carries its key day as its day; a row of the shape by key, its span's first half hour.
+        sets.append(["status", *("slot_class" if k == "time_slot" else k for k in by_key), *file])
+    # A row of the key set carries its key day as its day; a row of the shape by key, the first half hour of its prices.
     renamed: dict[str, str] = {}
     if by_period:
         renamed["day"] = "CASE WHEN GROUPING(key_day) = 0 THEN key_day ELSE day END AS day"
     if shape.keyed:
-        renamed["time_slot"] = "CASE WHEN GROUPING(slot_span) = 0 THEN slot_span ELSE time_slot END AS time_slot"
+        renamed["time_slot"] = "CASE WHEN GROUPING(slot_class) = 0 THEN slot_class ELSE time_slot END AS time_slot"
     varying = ", ".join([*(renamed.get(k, k) for k in _ALL_KEYS if k not in constant), *parts, *file])
     in_keys = "GROUPING(key_day) = 0" if by_period else "false"
-    in_key_shape = "GROUPING(slot_span) = 0" if shape.keyed else "false"
+    in_key_shape = "GROUPING(slot_class) = 0" if shape.keyed else "false"
     grouped = (
         f"SELECT GROUPING(rate_slot) > 0 AS in_shape, {in_keys} AS in_keys, {in_key_shape} AS in_key_shape, status, "
         f"{varying}, count(*) AS lines, {sums} FROM {sized} "
@@ -745,11 +745,13 @@ def aggregate_sql(
     return f"SELECT {', '.join(f'{e} AS {k}' for k, e in constant.items())}, * FROM ({grouped})"
 
 
-def _span_sql() -> str:
-    """SQL: the first half hour of the line's span of the same prices (`pricing.rates.same_price_spans`); a daily
-    bucket's half hour (-1) stays itself."""
-    spans = " ".join(f"WHEN time_slot >= {s} THEN {s}" for s in sorted(same_price_spans(), reverse=True))
-    return f"CASE {spans} ELSE time_slot END"
+def _same_price_slot_sql() -> str:
+    """SQL: the first half hour of the line's prices (`pricing.rates.same_price_slots`), by the runs of the day's half
+    hours that have the same one; a daily bucket's half hour (-1) stays itself."""
+    first = same_price_slots()
+    runs = [slot for slot in range(len(first)) if slot == 0 or first[slot] != first[slot - 1]]
+    cases = " ".join(f"WHEN time_slot >= {slot} THEN {first[slot]}" for slot in reversed(runs))
+    return f"CASE {cases} ELSE time_slot END"
 
 
 _STRING_LITERAL = re.compile(r"^'(?:[^']|'')*'$")
