@@ -66,18 +66,21 @@ candidates = [c.ref for c in default_candidates()] + ["openai:gpt-5-nano", "anth
 options = AuditOptions(inputs=(Path(inputs),), as_of=date.fromisoformat(as_of), candidates=tuple(candidates),
                        timezone=zone)
 result = run_audit(options, on_stage=lap)
-# Each writer alone (shown, not added up), then all three as the command writes them: the PDF in a child process
-# beside the others (its CPU time is the child's, not in this process's figure).
-for name, plan in ((ALONE + "JSON", OutputPlan(out / "r.json", False, None, None)),
+# All three as the command writes them (the PDF in a child process beside the others: its CPU time is the child's,
+# not in this process's figure), the peak memory taken then (the command's); then each writer alone, in this
+# process, shown and not added up.
+peak = {}
+for name, plan in (("write outputs", OutputPlan(out / "r.json", False, out / "r.xlsx", out / "r.pdf")),
+                   (ALONE + "JSON", OutputPlan(out / "r.json", False, None, None)),
                    (ALONE + "XLSX", OutputPlan(None, False, out / "r.xlsx", None)),
-                   (ALONE + "PDF", OutputPlan(None, False, None, out / "r.pdf")),
-                   ("write outputs", OutputPlan(out / "r.json", False, out / "r.xlsx", out / "r.pdf"))):
+                   (ALONE + "PDF", OutputPlan(None, False, None, out / "r.pdf"))):
     t, c = time.perf_counter(), time.process_time()
     write_outputs(result, plan)
     stages[name] = (time.perf_counter() - t, time.process_time() - c)
-children = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"stages": stages, "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "child_max_rss_mib": children.ru_maxrss / 1024}))
+    if not peak:
+        peak = {"max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "child_max_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+print(json.dumps({"stages": stages, **peak}))
 """
 
 # model × key × day × hour, sums of the token and cost columns: the least any audit of the file has to do.
