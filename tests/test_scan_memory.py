@@ -40,7 +40,7 @@ def _limit_mib(con: duckdb.DuckDBPyConnection) -> float:
     return float(number) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}[unit]
 
 
-def test_a_query_out_of_memory_runs_again_with_twice_the_limit() -> None:
+def test_a_query_out_of_memory_runs_again_with_half_as_much_again() -> None:
     with scan_connection(4) as con, pytest.raises(duckdb.OutOfMemoryException):
         con.execute(GROUPED).fetchall()  # the premise: 4 MiB is too little for this query
     retried: list[int] = []
@@ -51,7 +51,7 @@ def test_a_query_out_of_memory_runs_again_with_twice_the_limit() -> None:
         return con.execute(GROUPED).fetchall()  # type: ignore[return-value]
 
     assert scanning(work, retried.append, memory_mib=4, most_mib=4096) == EXPECTED
-    assert retried[0] == 8 and all(b == 2 * a for a, b in zip([4, *retried], retried, strict=False))
+    assert retried[0] == 6 and all(b == a * 3 // 2 for a, b in zip([4, *retried], retried, strict=False))
     assert limits == [4, *retried], "each run had the limit it was told of"
 
 
@@ -59,7 +59,7 @@ def test_past_the_most_memory_the_run_stops_with_a_clear_error() -> None:
     retried: list[int] = []
     with pytest.raises(OutOfMemoryError) as caught:
         scanning(lambda con: con.execute(GROUPED).fetchall(), retried.append, memory_mib=3, most_mib=5)
-    assert retried == [5], "the last run has the most memory allowed, not less"
+    assert retried == [4, 5], "the last run has the most memory allowed, not less"
     assert caught.value.exit_status == ExitStatus.INPUT_ERROR
     assert "need more memory" in caught.value.message and "(5 MiB, half its memory)" in caught.value.message
     assert "smaller parts" in caught.value.hint
@@ -149,7 +149,7 @@ def test_a_terminal_is_told_when_the_inputs_are_read_again(tmp_path: Path, monke
     shown = io.StringIO()
     with ScanProgress(Console(file=shown, width=120)) as progress:
         result = run_audit(AuditOptions(inputs=(log,), as_of=date(2026, 11, 28)), progress=progress)
-    assert "note: more memory needed: reading the inputs again with 8 MiB" in shown.getvalue()
+    assert "note: more memory needed: reading the inputs again with 6 MiB" in shown.getvalue()
     assert sum(f.rows_used for f in result.inputs) == 5_000
 
 
@@ -163,7 +163,7 @@ def test_small_files_read_again_with_more_memory_give_the_same_result(monkeypatc
     original = scan.scanning
     monkeypatch.setattr(pipeline, "scanning", lambda work, on_retry, **kw: original(work, retried.append, **kw))
     assert render_json(run_audit(options)) == plenty
-    assert retried[:2] == [8, 16], "the premise: 4 MiB is too little for the samples"
+    assert retried[:2] == [6, 9], "the premise: 4 MiB is too little for the samples"
 
 
 def test_a_streamed_file_s_scan_table_is_kept_in_the_scans_file_not_whole_in_memory(
