@@ -960,7 +960,7 @@ def _workload_tables(
     the usage set by API key and day instead (a FOCUS file's rows, given as `key_days` too), and the key usage is
     summed from it.
 
-    The shape table has no API key (''). The shape by API key (`key_shape`, its half hours summed by span of the same
+    The shape table has no API key (''). The shape by API key (`key_shape`, its half hours summed by the same
     prices, see `engine.aggregate_sql`) is made only where a stage reads the keys (`shape_keys`, decided by the
     caller): the route-by-segment scenario segments by key where the priced workload names fewer than two projects
     (`hybrid.segmentation`), and the data profile reads the keys a policy file names.
