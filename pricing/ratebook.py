@@ -15,7 +15,7 @@ from genai_prices.types import ModelPrice, StartDateConstraint, TieredPrices, Ti
 
 from pricing.catalog import CatalogModel
 from pricing.overlays import overlay_change_days
-from pricing.rates import ClassRates, applied_overlays, class_rates, same_price_slot_of
+from pricing.rates import ClassRates, applied_overlays, class_rates, price_conditions, same_price_slot_of
 from pricing.schedule import start_dates
 
 NO_RATE = -1
@@ -32,17 +32,9 @@ def _mean(rates: list[ClassRates]) -> ClassRates:
     return ClassRates(per_token, sum((r.per_request for r in rates), Decimal(0)) / n)
 
 
-def _conditions(model: CatalogModel) -> list[object]:
-    """The conditions of the model's prices and price variants (None: a price without one)."""
-    conditions: list[object] = []
-    if not isinstance(model.model.prices, ModelPrice):
-        conditions += [c.constraint for c in model.model.prices]
-    return conditions + [v.constraint for v in model.model.price_variants or ()]
-
-
 def has_time_windows(model: CatalogModel) -> bool:
     """Whether the time of day can change this model's price (peak / off-peak windows)."""
-    return any(isinstance(c, TimeOfDateConstraint) for c in _conditions(model))
+    return any(isinstance(c, TimeOfDateConstraint) for c in price_conditions(model.model))
 
 
 def has_size_tiers(model: CatalogModel) -> bool:
@@ -65,7 +57,7 @@ def price_change_days(model: CatalogModel) -> tuple[date, ...] | None:
     overlay_days = overlay_change_days(model)
     if overlay_days is None:
         return None
-    if not all(c is None or isinstance(c, StartDateConstraint) for c in _conditions(model)):
+    if not all(c is None or isinstance(c, StartDateConstraint) for c in price_conditions(model.model)):
         return None  # a kind of condition this code does not know: any day may differ
     return tuple(sorted({*start_dates(model), *overlay_days}))
 

@@ -15,7 +15,7 @@ from functools import cache
 
 import numpy as np
 from genai_prices import Usage
-from genai_prices.types import ConditionalPrice, ModelPrice, TieredPrices, TimeOfDateConstraint
+from genai_prices.types import ConditionalPrice, ModelInfo, ModelPrice, TieredPrices, TimeOfDateConstraint
 
 from auditor.ledger import TOKEN_COLUMNS
 from pricing.catalog import CatalogModel, providers_by_id
@@ -85,27 +85,21 @@ def size_bucket_floors() -> tuple[int, ...]:
     return tuple(sorted(starts))
 
 
+def price_conditions(info: ModelInfo) -> list[object]:
+    """The conditions of a catalog model's prices and price variants (None: a price without one)."""
+    conditions: list[object] = [] if isinstance(info.prices, ModelPrice) else [c.constraint for c in info.prices]
+    return conditions + [v.constraint for v in info.price_variants or ()]
+
+
 def _time_windows() -> list[TimeOfDateConstraint]:
     """Every catalog time-of-day price condition (of a model's prices and of its price variants)."""
-    windows: list[TimeOfDateConstraint] = []
-    for provider in providers_by_id().values():
-        for model in provider.models:
-            conditions = [] if isinstance(model.prices, ModelPrice) else [c.constraint for c in model.prices]
-            conditions += [v.constraint for v in model.price_variants or ()]
-            windows += [c for c in conditions if isinstance(c, TimeOfDateConstraint)]
-    return windows
-
-
-@cache
-def time_window_boundaries_minutes() -> frozenset[int]:
-    """Minutes of the day at which any catalog time-of-day price starts or ends (UTC)."""
-    minutes: set[int] = set()
-    for t in (t for w in _time_windows() for t in (w.start_time, w.end_time)):
-        utc = datetime.combine(date(2000, 1, 1), t)
-        if t.tzinfo is not None:
-            utc = utc.astimezone(UTC)
-        minutes.add(utc.hour * 60 + utc.minute)
-    return frozenset(minutes)
+    return [
+        c
+        for provider in providers_by_id().values()
+        for info in provider.models
+        for c in price_conditions(info)
+        if isinstance(c, TimeOfDateConstraint)
+    ]
 
 
 @cache
@@ -192,8 +186,8 @@ def _resolved_price(model: CatalogModel, at: datetime, service_tier: str) -> Mod
 
 
 def day_resolved(model: CatalogModel, day: date, service_tier: str) -> tuple[tuple[ModelPrice, tuple[str, ...]], ...]:
-    """The price and the overlays applied at each half hour of a day (asked again for every request size, for the
-    overlays and for the half hours of the same prices): equal prices are one object (one `id`) while the run lasts."""
+    """The price and the overlays applied at each half hour of a day (asked again for every request size and for the
+    overlays): equal prices are one object (one `id`) while the run lasts."""
     key = (id(model.provider), id(model.model), day, service_tier)
     cached = _day_cache.get(key)
     if cached is None:

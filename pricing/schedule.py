@@ -3,9 +3,9 @@
 A price change is a `StartDateConstraint` on one of a model's conditional prices or price variants (batch,
 flex, priority, fast): from that UTC day the prices of the constraint apply. A change is reported when the
 prices resolved (genai-prices' own `get_prices`) on the day differ from those of the day before, for a
-service tier the workload uses, at midnight UTC or at any catalog time-window boundary; old and new are
-the per-token rates of each ledger class there (USD per million tokens, at the smallest request size: a
-long-context tier that moves alone is detected, and its base rates shown).
+service tier the workload uses, at the first half hour of any class of the same prices (`rates.same_price_slots`);
+old and new are the per-token rates of each ledger class there (USD per million tokens, at the smallest request
+size: a long-context tier that moves alone is detected, and its base rates shown).
 
 Deprecation: the catalog only flags a model `deprecated` (no date). Its comment sometimes names the day
 ("Deprecated 2026-05-22", "Retires on 2026-10-30"); that day is taken when an ISO date follows the word
@@ -24,12 +24,11 @@ from genai_prices.types import ModelPrice, StartDateConstraint
 from auditor.ledger import TOKEN_COLUMNS
 from pricing.catalog import CatalogModel
 from pricing.rates import (
-    SLOT_MINUTES,
     ClassRates,
     _resolved_price,
     class_rates,
+    same_price_slots,
     slot_start,
-    time_window_boundaries_minutes,
 )
 
 MILLION = Decimal(1_000_000)
@@ -87,8 +86,9 @@ def rates_per_million(rates: ClassRates) -> dict[str, Decimal]:
 
 
 def _probe_slots() -> list[int]:
-    """Midnight and every half hour a catalog time window starts or ends on."""
-    return sorted({0, *(m // SLOT_MINUTES for m in time_window_boundaries_minutes())})
+    """The first half hour of each class of the same prices (`rates.same_price_slots`): on a given day every half
+    hour of a class has its first's prices, so a change shows there."""
+    return sorted(set(same_price_slots()))
 
 
 def price_changes(model: CatalogModel, after: date, service_tiers: list[str]) -> list[PriceChange]:
