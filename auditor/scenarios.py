@@ -80,8 +80,8 @@ class Repricing:
 
     def workload_rows(self, frame: pd.DataFrame) -> np.ndarray:
         """For each row of `frame` (priced rows summed on some keys and PRICE_KEYS), its row in `workload`; for a row
-        of the shape by API key whose half hour (the first of the same prices) the workload lacks, the first row of
-        the same prices, tier and size: the same rates on any model, any day."""
+        of `priced` whose half hour (the first of the same prices) the workload lacks, the first row of the same
+        prices, tier and size: the same rates on any model, any day."""
         keys = self.workload[PRICE_KEYS].reset_index()
         rows = frame[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"]
         if not rows.isna().any():
