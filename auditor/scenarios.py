@@ -48,8 +48,8 @@ class Repricing:
     candidate's price variants (see `auditor.assumptions`) are looked up once and shared by all scenarios.
 
     `priced` holds the rows the stages that segment read (by project, and by API key where the run has the shape by
-    key), each half hour taken to its first half hour of the same prices (`pricing.rates.same_price_slots`: the scan
-    sums the shape by key so, the shape by project is summed so here); `by_model` and `workload` are by half hour.
+    key: its half hours are then the first of the same prices, `pricing.rates.same_price_slots`); `by_model` and
+    `workload` are by half hour.
     """
 
     priced: pd.DataFrame
@@ -67,7 +67,7 @@ class Repricing:
         sums = ["requests", *TOKEN_COLUMNS]
         by_model = priced.groupby([MODEL_REF, *PRICE_KEYS], sort=True)[sums].sum().reset_index()
         workload = by_model.groupby(PRICE_KEYS, sort=True)[sums].sum().reset_index()
-        segmented = priced_shape(key_shape) if key_shape is not None else _by_same_prices(priced)
+        segmented = priced_shape(key_shape) if key_shape is not None else priced
         return cls(segmented, by_model, workload, as_of)
 
     def by_model_rows(self) -> tuple[np.ndarray, np.ndarray, pd.Index]:
@@ -80,8 +80,8 @@ class Repricing:
 
     def workload_rows(self, frame: pd.DataFrame) -> np.ndarray:
         """For each row of `frame` (priced rows summed on some keys and PRICE_KEYS), its row in `workload`; for a row
-        of `priced` whose half hour (the first of the same prices) the workload lacks, the first row of the same
-        prices, tier and size: the same rates on any model, any day."""
+        of the shape by API key whose half hour (the first of the same prices) the workload lacks, the first row of
+        the same prices, tier and size: the same rates on any model, any day."""
         keys = self.workload[PRICE_KEYS].reset_index()
         rows = frame[PRICE_KEYS].merge(keys, on=PRICE_KEYS, how="left")["index"]
         if not rows.isna().any():
@@ -110,17 +110,6 @@ class Repricing:
         if candidate.ref not in self.variants:
             self.variants[candidate.ref] = variant_rate_ids(self.workload, candidate, self.as_of, pricebook.rates)
         return self.variants[candidate.ref]
-
-
-def _by_same_prices(priced: pd.DataFrame) -> pd.DataFrame:
-    """`priced` with each half hour taken to its first half hour of the same prices, and summed."""
-    slots = priced["time_slot"].to_numpy(dtype=np.int64)
-    first = same_price_slot_of(slots)
-    if (first == slots).all():
-        return priced
-    keys = [c for c in priced.columns if c not in _SUMS]
-    summed = priced.assign(time_slot=first).groupby(keys, sort=True, dropna=False)[_SUMS].sum()
-    return summed.reset_index()[list(priced.columns)]
 
 
 def build_scenarios(

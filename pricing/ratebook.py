@@ -6,6 +6,7 @@ the id of its rates lets usage be summed per regime instead of per key, and pric
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -15,7 +16,15 @@ from genai_prices.types import ModelPrice, StartDateConstraint, TieredPrices, Ti
 
 from pricing.catalog import CatalogModel
 from pricing.overlays import overlay_change_days
-from pricing.rates import ClassRates, applied_overlays, class_rates, price_conditions, same_price_slot_of
+from pricing.rates import (
+    SLOTS_PER_DAY,
+    ClassRates,
+    applied_overlays,
+    class_rates,
+    day_resolved,
+    price_conditions,
+    same_price_slot_of,
+)
 from pricing.schedule import start_dates
 
 NO_RATE = -1
@@ -60,6 +69,21 @@ def price_change_days(model: CatalogModel) -> tuple[date, ...] | None:
     if not all(c is None or isinstance(c, StartDateConstraint) for c in price_conditions(model.model)):
         return None  # a kind of condition this code does not know: any day may differ
     return tuple(sorted({*start_dates(model), *overlay_days}))
+
+
+def same_rate_slots(models: Iterable[CatalogModel], on_day: date, tiers: Iterable[str]) -> list[int]:
+    """For each half hour of the day (0-47), the first half hour with the same prices (and the same price overlays
+    applied) for every one of `models` and `tiers`, on each of the seven days from `on_day`: the week a projection
+    prices at (`RateBook.rate_ids` with `on_day`). Half hours of one class have the same rates, whatever the request
+    size; a model without time windows prices every half hour alike."""
+    windowed = [m for m in models if has_time_windows(m)]
+    days = [on_day + timedelta(days=n) for n in range(7)]
+    by_day = [day_resolved(m, d, t) for m in windowed for d in days for t in sorted(set(tiers))]
+    first: dict[tuple[object, ...], int] = {}
+    return [
+        first.setdefault(tuple((id(day[slot][0]), day[slot][1]) for day in by_day), slot)
+        for slot in range(SLOTS_PER_DAY)
+    ]
 
 
 class RateBook:

@@ -186,8 +186,9 @@ def _resolved_price(model: CatalogModel, at: datetime, service_tier: str) -> Mod
 
 
 def day_resolved(model: CatalogModel, day: date, service_tier: str) -> tuple[tuple[ModelPrice, tuple[str, ...]], ...]:
-    """The price and the overlays applied at each half hour of a day (asked again for every request size and for the
-    overlays): equal prices are one object (one `id`) while the run lasts."""
+    """The price and the overlays applied at each half hour of a day (asked again for every request size, for the
+    overlays and for the half hours of the same prices of a run's models, `ratebook.same_rate_slots`): equal prices
+    are one object (one `id`) while the run lasts."""
     key = (id(model.provider), id(model.model), day, service_tier)
     cached = _day_cache.get(key)
     if cached is None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from auditor import scenarios
 from auditor.assumptions import resolve_assumptions
 from auditor.findings import build_findings
 from auditor.hybrid import build_hybrid, segmentation
@@ -144,27 +143,3 @@ def test_a_wrong_guess_from_the_heads_scans_again_with_the_keys(log: Path, tmp_p
     assert result.inputs[0].rows_rejected == 1, "the premise: the other project's one row is rejected"
     (hybrid,) = [s for s in result.scenarios if s.kind == "hybrid"]
     assert {s.segment for s in hybrid.segments} == {f"key-{i:05d}" for i in range(10)}
-
-
-def test_the_rows_by_project_summed_by_the_same_prices_give_the_audit_of_each_half_hour_apart(
-    log: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Without the shape by key, the rows the stages that segment read (`Repricing.priced`, by project) are the shape's,
-    each half hour taken to its first half hour of the same prices and summed: every stage comes out as with every
-    half hour apart. Two candidates are DeepSeek's, priced by the time of day (on weekdays only)."""
-    tables, _ = _shapes(log, keys_named=False)
-    as_of = date(2026, 11, 27)
-    assert tables.key_shape is None, "the premise: the projects segment"
-    summed_rows = Repricing.of(tables.shape, as_of).priced
-    assert len(summed_rows) < len(scenarios.priced_shape(tables.shape)) / 2, "the premise: half hours are summed"
-    candidates = ("deepseek:deepseek-flash", "deepseek:deepseek-v4-pro", "openai:gpt-5", "openai:gpt-5-mini")
-    options = AuditOptions(inputs=(log,), as_of=as_of, candidates=candidates)
-    summed = run_audit(options)
-    monkeypatch.setattr(scenarios, "same_price_slot_of", lambda slots: slots)
-    apart = run_audit(options)
-    (hybrid,) = [s for s in summed.scenarios if s.kind == "hybrid"]
-    routed = {s.candidate for s in hybrid.segments}
-    assert hybrid.segmented_by == "project" and any(has_time_windows(lookup_candidate(r)) for r in routed if r), (
-        "the premise: segments routed to a candidate priced by the time of day"
-    )
-    assert summed.plan is not None and summed == apart
