@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -246,6 +248,27 @@ def test_same_result_gives_same_bytes_dated_as_of(result: AuditResult, tmp_path:
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
     meta = PdfReader(tmp_path / "a.pdf").metadata
     assert meta is not None and meta.creation_date == datetime(2025, 6, 30, tzinfo=UTC)
+
+
+def test_reportlab_accelerators_render_the_same_bytes(pdf: Path, tmp_path: Path) -> None:
+    """reportlab's C accelerators (the `accel` extra, rl_accel) are installed: the report renders in about three
+    quarters of the time. Where they cannot be imported, reportlab's Python fallbacks give the same bytes."""
+    from reportlab.lib import rl_accel
+
+    assert rl_accel._py_funcs == {}, f"reportlab falls back to Python for {sorted(rl_accel._py_funcs)}"
+    fallback = tmp_path / "fallback.pdf"
+    script = (
+        "import sys; sys.modules['_rl_accel'] = None\n"
+        "from pathlib import Path\n"
+        "from reportlab.lib import rl_accel\n"
+        "assert 'fp_str' in rl_accel._py_funcs\n"
+        "from auditor.report.pdf import write_pdf\n"
+        "from auditor.result import AuditResult\n"
+        "write_pdf(AuditResult.model_validate_json(Path(sys.argv[1]).read_text(encoding='utf-8')), Path(sys.argv[2]))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-c", script, str(FIXTURE), str(fallback)], check=True, cwd=root)
+    assert fallback.read_bytes() == pdf.read_bytes()
 
 
 def test_every_model_priced_and_an_empty_result(result: AuditResult, tmp_path: Path) -> None:
