@@ -18,6 +18,7 @@ the ledger is not in the JSON result, so a FOCUS file can be written only by a r
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -175,9 +176,11 @@ def focus_rows(usage: pd.DataFrame, pricebook: Pricebook, files: list[str], cont
         sums = money.setdefault(key, dict.fromkeys(_MONEY, 0))
         for column in _MONEY:
             sums[column] += int(record[column])
-    rows = [_token_row(k, n, files, contracted) for k, n in quantities.items()]
-    rows += [_charge_row(k, m, files) for k, m in money.items() if _has_charges(m)]
-    rows += [_credit_row(k, m, files) for k, m in money.items() if _credit_lines(m)]
+    # The columns every row of an aggregate shares, made once per aggregate: a copy of them starts each of its rows.
+    common = {key: _common(key, files) for key in money}
+    rows = [_token_row(common[tuple(k[:-2])], k, n, contracted) for k, n in quantities.items()]
+    rows += [_charge_row(common[k], k, m) for k, m in money.items() if _has_charges(m)]
+    rows += [_credit_row(common[k], k, m) for k, m in money.items() if _credit_lines(m)]
     return sorted(rows, key=_order)
 
 
@@ -195,9 +198,9 @@ def _has_charges(sums: dict[str, int]) -> bool:
     )
 
 
-def _token_row(slot: tuple[object, ...], quantity: int, files: list[str], contracted: bool) -> Row:
+def _token_row(common: Row, slot: tuple[object, ...], quantity: int, contracted: bool) -> Row:
     *key, name, price = slot
-    row = _common(tuple(key), files)
+    row = dict(common)
     is_requests = name == "requests"
     meter = "requests" if is_requests else next(m for n, _, m in CLASSES if n == name)
     unit_price: Decimal | None = None
@@ -229,9 +232,9 @@ def _token_row(slot: tuple[object, ...], quantity: int, files: list[str], contra
     return row
 
 
-def _charge_row(key: tuple[object, ...], sums: dict[str, int], files: list[str]) -> Row:
+def _charge_row(common: Row, key: tuple[object, ...], sums: dict[str, int]) -> Row:
     """What the aggregate was charged (its discount lines netted in), its credits on their own row."""
-    row = _common(key, files)
+    row = dict(common)
     stated = bool(sums["billed_lines"])
     credit = _credit_lines(sums)
     billed = _nanos(sums["billed_nanos"] - credit) if stated else None
@@ -250,9 +253,9 @@ def _charge_row(key: tuple[object, ...], sums: dict[str, int], files: list[str])
     return row
 
 
-def _credit_row(key: tuple[object, ...], sums: dict[str, int], files: list[str]) -> Row:
+def _credit_row(common: Row, key: tuple[object, ...], sums: dict[str, int]) -> Row:
     """The aggregate's credit and refund lines (money without tokens), as FOCUS's `Credit` charge category."""
-    row = _common(key, files)
+    row = dict(common)
     credit = _nanos(_credit_lines(sums))
     row.update(
         {
@@ -288,15 +291,34 @@ def _cell(value: str | int | Decimal | None) -> str:
         return text.rstrip("0").rstrip(".") if "." in text else text
     if isinstance(value, int):
         return str(value)
-    return safe_text(value)
+    return _text_cell(value)
+
+
+_KEPT_TEXTS = 100_000
+
+
+@functools.lru_cache(maxsize=_KEPT_TEXTS)
+def _text_cell(text: str) -> str:
+    """`safe_text` of a text cell, kept: a file's texts (vendors, models, keys, days, meters) recur on every row of
+    their aggregates, and over many keys the file has millions of rows."""
+    return safe_text(text)
+
+
+_POSITION = {column: i for i, column in enumerate(COLUMNS)}
 
 
 def _write_rows(stream: TextIO, rows: Iterable[Row]) -> None:
-    """The FOCUS CSV: the columns of `COLUMNS` in order, CRLF line ends."""
+    """The FOCUS CSV: the columns of `COLUMNS` in order, CRLF line ends. A row sets about 25 of its 67 columns; the
+    others are empty (FOCUS null)."""
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(COLUMNS)
+    empty = [""] * len(COLUMNS)
     for row in rows:
-        writer.writerow([_cell(row.get(column)) for column in COLUMNS])
+        cells = empty.copy()
+        for column, value in row.items():
+            # Most cells are texts: the kept ones without the call through `_cell` (millions of cells).
+            cells[_POSITION[column]] = _text_cell(value) if type(value) is str else _cell(value)
+        writer.writerow(cells)
 
 
 def render_focus(rows: Iterable[Row]) -> str:
