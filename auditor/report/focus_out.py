@@ -20,11 +20,12 @@ from __future__ import annotations
 import csv
 import functools
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import TextIO
 
 import pandas as pd
@@ -113,17 +114,21 @@ def _stamp(day: date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 
 
-def _periods(day_text: str) -> dict[str, str]:
-    """Charge period: the UTC day; billing period: its calendar month (ends exclusive, as FOCUS has them)."""
+@functools.lru_cache(maxsize=4096)
+def _periods(day_text: str) -> Mapping[str, str]:
+    """Charge period: the UTC day; billing period: its calendar month (ends exclusive, as FOCUS has them). Kept (read
+    only) for every aggregate of the day."""
     day = date.fromisoformat(day_text)
     month = day.replace(day=1)
     next_month = (month + timedelta(days=32)).replace(day=1)
-    return {
-        "ChargePeriodStart": _stamp(day),
-        "ChargePeriodEnd": _stamp(day + timedelta(days=1)),
-        "BillingPeriodStart": _stamp(month),
-        "BillingPeriodEnd": _stamp(next_month),
-    }
+    return MappingProxyType(
+        {
+            "ChargePeriodStart": _stamp(day),
+            "ChargePeriodEnd": _stamp(day + timedelta(days=1)),
+            "BillingPeriodStart": _stamp(month),
+            "BillingPeriodEnd": _stamp(next_month),
+        }
+    )
 
 
 def _common(key: tuple[object, ...], files: list[str]) -> Row:
@@ -161,7 +166,9 @@ def focus_rows(usage: pd.DataFrame, pricebook: Pricebook, files: list[str], cont
     grouped = table.groupby([*_AGGREGATE, RATE_ID], sort=True)[[*token_sums, *_MONEY]].sum().reset_index()
     quantities: dict[tuple[object, ...], int] = {}  # (aggregate, class, unit price or None) → tokens
     money: dict[tuple[object, ...], dict[str, int]] = {}
-    for record in grouped.to_dict("records"):
+    names = list(grouped.columns)
+    for values in zip(*(grouped[c].tolist() for c in names), strict=True):
+        record = dict(zip(names, values, strict=True))
         key = tuple(record[k] for k in _AGGREGATE)
         rate_id = int(record[RATE_ID])
         class_rates = rates[rate_id] if rate_id != NO_RATE else None
@@ -184,6 +191,11 @@ def focus_rows(usage: pd.DataFrame, pricebook: Pricebook, files: list[str], cont
     return sorted(rows, key=_order)
 
 
+_EXACT = Context(prec=60)
+"""Products of exact decimals: no rounding anywhere."""
+_METER = {name: meter for name, _, meter in CLASSES}
+
+
 def _credit_lines(sums: dict[str, int]) -> int:
     """What the aggregate's credit and refund lines credited: credits a source nets into its charge lines (Google
     Cloud's) stay on the charge row, as the source bills them."""
@@ -202,15 +214,13 @@ def _token_row(common: Row, slot: tuple[object, ...], quantity: int, contracted:
     *key, name, price = slot
     row = dict(common)
     is_requests = name == "requests"
-    meter = "requests" if is_requests else next(m for n, _, m in CLASSES if n == name)
+    meter = "requests" if is_requests else _METER[str(name)]
     unit_price: Decimal | None = None
     list_cost: Decimal | None = None
     pricing_quantity = Decimal(quantity) if is_requests else Decimal(quantity) / PER_MILLION
     if isinstance(price, Decimal):
-        with localcontext() as exact:
-            exact.prec = 60  # products of exact decimals: no rounding anywhere
-            unit_price = price if is_requests else price * PER_MILLION
-            list_cost = unit_price * pricing_quantity
+        unit_price = price if is_requests else _EXACT.multiply(price, PER_MILLION)
+        list_cost = _EXACT.multiply(unit_price, pricing_quantity)
     row.update(
         {
             "ChargeCategory": "Usage",
@@ -278,9 +288,18 @@ def _order(row: Row) -> tuple[str, ...]:
     price = row.get("ListUnitPrice")
     return (
         str(row["ChargePeriodStart"]), str(row["ProviderName"]), str(row["x_Model"]), str(row["SubAccountId"] or ""),
-        str(row["x_ApiKey"] or ""), str(row["x_ServiceTier"]), str(row["x_SourceFile"]), f"{rank:02d}",
-        "" if price is None else f"{Decimal(str(price)):040.20f}", "1" if row["ChargeCategory"] == "Credit" else "0",
+        str(row["x_ApiKey"] or ""), str(row["x_ServiceTier"]), str(row["x_SourceFile"]), _RANKS[rank],
+        "" if price is None else _price_order(price), "1" if row["ChargeCategory"] == "Credit" else "0",
     )  # fmt: skip
+
+
+_RANKS = [f"{rank:02d}" for rank in range(len(_CLASS_ORDER) + 1)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _price_order(price: object) -> str:
+    """A unit price as text that sorts as the price does (a file has a few distinct prices, on millions of rows)."""
+    return f"{Decimal(str(price)):040.20f}"
 
 
 def _cell(value: str | int | Decimal | None) -> str:
