@@ -86,6 +86,17 @@ def same_rate_slots(models: Iterable[CatalogModel], on_day: date, tiers: Iterabl
     ]
 
 
+def first_met_codes(columns: list[np.ndarray]) -> np.ndarray:
+    """A code per row for its key (its values in `columns`, arrays of one length), numbered 0, 1, ... in the order
+    the keys are first met. One column at a time, with the codes so far: the numbers never exceed the rows squared
+    (a table of many columns each with many values would overflow one number holding them all)."""
+    codes = np.zeros(len(columns[0]) if columns else 0, dtype=np.int64)
+    for column in columns:
+        column_codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        codes = pd.factorize(codes * len(uniques) + column_codes.astype(np.int64), use_na_sentinel=False)[0]
+    return codes.astype(np.int64, copy=False)
+
+
 class RateBook:
     """Rates by id, and the id of every (model, day, slot, tier, size) key seen so far."""
 
@@ -152,11 +163,8 @@ class RateBook:
         # with them is keyed on the first half hour of the same prices (`same_price_slots`).
         windowed = np.array([m is not None and self._has_windows(m) for m in ref_models], dtype=bool)
         slot_keys = np.where(windowed[ref_codes], same_price_slot_of(slots), 0)
-        keys = pd.DataFrame({"ref": ref_codes, "slot": slot_keys, "floor": floors})
-        keys["tier"] = pd.factorize(tiers, use_na_sentinel=False)[0]
-        keys["day"] = pd.factorize(days, use_na_sentinel=False)[0] if days is not None else 0
         # Rows of one key share their id: each distinct key is looked up once, in the order it first appears.
-        codes = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+        codes = first_met_codes([ref_codes, slot_keys, floors, tiers, *([days] if days is not None else [])])
         firsts = np.unique(codes, return_index=True)[1]
         week = WEEK_OF + on_day.isoformat() if on_day is not None else ""
         found = np.empty(len(firsts), dtype=np.int64)

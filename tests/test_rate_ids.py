@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from pricing.catalog import CatalogModel, find_model, lookup_candidate
-from pricing.ratebook import NO_RATE, RateBook, has_time_windows
+from pricing.ratebook import NO_RATE, RateBook, first_met_codes, has_time_windows
 from pricing.rates import ClassRates, class_rates
 
 TIERS = ("standard", "batch", "flex")
@@ -104,3 +104,23 @@ def test_an_empty_frame_has_no_ids(fixed: bool) -> None:
     frame = _frame(0, seed=7, refs=list(models))
     ids = RateBook().rate_ids(frame, models, fixed=next(iter(models.values())) if fixed else None)
     assert ids.shape == (0,)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 57, 5_000])
+def test_first_met_codes_number_the_keys_in_the_order_first_met(rows: int) -> None:
+    """Each row's code is its key's, numbered as the keys are first met: the same as pandas' grouping by every
+    column in order of appearance, text columns and repeated keys included."""
+    rng = np.random.default_rng(rows)
+    columns = [
+        rng.integers(0, 3, rows),
+        rng.integers(-1, 48, rows),
+        rng.choice(np.array([0, 32_000, 200_000]), rows),
+        rng.choice(np.array(list(TIERS), dtype=object), rows),
+        rng.choice(np.array(["2026-09-01", "2026-09-02"], dtype=object), rows),
+    ]
+    codes = first_met_codes(columns)
+    frame = pd.DataFrame({str(i): column for i, column in enumerate(columns)})
+    expected = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+    assert codes.tolist() == expected.tolist()
+    if rows:
+        assert codes[0] == 0 and set(np.diff(np.maximum.accumulate(codes))) <= {0, 1}
