@@ -176,4 +176,5 @@ class RateBook:
                 if model is None
                 else self._id_for(model, day, int(slot_keys[row]), str(tiers[row]), int(floors[row]))
             )
-        return found[codes]
+        ids: np.ndarray = found[codes]
+        return ids
