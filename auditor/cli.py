@@ -34,7 +34,7 @@ from auditor.errors import AuditorError, ExitStatus, OptionError
 from auditor.importers.reader import DEFAULT_LIMITS, MIB
 from auditor.outputs import import_writers_aside, write_outputs
 from auditor.pipeline import run_audit
-from auditor.progress import ScanProgress
+from auditor.progress import FocusProgress, ScanProgress
 from auditor.report.focus_out import FocusLedger
 from auditor.report.terminal import print_summary
 from auditor.result import AuditResult
@@ -337,10 +337,17 @@ def execute(values: dict[str, Any]) -> AuditResult:
     if not quiet and not plan.json_to_stdout:
         out = Console()
         print_summary(result, out if out.is_terminal else Console(width=140))
-    writing: AbstractContextManager[object] = (
-        err.status("writing the reports") if err.is_terminal and not quiet else nullcontext()
+    shown = err.is_terminal and not quiet
+    if shown:
+        # A line, not a spinner: a spinner's refresh thread would keep the PDF from rendering in a child process
+        # beside the other outputs (`report.aside`). The FOCUS file, which can take minutes, has a bar of its own.
+        err.print("writing the reports…", highlight=False)
+    days: AbstractContextManager[FocusProgress | None] = (
+        FocusProgress(err) if shown and focus is not None else nullcontext()
     )
-    with writing:
+    with days as focus_days:
+        if focus is not None:
+            focus.on_day = focus_days
         written = write_outputs(result, plan, focus)
     if not quiet:
         for path in written:

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     ProgressColumn,
     Task,
@@ -208,3 +209,40 @@ class ScanProgress:
             if fraction >= 0:
                 done = int(size * min(fraction, 1.0))
                 self._progress.update(task, completed=done, rows=f"≈{int(done / max(bytes_per_row, 1)):,} rows")
+
+
+class FocusProgress:
+    """A bar for the FOCUS file as it is written, a UTC day at a time (`FocusLedger.on_day`): days written of the
+    ledger's days, rows, time taken and left; gone when the block ends.
+
+    It starts at the first day written, not before: the report's PDF is forked into a child process first
+    (`report.aside`), which a display's refresh thread would prevent (a fork copies only the calling thread)."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> FocusProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, days_written: int, days: int, rows: int) -> None:
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("[bold]FOCUS file"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("days, {task.fields[rows]} rows"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self._console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("focus", total=days, rows="0")
+        assert self._task is not None
+        self._progress.update(self._task, completed=days_written, rows=f"{rows:,}", refresh=True)

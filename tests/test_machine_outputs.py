@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import random
@@ -465,6 +466,27 @@ def test_focus_rows_made_a_day_at_a_time_are_the_rows_made_whole(run: tuple[Audi
     assert ledger.usage is not None and ledger.usage["day"].nunique() > 10, "the premise: many days"
     whole = focus_out.focus_rows(ledger.usage, ledger.pricebook, ledger.files, contracted=ledger.contracted)
     assert list(ledger.rows()) == whole
+
+
+def test_focus_rows_tell_each_day_made(run: tuple[AuditResult, FocusLedger]) -> None:
+    """The file's bar (`on_day`) is told once per UTC day, once its rows are made: the days made of the days in all,
+    and the rows so far, which end at every row of the file."""
+    _, ledger = run
+    assert ledger.usage is not None
+    told: list[tuple[int, int, int]] = []
+    made = 0
+    ledger.on_day = lambda done, days, rows: told.append((done, days, rows))
+    try:
+        for _ in ledger.rows():
+            made += 1
+            if told:
+                assert told[-1][2] <= made, "told of rows not yet made"
+    finally:
+        ledger.on_day = None
+    days = ledger.usage["day"].nunique()
+    assert [(done, total) for done, total, _ in told] == [(n, days) for n in range(1, days + 1)]
+    assert told[-1][2] == made
+    assert all(a[2] < b[2] for a, b in itertools.pairwise(told)), "every day has rows"
 
 
 def test_focus_totals_equal_the_result(focus: list[dict[str, str]], run: tuple[AuditResult, FocusLedger]) -> None:

@@ -23,7 +23,7 @@ from auditor.importers import documents
 from auditor.importers.reader import DEFAULT_LIMITS, check_stream, sniff
 from auditor.options import AuditOptions
 from auditor.pipeline import STAGES_AFTER_SCAN, run_audit
-from auditor.progress import ScanProgress, count_read_aside, process_bytes_read, read_fraction
+from auditor.progress import FocusProgress, ScanProgress, count_read_aside, process_bytes_read, read_fraction
 from auditor.sources import open_sources
 from bench.generate import generate
 
@@ -208,3 +208,15 @@ def test_a_gzip_files_rows_are_estimated_from_its_compressed_bytes(tmp_path: Pat
         estimated = packed.stat().st_size / sources[0].sniffed.bytes_per_row
     assert packed.stat().st_size * 3 < plain.stat().st_size, "the premise: it compresses"
     assert 0.8 * ROWS <= estimated <= 1.2 * ROWS
+
+
+def test_the_focus_file_bar_starts_at_its_first_day_and_shows_days_and_rows() -> None:
+    """No display (and no refresh thread) until the first day is written; then days written of all, and rows."""
+    screen = io.StringIO()
+    threads = threading.active_count()
+    with FocusProgress(Console(file=screen, width=150, force_terminal=True)) as bar:
+        assert threading.active_count() == threads and screen.getvalue() == "", "nothing shown before a day is made"
+        bar(1, 3, 1_500)
+        bar(2, 3, 3_250)
+        shown = screen.getvalue()
+    assert "FOCUS file" in shown and "2/3" in shown and "3,250 rows" in shown

@@ -7,6 +7,7 @@ import sys
 import threading
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,4 +74,32 @@ def test_the_pdf_written_beside_other_outputs_is_the_one_rendered_alone(tmp_path
     written = write_outputs(result, OutputPlan(tmp_path / "r.json", False, tmp_path / "r.xlsx", tmp_path / "r.pdf"))
     assert written == [tmp_path / "r.json", tmp_path / "r.xlsx", tmp_path / "r.pdf"]
     assert (tmp_path / "r.pdf").read_bytes() == pdf_bytes(result)
+    assert _no_children_left()
+
+
+@pytest.mark.skipif(not FORKS, reason="the render forks on multi-core Linux only")
+def test_on_a_terminal_the_command_still_renders_the_pdf_in_a_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Any
+) -> None:
+    """What the command shows on a terminal while it writes starts no thread before the PDF's fork: a spinner's
+    refresh thread kept the PDF in the command's own process (after the other outputs, not beside them). The FOCUS
+    file's bar starts once its first day is written, after the fork."""
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich takes the captured stderr for a terminal
+    forked: list[int] = []
+    fork = os.fork
+
+    def counted_fork() -> int:
+        pid = fork()
+        if pid:  # in this process; the child renders and leaves
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted_fork)
+    log = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
+    done = run_cli("run", str(log), "--out", str(tmp_path), "--focus", str(tmp_path / "focus.csv"))
+    assert done.status == 0, done.err
+    assert "writing the reports" in done.err
+    assert len(forked) == 1, "the PDF was rendered in the command's own process"
+    assert (tmp_path / "audit-report.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "focus.csv").stat().st_size > 0
     assert _no_children_left()

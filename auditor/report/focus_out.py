@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Context, Decimal
@@ -88,6 +88,8 @@ class FocusLedger:
     usage: pd.DataFrame | None = None
     pricebook: Pricebook = field(default_factory=Pricebook)
     files: list[str] = field(default_factory=list)
+    on_day: Callable[[int, int, int], None] | None = None
+    """Told, once each UTC day's rows are made: the days made, the days in all, and the rows made so far."""
 
     def __call__(self, usage: pd.DataFrame, pricebook: Pricebook, files: list[str]) -> None:
         self.usage, self.pricebook, self.files = usage, pricebook, files
@@ -97,8 +99,14 @@ class FocusLedger:
         millions of rows, made whole they took gigabytes (1M requests over 1,000 keys: 3.3M rows, 10 GiB)."""
         if self.usage is None:
             return
-        for _, day in self.usage.groupby("day", sort=True):
-            yield from focus_rows(day, self.pricebook, self.files, contracted=self.contracted)
+        by_day = self.usage.groupby("day", sort=True)
+        made = 0
+        for done, (_, day) in enumerate(by_day, start=1):
+            rows = focus_rows(day, self.pricebook, self.files, contracted=self.contracted)
+            yield from rows
+            made += len(rows)
+            if self.on_day is not None:
+                self.on_day(done, by_day.ngroups, made)
 
 
 def _provider_name(provider: str) -> str:
