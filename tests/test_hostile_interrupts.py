@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -28,6 +29,18 @@ from tests.conftest import AS_OF, ROOT, SAMPLES
 FIRST = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
 SECOND = SAMPLES / "openai_usage_csv" / "completions_usage_2026-10-01_2026-10-14.csv"
 NAMES = ("report.json", "report.xlsx", "report.pdf")
+
+
+@pytest.fixture(autouse=True)
+def ctrl_c_handled() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt here and in the runs started here, however the tests were started: a shell
+    that starts a command in the background (`cmd &`) has it ignore SIGINT, which its processes then inherit (a
+    handler set here is not inherited past exec: they start with the default, and Python's own handler)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _command(source: Path, out: Path) -> list[str]:
