@@ -90,7 +90,7 @@ def first_met_codes(columns: list[np.ndarray]) -> np.ndarray:
     """A code per row for its key (its values in `columns`, arrays of one length), numbered 0, 1, ... in the order
     the keys are first met. One column at a time, with the codes so far: the numbers never exceed the rows squared
     (a table of many columns each with many values would overflow one number holding them all)."""
-    codes = np.zeros(len(columns[0]) if columns else 0, dtype=np.int64)
+    codes = np.zeros(len(columns[0]), dtype=np.int64)
     for column in columns:
         column_codes, uniques = pd.factorize(column, use_na_sentinel=False)
         codes = pd.factorize(codes * len(uniques) + column_codes.astype(np.int64), use_na_sentinel=False)[0]

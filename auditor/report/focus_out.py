@@ -311,14 +311,14 @@ def _price_order(price: object) -> str:
 
 
 def _cell(value: str | int | Decimal | None) -> str:
+    if isinstance(value, str):  # most cells
+        return _text_cell(value)
     if value is None:
         return ""
     if isinstance(value, Decimal):
         text = format(value, "f")  # exact, plain notation; trailing zeros of the exponent dropped
         return text.rstrip("0").rstrip(".") if "." in text else text
-    if isinstance(value, int):
-        return str(value)
-    return _text_cell(value)
+    return str(value)
 
 
 _KEPT_TEXTS = 100_000
@@ -343,8 +343,7 @@ def _write_rows(stream: TextIO, rows: Iterable[Row]) -> None:
     for row in rows:
         cells = empty.copy()
         for column, value in row.items():
-            # Most cells are texts: the kept ones without the call through `_cell` (millions of cells).
-            cells[_POSITION[column]] = _text_cell(value) if type(value) is str else _cell(value)
+            cells[_POSITION[column]] = _cell(value)
         writer.writerow(cells)
 
 
