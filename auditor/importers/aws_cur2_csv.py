@@ -69,16 +69,26 @@ _MARKETPLACE_SUFFIX = " (Amazon Bedrock Edition)"
 class BedrockMeter:
     """SQL reading a Bedrock usage type: model name, token class, tier (`product_name`: marketplace lines).
 
-    Each expression is evaluated per line and repeated in several ledger columns, so the class, tier
-    and routing are each one regular expression over the meter.
+    The class, tier and routing are each one regular expression over the meter. An importer computes the meter
+    and the class once a line (`over`): the other expressions read them in several ledger columns and rules.
     """
 
     usage_type: str
     product_name: str = "''"
+    meter_column: str = ""
+    class_column: str = ""
+    """Columns that hold `meter` and `token_class` (an importer's `derived` columns), read instead of computing
+    them again: each is in most of the other expressions."""
+
+    def over(self, meter_column: str, class_column: str) -> BedrockMeter:
+        """The same reading, of `meter` and `token_class` computed already, in those columns."""
+        return BedrockMeter(self.usage_type, self.product_name, meter_column, class_column)
 
     @property
     def meter(self) -> str:
         """The usage type without its billing-region prefix."""
+        if self.meter_column:
+            return self.meter_column
         return f"regexp_replace(trim({self.usage_type}), {literal(_REGION)}, '')"
 
     @property
@@ -102,6 +112,8 @@ class BedrockMeter:
     @property
     def token_class(self) -> str:
         """`input`, `cache_read`, `cache_write`, `cache_write_1h`, `output`, or '' (not a token meter)."""
+        if self.class_column:
+            return self.class_column
         code = f"regexp_replace(lower({self.meter}), {literal(_CLASS)}, '\\1\\3\\5:\\2\\4\\6')"
         code = f"replace(replace({code}, '_', ''), '-', '')"
         classes = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in _CLASS_OF_CODE.items())
@@ -220,9 +232,11 @@ def cur_importer(name: str, title: str, cols: CurColumns, unused: tuple[str, ...
     codes = ", ".join(literal(c) for c in BEDROCK_PRODUCT_CODES)
     bedrock = f"(trim({q(cols.product_code)}) IN ({codes}) OR trim({q(cols.service_code)}) IN ({codes}))"
     line_type = f"trim({q(cols.line_item_type)})"
-    meter = BedrockMeter(q(cols.usage_type), q(cols.product_name))
-    amount = decimal_of(cols.usage_amount)
-    per_unit = token_multiplier(q(cols.pricing_unit), q(cols.description), meter.is_marketplace)
+    read_meter = BedrockMeter(q(cols.usage_type), q(cols.product_name))
+    # The shared expressions, computed once a line (`Importer.derived`) and read by name. The meter is read on the
+    # lines that use it only: Bedrock lines, and discount lines (whose meter says whether they lower token prices).
+    meter = read_meter.over(q("__meter"), q("__meter_class"))
+    amount, per_unit, token_class, tokens = q("__amount"), q("__per_unit"), q("__token_class"), q("__tokens")
 
     def of_types(types: tuple[str, ...]) -> str:
         return f"{line_type} IN ({', '.join(literal(t) for t in types)})"
@@ -236,8 +250,15 @@ def cur_importer(name: str, title: str, cols: CurColumns, unused: tuple[str, ...
     # A token line: a usage line of a token meter whose unit is tokens (else it is money only, e.g.
     # reserved throughput metered in `1K TPM Hour`).
     token_line = f"({token_usage} AND {per_unit} > 0 AND {amount} >= 0)"
-    tokens = f"CAST(round({amount} * {per_unit}) AS BIGINT)"
-    token_class = f"(CASE WHEN {token_line} THEN {meter.token_class} ELSE '' END)"
+    derived = {
+        "__meter": f"CASE WHEN {bedrock} OR {is_discount} THEN {read_meter.meter} ELSE '' END",
+        "__meter_class": read_meter.over(q("__meter"), "").token_class,
+        "__amount": decimal_of(cols.usage_amount),
+        "__per_unit": token_multiplier(q(cols.pricing_unit), q(cols.description), meter.is_marketplace),
+        "__token_class": f"(CASE WHEN {token_line} THEN {meter.token_class} ELSE '' END)",
+        # Cast where a line has tokens only: an amount too large for them rejects no other line.
+        "__tokens": f"CASE WHEN {token_class} <> '' THEN CAST(round({amount} * {per_unit}) AS BIGINT) ELSE 0 END",
+    }
 
     def tokens_of(cls: str) -> str:
         return f"(CASE WHEN {token_class} = {literal(cls)} THEN {tokens} ELSE 0 END)"
@@ -254,6 +275,7 @@ def cur_importer(name: str, title: str, cols: CurColumns, unused: tuple[str, ...
         count_columns=(),
         money_columns=(cols.unblended_cost,),
         time_columns=(cols.usage_start, cols.usage_end),
+        derived=derived,
         ledger={
             "provider": "'aws'",
             # Computed for Bedrock lines only: the other lines of a CUR are most of it, and skipped.

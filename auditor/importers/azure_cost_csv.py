@@ -28,18 +28,23 @@ _NAME = 'lower(trim("meterName"))'
 _AI = """("consumedService" = 'Microsoft.CognitiveServices'
           OR "meterCategory" IN ('Cognitive Services', 'Foundry Models', 'Azure OpenAI'))"""
 _UNIT = """lower(replace(trim("unitOfMeasure"), ' ', ''))"""
-_BLOCK = f"""CASE WHEN {_UNIT} IN ('1k', '1ktokens') THEN 1000 WHEN {_UNIT} IN ('1m', '1mtokens') THEN 1000000
+# The shared expressions are computed once a line (`Importer.derived`, in this order) and read by name.
+_BLOCK_SQL = f"""CASE WHEN {_UNIT} IN ('1k', '1ktokens') THEN 1000 WHEN {_UNIT} IN ('1m', '1mtokens') THEN 1000000
             WHEN regexp_matches({_NAME}, '\\b1m\\b') THEN 1000000 ELSE 0 END"""
 _WORDS = (
     r"(\b|_|-)(tokens?|1m|1k|inp|inpt|input|outp|outpt|opt|output|out|cached|cchd|cd|glbl|gl|global|regnl"
     r"|regional|dzone|dz|batch|std|shortco|longco)(\b|_|-)"
 )
-_IS_TOKEN_METER = (
+_BLOCK = '"__block"'
+_IS_TOKEN_METER_SQL = (
     f"""({_BLOCK} > 0 AND NOT regexp_matches({_NAME}, '\\b(ptu|pp|aud|audio|hour|hosting|tts|transcribe)\\b'))"""
 )
-_CLASS = f"""CASE WHEN regexp_matches({_NAME}, '\\b(cached|cchd|cd)\\b') THEN 'cache_read'
+_IS_TOKEN_METER = '"__is_token_meter"'
+_CLASS_SQL = f"""CASE WHEN regexp_matches({_NAME}, '\\b(cached|cchd|cd)\\b') THEN 'cache_read'
               WHEN regexp_matches({_NAME}, '(\\b|-)(inp|inpt|input)(\\b|-)') THEN 'input'
               WHEN regexp_matches({_NAME}, '(\\b|-)(outp|outpt|opt|output|out)(\\b|-)') THEN 'output' ELSE '' END"""
+_CLASS = '"__class"'
+_DERIVED = {"__block": _BLOCK_SQL, "__is_token_meter": _IS_TOKEN_METER_SQL, "__class": _CLASS_SQL}
 _DATE = """coalesce(try_strptime(trim("date"), '%m/%d/%Y'), TRY_CAST(trim("date") AS TIMESTAMP))"""
 _COST = """CASE WHEN "costInBillingCurrency__present" THEN "costInBillingCurrency" ELSE "costInUsd" END"""
 
@@ -92,6 +97,7 @@ IMPORTER = Importer(
     },
     count_columns=(),
     money_columns=("costInBillingCurrency", "costInUsd"),
+    derived=_DERIVED,
     record_key=("date", "meterName", "ResourceId", "SubscriptionId", "chargeType", "meterSubCategory"),
     ledger={
         "provider": "'azure'",

@@ -82,9 +82,20 @@ class Importer:
     previous: Mapping[str, str] = field(default_factory=dict)
     """As `carried`, but from the lines before this one only: the value this line follows (a running total
     compared with the one written before it)."""
+    derived: Mapping[str, str] = field(default_factory=dict)
+    """Named SQL computed once a line, in order: new column (named `__…`) → SQL over the line's cleaned columns
+    (with `carried` and `previous`) and the derived columns before it. The importer's other SQL (`ledger`,
+    `skip_when`, `reject_when`) reads it like a source column. For an expression that several columns or rules
+    share: written in each, it is planned again in each, and DuckDB's planning time grows with the query's text
+    (a FOCUS file's mapping pasted whole was 47 KiB of SQL and 75 ms to plan, as long as reading a small file).
+    Every line computes it: an expression that only some lines need, or that can fail on a line that skips it
+    (a cast), keeps the guard it has where it is used (`CASE WHEN … THEN … ELSE '' END`)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ledger", credits_by_sign(self.ledger))
+        own = [name for name in self.derived if not name.startswith("__")]
+        if own:
+            raise TypeError(f"derived columns are named `__…`, apart from the source's and the ledger's: {own}")
 
     def canonical_header(self, header: tuple[str, ...]) -> tuple[str, ...]:
         """The file's header under this importer's column names (unchanged unless it has `header_aliases`)."""

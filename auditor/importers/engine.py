@@ -379,14 +379,24 @@ def mapped_sql(
     )
     read_problem_carried = f", {read_problem}" if read_problem else ""
     # Problems are judged on the raw values, before cleaning turns a bad count into 0.
+    derived, lines = _derived_layers(importer, "in_order" if importer.in_line_order else "clean")
     return (
         f"WITH clean AS (SELECT {', '.join(projections)}, {problem} AS __problem{read_problem_carried}{carried} "
         f"FROM {source}), "
-        f"{_in_line_order(importer)}"
-        f"mapped AS (SELECT {ledger}, {_status(importer, read_problem)} AS status{carried} "
-        f"FROM {'in_order' if importer.in_line_order else 'clean'}) "
+        f"{_in_line_order(importer)}{derived}"
+        f"mapped AS (SELECT {ledger}, {_status(importer, read_problem)} AS status{carried} FROM {lines}) "
         f"SELECT * FROM mapped"
     )
+
+
+def _derived_layers(importer: Importer, lines: str) -> tuple[str, str]:
+    """SQL (CTEs, `derived_<n>`): the importer's `derived` columns added to `lines`, one layer each (a layer reads
+    the columns before it); and the name of the last layer (`lines` without any)."""
+    layers = []
+    for number, (name, sql) in enumerate(importer.derived.items()):
+        layers.append(f"derived_{number} AS (SELECT *, {sql} AS {ident(name)} FROM {lines}), ")
+        lines = f"derived_{number}"
+    return "".join(layers), lines
 
 
 def _in_line_order(importer: Importer) -> str:

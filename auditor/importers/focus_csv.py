@@ -27,25 +27,31 @@ from auditor.importers.engine import ident, literal, utc_day
 
 q = ident
 
-_AI = f"lower(trim({q('ServiceCategory')})) = 'ai and machine learning'"
+# The mapping's shared expressions are computed once a line (`Importer.derived`, in this order); the ledger's
+# columns and the rules read them by name. Those only AI lines need are computed on AI lines only.
+_AI_SQL = f"lower(trim({q('ServiceCategory')})) = 'ai and machine learning'"
+_AI = q("__ai")
 _CHARGE = f"trim({q('ChargeCategory')})"
 _CORRECTION = f"lower(trim({q('ChargeClass')})) = 'correction'"
 # 1.3 renames ProviderName to ServiceProviderName (both may be present while the old one is deprecated).
 _PROVIDER_NAME = f"lower(trim(coalesce(nullif(trim({q('ServiceProviderName')}), ''), {q('ProviderName')})))"
-PROVIDER = f"""(CASE WHEN {_PROVIDER_NAME} IN ('aws', 'amazon web services', 'amazon') THEN 'aws'
+PROVIDER_SQL = f"""(CASE WHEN {_PROVIDER_NAME} IN ('aws', 'amazon web services', 'amazon') THEN 'aws'
                 WHEN {_PROVIDER_NAME} IN ('microsoft', 'microsoft azure', 'azure') THEN 'azure'
                 WHEN {_PROVIDER_NAME} IN ('google cloud', 'google', 'google cloud platform', 'gcp') THEN 'google'
                 ELSE {_PROVIDER_NAME} END)"""
+PROVIDER = q("__provider")
 
 # AWS's FOCUS export writes the CUR usage type in SkuMeter; marketplace rows name the model in ServiceName.
-_BEDROCK = BedrockMeter(q("SkuMeter"), q("ServiceName"))
+_BEDROCK_SQL = BedrockMeter(q("SkuMeter"), q("ServiceName"))
+_BEDROCK = _BEDROCK_SQL.over(q("__bedrock_meter"), q("__bedrock_class"))
 _IS_AWS_METER = f"({PROVIDER} = 'aws' AND trim({q('SkuMeter')}) <> '')"
 
-_METER_TEXT = (
+_METER_TEXT_SQL = (
     f"coalesce(nullif(trim({q('SkuMeter')}), ''), nullif(trim({q('x_SkuMeterName')}), ''), "
     f"trim({q('ChargeDescription')}))"
 )
-_WORDS = f"regexp_split_to_array(lower({_METER_TEXT}), '[^a-z0-9]+')"
+_METER_TEXT = q("__meter_text")
+_WORDS = q("__meter_words")
 
 
 def _any(*words: str) -> str:
@@ -57,21 +63,25 @@ _OUTPUT = _any("output", "outp", "outpt", "opt", "out", "completion")
 _CACHE_WRITE = f"({_any('cache')} AND {_any('write')})"
 # Words whose tokens are not text tokens, or whose unit is capacity: their class cannot be priced.
 _UNTOLD = _any("aud", "audio", "image", "images", "img", "speech", "video", "ptu")
-_WORDS_CLASS = f"""(CASE WHEN {_UNTOLD} THEN ''
+_WORDS_CLASS_SQL = f"""(CASE WHEN {_UNTOLD} THEN ''
     WHEN ({_any("cache")} AND {_any("read")}) OR {_any("cached", "cchd", "cd")} THEN 'cache_read'
     WHEN {_CACHE_WRITE} AND {_any("1h")} THEN 'cache_write_1h'
     WHEN {_CACHE_WRITE} THEN 'cache_write'
     WHEN {_INPUT} AND NOT {_OUTPUT} THEN 'input'
     WHEN {_OUTPUT} AND NOT {_INPUT} THEN 'output' ELSE '' END)"""
+_WORDS_CLASS = q("__words_class")
 
-_QUANTITY = decimal_of("ConsumedQuantity")
-_PER_UNIT = token_multiplier(q("ConsumedUnit"))
+_QUANTITY = q("__quantity")
+_PER_UNIT = q("__per_unit")
 _USAGE = f"({_CHARGE} = 'Usage' AND NOT {_CORRECTION})"
 _TOKEN_ROW = f"({_AI} AND {_USAGE} AND {_PER_UNIT} > 0 AND {_QUANTITY} >= 0)"
-TOKEN_CLASS = (
+TOKEN_CLASS_SQL = (
     f"(CASE WHEN NOT {_TOKEN_ROW} THEN '' WHEN {_IS_AWS_METER} THEN {_BEDROCK.token_class} ELSE {_WORDS_CLASS} END)"
 )
-_TOKENS = f"CAST(round({_QUANTITY} * {_PER_UNIT}) AS BIGINT)"
+TOKEN_CLASS = q("__token_class")
+# Cast where a line has tokens only: a quantity too large for them rejects nothing else.
+_TOKENS = q("__tokens")
+_TOKENS_SQL = f"CASE WHEN {TOKEN_CLASS} <> '' THEN CAST(round({_QUANTITY} * {_PER_UNIT}) AS BIGINT) ELSE 0 END"
 
 
 def _tokens_of(cls: str) -> str:
@@ -81,8 +91,26 @@ def _tokens_of(cls: str) -> str:
 _START, _END, _BILLED = q("ChargePeriodStart"), q("ChargePeriodEnd"), q("BilledCost")
 # A credit, or an adjustment or correction that gives money back (a refund): not a charge. Discounts are in a
 # usage row's BilledCost against its ListCost.
-_CREDIT = f"({_CHARGE} = 'Credit' OR (({_CHARGE} = 'Adjustment' OR {_CORRECTION}) AND {_BILLED} < 0))"
+_CREDIT = q("__credit")
+_CREDIT_SQL = f"({_CHARGE} = 'Credit' OR (({_CHARGE} = 'Adjustment' OR {_CORRECTION}) AND {_BILLED} < 0))"
 _CURRENCY, _NO_CURRENCY = currency_code("BillingCurrency")
+
+_DERIVED = {
+    "__ai": _AI_SQL,
+    "__provider": PROVIDER_SQL,
+    "__meter_text": _METER_TEXT_SQL,
+    "__meter_words": (
+        f"CASE WHEN {_AI} THEN regexp_split_to_array(lower({_METER_TEXT}), '[^a-z0-9]+') ELSE []::VARCHAR[] END"
+    ),
+    "__words_class": f"CASE WHEN {_AI} THEN {_WORDS_CLASS_SQL} ELSE '' END",
+    "__bedrock_meter": f"CASE WHEN {_AI} THEN {_BEDROCK_SQL.meter} ELSE '' END",
+    "__bedrock_class": f"CASE WHEN {_AI} THEN {_BEDROCK_SQL.over(q('__bedrock_meter'), '').token_class} ELSE '' END",
+    "__quantity": decimal_of("ConsumedQuantity"),
+    "__per_unit": token_multiplier(q("ConsumedUnit")),
+    "__token_class": TOKEN_CLASS_SQL,
+    "__tokens": _TOKENS_SQL,
+    "__credit": _CREDIT_SQL,
+}
 
 _READ = (
     "ChargePeriodEnd", "ChargeClass", "ChargeDescription", "ConsumedQuantity", "ConsumedUnit", "ListCost",
@@ -120,6 +148,7 @@ IMPORTER = Importer(
     count_columns=(),
     money_columns=("BilledCost", "ListCost"),
     time_columns=("ChargePeriodStart", "ChargePeriodEnd"),
+    derived=_DERIVED,
     ledger={
         "provider": f"CASE WHEN {_AI} THEN {PROVIDER} ELSE '' END",
         "model_raw": f"""CASE WHEN NOT {_AI} THEN '' WHEN {_IS_AWS_METER} THEN {_BEDROCK.model_raw}

@@ -16,19 +16,21 @@ from __future__ import annotations
 from auditor.importers.base import Importer
 from auditor.importers.engine import utc_day, utc_slot
 
-_SKU = """lower(regexp_replace(trim("sku.description"), '\\s+', ' ', 'g'))"""
+# The shared expressions are computed once a line (`Importer.derived`, in this order) and read by name.
+_SKU_SQL = """lower(regexp_replace(trim("sku.description"), '\\s+', ' ', 'g'))"""
+_SKU = '"__sku"'
 _AI = """trim("service.description") IN ('Vertex AI', 'Gemini API')"""
 _COUNT = """lower(trim("usage.unit")) IN ('count', 'requests', 'tokens', '')"""
 _TEXT = f"""(regexp_matches({_SKU}, '^gemini ')
             AND NOT regexp_matches({_SKU}, '(audio|image|video|storage|grounding|tool)'))"""
-_CLASS = f"""CASE WHEN NOT {_TEXT} THEN ''
+_CLASS_SQL = f"""CASE WHEN NOT {_TEXT} THEN ''
               WHEN regexp_matches({_SKU}, 'caching') THEN 'cache_read'
               WHEN regexp_matches({_SKU}, 'thinking') THEN 'reasoning'
               WHEN regexp_matches({_SKU}, '\\boutput\\b') THEN 'output'
               WHEN regexp_matches({_SKU}, '\\binput\\b') THEN 'input' ELSE '' END"""
 _REGULAR = """coalesce(nullif(lower(trim("cost_type")), ''), 'regular') = 'regular'"""
 _AMOUNT = """CAST(round(coalesce(TRY_CAST("usage.amount" AS DOUBLE), 0)) AS BIGINT)"""
-_CREDITS = """coalesce(list_sum(TRY_CAST(json_extract_string(CASE WHEN json_valid("credits") THEN "credits" END,
+_CREDITS_SQL = """coalesce(list_sum(TRY_CAST(json_extract_string(CASE WHEN json_valid("credits") THEN "credits" END,
                                                              '$[*].amount') AS DECIMAL(18, 9)[])), 0)"""
 # Credit types that are discounts on the usage (Google's Cost table reference, "Credit type": committed use,
 # sustained use, contractual spending thresholds, reseller margin, subscriptions, the spend-based CUD fee offset).
@@ -37,11 +39,13 @@ DISCOUNT_CREDIT_TYPES = (
     "COMMITTED_USAGE_DISCOUNT", "COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE", "DISCOUNT", "FEE_UTILIZATION_OFFSET",
     "RESELLER_MARGIN", "SUBSCRIPTION_BENEFIT", "SUSTAINED_USAGE_DISCOUNT",
 )  # fmt: skip
-_DISCOUNTS = f"""coalesce(list_sum(list_transform(
+_DISCOUNTS_SQL = f"""coalesce(list_sum(list_transform(
     list_filter(json_extract(CASE WHEN json_valid("credits") THEN "credits" END, '$[*]'),
                 lambda c: json_extract_string(c, '$.type') IN ({", ".join(f"'{t}'" for t in DISCOUNT_CREDIT_TYPES)})),
     lambda c: TRY_CAST(json_extract_string(c, '$.amount') AS DECIMAL(18, 9)))), 0)"""
 # The credits that are no discount (free tier, promotions, untyped): money given back, not a lower price.
+_CLASS, _CREDITS, _DISCOUNTS = '"__class"', '"__credits"', '"__discounts"'
+_DERIVED = {"__sku": _SKU_SQL, "__class": _CLASS_SQL, "__credits": _CREDITS_SQL, "__discounts": _DISCOUNTS_SQL}
 _OTHER_CREDITS = f"({_CREDITS} - {_DISCOUNTS})"
 _BILLED = f'("cost" + {_CREDITS})'
 # An invoice-level adjustment below zero is a credit as a whole.
@@ -85,6 +89,7 @@ IMPORTER = Importer(
     count_columns=(),
     money_columns=("cost", "cost_at_list"),
     time_columns=("usage_start_time",),
+    derived=_DERIVED,
     record_key=(
         "billing_account_id",
         "sku.id",

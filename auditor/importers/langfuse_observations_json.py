@@ -23,11 +23,26 @@ from auditor.importers.base import Importer
 from auditor.importers.engine import utc_day, utc_slot
 from auditor.importers.helicone_csv import MAKER_FROM_MODEL
 
-_MODEL = """CASE WHEN trim("provided_model") <> '' THEN trim("provided_model") ELSE trim("langfuse_model") END"""
-_DETAILS = """CASE WHEN "usage_details" <> '' AND json_valid("usage_details")
-              AND json_type("usage_details") = 'OBJECT' THEN "usage_details" END"""
+# The shared expressions are computed once a line, in this order (`Importer.derived`), and read by name.
+_DERIVED: dict[str, str] = {}
+
+
+def _derived(name: str, sql: str) -> str:
+    """The column `name` of `sql` (a derived column): what the other expressions read."""
+    _DERIVED[name] = sql
+    return f'"{name}"'
+
+
+_MODEL = _derived(
+    "__model", """CASE WHEN trim("provided_model") <> '' THEN trim("provided_model") ELSE trim("langfuse_model") END"""
+)
+_DETAILS = _derived(
+    "__details",
+    """CASE WHEN "usage_details" <> '' AND json_valid("usage_details")
+       AND json_type("usage_details") = 'OBJECT' THEN "usage_details" END""",
+)
 # An empty map (older generations) leaves the legacy `usage` object to count.
-_HAS_DETAILS = f"coalesce(len(json_keys({_DETAILS})) > 0, false)"
+_HAS_DETAILS = _derived("__has_details", f"coalesce(len(json_keys({_DETAILS})) > 0, false)")
 
 
 def _key(name: str) -> str:
@@ -39,18 +54,24 @@ def _sum_of_keys(condition: str) -> str:
     return f"coalesce(list_sum([{value} for k in json_keys({_DETAILS}) if {condition}]), 0)"
 
 
-_CACHE_READ = _sum_of_keys("contains(k, 'cache') AND (contains(k, 'read') OR contains(k, 'cached'))")
-_CACHE_WRITE = _sum_of_keys("contains(k, 'cache') AND (contains(k, 'creation') OR contains(k, 'write'))")
-_REASONING = _sum_of_keys("contains(k, 'reasoning')")
-_PLAIN_INPUT = _sum_of_keys("contains(k, 'input') AND NOT contains(k, 'cache')")
-_ALL_OUTPUT = _sum_of_keys("contains(k, 'output')")
-_EVERY_KEY = _sum_of_keys("k <> 'total'")
+_CACHE_READ = _derived(
+    "__cache_read", _sum_of_keys("contains(k, 'cache') AND (contains(k, 'read') OR contains(k, 'cached'))")
+)
+_CACHE_WRITE = _derived(
+    "__cache_write", _sum_of_keys("contains(k, 'cache') AND (contains(k, 'creation') OR contains(k, 'write'))")
+)
+_REASONING = _derived("__reasoning", _sum_of_keys("contains(k, 'reasoning')"))
+_PLAIN_INPUT = _derived("__plain_input", _sum_of_keys("contains(k, 'input') AND NOT contains(k, 'cache')"))
+_ALL_OUTPUT = _derived("__all_output", _sum_of_keys("contains(k, 'output')"))
+_EVERY_KEY = _derived("__every_key", _sum_of_keys("k <> 'total'"))
+_INPUT_KEY = _derived("__input_key", _key("input"))
+_OUTPUT_KEY = _derived("__output_key", _key("output"))
 _TOTAL = f"""TRY_CAST(json_extract_string({_DETAILS}, '$."total"') AS DOUBLE)"""
-_EXTRA = f"({_EVERY_KEY} - {_key('input')} - {_key('output')})"
+_EXTRA = f"({_EVERY_KEY} - {_INPUT_KEY} - {_OUTPUT_KEY})"
 # Which reading of the details this generation's total supports.
 # (A missing total decides nothing: coalesce keeps the tests true or false, never NULL.)
-_DISJOINT = f"coalesce({_EXTRA} > 0 AND {_TOTAL} = {_EVERY_KEY}, false)"
-_NESTED = f"coalesce({_EXTRA} > 0 AND {_TOTAL} = {_key('input')} + {_key('output')} AND NOT {_DISJOINT}, false)"
+_DISJOINT = _derived("__disjoint", f"coalesce({_EXTRA} > 0 AND {_TOTAL} = {_EVERY_KEY}, false)")
+_NESTED = f"coalesce({_EXTRA} > 0 AND {_TOTAL} = {_INPUT_KEY} + {_OUTPUT_KEY} AND NOT {_DISJOINT}, false)"
 _UNDECIDED = f"({_HAS_DETAILS} AND {_EXTRA} <> 0 AND NOT {_DISJOINT} AND NOT {_NESTED})"
 _BAD_VALUE = f"""({_HAS_DETAILS} AND coalesce(list_bool_or([
     TRY_CAST(json_extract_string({_DETAILS}, '$."' || k || '"') AS DOUBLE) IS NULL
@@ -58,7 +79,7 @@ _BAD_VALUE = f"""({_HAS_DETAILS} AND coalesce(list_bool_or([
     OR TRY_CAST(json_extract_string({_DETAILS}, '$."' || k || '"') AS DOUBLE)
        <> trunc(TRY_CAST(json_extract_string({_DETAILS}, '$."' || k || '"') AS DOUBLE))
     for k in json_keys({_DETAILS})]), false))"""
-_INPUT = f"CASE WHEN {_DISJOINT} THEN {_PLAIN_INPUT} ELSE {_key('input')} - {_CACHE_READ} - {_CACHE_WRITE} END"
+_INPUT = f"CASE WHEN {_DISJOINT} THEN {_PLAIN_INPUT} ELSE {_INPUT_KEY} - {_CACHE_READ} - {_CACHE_WRITE} END"
 
 
 def _count(expr: str) -> str:
@@ -109,6 +130,7 @@ IMPORTER = Importer(
     money_columns=("cost_total", "calculated_total"),
     time_columns=("startTime",),
     record_key=("observation_id",),
+    derived=_DERIVED,
     ledger={
         "provider": MAKER_FROM_MODEL.replace('"model"', f"({_MODEL})"),
         "model_raw": _MODEL,
@@ -124,7 +146,7 @@ IMPORTER = Importer(
         "cache_read_tokens": f"CASE WHEN {_HAS_DETAILS} THEN {_count(_CACHE_READ)} ELSE 0 END",
         "cache_write_tokens": f"CASE WHEN {_HAS_DETAILS} THEN {_count(_CACHE_WRITE)} ELSE 0 END",
         "output_tokens": f"""CASE WHEN {_HAS_DETAILS}
-                             THEN {_count(f"CASE WHEN {_DISJOINT} THEN {_ALL_OUTPUT} ELSE {_key('output')} END")}
+                             THEN {_count(f"CASE WHEN {_DISJOINT} THEN {_ALL_OUTPUT} ELSE {_OUTPUT_KEY} END")}
                              ELSE "usage_output" END""",
         "reasoning_tokens": f"CASE WHEN {_HAS_DETAILS} THEN {_count(_REASONING)} ELSE 0 END",
         "source_list": """CASE WHEN "cost_total__present" THEN "cost_total" ELSE "calculated_total" END""",
@@ -152,7 +174,7 @@ IMPORTER = Importer(
             "usageDetails",
         ),
         (
-            f"{_HAS_DETAILS} AND NOT {_DISJOINT} AND {_CACHE_READ} + {_CACHE_WRITE} > {_key('input')}",
+            f"{_HAS_DETAILS} AND NOT {_DISJOINT} AND {_CACHE_READ} + {_CACHE_WRITE} > {_INPUT_KEY}",
             "cached tokens exceed the input tokens",
             "usageDetails",
         ),

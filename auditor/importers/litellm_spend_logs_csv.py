@@ -41,8 +41,8 @@ _PROVIDER_IDS = {
     "voyage": "voyageai",
 }
 
-# The part of the metadata JSON the mapping reads, parsed once per row into a struct (DuckDB shares the
-# identical expression between the ledger columns). Counts are DOUBLE: a value of another JSON type
+# The part of the metadata JSON the mapping reads, parsed once per row into a struct (the derived column
+# `__metadata`, which the other expressions read). Counts are DOUBLE: a value of another JSON type
 # reads as NULL, i.e. 0. TRY: a row whose metadata is not JSON gets NULL here and is rejected below.
 _METADATA_SHAPE = """{
     "user_api_key_alias": "VARCHAR", "user_api_key_team_alias": "VARCHAR", "user_api_key_team_id": "VARCHAR",
@@ -56,7 +56,8 @@ _METADATA_SHAPE = """{
         "completion_tokens_details": {"reasoning_tokens": "DOUBLE"}
     }
 }"""
-_METADATA = f'TRY(from_json("metadata", {literal(" ".join(_METADATA_SHAPE.split()))}))'
+_METADATA_SQL = f'TRY(from_json("metadata", {literal(" ".join(_METADATA_SHAPE.split()))}))'
+_METADATA = '"__metadata"'
 
 
 def _meta(*path: str) -> str:
@@ -79,13 +80,21 @@ def _text(*path: str) -> str:
 
 
 # The same cache reads are named twice (`cache_read_input_tokens` and OpenAI's `cached_tokens`), as are
-# the writes: the larger of the two is the count, never their sum.
-CACHE_READ = f"greatest({_count('cache_read_input_tokens')}, {_count('prompt_tokens_details', 'cached_tokens')})"
-CACHE_WRITE = (
-    f"greatest({_count('cache_creation_input_tokens')}, {_count('prompt_tokens_details', 'cache_creation_tokens')})"
-)
-CACHE_WRITE_1H = _count("prompt_tokens_details", "cache_creation_token_details", "ephemeral_1h_input_tokens")
-REASONING = _count("completion_tokens_details", "reasoning_tokens")
+# the writes: the larger of the two is the count, never their sum. Each count is a derived column too.
+_DERIVED = {
+    "__metadata": _METADATA_SQL,
+    "__cache_read": (
+        f"greatest({_count('cache_read_input_tokens')}, {_count('prompt_tokens_details', 'cached_tokens')})"
+    ),
+    "__cache_write": (
+        f"greatest({_count('cache_creation_input_tokens')}, {_count('prompt_tokens_details', 'cache_creation_tokens')})"
+    ),
+    "__cache_write_1h": _count("prompt_tokens_details", "cache_creation_token_details", "ephemeral_1h_input_tokens"),
+    "__reasoning": _count("completion_tokens_details", "reasoning_tokens"),
+}
+CACHE_READ, CACHE_WRITE, CACHE_WRITE_1H, REASONING = (
+    '"__cache_read"', '"__cache_write"', '"__cache_write_1h"', '"__reasoning"'
+)  # fmt: skip
 
 SPEND = f"""TRY_CAST(nullif(trim("spend"), '') AS {MONEY_TYPE})"""
 
@@ -129,6 +138,7 @@ IMPORTER = Importer(
     # one that states charges.
     money_columns=(),
     time_columns=("startTime",),
+    derived=_DERIVED,
     ledger={
         "provider": PROVIDER,
         # LiteLLM sometimes writes the model with its own provider prefix (`bedrock/anthropic.claude-…`);
