@@ -40,8 +40,8 @@ from auditor.costing import sums_by_key
 from auditor.errors import OptionError
 from auditor.ledger import TOKEN_COLUMNS
 from pricing.catalog import CatalogModel
-from pricing.ratebook import RateBook, has_time_windows
-from pricing.rates import SLOTS_PER_DAY, ClassRates, class_rates
+from pricing.ratebook import RateBook
+from pricing.rates import SLOTS_PER_DAY, ClassRates, class_rates, has_time_windows
 
 NEUTRAL = "neutral"
 # The exact cost parts of a workload at one candidate's rates (USD), in this order.

@@ -29,8 +29,8 @@ from auditor.scenarios import Repricing
 from auditor.workload import MODEL_REF, Pricebook
 from pricing.catalog import CatalogModel
 from pricing.overlays import overlay_by_id
-from pricing.ratebook import NO_RATE, has_size_tiers, has_time_windows
-from pricing.rates import SLOT_MINUTES, SLOTS_PER_DAY, applied_overlays
+from pricing.ratebook import NO_RATE, has_size_tiers
+from pricing.rates import SLOT_MINUTES, SLOTS_PER_DAY, applied_overlays, has_time_windows
 
 BASELINE = "baseline"
 _TOKENS = ["requests", *TOKEN_COLUMNS]

@@ -33,8 +33,8 @@ from auditor.result import Finding, FindingKind, money
 from auditor.scenarios import priced_shape
 from auditor.workload import MODEL_REF, REQUESTS_KNOWN, Pricebook
 from pricing.catalog import CatalogModel, find_model
-from pricing.ratebook import NO_RATE, has_time_windows
-from pricing.rates import SLOTS_PER_DAY, ClassRates, cost_of
+from pricing.ratebook import NO_RATE
+from pricing.rates import SLOTS_PER_DAY, ClassRates, cost_of, has_time_windows
 
 CACHE_SHARE = Decimal("0.5")
 READS_PER_WRITE = 10

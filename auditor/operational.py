@@ -48,8 +48,7 @@ from auditor.costing import column_codes
 from auditor.ledger import TOKEN_COLUMNS
 from auditor.result import RiskFinding
 from pricing.catalog import CatalogModel, catalog_version
-from pricing.ratebook import has_time_windows
-from pricing.rates import _resolved_price, class_rates, cost_of, slot_start
+from pricing.rates import _resolved_price, class_rates, cost_of, has_time_windows, slot_start
 from pricing.schedule import deprecation, price_changes
 
 WEIGHTS = {

@@ -24,7 +24,8 @@ import pandas as pd
 from auditor.importers.engine import PriceShape, model_key
 from auditor.ledger import TOKEN_COLUMNS
 from pricing.catalog import CatalogModel
-from pricing.ratebook import RateBook, has_size_tiers, has_time_windows, price_change_days
+from pricing.ratebook import RateBook, has_size_tiers, price_change_days
+from pricing.rates import has_time_windows
 from pricing.resolve import resolve_model
 
 MODEL_REF = "model_ref"

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from genai_prices.types import ModelPrice, StartDateConstraint, TieredPrices, TimeOfDateConstraint
+from genai_prices.types import ModelPrice, StartDateConstraint, TieredPrices
 
 from pricing.catalog import CatalogModel
 from pricing.overlays import overlay_change_days
@@ -22,6 +22,7 @@ from pricing.rates import (
     applied_overlays,
     class_rates,
     day_resolved,
+    has_time_windows,
     price_conditions,
     same_price_slot_of,
 )
@@ -39,11 +40,6 @@ def _mean(rates: list[ClassRates]) -> ClassRates:
     n = len(rates)
     per_token = tuple(sum(column, Decimal(0)) / n for column in zip(*(r.per_token for r in rates), strict=True))
     return ClassRates(per_token, sum((r.per_request for r in rates), Decimal(0)) / n)
-
-
-def has_time_windows(model: CatalogModel) -> bool:
-    """Whether the time of day can change this model's price (peak / off-peak windows)."""
-    return any(isinstance(c, TimeOfDateConstraint) for c in price_conditions(model.model))
 
 
 def has_size_tiers(model: CatalogModel) -> bool:

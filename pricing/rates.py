@@ -91,6 +91,11 @@ def price_conditions(info: ModelInfo) -> list[object]:
     return conditions + [v.constraint for v in info.price_variants or ()]
 
 
+def has_time_windows(model: CatalogModel) -> bool:
+    """Whether the time of day can change this model's price (peak / off-peak windows)."""
+    return any(isinstance(c, TimeOfDateConstraint) for c in price_conditions(model.model))
+
+
 def _time_windows() -> list[TimeOfDateConstraint]:
     """Every catalog time-of-day price condition (of a model's prices and of its price variants)."""
     return [
@@ -192,11 +197,16 @@ def day_resolved(model: CatalogModel, day: date, service_tier: str) -> tuple[tup
     key = (id(model.provider), id(model.model), day, service_tier)
     cached = _day_cache.get(key)
     if cached is None:
-        slots = tuple(_resolved(model, slot_start(day, s), service_tier) for s in range(SLOTS_PER_DAY))
+        # The half hours of a class of `same_price_slots` have one price: each class is resolved at its first half
+        # hour. Without time windows the day is one class (the catalog and the overlays date prices by the UTC day).
+        first = same_price_slots() if has_time_windows(model) else _ONE_CLASS
+        by_first = {slot: _resolved(model, slot_start(day, slot), service_tier) for slot in sorted(set(first))}
+        slots = tuple(by_first[slot] for slot in first)
         cached = _day_cache[key] = (model.provider, model.model, slots)
     return cached[2]
 
 
+_ONE_CLASS = (0,) * SLOTS_PER_DAY
 _day_cache: dict[tuple[int, int, date, str], tuple[object, object, tuple[tuple[ModelPrice, tuple[str, ...]], ...]]] = {}
 
 

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from genai_prices.types import ModelPrice, TieredPrices
 
 from pricing.catalog import CatalogModel, find_model, providers_by_id
-from pricing.ratebook import has_time_windows, price_change_days
-from pricing.rates import class_rates
+from pricing.ratebook import price_change_days
+from pricing.rates import class_rates, has_time_windows
 
 TIERS = ("standard", "batch", "flex", "priority", "fast")
 FAR_DAYS = (date(2023, 3, 15), date(2024, 2, 29), date(2025, 7, 31), date(2026, 9, 1), date(2026, 11, 28))

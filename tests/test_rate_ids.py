@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from pricing.catalog import CatalogModel, find_model, lookup_candidate
-from pricing.ratebook import NO_RATE, RateBook, first_met_codes, has_time_windows
-from pricing.rates import ClassRates, class_rates
+from pricing.ratebook import NO_RATE, RateBook, first_met_codes
+from pricing.rates import ClassRates, class_rates, has_time_windows
 
 TIERS = ("standard", "batch", "flex")
 FLOORS = (0, 32_000, 200_000)

@@ -14,8 +14,17 @@ from genai_prices.types import TimeOfDateConstraint
 
 from pricing import rates
 from pricing.catalog import CatalogModel, providers_by_id
-from pricing.ratebook import has_time_windows
-from pricing.rates import SLOTS_PER_DAY, day_resolved, same_price_slot_of, same_price_slots
+from pricing.overlays import _early_batch_rule, _weekday_rule
+from pricing.ratebook import price_change_days
+from pricing.rates import (
+    SLOTS_PER_DAY,
+    day_resolved,
+    has_time_windows,
+    price_conditions,
+    same_price_slot_of,
+    same_price_slots,
+    slot_start,
+)
 
 TIERS = ("standard", "batch", "flex", "priority", "fast")
 # Every weekday, around the weekday-only peaks' start (2026-09) and far from it, 2025 to 2027.
@@ -37,10 +46,13 @@ def test_every_half_hour_has_the_prices_of_its_first_of_the_same_prices() -> Non
     for model in windowed:
         for tier in TIERS:
             for day in DAYS:
-                slots = day_resolved(model, day, tier)
+                # Each half hour resolved on its own (`day_resolved` resolves each class's first only).
+                slots = [rates._resolved(model, slot_start(day, slot), tier) for slot in range(SLOTS_PER_DAY)]
                 for slot, (price, applied) in enumerate(slots):
                     first_price, first_applied = slots[first[slot]]
                     assert price is first_price and applied == first_applied, (model.ref, tier, day, slot)
+                whole_day = day_resolved(model, day, tier)
+                assert all(a[0] is b[0] and a[1] == b[1] for a, b in zip(whole_day, slots, strict=True))
                 moved += len({id(p) for p, _ in slots}) > 1
     assert moved, "the premise: some days' prices move with the time of day"
 
@@ -60,3 +72,36 @@ def test_a_window_in_a_zone_with_daylight_saving_time_keeps_every_half_hour_apar
     moving = [*fixed, TimeOfDateConstraint(time(9, 0, tzinfo=ZoneInfo("America/Los_Angeles")), time(17, 0))]
     monkeypatch.setattr(rates, "_time_windows", lambda: moving)
     assert same_price_slots.__wrapped__() == tuple(range(SLOTS_PER_DAY))
+
+
+def test_a_model_without_time_windows_has_the_price_of_its_first_half_hour_all_day() -> None:
+    """`day_resolved` resolves such a model's first half hour only (the catalog and the overlays date prices by the
+    UTC day): checked against each half hour resolved on its own, for every model whose prices have conditions,
+    variants or overlays, on the days its prices change and around them, at every tier."""
+    models = [CatalogModel(p, m) for p in providers_by_id().values() for m in p.models]
+    dated = [
+        m
+        for m in models
+        if not has_time_windows(m)
+        and (
+            any(c is not None for c in price_conditions(m.model))
+            or m.model.price_variants
+            or _weekday_rule(m)
+            or _early_batch_rule(m)
+        )
+    ]
+    assert len(dated) > 100, "the premise: models whose prices change by the day, or by the tier"
+    # The half hours at a day's edges and across it (all 48 for every model would take half a minute).
+    slots = (0, 1, 16, 31, 46, 47)
+    checked = 0
+    for model in dated:
+        days = {d + timedelta(days=n) for d in price_change_days(model) or () for n in (-1, 0)} | {date(2026, 11, 28)}
+        for day in sorted(days):
+            for tier in TIERS:
+                whole_day = day_resolved(model, day, tier)
+                assert len(whole_day) == SLOTS_PER_DAY
+                for slot in slots:
+                    price, applied = rates._resolved(model, slot_start(day, slot), tier)
+                    assert price is whole_day[slot][0] and applied == whole_day[slot][1], (model.ref, tier, day, slot)
+                    checked += 1
+    assert checked > 20_000

@@ -26,8 +26,8 @@ from auditor.sources import open_sources
 from auditor.workload import Pricebook
 from bench.generate import generate
 from pricing.catalog import find_model, lookup_candidate
-from pricing.ratebook import RateBook, has_time_windows, same_rate_slots
-from pricing.rates import SLOTS_PER_DAY
+from pricing.ratebook import RateBook, same_rate_slots
+from pricing.rates import SLOTS_PER_DAY, has_time_windows
 
 TIERS = ("standard", "batch", "flex", "priority")
 

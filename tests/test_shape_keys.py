@@ -23,8 +23,7 @@ from auditor.sources import open_sources
 from auditor.workload import Pricebook
 from bench.generate import generate
 from pricing.catalog import default_candidates, lookup_candidate
-from pricing.ratebook import has_time_windows
-from pricing.rates import SLOTS_PER_DAY
+from pricing.rates import SLOTS_PER_DAY, has_time_windows
 from tests.conftest import AS_OF, SAMPLES, csv_rows
 
 OPENROUTER = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"

@@ -26,7 +26,8 @@ from auditor.summary import model_lines, summarise_usage, with_lines_of
 from auditor.workload import Pricebook
 from bench.generate import generate
 from pricing.catalog import default_candidates, lookup_candidate
-from pricing.ratebook import has_time_windows, price_change_days
+from pricing.ratebook import price_change_days
+from pricing.rates import has_time_windows
 from tests.conftest import SAMPLES
 
 Names = dict[tuple[str, str], tuple[str, list[str]]]
