@@ -28,6 +28,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TextIO
 
+import numpy as np
 import pandas as pd
 
 from auditor.ledger import NANOS_PER_UNIT, TOKEN_COLUMNS
@@ -99,14 +100,24 @@ class FocusLedger:
         millions of rows, made whole they took gigabytes (1M requests over 1,000 keys: 3.3M rows, 10 GiB)."""
         if self.usage is None:
             return
-        by_day = self.usage.groupby("day", sort=True)
         made = 0
-        for done, (_, day) in enumerate(by_day, start=1):
-            rows = focus_rows(day, self.pricebook, self.files, contracted=self.contracted)
+        days = list(rows_by_day(self.usage))
+        for done, at in enumerate(days, start=1):
+            rows = focus_rows(self.usage.take(at), self.pricebook, self.files, contracted=self.contracted)
             yield from rows
             made += len(rows)
             if self.on_day is not None:
-                self.on_day(done, by_day.ngroups, made)
+                self.on_day(done, len(days), made)
+
+
+def rows_by_day(usage: pd.DataFrame) -> Iterator[np.ndarray]:
+    """The positions of each UTC day's rows, days in order, rows in the table's order. Taken a day at a time: a
+    group-by's groups are taken from a sorted copy of the whole table (over 1,000 API keys, 270 MiB more)."""
+    codes, days = pd.factorize(usage["day"], sort=True)
+    order = np.argsort(codes, kind="stable")
+    in_order = codes[order]
+    for code in range(len(days)):  # a row without a day (code -1) is in none, as a group-by leaves it out
+        yield order[np.searchsorted(in_order, code, side="left") : np.searchsorted(in_order, code, side="right")]
 
 
 def _provider_name(provider: str) -> str:
