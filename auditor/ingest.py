@@ -1017,7 +1017,9 @@ def _workload_tables(
             {**shape_exprs, "api_key": "''"},
             coded=coded,
         ),
-        key_days=_grouped(con, usage_joined, (FILE_COLUMN, *KEY_DAY_KEYS), SUM_COLUMNS, days, coded=coded)
+        # A FOCUS file's rows, over many keys the largest table: its text (but the currency, which the exchange
+        # rates change) stays codes.
+        key_days=_grouped(con, usage_joined, (FILE_COLUMN, *KEY_DAY_KEYS), SUM_COLUMNS, days, coded, KEY_DAY_CATEGORIES)
         if key_days
         else None,
         key_shape=_grouped(
@@ -1088,12 +1090,14 @@ def _grouped(
     sums: tuple[str, ...],
     expressions: dict[str, str] | None = None,
     coded: bool = True,
+    categories: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Sums by keys, in key order; a key is the column of the same name in `s` unless `expressions` gives another.
 
     DuckDB sorts (text in code-point order, as pandas does: `workload.merge_tables` then finds one file's table in
     order and takes it as it is). Over 1,000 API keys, sorting in pandas took 1.3 s and 260 MiB more at the peak.
-    With `coded`, text keys are grouped and sorted as the codes of their sorted values (`_text_codes`)."""
+    With `coded`, text keys are grouped and sorted as the codes of their sorted values (`_text_codes`); those of
+    `categories` stay codes in pandas too, as categoricals of their sorted values (`_frame_of`)."""
     exprs = {k: (expressions or {}).get(k, f"s.{k}") for k in keys}
     select_sums = ", ".join(f"CAST(sum(s.{c}) AS BIGINT) AS {c}" for c in sums)
     text_codes: AbstractContextManager[dict[str, str]] = _text_codes(con, joined, exprs) if coded else nullcontext({})
@@ -1103,27 +1107,35 @@ def _grouped(
         # of 279,000 rows, 100 API keys, took 480 MiB more and 0.5 s longer through `.df()`).
         query = f"SELECT {select_keys}, {select_sums} {joined} GROUP BY ALL ORDER BY {', '.join(keys)}"
         table = con.sql(query).to_arrow_table()
-    return _frame_of(table)
+    return _frame_of(table, categories)
 
 
-def _frame_of(table: pa.Table) -> pd.DataFrame:
+def _frame_of(table: pa.Table, categories: tuple[str, ...] = ()) -> pd.DataFrame:
     """`table` as a frame of text and count columns, made a column at a time: each column's codes as their text, and
     its counts copied into Arrow's own buffers in one piece (and DuckDB's let go), then into pandas, the table's
     column dropped before the next is made. DuckDB frees a batch of its result whole, once no column of it is used,
     and pandas keeps a batch's text bytes as they are (it widens their offsets, and copies the counts), so a frame
     made of the batches held every batch whole beside its own copies (over 1,000 API keys the usage table held 475
     MiB, not 271). Made all columns at once (the codes' text, one table of one piece, then pandas), the usage table
-    of 1M requests over 1,000 keys took the process from 545 to 1,119 MiB; a column at a time, to 892 MiB."""
+    of 1M requests over 1,000 keys took the process from 545 to 1,119 MiB; a column at a time, to 892 MiB.
+
+    The codes of a column of `categories` are kept: a pandas categorical (its values, sorted, once each) sorts and
+    groups as the text does. The usage by API key and day over 1,000 keys (845,000 rows) is 130 MiB so, not 286."""
     columns: dict[str, pd.Series] = {}
     for name in table.column_names:
         column = table.column(name)
         table = table.drop_columns([name])
         if pa.types.is_dictionary(column.type):
+            if name in categories:
+                columns[name] = column.unify_dictionaries().combine_chunks().to_pandas()
+                continue
             column = column.cast(pa.string())
         columns[name] = column.combine_chunks().to_pandas()
     return pd.DataFrame(columns, copy=False)
 
 
+KEY_DAY_CATEGORIES = tuple(k for k in KEY_DAY_KEYS if k not in (RATE_ID, "currency"))
+"""The usage by API key and day's text keys kept as categoricals (`_frame_of`)."""
 _TEXT_CODES = "_text_codes_"
 CODED_ROWS = 100_000
 """Scan rows from which the workload tables' text keys leave DuckDB as codes (`_text_codes`): their first pass pays

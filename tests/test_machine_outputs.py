@@ -18,9 +18,11 @@ from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from genai_prices import Usage, calc_price
 
+from auditor import ingest
 from auditor.errors import InputFileError, OptionError
 from auditor.options import AuditOptions
 from auditor.outputs import OutputPlan, write_outputs
@@ -466,6 +468,33 @@ def test_focus_rows_made_a_day_at_a_time_are_the_rows_made_whole(run: tuple[Audi
     assert ledger.usage is not None and ledger.usage["day"].nunique() > 10, "the premise: many days"
     whole = focus_out.focus_rows(ledger.usage, ledger.pricebook, ledger.files, contracted=ledger.contracted)
     assert list(ledger.rows()) == whole
+
+
+def test_rows_by_day_are_a_group_by_days_groups() -> None:
+    """The FOCUS file takes each UTC day's rows by their positions (`rows_by_day`): the groups a group-by on the day
+    gives, days in order and rows in the table's order, a row without a day in none."""
+    days = ["2026-10-02", "2026-10-01", None, "2026-10-02", "2026-09-30", "2026-10-01", "2026-10-02"]
+    table = pd.DataFrame({"day": pd.array(days, dtype="str"), "n": range(len(days))})
+    expected = [list(group["n"]) for _, group in table.groupby("day", sort=True)]
+    assert [list(table["n"].take(at)) for at in focus_out.rows_by_day(table)] == expected == [[4], [1, 5], [0, 3, 6]]
+    assert list(focus_out.rows_by_day(table.iloc[0:0])) == []
+
+
+def test_coded_text_keys_give_the_rows_and_result_of_plain_text(
+    run: tuple[AuditResult, FocusLedger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over many rows the workload tables' text keys leave DuckDB as codes (`ingest.CODED_ROWS`), and the usage by
+    API key and day keeps them as pandas categoricals (`ingest.KEY_DAY_CATEGORIES`): the same result and the same
+    FOCUS rows as the plain text the samples' few rows give."""
+    result, ledger = run
+    assert ledger.usage is not None and not isinstance(ledger.usage["api_key"].dtype, pd.CategoricalDtype)
+    monkeypatch.setattr(ingest, "CODED_ROWS", 0)
+    coded = FocusLedger()
+    coded_result = run_audit(_options(tuple(SAMPLE_FILES)), on_ledger=coded)
+    assert coded.usage is not None
+    assert all(isinstance(coded.usage[k].dtype, pd.CategoricalDtype) for k in ingest.KEY_DAY_CATEGORIES)
+    assert json_out.render_json(coded_result) == json_out.render_json(result)
+    assert list(coded.rows()) == list(ledger.rows())
 
 
 def test_focus_rows_tell_each_day_made(run: tuple[AuditResult, FocusLedger]) -> None:
