@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from auditor.options import AuditOptions
+from auditor.overlaps import plan_overlaps
 from auditor.pipeline import run_audit
 from tests.conftest import AS_OF, SAMPLES
 
@@ -155,3 +158,18 @@ def test_one_vendor_s_tokens_from_different_kinds_of_source_on_the_same_days_are
     assert not [w for w in alone.warnings if "several kinds of source" in w]
     # Two exports of one format (one family) are matched record by record instead: no such warning.
     assert not [w for w in run_audit(AuditOptions(inputs=(USAGE, COST), as_of=AS_OF)).warnings if "several" in w]
+
+
+def test_a_day_is_owned_by_the_file_with_the_most_of_it_summed_over_its_models() -> None:
+    """The surveys' weights by day: each file's models' lines summed per day (a row without a day counts for none);
+    the day goes to the file with the most, the other file of the same format leaving its records to it."""
+
+    def survey(rows: list[tuple[str | None, int]]) -> pd.DataFrame:
+        days = pd.array([d for d, _ in rows], dtype="str")
+        return pd.DataFrame({"provider": "openai", "model_raw": "m", "day": days, "lines": [n for _, n in rows]})
+
+    a = survey([("2026-10-01", 3), ("2026-10-02", 5), ("2026-10-01", 4), (None, 100)])  # 10-01: 7
+    b = survey([("2026-10-01", 6), ("2026-10-02", 2), ("2026-10-02", 4), ("2026-10-03", 1)])  # 10-01: 6, 10-02: 6
+    plans = plan_overlaps(["f", "f"], ["x", "x"], ["a.csv", "b.csv"], [a, b], [0, 0])
+    assert plans[0].shared_days == {"2026-10-02": 1} and plans[1].shared_days == {"2026-10-01": 0}  # 5 < 6, 7 > 6
+    assert plans[0].skip_days == plans[1].skip_days == {}
