@@ -43,9 +43,9 @@ _DISCOUNTS_SQL = f"""coalesce(list_sum(list_transform(
     list_filter(json_extract(CASE WHEN json_valid("credits") THEN "credits" END, '$[*]'),
                 lambda c: json_extract_string(c, '$.type') IN ({", ".join(f"'{t}'" for t in DISCOUNT_CREDIT_TYPES)})),
     lambda c: TRY_CAST(json_extract_string(c, '$.amount') AS DECIMAL(18, 9)))), 0)"""
-# The credits that are no discount (free tier, promotions, untyped): money given back, not a lower price.
 _CLASS, _CREDITS, _DISCOUNTS = '"__class"', '"__credits"', '"__discounts"'
 _DERIVED = {"__sku": _SKU_SQL, "__class": _CLASS_SQL, "__credits": _CREDITS_SQL, "__discounts": _DISCOUNTS_SQL}
+# The credits that are no discount (free tier, promotions, untyped): money given back, not a lower price.
 _OTHER_CREDITS = f"({_CREDITS} - {_DISCOUNTS})"
 _BILLED = f'("cost" + {_CREDITS})'
 # An invoice-level adjustment below zero is a credit as a whole.
