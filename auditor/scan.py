@@ -123,8 +123,7 @@ def scanning(
 ) -> T:
     """`work` on a scan connection (that reads `json_lines` or not); when DuckDB runs out of memory, again on a new
     one with half as much again (`RETRY_GROWTH`; `on_retry` is told the new limit), up to `most_mib` (half the
-    machine's memory): past
-    it, a one-line error. Ctrl-C during a query is a `KeyboardInterrupt`, as anywhere else."""
+    machine's memory): past it, a one-line error. Ctrl-C during a query is a `KeyboardInterrupt`, as anywhere else."""
     threads = scan_threads()
     limit = memory_mib or default_memory_mib(threads, json_lines)
     most = most_mib or most_memory_mib()
@@ -140,7 +139,7 @@ def scanning(
         except duckdb.OutOfMemoryException:
             if limit >= most:
                 raise OutOfMemoryError(limit) from None
-            limit = min(limit * RETRY_GROWTH.numerator // RETRY_GROWTH.denominator, most)
+            limit = min(int(limit * RETRY_GROWTH), most)
             if on_retry is not None:
                 on_retry(limit)
         except duckdb.IOException as exc:

@@ -187,10 +187,8 @@ def bench(
     typed = _run(_TYPED_READ, str(path))
     stages: dict[str, list[float]] = audit["stages"]  # type: ignore[assignment]
     duck_seconds, duck_cpu = float(duck["seconds"]), float(duck["cpu"])  # type: ignore[arg-type]
-    run = [(name, wall, cpu) for name, (wall, cpu) in stages.items() if name != "Python imports"]
-    # The audit from its start, imports left out (they are in the samples figures); the writers alone left out.
-    counted = [(name, wall, cpu) for name, wall, cpu in run if not name.startswith(ALONE)]
-    total, total_cpu = _audited_seconds(audit), sum(cpu for _, _, cpu in counted)
+    counted = _counted(audit)
+    total, total_cpu = sum(wall for _, wall, _ in counted), sum(cpu for _, _, cpu in counted)
     what = {"openrouter": "requests", "openai-usage": "bucket rows", "openai-response": "responses"}[kind]
     title = f"{rows:,} {what} ({path.stat().st_size / 2**20:,.0f} MiB"
     if pack:
@@ -207,7 +205,7 @@ def bench(
         f"| DuckDB typed read of the {typed['columns']} columns used (not in the total) | {typed_seconds:.2f} | "
         f"{float(typed['cpu']):.2f} | {rows / typed_seconds:,.0f} |"  # type: ignore[arg-type]
     )
-    for name, wall, cpu in run:
+    for name, (wall, cpu) in stages.items():
         if name.startswith(ALONE):
             print(f"| {name} (not in the total) | {wall:.2f} | {cpu:.2f} | |")
     ingest = stages["ingest and aggregate"][0]
@@ -228,10 +226,20 @@ def bench(
         )
 
 
-def _audited_seconds(audit: dict[str, object]) -> float:
-    """The audit's total as the table counts it: its stages, imports and the writers timed alone left out."""
+def _counted(audit: dict[str, object]) -> list[tuple[str, float, float]]:
+    """The stages the table's total counts, with their wall and CPU time: the audit from its start, imports left out
+    (they are in the samples figures), and the writers timed alone left out."""
     stages: dict[str, list[float]] = audit["stages"]  # type: ignore[assignment]
-    return sum(wall for name, (wall, _) in stages.items() if name != "Python imports" and not name.startswith(ALONE))
+    return [
+        (name, wall, cpu)
+        for name, (wall, cpu) in stages.items()
+        if name != "Python imports" and not name.startswith(ALONE)
+    ]
+
+
+def _audited_seconds(audit: dict[str, object]) -> float:
+    """The audit's total as the table counts it (`_counted`)."""
+    return sum(wall for _, wall, _ in _counted(audit))
 
 
 def bench_samples(rounds: int) -> None:
