@@ -351,10 +351,18 @@ def _batch_source(files: _Files, members: list[int], blocks: ReadBlocks, rejects
 
 
 def _split(frame: pd.DataFrame, members: Sequence[int]) -> dict[int, pd.DataFrame]:
-    """A frame with a `__file` column as one frame per file (in the frame's order), without that column."""
+    """A frame with a `__file` column as one frame per file (in the frame's order), without that column.
+
+    Each file's rows are a slice of the frame, sorted by file first (stably) unless they already run together (a
+    single file's, or small files' tables queried file by file): slicing costs nothing, where taking each file's rows
+    copied them (the workload tables of many files, or the usage by API key and day of a large one)."""
+    codes, files = pd.factorize(frame[FILE_COLUMN], sort=False)
     body = frame.drop(columns=FILE_COLUMN)
-    rows = frame.groupby(FILE_COLUMN, sort=False).indices
-    parts = {int(str(i)): body.take(np.asarray(at)).reset_index(drop=True) for i, at in rows.items()}
+    if len(codes) > 1 and bool((codes[1:] < codes[:-1]).any()):
+        order = np.argsort(codes, kind="stable")
+        body, codes = body.take(order), codes[order]
+    bounds = np.searchsorted(codes, np.arange(len(files) + 1))  # a row without a file (code -1) is in none
+    parts = {int(str(f)): body.iloc[bounds[k] : bounds[k + 1]].reset_index(drop=True) for k, f in enumerate(files)}
     empty = body.iloc[0:0].reset_index(drop=True)
     return {i: parts.get(i, empty) for i in members}
 
@@ -1052,7 +1060,10 @@ def _projects_in_heads(
 ) -> int:
     """Projects of catalog models in the streamed files' heads and the small files' lines: a guess at what
     `_priced_projects` will count (a head that cannot be read guesses nothing)."""
-    found = [con.execute(f"SELECT DISTINCT provider, model_raw, project FROM {t}").df() for t in lines_tables]
+    found: list[pd.DataFrame] = []
+    if lines_tables:  # one query for all the small files' tables: a query's planning costs more than reading them
+        union = " UNION ALL ".join(f"SELECT provider, model_raw, project FROM {t}" for t in lines_tables)
+        found.append(con.execute(f"SELECT DISTINCT provider, model_raw, project FROM ({union})").df())
     for sniffed, importer in streamed:
         with suppress(duckdb.Error):
             query = head_projects_sql(importer, _sources(sniffed, blocks, None), SURVEY_HEAD_ROWS)
