@@ -105,12 +105,14 @@ class _Pricing:
         self.as_of = as_of
         self._own: tuple[list[ClassRates | None], list[Decimal]] | None = None
 
-    def rates(self, rows: pd.DataFrame, model: CatalogModel | None = None) -> list[ClassRates | None]:
-        ids = self.book.rate_ids(rows, {}, fixed=model or self.model, on_day=self.as_of)
+    def rates(
+        self, rows: pd.DataFrame, model: CatalogModel | None = None, tier: str | None = None
+    ) -> list[ClassRates | None]:
+        ids = self.book.rate_ids(rows, {}, fixed=model or self.model, on_day=self.as_of, tier=tier)
         return [None if i == NO_RATE else self.book.rates[int(i)] for i in ids]
 
-    def costs(self, rows: pd.DataFrame, model: CatalogModel | None = None) -> list[Decimal]:
-        return _costs(self.rates(rows, model), rows)
+    def costs(self, rows: pd.DataFrame, model: CatalogModel | None = None, tier: str | None = None) -> list[Decimal]:
+        return _costs(self.rates(rows, model, tier), rows)
 
     def own(self, rows: pd.DataFrame) -> tuple[list[ClassRates | None], list[Decimal]]:
         """Rates and costs of the model's rows as served (`rows`, the rows the rules are given)."""
@@ -121,10 +123,11 @@ class _Pricing:
 
 
 def _costs(rates: list[ClassRates | None], rows: pd.DataFrame) -> list[Decimal]:
-    values = rows[[*TOKEN_COLUMNS, "requests"]].to_numpy().tolist()
+    tokens = zip(*(rows[c].to_numpy().tolist() for c in TOKEN_COLUMNS), strict=True)
+    requests = rows["requests"].to_numpy().tolist()
     return [
-        cost_of(r, dict(zip(TOKEN_COLUMNS, (int(v) for v in row), strict=False)), int(row[-1])) if r else Decimal(0)
-        for r, row in zip(rates, values, strict=True)
+        cost_of(r, dict(zip(TOKEN_COLUMNS, (int(v) for v in counts), strict=True)), int(n)) if r else Decimal(0)
+        for r, counts, n in zip(rates, tokens, requests, strict=True)
     ]
 
 
@@ -192,10 +195,10 @@ def _batch_eligible(provider: str, model: CatalogModel, rows: _Rows, pricing: _P
     is_standard = rows.col["service_tier"] == "standard"
     if not is_standard.any():
         return None
-    standard = rows.frame[is_standard].reset_index(drop=True)
+    standard = rows.frame if is_standard.all() else rows.frame[is_standard].reset_index(drop=True)
     own = pricing.own(rows.frame)[1]
     now = sum((own[i] for i in np.flatnonzero(is_standard)), Decimal(0))
-    batch = sum(pricing.costs(standard.assign(service_tier="batch")), Decimal(0))
+    batch = sum(pricing.costs(standard, tier="batch"), Decimal(0))
     if batch >= now:
         return None
     counted = list(COUNTED_TOKENS)

@@ -136,19 +136,20 @@ class RateBook:
         model_column: str = "model_ref",
         fixed: CatalogModel | None = None,
         on_day: date | None = None,
+        tier: str | None = None,
     ) -> np.ndarray:
         """Rate id per row of `frame` (columns day, time_slot, service_tier, request_size_floor_tokens).
 
-        Each row is priced at its own model (`model_column`, "" = unpriced → NO_RATE) or at `fixed`,
-        on its own day or at `on_day`. A projection `on_day` prices a model whose time of day moves its price
-        over the seven days from `on_day`, evenly: its peak windows may hold on weekdays only (a price
-        overlay), and a projection's traffic falls on every day of the week, not only on the weekday of
-        `on_day`. Other models are priced on `on_day` itself.
+        Each row is priced at its own model (`model_column`, "" = unpriced → NO_RATE) or at `fixed`, on its own
+        day or at `on_day`, at its own service tier or at `tier`. A projection `on_day` prices a model whose time
+        of day moves its price over the seven days from `on_day`, evenly: its peak windows may hold on weekdays
+        only (a price overlay), and a projection's traffic falls on every day of the week, not only on the weekday
+        of `on_day`. Other models are priced on `on_day` itself.
         """
         n = len(frame)
         slots = frame["time_slot"].to_numpy(dtype=np.int64)
         floors = frame["request_size_floor_tokens"].to_numpy(dtype=np.int64)
-        tiers = frame["service_tier"].to_numpy()
+        tiers = frame["service_tier"].to_numpy() if tier is None else np.full(n, tier, dtype=object)
         days = frame["day"].to_numpy() if on_day is None else None
         if fixed is None:
             ref_codes, ref_names = pd.factorize(frame[model_column].to_numpy(), use_na_sentinel=False)

@@ -98,6 +98,22 @@ def test_a_projection_prices_a_windowed_model_over_its_week_and_the_fixed_model_
     assert len(peak_days) > 1, "the premise: the week's days differ for the windowed model"
 
 
+def test_a_given_tier_prices_every_row_at_that_tier() -> None:
+    """`tier` prices each row as if it were served at that tier (the findings price standard traffic at batch)."""
+    models = _models()
+    frame = _frame(2000, seed=8, refs=list(models))
+    on_day = date(2026, 11, 27)
+    book = RateBook()
+    for tier in TIERS:
+        ids = book.rate_ids(frame, models, on_day=on_day, tier=tier)
+        for row, i in zip(frame.itertuples(index=False), ids, strict=True):
+            want = _week_mean(models[row.model_ref], on_day, row.time_slot, tier, row.request_size_floor_tokens)
+            assert book.rates[i] == want, (tier, row)
+    at_batch = set(book.rate_ids(frame, models, on_day=on_day, tier="batch").tolist())
+    as_served = set(book.rate_ids(frame, models, on_day=on_day).tolist())
+    assert at_batch != as_served, "the premise: the tiers' rates differ"
+
+
 @pytest.mark.parametrize("fixed", [False, True])
 def test_an_empty_frame_has_no_ids(fixed: bool) -> None:
     models = _models()
