@@ -351,10 +351,11 @@ def _token_sources_overlapping(ingested: list[IngestedFile]) -> list[str]:
         importer = importer_named(f.account.format)
         if importer is None or f.usage.empty:
             continue
-        with_tokens = f.usage[f.usage[list(TOKEN_COLUMNS)].sum(axis=1) > 0]
-        for provider, group in with_tokens.groupby("provider", sort=True):
+        has_tokens = sum(f.usage[c].to_numpy() for c in TOKEN_COLUMNS) > 0
+        providers, on_days = (f.usage[c].to_numpy()[has_tokens].tolist() for c in ("provider", "day"))
+        for provider, day in set(zip(providers, on_days, strict=True)):
             key = (str(provider), importer.usage_family)
-            days.setdefault(key, set()).update(group["day"].astype(str).unique())
+            days.setdefault(key, set()).add(str(day))
             files.setdefault(key, set()).add(f.account.format)
     warnings = []
     for provider in sorted({p for p, _ in days}):
