@@ -29,6 +29,7 @@ from auditor.outputs import OutputPlan, write_outputs
 from auditor.pipeline import run_audit
 from auditor.report import csv_out, focus_out, json_out, pdf, xlsx
 from auditor.report.focus_out import FocusLedger
+from auditor.report.formatting import safe_text
 from auditor.report.json_out import json_schema_text, load_result
 from auditor.result import AuditResult
 from tests.conftest import AS_OF, BATCH_DATE, FIXTURES, ROOT, SAMPLES, csv_rows
@@ -677,6 +678,33 @@ def test_focus_rows_split_output_from_reasoning_and_keep_the_bill_on_its_own_row
         ("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")
     }
     assert [r["PricingQuantity"] for r in table[:4]] == ["0.001", "0.0003", "0.0002", "7"]
+
+
+def test_focus_text_is_what_the_csv_modules_writer_writes_for_the_same_cells() -> None:
+    """Each FOCUS line is its fields joined (`focus_out._write_rows`): the same text as the csv module's writer,
+    for texts that must be quoted (a comma, a quote, line breaks), neutralised ones, empty texts and numbers."""
+    texts = ["plain", "a,b", 'say "hi"', "two\nlines", "cr\rlf\r\n", "", " lead", "=1+2", "-3", "@x", "ünï", '"']
+    rows: list[focus_out.Row] = []
+    for i, text in enumerate(texts):
+        rows.append({"x_Model": text, "x_ApiKey": text or None, "ConsumedQuantity": i, "ChargeCategory": "Usage",
+                     "ListCost": Decimal("0.00125") * i, "PricingQuantity": Decimal("1E-6") * i,
+                     "x_SourceFile": f"dir/{text}.csv"})  # fmt: skip
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow(focus_out.COLUMNS)
+    for row in rows:
+        cells = dict.fromkeys(focus_out.COLUMNS, "")
+        for column, value in row.items():
+            if isinstance(value, str):
+                cells[column] = safe_text(value)
+            elif isinstance(value, Decimal):
+                cells[column] = f"{value.normalize():f}" if value else "0"
+            elif value is not None:
+                cells[column] = str(value)
+        writer.writerow(cells.values())
+    assert focus_out.render_focus(rows) == expected.getvalue()
+    read = list(csv.DictReader(io.StringIO(focus_out.render_focus(rows), newline="")))
+    assert [r["x_Model"] for r in read] == [safe_text(t) for t in texts], "every text read back as written"
 
 
 def test_an_output_that_cannot_be_written_is_a_one_line_error(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
