@@ -334,21 +334,24 @@ def execute(values: dict[str, Any]) -> AuditResult:
             result = run_audit(options, on_ledger=focus)
     finally:
         importing.join()
-    if not quiet and not plan.json_to_stdout:
-        out = Console()
-        print_summary(result, out if out.is_terminal else Console(width=140))
     shown = err.is_terminal and not quiet
-    if shown:
-        # A line, not a spinner: a spinner's refresh thread would keep the PDF from rendering in a child process
-        # beside the other outputs (`report.aside`). The FOCUS file, which can take minutes, has a bar of its own.
-        err.print("writing the reports…", highlight=False)
+
+    def summary() -> None:  # printed while the PDF renders in its child process (`outputs.write_outputs`)
+        if not quiet and not plan.json_to_stdout:
+            out = Console()
+            print_summary(result, out if out.is_terminal else Console(width=140))
+        if shown:
+            # A line, not a spinner: a spinner's refresh thread would keep the PDF from rendering in a child process
+            # beside the other outputs (`report.aside`). The FOCUS file, which can take minutes, has a bar of its own.
+            err.print("writing the reports…", highlight=False)
+
     days: AbstractContextManager[FocusProgress | None] = (
         FocusProgress(err) if shown and focus is not None else nullcontext()
     )
     with days as focus_days:
         if focus is not None:
             focus.on_day = focus_days
-        written = write_outputs(result, plan, focus)
+        written = write_outputs(result, plan, focus, meanwhile=summary)
     if not quiet:
         for path in written:
             err.print(f"wrote {path}")

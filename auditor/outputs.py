@@ -74,34 +74,43 @@ def import_writers_aside(plan: OutputPlan) -> threading.Thread:
     return thread
 
 
-def write_outputs(result: AuditResult, plan: OutputPlan, focus: FocusLedger | None = None) -> list[Path]:
+def write_outputs(
+    result: AuditResult,
+    plan: OutputPlan,
+    focus: FocusLedger | None = None,
+    meanwhile: Callable[[], object] | None = None,
+) -> list[Path]:
     """Write every planned output; return the paths written (stdout not included). The FOCUS file needs the
     run's `focus` ledger (collected by `run_audit(..., on_ledger=focus)`). The outputs replace the previous files
     only when every one is written: a file that cannot be written is a one-line error naming it, and the previous
-    report files stay as they were, all of them."""
+    report files stay as they were, all of them. `meanwhile` (the command's terminal summary) is called once, before
+    the files are written and after the PDF has begun to render in its child process (`report.aside`), which it
+    would otherwise wait for."""
     if plan.focus_path is not None and focus is None:
         raise OptionError(
             "--focus needs the input files: the FOCUS file is the ledger, which the saved result does not hold",
             "run `audit INPUTS --focus PATH` on the input files",
         )
     with all_or_nothing():
-        return _write_all(result, plan, focus)
+        return _write_all(result, plan, focus, meanwhile or (lambda: None))
 
 
-def _write_all(result: AuditResult, plan: OutputPlan, focus: FocusLedger | None) -> list[Path]:
+def _write_all(
+    result: AuditResult, plan: OutputPlan, focus: FocusLedger | None, meanwhile: Callable[[], object]
+) -> list[Path]:
     if plan.json_to_stdout:
         sys.stdout.write(render_json(result))
         sys.stdout.flush()
     if plan.pdf_path is None:
+        meanwhile()
         return _write_files(result, plan, focus)
     from auditor.report.pdf import pdf_bytes, write_pdf
 
     pdf_path = plan.pdf_path
-    # The PDF renders in a child process while this one writes the other files (when there are others).
+    # The PDF renders in a child process while this one does the rest (when there is more to do).
     others = replace(plan, json_to_stdout=False, pdf_path=None)
-    if others == OutputPlan(None, False, None, None):
-        return _writing(pdf_path, lambda path: write_pdf(result, path))
     with render_aside(pdf_bytes, result) as collect_pdf:
+        meanwhile()
         written = _write_files(result, others, focus)
         return written + _writing(pdf_path, lambda path: write_pdf(result, path, collect_pdf()))
 

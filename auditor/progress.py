@@ -131,7 +131,12 @@ class ScanProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # rich tells its refresh thread to stop but does not wait for it: the report's PDF is forked next
+        # (`report.aside`), which another thread still running prevents, so it is waited for here.
+        refresh = getattr(self._progress.live, "_refresh_thread", None)
         self._progress.stop()
+        if isinstance(refresh, threading.Thread):
+            refresh.join()
 
     def more_memory(self, limit_mib: int) -> None:
         """Say that the inputs are read again with more memory (DuckDB ran out: many keys, or many threads)."""

@@ -103,3 +103,47 @@ def test_on_a_terminal_the_command_still_renders_the_pdf_in_a_child(
     assert (tmp_path / "audit-report.pdf").read_bytes().startswith(b"%PDF")
     assert (tmp_path / "focus.csv").stat().st_size > 0
     assert _no_children_left()
+
+
+@pytest.mark.skipif(not FORKS, reason="the render forks on multi-core Linux only")
+def test_the_summary_is_printed_while_the_pdf_renders_in_its_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Any
+) -> None:
+    """The command prints its terminal summary once the PDF's child is forked, not before: the PDF, the longest of
+    the outputs, renders while the summary is printed and the other files are written."""
+    import auditor.cli
+
+    events: list[str] = []
+    fork = os.fork
+
+    def counted_fork() -> int:
+        pid = fork()
+        if pid:
+            events.append("fork")
+        return pid
+
+    def summary(*args: Any, **kwargs: Any) -> None:
+        events.append("summary")
+        print_summary(*args, **kwargs)
+
+    print_summary = auditor.cli.print_summary
+    monkeypatch.setattr(os, "fork", counted_fork)
+    monkeypatch.setattr(auditor.cli, "print_summary", summary)
+    log = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
+    done = run_cli("run", str(log), "--out", str(tmp_path))
+    assert done.status == 0, done.err
+    assert events == ["fork", "summary"]
+    assert "openrouter" in done.out.lower(), "the summary printed"
+    assert (tmp_path / "audit-report.pdf").read_bytes().startswith(b"%PDF")
+    assert _no_children_left()
+
+
+@pytest.mark.parametrize("pdf", [True, False])
+def test_meanwhile_runs_once_before_any_file_is_written(tmp_path: Path, pdf: bool) -> None:
+    result = run_audit(AuditOptions(inputs=(SAMPLES / "openrouter_logs_csv",), as_of=date(2026, 11, 27)))
+    seen: list[list[str]] = []
+    plan = OutputPlan(tmp_path / "r.json", False, tmp_path / "r.xlsx", tmp_path / "r.pdf" if pdf else None)
+    written = write_outputs(result, plan, meanwhile=lambda: seen.append(sorted(p.name for p in tmp_path.iterdir())))
+    assert seen == [[]], "called once, before the files"
+    assert [p.name for p in written] == ["r.json", "r.xlsx", *(["r.pdf"] if pdf else [])]
+    assert _no_children_left()
