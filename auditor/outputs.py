@@ -107,7 +107,7 @@ def _write_all(
     from auditor.report.pdf import pdf_bytes, write_pdf
 
     pdf_path = plan.pdf_path
-    # The PDF renders in a child process while this one does the rest (when there is more to do).
+    # The PDF renders in a child process while this one does the rest: `meanwhile`, then the other files.
     others = replace(plan, json_to_stdout=False, pdf_path=None)
     with render_aside(pdf_bytes, result) as collect_pdf:
         meanwhile()
