@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -100,14 +101,13 @@ _Files = Mapping[int, tuple[Sniffed, Importer]]
 
 @dataclass
 class IngestedFile:
-    """A file's accounting and workload tables (see `workload.py`); `key_days` only when the run asked for it,
-    `key_shape` only where a stage reads the shape by API key (see `_workload_tables`)."""
+    """A file's accounting and workload tables (see `workload.py`); `key_shape` only where a stage reads the shape
+    by API key (see `_workload_tables`)."""
 
     account: FileAccount
     usage: pd.DataFrame
     key_usage: pd.DataFrame
     shape: pd.DataFrame
-    key_days: pd.DataFrame | None = None
     key_shape: pd.DataFrame | None = None
 
 
@@ -183,12 +183,13 @@ def ingest_all(
     progress: ScanProgress | None = None,
     given: Sequence[date | None] | None = None,
     zone: ZoneInfo | None = None,
-    key_days: bool = False,
+    key_days: Path | None = None,
     keys_named: bool = False,
 ) -> list[IngestedFile]:
-    """Survey every file, settle what overlapping files leave to each other, then scan every file; with `key_days`,
-    each file's usage by API key and day is made too (a FOCUS file's rows); with `keys_named` (a policy file names
-    API keys), the shape table keeps its keys (`_workload_tables`).
+    """Survey every file, settle what overlapping files leave to each other, then scan every file; with `key_days`
+    (a path), the files' usage by API key and day (a FOCUS file's rows) is written there too, as Parquet sorted by
+    day (`key_days.KeyDays` reads it); with `keys_named` (a policy file names API keys), the shape table keeps its
+    keys (`_workload_tables`).
 
     A small file is read once, into a table of its ledger lines that both passes read, with the other small
     files of its format (`SMALL_FILE_BYTES`, `BATCH_MAX_BYTES`, `engine.FilesSource`): planning a query costs
@@ -238,10 +239,10 @@ def ingest_all(
         for number, members, duplicates, counted in streamed:
             day.give(given[members[0]])
             scan = (con, by_index, members, number, surveys, counted, duplicates)
-            scanned.append(_scan_batch(*scan, blocks, progress, zone, pricebook, keyed, attempt, not key_days))
+            scanned.append(_scan_batch(*scan, blocks, progress, zone, pricebook, keyed, attempt, key_days is None))
         lines = list(read.values())
         scan_lines = (con, by_index, lines, surveys, settled, zone, pricebook)
-        return scanned + _scan_lines(*scan_lines, keyed, attempt, not key_days)
+        return scanned + _scan_lines(*scan_lines, keyed, attempt, key_days is None)
 
     # The shape set leaves the API key out when the workload names projects (the hybrid then segments by project):
     # over many keys it is most of what the scan holds. Guessed from the files' heads, checked on the scan tables;
@@ -355,7 +356,7 @@ def _split(frame: pd.DataFrame, members: Sequence[int]) -> dict[int, pd.DataFram
 
     Each file's rows are a slice of the frame, sorted by file first (stably) unless they already run together (a
     single file's, or small files' tables queried file by file): slicing costs nothing, where taking each file's rows
-    copied them (the workload tables of many files, or the usage by API key and day of a large one)."""
+    copied them (the workload tables of many files, or those of a large one)."""
     codes, files = pd.factorize(frame[FILE_COLUMN], sort=False)
     body = frame.drop(columns=FILE_COLUMN)
     if len(codes) > 1 and bool((codes[1:] < codes[:-1]).any()):
@@ -673,12 +674,12 @@ def _ingested(
     pricebook: Pricebook,
     zone: ZoneInfo | None,
     given: dict[int, date | None],
-    key_days: bool = False,
+    key_days: Path | None = None,
     shape_keys: bool = True,
 ) -> list[IngestedFile]:
     """Every scanned file's accounting and workload tables, queried from all scan tables at once (the shape by API
     key where `shape_keys`). `given` is each file's given day (for lines that carry no time), with which its rejected
-    rows are read again."""
+    rows are read again. With `key_days` (a path), the usage by API key and day is written there (`ingest_all`)."""
     tables = list(dict.fromkeys(s.table for s in scanned))  # small files share theirs
     _scanned_view(con, scanned)
     members = [i for s in scanned for i in s.members]
@@ -725,16 +726,13 @@ def _ingested(
     for table in tables:
         con.execute(f"DROP TABLE {table}")
     usages, keys, shapes = (_split(t, members) for t in (workload.usage, workload.key_usage, workload.shape))
-    by_key_day = _split(workload.key_days, members) if workload.key_days is not None else {}
     by_key_shape = _split(workload.key_shape, members) if workload.key_shape is not None else {}
     ingested = []
     for i in sorted(members):
         if not usages[i].empty:  # the first and last day of used rows, in the zone
             accounts[i].period_start = str(usages[i][LOCAL_DAY].min())
             accounts[i].period_end = str(usages[i][LOCAL_DAY].max())
-        ingested.append(
-            IngestedFile(accounts[i], usages[i], keys[i], shapes[i], by_key_day.get(i), by_key_shape.get(i))
-        )
+        ingested.append(IngestedFile(accounts[i], usages[i], keys[i], shapes[i], by_key_shape.get(i)))
     return ingested
 
 
@@ -946,12 +944,11 @@ def _csv_chunks(sniffed: Sniffed, present: list[str]) -> Iterator[pd.DataFrame]:
 
 @dataclass
 class WorkloadTables:
-    """The workload tables of scanned files (by `__file`); `key_days` only when asked for (`KEY_DAY_KEYS`)."""
+    """The workload tables of scanned files (by `__file`)."""
 
     usage: pd.DataFrame
     key_usage: pd.DataFrame
     shape: pd.DataFrame
-    key_days: pd.DataFrame | None = None
     key_shape: pd.DataFrame | None = None
 
 
@@ -960,13 +957,13 @@ def _workload_tables(
     table: str,
     pricebook: Pricebook,
     zone: ZoneInfo | None = None,
-    key_days: bool = False,
+    key_days: Path | None = None,
     shape_keys: bool = True,
 ) -> WorkloadTables:
     """The usage, key usage and shape tables of scanned files (by `__file`), with catalog models and list-rate ids.
-    The key usage is the scan's set by price period (`engine.PriceShape.key_periods`); with `key_days` the scan kept
-    the usage set by API key and day instead (a FOCUS file's rows, given as `key_days` too), and the key usage is
-    summed from it.
+    The key usage is the scan's set by price period (`engine.PriceShape.key_periods`); with `key_days` (a path) the
+    scan kept the usage set by API key and day instead (a FOCUS file's rows, written there: `_write_key_days`), and
+    the key usage is summed from it.
 
     The shape table has no API key (''). The shape by API key (`key_shape`, its half hours summed by the same
     prices, see `engine.aggregate_sql`) is made only where a stage reads the keys (`shape_keys`, decided by the
@@ -1013,7 +1010,7 @@ def _workload_tables(
     days = {"day": "s.rate_day", LOCAL_DAY: local_day, RATE_ID: f"r.{RATE_ID}"}
     months = {UTC_MONTH: "left(s.rate_day, 7)", LOCAL_MONTH: f"left({local_day}, 7)", RATE_ID: f"r.{RATE_ID}"}
     usage_joined = f"{joined} WHERE NOT s.in_keys"
-    keys_joined = usage_joined if key_days else f"{joined} WHERE s.in_keys"
+    keys_joined = usage_joined if key_days is not None else f"{joined} WHERE s.in_keys"
     tables = WorkloadTables(
         usage=_grouped(con, usage_joined, (FILE_COLUMN, *USAGE_KEYS), SUM_COLUMNS, days, coded=coded),
         key_usage=_grouped(con, keys_joined, (FILE_COLUMN, *KEY_USAGE_KEYS), SUM_COLUMNS, months, coded=coded),
@@ -1025,17 +1022,14 @@ def _workload_tables(
             {**shape_exprs, "api_key": "''"},
             coded=coded,
         ),
-        # A FOCUS file's rows, over many keys the largest table: its text (but the currency, which the exchange
-        # rates change) stays codes.
-        key_days=_grouped(con, usage_joined, (FILE_COLUMN, *KEY_DAY_KEYS), SUM_COLUMNS, days, coded, KEY_DAY_CATEGORIES)
-        if key_days
-        else None,
         key_shape=_grouped(
             con, f"{shape_rows} WHERE s.in_key_shape", (FILE_COLUMN, *SHAPE_KEYS), SHAPE_SUMS, shape_exprs, coded=coded
         )
         if shape_keys
         else None,
     )
+    if key_days is not None:
+        _write_key_days(con, usage_joined, days, coded, key_days)
     for name in ("rates", "models", *(["local_days"] if zone is not None else [])):
         con.unregister(name)
     return tables
@@ -1101,52 +1095,66 @@ def _grouped(
     sums: tuple[str, ...],
     expressions: dict[str, str] | None = None,
     coded: bool = True,
-    categories: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Sums by keys, in key order; a key is the column of the same name in `s` unless `expressions` gives another.
 
     DuckDB sorts (text in code-point order, as pandas does: `workload.merge_tables` then finds one file's table in
     order and takes it as it is). Over 1,000 API keys, sorting in pandas took 1.3 s and 260 MiB more at the peak.
-    With `coded`, text keys are grouped and sorted as the codes of their sorted values (`_text_codes`); those of
-    `categories` stay codes in pandas too, as categoricals of their sorted values (`_frame_of`)."""
+    With `coded`, text keys are grouped and sorted as the codes of their sorted values (`_text_codes`)."""
+    with _grouped_sql(con, joined, keys, sums, expressions, coded) as query:
+        # Through Arrow: its strings go into pandas' Arrow-backed columns without a Python object each (a usage table
+        # of 279,000 rows, 100 API keys, took 480 MiB more and 0.5 s longer through `.df()`).
+        table = con.sql(f"{query} ORDER BY {', '.join(keys)}").to_arrow_table()
+    return _frame_of(table)
+
+
+@contextmanager
+def _grouped_sql(
+    con: duckdb.DuckDBPyConnection,
+    joined: str,
+    keys: tuple[str, ...],
+    sums: tuple[str, ...],
+    expressions: dict[str, str] | None,
+    coded: bool,
+) -> Iterator[str]:
+    """The query of `_grouped`, unsorted; with `coded`, its text keys' types live while the block runs."""
     exprs = {k: (expressions or {}).get(k, f"s.{k}") for k in keys}
     select_sums = ", ".join(f"CAST(sum(s.{c}) AS BIGINT) AS {c}" for c in sums)
     text_codes: AbstractContextManager[dict[str, str]] = _text_codes(con, joined, exprs) if coded else nullcontext({})
     with text_codes as codes:
         select_keys = ", ".join(f"{codes.get(k, e)} AS {k}" for k, e in exprs.items())
-        # Through Arrow: its strings go into pandas' Arrow-backed columns without a Python object each (a usage table
-        # of 279,000 rows, 100 API keys, took 480 MiB more and 0.5 s longer through `.df()`).
-        query = f"SELECT {select_keys}, {select_sums} {joined} GROUP BY ALL ORDER BY {', '.join(keys)}"
-        table = con.sql(query).to_arrow_table()
-    return _frame_of(table, categories)
+        yield f"SELECT {select_keys}, {select_sums} {joined} GROUP BY ALL"
 
 
-def _frame_of(table: pa.Table, categories: tuple[str, ...] = ()) -> pd.DataFrame:
+def _write_key_days(con: duckdb.DuckDBPyConnection, joined: str, days: dict[str, str], coded: bool, path: Path) -> None:
+    """The usage by API key and day (a FOCUS file's rows, `KEY_DAY_KEYS` by file) written to `path` as Parquet,
+    sorted by UTC day, then by its keys (`key_days.KeyDays` reads it a day at a time). Over 1,000 keys it is 845,000
+    rows: kept in memory beside DuckDB's group-by and its Arrow copy, it took the run from about 475 to 715 MiB."""
+    keys = (FILE_COLUMN, *KEY_DAY_KEYS)
+    with _grouped_sql(con, joined, keys, SUM_COLUMNS, days, coded) as query:
+        order = ", ".join(["day", *(k for k in keys if k != "day")])
+        # A disk full or gone is the run's working files' error (`scan.scanning`, `scratch.working_files_error`).
+        con.execute(f"COPY ({query} ORDER BY {order}) TO {literal(str(path))} (FORMAT parquet)")
+
+
+def _frame_of(table: pa.Table) -> pd.DataFrame:
     """`table` as a frame of text and count columns, made a column at a time: each column's codes as their text, and
     its counts copied into Arrow's own buffers in one piece (and DuckDB's let go), then into pandas, the table's
     column dropped before the next is made. DuckDB frees a batch of its result whole, once no column of it is used,
     and pandas keeps a batch's text bytes as they are (it widens their offsets, and copies the counts), so a frame
     made of the batches held every batch whole beside its own copies (over 1,000 API keys the usage table held 475
     MiB, not 271). Made all columns at once (the codes' text, one table of one piece, then pandas), the usage table
-    of 1M requests over 1,000 keys took the process from 545 to 1,119 MiB; a column at a time, to 892 MiB.
-
-    The codes of a column of `categories` are kept: a pandas categorical (its values, sorted, once each) sorts and
-    groups as the text does. The usage by API key and day over 1,000 keys (845,000 rows) is 130 MiB so, not 286."""
+    of 1M requests over 1,000 keys took the process from 545 to 1,119 MiB; a column at a time, to 892 MiB."""
     columns: dict[str, pd.Series] = {}
     for name in table.column_names:
         column = table.column(name)
         table = table.drop_columns([name])
         if pa.types.is_dictionary(column.type):
-            if name in categories:
-                columns[name] = column.unify_dictionaries().combine_chunks().to_pandas()
-                continue
             column = column.cast(pa.string())
         columns[name] = column.combine_chunks().to_pandas()
     return pd.DataFrame(columns, copy=False)
 
 
-KEY_DAY_CATEGORIES = tuple(k for k in KEY_DAY_KEYS if k not in (RATE_ID, "currency"))
-"""The usage by API key and day's text keys kept as categoricals (`_frame_of`)."""
 _TEXT_CODES = "_text_codes_"
 CODED_ROWS = 100_000
 """Scan rows from which the workload tables' text keys leave DuckDB as codes (`_text_codes`): their first pass pays

@@ -27,6 +27,7 @@ from auditor.forecast import ForecastInput, build_forecast
 from auditor.hybrid import build_hybrid, hybrid_note
 from auditor.importers.mapping import load_mapping
 from auditor.ingest import IngestedFile, ingest_all
+from auditor.key_days import KeyDays
 from auditor.ledger import SUM_COLUMNS
 from auditor.localtime import zone_named
 from auditor.options import AuditOptions
@@ -43,7 +44,6 @@ from auditor.sources import Source, open_sources
 from auditor.stream_checks import checks_decide, decided
 from auditor.summary import SOURCE_FILE, model_lines, summarise_usage, with_lines_of
 from auditor.workload import (
-    KEY_DAY_KEYS,
     KEY_USAGE_KEYS,
     LOCAL_DAY,
     LOCAL_MONTH,
@@ -71,10 +71,11 @@ def run_audit(
     options: AuditOptions,
     on_stage: StageHook | None = None,
     progress: ScanProgress | None = None,
-    on_ledger: Callable[[pd.DataFrame, Pricebook, list[str]], None] | None = None,
+    on_ledger: Callable[[KeyDays, Pricebook, list[str]], None] | None = None,
 ) -> AuditResult:
     """Audit the given inputs; the same options and inputs always give the same result. `on_ledger`, if given,
-    is shown the usage by API key and day (amounts in USD nano-units), its pricebook and the input files by index."""
+    is shown the usage by API key and day (`KeyDays`: read a day at a time, amounts in USD nano-units), its
+    pricebook and the input files by index."""
     clock = _StageClock(on_stage)
     # The usage tables' text columns are Arrow's: its system allocator gives their memory back as it is freed, where
     # its default (mimalloc) kept it (over 100 API keys the peak after the ingest fell from 538 to 498 MiB).
@@ -86,6 +87,7 @@ def run_audit(
     profile = profile_of(options)
     quality = load_quality(options.quality_file) if options.quality_file else None
     pricebook = Pricebook()
+    key_days = KeyDays(rates) if on_ledger is not None else None  # a FOCUS file's rows are by API key and day
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
     sources_of_run = open_sources(options.inputs, options.format, own, options.limits, True, progress)
@@ -99,10 +101,10 @@ def run_audit(
 
             def ingest(con: duckdb.DuckDBPyConnection) -> list[IngestedFile]:
                 read_on(con)
-                key_days = on_ledger is not None  # a FOCUS file's rows are by API key and day
                 keys_named = any(s.kind == "api_key" for s in profile.segments)
                 blocks = options.read_blocks
-                return ingest_all(con, files, pricebook, blocks, progress, given, zone, key_days, keys_named)
+                key_days_file = key_days.path if key_days is not None else None
+                return ingest_all(con, files, pricebook, blocks, progress, given, zone, key_days_file, keys_named)
 
             ingested = scanning(
                 ingest,
@@ -118,8 +120,8 @@ def run_audit(
         with decided(checks, waiting), working:
             tables = merged_tables(ingested, rates)
             usage_table, shape_table, fx_used = tables.usage, tables.shape, tables.fx_used
-            if on_ledger is not None:
-                on_ledger(key_days_table(ingested, rates), pricebook, [f.account.path for f in ingested])
+            if on_ledger is not None and key_days is not None:
+                on_ledger(key_days, pricebook, [f.account.path for f in ingested])
             clock.lap("ingest and aggregate")
             # Each row's model line, found once for the sections that group on it.
             lines, line_names = model_lines(usage_table)
@@ -242,11 +244,6 @@ def merged_tables(ingested: list[IngestedFile], rates: list[FxRate]) -> MergedTa
     by_key = [f.key_shape for f in ingested if f.key_shape is not None]
     key_shape = merge_tables(by_key, SHAPE_KEYS, SHAPE_SUMS) if by_key else None
     return MergedTables(usage_usd, key_usage_usd, shape, fx_used, key_shape)
-
-
-def key_days_table(ingested: list[IngestedFile], rates: list[FxRate]) -> pd.DataFrame:
-    """The files' usage by API key and day as one (amounts in USD, converted row by row): a FOCUS file's rows."""
-    return convert_to_usd(_merged(ingested, lambda f: f.key_days, KEY_DAY_KEYS), rates)[0]
 
 
 def _merged(

@@ -19,11 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from genai_prices import Usage, calc_price
 
 from auditor import ingest
+from auditor import key_days as key_days_module
 from auditor.errors import InputFileError, OptionError
+from auditor.key_days import KeyDays
 from auditor.options import AuditOptions
 from auditor.outputs import OutputPlan, write_outputs
 from auditor.pipeline import run_audit
@@ -462,38 +466,61 @@ def test_focus_rows_keep_the_spec_s_value_rules(focus: list[dict[str, str]]) -> 
                 assert row["BilledCost"].startswith("-") and row["x_BilledNonTokenCost"] == row["BilledCost"]
 
 
-def test_focus_rows_made_a_day_at_a_time_are_the_rows_made_whole(run: tuple[AuditResult, FocusLedger]) -> None:
-    """The file is written as its rows are made, a UTC day at a time: the same rows, in the same order, as made
-    from the whole ledger at once."""
+def _whole(ledger: FocusLedger) -> pd.DataFrame:
+    """The ledger's usage by API key and day, every day at once."""
+    assert ledger.key_days is not None
+    return pd.concat(list(ledger.key_days.by_day()), ignore_index=True)
+
+
+@pytest.mark.parametrize("part_rows", [1, 3, focus_out.PART_ROWS])
+def test_focus_rows_made_a_day_at_a_time_are_the_rows_made_whole(
+    run: tuple[AuditResult, FocusLedger], monkeypatch: pytest.MonkeyPatch, part_rows: int
+) -> None:
+    """The file is written as its rows are made, a UTC day at a time and a large day in parts of whole vendors and
+    models (`by_vendor_and_model`): the same rows, in the same order, as made from the whole ledger at once."""
     _, ledger = run
-    assert ledger.usage is not None and ledger.usage["day"].nunique() > 10, "the premise: many days"
-    whole = focus_out.focus_rows(ledger.usage, ledger.pricebook, ledger.files, contracted=ledger.contracted)
+    usage = _whole(ledger)
+    assert usage["day"].nunique() > 10, "the premise: many days"
+    monkeypatch.setattr(focus_out, "PART_ROWS", part_rows)
+    assert ledger.key_days is not None
+    parts = [len(list(focus_out.by_vendor_and_model(day))) for day in ledger.key_days.by_day()]
+    assert max(parts) >= (5 if part_rows == 1 else 1), "the premise: days of several vendors and models"
+    whole = focus_out.focus_rows(usage, ledger.pricebook, ledger.files, contracted=ledger.contracted)
     assert list(ledger.rows()) == whole
 
 
-def test_rows_by_day_are_a_group_by_days_groups() -> None:
-    """The FOCUS file takes each UTC day's rows by their positions (`rows_by_day`): the groups a group-by on the day
-    gives, days in order and rows in the table's order, a row without a day in none."""
-    days = ["2026-10-02", "2026-10-01", None, "2026-10-02", "2026-09-30", "2026-10-01", "2026-10-02"]
-    table = pd.DataFrame({"day": pd.array(days, dtype="str"), "n": range(len(days))})
-    expected = [list(group["n"]) for _, group in table.groupby("day", sort=True)]
-    assert [list(table["n"].take(at)) for at in focus_out.rows_by_day(table)] == expected == [[4], [1, 5], [0, 3, 6]]
-    assert list(focus_out.rows_by_day(table.iloc[0:0])) == []
+def test_the_usage_by_key_and_day_is_read_a_day_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`KeyDays.by_day` gives each UTC day's rows of the file (sorted by day, rows without a day last), days in
+    order and rows in the file's order, whatever batches it reads them in; a row without a day is in none. The
+    expected groups are a group-by's on the day."""
+    days = ["2026-09-30", "2026-10-01", "2026-10-01", "2026-10-02", "2026-10-02", "2026-10-02", None, None]
+    table = pa.table({"__file": pa.array([1, 0, 1, 0, 0, 1, 0, 1], pa.int32()), "day": days,
+                      "currency": ["USD"] * 8, "billed_nanos": list(range(8))})  # fmt: skip
+    key_days = KeyDays()
+    pq.write_table(table, key_days.path)
+    expected = [list(g["billed_nanos"]) for _, g in table.to_pandas().groupby("day", sort=True)]
+    for batch_rows in (1, 2, 3, 100):
+        monkeypatch.setattr(key_days_module, "_BATCH_ROWS", batch_rows)
+        got = list(key_days.by_day())
+        assert [list(f["billed_nanos"]) for f in got] == expected == [[0], [1, 2], [3, 4, 5]]
+        assert all(list(f.columns) == ["source_file", "day", "currency", "billed_nanos"] for f in got)
+    assert key_days.days() == 3
+    folder = key_days.folder
+    key_days.close()
+    assert not folder.exists()
+    assert list(KeyDays().by_day()) == [] and KeyDays().days() == 0, "no file: no day"
 
 
 def test_coded_text_keys_give_the_rows_and_result_of_plain_text(
     run: tuple[AuditResult, FocusLedger], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Over many rows the workload tables' text keys leave DuckDB as codes (`ingest.CODED_ROWS`), and the usage by
-    API key and day keeps them as pandas categoricals (`ingest.KEY_DAY_CATEGORIES`): the same result and the same
-    FOCUS rows as the plain text the samples' few rows give."""
+    API key and day is written with them: the same result and the same FOCUS rows as the plain text the samples'
+    few rows give."""
     result, ledger = run
-    assert ledger.usage is not None and not isinstance(ledger.usage["api_key"].dtype, pd.CategoricalDtype)
     monkeypatch.setattr(ingest, "CODED_ROWS", 0)
     coded = FocusLedger()
     coded_result = run_audit(_options(tuple(SAMPLE_FILES)), on_ledger=coded)
-    assert coded.usage is not None
-    assert all(isinstance(coded.usage[k].dtype, pd.CategoricalDtype) for k in ingest.KEY_DAY_CATEGORIES)
     assert json_out.render_json(coded_result) == json_out.render_json(result)
     assert list(coded.rows()) == list(ledger.rows())
 
@@ -502,7 +529,7 @@ def test_focus_rows_tell_each_day_made(run: tuple[AuditResult, FocusLedger]) -> 
     """The file's bar (`on_day`) is told once per UTC day, once its rows are made: the days made of the days in all,
     and the rows so far, which end at every row of the file."""
     _, ledger = run
-    assert ledger.usage is not None
+    assert ledger.key_days is not None
     told: list[tuple[int, int, int]] = []
     made = 0
     ledger.on_day = lambda done, days, rows: told.append((done, days, rows))
@@ -513,7 +540,7 @@ def test_focus_rows_tell_each_day_made(run: tuple[AuditResult, FocusLedger]) -> 
                 assert told[-1][2] <= made, "told of rows not yet made"
     finally:
         ledger.on_day = None
-    days = ledger.usage["day"].nunique()
+    days = _whole(ledger)["day"].nunique()
     assert [(done, total) for done, total, _ in told] == [(n, days) for n in range(1, days + 1)]
     assert told[-1][2] == made
     assert all(a[2] < b[2] for a, b in itertools.pairwise(told)), "every day has rows"

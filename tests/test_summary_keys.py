@@ -16,9 +16,10 @@ import pytest
 from auditor.attributed_usage import build_usage_by_key, build_usage_by_project
 from auditor.forecast import ForecastInput, build_forecast
 from auditor.ingest import IngestedFile, ingest_all
+from auditor.key_days import KeyDays
 from auditor.ledger import SUM_COLUMNS
 from auditor.options import AuditOptions
-from auditor.pipeline import key_days_table, merged_tables, run_audit
+from auditor.pipeline import merged_tables, run_audit
 from auditor.reconcile import build_reconciliation
 from auditor.scan import scan_connection
 from auditor.sources import open_sources
@@ -46,19 +47,27 @@ class _Tables(NamedTuple):
 
 
 def _ingested(
-    paths: list[Path], pricebook: Pricebook, key_days: bool, zone: ZoneInfo | None = None
+    paths: list[Path], pricebook: Pricebook, key_days: KeyDays | None, zone: ZoneInfo | None = None
 ) -> list[IngestedFile]:
+    """The files ingested; with `key_days`, the usage by key and day written to its file too (as `--focus` does)."""
+    path = key_days.path if key_days is not None else None
     with open_sources(tuple(paths), None) as (sources, _), scan_connection() as con:
-        return ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook, zone=zone, key_days=key_days)
+        return ingest_all(con, [(s.sniffed, s.importer) for s in sources], pricebook, zone=zone, key_days=path)
+
+
+def _key_days_table(paths: list[Path], pricebook: Pricebook) -> pd.DataFrame:
+    """The usage by key and day of a scan with `key_days`, every day at once."""
+    key_days = KeyDays()
+    _ingested(paths, pricebook, key_days)
+    return pd.concat(list(key_days.by_day()), ignore_index=True)
 
 
 def _tables(paths: list[Path], pricebook: Pricebook) -> _Tables:
     """The tables as a run without `--focus` builds them, and the table by key and day from a scan with `key_days`."""
-    ingested = _ingested(paths, pricebook, key_days=False)
-    assert all(f.key_days is None for f in ingested)
+    ingested = _ingested(paths, pricebook, None)
     tables = merged_tables(ingested, [])
     lines, names = model_lines(tables.usage)
-    by_day, day_names = model_lines(key_days_table(_ingested(paths, pricebook, key_days=True), []))
+    by_day, day_names = model_lines(_key_days_table(paths, pricebook))
     assert day_names == names
     return _Tables(lines, names, ingested, tables.shape, with_lines_of(tables.key_usage, lines), by_day)
 
@@ -121,8 +130,8 @@ def test_the_usage_by_key_summed_by_price_period_is_the_usage_by_key_and_day_by_
     paths = [many_keys, weekday_priced, *keyed_samples]
     pricebook = Pricebook()  # one for both: equal rates, one id
     where = ZoneInfo(zone) if zone else None
-    by_period = merged_tables(_ingested(paths, pricebook, key_days=False, zone=where), []).key_usage
-    by_day = merged_tables(_ingested(paths, pricebook, key_days=True, zone=where), []).key_usage
+    by_period = merged_tables(_ingested(paths, pricebook, None, zone=where), []).key_usage
+    by_day = merged_tables(_ingested(paths, pricebook, KeyDays(), zone=where), []).key_usage
     pd.testing.assert_frame_equal(by_period, by_day)
     changes = {
         (ref, change)

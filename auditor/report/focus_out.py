@@ -31,6 +31,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
+from auditor.key_days import KeyDays
 from auditor.ledger import NANOS_PER_UNIT, TOKEN_COLUMNS
 from auditor.report.files import write_atomically
 from auditor.report.formatting import safe_text
@@ -86,38 +87,54 @@ class FocusLedger:
     prices)."""
 
     contracted: bool = True
-    usage: pd.DataFrame | None = None
+    key_days: KeyDays | None = None
     pricebook: Pricebook = field(default_factory=Pricebook)
     files: list[str] = field(default_factory=list)
     on_day: Callable[[int, int, int], None] | None = None
     """Told, once each UTC day's rows are made: the days made, the days in all, and the rows made so far."""
 
-    def __call__(self, usage: pd.DataFrame, pricebook: Pricebook, files: list[str]) -> None:
-        self.usage, self.pricebook, self.files = usage, pricebook, files
+    def __call__(self, key_days: KeyDays, pricebook: Pricebook, files: list[str]) -> None:
+        self.key_days, self.pricebook, self.files = key_days, pricebook, files
 
     def rows(self) -> Iterator[Row]:
-        """The rows in order, made a UTC day at a time (the order's first key): over many API keys the file has
-        millions of rows, made whole they took gigabytes (1M requests over 1,000 keys: 3.3M rows, 10 GiB)."""
-        if self.usage is None:
+        """The rows in order, made a UTC day at a time (the order's first key), from the usage by key and day read a
+        day at a time (`KeyDays`): over many API keys the file has millions of rows, made whole they took gigabytes
+        (1M requests over 1,000 keys: 3.3M rows, 10 GiB)."""
+        if self.key_days is None:
             return
         made = 0
-        days = list(rows_by_day(self.usage))
-        for done, at in enumerate(days, start=1):
-            rows = focus_rows(self.usage.take(at), self.pricebook, self.files, contracted=self.contracted)
-            yield from rows
-            made += len(rows)
+        days = self.key_days.days()
+        for done, usage in enumerate(self.key_days.by_day(), start=1):
+            for part in by_vendor_and_model(usage):
+                rows = focus_rows(part, self.pricebook, self.files, contracted=self.contracted)
+                yield from rows
+                made += len(rows)
             if self.on_day is not None:
-                self.on_day(done, len(days), made)
+                self.on_day(done, days, made)
 
 
-def rows_by_day(usage: pd.DataFrame) -> Iterator[np.ndarray]:
-    """The positions of each UTC day's rows, days in order, rows in the table's order. Taken a day at a time: a
-    group-by's groups are taken from a sorted copy of the whole table (over 1,000 API keys, 270 MiB more)."""
-    codes, days = pd.factorize(usage["day"], sort=True)
-    order = np.argsort(codes, kind="stable")
-    in_order = codes[order]
-    for code in range(len(days)):  # a row without a day (code -1) is in none, as a group-by leaves it out
-        yield order[np.searchsorted(in_order, code, side="left") : np.searchsorted(in_order, code, side="right")]
+PART_ROWS = 2_000
+"""Usage rows (each some four FOCUS rows) from which a day's are made in parts (`by_vendor_and_model`)."""
+
+
+def by_vendor_and_model(usage: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """A day's usage in parts, each of whole vendors (by the name the file gives them) and models as written, in the
+    order of the file's rows (`_order`: day, vendor, model, then the rest), so that each part's rows, made and sorted
+    on their own, follow each other as the day's would. A part takes vendors and models until it holds `PART_ROWS`
+    rows: a day's rows are held a part at a time (over 1,000 keys a day's took about 100 MiB), and a day of few rows
+    is one part (each part costs a group-by)."""
+    if len(usage) <= PART_ROWS:
+        yield usage
+        return
+    vendors = usage["provider"].astype(str).map(_provider_name)
+    held: list[np.ndarray] = []
+    for _, at in sorted(usage.groupby([vendors, usage["model_raw"]], sort=False).indices.items()):
+        held.append(np.asarray(at))
+        if sum(len(a) for a in held) >= PART_ROWS:
+            yield usage.take(np.concatenate(held))
+            held = []
+    if held:
+        yield usage.take(np.concatenate(held))
 
 
 def _provider_name(provider: str) -> str:
