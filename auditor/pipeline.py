@@ -88,6 +88,7 @@ def run_audit(
     quality = load_quality(options.quality_file) if options.quality_file else None
     pricebook = Pricebook()
     key_days = KeyDays(rates) if on_ledger is not None else None  # a FOCUS file's rows are by API key and day
+    key_days_file = key_days.path if key_days is not None else None
     contract = ContractPricing(load_contract(options.contract_file), rates) if options.contract_file else None
     own = (load_mapping(options.map_file),) if options.map_file else ()
     sources_of_run = open_sources(options.inputs, options.format, own, options.limits, True, progress)
@@ -103,7 +104,6 @@ def run_audit(
                 read_on(con)
                 keys_named = any(s.kind == "api_key" for s in profile.segments)
                 blocks = options.read_blocks
-                key_days_file = key_days.path if key_days is not None else None
                 return ingest_all(con, files, pricebook, blocks, progress, given, zone, key_days_file, keys_named)
 
             ingested = scanning(

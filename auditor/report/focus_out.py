@@ -128,11 +128,13 @@ def by_vendor_and_model(usage: pd.DataFrame) -> Iterator[pd.DataFrame]:
         return
     vendors = usage["provider"].astype(str).map(_provider_name)
     held: list[np.ndarray] = []
+    rows = 0
     for _, at in sorted(usage.groupby([vendors, usage["model_raw"]], sort=False).indices.items()):
         held.append(np.asarray(at))
-        if sum(len(a) for a in held) >= PART_ROWS:
+        rows += len(at)
+        if rows >= PART_ROWS:
             yield usage.take(np.concatenate(held))
-            held = []
+            held, rows = [], 0
     if held:
         yield usage.take(np.concatenate(held))
 
