@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import sys
+import threading
 import traceback
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date
@@ -32,7 +33,8 @@ from auditor.cli_gates import Gate, parse_gate, tripped
 from auditor.config import merged_values, options_from, plan_from
 from auditor.errors import AuditorError, ExitStatus, OptionError
 from auditor.importers.reader import DEFAULT_LIMITS, MIB
-from auditor.outputs import import_writers_aside, write_outputs
+from auditor.options import AuditOptions
+from auditor.outputs import Aheads, OutputPlan, import_writers_aside, write_outputs, writers_ahead
 from auditor.pipeline import run_audit
 from auditor.progress import FocusProgress, ScanProgress
 from auditor.report.focus_out import FocusLedger
@@ -325,15 +327,38 @@ def execute(values: dict[str, Any]) -> AuditResult:
     quiet = bool(values["quiet"])
     focus = FocusLedger(contracted=options.contract_file is None) if plan.focus_path is not None else None
     err = Console(stderr=True)
-    importing = import_writers_aside(plan)
+    with writers_ahead(plan) as aheads:  # forked first: no thread is running yet
+        result = _run(options, focus, err, quiet, import_writers_aside(plan, aheads))
+        written = _write(result, plan, focus, err, quiet, aheads)
+    if not quiet:
+        for path in written:
+            err.print(f"wrote {path}")
+    tripped(values.get("fail_if") or (), result)
+    return result
+
+
+def _run(
+    options: AuditOptions, focus: FocusLedger | None, err: Console, quiet: bool, importing: threading.Thread
+) -> AuditResult:
+    """The audit, with its progress on a terminal; `importing` (the writers' imports) joined when it ends."""
     try:
         if err.is_terminal and not quiet:
             with ScanProgress(err) as progress:
-                result = run_audit(options, progress=progress, on_ledger=focus)
-        else:
-            result = run_audit(options, on_ledger=focus)
+                return run_audit(options, progress=progress, on_ledger=focus)
+        return run_audit(options, on_ledger=focus)
     finally:
         importing.join()
+
+
+def _write(
+    result: AuditResult,
+    plan: OutputPlan,
+    focus: FocusLedger | None,
+    err: Console,
+    quiet: bool,
+    aheads: Aheads,
+) -> list[Path]:
+    """The outputs written, the terminal summary printed while the PDF renders; the paths written."""
     shown = err.is_terminal and not quiet
 
     def summary() -> None:  # printed while the PDF renders in its child process (`outputs.write_outputs`)
@@ -351,12 +376,7 @@ def execute(values: dict[str, Any]) -> AuditResult:
     with days as focus_days:
         if focus is not None:
             focus.on_day = focus_days
-        written = write_outputs(result, plan, focus, meanwhile=summary)
-    if not quiet:
-        for path in written:
-            err.print(f"wrote {path}")
-    tripped(values.get("fail_if") or (), result)
-    return result
+        return write_outputs(result, plan, focus, meanwhile=summary, aheads=aheads)
 
 
 def _check_inputs(inputs: tuple[Path, ...]) -> None:

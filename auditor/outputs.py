@@ -10,15 +10,16 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
-from collections.abc import Callable
-from contextlib import suppress
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.errors import AuditorError, OptionError
-from auditor.report.aside import render_aside
-from auditor.report.files import all_or_nothing
+from auditor.report.aside import Ahead, child_ahead, pickled, render_aside
+from auditor.report.files import all_or_nothing, write_bytes_atomically
 from auditor.report.json_out import render_json, write_json
 from auditor.result import AuditResult
 
@@ -59,10 +60,62 @@ class OutputPlan:
         return cls(json_path, to_stdout, xlsx, pdf, csv_dir, focus)
 
 
-def import_writers_aside(plan: OutputPlan) -> threading.Thread:
-    """Start importing the writers `plan` needs (reportlab, openpyxl: a fifth of a second) in a thread, to run on
-    the other core while the inputs are read (DuckDB releases the GIL as it works); join it before writing."""
-    names = [name for name, path in (("pdf", plan.pdf_path), ("xlsx", plan.xlsx_path)) if path is not None]
+Aheads = dict[str, Ahead[AuditResult]]
+"""The children forked ahead to render the PDF and the workbook (`writers_ahead`), by writer: "pdf", "xlsx"."""
+
+
+def _prepare_pdf() -> None:
+    from auditor.report.pdf_fonts import load_fonts
+
+    importlib.import_module("auditor.report.pdf")
+    load_fonts()
+
+
+def _pdf_bytes(result: AuditResult) -> bytes:
+    from auditor.report.pdf import pdf_bytes
+
+    return pdf_bytes(result)
+
+
+def _prepare_xlsx() -> None:
+    importlib.import_module("auditor.report.xlsx")
+
+
+def _xlsx_bytes(result: AuditResult) -> bytes:
+    from auditor.report.xlsx import xlsx_bytes
+
+    return xlsx_bytes(result)
+
+
+_RENDERED_ASIDE = {"pdf": (_prepare_pdf, _pdf_bytes), "xlsx": (_prepare_xlsx, _xlsx_bytes)}
+"""The writers rendered in a child process, with what their child prepares (their imports, the PDF's fonts)."""
+
+
+def _rendered(plan: OutputPlan) -> dict[str, Path]:
+    """The files of `plan` rendered in a child process, by writer."""
+    paths = {"pdf": plan.pdf_path, "xlsx": plan.xlsx_path}
+    return {name: path for name, path in paths.items() if path is not None}
+
+
+@contextmanager
+def writers_ahead(plan: OutputPlan) -> Iterator[Aheads]:
+    """For the PDF and the workbook `plan` has, a child each, forked now: it imports its writer (the PDF's reads
+    its fonts too) while the inputs are read, then renders the result `write_outputs` sends it
+    (`report.aside.child_ahead`). A writer whose child cannot be forked is left out."""
+    with ExitStack() as stack:
+        aheads: Aheads = {}
+        for name in _rendered(plan):
+            ahead = stack.enter_context(child_ahead(*_RENDERED_ASIDE[name]))
+            if ahead is not None:
+                aheads[name] = ahead
+        yield aheads
+
+
+def import_writers_aside(plan: OutputPlan, aheads: Aheads) -> threading.Thread:
+    """Start importing the writers `plan` needs that no child ahead renders (reportlab, openpyxl: a fifth of a
+    second) in a thread, to run on the other core while the inputs are read (DuckDB releases the GIL as it works);
+    join it before writing."""
+    names = [name for name in _rendered(plan) if name not in aheads]
 
     def load() -> None:
         for name in names:
@@ -79,61 +132,60 @@ def write_outputs(
     plan: OutputPlan,
     focus: FocusLedger | None = None,
     meanwhile: Callable[[], object] | None = None,
+    aheads: Aheads | None = None,
 ) -> list[Path]:
     """Write every planned output; return the paths written (stdout not included). The FOCUS file needs the
     run's `focus` ledger (collected by `run_audit(..., on_ledger=focus)`). The outputs replace the previous files
     only when every one is written: a file that cannot be written is a one-line error naming it, and the previous
     report files stay as they were, all of them. `meanwhile` (the command's terminal summary) is called once, before
     the files are written and after the PDF has begun to render in its child process (`report.aside`), which it
-    would otherwise wait for."""
+    would otherwise wait for. `aheads` (`writers_ahead`) are the children forked before to render the PDF and the
+    workbook."""
     if plan.focus_path is not None and focus is None:
         raise OptionError(
             "--focus needs the input files: the FOCUS file is the ledger, which the saved result does not hold",
             "run `audit INPUTS --focus PATH` on the input files",
         )
     with all_or_nothing():
-        return _write_all(result, plan, focus, meanwhile or (lambda: None))
+        return _write_all(result, plan, focus, meanwhile or (lambda: None), aheads or {})
 
 
 def _write_all(
-    result: AuditResult, plan: OutputPlan, focus: FocusLedger | None, meanwhile: Callable[[], object]
+    result: AuditResult, plan: OutputPlan, focus: FocusLedger | None, meanwhile: Callable[[], object], aheads: Aheads
 ) -> list[Path]:
     if plan.json_to_stdout:
         sys.stdout.write(render_json(result))
         sys.stdout.flush()
-    if plan.pdf_path is None:
+    # The PDF and the workbook render in child processes (two cores: the PDF takes as long as all the rest) while
+    # this one does the rest: `meanwhile`, then the other files. Their writers are imported here only if this
+    # process renders them after all.
+    rendered = _rendered(plan)
+    value_pickled = pickled(result) if aheads else None
+    with ExitStack() as stack:
+        collect = {
+            name: stack.enter_context(render_aside(_RENDERED_ASIDE[name][1], result, aheads.get(name), value_pickled))
+            for name in rendered
+        }
         meanwhile()
-        return _write_files(result, plan, focus)
-    from auditor.report.pdf import pdf_bytes, write_pdf
+        # This process's own files first, while the children render; the paths in the order the files are named.
+        json = _writing(plan.json_path, lambda path: write_json(result, path)) if plan.json_path else []
+        csv: list[Path] = []
+        if plan.csv_dir is not None:
+            from auditor.report.csv_out import FILES, write_csv
 
-    pdf_path = plan.pdf_path
-    # The PDF renders in a child process while this one does the rest: `meanwhile`, then the other files.
-    others = replace(plan, json_to_stdout=False, pdf_path=None)
-    with render_aside(pdf_bytes, result) as collect_pdf:
-        meanwhile()
-        written = _write_files(result, others, focus)
-        return written + _writing(pdf_path, lambda path: write_pdf(result, path, collect_pdf()))
+            csv = _writing(plan.csv_dir, lambda path: write_csv(result, path), FILES)
+        focus_file: list[Path] = []
+        if plan.focus_path is not None and focus is not None:
+            from auditor.report.focus_out import write_focus
+
+            ledger = focus
+            focus_file = _writing(plan.focus_path, lambda path: write_focus(ledger, path))
+        files = {name: _writing(path, partial(_write_collected, collect[name])) for name, path in rendered.items()}
+        return json + files.get("xlsx", []) + csv + focus_file + files.get("pdf", [])
 
 
-def _write_files(result: AuditResult, plan: OutputPlan, focus: FocusLedger | None) -> list[Path]:
-    """Every file of `plan` but the PDF, which `_write_all` writes."""
-    written: list[Path] = []
-    if plan.json_path is not None:
-        written += _writing(plan.json_path, lambda path: write_json(result, path))
-    if plan.xlsx_path is not None:
-        from auditor.report.xlsx import write_xlsx
-
-        written += _writing(plan.xlsx_path, lambda path: write_xlsx(result, path))
-    if plan.csv_dir is not None:
-        from auditor.report.csv_out import FILES, write_csv
-
-        written += _writing(plan.csv_dir, lambda path: write_csv(result, path), FILES)
-    if plan.focus_path is not None and focus is not None:
-        from auditor.report.focus_out import write_focus
-
-        ledger = focus
-        written += _writing(plan.focus_path, lambda path: write_focus(ledger, path))
-    return written
+def _write_collected(collect: Callable[[], bytes], path: Path) -> None:
+    write_bytes_atomically(path, collect())
 
 
 def _writing(path: Path, write: Callable[[Path], object], names: tuple[str, ...] = ()) -> list[Path]:

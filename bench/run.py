@@ -50,9 +50,8 @@ import json, resource, sys
 from datetime import date
 from pathlib import Path
 from auditor.options import AuditOptions
-from auditor.outputs import OutputPlan, write_outputs
+from auditor.outputs import OutputPlan, write_outputs, writers_ahead
 from auditor.pipeline import run_audit
-import auditor.report.pdf, auditor.report.xlsx  # the command imports them while it reads (a thread)
 from pricing.catalog import default_candidates
 gc.freeze()
 gc.enable()
@@ -67,21 +66,23 @@ candidates = [c.ref for c in default_candidates()] + ["openai:gpt-5-nano", "anth
                                                      "moonshotai:kimi-k3"] if extra else []
 options = AuditOptions(inputs=(Path(inputs),), as_of=date.fromisoformat(as_of), candidates=tuple(candidates),
                        timezone=zone)
-result = run_audit(options, on_stage=lap)
-# All three as the command writes them (the PDF in a child process beside the others: its CPU time is the child's,
-# not in this process's figure), the peak memory taken then (the command's); then each writer alone, in this
-# process, shown and not added up.
-peak = {}
-for name, plan in (("write outputs", OutputPlan(out / "r.json", False, out / "r.xlsx", out / "r.pdf")),
-                   (ALONE + "JSON", OutputPlan(out / "r.json", False, None, None)),
+# All three as the command writes them: the PDF and the workbook by children forked before the run, which import
+# their writers meanwhile (their CPU time is theirs, not in this process's figure); the peak memory taken then (the
+# command's). Then each writer alone, forked when it writes (the JSON in this process), shown and not added up.
+plan = OutputPlan(out / "r.json", False, out / "r.xlsx", out / "r.pdf")
+with writers_ahead(plan) as aheads:
+    result = run_audit(options, on_stage=lap)
+    t, c = time.perf_counter(), time.process_time()
+    write_outputs(result, plan, aheads=aheads)
+    stages["write outputs"] = (time.perf_counter() - t, time.process_time() - c)
+peak = {"max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "child_max_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+for name, plan in ((ALONE + "JSON", OutputPlan(out / "r.json", False, None, None)),
                    (ALONE + "XLSX", OutputPlan(None, False, out / "r.xlsx", None)),
                    (ALONE + "PDF", OutputPlan(None, False, None, out / "r.pdf"))):
     t, c = time.perf_counter(), time.process_time()
     write_outputs(result, plan)
     stages[name] = (time.perf_counter() - t, time.process_time() - c)
-    if not peak:
-        peak = {"max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "child_max_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 print(json.dumps({"stages": stages, **peak}))
 """
 

@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from auditor.report.files import write_atomically
+from auditor.report.files import write_bytes_atomically
 from auditor.report.formatting import safe_text, token_values, top_driver
 from auditor.result import AuditResult, KeyUsage, MonthlyUsage, ProjectUsage, TokenCounts, UsageEntry
 
@@ -169,9 +169,4 @@ def write_csv(result: AuditResult, directory: Path) -> list[Path]:
 
 def write_text_atomically(path: Path, text: str) -> None:
     """UTF-8 text, newlines as given (no translation), through a temporary file renamed into place."""
-    data = text.encode("utf-8")
-
-    def write(tmp: Path) -> None:
-        tmp.write_bytes(data)
-
-    write_atomically(path, write)
+    write_bytes_atomically(path, text.encode("utf-8"))

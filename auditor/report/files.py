@@ -72,6 +72,15 @@ def all_or_nothing() -> Iterator[None]:
             tmp.unlink(missing_ok=True)
 
 
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """`data` as the file's bytes, through `write_atomically`."""
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    write_atomically(path, write)
+
+
 def _is_special(path: Path) -> bool:
     """Whether `path` is a device, a pipe or a socket (followed through links): no file to put in its place."""
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputFileError
-from auditor.report.files import write_atomically
+from auditor.report.files import write_bytes_atomically
 from auditor.result import AuditResult
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -25,12 +25,7 @@ def render_json(result: AuditResult) -> str:
 
 
 def write_json(result: AuditResult, path: Path) -> None:
-    text = render_json(result)
-    write_atomically(path, lambda tmp: _write_text(tmp, text))
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.write_bytes(text.encode("utf-8"))
+    write_bytes_atomically(path, render_json(result).encode("utf-8"))
 
 
 def load_result(path: Path) -> AuditResult:

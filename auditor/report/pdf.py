@@ -31,7 +31,7 @@ from reportlab.platypus import (
 from reportlab.platypus.tableofcontents import TableOfContents
 
 from auditor.forecast import CAUTION, VOLUME_NOTE
-from auditor.report.files import write_atomically
+from auditor.report.files import write_bytes_atomically
 from auditor.report.forecast_tables import forecast_month_table, forecast_total_table, price_change_table
 from auditor.report.formatting import (
     contract_basis,
@@ -746,11 +746,6 @@ def pdf_bytes(result: AuditResult) -> bytes:
     return buffer.getvalue()
 
 
-def write_pdf(result: AuditResult, path: Path, data: bytes | None = None) -> None:
-    """Write the PDF report of `result` (or its bytes `data`, already rendered) to `path`, atomically."""
-    content = pdf_bytes(result) if data is None else data
-
-    def write(tmp: Path) -> None:
-        tmp.write_bytes(content)
-
-    write_atomically(path, write)
+def write_pdf(result: AuditResult, path: Path) -> None:
+    """Write the PDF report of `result` to `path`, atomically."""
+    write_bytes_atomically(path, pdf_bytes(result))

@@ -66,6 +66,13 @@ def _fallback_glyphs() -> frozenset[int]:
     return frozenset(pdfmetrics.getFont(FALLBACK).face.charToGlyph) - _main_glyphs()
 
 
+def load_fonts() -> None:
+    """Register both fonts and read the characters each can draw: what the first text drawn would otherwise do
+    (about 0.1 s), done ahead, while the inputs are read (`outputs.import_writers_aside`)."""
+    _main_glyphs()
+    _fallback_glyphs()
+
+
 def drawable(text: str) -> str:
     """`text` as the fonts can draw it, in logical order: Arabic letters in their joined forms; each bidi control,
     and each character neither font can draw, shown as its code point, `[U+1F916]`, rather than obeyed or drawn as

@@ -20,7 +20,7 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 
 from auditor.report import xlsx_live as live
-from auditor.report.files import write_atomically
+from auditor.report.files import write_bytes_atomically
 from auditor.report.forecast_tables import (
     PRICE_CHANGE_HEADERS,
     PRICE_CHANGE_RATE_COLUMNS,
@@ -406,9 +406,4 @@ def xlsx_bytes(result: AuditResult) -> bytes:
 
 def write_xlsx(result: AuditResult, path: Path) -> None:
     """Write the XLSX workbook of `result` to `path` (written atomically)."""
-    data = xlsx_bytes(result)
-
-    def write(tmp: Path) -> None:
-        tmp.write_bytes(data)
-
-    write_atomically(path, write)
+    write_bytes_atomically(path, xlsx_bytes(result))
