@@ -68,7 +68,7 @@ def _fallback_glyphs() -> frozenset[int]:
 
 def load_fonts() -> None:
     """Register both fonts and read the characters each can draw: what the first text drawn would otherwise do
-    (about 0.1 s), done ahead, while the inputs are read (`outputs.import_writers_aside`)."""
+    (about 0.1 s), done ahead by the PDF's child while the inputs are read (`outputs.writers_ahead`)."""
     _main_glyphs()
     _fallback_glyphs()
 
