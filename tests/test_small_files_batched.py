@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import duckdb
@@ -118,3 +119,48 @@ def test_batches_read_at_once_fail_with_the_first_failing_batch_in_order(tmp_pat
     with pytest.raises(InputFileError) as failed:
         run_audit(AuditOptions(inputs=(folder,), as_of=AS_OF))
     assert failed.value.path.endswith("d.parquet")
+
+
+def _optimizer(con: duckdb.DuckDBPyConnection) -> str:
+    return str(con.execute("SELECT current_setting('enable_optimizer')").fetchall()[0][0]).lower()
+
+
+def test_a_batch_is_planned_without_the_optimizer_and_it_is_on_again_after() -> None:
+    """The cursor goes on to other queries (numbering a large file's rejected rows): the optimizer must be back on,
+    whether the batch's query succeeded or failed."""
+    con = duckdb.connect()
+    with ingest._unoptimized(con):
+        assert _optimizer(con) == "false"
+    assert _optimizer(con) == "true"
+    with pytest.raises(duckdb.Error), ingest._unoptimized(con):
+        con.execute("SELECT * FROM read_csv('no such file.csv')")
+    assert _optimizer(con) == "true"
+
+
+def test_the_samples_batches_read_the_same_lines_unoptimized(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch's table of lines, planned without the optimizer, holds the same rows as planned with it."""
+    compared: list[int] = []
+    read = ingest._read_lines
+
+    def both_ways(con: duckdb.DuckDBPyConnection, files: ingest._Files, members: list[int], number: int, *rest: object):
+        scanned = read(con, files, members, number, *rest)  # type: ignore[arg-type]
+        unoptimized = ingest._unoptimized
+        monkeypatch.setattr(ingest, "_unoptimized", lambda _: nullcontext())
+        optimized = read(con, files, members, number + 1000, *rest)  # type: ignore[arg-type]
+        monkeypatch.setattr(ingest, "_unoptimized", unoptimized)
+        a, b = scanned.table, optimized.table
+        only_a, only_b = (
+            f"SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b}",
+            f"SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a}",
+        )
+        differ = f"({only_a}) UNION ALL ({only_b})"
+        assert con.execute(f"SELECT count(*) FROM ({differ})").fetchall() == [(0,)], files[members[0]][1].name
+        assert scanned.reader_rejects == optimized.reader_rejects
+        con.execute(f"DROP TABLE {b}")
+        compared.append(number)
+        return scanned
+
+    monkeypatch.setattr(ingest, "_read_lines", both_ways)
+    monkeypatch.setattr(ingest, "_THREADS", 1)  # one batch at a time: `_unoptimized` is swapped while one is read
+    run_audit(AuditOptions(inputs=(SAMPLES,), as_of=AS_OF))
+    assert len(compared) >= 20, "the samples' small files are read in about thirty batches"
