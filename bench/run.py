@@ -213,7 +213,8 @@ def bench(
     # The floor: an ingest no slower than the typed read, the stages after it as they are.
     floor = (typed_seconds + total - ingest) / duck_seconds
     print(
-        f"\npeak memory: audit {audit['max_rss_mib']:.0f} MiB (its PDF process {audit['child_max_rss_mib']:.0f} MiB), "
+        f"\npeak memory: audit {audit['max_rss_mib']:.0f} MiB "
+        f"(its largest child, the PDF's or the workbook's: {audit['child_max_rss_mib']:.0f} MiB), "
         f"DuckDB {duck['max_rss_mib']:.0f} MiB; end-to-end / DuckDB = {total / duck_seconds:.2f}x; "
         f"ingest / DuckDB = {ingest / duck_seconds:.2f}x; floor (typed read + the stages after ingest) / DuckDB = "
         f"{floor:.2f}x"
