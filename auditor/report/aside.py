@@ -50,7 +50,8 @@ class Ahead(Generic[T]):
         """Whether the value was sent: the `render_aside` that sent it owns the child."""
 
     def send(self, pickled: bytes) -> bool:
-        """Send the value (`pickled(value)`); False if the child cannot take it (it is gone)."""
+        """Send the value (`pickled(value)`); False if the child cannot take it (it is gone). A value larger than
+        the pipe holds is sent as the child reads it, once it has prepared."""
         _HELD.discard(self._to_child)
         try:
             with os.fdopen(self._to_child, "wb") as pipe:
@@ -94,17 +95,19 @@ def child_ahead(prepare: Callable[[], object], render: Callable[[T], bytes]) -> 
     bytes_read, bytes_write = os.pipe()
     pid = _forked()
     if pid == 0:  # the child: prepare, wait for the value, render it, send the bytes back, leave
-        os.close(value_write)
-        os.close(bytes_read)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        os.nice(CHILD_NICENESS)
         payload = b""
-        with suppress(BaseException):  # the parent renders again and raises it itself
+        try:  # whatever happens, the child leaves here: it must never run on into this process's own code
+            os.close(value_write)
+            os.close(bytes_read)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            os.nice(CHILD_NICENESS)
             prepare()
             with os.fdopen(value_read, "rb") as pipe:
                 sent = pipe.read()
             if sent:
                 payload = _OK + render(pickle.loads(sent))
+        except BaseException:  # the parent renders again and raises it itself
+            payload = b""
         _leave(bytes_write, payload)
     os.close(value_read)
     os.close(bytes_write)
@@ -157,8 +160,8 @@ def _fork(render: Callable[[T], bytes], value: T) -> tuple[int, int]:
     read_end, write_end = os.pipe()
     pid = _forked()
     if pid == 0:  # the child: render, send, and leave without running the parent's exit handlers
-        os.close(read_end)
         try:
+            os.close(read_end)
             payload = _OK + render(value)
         except BaseException:  # the parent renders again and raises it itself
             payload = b""
@@ -174,7 +177,8 @@ def _forked() -> int:
     pid = os.fork()
     if pid == 0:
         for end in _HELD:
-            os.close(end)
+            with suppress(OSError):
+                os.close(end)
         _HELD.clear()
     return pid
 
