@@ -366,8 +366,9 @@ def _write(
             out = Console()
             print_summary(result, out if out.is_terminal else Console(width=140))
         if shown:
-            # A line, not a spinner: a spinner's refresh thread would keep the PDF from rendering in a child process
-            # beside the other outputs (`report.aside`). The FOCUS file, which can take minutes, has a bar of its own.
+            # A line, not a spinner: where the writers' children were not forked before the run, a spinner's refresh
+            # thread would keep the PDF and the workbook from rendering in child processes beside the other outputs
+            # (`report.aside`). The FOCUS file, which can take minutes, has a bar of its own.
             err.print("writing the reports…", highlight=False)
 
     days: AbstractContextManager[FocusProgress | None] = (
