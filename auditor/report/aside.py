@@ -127,6 +127,7 @@ def render_aside(
     `render`), sent `value` now (`value_pickled`, if given, is `pickled(value)`: one pickling for several
     children), or, if it cannot take it, one forked now. The child is gone when the block ends."""
     sent = value_pickled if value_pickled is not None else pickled(value) if ahead is not None else None
+    value_pickled = None  # this frame lives as long as the block: once sent, the bytes are not kept here
     if ahead is not None and sent is not None and ahead.send(sent):
         pid, read_end = ahead.pid, ahead.from_child
         _HELD.discard(read_end)
@@ -135,6 +136,7 @@ def render_aside(
     else:
         yield lambda: render(value)
         return
+    del sent
     waited = False
 
     def collect() -> bytes:
