@@ -204,15 +204,7 @@ def ingest_all(
     day = _GivenDay(con)
     surveys: dict[int, pd.DataFrame] = {}
     read: dict[int, _Scanned] = {}
-    # The shape set leaves the API key out when the workload names projects (the hybrid then segments by project):
-    # over many keys it is most of what the scan holds. Guessed from the large files' heads and the small files'
-    # lines, checked on the scan tables; a wrong guess scans again with the keys. A plain file's head is read for the
-    # guess on a cursor while its survey reads it here (each read takes one core); a gzip file's here, after, where
-    # its check can interrupt the read.
-    heads = [members[0] for members, small in batches if not small]
-    beside = [i for i in heads if not files[i][0].gzip] if not keys_named else []
     with _Cursors(con) as cursors:
-        guessing = cursors.submit(_head_projects, by_index, beside, blocks, given) if beside else None
         reading = {
             number: cursors.submit(_read_lines, by_index, members, number, blocks, given[members[0]])
             for number, (members, small) in enumerate(batches)
@@ -226,7 +218,6 @@ def ingest_all(
                 keys = f"keys_{i}" if families[i] in shared else None
                 day.give(given[i])
                 surveys[i] = survey_file(con, *files[i], blocks, progress, keys)
-        in_heads = guessing.result() if guessing is not None else []
     in_shared = {i for i, family in enumerate(families) if family in shared}
     surveys.update(_survey_lines(con, by_index, list(read.values()), in_shared))
     in_order = [surveys[i] for i in range(len(files))]
@@ -253,9 +244,11 @@ def ingest_all(
         scan_lines = (con, by_index, lines, surveys, settled, zone, pricebook)
         return scanned + _scan_lines(*scan_lines, keyed, attempt, key_days is None)
 
-    if not keys_named:
-        in_heads += _head_projects(con, by_index, [i for i in heads if i not in beside], blocks, given, day)
-    keyed = keys_named or _projects_in(con, in_heads, [r.table for r in read.values()], pricebook) < 2
+    # The shape set leaves the API key out when the workload names projects (the hybrid then segments by project):
+    # over many keys it is most of what the scan holds. Guessed from the files' heads, checked on the scan tables;
+    # a wrong guess scans again with the keys.
+    heads = [by_index[members[0]] for _, members, _, _ in streamed]
+    keyed = keys_named or _projects_in_heads(con, heads, [r.table for r in read.values()], blocks, pricebook) < 2
     scanned = scan_all(keyed)
     shape_keys = keys_named or _priced_projects(con, _scanned_view(con, scanned), pricebook) < 2
     if shape_keys and not keyed:
@@ -1064,36 +1057,23 @@ def _scanned_view(con: duckdb.DuckDBPyConnection, scanned: list[_Scanned]) -> st
     return "scanned"
 
 
-def _head_projects(
+def _projects_in_heads(
     con: duckdb.DuckDBPyConnection,
-    files: _Files,
-    heads: list[int],
+    streamed: list[tuple[Sniffed, Importer]],
+    lines_tables: list[str],
     blocks: ReadBlocks,
-    given: Sequence[date | None],
-    day: _GivenDay | None = None,
-) -> list[pd.DataFrame]:
-    """The (provider, model_raw, project)s of each of the files' heads (`head_projects_sql`); a head that cannot be
-    read gives none. `day` sets `con`'s given day (the run's own, on its connection; else a new one)."""
-    found = []
-    day = day if day is not None else _GivenDay(con)
-    for i in heads:
-        sniffed, importer = files[i]
-        day.give(given[i])
-        query = head_projects_sql(importer, _sources(sniffed, blocks, None), SURVEY_HEAD_ROWS)
-        with suppress(duckdb.Error):
-            found.append(con.execute(query).df())
-    return found
-
-
-def _projects_in(
-    con: duckdb.DuckDBPyConnection, in_heads: list[pd.DataFrame], lines_tables: list[str], pricebook: Pricebook
+    pricebook: Pricebook,
 ) -> int:
-    """Projects of catalog models in the large files' heads (`_head_projects`) and the small files' lines: a guess
-    at what `_priced_projects` will count."""
-    found = list(in_heads)
+    """Projects of catalog models in the streamed files' heads and the small files' lines: a guess at what
+    `_priced_projects` will count (a head that cannot be read guesses nothing)."""
+    found: list[pd.DataFrame] = []
     if lines_tables:  # one query for all the small files' tables: a query's planning costs more than reading them
         union = " UNION ALL ".join(f"SELECT provider, model_raw, project FROM {t}" for t in lines_tables)
         found.append(con.execute(f"SELECT DISTINCT provider, model_raw, project FROM ({union})").df())
+    for sniffed, importer in streamed:
+        with suppress(duckdb.Error):
+            query = head_projects_sql(importer, _sources(sniffed, blocks, None), SURVEY_HEAD_ROWS)
+            found.append(con.execute(query).df())
     if not found:
         return 0
     seen = pd.concat(found, ignore_index=True)

@@ -142,37 +142,3 @@ def test_a_wrong_guess_from_the_heads_scans_again_with_the_keys(log: Path, tmp_p
     assert result.inputs[0].rows_rejected == 1, "the premise: the other project's one row is rejected"
     (hybrid,) = [s for s in result.scenarios if s.kind == "hybrid"]
     assert {s.segment for s in hybrid.segments} == {f"key-{i:05d}" for i in range(10)}
-
-
-@pytest.mark.parametrize("packed", [False, True])
-def test_a_large_file_s_head_names_its_projects_plain_or_gzip(
-    packed: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A large file's head is read for the guess at projects: a plain file's on a cursor beside its survey, a gzip
-    file's on the run's connection (where its check can interrupt the read). Either way the guess sees the log's
-    projects, and the scan leaves the keys out of its shape set at once."""
-    import gzip
-
-    import auditor.ingest
-
-    assert len({r["app_name"] for r in csv_rows(OPENROUTER)}) >= 2, "the premise: the log names projects"
-    log = tmp_path / ("openrouter_logs.csv.gz" if packed else "openrouter_logs.csv")
-    log.write_bytes(gzip.compress(OPENROUTER.read_bytes()) if packed else OPENROUTER.read_bytes())
-    monkeypatch.setattr(auditor.ingest, "SMALL_FILE_BYTES", 0)  # every file read as a large one
-    keyed: list[bool] = []
-    scan_batch = auditor.ingest._scan_batch
-
-    def seen(*args: object) -> object:
-        keyed.append(bool(args[11]))  # `keyed`, after the pricebook
-        return scan_batch(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(auditor.ingest, "_scan_batch", seen)
-    guessed = run_audit(AuditOptions(inputs=(log,), as_of=AS_OF))
-    assert keyed == [False], "scanned once, without the keys in its shape set"
-    monkeypatch.undo()
-    small = run_audit(AuditOptions(inputs=(OPENROUTER,), as_of=AS_OF))  # read as a small file
-    assert (guessed.totals, guessed.scenarios, guessed.usage_by_key) == (
-        small.totals,
-        small.scenarios,
-        small.usage_by_key,
-    )
