@@ -131,8 +131,9 @@ class ScanProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        # rich tells its refresh thread to stop but does not wait for it: the report's PDF is forked next
-        # (`report.aside`), which another thread still running prevents, so it is waited for here.
+        # rich tells its refresh thread to stop but does not wait for it. A thread still running keeps the process
+        # from forking (`report.aside`: the writers' children, where they were not forked before the run), so it is
+        # waited for here.
         refresh = getattr(self._progress.live, "_refresh_thread", None)
         self._progress.stop()
         if isinstance(refresh, threading.Thread):

@@ -69,9 +69,7 @@ class Ahead(Generic[T]):
             os.close(self._to_child)
         if not self.sent:
             os.close(self.from_child)
-            with suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
+            _end_child(self.pid)
 
 
 def pickled(value: object) -> bytes | None:
@@ -94,21 +92,18 @@ def child_ahead(prepare: Callable[[], object], render: Callable[[T], bytes]) -> 
     value_read, value_write = os.pipe()
     bytes_read, bytes_write = os.pipe()
     pid = _forked()
-    if pid == 0:  # the child: prepare, wait for the value, render it, send the bytes back, leave
-        payload = b""
-        try:  # whatever happens, the child leaves here: it must never run on into this process's own code
+    if pid == 0:  # the child: prepare, wait for the value, render it (a value never sent does not unpickle)
+
+        def work() -> bytes:
             os.close(value_write)
             os.close(bytes_read)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             os.nice(CHILD_NICENESS)
             prepare()
             with os.fdopen(value_read, "rb") as pipe:
-                sent = pipe.read()
-            if sent:
-                payload = _OK + render(pickle.loads(sent))
-        except BaseException:  # the parent renders again and raises it itself
-            payload = b""
-        _leave(bytes_write, payload)
+                return render(pickle.loads(pipe.read()))
+
+        _child_sends(work, bytes_write)
     os.close(value_read)
     os.close(bytes_write)
     ahead: Ahead[T] = Ahead(pid, value_write, bytes_read)
@@ -126,9 +121,10 @@ def render_aside(
     """Within the block, `collect()` gives `render(value)`, rendered in a child: `ahead` (forked with the same
     `render`), sent `value` now (`value_pickled`, if given, is `pickled(value)`: one pickling for several
     children), or, if it cannot take it, one forked now. The child is gone when the block ends."""
-    sent = value_pickled if value_pickled is not None else pickled(value) if ahead is not None else None
-    value_pickled = None  # this frame lives as long as the block: once sent, the bytes are not kept here
-    if ahead is not None and sent is not None and ahead.send(sent):
+    data = value_pickled if value_pickled is not None else pickled(value) if ahead is not None else None
+    taken = ahead is not None and data is not None and ahead.send(data)
+    value_pickled = data = None  # this frame lives as long as the block: the bytes sent are not kept here
+    if ahead is not None and taken:
         pid, read_end = ahead.pid, ahead.from_child
         _HELD.discard(read_end)
     elif _can_fork():
@@ -136,7 +132,6 @@ def render_aside(
     else:
         yield lambda: render(value)
         return
-    del sent
     waited = False
 
     def collect() -> bytes:
@@ -152,22 +147,20 @@ def render_aside(
     finally:
         os.close(read_end)  # a child still writing gets a broken pipe and leaves
         if not waited:
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            _end_child(pid)
 
 
 def _fork(render: Callable[[T], bytes], value: T) -> tuple[int, int]:
     """A child rendering `value` now: its pid, and the end of the pipe its bytes come through."""
     read_end, write_end = os.pipe()
     pid = _forked()
-    if pid == 0:  # the child: render, send, and leave without running the parent's exit handlers
-        try:
+    if pid == 0:  # the child: render, send, leave
+
+        def work() -> bytes:
             os.close(read_end)
-            payload = _OK + render(value)
-        except BaseException:  # the parent renders again and raises it itself
-            payload = b""
-        _leave(write_end, payload)
+            return render(value)
+
+        _child_sends(work, write_end)
     os.close(write_end)
     return pid, read_end
 
@@ -185,11 +178,24 @@ def _forked() -> int:
     return pid
 
 
-def _leave(write_end: int, payload: bytes) -> NoReturn:
-    """The child's end: `payload` sent, and gone without running the parent's exit handlers."""
+def _child_sends(work: Callable[[], bytes], write_end: int) -> NoReturn:
+    """A child's whole life: `work()`'s bytes sent through `write_end` (nothing if it fails: the parent renders
+    again and raises the error itself), then gone without running the parent's exit handlers, whatever happens: a
+    child must never run on into the parent's own code."""
+    try:
+        payload = _OK + work()
+    except BaseException:
+        payload = b""
     with suppress(BaseException), os.fdopen(write_end, "wb") as pipe:
         pipe.write(payload)
     os._exit(0)
+
+
+def _end_child(pid: int) -> None:
+    """A child not waited for is killed (it may still be preparing, or writing) and reaped."""
+    with suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
 
 
 def _can_fork() -> bool:
