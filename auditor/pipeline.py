@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from auditor import __version__
 from auditor.assumptions import RANGE_NOTE, assumption_notes, resolve_assumptions
-from auditor.attributed_usage import build_usage_by_key, build_usage_by_project
+from auditor.attributed_usage import Names, build_usage_by_key, build_usage_by_project
 from auditor.checklists import checklist_notes, checklist_scenarios
 from auditor.contract_pricing import ContractPricing
 from auditor.cost_lines import build_cost_model
@@ -36,7 +36,20 @@ from auditor.policy import profile_of
 from auditor.progress import ScanProgress
 from auditor.quality import load_quality
 from auditor.reconcile import build_reconciliation
-from auditor.result import AuditResult, FxRateOut, InputFile, Period, RejectedRowOut
+from auditor.report.aside import computed_aside
+from auditor.result import (
+    AuditResult,
+    CostModel,
+    Finding,
+    FxRateOut,
+    InputFile,
+    KeyUsage,
+    MonthlyUsage,
+    Period,
+    ProjectUsage,
+    ReconciliationRow,
+    RejectedRowOut,
+)
 from auditor.risk import assess_scenarios, risk_notes, route_filter
 from auditor.scan import scanning
 from auditor.scenarios import Repricing, assumption_outs, build_scenarios
@@ -55,7 +68,7 @@ from auditor.workload import (
     Pricebook,
     merge_tables,
 )
-from pricing.catalog import catalog_version, default_candidates, lookup_candidate
+from pricing.catalog import CatalogModel, catalog_version, default_candidates, lookup_candidate
 from pricing.contract import load_contract
 from pricing.fx import FxRate, convert_part_to_usd, convert_to_usd, load_rates_file, parse_fx_flags
 from pricing.overlays import overlay_notes
@@ -117,7 +130,7 @@ def run_audit(
         # file given, read from a copy) has it filled in then.
         working: AbstractContextManager[None] = progress.working(STAGES_AFTER_SCAN) if progress else nullcontext()
         waiting = partial(progress.working, CHECKS_STILL_RUNNING) if progress else None
-        with decided(checks, waiting), working:
+        with decided(checks, waiting), working, ExitStack() as aside:
             tables = merged_tables(ingested, rates)
             usage_table, shape_table, fx_used = tables.usage, tables.shape, tables.fx_used
             if on_ledger is not None and key_days is not None:
@@ -136,6 +149,11 @@ def run_audit(
             ]
             clock.lap("list cost and summary")
             repricing = Repricing.of(shape_table, options.as_of, tables.key_shape)
+            # The sections that do not read the scenarios: computed on the other core during the re-pricing.
+            key_lines = with_lines_of(tables.key_usage, lines)
+            independent = partial(_independent_sections, lines, line_names, key_lines, shape_table, by_month, repricing,
+                                  pricebook, candidates)  # fmt: skip
+            independent_sections = aside.enter_context(computed_aside(independent))
             scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
             # The hybrid routes a segment only to candidates its data profile does not block (hard gates, per segment).
             allowed = route_filter(profile, repricing.priced)
@@ -155,9 +173,10 @@ def run_audit(
                 lines, shape_table, pricebook, candidates, options.as_of, by_file, hybrid, repricing.priced
             )
             clock.lap("forecast")
-            reconciliation = build_reconciliation(lines, line_names, pricebook, by_month)
-            findings = build_findings(shape_table, pricebook, options.as_of)
-            clock.lap("reconciliation and findings")
+            sections = independent_sections()
+            reconciliation, findings = sections.reconciliation, sections.findings
+            pricebook.rates.overlays_used |= sections.overlays_used
+            clock.lap("reconciliation, findings, by project and key")
             if scenarios:
                 scenarios = assess_scenarios(scenarios, candidates, repricing.priced, profile, options.as_of)
                 scenario_notes += risk_notes(profile)
@@ -209,14 +228,45 @@ def run_audit(
             assumptions=assumption_outs(assumptions),
             data_profile=profile.out(repricing.priced),
             plan=plan,
-            cost_model=build_cost_model(repricing, pricebook, candidates, f"genai-prices {catalog_version()}")
-            if scenarios
-            else None,
-            usage_by_project=build_usage_by_project(lines, line_names, pricebook),
-            usage_by_key=build_usage_by_key(with_lines_of(tables.key_usage, lines), line_names, pricebook),
+            cost_model=sections.cost_model if scenarios else None,
+            usage_by_project=sections.usage_by_project,
+            usage_by_key=sections.usage_by_key,
         )
         clock.lap("cost model and result")
         return result
+
+
+@dataclass
+class IndependentSections:
+    """The sections of the result that do not read the scenarios (the ledger at its own prices; the rates and lines
+    of the cost model), and the price overlays they applied (for the notes)."""
+
+    reconciliation: list[ReconciliationRow]
+    findings: list[Finding]
+    usage_by_project: list[ProjectUsage]
+    usage_by_key: list[KeyUsage]
+    cost_model: CostModel | None
+    overlays_used: set[str]
+
+
+def _independent_sections(
+    lines: pd.DataFrame,
+    line_names: Names,
+    key_lines: pd.DataFrame,
+    shape: pd.DataFrame,
+    by_month: list[MonthlyUsage],
+    repricing: Repricing,
+    pricebook: Pricebook,
+    candidates: list[CatalogModel],
+) -> IndependentSections:
+    return IndependentSections(
+        reconciliation=build_reconciliation(lines, line_names, pricebook, by_month),
+        findings=build_findings(shape, pricebook, repricing.as_of),
+        usage_by_project=build_usage_by_project(lines, line_names, pricebook),
+        usage_by_key=build_usage_by_key(key_lines, line_names, pricebook),
+        cost_model=build_cost_model(repricing, pricebook, candidates, f"genai-prices {catalog_version()}"),
+        overlays_used=pricebook.rates.overlays_used,
+    )
 
 
 @dataclass

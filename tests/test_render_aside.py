@@ -138,8 +138,9 @@ def test_the_summary_is_printed_while_the_pdf_renders_in_its_child(
     log = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
     done = run_cli("run", str(log), "--out", str(tmp_path))
     assert done.status == 0, done.err
-    # The PDF's child and the workbook's, forked before the run, are sent the result; then the summary is printed.
-    assert events == ["fork", "fork", "result sent", "result sent", "summary"]
+    # The PDF's child and the workbook's are forked before the run, and the child of the sections that do not read
+    # the scenarios during it; both writers are sent the result, then the summary is printed.
+    assert events == ["fork", "fork", "fork", "result sent", "result sent", "summary"]
     assert "openrouter" in done.out.lower(), "the summary printed"
     assert (tmp_path / "audit-report.pdf").read_bytes().startswith(b"%PDF")
     assert _no_children_left()

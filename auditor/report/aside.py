@@ -150,6 +150,22 @@ def render_aside(
             _end_child(pid)
 
 
+@contextmanager
+def computed_aside(work: Callable[[], T]) -> Iterator[Callable[[], T]]:
+    """Within the block, `collect()` gives `work()`: computed in a child forked now, while this process goes on, and
+    sent back pickled; or computed here, when collected, where a child cannot be forked or fails (an error is then
+    raised from this process). The child is gone when the block ends."""
+    if not _can_fork():
+        yield work
+        return
+    with render_aside(_pickled_value_of, work) as collect:
+        yield lambda: pickle.loads(collect())
+
+
+def _pickled_value_of(work: Callable[[], object]) -> bytes:
+    return pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _fork(render: Callable[[T], bytes], value: T) -> tuple[int, int]:
     """A child rendering `value` now: its pid, and the end of the pipe its bytes come through."""
     read_end, write_end = os.pipe()
