@@ -44,7 +44,6 @@ from auditor.result import (
     FxRateOut,
     InputFile,
     KeyUsage,
-    MonthlyUsage,
     Period,
     ProjectUsage,
     ReconciliationRow,
@@ -55,7 +54,7 @@ from auditor.scan import scanning
 from auditor.scenarios import Repricing, assumption_outs, build_scenarios
 from auditor.sources import Source, open_sources
 from auditor.stream_checks import checks_decide, decided
-from auditor.summary import SOURCE_FILE, model_lines, summarise_usage, with_lines_of
+from auditor.summary import SOURCE_FILE, Summary, model_lines, summarise_usage, with_lines_of
 from auditor.workload import (
     KEY_USAGE_KEYS,
     LOCAL_DAY,
@@ -74,6 +73,8 @@ from pricing.fx import FxRate, convert_part_to_usd, convert_to_usd, load_rates_f
 from pricing.overlays import overlay_notes
 
 StageHook = Callable[[str, float], None]
+SECTIONS_BESIDE = "list cost, summary, reconciliation, findings, by project and key, cost model (beside)"
+"""The stage that waits for the sections computed beside the re-pricing (`_independent_sections`)."""
 STAGES_AFTER_SCAN = "pricing, re-pricing the candidates, forecast, risk and plan"
 """What the terminal says while the stages after the scan run."""
 CHECKS_STILL_RUNNING = "checking the large files to the end (their sha256 and the input limits)"
@@ -138,22 +139,13 @@ def run_audit(
             clock.lap("ingest and aggregate")
             # Each row's model line, found once for the sections that group on it.
             lines, line_names = model_lines(usage_table)
-            usage, by_month, totals, notes, warnings = summarise_usage(
-                lines, line_names, shape_table, pricebook, ingested, contract
-            )
-            warnings += [
-                f"{f.account.path}: rows are dated up to {f.account.period_end}, after the as-of date {options.as_of}; "
-                "check the file's dates (a clock or a time zone may be wrong)."
-                for f in ingested
-                if f.account.period_end and f.account.period_end > options.as_of.isoformat()
-            ]
-            clock.lap("list cost and summary")
             repricing = Repricing.of(shape_table, options.as_of, tables.key_shape)
             # The sections that do not read the scenarios: computed on the other core during the re-pricing.
             key_lines = with_lines_of(tables.key_usage, lines)
-            independent = partial(_independent_sections, lines, line_names, key_lines, shape_table, by_month, repricing,
-                                  pricebook, candidates)  # fmt: skip
-            independent_sections = aside.enter_context(computed_aside(independent))
+            independent = partial(_independent_sections, lines, line_names, key_lines, shape_table, ingested, contract,
+                                  repricing, pricebook, candidates)  # fmt: skip
+            with progress.paused() if progress else nullcontext():  # its refresh thread would prevent the fork
+                independent_sections = aside.enter_context(computed_aside(independent))
             scenarios = build_scenarios(shape_table, pricebook, candidates, options.as_of, assumptions, repricing)
             # The hybrid routes a segment only to candidates its data profile does not block (hard gates, per segment).
             allowed = route_filter(profile, repricing.priced)
@@ -174,9 +166,16 @@ def run_audit(
             )
             clock.lap("forecast")
             sections = independent_sections()
+            usage, by_month, totals, notes, warnings = sections.summary
+            warnings += [
+                f"{f.account.path}: rows are dated up to {f.account.period_end}, after the as-of date {options.as_of}; "
+                "check the file's dates (a clock or a time zone may be wrong)."
+                for f in ingested
+                if f.account.period_end and f.account.period_end > options.as_of.isoformat()
+            ]
             reconciliation, findings = sections.reconciliation, sections.findings
             pricebook.rates.overlays_used |= sections.overlays_used
-            clock.lap("reconciliation, findings, by project and key")
+            clock.lap(SECTIONS_BESIDE)
             if scenarios:
                 scenarios = assess_scenarios(scenarios, candidates, repricing.priced, profile, options.as_of)
                 scenario_notes += risk_notes(profile)
@@ -241,6 +240,7 @@ class IndependentSections:
     """The sections of the result that do not read the scenarios (the ledger at its own prices; the rates and lines
     of the cost model), and the price overlays they applied (for the notes)."""
 
+    summary: Summary
     reconciliation: list[ReconciliationRow]
     findings: list[Finding]
     usage_by_project: list[ProjectUsage]
@@ -254,13 +254,16 @@ def _independent_sections(
     line_names: Names,
     key_lines: pd.DataFrame,
     shape: pd.DataFrame,
-    by_month: list[MonthlyUsage],
+    ingested: list[IngestedFile],
+    contract: ContractPricing | None,
     repricing: Repricing,
     pricebook: Pricebook,
     candidates: list[CatalogModel],
 ) -> IndependentSections:
+    summary = summarise_usage(lines, line_names, shape, pricebook, ingested, contract)
     return IndependentSections(
-        reconciliation=build_reconciliation(lines, line_names, pricebook, by_month),
+        summary=summary,
+        reconciliation=build_reconciliation(lines, line_names, pricebook, summary[1]),
         findings=build_findings(shape, pricebook, repricing.as_of),
         usage_by_project=build_usage_by_project(lines, line_names, pricebook),
         usage_by_key=build_usage_by_key(key_lines, line_names, pricebook),

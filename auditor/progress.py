@@ -131,9 +131,22 @@ class ScanProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Within the block, the display is gone and its refresh thread with it; then it is shown again. The run
+        forks a child there (`report.aside.computed_aside`), which a process with other threads does not do."""
+        self._stop()
+        try:
+            yield
+        finally:
+            self._progress.start()
+
+    def _stop(self) -> None:
         # rich tells its refresh thread to stop but does not wait for it. A thread still running keeps the process
-        # from forking (`report.aside`: the writers' children, where they were not forked before the run), so it is
-        # waited for here.
+        # from forking (`report.aside`: the writers' children, where they were not forked before the run; the
+        # sections computed beside the re-pricing), so it is waited for here.
         refresh = getattr(self._progress.live, "_refresh_thread", None)
         self._progress.stop()
         if isinstance(refresh, threading.Thread):

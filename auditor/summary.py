@@ -39,6 +39,10 @@ SOURCE_FILE = "source_file"
 _LINE = "model_line"
 
 
+Summary = tuple[list[UsageEntry], list[MonthlyUsage], Totals, list[str], list[str]]
+"""The usage by line, by month and its totals, with notes and warnings (`summarise_usage`)."""
+
+
 def summarise_usage(
     lines: pd.DataFrame,
     names: dict[tuple[str, str], tuple[str, list[str]]],
@@ -46,7 +50,7 @@ def summarise_usage(
     pricebook: Pricebook,
     ingested: list[IngestedFile],
     contract: ContractPricing | None = None,
-) -> tuple[list[UsageEntry], list[MonthlyUsage], Totals, list[str], list[str]]:
+) -> Summary:
     """The result's usage sections from the usage table with its model lines and their names (`model_lines`; list
     cost at the rates in force when used).
 

@@ -220,3 +220,16 @@ def test_the_focus_file_bar_starts_at_its_first_day_and_shows_days_and_rows() ->
         bar(2, 3, 3_250)
         shown = screen.getvalue()
     assert "FOCUS file" in shown and "2/3" in shown and "3,250 rows" in shown
+
+
+def test_paused_the_display_runs_no_thread_then_shows_again() -> None:
+    """While paused (the run forks a child there) the display's refresh thread is gone; the tasks it shows, the line
+    of the stages after the scan among them, are shown again after."""
+    progress = ScanProgress(Console(file=io.StringIO(), force_terminal=True))
+    with progress, progress.working(STAGES_AFTER_SCAN):
+        assert threading.active_count() == 2, "the display refreshes in its own thread"
+        with progress.paused():
+            assert threading.active_count() == 1
+        assert threading.active_count() == 2
+        assert [t.description for t in progress._progress.tasks] == [STAGES_AFTER_SCAN]
+    assert threading.active_count() == 1

@@ -84,7 +84,8 @@ def test_on_a_terminal_the_command_still_renders_the_pdf_in_a_child(
 ) -> None:
     """What the command shows on a terminal starts no thread before the writers' children are forked (before the
     run): a spinner's refresh thread kept the PDF in the command's own process (after the other outputs, not beside
-    them). The FOCUS file's bar starts once its first day is written."""
+    them). The progress display is paused while the sections beside the re-pricing are forked. The FOCUS file's bar
+    starts once its first day is written."""
     monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich takes the captured stderr for a terminal
     forked: list[int] = []
     fork = os.fork
@@ -100,7 +101,9 @@ def test_on_a_terminal_the_command_still_renders_the_pdf_in_a_child(
     done = run_cli("run", str(log), "--out", str(tmp_path), "--focus", str(tmp_path / "focus.csv"))
     assert done.status == 0, done.err
     assert "writing the reports" in done.err
-    assert len(forked) == 2, "the PDF or the workbook was rendered in the command's own process"
+    # The PDF's child and the workbook's, and the child of the sections computed beside the re-pricing (the display
+    # paused while it is forked).
+    assert len(forked) == 3, "the PDF, the workbook or the sections beside were computed in the command's process"
     assert (tmp_path / "audit-report.pdf").read_bytes().startswith(b"%PDF")
     assert (tmp_path / "focus.csv").stat().st_size > 0
     assert _no_children_left()
