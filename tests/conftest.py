@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,6 +19,19 @@ SAMPLES = ROOT / "samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GOLDENS = Path(__file__).resolve().parent / "goldens"
 AS_OF = date(2026, 11, 27)
+FORKS = sys.platform == "linux" and (os.cpu_count() or 1) > 1
+"""Whether work is done in child processes here (`report.aside`): on multi-core Linux."""
+
+
+def no_children_left() -> bool:
+    """Every child process this one forked is gone (reaped)."""
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
 # The day the Message Batches results samples ran: their lines carry no time (`--batch-date` gives it).
 BATCH_DATE = date(2026, 10, 20)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -13,17 +12,9 @@ import auditor.report.aside
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
 from auditor.report.aside import computed_aside
+from tests.conftest import FORKS, no_children_left
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-FORKS = sys.platform == "linux" and (os.cpu_count() or 1) > 1
-
-
-def _no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
 
 
 def test_the_value_is_computed_in_a_child_where_it_can_fork() -> None:
@@ -31,7 +22,7 @@ def test_the_value_is_computed_in_a_child_where_it_can_fork() -> None:
         value = collect()
     assert value["sum"] == 499500
     assert (value["pid"] != os.getpid()) == FORKS
-    assert _no_children_left()
+    assert no_children_left()
 
 
 def test_where_it_cannot_fork_the_value_is_computed_here_when_collected(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,7 +49,7 @@ def test_a_failing_child_is_computed_again_here() -> None:
 
     with computed_aside(fails_in_a_child) as collect:
         assert collect() == "computed here"
-    assert _no_children_left()
+    assert no_children_left()
 
 
 def test_an_error_of_the_work_is_raised_here() -> None:
@@ -67,13 +58,13 @@ def test_an_error_of_the_work_is_raised_here() -> None:
 
     with pytest.raises(ValueError, match="no rate for the model"), computed_aside(fails) as collect:
         collect()
-    assert _no_children_left()
+    assert no_children_left()
 
 
 def test_a_value_not_collected_is_ended_with_the_block() -> None:
     with pytest.raises(KeyError), computed_aside(lambda: b"x" * 1_000_000):
         raise KeyError("the re-pricing failed")
-    assert _no_children_left()
+    assert no_children_left()
 
 
 @pytest.mark.skipif(not FORKS, reason="a child is forked on multi-core Linux only")
@@ -103,4 +94,4 @@ def test_the_sections_computed_aside_are_the_ones_computed_here(
     assert aside.reconciliation and aside.usage_by_project and aside.cost_model
     assert bool(aside.findings) == ("samples" in inputs)
     assert any(n.startswith("Price overlay") for n in aside.notes)
-    assert _no_children_left()
+    assert no_children_left()

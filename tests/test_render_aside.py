@@ -17,21 +17,13 @@ from auditor.pipeline import run_audit
 from auditor.report.aside import CHILD_NICENESS, Ahead, child_ahead, render_aside
 from auditor.report.pdf import pdf_bytes
 from auditor.report.xlsx import xlsx_bytes
+from tests.conftest import FORKS, no_children_left
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-FORKS = sys.platform == "linux" and (os.cpu_count() or 1) > 1
 
 
 def _pid(_: object) -> bytes:
     return str(os.getpid()).encode()
-
-
-def _no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
 
 
 def test_forks_where_it_can() -> None:
@@ -40,7 +32,7 @@ def test_forks_where_it_can() -> None:
     with render_aside(_pid, None) as collect:
         pid = int(collect())
     assert (pid != os.getpid()) == FORKS
-    assert _no_children_left()
+    assert no_children_left()
 
 
 def test_a_failing_child_is_rendered_again_here() -> None:
@@ -61,13 +53,13 @@ def test_an_error_of_the_render_is_raised_here() -> None:
 
     with pytest.raises(ValueError, match="bad chart"), render_aside(fails, None) as collect:
         collect()
-    assert _no_children_left()
+    assert no_children_left()
 
 
 def test_a_child_not_collected_is_ended_with_the_block() -> None:
     with pytest.raises(KeyError), render_aside(lambda _: b"x" * 1_000_000, None):
         raise KeyError("the workbook failed")  # the PDF's bytes are never collected
-    assert _no_children_left()
+    assert no_children_left()
 
 
 def test_the_pdf_written_beside_other_outputs_is_the_one_rendered_alone(tmp_path: Path) -> None:
@@ -75,7 +67,7 @@ def test_the_pdf_written_beside_other_outputs_is_the_one_rendered_alone(tmp_path
     written = write_outputs(result, OutputPlan(tmp_path / "r.json", False, tmp_path / "r.xlsx", tmp_path / "r.pdf"))
     assert written == [tmp_path / "r.json", tmp_path / "r.xlsx", tmp_path / "r.pdf"]
     assert (tmp_path / "r.pdf").read_bytes() == pdf_bytes(result)
-    assert _no_children_left()
+    assert no_children_left()
 
 
 @pytest.mark.skipif(not FORKS, reason="the render forks on multi-core Linux only")
@@ -106,7 +98,7 @@ def test_on_a_terminal_the_command_still_renders_the_pdf_in_a_child(
     assert len(forked) == 3, "the PDF, the workbook or the sections beside were computed in the command's process"
     assert (tmp_path / "audit-report.pdf").read_bytes().startswith(b"%PDF")
     assert (tmp_path / "focus.csv").stat().st_size > 0
-    assert _no_children_left()
+    assert no_children_left()
 
 
 @pytest.mark.skipif(not FORKS, reason="the render forks on multi-core Linux only")
@@ -146,7 +138,7 @@ def test_the_summary_is_printed_while_the_pdf_renders_in_its_child(
     assert events == ["fork", "fork", "fork", "result sent", "result sent", "summary"]
     assert "openrouter" in done.out.lower(), "the summary printed"
     assert (tmp_path / "audit-report.pdf").read_bytes().startswith(b"%PDF")
-    assert _no_children_left()
+    assert no_children_left()
 
 
 @pytest.mark.parametrize("pdf", [True, False])
@@ -157,7 +149,7 @@ def test_meanwhile_runs_once_before_any_file_is_written(tmp_path: Path, pdf: boo
     written = write_outputs(result, plan, meanwhile=lambda: seen.append(sorted(p.name for p in tmp_path.iterdir())))
     assert seen == [[]], "called once, before the files"
     assert [p.name for p in written] == ["r.json", "r.xlsx", *(["r.pdf"] if pdf else [])]
-    assert _no_children_left()
+    assert no_children_left()
 
 
 _PREPARED: list[str] = []
@@ -181,14 +173,14 @@ def test_a_child_forked_ahead_prepares_then_renders_the_value_sent_later() -> No
             rendered = collect().decode()
     assert rendered == f"prepared in {ahead.pid}; {value}", "prepared in the child, then sent the value"
     assert _PREPARED == [], "nothing was prepared in this process"
-    assert _no_children_left()
+    assert no_children_left()
 
 
 @pytest.mark.skipif(not FORKS, reason="the render forks on multi-core Linux only")
 def test_a_child_ahead_never_sent_a_value_is_gone_with_the_block() -> None:
     with pytest.raises(KeyError), child_ahead(_prepare, _prepared_and_value):
         raise KeyError("the inputs could not be read")  # no result: nothing to send
-    assert _no_children_left()
+    assert no_children_left()
 
 
 @pytest.mark.skipif(not FORKS, reason="the render forks on multi-core Linux only")
@@ -200,7 +192,7 @@ def test_a_value_that_cannot_be_sent_is_rendered_by_a_child_forked_then() -> Non
         with render_aside(_pid, value, ahead) as collect:
             pid = int(collect())
     assert pid not in (os.getpid(), ahead.pid)
-    assert _no_children_left()
+    assert no_children_left()
 
 
 @pytest.mark.skipif(not FORKS, reason="the render forks on multi-core Linux only")
@@ -222,7 +214,7 @@ def test_a_child_ahead_that_fails_leaves_the_render_and_its_error_here() -> None
         render_aside(_bad_chart, 7, ahead) as collect,
     ):
         collect()
-    assert _no_children_left()
+    assert no_children_left()
 
 
 def _bad_chart(_: object) -> bytes:
