@@ -12,11 +12,11 @@ from __future__ import annotations
 import shutil
 import weakref
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from auditor.importers.engine import FILE_COLUMN
 from auditor.scratch import private_dir
@@ -25,6 +25,14 @@ from pricing.fx import FxRate, convert_to_usd
 
 _FILE_NAME = "key_days.parquet"
 _BATCH_ROWS = 65_536
+
+
+def _parquet() -> Any:  # pyarrow ships no types
+    """`pyarrow.parquet`, imported when the file is read: only a run writing a FOCUS file reads it, and the module
+    (with the file systems and TLS it loads) is a hundredth of a second of every other run's start."""
+    import pyarrow.parquet
+
+    return pyarrow.parquet
 
 
 class KeyDays:
@@ -45,6 +53,7 @@ class KeyDays:
         """The UTC days the file holds (rows without a day are in none)."""
         if not self.path.exists():
             return 0
+        pq = _parquet()
         return int(pc.count_distinct(pq.read_table(self.path, columns=["day"])["day"]).as_py())
 
     def by_day(self) -> Iterator[pd.DataFrame]:
@@ -54,7 +63,7 @@ class KeyDays:
             return
         held: list[pa.RecordBatch] = []
         held_day: object = None
-        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=_BATCH_ROWS):
+        for batch in _parquet().ParquetFile(self.path).iter_batches(batch_size=_BATCH_ROWS):
             days = batch.column("day")
             for day in pc.unique(days).to_pylist():  # in the order met: the file is sorted by day
                 if day is None:
