@@ -61,7 +61,7 @@ class OutputPlan:
 
 
 Aheads = dict[str, Ahead[AuditResult]]
-"""The children forked ahead to render the PDF and the workbook (`writers_ahead`), by writer: "pdf", "xlsx"."""
+"""The children forked ahead to render (`writers_ahead`), by writer: "pdf"."""
 
 
 def _prepare_pdf() -> None:
@@ -77,18 +77,20 @@ def _pdf_bytes(result: AuditResult) -> bytes:
     return pdf_bytes(result)
 
 
-def _prepare_xlsx() -> None:
-    importlib.import_module("auditor.report.xlsx")
-
-
 def _xlsx_bytes(result: AuditResult) -> bytes:
     from auditor.report.xlsx import xlsx_bytes
 
     return xlsx_bytes(result)
 
 
-_RENDERED_ASIDE = {"pdf": (_prepare_pdf, _pdf_bytes), "xlsx": (_prepare_xlsx, _xlsx_bytes)}
-"""The writers rendered in a child process, with what their child prepares (their imports, the PDF's fonts)."""
+_RENDERED_ASIDE = {"pdf": _pdf_bytes, "xlsx": _xlsx_bytes}
+"""The writers rendered in a child process."""
+
+_PREPARED_AHEAD = {"pdf": _prepare_pdf}
+"""The writers whose child is forked before the run, with what it prepares while the inputs are read: the PDF's
+imports and fonts (0.3 s of CPU), its render being the samples' longest. The workbook's child is forked when the
+files are written and imports openpyxl then (0.1 s, beside the PDF's longer render); prepared ahead as well, it
+took the core DuckDB's scan uses (the samples' whole run was 0.09–0.16 s slower, 14 pairs twice)."""
 
 
 def _rendered(plan: OutputPlan) -> dict[str, Path]:
@@ -99,23 +101,25 @@ def _rendered(plan: OutputPlan) -> dict[str, Path]:
 
 @contextmanager
 def writers_ahead(plan: OutputPlan) -> Iterator[Aheads]:
-    """For the PDF and the workbook `plan` has, a child each, forked now: it imports its writer (the PDF's reads
-    its fonts too) while the inputs are read, then renders the result `write_outputs` sends it
-    (`report.aside.child_ahead`). A writer whose child cannot be forked is left out."""
+    """For the PDF `plan` has, a child forked now: it imports its writer and reads the fonts while the inputs are
+    read, then renders the result `write_outputs` sends it (`report.aside.child_ahead`). Left out where the child
+    cannot be forked."""
     with ExitStack() as stack:
         aheads: Aheads = {}
-        for name in _rendered(plan):
-            ahead = stack.enter_context(child_ahead(*_RENDERED_ASIDE[name]))
+        for name in [name for name in _rendered(plan) if name in _PREPARED_AHEAD]:
+            ahead = stack.enter_context(child_ahead(_PREPARED_AHEAD[name], _RENDERED_ASIDE[name]))
             if ahead is not None:
                 aheads[name] = ahead
         yield aheads
 
 
 def import_writers_aside(plan: OutputPlan, aheads: Aheads) -> threading.Thread:
-    """Start importing the writers `plan` needs that no child ahead renders (reportlab, openpyxl: a fifth of a
+    """Where no child was forked ahead (`writers_ahead`: none is where a fork was not safe when the run began, and
+    a plan without a PDF has none), start importing the writers `plan` needs (reportlab, openpyxl: a fifth of a
     second) in a thread, to run on the other core while the inputs are read (DuckDB releases the GIL as it works);
-    join it before writing."""
-    names = [name for name in _rendered(plan) if name not in aheads]
+    join it before writing. A writer rendered by a child forked as the files are written is then imported by the
+    child's parent already (the fork copies it)."""
+    names = [] if aheads else list(_rendered(plan))
 
     def load() -> None:
         for name in names:
@@ -163,7 +167,7 @@ def _write_all(
     value_pickled = pickled(result) if aheads else None
     with ExitStack() as stack:
         collect = {
-            name: stack.enter_context(render_aside(_RENDERED_ASIDE[name][1], result, aheads.get(name), value_pickled))
+            name: stack.enter_context(render_aside(_RENDERED_ASIDE[name], result, aheads.get(name), value_pickled))
             for name in rendered
         }
         del value_pickled  # sent (over 1,000 API keys, 6 MB): not held while the FOCUS file is written

@@ -215,7 +215,7 @@ def bench(
     floor = (typed_seconds + total - ingest) / duck_seconds
     print(
         f"\npeak memory: audit {audit['max_rss_mib']:.0f} MiB "
-        f"(its largest child, the PDF's or the workbook's: {audit['child_max_rss_mib']:.0f} MiB), "
+        f"(its largest child: the PDF's, the workbook's or the sections': {audit['child_max_rss_mib']:.0f} MiB), "
         f"DuckDB {duck['max_rss_mib']:.0f} MiB; end-to-end / DuckDB = {total / duck_seconds:.2f}x; "
         f"ingest / DuckDB = {ingest / duck_seconds:.2f}x; floor (typed read + the stages after ingest) / DuckDB = "
         f"{floor:.2f}x"

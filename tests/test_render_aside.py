@@ -93,8 +93,8 @@ def test_on_a_terminal_the_command_still_renders_the_pdf_in_a_child(
     done = run_cli("run", str(log), "--out", str(tmp_path), "--focus", str(tmp_path / "focus.csv"))
     assert done.status == 0, done.err
     assert "writing the reports" in done.err
-    # The PDF's child and the workbook's, and the child of the sections computed beside the re-pricing (the display
-    # paused while it is forked).
+    # The PDF's child (before the run), the child of the sections computed beside the re-pricing (the display paused
+    # while it is forked) and the workbook's (as the files are written).
     assert len(forked) == 3, "the PDF, the workbook or the sections beside were computed in the command's process"
     assert (tmp_path / "audit-report.pdf").read_bytes().startswith(b"%PDF")
     assert (tmp_path / "focus.csv").stat().st_size > 0
@@ -133,9 +133,9 @@ def test_the_summary_is_printed_while_the_pdf_renders_in_its_child(
     log = SAMPLES / "openrouter_logs_csv" / "openrouter_logs_2026-10.csv"
     done = run_cli("run", str(log), "--out", str(tmp_path))
     assert done.status == 0, done.err
-    # The PDF's child and the workbook's are forked before the run, and the child of the sections that do not read
-    # the scenarios during it; both writers are sent the result, then the summary is printed.
-    assert events == ["fork", "fork", "fork", "result sent", "result sent", "summary"]
+    # The PDF's child is forked before the run, and the child of the sections that do not read the scenarios during
+    # it; the PDF's is sent the result and the workbook's forked, then the summary is printed.
+    assert events == ["fork", "fork", "result sent", "fork", "summary"]
     assert "openrouter" in done.out.lower(), "the summary printed"
     assert (tmp_path / "audit-report.pdf").read_bytes().startswith(b"%PDF")
     assert no_children_left()
