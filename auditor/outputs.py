@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.errors import AuditorError, OptionError
-from auditor.report.aside import Ahead, child_ahead, pickled, render_aside
+from auditor.report.aside import Ahead, child_ahead, render_aside
 from auditor.report.files import all_or_nothing, write_bytes_atomically
 from auditor.report.json_out import render_json, write_json
 from auditor.result import AuditResult
@@ -164,13 +164,11 @@ def _write_all(
     # this one does the rest: `meanwhile`, then the other files. Their writers are imported here only if this
     # process renders them after all.
     rendered = _rendered(plan)
-    value_pickled = pickled(result) if aheads else None
     with ExitStack() as stack:
         collect = {
-            name: stack.enter_context(render_aside(_RENDERED_ASIDE[name], result, aheads.get(name), value_pickled))
+            name: stack.enter_context(render_aside(_RENDERED_ASIDE[name], result, aheads.get(name)))
             for name in rendered
         }
-        del value_pickled  # sent (over 1,000 API keys, 6 MB): not held while the FOCUS file is written
         meanwhile()
         # This process's own files first, while the children render; the paths in the order the files are named.
         json = _writing(plan.json_path, lambda path: write_json(result, path)) if plan.json_path else []

@@ -50,7 +50,7 @@ class Ahead(Generic[T]):
         """Whether the value was sent: the `render_aside` that sent it owns the child."""
 
     def send(self, pickled: bytes) -> bool:
-        """Send the value (`pickled(value)`); False if the child cannot take it (it is gone). A value larger than
+        """Send the value, pickled; False if the child cannot take it (it is gone). A value larger than
         the pipe holds is sent as the child reads it, once it has prepared."""
         _HELD.discard(self._to_child)
         try:
@@ -72,7 +72,7 @@ class Ahead(Generic[T]):
             _end_child(self.pid)
 
 
-def pickled(value: object) -> bytes | None:
+def _pickled(value: object) -> bytes | None:
     """`value` as a child ahead is sent it; None if it cannot be pickled."""
     try:
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -116,14 +116,13 @@ def child_ahead(prepare: Callable[[], object], render: Callable[[T], bytes]) -> 
 
 @contextmanager
 def render_aside(
-    render: Callable[[T], bytes], value: T, ahead: Ahead[T] | None = None, value_pickled: bytes | None = None
+    render: Callable[[T], bytes], value: T, ahead: Ahead[T] | None = None
 ) -> Iterator[Callable[[], bytes]]:
     """Within the block, `collect()` gives `render(value)`, rendered in a child: `ahead` (forked with the same
-    `render`), sent `value` now (`value_pickled`, if given, is `pickled(value)`: one pickling for several
-    children), or, if it cannot take it, one forked now. The child is gone when the block ends."""
-    data = value_pickled if value_pickled is not None else pickled(value) if ahead is not None else None
+    `render`), sent `value` now, or, if it cannot take it, one forked now. The child is gone when the block ends."""
+    data = _pickled(value) if ahead is not None else None
     taken = ahead is not None and data is not None and ahead.send(data)
-    value_pickled = data = None  # this frame lives as long as the block: the bytes sent are not kept here
+    data = None  # this frame lives as long as the block: the bytes sent are not kept here
     if ahead is not None and taken:
         pid, read_end = ahead.pid, ahead.from_child
         _HELD.discard(read_end)
