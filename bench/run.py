@@ -57,6 +57,12 @@ from pricing.catalog import default_candidates
 gc.freeze()
 gc.enable()
 ALONE = "(alone) write "
+# The scan queries the run builds, kept to be timed alone afterwards (`_SCAN_ALONE`), in another process.
+import auditor.ingest
+scan_queries, scan_sql = [], auditor.ingest.scan_sql
+def recorded(*args, **kwargs):
+    scan_queries.append(scan_sql(*args, **kwargs)); return scan_queries[-1]
+auditor.ingest.scan_sql = recorded
 stages = {"Python imports": (time.perf_counter() - start, time.process_time() - start_cpu)}
 cpu = [time.process_time()]
 def lap(name, seconds):
@@ -84,7 +90,7 @@ for name, plan in ((ALONE + "JSON", OutputPlan(out / "r.json", False, None, None
     t, c = time.perf_counter(), time.process_time()
     write_outputs(result, plan)
     stages[name] = (time.perf_counter() - t, time.process_time() - c)
-print(json.dumps({"stages": stages, **peak}))
+print(json.dumps({"stages": stages, **peak, "scan_queries": scan_queries}))
 """
 
 # model × key × day × hour, sums of the token and cost columns: the least any audit of the file has to do.
@@ -133,9 +139,22 @@ print(json.dumps({"seconds": time.perf_counter() - start, "cpu": time.process_ti
                   "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
+# The audit's scan query of a streamed file (its checks, mapping and sums: `engine.scan_sql`), as the run executed
+# it and on a connection set up as the run's, alone: no survey, digest, check, or work before or after it.
+_SCAN_ALONE = """
+import json, resource, sys, time
+from auditor.scan import SCANS, scan_connection
+with scan_connection() as con:
+    start, start_cpu = time.perf_counter(), time.process_time()
+    con.execute(f"CREATE TABLE {SCANS}.scan_alone AS SELECT 0 AS __file, * FROM ({sys.stdin.read()})")
+    seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "cpu": cpu, "max_rss_mib": peak_mib}))
+"""
 
-def _run(code: str, *args: str) -> dict[str, object]:
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+
+def _run(code: str, *args: str, given: str | None = None) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, input=given)
     if done.returncode != 0:
         sys.exit(f"bench: the measured process failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -187,6 +206,8 @@ def bench(
     ratios = [_audited_seconds(a) / float(d["seconds"]) for a, d in pairs]  # type: ignore[arg-type]
     audit, duck = pairs[sorted(range(runs), key=ratios.__getitem__)[(runs - 1) // 2]]
     typed = _run(_TYPED_READ, str(path))
+    queries: list[str] = audit["scan_queries"]  # type: ignore[assignment]
+    alone = _run(_SCAN_ALONE, given=queries[0]) if len(queries) == 1 else None  # a scan again: not one query
     stages: dict[str, list[float]] = audit["stages"]  # type: ignore[assignment]
     duck_seconds, duck_cpu = float(duck["seconds"]), float(duck["cpu"])  # type: ignore[arg-type]
     counted = _counted(audit)
@@ -207,6 +228,12 @@ def bench(
         f"| DuckDB typed read of the {typed['columns']} columns used (not in the total) | {typed_seconds:.2f} | "
         f"{float(typed['cpu']):.2f} | {rows / typed_seconds:,.0f} |"  # type: ignore[arg-type]
     )
+    if alone is not None:
+        alone_seconds = float(alone["seconds"])  # type: ignore[arg-type]
+        print(
+            f"| the audit's scan query alone (not in the total) | {alone_seconds:.2f} | "
+            f"{float(alone['cpu']):.2f} | {rows / alone_seconds:,.0f} |"  # type: ignore[arg-type]
+        )
     for name, (wall, cpu) in stages.items():
         if name.startswith(ALONE):
             print(f"| {name} (not in the total) | {wall:.2f} | {cpu:.2f} | |")
@@ -219,6 +246,12 @@ def bench(
         f"DuckDB {duck['max_rss_mib']:.0f} MiB; end-to-end / DuckDB = {total / duck_seconds:.2f}x; "
         f"ingest / DuckDB = {ingest / duck_seconds:.2f}x; floor (typed read + the stages after ingest) / DuckDB = "
         f"{floor:.2f}x"
+        + (
+            f"; the scan query alone + the stages after ingest / DuckDB = "
+            f"{(alone_seconds + total - ingest) / duck_seconds:.2f}x"
+            if alone is not None
+            else ""
+        )
     )
     if runs > 1:
         shown = ", ".join(f"{r:.2f}x" for r in ratios)
