@@ -37,6 +37,8 @@ from auditor.importers.engine import (
     column_type,
     given_day,
     head_projects_sql,
+    head_survey_of,
+    head_survey_sql,
     ident,
     json_fields_relation,
     lines_keys_sql,
@@ -140,12 +142,14 @@ def survey_file(
     blocks: ReadBlocks = DEFAULT_BLOCKS,
     progress: ScanProgress | None = None,
     keys_table: str | None = None,
+    head_table: str | None = None,
 ) -> pd.DataFrame:
     """First pass: the file's (provider, model_raw, day) and their weight, converting only those columns.
 
     It tells which models' prices move with the time of day or request size (so the second pass keys on
     those only where needed) and which days overlap with other files. With `keys_table`, every row's record
-    key is kept there too, for files that may share records with others.
+    key is kept there too, for files that may share records with others. Otherwise only the file's head is read;
+    with `head_table`, its models and projects are kept there (`engine.head_survey_sql`, for `_projects_in_heads`).
     """
     shown = (
         progress.scanning(sniffed.path, display_name(sniffed.name), sniffed.bytes_per_row, "survey", lambda: _done(con))
@@ -155,11 +159,14 @@ def survey_file(
     source = _sources(sniffed, blocks, None)
     with shown:
         try:
-            if keys_table is None:
-                # Days are not needed and models show early: the head of the file is enough (checked after the scan).
-                return con.execute(survey_sql(importer, source, with_days=False, head_rows=SURVEY_HEAD_ROWS)).df()
-            con.execute(f"CREATE TEMP TABLE {keys_table} AS {record_keys_sql(importer, source)}")
-            return con.execute(survey_of(keys_table)).df()
+            if keys_table is not None:
+                con.execute(f"CREATE TEMP TABLE {keys_table} AS {record_keys_sql(importer, source)}")
+                return con.execute(survey_of(keys_table)).df()
+            # Days are not needed and models show early: the head of the file is enough (checked after the scan).
+            if head_table is not None:
+                con.execute(f"CREATE TEMP TABLE {head_table} AS {head_survey_sql(importer, source, SURVEY_HEAD_ROWS)}")
+                return con.execute(head_survey_of(head_table)).df()
+            return con.execute(survey_sql(importer, source, with_days=False, head_rows=SURVEY_HEAD_ROWS)).df()
         except duckdb.Error as exc:
             raise _read_error(sniffed, exc) from exc
 
@@ -203,6 +210,7 @@ def ingest_all(
     batches = _batches(files)
     day = _GivenDay(con)
     surveys: dict[int, pd.DataFrame] = {}
+    heads: dict[int, str | None] = {}  # each streamed file's table of its head's models and projects, if it has one
     read: dict[int, _Scanned] = {}
     with _Cursors(con) as cursors:
         reading = {
@@ -216,8 +224,9 @@ def ingest_all(
             else:
                 i = members[0]
                 keys = f"keys_{i}" if families[i] in shared else None
+                heads[i] = None if keys else f"head_{i}"
                 day.give(given[i])
-                surveys[i] = survey_file(con, *files[i], blocks, progress, keys)
+                surveys[i] = survey_file(con, *files[i], blocks, progress, keys, heads[i])
     in_shared = {i for i, family in enumerate(families) if family in shared}
     surveys.update(_survey_lines(con, by_index, list(read.values()), in_shared))
     in_order = [surveys[i] for i in range(len(files))]
@@ -247,8 +256,10 @@ def ingest_all(
     # The shape set leaves the API key out when the workload names projects (the hybrid then segments by project):
     # over many keys it is most of what the scan holds. Guessed from the files' heads, checked on the scan tables;
     # a wrong guess scans again with the keys.
-    heads = [by_index[members[0]] for _, members, _, _ in streamed]
-    keyed = keys_named or _projects_in_heads(con, heads, [r.table for r in read.values()], blocks, pricebook) < 2
+    head_of = [(by_index[members[0]], heads[members[0]]) for _, members, _, _ in streamed]
+    keyed = keys_named or _projects_in_heads(con, head_of, [r.table for r in read.values()], blocks, pricebook) < 2
+    for table in filter(None, heads.values()):
+        con.execute(f"DROP TABLE {table}")
     scanned = scan_all(keyed)
     shape_keys = keys_named or _priced_projects(con, _scanned_view(con, scanned), pricebook) < 2
     if shape_keys and not keyed:
@@ -1059,18 +1070,22 @@ def _scanned_view(con: duckdb.DuckDBPyConnection, scanned: list[_Scanned]) -> st
 
 def _projects_in_heads(
     con: duckdb.DuckDBPyConnection,
-    streamed: list[tuple[Sniffed, Importer]],
+    streamed: list[tuple[tuple[Sniffed, Importer], str | None]],
     lines_tables: list[str],
     blocks: ReadBlocks,
     pricebook: Pricebook,
 ) -> int:
     """Projects of catalog models in the streamed files' heads and the small files' lines: a guess at what
-    `_priced_projects` will count (a head that cannot be read guesses nothing)."""
+    `_priced_projects` will count. A streamed file's head is its survey's table where it has one (`survey_file`),
+    else read (a head that cannot be read guesses nothing)."""
     found: list[pd.DataFrame] = []
-    if lines_tables:  # one query for all the small files' tables: a query's planning costs more than reading them
-        union = " UNION ALL ".join(f"SELECT provider, model_raw, project FROM {t}" for t in lines_tables)
+    tables = lines_tables + [table for _, table in streamed if table is not None]
+    if tables:  # one query for all the tables: a query's planning costs more than reading them
+        union = " UNION ALL ".join(f"SELECT provider, model_raw, project FROM {t}" for t in tables)
         found.append(con.execute(f"SELECT DISTINCT provider, model_raw, project FROM ({union})").df())
-    for sniffed, importer in streamed:
+    for (sniffed, importer), table in streamed:
+        if table is not None:
+            continue
         with suppress(duckdb.Error):
             query = head_projects_sql(importer, _sources(sniffed, blocks, None), SURVEY_HEAD_ROWS)
             found.append(con.execute(query).df())

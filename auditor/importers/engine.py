@@ -424,6 +424,35 @@ def survey_sql(importer: Importer, source: ScanSource, with_days: bool = True, h
     """A file's models (and days, with their weight): a first, light pass (only those columns are converted).
 
     Days matter only where other files may hold the same ones; without them the pass skips the timestamps."""
+    day = "day" if with_days else "CAST(NULL AS DATE) AS day"
+    return survey_of(
+        f"(SELECT provider, model_raw, {day}, {_WEIGHT} AS weight FROM {_surveyed(importer, source, head_rows)})"
+    )
+
+
+def head_survey_sql(importer: Importer, source: ScanSource, head_rows: int) -> str:
+    """The models and projects of a file's first rows, with their weight (provider, model_raw, project, weight): read
+    once for both the survey of a file no other file overlaps (`head_survey_of`) and the guess at whether the
+    workload names projects."""
+    rows = f"(SELECT provider, model_raw, project, {_WEIGHT} AS weight FROM {_surveyed(importer, source, head_rows)})"
+    return f"SELECT provider, model_raw, project, sum(weight) AS weight FROM {rows} GROUP BY ALL"
+
+
+def head_survey_of(table: str) -> str:
+    """`survey_sql` without days, from a table of `head_survey_sql`."""
+    return survey_of(f"(SELECT provider, model_raw, CAST(NULL AS DATE) AS day, weight FROM {table})")
+
+
+def head_projects_sql(importer: Importer, source: ScanSource, head_rows: int) -> str:
+    """The (provider, model_raw, project)s of a file's first rows: a guess at whether the workload names projects."""
+    present = present_columns(importer, source.header)
+    relation = f"(SELECT * FROM {source.relation(importer)} LIMIT {int(head_rows)})"
+    mapped = mapped_sql(importer, relation, present, read_problem=source.problem_column(importer))
+    return f"SELECT DISTINCT provider, model_raw, project FROM ({mapped})"
+
+
+def _surveyed(importer: Importer, source: ScanSource, head_rows: int | None) -> str:
+    """The lines a survey counts: each row's (its first `head_rows`), with its status, a record's repeats left out."""
     present = present_columns(importer, source.header)
     keyed = bool(importer.dedupe_within_file)
     relation = source.relation(importer)
@@ -433,16 +462,7 @@ def survey_sql(importer: Importer, source: ScanSource, with_days: bool = True, h
     mapped = _fold_repeated_lines(
         importer, f"({mapped_sql(importer, relation, present, keyed=keyed, read_problem=problem)})"
     )
-    day = "day" if with_days else "CAST(NULL AS DATE) AS day"
-    return survey_of(f"(SELECT provider, model_raw, {day}, {_WEIGHT} AS weight FROM {mapped}{_unfolded(importer)})")
-
-
-def head_projects_sql(importer: Importer, source: ScanSource, head_rows: int) -> str:
-    """The (provider, model_raw, project)s of a file's first rows: a guess at whether the workload names projects."""
-    present = present_columns(importer, source.header)
-    relation = f"(SELECT * FROM {source.relation(importer)} LIMIT {int(head_rows)})"
-    mapped = mapped_sql(importer, relation, present, read_problem=source.problem_column(importer))
-    return f"SELECT DISTINCT provider, model_raw, project FROM ({mapped})"
+    return f"{mapped}{_unfolded(importer)}"
 
 
 def survey_of(rows: str) -> str:
