@@ -15,7 +15,7 @@ from auditor.sources import open_sources
 from auditor.workload import Pricebook
 from tests.conftest import SAMPLES
 
-# Every sample folder: every format the auditor reads, the zip of the folder tree left out (its members are these).
+# Every sample folder: every format the auditor reads.
 FOLDERS = sorted(p for p in SAMPLES.iterdir() if p.is_dir())
 
 

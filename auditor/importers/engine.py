@@ -452,7 +452,8 @@ def head_projects_sql(importer: Importer, source: ScanSource, head_rows: int) ->
 
 
 def _surveyed(importer: Importer, source: ScanSource, head_rows: int | None) -> str:
-    """The lines a survey counts: each row's (its first `head_rows`), with its status, a record's repeats left out."""
+    """The lines a survey counts (of the first `head_rows` rows, if given), with their status; a record's repeated
+    lines left out."""
     present = present_columns(importer, source.header)
     keyed = bool(importer.dedupe_within_file)
     relation = source.relation(importer)
