@@ -11,7 +11,7 @@ import io
 import json
 import threading
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, NoReturn, TextIO, cast
@@ -116,13 +116,45 @@ def check_stream(
     the pass (`CheckCancelled`) at its next block; `on_read` is told the bytes read from the file (compressed ones
     for gzip) after each block. A ZIP member read in place is refused past what its archive declares, and its
     digest (`Sniffed.digest`) is the one this pass reads."""
+    steps = check_steps(sniffed, limits, line_limit, cancelled, on_read)
+    return None if steps is None else run_steps(steps)
+
+
+def check_steps(
+    sniffed: Sniffed,
+    limits: InputLimits,
+    line_limit: bool,
+    cancelled: threading.Event | None = None,
+    on_read: Callable[[int], None] | None = None,
+) -> Generator[None, None, int] | None:
+    """`check_stream`'s pass a block at a time: each `next()` reads and checks one block (the threads that run it may
+    take turns, one at a time); it returns the bytes inflated to (`run_steps`). None when no pass is needed."""
     if not (sniffed.gzip or line_limit):
         return None
+    return _checked_steps(sniffed, limits, line_limit, cancelled, on_read)
+
+
+def run_steps(steps: Generator[None, None, int]) -> int:
+    """The pass of `check_steps` run to its end in this thread: the bytes inflated to."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return cast(int, done.value)
+
+
+def _checked_steps(
+    sniffed: Sniffed,
+    limits: InputLimits,
+    line_limit: bool,
+    cancelled: threading.Event | None,
+    on_read: Callable[[int], None] | None,
+) -> Generator[None, None, int]:
     pending = sniffed.digest if sniffed.digest is not None and not sniffed.digest.known else None
     digest = hashlib.sha256() if pending is not None else None
     whole = False
     try:
-        inflated = _checked_pass(sniffed, limits, line_limit, cancelled, on_read, digest)
+        inflated = yield from _checked_pass(sniffed, limits, line_limit, cancelled, on_read, digest)
         whole = True
         return inflated
     finally:
@@ -137,7 +169,7 @@ def _checked_pass(
     cancelled: threading.Event | None,
     on_read: Callable[[int], None] | None,
     digest: hashlib._Hash | None,
-) -> int:
+) -> Generator[None, None, int]:
     compressed = sniffed.path.stat().st_size
     most = min(limits.max_decompressed_bytes, inflation_limit(compressed, limits))
     field = limits.max_field_bytes if line_limit else None
@@ -160,12 +192,12 @@ def _checked_pass(
                     _refuse_forged(sniffed.name, declared)
                 if digest is not None:
                     digest.update(block)
-                if field is None:
-                    continue
-                first = block.find(b"\n")
-                if (run + len(block) if first < 0 else run + first) > field:
-                    _refuse_line(sniffed, inflated - len(block) - run, field)
-                run = run + len(block) if first < 0 else len(block) - 1 - block.rfind(b"\n")
+                if field is not None:
+                    first = block.find(b"\n")
+                    if (run + len(block) if first < 0 else run + first) > field:
+                        _refuse_line(sniffed, inflated - len(block) - run, field)
+                    run = run + len(block) if first < 0 else len(block) - 1 - block.rfind(b"\n")
+                yield
             if on_read is not None:
                 _tell_read(on_read, raw, read)
     except (EOFError, OSError, zlib.error) as exc:
