@@ -57,7 +57,8 @@ def count_read_aside(count: int) -> None:
         _READ_ASIDE[0] += count
 
 
-def _read_aside() -> int:
+def read_aside() -> int:
+    """The bytes counted aside so far (`count_read_aside`)."""
     with _READ_ASIDE_LOCK:
         return _READ_ASIDE[0]
 
@@ -65,13 +66,13 @@ def _read_aside() -> int:
 def read_fraction(size: int, fallback: Callable[[], float], others: Callable[[], int]) -> Callable[[], float]:
     """The fraction of `size` bytes the process reads from now on, less the bytes `others` read meanwhile and those
     counted aside (`count_read_aside`); `fallback` where the system does not count reads."""
-    start, start_aside = process_bytes_read(), _read_aside()
+    start, start_aside = process_bytes_read(), read_aside()
     if start is None or size <= 0:
         return fallback
 
     def fraction() -> float:
         now = process_bytes_read()
-        aside = _read_aside() - start_aside
+        aside = read_aside() - start_aside
         return fallback() if now is None else max(now - start - others() - aside, 0) / size
 
     return fraction

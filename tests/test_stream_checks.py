@@ -10,7 +10,7 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -21,7 +21,7 @@ from rich.console import Console
 
 from auditor import ingest, pipeline, sources, stream_checks
 from auditor.errors import ExitStatus, InputLimitError
-from auditor.importers.reader import InputLimits, Sniffed, sniff
+from auditor.importers.reader import MIB, InputLimits, Sniffed, sniff
 from auditor.ingest import SMALL_FILE_BYTES
 from auditor.options import AuditOptions
 from auditor.pipeline import CHECKS_STILL_RUNNING, STAGES_AFTER_SCAN, run_audit
@@ -179,19 +179,24 @@ def test_a_check_left_running_is_stopped_with_the_sources(packed: Path, aside: l
 
 
 def _slow_check(monkeypatch: pytest.MonkeyPatch, until: threading.Event, order: list[str], refuse: bool) -> None:
-    """The checks' pass held back until `until` is set (or 10 s pass), then run (or refusing the file)."""
-    checked = stream_checks.check_stream
+    """A plain file's check held back until `until` is set (or 10 s pass), then run (or refusing the file)."""
+    steps_of = stream_checks.check_steps
 
-    def held_back(sniffed: Sniffed, *args: object, **kwargs: object) -> int | None:
-        until.wait(10)
-        order.append("check done")
-        if refuse:  # as a refusing pass does, it gives no digest
-            if sniffed.digest is not None:
-                sniffed.digest.give(None)
-            raise InputLimitError(sniffed.name, "refused late, for the test", "--max-field-bytes")
-        return checked(sniffed, *args, **kwargs)  # type: ignore[arg-type]
+    def held_back(sniffed: Sniffed, *args: object, **kwargs: object) -> Generator[None, None, int] | None:
+        steps = steps_of(sniffed, *args, **kwargs)  # type: ignore[arg-type]
+        assert steps is not None, "the premise: a pass is needed"
 
-    monkeypatch.setattr(stream_checks, "check_stream", held_back)
+        def held() -> Generator[None, None, int]:
+            until.wait(10)
+            order.append("check done")
+            if refuse:  # as a refusing pass does, it gives no digest
+                steps.close()
+                raise InputLimitError(sniffed.name, "refused late, for the test", "--max-field-bytes")
+            return (yield from steps)
+
+        return held()
+
+    monkeypatch.setattr(stream_checks, "check_steps", held_back)
 
 
 @pytest.mark.parametrize("refuse", [False, True], ids=["digest", "refusal"])
@@ -221,21 +226,102 @@ def test_a_plain_files_check_is_waited_for_when_the_run_has_its_result(
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="threads have their own priority on Linux")
-def test_a_plain_files_check_runs_at_the_lowest_priority_a_gzip_files_does_not(
+def test_a_plain_files_check_starts_at_the_lowest_priority_a_gzip_files_does_not(
     plain: Path, packed: Path, aside: list[StreamCheck], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A plain file cannot be a bomb: its check yields the cores to the scan. A gzip file's check keeps pace with
-    the scan, to stop a bomb early."""
-    checked, niceness = stream_checks.check_stream, {}
+    """A plain file cannot be a bomb: its check takes first what the scan leaves of the cores. A gzip file's check
+    keeps pace with the scan, to stop a bomb early."""
+    checked, steps_of, niceness = stream_checks.check_stream, stream_checks.check_steps, {}
 
     def observed(sniffed: Sniffed, *args: object, **kwargs: object) -> int | None:
-        niceness[sniffed.path.name] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        niceness[sniffed.path.name] = _priority()
         return checked(sniffed, *args, **kwargs)  # type: ignore[arg-type]
 
+    def observed_steps(sniffed: Sniffed, *args: object, **kwargs: object) -> Generator[None, None, int] | None:
+        steps = steps_of(sniffed, *args, **kwargs)  # type: ignore[arg-type]
+        assert steps is not None, "the premise: a pass is needed"
+
+        def first_observed() -> Generator[None, None, int]:
+            niceness[sniffed.path.name] = _priority()
+            return (yield from steps)
+
+        return first_observed()
+
     monkeypatch.setattr(stream_checks, "check_stream", observed)
+    monkeypatch.setattr(stream_checks, "check_steps", observed_steps)
     run_audit(AuditOptions(inputs=(plain, packed), as_of=date(2026, 11, 28)))
     assert len(aside) == 2, "the premise: both checked while read"
     assert niceness == {"openrouter.csv": 19, "openrouter.csv.gz": os.getpriority(os.PRIO_PROCESS, 0)}
+
+
+def _priority() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+class _Run:
+    """What the scan has read (`scanned`), moved by the test, and who took each step of a pass of `blocks` blocks
+    of 1 MiB: the thread's priority and how far the check trailed the scan before it."""
+
+    def __init__(self, blocks: int) -> None:
+        self.scanned, self.blocks = 0, blocks
+        self.taken: list[int] = []
+        self.before_each: Callable[[int], None] = lambda step: None
+
+    def steps(self, on_read: Callable[[int], None]) -> Generator[None, None, int]:
+        for step in range(self.blocks):
+            self.before_each(step)
+            self.taken.append(_priority())
+            on_read(MIB)
+            yield
+        return self.blocks * MIB
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="threads have their own priority on Linux")
+def test_a_plain_files_check_takes_the_normal_priority_while_it_trails_the_scan() -> None:
+    """`_Relay`: the pass's blocks are taken at the lowest priority while the check trails the scan by no more than
+    the lag; at the normal priority once it trails by more, until it is back within half of it; and at the normal
+    priority once the run has done reading. One pass, its blocks in order, whoever takes them."""
+    normal, done = os.getpriority(os.PRIO_PROCESS, 0), threading.Event()
+    run = _Run(blocks=12)
+
+    def scan(step: int) -> None:
+        if step == 2:
+            run.scanned = 10 * MIB  # the check (2 MiB read) trails by 8 MiB: more than the lag of 4
+        if step == 9:
+            done.set()
+
+    run.before_each = scan
+    relay = stream_checks._Relay(done, lag_bytes=4 * MIB)
+    result: list[BaseException | None] = []
+    thread = threading.Thread(target=lambda: result.append(_ran(relay, run)))
+    thread.start()
+    thread.join(10)
+    assert result == [None]
+    # Steps 0-2 trail by no more than 4 MiB after them (3 MiB read at step 2's end, 7 MiB behind: it takes over),
+    # steps 3-7 at the normal priority until within 2 MiB (8 MiB read after step 7), 8 low again, then reading done.
+    assert run.taken == [19, 19, 19, normal, normal, normal, normal, normal, 19, 19, normal, normal], run.taken
+
+
+def _ran(relay: stream_checks._Relay, run: _Run) -> BaseException | None:
+    try:
+        relay.run("check", run.steps, lambda: run.scanned)
+    except BaseException as exc:
+        return exc
+    return None
+
+
+def test_a_relayed_pass_raises_its_error_in_the_thread_that_waits_for_it() -> None:
+    run = _Run(blocks=6)
+
+    def refuse(step: int) -> None:
+        run.scanned = 100 * MIB  # far behind: the normal priority's thread takes the blocks
+        if step == 4:
+            raise InputLimitError("openrouter.csv", "refused in the helper, for the test", "--max-field-bytes")
+
+    run.before_each = refuse
+    error = _ran(stream_checks._Relay(threading.Event(), lag_bytes=MIB), run)
+    assert isinstance(error, InputLimitError) and "refused in the helper" in str(error)
+    assert len(run.taken) == 4
 
 
 def test_a_late_refusal_replaces_an_error_of_the_stages_after_the_scan(
