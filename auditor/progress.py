@@ -57,23 +57,35 @@ def count_read_aside(count: int) -> None:
         _READ_ASIDE[0] += count
 
 
-def read_aside() -> int:
-    """The bytes counted aside so far (`count_read_aside`)."""
+def _read_aside() -> int:
     with _READ_ASIDE_LOCK:
         return _READ_ASIDE[0]
+
+
+def read_besides_aside() -> Callable[[], int | None] | None:
+    """The bytes the process reads from now on, less those counted aside meanwhile (`count_read_aside`): None where
+    the system does not count reads (the function's own None: where it no longer does)."""
+    start, start_aside = process_bytes_read(), _read_aside()
+    if start is None:
+        return None
+
+    def read() -> int | None:
+        now = process_bytes_read()
+        return None if now is None else now - start - (_read_aside() - start_aside)
+
+    return read
 
 
 def read_fraction(size: int, fallback: Callable[[], float], others: Callable[[], int]) -> Callable[[], float]:
     """The fraction of `size` bytes the process reads from now on, less the bytes `others` read meanwhile and those
     counted aside (`count_read_aside`); `fallback` where the system does not count reads."""
-    start, start_aside = process_bytes_read(), read_aside()
-    if start is None or size <= 0:
+    read = read_besides_aside()
+    if read is None or size <= 0:
         return fallback
 
     def fraction() -> float:
-        now = process_bytes_read()
-        aside = read_aside() - start_aside
-        return fallback() if now is None else max(now - start - others() - aside, 0) / size
+        now = read()
+        return fallback() if now is None else max(now - others(), 0) / size
 
     return fraction
 

@@ -36,7 +36,7 @@ import duckdb
 
 from auditor.errors import InputFileError
 from auditor.importers.reader import MIB, CheckCancelled, InputLimits, Sniffed, check_steps, check_stream, run_steps
-from auditor.progress import count_read_aside, process_bytes_read, read_aside
+from auditor.progress import count_read_aside, read_besides_aside
 
 CHECKED_ASIDE_BYTES = 16 * MIB
 """Gzip and delimited files of at least this many bytes (compressed ones for gzip) are checked while the run reads
@@ -132,7 +132,9 @@ class _Relay:
     ) -> None:
         """The pass `steps_of(on_read)` to its end (its error raised here); `name` names the threads. `scanned` gives
         the bytes the run has read so far (by default, those the process read besides the checks from now on)."""
-        scanned = scanned or _reads_besides_checks()
+        if scanned is None:
+            read = read_besides_aside()  # besides the checks: they count their reads aside
+            scanned = (lambda: read() or 0) if read is not None else None
         steps = steps_of(self._counted)
         if steps is None:
             return
@@ -181,15 +183,6 @@ class _Relay:
                 with self._turns:
                     self._turn = turn
                     self._turns.notify_all()
-
-
-def _reads_besides_checks() -> Callable[[], int] | None:
-    """The bytes this process reads from now on besides the checks (`count_read_aside`); None where the system does
-    not count them."""
-    start, start_aside = process_bytes_read(), read_aside()
-    if start is None:
-        return None
-    return lambda: (process_bytes_read() or start) - start - (read_aside() - start_aside)
 
 
 def _lowest_priority() -> None:
