@@ -295,16 +295,34 @@ def open_sources(
         for given in inputs:
             if not (given.is_dir() or given.is_file()):
                 raise InputFileError(str(given), "no such file or directory", "check the path")
-            for path in _files_under(given, collector.skipped) if given.is_dir() else [given]:
+            sources_before, skipped_before = len(collector.sources), len(collector.skipped)
+            paths = _files_under(given, collector.skipped) if given.is_dir() else [given]
+            given_before = [path for path in paths if path.resolve() in collector.seen]
+            for path in paths:
                 if path.resolve() not in collector.seen:
                     collector.seen.add(path.resolve())
                     collector.add(path, named=given.is_file())
+            if given.is_dir() and len(collector.sources) == sources_before and not given_before:
+                _refuse_nothing_known(given, collector.skipped[skipped_before:])
         yield collector.sources, collector.skipped
     finally:
         for source in collector.sources:
             if source.check is not None:
                 source.check.cancel()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _refuse_nothing_known(directory: Path, skipped: list[SkippedFile]) -> None:
+    """A directory given whose files are none of them read: a wrong path, or exports not yet downloaded there."""
+    if not skipped:
+        hidden = "files and folders whose names start with a dot, and __MACOSX, are not read"
+        raise InputFileError(str(directory), f"holds no file ({hidden})", "check the path")
+    more = f" (and {len(skipped) - 1} more file(s) skipped)" if len(skipped) > 1 else ""
+    raise InputFileError(
+        str(directory),
+        f"holds no file that the auditor recognises; {skipped[0].path}: {skipped[0].reason}{more}",
+        "see the supported formats in the README (or run: audit formats)",
+    )
 
 
 def _check_format(forced_format: str | None, importers: tuple[Importer, ...]) -> None:

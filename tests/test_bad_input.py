@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import zipfile
 from pathlib import Path
 
@@ -71,6 +72,37 @@ def test_zip_holding_nothing_known(run_cli, tmp_path: Path) -> None:  # type: ig
     with zipfile.ZipFile(path, "w") as bundle:
         bundle.writestr("README.md", "# nothing to audit\n")
     _assert_refused(run_cli, path, "holds no file that the auditor recognises")
+
+
+def test_empty_directory(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "exports"
+    (folder / ".cache").mkdir(parents=True)
+    (folder / ".cache" / "old.csv").write_bytes(OPENROUTER.read_bytes())  # hidden: not read
+    _assert_refused(run_cli, folder, "holds no file (files and folders whose names start with a dot")
+
+
+def test_directory_holding_nothing_known(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("call the vendor\n", encoding="utf-8")
+    (folder / "invoice.csv").write_text("date,amount\n2026-10-01,12.00\n", encoding="utf-8")
+    _assert_refused(
+        run_cli,
+        folder,
+        f"holds no file that the auditor recognises; {folder / 'invoice.csv'}: not a format the auditor knows",
+        "(and 1 more file(s) skipped)",
+    )
+
+
+def test_directory_of_files_given_already_is_not_refused(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "log.csv").write_bytes(OPENROUTER.read_bytes())
+    (folder / "notes.txt").write_text("call the vendor\n", encoding="utf-8")
+    both = run_cli(str(folder / "log.csv"), str(folder), "--json", "-", "--to", "openai:gpt-5-mini")
+    alone = run_cli(str(folder / "log.csv"), "--json", "-", "--to", "openai:gpt-5-mini")
+    assert both.status == alone.status == 0, both.err
+    assert json.loads(both.out)["totals"] == json.loads(alone.out)["totals"]
 
 
 def test_truncated_gzip(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
