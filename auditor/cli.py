@@ -324,6 +324,7 @@ def execute(values: dict[str, Any]) -> AuditResult:
     _check_inputs(values["inputs"])
     options = options_from(values)
     plan = plan_from(values)
+    plan.refuse_unwritable()
     quiet = bool(values["quiet"])
     focus = FocusLedger(contracted=options.contract_file is None) if plan.focus_path is not None else None
     err = Console(stderr=True)

@@ -8,6 +8,7 @@ result does not hold: only a run over the inputs can write it (it hands its `Foc
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -58,6 +59,19 @@ class OutputPlan:
         to_stdout = json_flag == "-"
         json_path = None if json_flag is None or to_stdout else Path(json_flag)
         return cls(json_path, to_stdout, xlsx, pdf, csv_dir, focus)
+
+    def refuse_unwritable(self) -> None:
+        """Before the run: each output has a place it can be written to, so that a long audit does not end in an
+        error it could have given first. A file's path is not a directory, a folder's is not a file, and the
+        nearest of its folders that exists is a directory this process can write in (the others are made)."""
+        for path in filter(None, (self.json_path, self.xlsx_path, self.pdf_path, self.focus_path)):
+            if path.is_dir():
+                raise AuditorError(f"cannot write {path}: it is a directory", "name a file, or the folder with --out")
+            _refuse_unwritable_folder(path, path.parent)
+        if self.csv_dir is not None:
+            if self.csv_dir.exists() and not self.csv_dir.is_dir():
+                raise AuditorError(f"cannot write {self.csv_dir}: it is a file, not a directory", "name a directory")
+            _refuse_unwritable_folder(self.csv_dir, self.csv_dir)
 
 
 Aheads = dict[str, Ahead[AuditResult]]
@@ -191,12 +205,23 @@ def _write_collected(collect: Callable[[], bytes], path: Path) -> None:
     write_bytes_atomically(path, collect())
 
 
+_UNWRITABLE_HINT = "check that its directory exists and can be written to"
+
+
+def _refuse_unwritable_folder(path: Path, folder: Path) -> None:
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise AuditorError(f"cannot write {path}: {existing} is not a directory", _UNWRITABLE_HINT)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise AuditorError(f"cannot write {path}: {existing} cannot be written to", _UNWRITABLE_HINT)
+
+
 def _writing(path: Path, write: Callable[[Path], object], names: tuple[str, ...] = ()) -> list[Path]:
     """Call `write(path)`; the paths written (`path`, or the `names` inside it); an OSError as a one-line error."""
     try:
         write(path)
     except OSError as exc:
-        raise AuditorError(
-            f"cannot write {path}: {exc.strerror or exc}", "check that its directory exists and can be written to"
-        ) from None
+        raise AuditorError(f"cannot write {path}: {exc.strerror or exc}", _UNWRITABLE_HINT) from None
     return [path / name for name in names] if names else [path]

@@ -744,6 +744,27 @@ def test_an_output_that_cannot_be_written_is_a_one_line_error(run_cli, tmp_path:
     assert blocker.read_text(encoding="utf-8") == "not a directory"
 
 
+def test_an_output_that_cannot_be_written_is_refused_before_the_run(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A long audit must not end in an error it could have given first: nothing is audited (no summary printed),
+    nothing written."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    for options, error in (
+        (("--out", str(blocker / "out")), f"cannot write {blocker / 'out' / 'audit-report.xlsx'}: {blocker} is not a"),
+        (("--pdf", str(blocker / "in" / "r.pdf")), f"cannot write {blocker / 'in' / 'r.pdf'}: {blocker} is not a"),
+        (("--xlsx", str(folder)), f"cannot write {folder}: it is a directory"),
+        (("--json", str(folder), "--out", str(tmp_path / "new")), f"cannot write {folder}: it is a directory"),
+    ):  # fmt: skip
+        status = run_cli(str(OPENAI_USAGE), "--as-of", AS_OF.isoformat(), *options)
+        assert status.status == 2 and "Traceback" not in status.err
+        assert status.err.splitlines()[0].startswith(f"error: {error}")
+        assert status.out == "", "refused before the run: no summary"
+    assert blocker.read_text(encoding="utf-8") == "not a directory"
+    assert list(folder.iterdir()) == [] and not (tmp_path / "new").exists()
+
+
 def test_out_puts_the_reports_not_named_into_its_folder_besides_the_outputs_named() -> None:
     """`audit FILE`: the PDF and XLSX in the current directory; `--json` alone: the JSON only (a machine's run
     renders no report); `--out DIR` with other outputs named: the PDF and XLSX those do not name go into DIR too
