@@ -65,9 +65,7 @@ class OutputPlan:
         error it could have given first. A file's path is not a directory, a folder's is not a file, and the
         nearest of its folders that exists is a directory this process can write in (the others are made)."""
         for path in filter(None, (self.json_path, self.xlsx_path, self.pdf_path, self.focus_path)):
-            if path.is_dir():
-                raise AuditorError(f"cannot write {path}: it is a directory", "name a file, or the folder with --out")
-            _refuse_unwritable_folder(path, path.parent)
+            refuse_unwritable_file(path)
         if self.csv_dir is not None:
             if self.csv_dir.exists() and not self.csv_dir.is_dir():
                 raise AuditorError(f"cannot write {self.csv_dir}: it is a file, not a directory", "name a directory")
@@ -206,6 +204,14 @@ def _write_collected(collect: Callable[[], bytes], path: Path) -> None:
 
 
 _UNWRITABLE_HINT = "check that its directory exists and can be written to"
+
+
+def refuse_unwritable_file(path: Path) -> None:
+    """A file cannot be written at `path`: it is a directory, or the nearest of its folders that exists is not a
+    directory this process can write in."""
+    if path.is_dir():
+        raise AuditorError(f"cannot write {path}: it is a directory", "name a file, or the folder with --out")
+    _refuse_unwritable_folder(path, path.parent)
 
 
 def _refuse_unwritable_folder(path: Path, folder: Path) -> None:

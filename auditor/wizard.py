@@ -9,6 +9,7 @@ outputs and the answers file are written atomically after the run, so Ctrl-C lea
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -24,6 +25,7 @@ from auditor.cli_commands import Detected, detect_files, detected_table, price_l
 from auditor.config import command_line, parse_words, save_config, words_of
 from auditor.errors import AuditorError, OptionError
 from auditor.importers import importer_named
+from auditor.outputs import DEFAULT_STEM, refuse_unwritable_file
 from auditor.policy import load_policy
 from auditor.quality import load_quality
 from auditor.result import AuditResult
@@ -71,6 +73,21 @@ class _Ask:
 
 def _exists(text: str) -> bool | str:
     return True if text.strip() and Path(text.strip()).exists() else "no such file or folder"
+
+
+def _writable(empty: str, name: str = "") -> Callable[[str], bool | str]:
+    """The answer (`empty` when none is typed) is a place a file can be written, or with `name` a folder for a file
+    of that name: checked as `audit run` checks its outputs before the run."""
+
+    def check(text: str) -> bool | str:
+        path = Path(text.strip() or empty)
+        try:
+            refuse_unwritable_file(path / name if name else path)
+        except AuditorError as exc:
+            return exc.message
+        return True
+
+    return check
 
 
 def _day(text: str) -> bool | str:
@@ -299,11 +316,21 @@ def ask_outputs(ask: _Ask) -> tuple[dict[str, Any], Path]:
             questionary.Choice("JSON result", value="json"),
         ],
     )
-    folder = ask.path("Folder for the outputs:", default=".", only_directories=True).strip() or "."
+    folder = ask.path(
+        "Folder for the outputs:",
+        default=".",
+        only_directories=True,
+        validate=_writable(".", f"{DEFAULT_STEM}.pdf"),
+        validate_while_typing=False,
+    )
+    folder = folder.strip() or "."
     answers: dict[str, Any] = {
-        kind: str(Path(folder) / f"audit-report.{kind}") for kind in ("json", "xlsx", "pdf") if kind in kinds
+        kind: str(Path(folder) / f"{DEFAULT_STEM}.{kind}") for kind in ("json", "xlsx", "pdf") if kind in kinds
     }
-    save = ask.path("Save the answers to:", default="audit.toml").strip() or "audit.toml"
+    save = ask.path(
+        "Save the answers to:", default="audit.toml", validate=_writable("audit.toml"), validate_while_typing=False
+    )
+    save = save.strip() or "audit.toml"
     return answers, Path(save)
 
 

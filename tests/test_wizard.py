@@ -18,16 +18,18 @@ from auditor.cli import RUN, cli
 from auditor.config import options_from, parse_words
 from auditor.errors import AuditorError
 from auditor.options import AuditOptions
+from auditor.outputs import OutputPlan
 from auditor.policy import load_policy
 from auditor.quality import load_quality
 from auditor.report.json_out import render_json
-from auditor.wizard import _loads, run_wizard
+from auditor.wizard import _loads, _writable, run_wizard
 from tests.conftest import AS_OF, ROOT, SAMPLES
 
 DOWN = "\x1b[B"
 ERASE = "\x7f" * 12
 POLICY = ROOT / "docs" / "policy-example.toml"
 QUALITY = ROOT / "docs" / "quality-example.csv"
+UNDER_A_FILE = SAMPLES / "README.md" / "out"
 # The questions in order, and the keys that answer each.
 ANSWERS = [
     ("File or folder to audit", f"{SAMPLES / 'openai_usage_csv'}\r"),
@@ -59,7 +61,9 @@ ANSWERS = [
     ("batch_share", "\r"),
     ("offpeak_share", "\r"),
     ("Outputs: JSON only", f" {DOWN} {DOWN} \r"),
-    ("Folder for the outputs", f"{ERASE}out\r"),
+    # A folder that cannot be (under a file) is refused as `audit run` refuses it before the run; asked again.
+    ("Folder for the outputs: under a file", f"{ERASE}{UNDER_A_FILE}\r"),
+    ("Folder for the outputs, asked again", f"{ERASE * 20}out\r"),
     ("Save the answers to", "\r"),
     ("Run the audit?", "\r"),
 ]
@@ -183,3 +187,20 @@ def test_a_file_the_wizard_asks_for_is_checked_by_the_run_s_own_loader(tmp_path:
         assert check("  ") is True  # empty: no file
     with pytest.raises(AuditorError):
         load_quality(bad_scores)  # the run itself refuses what the wizard refuses
+
+
+def test_the_outputs_folder_and_answers_file_are_checked_as_the_run_checks_its_outputs(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    folder, answers = _writable(".", "audit-report.pdf"), _writable("audit.toml")
+    assert (
+        folder(str(blocker / "out"))
+        == f"cannot write {blocker / 'out' / 'audit-report.pdf'}: {blocker} is not a directory"
+    )
+    assert answers(str(tmp_path)) == f"cannot write {tmp_path}: it is a directory"
+    assert answers(str(blocker / "audit.toml")).endswith(f"{blocker} is not a directory")
+    for good in (folder(str(tmp_path / "new" / "deeper")), folder(""), answers(str(tmp_path / "a.toml")), answers("")):
+        assert good is True
+    assert not (tmp_path / "new").exists(), "checked, not made"
+    with pytest.raises(AuditorError, match="is not a directory"):
+        OutputPlan(None, False, None, blocker / "out" / "audit-report.pdf").refuse_unwritable()  # the run's own check
