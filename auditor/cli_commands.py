@@ -25,7 +25,7 @@ from auditor.outputs import OutputPlan, write_outputs
 from auditor.report.formatting import money
 from auditor.report.json_out import load_result
 from auditor.result import AuditResult, Scenario
-from auditor.sources import open_sources
+from auditor.sources import DirectoryNotRead, open_sources
 from pricing.catalog import CatalogModel, default_candidates, find_model, providers_by_id, suggest_models
 from pricing.endpoints import endpoint_book
 from pricing.rates import class_rates
@@ -139,6 +139,9 @@ class Detected:
     list_cost: Decimal | None = None
     problem: str = ""
     """Why the file could not be read alone (an exchange rate or a day it needs, a bad file): fix and retry."""
+    refused: bool = False
+    """An audit of the inputs as given stops here (a file named, or a directory holding nothing, that no importer
+    reads); a file skipped inside a directory that holds others is not (the audit lists it as skipped)."""
 
 
 def why_detected(sniffed: Sniffed, importer: Importer, importers: Sequence[Importer], forced: bool) -> str:
@@ -196,8 +199,11 @@ def detect_files(
     for given in inputs:
         try:
             found += _detect_one(given, importers, own, forced, on_file, as_of, fx, rates_file, batch_dates, map_file)
+        except DirectoryNotRead as exc:  # each of its files on its row with why it is skipped, or the empty folder
+            rows = [(s.path, s.reason) for s in exc.skipped] or [(exc.path, exc.problem)]
+            found += [Detected(path, None, "", "", problem=problem, refused=True) for path, problem in rows]
         except InputFileError as exc:  # a named file no importer reads: said on its row, the others still shown
-            found.append(Detected(exc.path, None, "", "", problem=exc.problem))
+            found.append(Detected(exc.path, None, "", "", problem=exc.problem, refused=True))
     return found
 
 

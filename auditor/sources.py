@@ -303,7 +303,7 @@ def open_sources(
                     collector.seen.add(path.resolve())
                     collector.add(path, named=given.is_file())
             if given.is_dir() and len(collector.sources) == sources_before and not given_before:
-                _refuse_nothing_known(given, collector.skipped[skipped_before:])
+                raise DirectoryNotRead(given, collector.skipped[skipped_before:])
         yield collector.sources, collector.skipped
     finally:
         for source in collector.sources:
@@ -312,17 +312,22 @@ def open_sources(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _refuse_nothing_known(directory: Path, skipped: list[SkippedFile]) -> None:
-    """A directory given whose files are none of them read: a wrong path, or exports not yet downloaded there."""
-    if not skipped:
-        hidden = "files and folders whose names start with a dot, and __MACOSX, are not read"
-        raise InputFileError(str(directory), f"holds no file ({hidden})", "check the path")
-    more = f" (and {len(skipped) - 1} more file(s) skipped)" if len(skipped) > 1 else ""
-    raise InputFileError(
-        str(directory),
-        f"holds no file that the auditor recognises; {skipped[0].path}: {skipped[0].reason}{more}",
-        "see the supported formats in the README (or run: audit formats)",
-    )
+class DirectoryNotRead(InputFileError):
+    """A directory given whose files are none of them read (`skipped`: each with its reason, none if it holds no
+    file): a wrong path, or exports not yet downloaded there."""
+
+    def __init__(self, directory: Path, skipped: list[SkippedFile]) -> None:
+        if not skipped:
+            hidden = "files and folders whose names start with a dot, and __MACOSX, are not read"
+            super().__init__(str(directory), f"holds no file ({hidden})", "check the path")
+        else:
+            more = f" (and {len(skipped) - 1} more file(s) skipped)" if len(skipped) > 1 else ""
+            super().__init__(
+                str(directory),
+                f"holds no file that the auditor recognises; {skipped[0].path}: {skipped[0].reason}{more}",
+                "see the supported formats in the README (or run: audit formats)",
+            )
+        self.skipped = skipped
 
 
 def _check_format(forced_format: str | None, importers: tuple[Importer, ...]) -> None:

@@ -154,6 +154,12 @@ def ask_inputs(ask: _Ask, console: Console, as_of: date) -> tuple[list[str], lis
                 tuple(Path(p) for p in inputs), as_of=as_of, on_file=lambda label: status.update(f"Reading {label}…")
             )
         console.print(detected_table(found, why=False))
+        refused = sorted({d.label for d in found if d.refused})
+        if refused or not any(d.format is not None for d in found):
+            # The run would stop at once: said now, and the inputs asked again, before the other questions.
+            named = f" ({', '.join(refused)})" if refused else ""
+            console.print(Text(f"The audit cannot read these inputs{named}: give others.", style="yellow"))
+            continue
         if ask.confirm(f"Audit these {sum(d.format is not None for d in found)} files?"):
             return inputs, found
 

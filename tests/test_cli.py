@@ -15,6 +15,7 @@ from genai_prices import calc_price
 from genai_prices.types import Usage
 
 from auditor.cli import cli
+from auditor.cli_commands import detect_files
 from auditor.importers import IMPORTERS
 from tests.conftest import AS_OF, ROOT, SAMPLES
 
@@ -127,6 +128,28 @@ def test_detect_says_which_importer_why_and_what_it_found(run_cli) -> None:  # t
     flat = re.sub(r"[\s│┃]+", " ", run.out)
     assert "openai_usage_csv" in flat and f"{days[0]} to {days[-1]}" in flat
     assert f" {len(rows)} " in flat and "required start_time" in flat
+
+
+def test_detect_lists_each_file_of_a_folder_it_cannot_read(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A folder none of whose files is recognised: `audit run` refuses it in one line; `detect` shows each file on
+    its row with why, and an empty folder on one row."""
+    unknown, empty = tmp_path / "unknown", tmp_path / "empty"
+    unknown.mkdir()
+    empty.mkdir()
+    (unknown / "invoice.csv").write_text("date,amount\n2026-10-01,12.00\n", encoding="utf-8")
+    (unknown / "notes.txt").write_text("call the vendor\n", encoding="utf-8")
+    found = detect_files((unknown, empty), as_of=AS_OF)
+    assert [(d.label, d.format, d.refused) for d in found] == [
+        (str(unknown / "invoice.csv"), None, True),
+        (str(unknown / "notes.txt"), None, True),
+        (str(empty), None, True),
+    ]
+    assert found[0].problem.startswith("not a format the auditor knows (header: date,amount)")
+    assert found[2].problem.startswith("holds no file")
+    run = run_cli("detect", str(unknown), str(empty), "--as-of", AS_OF.isoformat())
+    assert run.status == 0, run.err
+    flat = re.sub(r"[\s│┃]+", " ", run.out)
+    assert flat.count(" not recognised ") == 3 and "holds no file" in flat, "a row each: the two files, the folder"
 
 
 def test_formats_lists_every_importer_with_its_header(run_cli) -> None:  # type: ignore[no-untyped-def]

@@ -204,3 +204,25 @@ def test_the_outputs_folder_and_answers_file_are_checked_as_the_run_checks_its_o
     assert not (tmp_path / "new").exists(), "checked, not made"
     with pytest.raises(AuditorError, match="is not a directory"):
         OutputPlan(None, False, None, blocker / "out" / "audit-report.pdf").refuse_unwritable()  # the run's own check
+
+
+def test_inputs_the_audit_would_refuse_are_said_at_once_and_asked_again(tmp_path: Path) -> None:
+    """An empty folder, or a folder none of whose files is recognised, stops the audit: the wizard says so after
+    detection and asks for the inputs again, instead of asking every other question first."""
+    empty, unknown = tmp_path / "empty", tmp_path / "unknown"
+    empty.mkdir()
+    unknown.mkdir()
+    (unknown / "notes.txt").write_text("call the vendor\n", encoding="utf-8")
+    console = Console(file=io.StringIO(), width=160)
+    with create_pipe_input() as pipe, pytest.raises(KeyboardInterrupt):
+        # Ctrl-C at the question that follows the third inputs' detection.
+        pipe.send_text(f"{empty}\rn{unknown}\rn{SAMPLES / 'openai_usage_csv'}\rn\x03")
+        run_wizard(input=pipe, output=DummyOutput(), console=console, today=AS_OF)
+    assert isinstance(console.file, io.StringIO)
+    shown = console.file.getvalue()
+    refusals = [line for line in shown.splitlines() if line.startswith("The audit cannot read these inputs")]
+    assert refusals == [
+        f"The audit cannot read these inputs ({empty}): give others.",
+        f"The audit cannot read these inputs ({unknown / 'notes.txt'}): give others.",
+    ]
+    assert shown.count("Detected") == 3, "the third inputs detected, and no longer refused"
