@@ -325,6 +325,7 @@ def execute(values: dict[str, Any]) -> AuditResult:
     options = options_from(values)
     plan = plan_from(values)
     plan.refuse_unwritable()
+    plan.refuse_writing_over(values["inputs"])
     quiet = bool(values["quiet"])
     focus = FocusLedger(contracted=options.contract_file is None) if plan.focus_path is not None else None
     err = Console(stderr=True)

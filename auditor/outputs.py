@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from auditor.report.focus_out import FocusLedger
 
 DEFAULT_STEM = "audit-report"
+_REPORTS = {f"{DEFAULT_STEM}.{kind}" for kind in ("json", "xlsx", "pdf")}  # the names of the reports `--out` writes
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,30 @@ class OutputPlan:
             if self.csv_dir.exists() and not self.csv_dir.is_dir():
                 raise AuditorError(f"cannot write {self.csv_dir}: it is a file, not a directory", "name a directory")
             _refuse_unwritable_folder(self.csv_dir, self.csv_dir)
+
+    def refuse_writing_over(self, inputs: Sequence[Path]) -> None:
+        """Before the run: no output goes over a file the run is given, or one under a directory it is given
+        (`audit export.csv --json export.csv` wrote the result over the export), except an earlier run's report
+        of the default name (`audit .` run again where it wrote its reports)."""
+        written = [self.json_path, self.xlsx_path, self.pdf_path, self.focus_path]
+        if self.csv_dir is not None:
+            from auditor.report.csv_out import FILES
+
+            written += [self.csv_dir / name for name in FILES]
+        for path in filter(None, written):
+            if not path.is_file():
+                continue
+            for given in inputs:
+                if given.is_file() and path.samefile(given):
+                    where = "it is one of the inputs"
+                elif given.is_dir() and path.resolve().is_relative_to(given.resolve()) and path.name not in _REPORTS:
+                    where = f"it is in {given}, a directory given as input"
+                else:
+                    continue
+                raise AuditorError(
+                    f"cannot write {path}: {where}; the audit never writes over its inputs",
+                    "write the outputs elsewhere, e.g. with --out reports/",
+                )
 
 
 Aheads = dict[str, Ahead[AuditResult]]

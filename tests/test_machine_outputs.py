@@ -765,6 +765,36 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_run(run_cli, tmp
     assert list(folder.iterdir()) == [] and not (tmp_path / "new").exists()
 
 
+def test_no_output_is_written_over_an_input(run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """`audit export.csv --json export.csv` wrote the result over the export. Refused before the run, whichever
+    output names it, through a link, or inside a directory given; the export is left as it was."""
+    monkeypatch.chdir(tmp_path)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    export = exports / "usage.csv"
+    export.write_bytes(OPENAI_USAGE.read_bytes())
+    (tmp_path / "link.csv").symlink_to(export)
+    refused = [
+        ((str(export), "--json", str(export)), f"cannot write {export}: it is one of the inputs"),
+        (("link.csv", "--xlsx", str(export)), f"cannot write {export}: it is one of the inputs"),
+        ((str(export), "--pdf", "link.csv"), "cannot write link.csv: it is one of the inputs"),
+        (("exports", "--focus", "exports/usage.csv"), "cannot write exports/usage.csv: it is in exports, a directory"),
+        (("exports", "--csv", "exports"), "cannot write exports/usage.csv: it is in exports, a directory"),
+    ]
+    for words, error in refused:
+        status = run_cli(*words, "--as-of", AS_OF.isoformat())
+        assert status.status == 2 and status.out == "", words
+        first = status.err.splitlines()[0]
+        assert first.startswith(f"error: {error}") and first.endswith("; the audit never writes over its inputs")
+    assert export.read_bytes() == OPENAI_USAGE.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exports", "link.csv"]
+    # The reports an earlier run wrote where it runs, `audit .` run again: written over, as they are its own.
+    monkeypatch.chdir(exports)
+    for _ in range(2):
+        assert run_cli(".", "--as-of", AS_OF.isoformat(), "--quiet").status == 0
+    assert sorted(p.name for p in exports.iterdir()) == ["audit-report.pdf", "audit-report.xlsx", "usage.csv"]
+
+
 def test_out_puts_the_reports_not_named_into_its_folder_besides_the_outputs_named() -> None:
     """`audit FILE`: the PDF and XLSX in the current directory; `--json` alone: the JSON only (a machine's run
     renders no report); `--out DIR` with other outputs named: the PDF and XLSX those do not name go into DIR too
