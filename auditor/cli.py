@@ -31,7 +31,7 @@ from auditor.cli_commands import (
 )
 from auditor.cli_gates import Gate, parse_gate, tripped
 from auditor.config import merged_values, options_from, plan_from
-from auditor.errors import AuditorError, ExitStatus, OptionError
+from auditor.errors import AuditorError, ExitStatus, InputFileError, OptionError
 from auditor.importers.reader import DEFAULT_LIMITS, MIB
 from auditor.options import AuditOptions
 from auditor.outputs import Aheads, OutputPlan, import_writers_aside, write_outputs, writers_ahead
@@ -314,7 +314,24 @@ def audit(
     workbook (or the outputs you name).
     """
     ctx = click.get_current_context()
-    execute(merged_values(ctx, config_file) if config_file else dict(ctx.params))
+    if config_file is None:
+        execute(dict(ctx.params))
+        return
+    try:
+        execute(merged_values(ctx, config_file))
+    except InputFileError as exc:
+        _hint_config_paths(exc, config_file)
+        raise
+
+
+def _hint_config_paths(exc: InputFileError, config_file: Path) -> None:
+    """A relative input of a config file not found: read from the directory `audit` runs in, not the file's."""
+    missing = Path(exc.path)
+    if exc.problem != "no such file or directory" or missing.is_absolute():
+        return
+    beside = config_file.parent / missing
+    where = f"; {missing} is in {config_file.parent}: run audit there" if beside.exists() else ""
+    exc.hint = f"relative paths in {config_file} are read from the directory audit runs in ({Path.cwd()}){where}"
 
 
 def execute(values: dict[str, Any]) -> AuditResult:

@@ -202,6 +202,34 @@ def test_config_values_are_overridden_by_flags(run_cli, tmp_path: Path) -> None:
     assert bad.status == 2 and f"{config}: unknown setting 'tto'" in bad.err and "did you mean to?" in bad.err
 
 
+def test_a_config_s_relative_input_not_found_says_where_it_is_read_from(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "usage.csv").write_bytes(
+        (SAMPLES / "openai_usage_csv" / "completions_usage_2026-10-01_2026-10-14.csv").read_bytes()
+    )
+    (saved / "audit.toml").write_text('inputs = ["usage.csv"]\nas-of = "2026-11-27"\nquiet = true\n', encoding="utf-8")
+    (saved / "other.toml").write_text('inputs = ["gone.csv"]\nquiet = true\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    away = run_cli("--config", "saved/audit.toml", "--json", "-")
+    assert away.status == 2 and away.err.splitlines() == [
+        "error: usage.csv: no such file or directory",
+        f"hint: relative paths in saved/audit.toml are read from the directory audit runs in ({tmp_path}); usage.csv "
+        "is in saved: run audit there",
+    ]
+    gone = run_cli("--config", "saved/other.toml", "--json", "-")
+    assert (
+        gone.err.splitlines()[1]
+        == f"hint: relative paths in saved/other.toml are read from the directory audit runs in ({tmp_path})"
+    )
+    monkeypatch.chdir(saved)
+    assert run_cli("--config", "audit.toml", "--json", "-").status == 0
+    plain = run_cli("gone.csv", "--json", "-")  # no config: the plain hint
+    assert plain.status == 2 and plain.err.splitlines()[1] == "hint: check the path"
+
+
 START = "<!-- cli-help:start -->"
 END = "<!-- cli-help:end -->"
 
