@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import sys
 import threading
 import traceback
@@ -426,6 +427,15 @@ for _command in COMMANDS:
     cli.add_command(_command)
 
 
+def _internal_error(exc: Exception, debug: bool, err: Console) -> ExitStatus:
+    """An internal error: a bug, not the user's fault."""
+    if debug:
+        traceback.print_exc()
+    err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
+    err.print("hint: run again with --debug and report the traceback", markup=False)
+    return ExitStatus.INTERNAL_ERROR
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return (and exit with) a documented exit status."""
     args = sys.argv[1:] if argv is None else argv
@@ -448,12 +458,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted; no output was half-written", markup=False)
         status = ExitStatus.INPUT_ERROR
-    except Exception as exc:  # an internal error: a bug, not the user's fault
-        if debug:
-            traceback.print_exc()
-        err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
-        err.print("hint: run again with --debug and report the traceback", markup=False)
-        status = ExitStatus.INTERNAL_ERROR
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            status = _internal_error(exc, debug, err)
+        else:  # the files written say so themselves: here, the standard output (`--json -`, the summary)
+            err.print(f"error: cannot write the standard output: {exc.strerror}", markup=False)
+            err.print("hint: free some space where it goes, or send it elsewhere", markup=False)
+            status = ExitStatus.INPUT_ERROR
+    except Exception as exc:
+        status = _internal_error(exc, debug, err)
     if argv is None:
         sys.exit(int(status))
     return int(status)

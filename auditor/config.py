@@ -22,7 +22,7 @@ import click
 
 from auditor.errors import OptionError
 from auditor.options import AuditOptions
-from auditor.outputs import OutputPlan
+from auditor.outputs import OutputPlan, refuse_unwritable_file, writing
 from auditor.report.files import write_atomically
 
 INPUTS = "inputs"
@@ -169,10 +169,12 @@ def render_config(answers: Mapping[str, Any]) -> str:
 
 
 def save_config(answers: Mapping[str, Any], path: Path) -> None:
-    """Write the answers atomically (a temporary file renamed into place)."""
+    """Write the answers atomically (a temporary file renamed into place); a place they cannot be written to is a
+    one-line error."""
     text = render_config(answers)
 
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
-    write_atomically(path, write)
+    refuse_unwritable_file(path)
+    writing(path, lambda target: write_atomically(target, write))

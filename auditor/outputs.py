@@ -208,19 +208,19 @@ def _write_all(
         }
         meanwhile()
         # This process's own files first, while the children render; the paths in the order the files are named.
-        json = _writing(plan.json_path, lambda path: write_json(result, path)) if plan.json_path else []
+        json = writing(plan.json_path, lambda path: write_json(result, path)) if plan.json_path else []
         csv: list[Path] = []
         if plan.csv_dir is not None:
             from auditor.report.csv_out import FILES, write_csv
 
-            csv = _writing(plan.csv_dir, lambda path: write_csv(result, path), FILES)
+            csv = writing(plan.csv_dir, lambda path: write_csv(result, path), FILES)
         focus_file: list[Path] = []
         if plan.focus_path is not None and focus is not None:
             from auditor.report.focus_out import write_focus
 
             ledger = focus
-            focus_file = _writing(plan.focus_path, lambda path: write_focus(ledger, path))
-        files = {name: _writing(path, partial(_write_collected, collect[name])) for name, path in rendered.items()}
+            focus_file = writing(plan.focus_path, lambda path: write_focus(ledger, path))
+        files = {name: writing(path, partial(_write_collected, collect[name])) for name, path in rendered.items()}
         return json + files.get("xlsx", []) + csv + focus_file + files.get("pdf", [])
 
 
@@ -249,7 +249,7 @@ def _refuse_unwritable_folder(path: Path, folder: Path) -> None:
         raise AuditorError(f"cannot write {path}: {existing} cannot be written to", _UNWRITABLE_HINT)
 
 
-def _writing(path: Path, write: Callable[[Path], object], names: tuple[str, ...] = ()) -> list[Path]:
+def writing(path: Path, write: Callable[[Path], object], names: tuple[str, ...] = ()) -> list[Path]:
     """Call `write(path)`; the paths written (`path`, or the `names` inside it); an OSError as a one-line error."""
     try:
         write(path)

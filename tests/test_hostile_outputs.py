@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -150,3 +152,23 @@ def test_output_paths_come_from_flags_only(hostile_run: dict[str, Path]) -> None
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         [hostile_run["source"].name, "audit.json", "audit.xlsx", "audit.pdf"]
     )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
+@pytest.mark.parametrize("words", [(), ("--json", "-", "--quiet")], ids=["summary", "json"])
+def test_a_full_standard_output_is_a_one_line_error_and_nothing_is_written(
+    tmp_path: Path, words: tuple[str, ...]
+) -> None:
+    """The summary or the JSON sent to a full device: one line saying so (exit 2), not an internal error; the reports
+    written with it are not left half done (none is written: they are written all or nothing)."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "auditor", str(OPENROUTER), "--as-of", AS_OF.isoformat(), "--out", "out", *words],
+            cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "error: cannot write the standard output: No space left on device",
+        "hint: free some space where it goes, or send it elsewhere",
+    ]
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

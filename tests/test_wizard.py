@@ -226,3 +226,13 @@ def test_inputs_the_audit_would_refuse_are_said_at_once_and_asked_again(tmp_path
         f"The audit cannot read these inputs ({unknown / 'notes.txt'}): give others.",
     ]
     assert shown.count("Detected") == 3, "the third inputs detected, and no longer refused"
+
+
+def test_answers_that_cannot_be_saved_are_a_one_line_error(tmp_path: Path) -> None:
+    from auditor.config import save_config
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    with pytest.raises(AuditorError, match=f"cannot write {blocker / 'audit.toml'}: {blocker} is not a directory"):
+        save_config({"inputs": ["x.csv"]}, blocker / "audit.toml")
+    assert blocker.read_text(encoding="utf-8") == "not a directory"
