@@ -41,6 +41,7 @@ from auditor.progress import FocusProgress, ScanProgress
 from auditor.report.focus_out import FocusLedger
 from auditor.report.terminal import print_summary
 from auditor.result import AuditResult
+from auditor.sources import NO_SUCH_INPUT
 
 RUN = "run"
 WIZARD = "wizard"
@@ -328,7 +329,7 @@ def audit(
 def _hint_config_paths(exc: InputFileError, config_file: Path) -> None:
     """A relative input of a config file not found: read from the directory `audit` runs in, not the file's."""
     missing = Path(exc.path)
-    if exc.problem != "no such file or directory" or missing.is_absolute():
+    if exc.problem != NO_SUCH_INPUT or missing.is_absolute():
         return
     beside = config_file.parent / missing
     where = f"; {missing} is in {config_file.parent}: run audit there" if beside.exists() else ""

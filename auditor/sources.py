@@ -59,6 +59,7 @@ _LOCAL_HEADER = struct.Struct("<4s22xHH")
 """A member's local header: its signature, then the lengths of its name and extra field (APPNOTE 4.3.7)."""
 # An archive inside an archive is opened; one inside that is skipped (nested archives are a bomb's shape).
 MAX_ARCHIVE_DEPTH = 2
+NO_SUCH_INPUT = "no such file or directory"  # an input given that is not there (`cli` hints at a config's paths)
 
 
 @dataclass(frozen=True)
@@ -294,7 +295,7 @@ def open_sources(
     try:
         for given in inputs:
             if not (given.is_dir() or given.is_file()):
-                raise InputFileError(str(given), "no such file or directory", "check the path")
+                raise InputFileError(str(given), NO_SUCH_INPUT, "check the path")
             sources_before, skipped_before = len(collector.sources), len(collector.skipped)
             paths = _files_under(given, collector.skipped) if given.is_dir() else [given]
             given_before = [path for path in paths if path.resolve() in collector.seen]
