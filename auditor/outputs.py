@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from auditor.errors import AuditorError, OptionError
 from auditor.report.aside import Ahead, child_ahead, render_aside
-from auditor.report.files import all_or_nothing, write_bytes_atomically
+from auditor.report.files import all_or_nothing, is_special, write_bytes_atomically
 from auditor.report.json_out import render_json, write_json
 from auditor.result import AuditResult
 
@@ -233,7 +233,10 @@ _UNWRITABLE_HINT = "check that its directory exists and can be written to"
 
 def refuse_unwritable_file(path: Path) -> None:
     """A file cannot be written at `path`: it is a directory, or the nearest of its folders that exists is not a
-    directory this process can write in."""
+    directory this process can write in. A device or a pipe (`/dev/stdout`) is written to as it is: its folder
+    is not written in."""
+    if is_special(path):
+        return
     if path.is_dir():
         raise AuditorError(f"cannot write {path}: it is a directory", "name a file, or the folder with --out")
     _refuse_unwritable_folder(path, path.parent)

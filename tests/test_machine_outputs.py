@@ -26,7 +26,7 @@ from genai_prices import Usage, calc_price
 
 from auditor import ingest
 from auditor import key_days as key_days_module
-from auditor.errors import InputFileError, OptionError
+from auditor.errors import AuditorError, InputFileError, OptionError
 from auditor.key_days import KeyDays
 from auditor.options import AuditOptions
 from auditor.outputs import OutputPlan, write_outputs
@@ -763,6 +763,24 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_run(run_cli, tmp
         assert status.out == "", "refused before the run: no summary"
     assert blocker.read_text(encoding="utf-8") == "not a directory"
     assert list(folder.iterdir()) == [] and not (tmp_path / "new").exists()
+
+
+def test_a_folder_that_cannot_be_written_in_is_refused_but_a_device_is_written_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a user who may not write in the folder (simulated: the tests may run as root, whom `os.access` lets write
+    anywhere): an output there is refused; `/dev/null` and a named pipe are written to as they are, so the folder
+    they are in (`/dev`, read-only to users) does not matter."""
+    from auditor import outputs
+
+    monkeypatch.setattr(outputs.os, "access", lambda path, mode: False)
+    with pytest.raises(AuditorError, match=f"cannot write {tmp_path / 'r.json'}: {tmp_path} cannot be written to"):
+        outputs.refuse_unwritable_file(tmp_path / "r.json")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for special in (Path("/dev/null"), pipe):
+        outputs.refuse_unwritable_file(special)  # no error
+    OutputPlan(Path("/dev/null"), False, None, None).refuse_unwritable()
 
 
 def test_no_output_is_written_over_an_input(run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

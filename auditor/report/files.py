@@ -28,7 +28,7 @@ _PENDING: list[list[tuple[Path, Path]]] = []
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Call `write(tmp)` then rename tmp over `path`; on any failure the previous file stays intact. A device or a
     pipe at `path` is written to directly, and stays what it is."""
-    if _is_special(path):
+    if is_special(path):
         write(path)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +81,7 @@ def write_bytes_atomically(path: Path, data: bytes) -> None:
     write_atomically(path, write)
 
 
-def _is_special(path: Path) -> bool:
+def is_special(path: Path) -> bool:
     """Whether `path` is a device, a pipe or a socket (followed through links): no file to put in its place."""
     try:
         mode = path.stat().st_mode
