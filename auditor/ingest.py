@@ -91,6 +91,9 @@ BATCH_MAX_BYTES = 16 * 1024 * 1024
 # Threads running DuckDB work at once (reading small files' batches, numbering rejected rows), each on a cursor of
 # its own: DuckDB plans and runs a query without holding the GIL, and planning is most of a small batch's time.
 _THREADS = min(2, scan_threads())
+# The most tables of small files' lines one query unites (the survey, the scan): DuckDB's memory for a union grows
+# with its tables, and 200 files read alone (Claude Code sessions) ran out of the scan's limit twice in one query.
+UNION_MOST_TABLES = 32
 # When two files of a family hold a day equally, the more detailed one counts it.
 _DETAIL = {"requests": 2, "usage": 1, "cost": 0}
 
@@ -447,8 +450,8 @@ def _unoptimized(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def _survey_lines(
     con: duckdb.DuckDBPyConnection, files: _Files, batches: list[_Scanned], shared: set[int]
 ) -> dict[int, pd.DataFrame]:
-    """`survey_file` of small files, from their lines (one query); each file of `shared` (a family that several
-    files hold) with its days, and its record keys as `keys_<index>`."""
+    """`survey_file` of small files, from their lines (a query per `UNION_MOST_TABLES` tables); each file of
+    `shared` (a family that several files hold) with its days, and its record keys as `keys_<index>`."""
     if not batches:
         return {}
     parts = []
@@ -458,7 +461,9 @@ def _survey_lines(
         parts.append(lines_survey_sql(importer, lines.table, with_days))
         for i in lines.members if with_days else ():
             con.execute(f"CREATE TEMP VIEW keys_{i} AS {lines_keys_sql(importer, lines.table, i)}")
-    frame = con.execute(" UNION ALL ".join(f"({part})" for part in parts)).df()
+    unions = [" UNION ALL ".join(f"({part})" for part in parts[at : at + UNION_MOST_TABLES])
+              for at in range(0, len(parts), UNION_MOST_TABLES)]  # fmt: skip
+    frame = pd.concat([con.execute(union).df() for union in unions], ignore_index=True)
     return _split(frame, [i for lines in batches for i in lines.members])
 
 
@@ -502,7 +507,8 @@ def _scan_lines(
 
 def _united(con: duckdb.DuckDBPyConnection, batches: list[_Scanned]) -> list[list[_Scanned]]:
     """Tables of lines in groups whose union changes no value: a column of one type in all, or of integers and
-    decimals whose union (of the most digits before the point and the most after) still fits DECIMAL(38)."""
+    decimals whose union (of the most digits before the point and the most after) still fits DECIMAL(38); at most
+    `UNION_MOST_TABLES` a group."""
     names = ", ".join(literal(lines.table) for lines in batches)
     types: dict[str, dict[str, str]] = {lines.table: {} for lines in batches}
     query = f"SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE table_name IN ({names})"
@@ -511,7 +517,7 @@ def _united(con: duckdb.DuckDBPyConnection, batches: list[_Scanned]) -> list[lis
     groups: list[tuple[list[_Scanned], dict[str, str]]] = []
     for lines in batches:
         own = types[lines.table]
-        group = next((g for g in groups if all(_unites(g[1].get(c, k), k) for c, k in own.items())), None)
+        group = next((g for g in groups if len(g[0]) < UNION_MOST_TABLES and _all_unite(g[1], own)), None)
         if group is None:
             groups.append(([lines], dict(own)))
             continue
@@ -543,6 +549,10 @@ def _union_type(a: str, b: str) -> str:
         return a if da[0] >= db[0] else b
     before, after = max(da[0], db[0]), max(da[1], db[1])
     return f"DECIMAL({before + after},{after})"
+
+
+def _all_unite(united: dict[str, str], own: dict[str, str]) -> bool:
+    return all(_unites(united.get(column, kind), kind) for column, kind in own.items())
 
 
 def _unites(a: str, b: str) -> bool:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import nullcontext
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from auditor import ingest
+from auditor import ingest, pipeline
 from auditor.errors import InputFileError
 from auditor.ingest import _batches
 from auditor.options import AuditOptions
 from auditor.pipeline import run_audit
+from auditor.report.json_out import render_json
 from auditor.result import InputFile
 from auditor.sources import open_sources
 from tests.conftest import AS_OF, SAMPLES
@@ -164,3 +166,69 @@ def test_the_samples_batches_read_the_same_lines_unoptimized(monkeypatch: pytest
     monkeypatch.setattr(ingest, "_THREADS", 1)  # one batch at a time: `_unoptimized` is swapped while one is read
     run_audit(AuditOptions(inputs=(SAMPLES,), as_of=AS_OF))
     assert len(compared) >= 20, "the samples' small files are read in about thirty batches"
+
+
+SESSION = SAMPLES / "claude_code_jsonl" / "0c4b8a52-6f1e-4d0e-9a3b-2f6d1c7e8a90.jsonl"
+
+
+def _sessions(folder: Path, count: int) -> None:
+    """`count` Claude Code session logs (files read alone: their lines are folded by record), each the sample's
+    with its own session, message and request ids."""
+    folder.mkdir()
+    lines = SESSION.read_text(encoding="utf-8").splitlines()
+    for n in range(count):
+        session = f"00000000-0000-4000-8000-{n:012d}"
+        records = []
+        for line in lines:
+            record = json.loads(line)
+            record["sessionId"] = session if "sessionId" in record else record.get("sessionId")
+            if isinstance(record.get("message"), dict) and "id" in record["message"]:
+                record["message"]["id"] = f"{record['message']['id']}_{n}"
+            if "requestId" in record:
+                record["requestId"] = f"{record['requestId']}_{n}"
+            records.append(json.dumps({k: v for k, v in record.items() if v is not None}))
+        (folder / f"{session}.jsonl").write_text("\n".join(records) + "\n", encoding="utf-8")
+
+
+def test_many_files_read_alone_are_united_a_few_tables_a_query_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "projects"
+    _sessions(folder, 40)
+    groups: list[int] = []
+    united = ingest._united
+
+    def recorded(con, batches):  # type: ignore[no-untyped-def]
+        out = united(con, batches)
+        groups.extend(len(group) for group in out)
+        return out
+
+    monkeypatch.setattr(ingest, "_united", recorded)
+    options = AuditOptions(inputs=(folder,), as_of=AS_OF)
+    whole = render_json(run_audit(options))
+    assert groups == [32, 8], "the 40 files' tables: 32 in one query, the other 8 in another"
+    groups.clear()
+    monkeypatch.setattr(ingest, "UNION_MOST_TABLES", 3)
+    assert render_json(run_audit(options)) == whole
+    assert groups == [3] * 13 + [1]
+    one = run_audit(AuditOptions(inputs=(SESSION,), as_of=AS_OF)).totals.requests
+    assert json.loads(whole)["totals"]["requests"] == 40 * one > 0, "every file's requests counted once"
+
+
+def test_two_hundred_sessions_are_scanned_within_the_first_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All 200 files' tables in one query ran out of the scan's memory twice, so the whole ingest ran three times
+    (22 s instead of 6 s on two cores)."""
+    folder = tmp_path / "projects"
+    _sessions(folder, 200)
+    runs: list[int] = []
+    ingest_all = pipeline.ingest_all
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        runs.append(1)
+        return ingest_all(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "ingest_all", counted)
+    result = run_audit(AuditOptions(inputs=(folder,), as_of=AS_OF))
+    assert len(result.inputs) == 200 and runs == [1]
