@@ -6,11 +6,12 @@ over 90 days, as the request log spans); `python bench/generate.py openai-respon
 responses as JSON lines (the objects the API returns, as an application logs them; 4 models over the same 90 days,
 no API key in the format). A fourth argument sets the number of API keys of the CSV kinds (4 unless given); a fifth,
 `one-app`, gives every request of an OpenRouter log the same application (the route-by-segment scenario then
-segments by API key).
+segments by API key). `claude_code_sessions` writes Claude Code session logs (`bench/many_files.py`).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -36,6 +37,12 @@ APPS = np.array(["SupportDesk", "Research", "Search", ""])
 START_SECONDS = 1_788_220_800  # 2026-09-01 00:00 UTC
 SPAN_SECONDS = 90 * 86_400
 CHUNK_ROWS = 1_000_000
+SESSION = (
+    Path(__file__).resolve().parent.parent
+    / "samples"
+    / "claude_code_jsonl"
+    / "0c4b8a52-6f1e-4d0e-9a3b-2f6d1c7e8a90.jsonl"
+)
 
 
 def openrouter_chunk(
@@ -155,6 +162,27 @@ def openai_responses(rows: int, path: Path, seed: int) -> None:
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     duckdb.connect().execute(f"COPY ({lines}) TO '{path}' (FORMAT JSON)")
+
+
+def claude_code_sessions(folder: Path, count: int, projects: int = 1) -> None:
+    """`count` Claude Code session logs (`<session>.jsonl`, read one by one: their lines are folded by record), each
+    the bundled sample session with its own session, message and request ids, spread over `projects` folders."""
+    lines = SESSION.read_text(encoding="utf-8").splitlines()
+    for n in range(count):
+        session = f"00000000-0000-4000-8000-{n:012d}"
+        records = []
+        for line in lines:
+            record = json.loads(line)
+            if "sessionId" in record:
+                record["sessionId"] = session
+            if isinstance(record.get("message"), dict) and "id" in record["message"]:
+                record["message"]["id"] = f"{record['message']['id']}_{n}"
+            if "requestId" in record:
+                record["requestId"] = f"{record['requestId']}_{n}"
+            records.append(json.dumps(record))
+        project = folder / f"project-{n % projects:02d}" if projects > 1 else folder
+        project.mkdir(parents=True, exist_ok=True)
+        (project / f"{session}.jsonl").write_text("\n".join(records) + "\n", encoding="utf-8")
 
 
 def generate(kind: str, rows: int, path: Path, seed: int = 1, keys: int | None = None, one_app: bool = False) -> None:

@@ -17,6 +17,7 @@ from auditor.pipeline import run_audit
 from auditor.report.json_out import render_json
 from auditor.result import InputFile
 from auditor.sources import open_sources
+from bench.generate import claude_code_sessions
 from tests.conftest import AS_OF, SAMPLES
 from tests.test_bad_input import damaged_parquet
 
@@ -171,30 +172,11 @@ def test_the_samples_batches_read_the_same_lines_unoptimized(monkeypatch: pytest
 SESSION = SAMPLES / "claude_code_jsonl" / "0c4b8a52-6f1e-4d0e-9a3b-2f6d1c7e8a90.jsonl"
 
 
-def _sessions(folder: Path, count: int) -> None:
-    """`count` Claude Code session logs (files read alone: their lines are folded by record), each the sample's
-    with its own session, message and request ids."""
-    folder.mkdir()
-    lines = SESSION.read_text(encoding="utf-8").splitlines()
-    for n in range(count):
-        session = f"00000000-0000-4000-8000-{n:012d}"
-        records = []
-        for line in lines:
-            record = json.loads(line)
-            record["sessionId"] = session if "sessionId" in record else record.get("sessionId")
-            if isinstance(record.get("message"), dict) and "id" in record["message"]:
-                record["message"]["id"] = f"{record['message']['id']}_{n}"
-            if "requestId" in record:
-                record["requestId"] = f"{record['requestId']}_{n}"
-            records.append(json.dumps({k: v for k, v in record.items() if v is not None}))
-        (folder / f"{session}.jsonl").write_text("\n".join(records) + "\n", encoding="utf-8")
-
-
 def test_many_files_read_alone_are_united_a_few_tables_a_query_with_the_same_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "projects"
-    _sessions(folder, 40)
+    claude_code_sessions(folder, 40)
     groups: list[int] = []
     united = ingest._united
 
@@ -221,7 +203,7 @@ def test_two_hundred_sessions_are_scanned_within_the_first_memory_limit(
     """All 200 files' tables in one query ran out of the scan's memory twice, so the whole ingest ran three times
     (22 s instead of 6 s on two cores)."""
     folder = tmp_path / "projects"
-    _sessions(folder, 200)
+    claude_code_sessions(folder, 200)
     runs: list[int] = []
     ingest_all = pipeline.ingest_all
 
