@@ -61,11 +61,15 @@ class OutputPlan:
         json_path = None if json_flag is None or to_stdout else Path(json_flag)
         return cls(json_path, to_stdout, xlsx, pdf, csv_dir, focus)
 
+    def _files(self) -> list[Path]:
+        """The files named (the CSV folder aside)."""
+        return [p for p in (self.json_path, self.xlsx_path, self.pdf_path, self.focus_path) if p is not None]
+
     def refuse_unwritable(self) -> None:
         """Before the run: each output has a place it can be written to, so that a long audit does not end in an
         error it could have given first. A file's path is not a directory, a folder's is not a file, and the
         nearest of its folders that exists is a directory this process can write in (the others are made)."""
-        for path in filter(None, (self.json_path, self.xlsx_path, self.pdf_path, self.focus_path)):
+        for path in self._files():
             refuse_unwritable_file(path)
         if self.csv_dir is not None:
             if self.csv_dir.exists() and not self.csv_dir.is_dir():
@@ -76,18 +80,19 @@ class OutputPlan:
         """Before the run: no output goes over a file the run is given, or one under a directory it is given
         (`audit export.csv --json export.csv` wrote the result over the export), except an earlier run's report
         of the default name (`audit .` run again where it wrote its reports)."""
-        written = [self.json_path, self.xlsx_path, self.pdf_path, self.focus_path]
+        written = self._files()
         if self.csv_dir is not None:
             from auditor.report.csv_out import FILES
 
             written += [self.csv_dir / name for name in FILES]
-        for path in filter(None, written):
+        for path in written:
             if not path.is_file():
                 continue
+            real = path.resolve()
             for given in inputs:
                 if given.is_file() and path.samefile(given):
                     where = "it is one of the inputs"
-                elif given.is_dir() and path.resolve().is_relative_to(given.resolve()) and path.name not in _REPORTS:
+                elif given.is_dir() and real.is_relative_to(given.resolve()) and path.name not in _REPORTS:
                     where = f"it is in {given}, a directory given as input"
                 else:
                     continue

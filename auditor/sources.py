@@ -298,10 +298,11 @@ def open_sources(
                 raise InputFileError(str(given), NO_SUCH_INPUT, "check the path")
             sources_before, skipped_before = len(collector.sources), len(collector.skipped)
             paths = _files_under(given, collector.skipped) if given.is_dir() else [given]
-            given_before = [path for path in paths if path.resolve() in collector.seen]
-            for path in paths:
-                if path.resolve() not in collector.seen:
-                    collector.seen.add(path.resolve())
+            resolved = [(path, path.resolve()) for path in paths]
+            given_before = any(real in collector.seen for _, real in resolved)
+            for path, real in resolved:
+                if real not in collector.seen:
+                    collector.seen.add(real)
                     collector.add(path, named=given.is_file())
             if given.is_dir() and len(collector.sources) == sources_before and not given_before:
                 raise DirectoryNotRead(given, collector.skipped[skipped_before:])

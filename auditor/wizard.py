@@ -78,16 +78,7 @@ def _exists(text: str) -> bool | str:
 def _writable(empty: str, name: str = "") -> Callable[[str], bool | str]:
     """The answer (`empty` when none is typed) is a place a file can be written, or with `name` a folder for a file
     of that name: checked as `audit run` checks its outputs before the run."""
-
-    def check(text: str) -> bool | str:
-        path = Path(text.strip() or empty)
-        try:
-            refuse_unwritable_file(path / name if name else path)
-        except AuditorError as exc:
-            return exc.message
-        return True
-
-    return check
+    return _loads(lambda path: refuse_unwritable_file(path / name if name else path), empty)
 
 
 def _day(text: str) -> bool | str:
@@ -117,12 +108,16 @@ def _providers(text: str) -> bool | str:
     return True
 
 
-def _loads(loader: Any) -> Any:
+def _loads(loader: Any, empty: str = "") -> Callable[[str], bool | str]:
+    """The answer checked by `loader` (its one-line message, or True); an empty answer stands for `empty`, and for
+    no file where that is empty too."""
+
     def check(text: str) -> bool | str:
-        if not text.strip():
+        given = text.strip() or empty
+        if not given:
             return True
         try:
-            loader(Path(text.strip()))
+            loader(Path(given))
         except AuditorError as exc:
             return exc.message
         return True

@@ -17,7 +17,7 @@ from auditor.pipeline import run_audit
 from auditor.report.json_out import render_json
 from auditor.result import InputFile
 from auditor.sources import open_sources
-from bench.generate import claude_code_sessions
+from bench.generate import SESSION, claude_code_sessions
 from tests.conftest import AS_OF, SAMPLES
 from tests.test_bad_input import damaged_parquet
 
@@ -167,9 +167,6 @@ def test_the_samples_batches_read_the_same_lines_unoptimized(monkeypatch: pytest
     monkeypatch.setattr(ingest, "_THREADS", 1)  # one batch at a time: `_unoptimized` is swapped while one is read
     run_audit(AuditOptions(inputs=(SAMPLES,), as_of=AS_OF))
     assert len(compared) >= 20, "the samples' small files are read in about thirty batches"
-
-
-SESSION = SAMPLES / "claude_code_jsonl" / "0c4b8a52-6f1e-4d0e-9a3b-2f6d1c7e8a90.jsonl"
 
 
 def test_many_files_read_alone_are_united_a_few_tables_a_query_with_the_same_result(
